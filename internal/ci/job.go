@@ -1,0 +1,101 @@
+package ci
+
+import "time"
+
+// Job is one attempt of one job of a pipeline. A retry creates a new Job with
+// the same name and marks the old one Retried.
+type Job struct {
+	ID            int64
+	ProjectID     int64
+	PipelineID    int64
+	Name          string
+	Stage         string
+	StageIdx      int
+	Status        Status
+	Spec          JobSpec // what the YAML said, frozen at pipeline creation
+	Retried       bool    // a newer attempt exists
+	Attempt       int     // 1 for the first run, 2 for the first retry, ...
+	RunnerID      int64   // 0 until assigned
+	TokenHash     string  // hash of the job token; valid while the job is active
+	FailureReason string
+	ExitCode      *int
+	UserID        int64
+	TraceSize     int64 // bytes of log received so far
+	CreatedAt     time.Time
+	QueuedAt      *time.Time // became pending
+	StartedAt     *time.Time // assigned to a runner
+	FinishedAt    *time.Time
+	UpdatedAt     time.Time // last contact from the runner while active
+	ErasedAt      *time.Time
+}
+
+// Duration is the job's running time in seconds, 0 until it started.
+func (j *Job) Duration(now time.Time) float64 { return span(j.StartedAt, j.FinishedAt, now) }
+
+// JobSpec is one job as .gitlab-ci.yml defines it, after extends, default,
+// anchors, rules and parallel expansion have been applied.
+type JobSpec struct {
+	Name         string       `json:"name"`
+	Stage        string       `json:"stage"`
+	Image        *ImageSpec   `json:"image,omitempty"`
+	Services     []ImageSpec  `json:"services,omitempty"`
+	BeforeScript []string     `json:"before_script,omitempty"`
+	Script       []string     `json:"script,omitempty"`
+	AfterScript  []string     `json:"after_script,omitempty"`
+	Variables    []Variable   `json:"variables,omitempty"` // global, default and job variables merged, in order
+	When         string       `json:"when"`                // on_success, on_failure, always, manual
+	AllowFailure bool         `json:"allow_failure,omitempty"`
+	// AllowFailureExitCodes lists exit codes that count as an allowed failure.
+	AllowFailureExitCodes []int `json:"allow_failure_exit_codes,omitempty"`
+	// Needs, when HasNeeds, replaces stage ordering: the job starts once these
+	// finish. An empty Needs with HasNeeds starts the job at once.
+	Needs    []Need `json:"needs,omitempty"`
+	HasNeeds bool   `json:"has_needs,omitempty"`
+	// Dependencies, when HasDependencies, limits whose artifacts are fetched.
+	Dependencies    []string       `json:"dependencies,omitempty"`
+	HasDependencies bool           `json:"has_dependencies,omitempty"`
+	Artifacts       *ArtifactsSpec `json:"artifacts,omitempty"`
+	Tags            []string       `json:"tags,omitempty"`
+	Timeout         int            `json:"timeout,omitempty"` // seconds, 0 = project default
+	Retry           RetrySpec      `json:"retry,omitempty"`
+	NodeIndex       int            `json:"node_index,omitempty"` // 1-based, parallel jobs only
+	NodeTotal       int            `json:"node_total,omitempty"`
+	Interruptible   bool           `json:"interruptible,omitempty"`
+	Environment     string         `json:"environment,omitempty"`
+	Coverage        string         `json:"coverage,omitempty"`
+}
+
+// ImageSpec is an image or service: recorded and passed to runners.
+type ImageSpec struct {
+	Name       string   `json:"name"`
+	Alias      string   `json:"alias,omitempty"`
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	PullPolicy []string `json:"pull_policy,omitempty"`
+}
+
+// Need is one entry of a job's needs.
+type Need struct {
+	Job       string `json:"job"`
+	Artifacts bool   `json:"artifacts"` // default true
+	Optional  bool   `json:"optional,omitempty"`
+}
+
+// ArtifactsSpec is a job's artifacts keyword.
+type ArtifactsSpec struct {
+	Name      string   `json:"name,omitempty"`
+	Paths     []string `json:"paths,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+	Untracked bool     `json:"untracked,omitempty"`
+	When      string   `json:"when,omitempty"`      // on_success (default), on_failure, always
+	ExpireIn  string   `json:"expire_in,omitempty"` // GitLab duration syntax or "never"
+	// Reports maps a report type (dotenv, junit) to its paths.
+	Reports map[string][]string `json:"reports,omitempty"`
+}
+
+// RetrySpec is a job's retry keyword.
+type RetrySpec struct {
+	Max       int      `json:"max,omitempty"`  // 0..2
+	When      []string `json:"when,omitempty"` // failure reasons; empty = always
+	ExitCodes []int    `json:"exit_codes,omitempty"`
+}

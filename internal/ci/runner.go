@@ -1,0 +1,70 @@
+package ci
+
+import "time"
+
+// Runner types, GitLab's names.
+const (
+	RunnerInstance = "instance_type"
+	RunnerGroup    = "group_type"
+	RunnerProject  = "project_type"
+)
+
+// Runner is a registered runner. Only its token's hash is stored.
+type Runner struct {
+	ID             int64
+	Description    string
+	TokenHash      string
+	TokenExpiresAt *time.Time
+	RunnerType     string
+	ProjectID      int64 // project runners: the project they serve
+	NamespaceID    int64 // group runners: the group they serve
+	Tags           []string
+	RunUntagged    bool
+	Paused         bool
+	Locked         bool
+	AccessLevel    string // not_protected or ref_protected
+	MaximumTimeout int    // seconds, 0 = none
+	// Facts the runner reported about itself on its last contact.
+	Version      string
+	Platform     string
+	Architecture string
+	Executor     string
+	IPAddress    string
+	ContactedAt  *time.Time
+	CreatedAt    time.Time
+}
+
+// CanRun reports whether the runner may take job j of a project: not paused,
+// of the right scope, and with every tag the job asks for.
+func (r *Runner) CanRun(j *Job, projectNamespaces []int64) bool {
+	if r.Paused {
+		return false
+	}
+	switch r.RunnerType {
+	case RunnerProject:
+		if r.ProjectID != j.ProjectID {
+			return false
+		}
+	case RunnerGroup:
+		found := false
+		for _, ns := range projectNamespaces {
+			found = found || ns == r.NamespaceID
+		}
+		if !found {
+			return false
+		}
+	}
+	if len(j.Spec.Tags) == 0 {
+		return r.RunUntagged
+	}
+	for _, want := range j.Spec.Tags {
+		found := false
+		for _, have := range r.Tags {
+			found = found || have == want
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,72 @@
+package ci
+
+// Status is a job or pipeline status, with GitLab's names.
+type Status string
+
+// GitLab's job and pipeline statuses.
+const (
+	StatusCreated            Status = "created"
+	StatusWaitingForResource Status = "waiting_for_resource"
+	StatusPreparing          Status = "preparing"
+	StatusPending            Status = "pending"
+	StatusRunning            Status = "running"
+	StatusSuccess            Status = "success"
+	StatusFailed             Status = "failed"
+	StatusCanceled           Status = "canceled"
+	StatusCanceling          Status = "canceling"
+	StatusSkipped            Status = "skipped"
+	StatusManual             Status = "manual"
+	StatusScheduled          Status = "scheduled"
+)
+
+// Finished reports whether s is final: success, failed, canceled or skipped.
+func (s Status) Finished() bool {
+	switch s {
+	case StatusSuccess, StatusFailed, StatusCanceled, StatusSkipped:
+		return true
+	}
+	return false
+}
+
+// Active reports whether a job in s holds a runner: running or canceling.
+func (s Status) Active() bool { return s == StatusRunning || s == StatusCanceling }
+
+// Valid reports whether s is one of GitLab's status names.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusCreated, StatusWaitingForResource, StatusPreparing, StatusPending, StatusRunning,
+		StatusSuccess, StatusFailed, StatusCanceled, StatusCanceling, StatusSkipped, StatusManual, StatusScheduled:
+		return true
+	}
+	return false
+}
+
+// Failure reasons, GitLab's names.
+const (
+	FailureScriptFailure     = "script_failure"
+	FailureRunnerSystem      = "runner_system_failure"
+	FailureJobTimeout        = "job_execution_timeout"
+	FailureUnknown           = "unknown_failure"
+	FailureStuck             = "stuck_or_timeout_failure"
+	FailureMissingDependency = "missing_dependency_failure"
+	FailureTraceSizeExceeded = "trace_size_exceeded"
+	FailureJobCanceled       = "job_canceled"
+	FailureConfigError       = "config_error"
+)
+
+// Pipeline sources, GitLab's names.
+const (
+	SourcePush    = "push"
+	SourceWeb     = "web"
+	SourceAPI     = "api"
+	SourceTrigger = "trigger"
+)
+
+// When values of a job.
+const (
+	WhenOnSuccess = "on_success"
+	WhenOnFailure = "on_failure"
+	WhenAlways    = "always"
+	WhenManual    = "manual"
+	WhenNever     = "never"
+)

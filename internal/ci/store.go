@@ -1,0 +1,219 @@
+package ci
+
+import (
+	"context"
+	"time"
+)
+
+// The store interfaces. internal/store implements all of them on SQLite and
+// PostgreSQL; consumers depend only on the ones they use. Unless a method says
+// otherwise, a missing row is KindNotFound, a unique violation KindConflict.
+
+// Page selects one page of a list: Page is 1-based, PerPage 1..100.
+type Page struct {
+	Page    int
+	PerPage int
+}
+
+// Offset is the number of rows before the page.
+func (p Page) Offset() int { return (p.Page - 1) * p.PerPage }
+
+// UserStore keeps users and their personal access tokens.
+type UserStore interface {
+	// CreateUser inserts u, setting ID and CreatedAt, together with its personal
+	// namespace (path = username). A taken username is KindConflict.
+	CreateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// CreatePersonalToken inserts t, setting ID and CreatedAt.
+	CreatePersonalToken(ctx context.Context, t *PersonalToken) error
+	// PersonalTokenByHash finds a token by the hex SHA-256 of its secret.
+	PersonalTokenByHash(ctx context.Context, hash string) (*PersonalToken, error)
+	// TouchPersonalToken records the token's last use.
+	TouchPersonalToken(ctx context.Context, id int64, at time.Time) error
+}
+
+// NamespaceStore keeps personal namespaces and groups.
+type NamespaceStore interface {
+	// CreateGroup inserts a group (Kind NamespaceGroup), setting ID, FullPath
+	// (from the parent's) and CreatedAt. A taken full path is KindConflict.
+	CreateGroup(ctx context.Context, g *Namespace) error
+	NamespaceByID(ctx context.Context, id int64) (*Namespace, error)
+	NamespaceByFullPath(ctx context.Context, fullPath string) (*Namespace, error)
+	// NamespaceOfUser returns the user's personal namespace.
+	NamespaceOfUser(ctx context.Context, userID int64) (*Namespace, error)
+	// ListGroups lists groups visible to userID (admin: all), ordered by full path.
+	ListGroups(ctx context.Context, userID int64, admin bool, p Page) ([]*Namespace, int, error)
+	// NamespaceAncestors returns id and every ancestor's id, nearest first.
+	NamespaceAncestors(ctx context.Context, id int64) ([]int64, error)
+}
+
+// ProjectFilter selects projects for ListProjects.
+type ProjectFilter struct {
+	// VisibleTo limits the list to projects the user can see (public ones,
+	// and those where it is a member directly or through a group). Admins and
+	// VisibleTo 0 with All see every project; VisibleTo 0 without All sees public ones.
+	VisibleTo int64
+	All       bool
+	Search    string // substring of name or path
+	OrderBy   string // id (default), name, path, created_at, updated_at
+	Sort      string // desc (default) or asc
+	Page
+}
+
+// ProjectStore keeps projects, their members, job-token allow-lists and triggers.
+type ProjectStore interface {
+	// CreateProject inserts p, setting ID, FullPath, CreatedAt and UpdatedAt.
+	// A taken path in the namespace is KindConflict.
+	CreateProject(ctx context.Context, p *Project) error
+	ProjectByID(ctx context.Context, id int64) (*Project, error)
+	ProjectByFullPath(ctx context.Context, fullPath string) (*Project, error)
+	ListProjects(ctx context.Context, f ProjectFilter) ([]*Project, int, error)
+	// UpdateProject saves the mutable fields: name, description, default branch,
+	// visibility, CI config path, job token scope; it sets UpdatedAt.
+	UpdateProject(ctx context.Context, p *Project) error
+	// DeleteProject removes the project and, with it, its pipelines, jobs,
+	// traces, members, triggers and artifact rows. Blob bytes are the caller's.
+	DeleteProject(ctx context.Context, id int64) error
+
+	// SetMember adds or updates m.
+	SetMember(ctx context.Context, m *Member) error
+	// RemoveMember removes a user's membership of a project or namespace.
+	RemoveMember(ctx context.Context, projectID, namespaceID, userID int64) error
+	// ListProjectMembers lists direct members of a project.
+	ListProjectMembers(ctx context.Context, projectID int64) ([]*Member, error)
+	// AccessLevel is the user's effective access to the project: the highest
+	// of its project membership, its memberships of the project's ancestor
+	// groups, and Owner for the owner of a personal namespace. AccessNone if none.
+	AccessLevel(ctx context.Context, userID, projectID int64) (AccessLevel, error)
+
+	// AllowJobToken lets job tokens of project source act on project target.
+	AllowJobToken(ctx context.Context, target, source int64) error
+	DisallowJobToken(ctx context.Context, target, source int64) error
+	// JobTokenAllowed reports whether target's allow-list includes source.
+	JobTokenAllowed(ctx context.Context, target, source int64) (bool, error)
+	ListJobTokenAllowlist(ctx context.Context, target int64) ([]int64, error)
+
+	CreateTrigger(ctx context.Context, t *Trigger) error
+	TriggerByHash(ctx context.Context, hash string) (*Trigger, error)
+	ListTriggers(ctx context.Context, projectID int64) ([]*Trigger, error)
+	DeleteTrigger(ctx context.Context, projectID, id int64) error
+	TouchTrigger(ctx context.Context, id int64, at time.Time) error
+}
+
+// PipelineFilter selects pipelines for ListPipelines.
+type PipelineFilter struct {
+	ProjectID int64
+	Ref       string
+	SHA       string // full sha, or a prefix of at least 7 characters
+	Statuses  []Status
+	Scope     string // running, pending, finished, branches, tags
+	Source    string
+	UserID    int64
+	OrderBy   string // id (default), status, ref, updated_at, user_id
+	Sort      string // desc (default) or asc
+	Page
+}
+
+// PipelineStore keeps pipelines.
+type PipelineStore interface {
+	// CreatePipeline inserts p and its jobs in one transaction, setting p.ID,
+	// p.IID (next per project), timestamps and each job's ID, PipelineID and ProjectID.
+	CreatePipeline(ctx context.Context, p *Pipeline, jobs []*Job) error
+	PipelineByID(ctx context.Context, id int64) (*Pipeline, error)
+	ListPipelines(ctx context.Context, f PipelineFilter) ([]*Pipeline, int, error)
+	// UpdatePipeline saves status, started/finished times and sets UpdatedAt.
+	UpdatePipeline(ctx context.Context, p *Pipeline) error
+	// DeletePipeline removes the pipeline with its jobs, traces and artifact rows.
+	DeletePipeline(ctx context.Context, id int64) error
+}
+
+// JobFilter selects jobs for ListJobs.
+type JobFilter struct {
+	ProjectID      int64
+	PipelineID     int64
+	Name           string // exact
+	Statuses       []Status
+	IncludeRetried bool
+	Page                // PerPage 0 = no limit
+	Ascending      bool // by id; default newest first
+}
+
+// JobStore keeps jobs, their traces and job-token lookups.
+type JobStore interface {
+	JobByID(ctx context.Context, id int64) (*Job, error)
+	// JobByTokenHash finds the job whose token hashes to hash.
+	JobByTokenHash(ctx context.Context, hash string) (*Job, error)
+	ListJobs(ctx context.Context, f JobFilter) ([]*Job, int, error)
+	// UpdateJob saves j's mutable fields (status, runner, token hash, failure
+	// reason, exit code, trace size, times) if the stored status is still
+	// from; otherwise it is KindConflict and nothing changes.
+	UpdateJob(ctx context.Context, j *Job, from Status) error
+	// RetryJob marks old as retried and inserts next (a new attempt) in one
+	// transaction, setting next.ID. old must not be retried already (KindConflict).
+	RetryJob(ctx context.Context, old, next *Job) error
+	// AssignNextJob atomically hands the oldest pending job that r may run
+	// (tags, run_untagged, project/group scope, not paused) to r: status
+	// running, RunnerID, TokenHash and StartedAt set. KindNotFound if none.
+	// No job is ever assigned twice, also across replicas.
+	AssignNextJob(ctx context.Context, r *Runner, tokenHash string, now time.Time) (*Job, error)
+	// ListStaleJobs returns active (running or canceling) jobs whose
+	// UpdatedAt is before before.
+	ListStaleJobs(ctx context.Context, before time.Time, limit int) ([]*Job, error)
+	// TouchJob sets an active job's UpdatedAt (runner keepalive).
+	TouchJob(ctx context.Context, id int64, at time.Time) error
+
+	// AppendTrace appends data to the job's log if offset equals its current
+	// size and returns the new size. On a mismatch it returns the current size
+	// and a KindConflict error.
+	AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error)
+	// ReadTrace returns the job's log from offset on (at most limit bytes, 0 = all).
+	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
+}
+
+// ArtifactStore keeps artifact rows. Rows point at bytes in the blob store.
+type ArtifactStore interface {
+	// CreateArtifact inserts a, setting ID and CreatedAt. A second artifact
+	// of the same file type for one job is KindConflict.
+	CreateArtifact(ctx context.Context, a *Artifact) error
+	ArtifactByID(ctx context.Context, id int64) (*Artifact, error)
+	// ArtifactsOfJobs lists the artifacts of the given jobs.
+	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*Artifact, error)
+	// UpdateArtifact saves ExpireAt and Locked.
+	UpdateArtifact(ctx context.Context, a *Artifact) error
+	DeleteArtifact(ctx context.Context, id int64) error
+	// ListExpiredArtifacts returns unlocked artifacts whose ExpireAt is before now.
+	ListExpiredArtifacts(ctx context.Context, now time.Time, limit int) ([]*Artifact, error)
+	// ProjectArtifactsSize is the total size of a project's artifacts.
+	ProjectArtifactsSize(ctx context.Context, projectID int64) (int64, error)
+}
+
+// RunnerFilter selects runners for ListRunners.
+type RunnerFilter struct {
+	ProjectID int64 // project runners of this project and all instance runners
+	Type      string
+	Paused    *bool
+	Page
+}
+
+// RunnerStore keeps runners and instance-wide settings.
+type RunnerStore interface {
+	// CreateRunner inserts r, setting ID and CreatedAt.
+	CreateRunner(ctx context.Context, r *Runner) error
+	RunnerByID(ctx context.Context, id int64) (*Runner, error)
+	RunnerByTokenHash(ctx context.Context, hash string) (*Runner, error)
+	ListRunners(ctx context.Context, f RunnerFilter) ([]*Runner, int, error)
+	// UpdateRunner saves every field but ID and CreatedAt.
+	UpdateRunner(ctx context.Context, r *Runner) error
+	DeleteRunner(ctx context.Context, id int64) error
+	// TouchRunner records a contact: time, version, platform, architecture,
+	// executor and IP address.
+	TouchRunner(ctx context.Context, r *Runner) error
+}
+
+// SettingStore keeps instance-wide settings (registration token hash, ...).
+type SettingStore interface {
+	// Setting returns the value of key, KindNotFound if unset.
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
