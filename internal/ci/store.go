@@ -217,3 +217,13 @@ type SettingStore interface {
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
 }
+
+// GroupMemberStore answers membership questions about groups.
+type GroupMemberStore interface {
+	// NamespaceAccessLevel is the user's access to a namespace: the highest of
+	// its memberships of the namespace and its ancestors, Owner for the owner
+	// of a personal namespace, AccessNone otherwise.
+	NamespaceAccessLevel(ctx context.Context, userID, namespaceID int64) (AccessLevel, error)
+	// ListNamespaceMembers lists direct members of a namespace.
+	ListNamespaceMembers(ctx context.Context, namespaceID int64) ([]*Member, error)
+}

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// The job-token allow-list of a project names the projects whose job tokens
+// may read it (GitLab's /job_token_scope/allowlist).
+
+func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, false)
+	if err != nil {
+		return err
+	}
+	ids, err := s.Store.ListJobTokenAllowlist(r.Context(), proj.ID)
+	if err != nil {
+		return err
+	}
+	out := []projectEntity{}
+	for _, id := range ids {
+		src, err := s.Store.ProjectByID(r.Context(), id)
+		if ci.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		e, err := s.projectJSON(r, src)
+		if err != nil {
+			return err
+		}
+		out = append(out, e)
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	if err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	raw, err := q.Required("target_project_id")
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - target_project_id is invalid: %q", raw)
+	}
+	if _, err := s.Store.ProjectByID(r.Context(), id); ci.IsNotFound(err) {
+		return ci.Errorf(ci.KindNotFound, "404 Project %d Not Found", id)
+	} else if err != nil {
+		return err
+	}
+	if err := s.Store.AllowJobToken(r.Context(), proj.ID, id); err != nil && !ci.IsConflict(err) {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, map[string]int64{"source_project_id": proj.ID, "target_project_id": id})
+	return nil
+}
+
+func (s *Server) removeAllowlist(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(r.PathValue("target_project_id"), 10, 64)
+	if err != nil {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - target_project_id is invalid")
+	}
+	if err := s.Store.DisallowJobToken(r.Context(), proj.ID, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

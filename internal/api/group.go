@@ -1,0 +1,149 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// requireNamespace checks that the caller has at least min on a namespace.
+// A private group the caller cannot see is 404.
+func (s *Server) requireNamespace(r *http.Request, p *auth.Principal, ns *ci.Namespace, min ci.AccessLevel) error {
+	if p.Admin() {
+		return nil
+	}
+	var lvl ci.AccessLevel
+	if p != nil && p.User != nil && !p.IsJob() {
+		var err error
+		if lvl, err = s.Store.NamespaceAccessLevel(r.Context(), p.User.ID, ns.ID); err != nil {
+			return err
+		}
+	}
+	if lvl == ci.AccessNone && ns.Visibility != ci.VisibilityPublic {
+		return ci.Errorf(ci.KindNotFound, "404 Group Not Found")
+	}
+	if lvl < min {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden")
+	}
+	return nil
+}
+
+func (s *Server) lookupGroup(r *http.Request) (*ci.Namespace, error) {
+	id := r.PathValue("id")
+	var ns *ci.Namespace
+	var err error
+	if n, perr := strconv.ParseInt(id, 10, 64); perr == nil {
+		ns, err = s.Store.NamespaceByID(r.Context(), n)
+	} else {
+		ns, err = s.Store.NamespaceByFullPath(r.Context(), strings.Trim(id, "/"))
+	}
+	if ci.IsNotFound(err) || (err == nil && ns.Kind != ci.NamespaceGroup) {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Group Not Found")
+	}
+	return ns, err
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.mustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	if p.IsJob() {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: job tokens cannot create groups")
+	}
+	if err := auth.RequireScope(p, true); err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	name, path := strings.TrimSpace(q.Get("name")), strings.TrimSpace(q.Get("path"))
+	if name == "" {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is missing")
+	}
+	if path == "" {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - path is missing")
+	}
+	if err := validPath("group", path); err != nil {
+		return err
+	}
+	vis, err := parseVisibility(q.Get("visibility"), ci.VisibilityPrivate)
+	if err != nil {
+		return err
+	}
+	g := &ci.Namespace{Name: name, Path: path, Kind: ci.NamespaceGroup, Visibility: vis, Description: q.Get("description")}
+	if raw := q.Get("parent_id"); raw != "" {
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - parent_id is invalid: %q", raw)
+		}
+		parent, err := s.Store.NamespaceByID(r.Context(), id)
+		if ci.IsNotFound(err) || (err == nil && parent.Kind != ci.NamespaceGroup) {
+			return ci.Errorf(ci.KindNotFound, "404 Parent group %d Not Found", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.requireNamespace(r, p, parent, ci.AccessMaintainer); err != nil {
+			return err
+		}
+		g.ParentID = parent.ID
+	}
+	if err := s.Store.CreateGroup(r.Context(), g); err != nil {
+		if ci.IsConflict(err) {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - path %q has already been taken", path)
+		}
+		return err
+	}
+	if err := s.Store.SetMember(r.Context(), &ci.Member{UserID: p.User.ID, NamespaceID: g.ID, AccessLevel: ci.AccessOwner}); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, s.group(g))
+	return nil
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.principal(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.lookupGroup(r)
+	if err != nil {
+		return err
+	}
+	if err := s.requireNamespace(r, p, g, ci.AccessNone); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, s.group(g))
+	return nil
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.principal(r)
+	if err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.page()
+	if err != nil {
+		return err
+	}
+	groups, total, err := s.Store.ListGroups(r.Context(), p.UserID(), p.Admin(), pg)
+	if err != nil {
+		return err
+	}
+	out := make([]groupEntity, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, s.group(g))
+	}
+	setPagination(w, r, pg, total)
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,170 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+type memberEntity struct {
+	ID          int64      `json:"id"`
+	Username    string     `json:"username"`
+	Name        string     `json:"name"`
+	State       string     `json:"state"`
+	AccessLevel int        `json:"access_level"`
+	WebURL      string     `json:"web_url"`
+	CreatedAt   *time.Time `json:"created_at"`
+}
+
+func validAccessLevel(raw string) (ci.AccessLevel, error) {
+	n, err := strconv.Atoi(raw)
+	lvl := ci.AccessLevel(n)
+	switch {
+	case err != nil:
+	case lvl == ci.AccessGuest, lvl == ci.AccessReporter, lvl == ci.AccessDeveloper, lvl == ci.AccessMaintainer, lvl == ci.AccessOwner:
+		return lvl, nil
+	}
+	return 0, ci.Errorf(ci.KindInvalid, "400 Bad request - access_level does not have a valid value: %q (10, 20, 30, 40 or 50)", raw)
+}
+
+func (s *Server) members(w http.ResponseWriter, r *http.Request, ms []*ci.Member) error {
+	out := make([]memberEntity, 0, len(ms))
+	for _, m := range ms {
+		u, err := s.Store.UserByID(r.Context(), m.UserID)
+		if err != nil {
+			return err
+		}
+		t := m.CreatedAt.UTC()
+		out = append(out, memberEntity{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
+			AccessLevel: int(m.AccessLevel), WebURL: s.ExternalURL + "/" + u.Username, CreatedAt: &t})
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// memberFromParams reads user_id and access_level and checks the user exists.
+func (s *Server) memberFromParams(r *http.Request) (*ci.Member, *ci.User, error) {
+	q, err := readParams(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := q.Required("user_id")
+	if err != nil {
+		return nil, nil, err
+	}
+	uid, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return nil, nil, ci.Errorf(ci.KindInvalid, "400 Bad request - user_id is invalid: %q", raw)
+	}
+	rawLvl, err := q.Required("access_level")
+	if err != nil {
+		return nil, nil, err
+	}
+	lvl, err := validAccessLevel(rawLvl)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.Store.UserByID(r.Context(), uid)
+	if ci.IsNotFound(err) {
+		return nil, nil, ci.Errorf(ci.KindNotFound, "404 User %d Not Found", uid)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &ci.Member{UserID: uid, AccessLevel: lvl, CreatedAt: time.Now()}, u, nil
+}
+
+func (s *Server) listProjectMembers(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessGuest, false)
+	if err != nil {
+		return err
+	}
+	ms, err := s.Store.ListProjectMembers(r.Context(), proj.ID)
+	if err != nil {
+		return err
+	}
+	return s.members(w, r, ms)
+}
+
+func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	if err != nil {
+		return err
+	}
+	m, _, err := s.memberFromParams(r)
+	if err != nil {
+		return err
+	}
+	m.ProjectID = proj.ID
+	if err := s.Store.SetMember(r.Context(), m); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return s.members(nopHeader{w}, r, []*ci.Member{m})
+}
+
+func (s *Server) removeProjectMember(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	if err != nil {
+		return err
+	}
+	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
+	if err != nil {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - user_id is invalid")
+	}
+	if err := s.Store.RemoveMember(r.Context(), proj.ID, 0, uid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.principal(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.lookupGroup(r)
+	if err != nil {
+		return err
+	}
+	if err := s.requireNamespace(r, p, g, ci.AccessNone); err != nil {
+		return err
+	}
+	ms, err := s.Store.ListNamespaceMembers(r.Context(), g.ID)
+	if err != nil {
+		return err
+	}
+	return s.members(w, r, ms)
+}
+
+func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.mustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.lookupGroup(r)
+	if err != nil {
+		return err
+	}
+	if err := s.requireNamespace(r, p, g, ci.AccessOwner); err != nil {
+		return err
+	}
+	m, _, err := s.memberFromParams(r)
+	if err != nil {
+		return err
+	}
+	m.NamespaceID = g.ID
+	if err := s.Store.SetMember(r.Context(), m); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return s.members(nopHeader{w}, r, []*ci.Member{m})
+}
+
+// nopHeader lets a handler write a body after the status was already sent.
+type nopHeader struct{ http.ResponseWriter }
+
+func (nopHeader) WriteHeader(int) {}

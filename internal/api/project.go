@@ -1,0 +1,296 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// lookupProject resolves :id, a numeric id or a URL-encoded full path.
+func (s *Server) lookupProject(r *http.Request) (*ci.Project, error) {
+	id := r.PathValue("id")
+	var proj *ci.Project
+	var err error
+	if n, perr := strconv.ParseInt(id, 10, 64); perr == nil {
+		proj, err = s.Store.ProjectByID(r.Context(), n)
+	} else {
+		proj, err = s.Store.ProjectByFullPath(r.Context(), strings.Trim(id, "/"))
+	}
+	if ci.IsNotFound(err) {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Project Not Found")
+	}
+	return proj, err
+}
+
+// projectFor resolves :id and checks that the caller has min access (and
+// may write, when write is set). A project the caller cannot see is 404.
+func (s *Server) projectFor(r *http.Request, min ci.AccessLevel, write bool) (*ci.Project, *auth.Principal, error) {
+	p, err := s.principal(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := auth.RequireScope(p, write); err != nil {
+		return nil, nil, err
+	}
+	proj, err := s.lookupProject(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Auth.Require(r.Context(), p, proj, min, write); err != nil {
+		if write && p == nil && ci.KindOf(err) != ci.KindNotFound {
+			return nil, nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
+		}
+		return nil, nil, err
+	}
+	return proj, p, nil
+}
+
+func (s *Server) projectJSON(r *http.Request, proj *ci.Project) (projectEntity, error) {
+	ns, err := s.Store.NamespaceByID(r.Context(), proj.NamespaceID)
+	if err != nil {
+		return projectEntity{}, err
+	}
+	return s.project(proj, ns), nil
+}
+
+var pathRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// validPath checks a project or group path segment as GitLab does.
+func validPath(what, path string) error {
+	if !pathRe.MatchString(path) || strings.HasSuffix(path, ".git") || strings.HasSuffix(path, ".atom") || len(path) > 255 {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - %s path %q can contain only letters, digits, '_', '-' and '.', cannot start with '-' or end in '.git' or '.atom'", what, path)
+	}
+	return nil
+}
+
+func slugify(name string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(strings.TrimSpace(name)) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-.")
+}
+
+func parseVisibility(v string, def ci.Visibility) (ci.Visibility, error) {
+	switch ci.Visibility(v) {
+	case "":
+		return def, nil
+	case ci.VisibilityPrivate, ci.VisibilityInternal, ci.VisibilityPublic:
+		return ci.Visibility(v), nil
+	}
+	return "", ci.Errorf(ci.KindInvalid, "400 Bad request - visibility does not have a valid value: %q (private, internal or public)", v)
+}
+
+func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.mustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	if p.IsJob() {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: job tokens cannot create projects")
+	}
+	if err := auth.RequireScope(p, true); err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	name, path := strings.TrimSpace(q.Get("name")), strings.TrimSpace(q.Get("path"))
+	if name == "" && path == "" {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - name or path is missing")
+	}
+	if path == "" {
+		path = slugify(name)
+	}
+	if name == "" {
+		name = path
+	}
+	if err := validPath("project", path); err != nil {
+		return err
+	}
+	vis, err := parseVisibility(q.Get("visibility"), ci.VisibilityPrivate)
+	if err != nil {
+		return err
+	}
+	ns, err := s.targetNamespace(r, p, q)
+	if err != nil {
+		return err
+	}
+	proj := &ci.Project{NamespaceID: ns.ID, Name: name, Path: path, Description: q.Get("description"),
+		Visibility: vis, CreatorID: p.User.ID, CIConfigPath: q.Get("ci_config_path")}
+	if proj.CIConfigPath == "" {
+		proj.CIConfigPath = ".gitlab-ci.yml"
+	}
+	if err := s.Store.CreateProject(r.Context(), proj); err != nil {
+		if ci.IsConflict(err) {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - path %q has already been taken in namespace %s", path, ns.FullPath)
+		}
+		return err
+	}
+	if err := s.Repos.Create(r.Context(), proj.ID); err != nil {
+		_ = s.Store.DeleteProject(r.Context(), proj.ID)
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, s.project(proj, ns))
+	return nil
+}
+
+// targetNamespace is the namespace a new project or group goes to: the
+// caller's personal namespace unless namespace_id names a group it may
+// create projects in (Developer or more; admins anywhere).
+func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *params) (*ci.Namespace, error) {
+	raw := q.Get("namespace_id")
+	if raw == "" {
+		raw = q.Get("namespace")
+	}
+	if raw == "" {
+		return s.Store.NamespaceOfUser(r.Context(), p.User.ID)
+	}
+	var ns *ci.Namespace
+	var err error
+	if n, perr := strconv.ParseInt(raw, 10, 64); perr == nil {
+		ns, err = s.Store.NamespaceByID(r.Context(), n)
+	} else {
+		ns, err = s.Store.NamespaceByFullPath(r.Context(), raw)
+	}
+	if ci.IsNotFound(err) {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Namespace Not Found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireNamespace(r, p, ns, ci.AccessDeveloper); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessGuest, false)
+	if err != nil {
+		return err
+	}
+	e, err := s.projectJSON(r, proj)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.principal(r)
+	if err != nil {
+		return err
+	}
+	if err := auth.RequireScope(p, false); err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.page()
+	if err != nil {
+		return err
+	}
+	f := ci.ProjectFilter{VisibleTo: p.UserID(), All: p.Admin(), Search: q.Get("search"),
+		OrderBy: q.Get("order_by"), Sort: q.Get("sort"), Page: pg}
+	if p.IsJob() {
+		f.All = false
+	}
+	switch f.OrderBy {
+	case "", "id", "name", "path", "created_at", "updated_at", "last_activity_at":
+	default:
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - order_by does not have a valid value: %q", f.OrderBy)
+	}
+	if f.OrderBy == "last_activity_at" {
+		f.OrderBy = "updated_at"
+	}
+	if f.Sort != "" && f.Sort != "asc" && f.Sort != "desc" {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - sort does not have a valid value: %q (asc or desc)", f.Sort)
+	}
+	projects, total, err := s.Store.ListProjects(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]projectEntity, 0, len(projects))
+	nsCache := map[int64]*ci.Namespace{}
+	for _, proj := range projects {
+		ns := nsCache[proj.NamespaceID]
+		if ns == nil {
+			if ns, err = s.Store.NamespaceByID(r.Context(), proj.NamespaceID); err != nil {
+				return err
+			}
+			nsCache[proj.NamespaceID] = ns
+		}
+		out = append(out, s.project(proj, ns))
+	}
+	setPagination(w, r, pg, total)
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessOwner, true)
+	if err != nil {
+		return err
+	}
+	keys, err := s.projectBlobKeys(r, proj.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteProject(r.Context(), proj.ID); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.Blobs.Delete(r.Context(), k); err != nil {
+			s.Logger.Warn("deleting artifact bytes of a deleted project", "project_id", proj.ID, "key", k, "err", err)
+		}
+	}
+	if err := s.Repos.Delete(r.Context(), proj.ID); err != nil {
+		s.Logger.Warn("deleting repository of a deleted project", "project_id", proj.ID, "err", err)
+	}
+	WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
+	return nil
+}
+
+// projectBlobKeys lists the blob keys of every artifact of a project.
+func (s *Server) projectBlobKeys(r *http.Request, projectID int64) ([]string, error) {
+	if s.Blobs == nil {
+		return nil, nil
+	}
+	jobs, _, err := s.Store.ListJobs(r.Context(), ci.JobFilter{ProjectID: projectID, IncludeRetried: true})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for start := 0; start < len(jobs); start += 500 {
+		end := min(start+500, len(jobs))
+		ids := make([]int64, 0, end-start)
+		for _, j := range jobs[start:end] {
+			ids = append(ids, j.ID)
+		}
+		arts, err := s.Store.ArtifactsOfJobs(r.Context(), ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range arts {
+			keys = append(keys, a.BlobKey)
+			if a.IndexKey != "" {
+				keys = append(keys, a.IndexKey)
+			}
+		}
+	}
+	return keys, nil
+}

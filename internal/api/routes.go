@@ -1,0 +1,62 @@
+package api
+
+import "net/http"
+
+// Register adds the API's routes under /api/v4 to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	h := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.wrap(fn)) }
+
+	h("GET /api/v4/version", s.getVersion)
+	h("GET /api/v4/user", s.getCurrentUser)
+	h("GET /api/v4/users", s.listUsers)
+	h("POST /api/v4/users", s.createUser)
+	h("POST /api/v4/users/{user_id}/personal_access_tokens", s.createUserToken)
+
+	h("GET /api/v4/groups", s.listGroups)
+	h("POST /api/v4/groups", s.createGroup)
+	h("GET /api/v4/groups/{id}", s.getGroup)
+	h("GET /api/v4/groups/{id}/members", s.listGroupMembers)
+	h("POST /api/v4/groups/{id}/members", s.addGroupMember)
+
+	h("GET /api/v4/projects", s.listProjects)
+	h("POST /api/v4/projects", s.createProject)
+	h("GET /api/v4/projects/{id}", s.getProject)
+	h("DELETE /api/v4/projects/{id}", s.deleteProject)
+	h("GET /api/v4/projects/{id}/members", s.listProjectMembers)
+	h("POST /api/v4/projects/{id}/members", s.addProjectMember)
+	h("DELETE /api/v4/projects/{id}/members/{user_id}", s.removeProjectMember)
+	h("GET /api/v4/projects/{id}/job_token_scope/allowlist", s.listAllowlist)
+	h("POST /api/v4/projects/{id}/job_token_scope/allowlist", s.addAllowlist)
+	h("DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", s.removeAllowlist)
+
+	h("POST /api/v4/projects/{id}/pipeline", s.createPipeline)
+	h("GET /api/v4/projects/{id}/pipelines", s.listPipelines)
+	h("GET /api/v4/projects/{id}/pipelines/latest", s.latestPipeline)
+	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}", s.getPipeline)
+	h("DELETE /api/v4/projects/{id}/pipelines/{pipeline_id}", s.deletePipeline)
+	h("POST /api/v4/projects/{id}/pipelines/{pipeline_id}/cancel", s.cancelPipeline)
+	h("POST /api/v4/projects/{id}/pipelines/{pipeline_id}/retry", s.retryPipeline)
+	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}/variables", s.pipelineVariablesList)
+	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", s.listPipelineJobs)
+
+	h("GET /api/v4/projects/{id}/triggers", s.listTriggers)
+	h("POST /api/v4/projects/{id}/triggers", s.createTrigger)
+	h("DELETE /api/v4/projects/{id}/triggers/{trigger_id}", s.deleteTrigger)
+	h("POST /api/v4/projects/{id}/trigger/pipeline", s.triggerPipeline)
+	h("POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", s.triggerPipeline)
+
+	h("GET /api/v4/job", s.getOwnJob)
+	h("GET /api/v4/projects/{id}/jobs", s.listProjectJobs)
+	h("GET /api/v4/projects/{id}/jobs/{job_id}", s.getJob)
+	h("GET /api/v4/projects/{id}/jobs/{job_id}/trace", s.getJobTrace)
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/cancel", s.jobAction(s.cancelJob, http.StatusCreated))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/retry", s.jobAction(s.retryJob, http.StatusCreated))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/play", s.jobAction(s.playJob, http.StatusOK))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/erase", s.jobAction(s.eraseJob, http.StatusCreated))
+
+	// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
+	h("/api/v4/", func(w http.ResponseWriter, r *http.Request) error {
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
+		return nil
+	})
+}

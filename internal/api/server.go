@@ -1,0 +1,102 @@
+// Package api serves Baton's GitLab-compatible REST API under /api/v4 and
+// Baton's own additions. Handlers use the domain's store interfaces and the
+// scheduler; they never reach into SQL.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/blob"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Store is every store interface the API uses.
+type Store interface {
+	ci.UserStore
+	ci.NamespaceStore
+	ci.GroupMemberStore
+	ci.ProjectStore
+	ci.PipelineStore
+	ci.JobStore
+	ci.ArtifactStore
+	ci.RunnerStore
+	ci.SettingStore
+}
+
+// Scheduler is the part of the pipeline state machine the API drives.
+type Scheduler interface {
+	CancelPipeline(ctx context.Context, pipelineID int64) error
+	RetryPipeline(ctx context.Context, pipelineID, userID int64) error
+	CancelJob(ctx context.Context, jobID int64) error
+	RetryJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
+	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
+}
+
+// PipelineRequest asks for a new pipeline of a project at a ref.
+type PipelineRequest struct {
+	Project   *ci.Project
+	Ref       string
+	Source    string
+	UserID    int64
+	Variables []ci.Variable
+}
+
+// Planner creates pipelines from the project's CI configuration at a ref.
+// An invalid configuration is KindInvalid with the YAML errors as message.
+type Planner interface {
+	CreatePipeline(ctx context.Context, req PipelineRequest) (*ci.Pipeline, error)
+}
+
+// Repos creates and removes a project's git repository.
+type Repos interface {
+	Create(ctx context.Context, projectID int64) error
+	Delete(ctx context.Context, projectID int64) error
+}
+
+// Server holds the API's dependencies. Fields are set by the caller before
+// Routes is used; none are optional except Blobs (artifact routes need it).
+type Server struct {
+	Store       Store
+	Auth        *auth.Authenticator
+	Scheduler   Scheduler
+	Planner     Planner
+	Repos       Repos
+	Blobs       blob.Store
+	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
+	Version     string
+	Logger      *slog.Logger
+}
+
+// handlerFunc is an API handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, r, s.Logger, err)
+		}
+	})
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// principal authenticates the request. Anonymous callers get nil.
+func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
+	return s.Auth.Authenticate(r.Context(), r)
+}
+
+// mustPrincipal is principal for routes that need a signed-in caller.
+func (s *Server) mustPrincipal(r *http.Request) (*auth.Principal, error) {
+	p, err := s.principal(r)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
+	}
+	return p, nil
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+)
+
+type triggerEntity struct {
+	ID          int64       `json:"id"`
+	Description string      `json:"description"`
+	CreatedAt   *time.Time  `json:"created_at"`
+	LastUsed    *time.Time  `json:"last_used"`
+	Token       string      `json:"token"`
+	UpdatedAt   *time.Time  `json:"updated_at"`
+	Owner       *userEntity `json:"owner"`
+}
+
+func (s *Server) trigger(r *http.Request, t *ci.Trigger, secret string) triggerEntity {
+	e := triggerEntity{ID: t.ID, Description: t.Description, CreatedAt: utc(&t.CreatedAt), UpdatedAt: utc(&t.CreatedAt),
+		LastUsed: utc(t.LastUsedAt), Token: secret}
+	if secret == "" {
+		// Only the creator sees the whole secret, once; lists show its tail.
+		e.Token = auth.PrefixTrigger + "…" + t.TokenTail
+	}
+	if u, err := s.Store.UserByID(r.Context(), t.OwnerID); err == nil {
+		e.Owner = s.user(u)
+	}
+	return e
+}
+
+func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
+	proj, p, err := s.projectFor(r, ci.AccessMaintainer, true)
+	if err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	desc, err := q.Required("description")
+	if err != nil {
+		return err
+	}
+	secret, hash := auth.NewToken(auth.PrefixTrigger)
+	t := &ci.Trigger{ProjectID: proj.ID, OwnerID: p.UserID(), Description: desc, TokenHash: hash, TokenTail: secret[len(secret)-4:]}
+	if err := s.Store.CreateTrigger(r.Context(), t); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, s.trigger(r, t, secret))
+	return nil
+}
+
+func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, false)
+	if err != nil {
+		return err
+	}
+	ts, err := s.Store.ListTriggers(r.Context(), proj.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]triggerEntity, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, s.trigger(r, t, ""))
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(r.PathValue("trigger_id"), 10, 64)
+	if err != nil {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - trigger_id is invalid")
+	}
+	if err := s.Store.DeleteTrigger(r.Context(), proj.ID, id); err != nil {
+		if ci.IsNotFound(err) {
+			return ci.Errorf(ci.KindNotFound, "404 Trigger %d Not Found", id)
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// triggerPipeline is POST /projects/:id/trigger/pipeline and
+// /projects/:id/ref/:ref/trigger/pipeline: token (a trigger token or a job
+// token), ref, variables[KEY]=value.
+func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
+	if strings.EqualFold(r.Header.Get("X-Gitlab-Event"), "Pipeline Hook") {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: pipeline hooks cannot trigger pipelines")
+	}
+	proj, err := s.lookupProject(r)
+	if err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	token, err := q.Required("token")
+	if err != nil {
+		return err
+	}
+	ref := r.PathValue("ref")
+	if ref == "" {
+		if ref, err = q.Required("ref"); err != nil {
+			return err
+		}
+	}
+	vars, err := triggerVariables(q)
+	if err != nil {
+		return err
+	}
+	var userID int64
+	source := ci.SourceTrigger
+	if strings.HasPrefix(token, auth.PrefixJob) {
+		p, err := s.Auth.JobPrincipal(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		if err := s.Auth.Require(r.Context(), p, proj, ci.AccessReporter, false); err != nil {
+			return err
+		}
+		userID, source = p.UserID(), "pipeline"
+	} else {
+		t, err := s.Store.TriggerByHash(r.Context(), auth.Hash(token))
+		if ci.IsNotFound(err) || (err == nil && t.ProjectID != proj.ID) {
+			// A private project must not be confirmed by a wrong token.
+			if proj.Visibility == ci.VisibilityPrivate {
+				return ci.Errorf(ci.KindNotFound, "404 Project Not Found")
+			}
+			return ci.Errorf(ci.KindForbidden, "403 Forbidden: invalid trigger token")
+		}
+		if err != nil {
+			return err
+		}
+		_ = s.Store.TouchTrigger(r.Context(), t.ID, time.Now())
+		userID = t.OwnerID
+	}
+	pl, err := s.Planner.CreatePipeline(r.Context(), PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: userID, Variables: vars})
+	if err != nil {
+		if writePlanError(w, err) {
+			return nil
+		}
+		return err
+	}
+	return s.writePipeline(w, r, http.StatusCreated, pl, proj)
+}
+
+// triggerVariables reads variables[KEY]=value (form or query) or a JSON
+// object {"variables": {"KEY": "value"}}.
+func triggerVariables(q *params) ([]ci.Variable, error) {
+	var vars []ci.Variable
+	if raw, ok := q.json["variables"]; ok {
+		m := map[string]any{}
+		if err := jsonUnmarshal(raw, &m); err != nil {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variables needs to be a map of key-valued strings")
+		}
+		for k, v := range m {
+			str, ok := v.(string)
+			if !ok {
+				return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variables needs to be a map of key-valued strings")
+			}
+			vars = append(vars, ci.Variable{Key: k, Value: str})
+		}
+	}
+	for k, vs := range q.Values {
+		if !strings.HasPrefix(k, "variables[") || !strings.HasSuffix(k, "]") {
+			continue
+		}
+		key := k[len("variables[") : len(k)-1]
+		if key == "" || strings.ContainsAny(key, "[]") {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variables needs to be a map of key-valued strings")
+		}
+		vars = append(vars, ci.Variable{Key: key, Value: vs[len(vs)-1]})
+	}
+	for _, v := range vars {
+		if !validVariableKey(v.Key) {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variable key %q can contain only letters, digits and '_'", v.Key)
+		}
+	}
+	return vars, nil
+}

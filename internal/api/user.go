@@ -1,0 +1,174 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+)
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.mustPrincipal(r); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"version": "17.0.0-baton-" + s.Version, "revision": s.Version,
+		"kas": map[string]any{"enabled": false}, "enterprise": false})
+	return nil
+}
+
+func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.mustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	if p.User == nil {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: this token does not belong to a user")
+	}
+	WriteJSON(w, http.StatusOK, s.user(p.User))
+	return nil
+}
+
+func (s *Server) requireAdmin(r *http.Request) (*auth.Principal, error) {
+	p, err := s.mustPrincipal(r)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Admin() {
+		return nil, ci.Errorf(ci.KindForbidden, "403 Forbidden: administrators only")
+	}
+	return p, auth.RequireScope(p, r.Method != http.MethodGet)
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.requireAdmin(r); err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	username, err := q.Required("username")
+	if err != nil {
+		return err
+	}
+	if err := validPath("user", username); err != nil {
+		return err
+	}
+	admin, err := q.Bool("admin", false)
+	if err != nil {
+		return err
+	}
+	u := &ci.User{Username: username, Name: q.Get("name"), Email: q.Get("email"), Admin: admin}
+	if u.Name == "" {
+		u.Name = username
+	}
+	if err := s.Store.CreateUser(r.Context(), u); err != nil {
+		if ci.IsConflict(err) {
+			return ci.Errorf(ci.KindConflict, "409 Username %q has already been taken", username)
+		}
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, s.user(u))
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.mustPrincipal(r); err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	name, err := q.Required("username")
+	if err != nil {
+		return err
+	}
+	out := []*userEntity{}
+	u, err := s.Store.UserByUsername(r.Context(), name)
+	if err == nil {
+		e := s.user(u)
+		e.Email = ""
+		out = append(out, e)
+	} else if !ci.IsNotFound(err) {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type tokenEntity struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Revoked   bool       `json:"revoked"`
+	CreatedAt *time.Time `json:"created_at"`
+	Scopes    []string   `json:"scopes"`
+	UserID    int64      `json:"user_id"`
+	Active    bool       `json:"active"`
+	ExpiresAt *string    `json:"expires_at"`
+	Token     string     `json:"token,omitempty"`
+}
+
+var validScopes = map[string]bool{ci.ScopeAPI: true, ci.ScopeReadAPI: true, ci.ScopeCreateRunner: true,
+	ci.ScopeReadRepo: true, ci.ScopeWriteRepo: true}
+
+// createUserToken is POST /users/:user_id/personal_access_tokens (admins).
+func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.requireAdmin(r); err != nil {
+		return err
+	}
+	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
+	if err != nil {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - user_id is invalid")
+	}
+	u, err := s.Store.UserByID(r.Context(), uid)
+	if ci.IsNotFound(err) {
+		return ci.Errorf(ci.KindNotFound, "404 User Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	q, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	name, err := q.Required("name")
+	if err != nil {
+		return err
+	}
+	scopes := q.List("scopes")
+	if len(scopes) == 0 {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - scopes is missing")
+	}
+	for _, sc := range scopes {
+		if !validScopes[sc] {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - scopes does not have a valid value: %q", sc)
+		}
+	}
+	tok := &ci.PersonalToken{UserID: u.ID, Name: name, Scopes: scopes}
+	if raw := q.Get("expires_at"); raw != "" {
+		t, err := time.Parse("2006-01-02", raw)
+		if err != nil {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - expires_at is invalid: %q (YYYY-MM-DD)", raw)
+		}
+		tok.ExpiresAt = &t
+	}
+	secret, hash := auth.NewToken(auth.PrefixPersonal)
+	tok.TokenHash = hash
+	if err := s.Store.CreatePersonalToken(r.Context(), tok); err != nil {
+		return err
+	}
+	e := tokenEntity{ID: tok.ID, Name: tok.Name, CreatedAt: utc(&tok.CreatedAt), Scopes: tok.Scopes, UserID: u.ID, Active: true, Token: secret}
+	if tok.ExpiresAt != nil {
+		d := tok.ExpiresAt.Format("2006-01-02")
+		e.ExpiresAt = &d
+	}
+	WriteJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+// parseDuration-free helper used by list filters.
+func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
