@@ -1,0 +1,130 @@
+package archive
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Errors OpenEntry's reader returns when the archive does not match its
+// index: the entry is damaged or lies about its size. Both are KindInternal.
+var (
+	ErrChecksum = errors.New("artifact entry checksum mismatch")
+	ErrSize     = errors.New("artifact entry size mismatch")
+)
+
+// firstReadMax bounds the first ReadAt of OpenEntry, which fetches the local
+// header together with the start of the data: a small entry costs one ranged
+// read. Later reads go through a buffer of entryBufferSize.
+const (
+	firstReadMax    = 64 << 10
+	entryBufferSize = 64 << 10
+	localSlack      = 512 // room for the local extra field in the first read
+)
+
+// OpenEntry streams the uncompressed bytes of entry e (from a Reader of the
+// index built for archive). Memory use is constant whatever the entry's size.
+// The reader fails with ErrSize if the data inflates past e.Size or ends
+// before it, and with ErrChecksum if the CRC-32 differs. A directory, an
+// encrypted entry or a compression method other than store and deflate is
+// KindInvalid; a local header that does not match is KindInternal.
+func OpenEntry(archive io.ReaderAt, e Entry) (io.ReadCloser, error) {
+	switch {
+	case e.IsDir():
+		return nil, ci.Errorf(ci.KindInvalid, "'%s' is a directory", e.Path)
+	case e.Flags&flagEncrypted != 0:
+		return nil, ci.Errorf(ci.KindInvalid, "file '%s' is encrypted in the artifacts archive; Baton cannot read it", e.Path)
+	case e.Method != MethodStore && e.Method != MethodDeflate:
+		return nil, ci.Errorf(ci.KindInvalid, "file '%s' uses zip compression method %d; Baton reads only store (0) and deflate (8)", e.Path, e.Method)
+	case e.Size < 0 || e.CompressedSize < 0 || e.HeaderOffset < 0:
+		return nil, fmt.Errorf("opening '%s': %w: negative size or offset", e.Path, ErrSize)
+	}
+	first := make([]byte, min(localLen+int64(len(e.Path))+localSlack+e.CompressedSize, firstReadMax))
+	n, err := archive.ReadAt(first, e.HeaderOffset)
+	if n < localLen {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("reading local header of '%s': %w", e.Path, err)
+	}
+	first = first[:n]
+	if le.Uint32(first) != sigLocal {
+		return nil, fmt.Errorf("reading local header of '%s': bad signature at offset %d", e.Path, e.HeaderOffset)
+	}
+	dataStart := int64(localLen) + int64(le.Uint16(first[26:])) + int64(le.Uint16(first[28:]))
+	var data io.Reader
+	if int64(len(first)) >= dataStart {
+		have := min(int64(len(first))-dataStart, e.CompressedSize)
+		rest := io.NewSectionReader(archive, e.HeaderOffset+dataStart+have, e.CompressedSize-have)
+		data = io.MultiReader(bytes.NewReader(first[dataStart:dataStart+have]), bufio.NewReaderSize(rest, entryBufferSize))
+	} else {
+		rest := io.NewSectionReader(archive, e.HeaderOffset+dataStart, e.CompressedSize)
+		data = bufio.NewReaderSize(rest, entryBufferSize)
+	}
+	er := &entryReader{path: e.Path, want: e.Size, crc: crc32.NewIEEE(), wantCRC: e.CRC32}
+	if e.Method == MethodDeflate {
+		fr := flate.NewReader(data)
+		er.src, er.closer = fr, fr
+	} else {
+		er.src = data
+	}
+	return er, nil
+}
+
+// entryReader counts and checksums what it passes on, and refuses to pass on
+// more than the declared size.
+type entryReader struct {
+	path    string
+	src     io.Reader
+	closer  io.Closer
+	n, want int64
+	crc     hash.Hash32
+	wantCRC uint32
+	err     error
+}
+
+func (r *entryReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	if remain := r.want - r.n + 1; int64(len(p)) > remain {
+		p = p[:remain] // one byte past the declared size is enough to notice
+	}
+	n, err := r.src.Read(p)
+	r.n += int64(n)
+	if r.n > r.want {
+		n -= int(r.n - r.want)
+		r.n = r.want
+		r.crc.Write(p[:n])
+		r.err = fmt.Errorf("reading '%s': %w: inflates past its declared %d bytes", r.path, ErrSize, r.want)
+		return n, r.err
+	}
+	r.crc.Write(p[:n])
+	switch {
+	case err == io.EOF && r.n < r.want:
+		r.err = fmt.Errorf("reading '%s': %w: ends after %d of %d bytes", r.path, ErrSize, r.n, r.want)
+	case err == io.EOF && r.crc.Sum32() != r.wantCRC:
+		r.err = fmt.Errorf("reading '%s': %w", r.path, ErrChecksum)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		r.err = fmt.Errorf("reading '%s': %w: compressed data is truncated", r.path, ErrSize)
+	case err != nil && err != io.EOF:
+		r.err = fmt.Errorf("reading '%s': %w", r.path, err)
+	default:
+		r.err = err
+	}
+	return n, r.err
+}
+
+func (r *entryReader) Close() error {
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}
