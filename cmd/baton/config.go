@@ -1,0 +1,155 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything `baton server` and `baton up` can be told. Each field
+// has a flag and a BATON_* environment variable; flags win.
+type Config struct {
+	Listen      string // host:port to listen on
+	ExternalURL string // how runners and users reach Baton; derived from Listen when empty
+	DataDir     string // repositories, local artifacts, the default SQLite database
+	DatabaseURL string // sqlite:PATH or postgres://...
+	LogFormat   string // text or json
+	LogLevel    string // debug, info, warn, error
+
+	ArtifactStore    string // fs or s3
+	S3Endpoint       string
+	S3Bucket         string
+	S3Region         string
+	S3AccessKey      string
+	S3SecretKey      string
+	S3UseSSL         bool
+	S3PathStyle      bool
+	ArtifactDownload string // proxy or redirect (S3 only)
+	MaxArtifactMiB   int64
+	DefaultExpireIn  string // GitLab duration, or "never"
+	KeepLatest       bool   // keep artifacts of the latest successful pipeline per ref
+
+	StuckAfter   time.Duration // an active job silent this long fails (runner_system_failure)
+	LongPoll     time.Duration // how long jobs/request may hold
+	TraceLimitMB int64
+}
+
+// bind registers the config's flags on fs, with defaults taken from the
+// environment (BATON_LISTEN, ...) or the built-in defaults.
+func (c *Config) bind(fs *flag.FlagSet) {
+	str := func(p *string, name, env, def, usage string) {
+		fs.StringVar(p, name, envOr(env, def), usage+" ($"+env+")")
+	}
+	boolean := func(p *bool, name, env string, def bool, usage string) {
+		v := def
+		if s := os.Getenv(env); s != "" {
+			v, _ = strconv.ParseBool(s)
+		}
+		fs.BoolVar(p, name, v, usage+" ($"+env+")")
+	}
+	integer := func(p *int64, name, env string, def int64, usage string) {
+		v := def
+		if s := os.Getenv(env); s != "" {
+			v, _ = strconv.ParseInt(s, 10, 64)
+		}
+		fs.Int64Var(p, name, v, usage+" ($"+env+")")
+	}
+	duration := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		v := def
+		if s := os.Getenv(env); s != "" {
+			if d, err := time.ParseDuration(s); err == nil {
+				v = d
+			}
+		}
+		fs.DurationVar(p, name, v, usage+" ($"+env+")")
+	}
+	str(&c.Listen, "listen", "BATON_LISTEN", "127.0.0.1:8080", "address to listen on")
+	str(&c.ExternalURL, "external-url", "BATON_EXTERNAL_URL", "", "URL users and runners reach Baton at (default: from --listen)")
+	str(&c.DataDir, "data-dir", "BATON_DATA_DIR", ".baton", "directory for repositories, local artifacts and the SQLite database")
+	str(&c.DatabaseURL, "database-url", "BATON_DATABASE_URL", "", "sqlite:PATH or postgres://... (default: sqlite:DATA_DIR/baton.db)")
+	str(&c.LogFormat, "log-format", "BATON_LOG_FORMAT", "text", "log format: text or json")
+	str(&c.LogLevel, "log-level", "BATON_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	str(&c.ArtifactStore, "artifact-store", "BATON_ARTIFACT_STORE", "fs", "where artifact bytes live: fs (DATA_DIR/artifacts) or s3")
+	str(&c.S3Endpoint, "s3-endpoint", "BATON_S3_ENDPOINT", "", "S3 endpoint host:port")
+	str(&c.S3Bucket, "s3-bucket", "BATON_S3_BUCKET", "", "S3 bucket")
+	str(&c.S3Region, "s3-region", "BATON_S3_REGION", "us-east-1", "S3 region")
+	str(&c.S3AccessKey, "s3-access-key", "BATON_S3_ACCESS_KEY", "", "S3 access key")
+	str(&c.S3SecretKey, "s3-secret-key", "BATON_S3_SECRET_KEY", "", "S3 secret key")
+	boolean(&c.S3UseSSL, "s3-ssl", "BATON_S3_SSL", false, "use https for S3")
+	boolean(&c.S3PathStyle, "s3-path-style", "BATON_S3_PATH_STYLE", true, "path-style S3 URLs")
+	str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
+	integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
+	str(&c.DefaultExpireIn, "default-expire-in", "BATON_DEFAULT_EXPIRE_IN", "30 days", "artifact expiry when a job sets none (GitLab syntax, or never)")
+	boolean(&c.KeepLatest, "keep-latest-artifacts", "BATON_KEEP_LATEST_ARTIFACTS", true, "keep artifacts of the latest successful pipeline per ref regardless of expiry")
+	duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
+	duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job")
+	integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// finish fills derived defaults and checks the values.
+func (c *Config) finish() error {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "baton.db")
+	}
+	if c.ExternalURL == "" {
+		host, port, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen %q is not host:port: %w", c.Listen, err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.ExternalURL = "http://" + net.JoinHostPort(host, port)
+	}
+	c.ExternalURL = strings.TrimRight(c.ExternalURL, "/")
+	switch c.ArtifactStore {
+	case "fs":
+	case "s3":
+		if c.S3Endpoint == "" || c.S3Bucket == "" {
+			return fmt.Errorf("--artifact-store s3 needs --s3-endpoint and --s3-bucket")
+		}
+	default:
+		return fmt.Errorf("--artifact-store %q: want fs or s3", c.ArtifactStore)
+	}
+	if c.ArtifactDownload != "proxy" && c.ArtifactDownload != "redirect" {
+		return fmt.Errorf("--artifact-download %q: want proxy or redirect", c.ArtifactDownload)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// logger builds the process logger.
+func (c *Config) logger(w *os.File) *slog.Logger {
+	l, _ := c.level()
+	opts := &slog.HandlerOptions{Level: l}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

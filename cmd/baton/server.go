@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batonci/baton/internal/api"
+	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/blob"
+	blobfs "github.com/batonci/baton/internal/blob/fs"
+	blobs3 "github.com/batonci/baton/internal/blob/s3"
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/gitserve"
+	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/runnerapi"
+	"github.com/batonci/baton/internal/scheduler"
+	"github.com/batonci/baton/internal/store"
+	"github.com/batonci/baton/internal/store/postgres"
+	"github.com/batonci/baton/internal/store/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Main is a running Baton server: config → store → services → HTTP. The
+// end-to-end tests start exactly this.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	Store     *store.DB
+	Blobs     blob.Store
+	Repos     *gitserve.Repos
+	Auth      *auth.Authenticator
+	Scheduler *scheduler.Scheduler
+	Planner   *planner.Planner
+	RunnerAPI *runnerapi.Server
+	API       *api.Server
+
+	// AdminToken is set when Open created the root user: its first token.
+	AdminToken string
+
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	loops    sync.WaitGroup
+}
+
+// Open builds every component from m.Config without serving yet.
+func (m *Main) Open(ctx context.Context) error {
+	if err := m.Config.finish(); err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		m.Logger = m.Config.logger(os.Stderr)
+	}
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	db, err := openStore(ctx, m.Config.DatabaseURL, m.Config.DataDir)
+	if err != nil {
+		return err
+	}
+	m.Store = db
+	if m.Blobs, err = m.openBlobs(ctx); err != nil {
+		return err
+	}
+	if m.Repos, err = gitserve.NewRepos(filepath.Join(m.Config.DataDir, "repos")); err != nil {
+		return fmt.Errorf("opening repositories: %w", err)
+	}
+	m.Auth = &auth.Authenticator{Users: db, Jobs: db, Projects: db}
+	queue := runnerapi.NewQueue()
+	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify})
+	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger}
+	m.RunnerAPI = &runnerapi.Server{
+		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Queue: queue,
+		Index:       func(r io.ReaderAt, size int64) (io.WriterTo, error) { return archive.Build(r, size) },
+		ExternalURL: m.Config.ExternalURL, LongPoll: m.Config.LongPoll,
+		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
+		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
+	}
+	m.API = &api.Server{Store: db, Auth: m.Auth, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
+		Blobs: m.Blobs, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
+	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
+		return err
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, url, dataDir string) (*store.DB, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
+		}
+		return db, nil
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("creating database directory: %w", err)
+		}
+		db, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+		}
+		return db, nil
+	}
+	return nil, fmt.Errorf("--database-url %q: want sqlite:PATH or postgres://...", url)
+}
+
+func (m *Main) openBlobs(ctx context.Context) (blob.Store, error) {
+	c := m.Config
+	if c.ArtifactStore == "s3" {
+		s, err := blobs3.New(ctx, blobs3.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
+			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseSSL: c.S3UseSSL, PathStyle: c.S3PathStyle})
+		if err != nil {
+			return nil, fmt.Errorf("opening S3 bucket %s: %w", c.S3Bucket, err)
+		}
+		return s, nil
+	}
+	s, err := blobfs.New(filepath.Join(c.DataDir, "artifacts"))
+	if err != nil {
+		return nil, fmt.Errorf("opening artifact directory: %w", err)
+	}
+	return s, nil
+}
+
+// bootstrap creates the administrator root on first start and returns its
+// first personal access token; on later starts it returns "".
+func bootstrap(ctx context.Context, db *store.DB) (string, error) {
+	if _, err := db.UserByUsername(ctx, "root"); err == nil {
+		return "", nil
+	} else if !ci.IsNotFound(err) {
+		return "", fmt.Errorf("looking up root: %w", err)
+	}
+	root := &ci.User{Username: "root", Name: "Administrator", Email: "admin@example.com", Admin: true}
+	if err := db.CreateUser(ctx, root); err != nil {
+		if ci.IsConflict(err) { // another replica was first
+			return "", nil
+		}
+		return "", fmt.Errorf("creating root: %w", err)
+	}
+	return createToken(ctx, db, root, "initial admin token", []string{ci.ScopeAPI, ci.ScopeWriteRepo, ci.ScopeCreateRunner}, nil)
+}
+
+func createToken(ctx context.Context, db *store.DB, u *ci.User, name string, scopes []string, expires *time.Time) (string, error) {
+	secret, hash := auth.NewToken(auth.PrefixPersonal)
+	t := &ci.PersonalToken{UserID: u.ID, Name: name, Scopes: scopes, TokenHash: hash, ExpiresAt: expires}
+	if err := db.CreatePersonalToken(ctx, t); err != nil {
+		return "", fmt.Errorf("creating token: %w", err)
+	}
+	return secret, nil
+}
+
+// Handler is Baton's whole HTTP surface.
+func (m *Main) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "GitLab OK")
+	})
+	mux.HandleFunc("GET /-/readiness", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := m.Store.Ping(ctx); err != nil {
+			api.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "failed", "db_check": []map[string]string{{"status": "failed", "message": "database unreachable"}}})
+			return
+		}
+		api.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "db_check": []map[string]string{{"status": "ok"}}})
+	})
+	m.RunnerAPI.Register(mux)
+	m.API.Register(mux)
+	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
+		Resolve:   m.Store.ProjectByFullPath,
+		Authorize: gitAccess{m.Auth}.authorize,
+		OnPush:    m.onPush,
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := gitserve.Match(r.URL.Path); ok {
+			git.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return api.WithRequestLog(m.Logger, mux)
+}
+
+func (m *Main) onPush(ctx context.Context, proj *ci.Project, pusher string, updates []gitserve.RefUpdate) {
+	var pusherID int64
+	if u, err := m.Store.UserByUsername(ctx, pusher); err == nil {
+		pusherID = u.ID
+	}
+	ups := make([]planner.RefUpdate, 0, len(updates))
+	for _, u := range updates {
+		ups = append(ups, planner.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
+	}
+	m.Planner.Push(ctx, proj, pusherID, ups)
+}
+
+// Serve listens on Config.Listen (or the given listener) and starts the
+// background loops. It returns once the server is accepting connections.
+func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", m.Config.Listen, err)
+		}
+	}
+	m.listener = ln
+	ctx, m.cancel = context.WithCancel(ctx)
+	m.server = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	m.loop(ctx, "scheduler", m.Scheduler.Run)
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("serving HTTP", "err", err)
+		}
+	}()
+	m.Logger.Info("Baton is listening", "addr", ln.Addr().String(), "url", m.Config.ExternalURL, "database", redactURL(m.Config.DatabaseURL))
+	return nil
+}
+
+// loop runs a background loop until ctx ends, restarting it after errors.
+func (m *Main) loop(ctx context.Context, name string, run func(context.Context) error) {
+	m.loops.Add(1)
+	go func() {
+		defer m.loops.Done()
+		for ctx.Err() == nil {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("background loop failed; restarting", "loop", name, "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Second):
+				}
+			}
+		}
+	}()
+}
+
+// Close stops serving (waiting up to 10 s for requests in flight), stops the
+// background loops and closes the store.
+func (m *Main) Close() error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = m.server.Shutdown(ctx)
+	}
+	m.loops.Wait()
+	if m.Store != nil {
+		return m.Store.Close()
+	}
+	return nil
+}
+
+// redactURL hides a password in a database URL for logs.
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
+	}
+	return u
+}
