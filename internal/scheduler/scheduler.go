@@ -1,0 +1,248 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Options configure a Scheduler. Zero values take the defaults.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// StuckAfter fails a running job the runner has not reported on for this
+	// long (default 10m).
+	StuckAfter time.Duration
+	// CancelGrace is how long a canceling job may wait for its runner to
+	// confirm before it is canceled anyway (default 5m).
+	CancelGrace time.Duration
+	// PendingTimeout fails a job no runner picked up for this long (default
+	// 24h, as GitLab).
+	PendingTimeout time.Duration
+	// TimeoutGrace is added to a job's timeout before the server fails it, so
+	// that the runner, which enforces the timeout itself, reports first
+	// (default 1m).
+	TimeoutGrace time.Duration
+	// Interval is how often Run sweeps (default 30s).
+	Interval time.Duration
+	// JobTimeout returns a running job's timeout; default DefaultJobTimeout.
+	// Wiring may look up the runner's MaximumTimeout or the project's default here.
+	JobTimeout func(ctx context.Context, j *ci.Job) time.Duration
+	// Notify is called whenever jobs became pending, to wake long-polling runners.
+	Notify func()
+}
+
+// Scheduler drives pipelines through their states. It keeps no state of its
+// own: every decision is made from the store, and every write is a
+// compare-and-set on a job's status, so several replicas may run it at once.
+type Scheduler struct {
+	pipelines ci.PipelineStore
+	jobs      ci.JobStore
+	opts      Options
+	log       *slog.Logger
+}
+
+// New returns a Scheduler on the given stores.
+func New(pipelines ci.PipelineStore, jobs ci.JobStore, opts Options) *Scheduler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.StuckAfter <= 0 {
+		opts.StuckAfter = 10 * time.Minute
+	}
+	if opts.CancelGrace <= 0 {
+		opts.CancelGrace = 5 * time.Minute
+	}
+	if opts.PendingTimeout <= 0 {
+		opts.PendingTimeout = 24 * time.Hour
+	}
+	if opts.TimeoutGrace <= 0 {
+		opts.TimeoutGrace = time.Minute
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 30 * time.Second
+	}
+	if opts.JobTimeout == nil {
+		opts.JobTimeout = func(_ context.Context, j *ci.Job) time.Duration { return DefaultJobTimeout(j) }
+	}
+	if opts.Notify == nil {
+		opts.Notify = func() {}
+	}
+	return &Scheduler{pipelines: pipelines, jobs: jobs, opts: opts, log: opts.Logger}
+}
+
+// DefaultJobTimeout is a job's timeout from its spec, one hour if it sets none.
+func DefaultJobTimeout(j *ci.Job) time.Duration {
+	if j.Spec.Timeout > 0 {
+		return time.Duration(j.Spec.Timeout) * time.Second
+	}
+	return time.Hour
+}
+
+// CreatePipeline stores p with one created job per job of plan (StageIdx is
+// the index of its stage in plan.Stages, attempt 1) and advances it at once,
+// so jobs of the first stage are pending when it returns. A nil plan or one
+// without jobs stores p as given (a pipeline that failed to be planned, say).
+// A job whose stage is not in plan.Stages is KindInvalid.
+func (s *Scheduler) CreatePipeline(ctx context.Context, p *ci.Pipeline, plan *ci.PipelinePlan) error {
+	var jobs []*ci.Job
+	now := s.opts.Now()
+	if plan != nil {
+		for _, spec := range plan.Jobs {
+			idx := slices.Index(plan.Stages, spec.Stage)
+			if idx < 0 {
+				return ci.Errorf(ci.KindInvalid, "job %s: stage %s is not defined", spec.Name, spec.Stage)
+			}
+			jobs = append(jobs, &ci.Job{
+				ProjectID: p.ProjectID, Name: spec.Name, Stage: spec.Stage, StageIdx: idx,
+				Status: ci.StatusCreated, Spec: spec, Attempt: 1, UserID: p.UserID, CreatedAt: now, UpdatedAt: now,
+			})
+		}
+	}
+	if p.Status == "" {
+		p.Status = ci.StatusCreated
+		if len(jobs) == 0 && p.YAMLErrors != "" {
+			p.Status = ci.StatusFailed
+		}
+	}
+	if err := s.pipelines.CreatePipeline(ctx, p, jobs); err != nil {
+		return fmt.Errorf("creating pipeline: %w", err)
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	if err := s.Advance(ctx, p.ID); err != nil {
+		return err
+	}
+	stored, err := s.pipelines.PipelineByID(ctx, p.ID)
+	if err != nil {
+		return fmt.Errorf("reloading pipeline %d: %w", p.ID, err)
+	}
+	*p = *stored
+	return nil
+}
+
+// maxRounds bounds the reload-and-retry loops that follow a lost
+// compare-and-set; each lost round means another replica made progress.
+const maxRounds = 20
+
+// Advance moves the pipeline's created jobs whose turn has come to pending,
+// manual or skipped, then brings the pipeline's status up to date. It is
+// idempotent and safe to call concurrently: a job another caller moved first
+// makes it reload and decide again. A missing pipeline is KindNotFound.
+func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
+	woke := false
+	for round := 0; ; round++ {
+		jobs, err := s.pipelineJobs(ctx, pipelineID, false)
+		if err != nil {
+			return err
+		}
+		lost := false
+		for _, c := range Advance(jobs) {
+			j := *c.Job
+			j.Status = c.To
+			s.stamp(&j)
+			err := s.jobs.UpdateJob(ctx, &j, ci.StatusCreated)
+			if ci.IsConflict(err) {
+				lost = true
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("moving job %d to %s: %w", j.ID, j.Status, err)
+			}
+			woke = woke || j.Status == ci.StatusPending
+			s.log.DebugContext(ctx, "job advanced", "job_id", j.ID, "pipeline_id", pipelineID, "status", j.Status)
+		}
+		if !lost {
+			break
+		}
+		if round == maxRounds {
+			return ci.Errorf(ci.KindUnavailable, "pipeline %d keeps changing; try again", pipelineID)
+		}
+	}
+	if woke {
+		s.opts.Notify()
+	}
+	return s.syncPipeline(ctx, pipelineID)
+}
+
+// stamp sets the time fields that go with j's new status.
+func (s *Scheduler) stamp(j *ci.Job) {
+	now := s.opts.Now()
+	switch j.Status {
+	case ci.StatusPending:
+		j.QueuedAt = &now
+	case ci.StatusSuccess, ci.StatusFailed, ci.StatusCanceled:
+		j.FinishedAt = &now
+	}
+	j.UpdatedAt = now
+}
+
+// pipelineJobs lists a pipeline's jobs in id order.
+func (s *Scheduler) pipelineJobs(ctx context.Context, pipelineID int64, withRetried bool) ([]*ci.Job, error) {
+	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{
+		PipelineID: pipelineID, IncludeRetried: withRetried, Ascending: true, Page: ci.Page{Page: 1},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing jobs of pipeline %d: %w", pipelineID, err)
+	}
+	return jobs, nil
+}
+
+// syncPipeline saves the pipeline's composite status and times if they
+// changed. It reloads after writing until what is stored matches the jobs,
+// so that of two replicas writing at once the later reader wins.
+func (s *Scheduler) syncPipeline(ctx context.Context, pipelineID int64) error {
+	for round := 0; round < maxRounds; round++ {
+		p, err := s.pipelines.PipelineByID(ctx, pipelineID)
+		if err != nil {
+			return fmt.Errorf("loading pipeline %d: %w", pipelineID, err)
+		}
+		jobs, err := s.pipelineJobs(ctx, pipelineID, false)
+		if err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		next := *p
+		s.pipelineTimes(&next, jobs)
+		if next.Status == p.Status && (next.StartedAt == nil) == (p.StartedAt == nil) &&
+			(next.FinishedAt == nil) == (p.FinishedAt == nil) {
+			return nil
+		}
+		if err := s.pipelines.UpdatePipeline(ctx, &next); err != nil {
+			return fmt.Errorf("updating pipeline %d: %w", pipelineID, err)
+		}
+		s.log.InfoContext(ctx, "pipeline status", "pipeline_id", pipelineID, "status", next.Status, "was", p.Status)
+	}
+	return nil
+}
+
+// pipelineTimes sets p's status from its jobs, StartedAt when its first job
+// started and FinishedAt while the status is final.
+func (s *Scheduler) pipelineTimes(p *ci.Pipeline, jobs []*ci.Job) {
+	p.Status = PipelineStatus(jobs)
+	if p.StartedAt == nil {
+		for _, j := range jobs {
+			if j.StartedAt != nil && (p.StartedAt == nil || j.StartedAt.Before(*p.StartedAt)) {
+				t := *j.StartedAt
+				p.StartedAt = &t
+			}
+		}
+	}
+	switch {
+	case !p.Status.Finished():
+		p.FinishedAt = nil
+	case p.FinishedAt == nil:
+		now := s.opts.Now()
+		p.FinishedAt = &now
+	}
+}
