@@ -1,0 +1,187 @@
+package gitserve
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+)
+
+// maxStderr bounds how much of git http-backend's stderr is kept for the log.
+const maxStderr = 8 << 10
+
+// runBackend runs `git http-backend` as a CGI program for the project's
+// repository, streaming body to its stdin and its output to w. It reports
+// whether git succeeded (exit status 0 and a 2xx response).
+func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.Logger, projectID int64, rest string, body io.Reader, remoteUser string) bool {
+	repos := h.Repos
+	cmd := repos.command(r.Context(), "", "http-backend")
+	cmd.Env = append(cmd.Env, cgiEnv(r, repos.Root(), projectID, rest, remoteUser)...)
+	if r.Method == http.MethodPost {
+		cmd.Stdin = body
+	}
+	stderr := &cappedBuffer{max: maxStderr}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		log.Error("starting git http-backend", "error", err)
+		plainError(w, http.StatusInternalServerError, "Internal Server Error")
+		return false
+	}
+	if err := cmd.Start(); err != nil {
+		log.Error("starting git http-backend", "error", err)
+		plainError(w, http.StatusInternalServerError, "Internal Server Error")
+		return false
+	}
+
+	// receive-pack answers only once it has read the pack, but git may
+	// still write progress early; let the body and the answer overlap.
+	rc := http.NewResponseController(w)
+	_ = rc.EnableFullDuplex()
+
+	br := bufio.NewReaderSize(stdout, 32<<10)
+	status, copyErr := copyCGIResponse(w, rc, br)
+	if copyErr != nil {
+		// Drain so that git is not blocked writing while we wait for it.
+		_, _ = io.Copy(io.Discard, br)
+	}
+	waitErr := cmd.Wait()
+
+	switch {
+	case status == 0:
+		log.Error("running git http-backend", "error", errors.Join(copyErr, waitErr), "stderr", stderr.String())
+		plainError(w, http.StatusInternalServerError, "Internal Server Error")
+		return false
+	case copyErr != nil || waitErr != nil:
+		if r.Context().Err() == nil {
+			log.Error("running git http-backend", "error", errors.Join(copyErr, waitErr), "stderr", stderr.String())
+		}
+		return false
+	case status >= 300:
+		log.Warn("git http-backend refused request", "status", status, "stderr", stderr.String())
+		return false
+	}
+	return true
+}
+
+// copyCGIResponse parses the CGI header block from br, writes it to w and
+// streams the rest, flushing as it goes. It returns the status written (0 if
+// nothing was written).
+func copyCGIResponse(w http.ResponseWriter, rc *http.ResponseController, br *bufio.Reader) (int, error) {
+	hdr, err := textproto.NewReader(br).ReadMIMEHeader()
+	if err != nil {
+		return 0, fmt.Errorf("reading git http-backend headers: %w", err)
+	}
+	status := http.StatusOK
+	if s := hdr.Get("Status"); s != "" {
+		code, _, _ := strings.Cut(s, " ")
+		if status, err = strconv.Atoi(code); err != nil || status < 100 || status > 999 {
+			return 0, fmt.Errorf("invalid CGI status %q", s)
+		}
+		hdr.Del("Status")
+	}
+	out := w.Header()
+	for k, vs := range hdr {
+		for _, v := range vs {
+			out.Add(k, v)
+		}
+	}
+	w.WriteHeader(status)
+
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := br.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return status, fmt.Errorf("writing git response: %w", werr)
+			}
+			// Progress and pack data should reach the client as they come.
+			_ = rc.Flush()
+		}
+		if rerr == io.EOF {
+			return status, nil
+		}
+		if rerr != nil {
+			return status, fmt.Errorf("reading git response: %w", rerr)
+		}
+	}
+}
+
+// cgiEnv returns the CGI variables git http-backend needs.
+func cgiEnv(r *http.Request, root string, projectID int64, rest, remoteUser string) []string {
+	env := []string{
+		"GATEWAY_INTERFACE=CGI/1.1",
+		"SERVER_PROTOCOL=" + r.Proto,
+		"GIT_PROJECT_ROOT=" + root,
+		"GIT_HTTP_EXPORT_ALL=1",
+		"PATH_INFO=" + fmt.Sprintf("/%d.git%s", projectID, rest),
+		"REQUEST_METHOD=" + r.Method,
+		"QUERY_STRING=" + r.URL.RawQuery,
+		"CONTENT_TYPE=" + r.Header.Get("Content-Type"),
+	}
+	// http-backend streams a body of unknown length (chunked) to git as it
+	// comes, and reads exactly CONTENT_LENGTH bytes otherwise.
+	if r.Method == http.MethodPost && r.ContentLength >= 0 {
+		env = append(env, "CONTENT_LENGTH="+strconv.FormatInt(r.ContentLength, 10))
+	}
+	if remoteUser != "" {
+		env = append(env, "REMOTE_USER="+remoteUser)
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		env = append(env, "REMOTE_ADDR="+host)
+	}
+	if enc := r.Header.Get("Content-Encoding"); enc != "" {
+		// http-backend inflates gzip and x-gzip bodies itself.
+		env = append(env, "HTTP_CONTENT_ENCODING="+enc)
+	}
+	if proto := r.Header.Get("Git-Protocol"); proto != "" && validGitProtocol(proto) {
+		env = append(env, "GIT_PROTOCOL="+proto)
+	}
+	return env
+}
+
+// validGitProtocol accepts Git-Protocol values such as "version=2" or
+// "version=2:object-format=sha1", nothing that could smuggle other settings.
+func validGitProtocol(s string) bool {
+	if len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("=:._-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isGzip reports whether the request body is gzip-encoded.
+func isGzip(r *http.Request) bool {
+	enc := r.Header.Get("Content-Encoding")
+	return enc == "gzip" || enc == "x-gzip"
+}
+
+// cappedBuffer keeps the first max bytes written to it and discards the rest.
+type cappedBuffer struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (b *cappedBuffer) String() string { return strings.TrimSpace(b.buf.String()) }

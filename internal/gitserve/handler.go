@@ -1,0 +1,210 @@
+package gitserve
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Handler serves git's smart HTTP protocol for Baton's projects:
+// GET /<namespace path>/<project path>[.git]/info/refs?service=git-upload-pack|git-receive-pack,
+// POST .../git-upload-pack and POST .../git-receive-pack, by running
+// `git http-backend`. Request and response bodies are streamed.
+//
+// Dumb-protocol requests are refused: info/refs without a service is 403,
+// any other path 404.
+type Handler struct {
+	Repos *Repos
+	// Resolve finds the project by its full path ("group/sub/app");
+	// KindNotFound if none.
+	Resolve func(ctx context.Context, fullPath string) (*ci.Project, error)
+	// Authorize checks Basic credentials (both empty for an anonymous
+	// request) for reading (clone, fetch) or writing (push) the project.
+	// It returns nil to allow; KindUnauthorized to ask for credentials
+	// (401 with WWW-Authenticate: Basic realm="Baton"); KindForbidden (403)
+	// or KindNotFound (404, for a private project the caller cannot see).
+	Authorize func(ctx context.Context, p *ci.Project, username, password string, write bool) error
+	// OnPush, if set, is called after a successful receive-pack with the
+	// refs it changed, deletions included and flagged. Every update was
+	// checked against the repository afterwards: a ref git rejected is not
+	// reported, and a push that changed nothing calls nothing.
+	//
+	// It runs in its own goroutine once the git response has been written,
+	// so it never delays the client; its context carries the request's
+	// values but is not cancelled when the request ends. Wait waits for it.
+	OnPush func(ctx context.Context, p *ci.Project, pusherUsername string, updates []RefUpdate)
+	// Logger receives errors and push records; nil discards them.
+	Logger *slog.Logger
+
+	hooks sync.WaitGroup
+}
+
+// Wait blocks until every OnPush call started so far has returned. Call it
+// on shutdown, after the HTTP server stopped accepting requests.
+func (h *Handler) Wait() { h.hooks.Wait() }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fullPath, rest, ok := Match(r.URL.Path)
+	if !ok {
+		plainError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	service, write, status := serviceOf(r, rest)
+	if status != 0 {
+		msg := http.StatusText(status)
+		if status == http.StatusForbidden {
+			// Only info/refs without ?service= lands here.
+			msg = "Baton serves git over smart HTTP only; please upgrade your git client"
+		}
+		plainError(w, status, msg)
+		return
+	}
+	log := h.logger().With("project_path", fullPath, "service", service)
+
+	username, password, hasAuth := r.BasicAuth()
+	project, err := h.Resolve(r.Context(), fullPath)
+	if err != nil {
+		if ci.IsNotFound(err) && !hasAuth {
+			// Ask for credentials, exactly as for a private project, so an
+			// anonymous caller cannot tell which private projects exist.
+			err = ci.Errorf(ci.KindUnauthorized, "authentication required")
+		}
+		h.refuse(w, log, err)
+		return
+	}
+	log = log.With("project_id", project.ID)
+	if err := h.Authorize(r.Context(), project, username, password, write); err != nil {
+		h.refuse(w, log, err)
+		return
+	}
+
+	var sniffer *commandSniffer
+	var body io.Reader = r.Body
+	if rest == restReceivePack {
+		sniffer = newCommandSniffer(r.Body, isGzip(r))
+		body = sniffer
+	}
+	ok = h.runBackend(w, r, log, project.ID, rest, body, username)
+	if sniffer == nil {
+		return
+	}
+	commands, perr := sniffer.Result()
+	if !ok {
+		return
+	}
+	if perr != nil {
+		log.Warn("parsing pushed ref updates", "error", perr, "parsed", len(commands))
+	}
+	if len(commands) == 0 {
+		return
+	}
+	h.hooks.Add(1)
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		defer h.hooks.Done()
+		h.afterPush(ctx, log, project, username, commands)
+	}()
+}
+
+// afterPush keeps the commands git applied and reports them to OnPush.
+func (h *Handler) afterPush(ctx context.Context, log *slog.Logger, p *ci.Project, pusher string, commands []RefUpdate) {
+	refs := make([]string, 0, len(commands))
+	for _, c := range commands {
+		refs = append(refs, c.Ref)
+	}
+	targets, err := h.Repos.refTargets(ctx, h.Repos.Path(p.ID), refs)
+	if err != nil {
+		log.Error("verifying pushed refs", "error", err)
+		return
+	}
+	applied := make([]RefUpdate, 0, len(commands))
+	for _, c := range commands {
+		sha, exists := targets[c.Ref]
+		if (c.Deleted && !exists) || (!c.Deleted && sha == c.NewSHA) {
+			applied = append(applied, c)
+		}
+	}
+	for _, u := range applied {
+		log.Info("ref pushed", "ref", u.Ref, "old_sha", u.OldSHA, "new_sha", u.NewSHA, "pusher", pusher)
+	}
+	if len(applied) == 0 || h.OnPush == nil {
+		return
+	}
+	h.OnPush(ctx, p, pusher, applied)
+}
+
+// serviceOf returns the git service a request asks for and whether it
+// writes, or the HTTP status refusing it.
+func serviceOf(r *http.Request, rest string) (service string, write bool, status int) {
+	switch rest {
+	case restInfoRefs:
+		if r.Method != http.MethodGet {
+			return "", false, http.StatusMethodNotAllowed
+		}
+		switch r.URL.Query().Get("service") {
+		case "git-upload-pack":
+			return "git-upload-pack", false, 0
+		case "git-receive-pack":
+			return "git-receive-pack", true, 0
+		}
+		return "", false, http.StatusForbidden
+	case restUploadPack:
+		if r.Method != http.MethodPost {
+			return "", false, http.StatusMethodNotAllowed
+		}
+		return "git-upload-pack", false, 0
+	case restReceivePack:
+		if r.Method != http.MethodPost {
+			return "", false, http.StatusMethodNotAllowed
+		}
+		return "git-receive-pack", true, 0
+	}
+	return "", false, http.StatusNotFound
+}
+
+// refuse answers a failed Resolve or Authorize.
+func (h *Handler) refuse(w http.ResponseWriter, log *slog.Logger, err error) {
+	switch ci.KindOf(err) {
+	case ci.KindUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Basic realm="Baton"`)
+		plainError(w, http.StatusUnauthorized, messageOr(err, "HTTP Basic: Access denied"))
+	case ci.KindForbidden:
+		plainError(w, http.StatusForbidden, messageOr(err, "You are not allowed to do this"))
+	case ci.KindNotFound:
+		plainError(w, http.StatusNotFound, "The project you were looking for could not be found or you don't have permission to view it.")
+	case ci.KindUnavailable:
+		plainError(w, http.StatusServiceUnavailable, messageOr(err, "Service Unavailable"))
+	default:
+		log.Error("authorizing git request", "error", err)
+		plainError(w, http.StatusInternalServerError, "Internal Server Error")
+	}
+}
+
+func messageOr(err error, fallback string) string {
+	if m := ci.MessageOf(err); m != "" {
+		return m
+	}
+	return fallback
+}
+
+// plainError writes msg as text/plain, which git shows to its user as "remote: msg".
+func plainError(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
