@@ -1,0 +1,110 @@
+package fs_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/batonci/baton/internal/blob"
+	"github.com/batonci/baton/internal/blob/blobtest"
+	"github.com/batonci/baton/internal/blob/fs"
+)
+
+func newStore(t *testing.T) *fs.Store {
+	t.Helper()
+	s, err := fs.New(t.TempDir())
+	if err != nil {
+		t.Fatalf("fs.New: %v", err)
+	}
+	return s
+}
+
+func TestStore(t *testing.T) {
+	blobtest.TestStore(t, func(t *testing.T) blob.Store { return newStore(t) })
+}
+
+func TestFailedPutLeavesNoTemporaryFile(t *testing.T) {
+	root := t.TempDir()
+	s, err := fs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), "x", failingReader{}); err == nil {
+		t.Fatal("Put with a failing reader succeeded")
+	}
+	entries, err := os.ReadDir(filepath.Join(root, "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("tmp holds %d entries after a failed Put, want 0", len(entries))
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read(p []byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+func TestObjectExposesFile(t *testing.T) {
+	s := newStore(t)
+	blobtest.MustPut(t, s, "f", blobtest.Content{Size: 10})
+	obj := blobtest.MustOpen(t, s, "f")
+	f, ok := obj.(interface{ File() *os.File })
+	if !ok {
+		t.Fatalf("%T has no File() *os.File", obj)
+	}
+	fi, err := f.File().Stat()
+	if err != nil || fi.Size() != 10 {
+		t.Errorf("File().Stat() = %v, %v; want size 10", fi, err)
+	}
+}
+
+func TestDeleteRemovesEmptyDirectories(t *testing.T) {
+	root := t.TempDir()
+	s, err := fs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobtest.MustPut(t, s, "a/b/c", blobtest.Content{Size: 1})
+	blobtest.MustPut(t, s, "a/d", blobtest.Content{Size: 1})
+	if err := s.Delete(context.Background(), "a/b/c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "data", "a", "b")); !os.IsNotExist(err) {
+		t.Errorf("empty directory a/b still there (stat error %v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "data", "a", "d")); err != nil {
+		t.Errorf("sibling a/d gone: %v", err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	root := t.TempDir()
+	s, err := fs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(root, "tmp", "put-stale")
+	fresh := filepath.Join(root, "tmp", "put-fresh")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Sweep(context.Background(), 24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1, nil", n, err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file still there (stat error %v)", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh temp file removed: %v", err)
+	}
+}
