@@ -34,6 +34,7 @@ func TestPush(t *testing.T) {
 		prepare func()          // makes commits and sets expectations
 		push    func() []string // git push arguments
 		fail    bool            // git push must fail
+		noPost  bool            // the client sends no receive-pack request
 		want    func() []RefUpdate
 	}{
 		{
