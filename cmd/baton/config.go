@@ -153,3 +153,6 @@ func (c *Config) logger(w *os.File) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// flagSetForTest is a throwaway flag set for filling a Config with its defaults.
+func flagSetForTest() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+type apiProject struct {
+	ID                int64  `json:"id"`
+	PathWithNamespace string `json:"path_with_namespace"`
+	DefaultBranch     string `json:"default_branch"`
+	HTTPURLToRepo     string `json:"http_url_to_repo"`
+	Visibility        string `json:"visibility"`
+}
+
+type apiPipeline struct {
+	ID         int64   `json:"id"`
+	IID        int64   `json:"iid"`
+	Status     string  `json:"status"`
+	Ref        string  `json:"ref"`
+	SHA        string  `json:"sha"`
+	Source     string  `json:"source"`
+	YAMLErrors *string `json:"yaml_errors"`
+}
+
+type apiJob struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Stage  string `json:"stage"`
+	Status string `json:"status"`
+}
+
+const threeStages = `
+stages: [build, test, deploy]
+variables:
+  GREETING: hello
+build:
+  stage: build
+  script: echo "$GREETING from build"
+test:
+  stage: test
+  needs: []
+  script: echo test
+lint:
+  stage: test
+  script: echo lint
+deploy:
+  stage: deploy
+  script: echo deploy
+  when: manual
+`
+
+func TestPushCreatesPipeline(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		var proj apiProject
+		in.api("POST", "/api/v4/projects", url.Values{"name": {"Demo App"}, "path": {"demo"}}, http.StatusCreated, &proj)
+		if proj.PathWithNamespace != "root/demo" || proj.HTTPURLToRepo != in.url+"/root/demo.git" || proj.Visibility != "private" {
+			t.Fatalf("created project = %+v", proj)
+		}
+
+		r := newRepo(t, map[string]string{".gitlab-ci.yml": threeStages, "README": "demo\n"})
+		r.git("push", "-q", in.pushURL("root/demo"), "main")
+		head := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+
+		var pls []apiPipeline
+		eventually(t, 10*time.Second, "the push's pipeline", func() bool {
+			in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines", nil, http.StatusOK, &pls)
+			return len(pls) == 1
+		})
+		pl := pls[0]
+		if pl.Ref != "main" || pl.SHA != head || pl.Source != "push" || pl.IID != 1 {
+			t.Fatalf("pipeline = %+v, want ref main, sha %s, source push, iid 1", pl, head)
+		}
+		var jobs []apiJob
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/jobs?per_page=100", proj.ID, pl.ID), nil, http.StatusOK, &jobs)
+		got := map[string]string{}
+		for _, j := range jobs {
+			got[j.Name] = j.Stage + "/" + j.Status
+		}
+		want := map[string]string{"build": "build/pending", "test": "test/pending", "lint": "test/created", "deploy": "deploy/created"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("jobs (stage/status) = %v, want %v", got, want)
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d", proj.ID), nil, http.StatusOK, &proj)
+		if proj.DefaultBranch != "main" {
+			t.Fatalf("default branch = %q after the first push, want main", proj.DefaultBranch)
+		}
+
+		// [skip ci] creates no pipeline.
+		r.commit("docs only [skip ci]", map[string]string{"README": "more\n"})
+		r.git("push", "-q", in.pushURL("root/demo"), "main")
+		// A broken file creates a failed pipeline with readable yaml_errors.
+		r.commit("break the config", map[string]string{".gitlab-ci.yml": "build:\n  stage: build\n  scriptt: echo oops\n"})
+		r.git("push", "-q", in.pushURL("root/demo"), "main")
+		eventually(t, 10*time.Second, "the broken push's pipeline", func() bool {
+			in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines", nil, http.StatusOK, &pls)
+			return len(pls) >= 2
+		})
+		if len(pls) != 2 {
+			t.Fatalf("%d pipelines after a [skip ci] push and a broken push, want 2", len(pls))
+		}
+		var broken apiPipeline
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", proj.ID, pls[0].ID), nil, http.StatusOK, &broken)
+		if broken.Status != "failed" || broken.YAMLErrors == nil || !strings.Contains(*broken.YAMLErrors, "build") || !strings.Contains(*broken.YAMLErrors, "scriptt") {
+			t.Fatalf("broken pipeline = %+v (yaml_errors %v), want failed with errors naming job build and key scriptt", broken, deref(broken.YAMLErrors))
+		}
+
+		// A deleted branch creates nothing; a tag creates a tag pipeline.
+		r.git("tag", "v1.0.0", "HEAD~1")
+		r.git("push", "-q", in.pushURL("root/demo"), "v1.0.0")
+		eventually(t, 10*time.Second, "the tag pipeline", func() bool {
+			in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines?scope=tags", nil, http.StatusOK, &pls)
+			return len(pls) == 1
+		})
+		if pls[0].Ref != "v1.0.0" {
+			t.Fatalf("tag pipeline ref = %q", pls[0].Ref)
+		}
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func TestAPIErrors(t *testing.T) {
+	in := startBaton(t, engines()[0])
+	var proj apiProject
+	in.api("POST", "/api/v4/projects", url.Values{"name": {"secret"}}, http.StatusCreated, &proj)
+	var readOnly struct {
+		Token string `json:"token"`
+	}
+	in.api("POST", "/api/v4/users/1/personal_access_tokens", url.Values{"name": {"ro"}, "scopes[]": {"read_api"}}, http.StatusCreated, &readOnly)
+	var other struct {
+		ID int64 `json:"id"`
+	}
+	in.api("POST", "/api/v4/users", url.Values{"username": {"alice"}, "email": {"a@example.com"}}, http.StatusCreated, &other)
+	var alice struct {
+		Token string `json:"token"`
+	}
+	in.api("POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", other.ID), url.Values{"name": {"a"}, "scopes[]": {"api"}}, http.StatusCreated, &alice)
+
+	root := map[string]string{"PRIVATE-TOKEN": in.token}
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		headers map[string]string
+		body    any
+		status  int
+		message string
+	}{
+		{"no token", "GET", "/api/v4/user", nil, nil, 401, "401 Unauthorized"},
+		{"wrong token", "GET", "/api/v4/projects/1", map[string]string{"PRIVATE-TOKEN": "glpat-nope"}, nil, 401, "401 Unauthorized"},
+		{"read_api cannot write", "POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": readOnly.Token}, url.Values{"name": {"x"}}, 403, "api scope"},
+		{"unknown project", "GET", "/api/v4/projects/999", root, nil, 404, "404 Project Not Found"},
+		{"unknown project path", "GET", "/api/v4/projects/nobody%2Fnothing", root, nil, 404, "404 Project Not Found"},
+		{"private project hidden from others", "GET", fmt.Sprintf("/api/v4/projects/%d", proj.ID), map[string]string{"PRIVATE-TOKEN": alice.Token}, nil, 404, "404 Project Not Found"},
+		{"unknown pipeline", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/12345", proj.ID), root, nil, 404, "Pipeline 12345 Not Found"},
+		{"unknown job", "GET", fmt.Sprintf("/api/v4/projects/%d/jobs/777", proj.ID), root, nil, 404, "Job 777 Not Found"},
+		{"malformed JSON", "POST", "/api/v4/projects", root, `{"name": `, 400, "malformed JSON"},
+		{"bad pipeline id", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/abc", proj.ID), root, nil, 400, "pipeline_id is invalid"},
+		{"bad visibility", "POST", "/api/v4/projects", root, url.Values{"name": {"v"}, "visibility": {"secretive"}}, 400, "visibility"},
+		{"bad per_page", "GET", "/api/v4/projects?per_page=lots", root, nil, 400, "per_page"},
+		{"pipeline without ref", "POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", proj.ID), root, url.Values{}, 400, "ref is missing"},
+		{"pipeline on unknown ref", "POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", proj.ID), root, url.Values{"ref": {"nope"}}, 400, "Reference not found"},
+		{"duplicate path", "POST", "/api/v4/projects", root, url.Values{"name": {"secret"}}, 400, "already been taken"},
+		{"bad status filter", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines?status=sideways", proj.ID), root, nil, 400, "status"},
+		{"trigger with a wrong token", "POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", proj.ID), nil, url.Values{"token": {"glptt-wrong"}, "ref": {"main"}}, 404, "Project Not Found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, _ := in.do(c.method, c.path, c.headers, c.body)
+			if status != c.status || !strings.Contains(string(body), c.message) {
+				t.Fatalf("%s %s = %d %s, want %d with a message containing %q", c.method, c.path, status, body, c.status, c.message)
+			}
+		})
+	}
+	// Nothing was half-created by the failed requests.
+	var list []apiProject
+	in.api("GET", "/api/v4/projects", nil, http.StatusOK, &list)
+	if len(list) != 1 {
+		t.Fatalf("%d projects after failed creations, want 1: %+v", len(list), list)
+	}
+}
