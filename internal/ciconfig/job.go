@@ -1,0 +1,263 @@
+package ciconfig
+
+import (
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// jobDef is one job of the file after extends and default, before rules
+// and parallel expansion.
+type jobDef struct {
+	name            string
+	spec            ci.JobSpec
+	vars            []ci.Variable // the job's own variables
+	inheritVars     func(key string) bool
+	allowFailureSet bool
+	rules           []rule
+	hasRules        bool
+	only, except    *refPolicy
+	parallel        int
+	matrix          [][]ci.Variable // one entry per parallel:matrix instance
+}
+
+var jobKeys = map[string]bool{
+	"script": true, "before_script": true, "after_script": true, "stage": true, "image": true,
+	"services": true, "variables": true, "when": true, "allow_failure": true, "needs": true,
+	"dependencies": true, "artifacts": true, "tags": true, "timeout": true, "retry": true,
+	"parallel": true, "rules": true, "only": true, "except": true, "cache": true,
+	"environment": true, "coverage": true, "interruptible": true, "resource_group": true,
+	"id_tokens": true, "secrets": true, "inherit": true, "start_in": true, "hooks": true,
+	"pages": true, "identity": true, "manual_confirmation": true, "dast_configuration": true,
+	"description": true, "extends": true, "trigger": true, "release": true, "run": true,
+	"publish": true,
+}
+
+// unsupportedJobKeys are valid GitLab keywords Baton cannot honour; they are
+// rejected rather than silently ignored.
+var unsupportedJobKeys = map[string]string{
+	"trigger": "downstream pipelines are not supported",
+	"release": "releases are not supported",
+	"run":     "CI/CD steps are not supported",
+}
+
+// parseJobs turns every non-hidden top-level hash into a jobDef.
+func (p *planner) parseJobs() {
+	p.byName = map[string]*jobDef{}
+	defaults := p.defaults()
+	for i, name := range p.root.keys {
+		raw := p.root.vals[i]
+		if reservedKeys[name] || strings.HasPrefix(name, ".") || name == "" || raw.kind != kindMap {
+			continue
+		}
+		n := p.allDefs[name]
+		if n == nil {
+			continue // extends failed; already reported
+		}
+		if j := p.parseJob(name, n, defaults); j != nil {
+			p.jobs = append(p.jobs, j)
+			p.byName[name] = j
+		}
+	}
+}
+
+func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
+	where := "jobs:" + name
+	before := len(p.probs.list)
+	if bad := unknownKeys(n, jobKeys); bad != "" {
+		p.probs.add("%s config contains unknown keys: %s", where, bad)
+	}
+	for _, k := range n.keys {
+		if why, ok := unsupportedJobKeys[k]; ok {
+			p.probs.add("%s:%s is not supported by Baton: %s", where, k, why)
+		}
+	}
+	j := &jobDef{name: name, spec: ci.JobSpec{Name: name, Stage: "test", When: "on_success"}}
+	inheritDefault, inheritVars := p.parseInherit(n.get("inherit"), where)
+	j.inheritVars = inheritVars
+	// default: keys apply where the job does not set them.
+	for i, k := range defaults.keys {
+		if !n.has(k) && inheritDefault(k) {
+			n = newMap(n.line, append(append([]string(nil), n.keys...), k), append(append([]*node(nil), n.vals...), defaults.vals[i]))
+		}
+	}
+	if !n.has("script") && !n.has("trigger") && !n.has("run") {
+		p.probs.add("%s config should implement a script: or a trigger: keyword", where)
+	}
+	s := &j.spec
+	for i, k := range n.keys {
+		v := n.vals[i]
+		if v.kind == kindNull && k != "script" {
+			continue // an empty key means "not set", as in GitLab
+		}
+		kw := where + ":" + k
+		switch k {
+		case "script", "before_script", "after_script":
+			list, ok := stringList(v, 10)
+			switch {
+			case !ok:
+				p.probs.add("%s config should be a string or a nested array of strings up to 10 levels deep", kw)
+			case k == "script" && len(list) == 0:
+				p.probs.add("%s config can't be blank", kw)
+			case k == "script":
+				s.Script = list
+			case k == "before_script":
+				s.BeforeScript = list
+			default:
+				s.AfterScript = list
+			}
+		case "stage":
+			if st, ok := scalarString(v); ok && st != "" {
+				s.Stage = st
+			} else {
+				p.probs.add("%s config should be a string", kw)
+			}
+		case "image":
+			s.Image = parseImage(v, kw, false, &p.probs)
+		case "services":
+			s.Services = parseServices(v, kw, &p.probs)
+		case "variables":
+			j.vars = parseVariables(v, kw, &p.probs)
+		case "when":
+			w, _ := scalarString(v)
+			switch w {
+			case "on_success", "on_failure", "always", "manual", "never":
+				s.When = w
+			case "delayed":
+				p.probs.add("%s delayed is not supported by Baton", kw)
+			default:
+				p.probs.add("%s config should be one of: on_success, on_failure, always, manual, never", kw)
+			}
+		case "allow_failure":
+			j.allowFailureSet = true
+			s.AllowFailure, s.AllowFailureExitCodes = parseAllowFailure(v, kw, &p.probs)
+		case "needs":
+			s.Needs = parseNeeds(v, kw, &p.probs)
+			s.HasNeeds = true
+		case "dependencies":
+			deps, ok := stringList(v, 0)
+			if !ok {
+				p.probs.add("%s config should be an array of strings", kw)
+			}
+			s.Dependencies, s.HasDependencies = deps, ok
+		case "artifacts":
+			s.Artifacts = parseArtifacts(v, kw, &p.probs)
+		case "tags":
+			tags, ok := stringList(v, 1)
+			if !ok {
+				p.probs.add("%s config should be an array of strings", kw)
+			}
+			s.Tags = tags
+		case "timeout":
+			s.Timeout = parseTimeout(v, kw, &p.probs)
+		case "retry":
+			s.Retry = parseRetry(v, kw, &p.probs)
+		case "parallel":
+			j.parallel, j.matrix = parseParallel(v, kw, &p.probs)
+		case "rules":
+			j.rules = p.parseRules(v, kw, &p.probs, true)
+			j.hasRules = true
+		case "only", "except":
+			pol := p.parseRefPolicy(v, kw)
+			if k == "only" {
+				j.only = pol
+			} else {
+				j.except = pol
+			}
+		case "interruptible":
+			b, ok := boolValueOf(v)
+			if !ok {
+				p.probs.add("%s config should be a boolean value", kw)
+			}
+			s.Interruptible = b
+		case "environment":
+			s.Environment = parseEnvironment(v, kw, &p.probs)
+		case "coverage":
+			if c, ok := scalarString(v); ok {
+				s.Coverage = c
+			} else {
+				p.probs.add("%s config should be a regular expression", kw)
+			}
+		case "resource_group", "start_in", "description":
+			if _, ok := scalarString(v); !ok {
+				p.probs.add("%s config should be a string", kw)
+			}
+		case "id_tokens", "secrets", "hooks", "inherit", "identity", "dast_configuration":
+			if v.kind != kindMap && k != "identity" {
+				p.probs.add("%s config should be a hash", kw)
+			}
+		case "cache":
+			if v.kind != kindMap && v.kind != kindSeq {
+				p.probs.add("%s config should be a hash or an array of hashes", kw)
+			}
+		}
+	}
+	if j.hasRules && (j.only != nil || j.except != nil) {
+		p.probs.add("%s config key may not be used with `rules`: only, except", where)
+	}
+	if n.has("start_in") && s.When != "delayed" {
+		p.probs.add("%s:start_in config must be blank when not a delayed job", where)
+	}
+	if p.stageIndex(s.Stage) < 0 {
+		p.probs.add("%s:stage parameter should be %s", where, strings.Join(p.stages, ", "))
+	}
+	if s.When == "manual" && !j.allowFailureSet && !j.hasRules {
+		s.AllowFailure = true // GitLab: manual jobs do not block the pipeline by default
+	}
+	if len(p.probs.list) > before {
+		return nil
+	}
+	return j
+}
+
+// parseInherit reads inherit: {default: bool|[keys], variables: bool|[names]}.
+func (p *planner) parseInherit(n *node, where string) (defaults, vars func(string) bool) {
+	all := func(string) bool { return true }
+	defaults, vars = all, all
+	if n == nil || n.kind == kindNull {
+		return defaults, vars
+	}
+	if n.kind != kindMap {
+		p.probs.add("%s:inherit config should be a hash", where)
+		return defaults, vars
+	}
+	if bad := unknownKeys(n, map[string]bool{"default": true, "variables": true}); bad != "" {
+		p.probs.add("%s:inherit config contains unknown keys: %s", where, bad)
+	}
+	pick := func(key string) func(string) bool {
+		v := n.get(key)
+		if v == nil {
+			return all
+		}
+		if b, ok := boolValueOf(v); ok {
+			return func(string) bool { return b }
+		}
+		list, ok := stringList(v, 0)
+		if !ok || v.kind != kindSeq {
+			p.probs.add("%s:inherit:%s config should be a boolean value or an array of strings", where, key)
+			return all
+		}
+		return func(k string) bool { return indexOf(list, k) >= 0 }
+	}
+	return pick("default"), pick("variables")
+}
+
+func parseEnvironment(n *node, where string, probs *problems) string {
+	if s, ok := scalarString(n); ok {
+		return s
+	}
+	if n.kind != kindMap {
+		probs.add("%s config should be a hash or a string", where)
+		return ""
+	}
+	allowed := map[string]bool{"name": true, "url": true, "action": true, "on_stop": true,
+		"auto_stop_in": true, "kubernetes": true, "deployment_tier": true}
+	if bad := unknownKeys(n, allowed); bad != "" {
+		probs.add("%s config contains unknown keys: %s", where, bad)
+	}
+	name, ok := scalarString(n.get("name"))
+	if !ok {
+		probs.add("%s:name config should be a string", where)
+	}
+	return name
+}

@@ -1,0 +1,205 @@
+// Package ciconfig turns a .gitlab-ci.yml into a validated ci.PipelinePlan:
+// includes, !reference, extends, default, anchors and merge keys are
+// resolved, workflow and job rules (or only/except) are evaluated against the
+// pipeline's variables, and parallel jobs are expanded.
+package ciconfig
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Input is what planning a pipeline needs.
+type Input struct {
+	Content []byte // the .gitlab-ci.yml at the pipeline's sha
+	// Variables are the predefined and pipeline variables visible to rules
+	// and workflow (CI_COMMIT_BRANCH, CI_COMMIT_TAG, CI_COMMIT_REF_NAME,
+	// CI_PIPELINE_SOURCE, CI_DEFAULT_BRANCH, CI_PROJECT_PATH, user-given
+	// variables, ...). They win over variables defined in the file when
+	// expressions are evaluated; they are not copied into JobSpec.Variables.
+	Variables map[string]string
+	// ReadFile reads a file of the repository at the pipeline's sha for
+	// include:local and rules:exists; the path is relative to the repository
+	// root. nil makes every include an error.
+	ReadFile func(path string) ([]byte, error)
+}
+
+// maxPlannedJobs bounds the jobs of one pipeline after parallel expansion.
+const maxPlannedJobs = 5000
+
+// reservedKeys are the top-level keys that are not jobs.
+var reservedKeys = map[string]bool{
+	"stages": true, "variables": true, "default": true, "workflow": true, "include": true,
+	"image": true, "services": true, "before_script": true, "after_script": true, "cache": true,
+	"types": true, "spec": true,
+}
+
+// Plan parses and validates in.Content and returns the jobs a pipeline with
+// in.Variables runs. Every error is of kind ci.KindInvalid: a *ConfigError
+// listing the configuration's problems, ErrFilteredByWorkflow when
+// workflow:rules prevent the pipeline, or ErrNoJobs when no job is left.
+func Plan(in Input) (*ci.PipelinePlan, error) {
+	p := &planner{in: in}
+	plan, err := p.plan()
+	if err != nil {
+		if errors.Is(err, ErrFilteredByWorkflow) || errors.Is(err, ErrNoJobs) {
+			return nil, err
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			err = &ConfigError{Errors: []string{err.Error()}}
+		}
+		return nil, err
+	}
+	return plan, nil
+}
+
+type planner struct {
+	in      Input
+	probs   problems
+	work    int // nodes built while merging includes and extends
+	root    *node
+	stages  []string
+	vars    []ci.Variable // global variables, then workflow rule variables
+	jobs    []*jobDef     // every non-hidden job, in file order
+	byName  map[string]*jobDef
+	allDefs map[string]*node // every top-level hash, hidden ones included, after extends
+}
+
+func (p *planner) plan() (*ci.PipelinePlan, error) {
+	if len(strings.TrimSpace(string(p.in.Content))) == 0 {
+		return nil, errors.New("Please provide content of .gitlab-ci.yml")
+	}
+	root, err := parseYAML(".gitlab-ci.yml", p.in.Content)
+	if err != nil {
+		return nil, err
+	}
+	if root.kind != kindMap {
+		return nil, errors.New("Invalid configuration format: the root of .gitlab-ci.yml must be a hash")
+	}
+	if root, err = p.includeAll(root); err != nil {
+		return nil, err
+	}
+	if root, err = resolveReferences(root); err != nil {
+		return nil, err
+	}
+	p.root = root
+	p.parseGlobals()
+	p.resolveExtends()
+	p.parseJobs()
+	if err := p.probs.err(); err != nil {
+		return nil, err
+	}
+	if err := p.evalWorkflow(); err != nil {
+		return nil, err
+	}
+	included, err := p.selectJobs()
+	if err != nil {
+		return nil, err
+	}
+	specs := p.expand(included)
+	if err := p.probs.err(); err != nil {
+		return nil, err
+	}
+	return &ci.PipelinePlan{Stages: p.stages, Jobs: specs}, nil
+}
+
+// parseGlobals reads stages and variables and checks that every other
+// top-level key is a reserved keyword, a hidden key or a job hash.
+func (p *planner) parseGlobals() {
+	stages := []string{"build", "test", "deploy"}
+	sn := p.root.get("stages")
+	if sn == nil {
+		sn = p.root.get("types")
+	}
+	if sn != nil && sn.kind != kindNull {
+		list, ok := stringList(sn, 1)
+		if !ok {
+			p.probs.add("stages config should be an array of strings")
+		} else {
+			stages = list
+		}
+	}
+	p.stages = []string{".pre"}
+	for _, s := range stages {
+		if s != ".pre" && s != ".post" && indexOf(p.stages, s) < 0 {
+			p.stages = append(p.stages, s)
+		}
+	}
+	p.stages = append(p.stages, ".post")
+	if v := p.root.get("variables"); v != nil {
+		p.vars = parseVariables(v, "variables", &p.probs)
+	}
+	for i, k := range p.root.keys {
+		v := p.root.vals[i]
+		switch {
+		case reservedKeys[k] || strings.HasPrefix(k, "."):
+		case k == "":
+			p.probs.add("jobs config contains a job with an empty name")
+		case v.kind != kindMap:
+			p.probs.add("root config contains unknown keys: %s", k)
+		}
+	}
+	if d := p.root.get("default"); d != nil && d.kind != kindMap && d.kind != kindNull {
+		p.probs.add("default config should be a hash")
+	}
+	if d := p.root.get("default"); d != nil && d.kind == kindMap {
+		if bad := unknownKeys(d, defaultKeys); bad != "" {
+			p.probs.add("default config contains unknown keys: %s", bad)
+		}
+	}
+}
+
+// defaults returns the default: section with the legacy top-level keys
+// (image, services, before_script, after_script, cache) underneath it.
+func (p *planner) defaults() *node {
+	var keys []string
+	var vals []*node
+	for _, k := range []string{"image", "services", "before_script", "after_script", "cache"} {
+		if v := p.root.get(k); v != nil {
+			keys = append(keys, k)
+			vals = append(vals, v)
+		}
+	}
+	legacy := newMap(0, keys, vals)
+	if d := p.root.get("default"); d != nil && d.kind == kindMap {
+		return overlay(legacy, d, false)
+	}
+	return legacy
+}
+
+var defaultKeys = map[string]bool{
+	"after_script": true, "artifacts": true, "before_script": true, "cache": true, "hooks": true,
+	"id_tokens": true, "image": true, "interruptible": true, "retry": true, "services": true,
+	"tags": true, "timeout": true,
+}
+
+// unknownKeys lists, comma-separated, the keys of map n not in allowed.
+func unknownKeys(n *node, allowed map[string]bool) string {
+	var bad []string
+	for _, k := range n.keys {
+		if !allowed[k] {
+			bad = append(bad, k)
+		}
+	}
+	return strings.Join(bad, ", ")
+}
+
+// env returns the variables expressions see: file variables overlaid with
+// the pipeline's variables.
+func (p *planner) env(fileVars ...[]ci.Variable) map[string]string {
+	env := make(map[string]string, len(p.in.Variables)+len(p.vars))
+	for _, vs := range fileVars {
+		for _, v := range vs {
+			env[v.Key] = v.Value
+		}
+	}
+	for k, v := range p.in.Variables {
+		env[k] = v
+	}
+	return env
+}
+
+func (p *planner) stageIndex(stage string) int { return indexOf(p.stages, stage) }

@@ -1,0 +1,238 @@
+package ciconfig
+
+import (
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// rule is one entry of rules: (or workflow:rules).
+type rule struct {
+	cond          expression // nil matches
+	when          string     // "" keeps the job's when
+	allowFailure  *bool
+	interruptible *bool
+	vars          []ci.Variable
+	exists        []string
+	needs         []ci.Need
+	hasNeeds      bool
+}
+
+var jobRuleKeys = map[string]bool{"if": true, "changes": true, "exists": true, "when": true,
+	"allow_failure": true, "variables": true, "needs": true, "start_in": true, "interruptible": true}
+
+var workflowRuleKeys = map[string]bool{"if": true, "changes": true, "exists": true, "when": true,
+	"variables": true, "auto_cancel": true}
+
+// parseRules reads a rules: array. job selects the job vocabulary; without
+// it the workflow vocabulary (when: always or never) applies.
+func (p *planner) parseRules(n *node, where string, probs *problems, job bool) []rule {
+	if n.kind != kindSeq {
+		probs.add("%s config should be an array of hashes", where)
+		return nil
+	}
+	var items []*node
+	for _, it := range n.items {
+		if it.kind == kindSeq { // nested arrays from !reference or anchors
+			items = append(items, it.items...)
+		} else {
+			items = append(items, it)
+		}
+	}
+	allowed := workflowRuleKeys
+	if job {
+		allowed = jobRuleKeys
+	}
+	out := make([]rule, 0, len(items))
+	for _, it := range items {
+		kw := where + ":rule"
+		if it.kind != kindMap {
+			probs.add("%s config should be a hash", kw)
+			continue
+		}
+		if bad := unknownKeys(it, allowed); bad != "" {
+			probs.add("%s config contains unknown keys: %s", kw, bad)
+			continue
+		}
+		var r rule
+		if c := it.get("if"); c != nil {
+			src, ok := scalarString(c)
+			if !ok {
+				probs.add("%s if should be a string", kw)
+				continue
+			}
+			e, err := parseExpression(src)
+			if err != nil {
+				probs.add("%s if invalid expression syntax (%q): %v", kw, clip(src), err)
+				continue
+			}
+			r.cond = e
+		}
+		if w := it.get("when"); w != nil {
+			r.when, _ = scalarString(w)
+			switch {
+			case r.when == "delayed" && job:
+				probs.add("%s when delayed is not supported by Baton", kw)
+			case job && indexOf([]string{"on_success", "on_failure", "always", "manual", "never"}, r.when) < 0:
+				probs.add("%s when unknown value: %s", kw, r.when)
+			case !job && r.when != "always" && r.when != "never":
+				probs.add("%s when unknown value: %s", kw, r.when)
+			}
+		}
+		if a := it.get("allow_failure"); a != nil {
+			b, ok := boolValueOf(a)
+			if !ok {
+				probs.add("%s allow_failure should be a boolean value", kw)
+			}
+			r.allowFailure = &b
+		}
+		if a := it.get("interruptible"); a != nil {
+			b, ok := boolValueOf(a)
+			if !ok {
+				probs.add("%s interruptible should be a boolean value", kw)
+			}
+			r.interruptible = &b
+		}
+		if v := it.get("variables"); v != nil {
+			r.vars = parseVariables(v, kw+":variables", probs)
+		}
+		if nd := it.get("needs"); nd != nil {
+			r.needs, r.hasNeeds = parseNeeds(nd, kw+":needs", probs), true
+		}
+		if it.has("start_in") {
+			probs.add("%s start_in is not supported by Baton", kw)
+		}
+		if ex := it.get("exists"); ex != nil {
+			if ex.kind == kindMap {
+				ex = ex.get("paths")
+			}
+			list, ok := stringList(ex, 1)
+			if !ok {
+				probs.add("%s exists should be an array of strings", kw)
+			}
+			r.exists = list
+		}
+		if ch := it.get("changes"); ch != nil && ch.kind != kindMap {
+			if _, ok := stringList(ch, 1); !ok {
+				probs.add("%s changes should be an array of strings", kw)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// firstMatch returns the first rule whose if: holds and whose exists:
+// finds a file; nil when none does. changes: is treated as matching, as
+// GitLab does for pipelines without a diff (new branches, tags, API).
+func (p *planner) firstMatch(rules []rule, env map[string]string) *rule {
+	for i := range rules {
+		r := &rules[i]
+		if r.cond != nil && !r.cond.eval(env).truthy() {
+			continue
+		}
+		if r.exists != nil && !p.anyExists(r.exists) {
+			continue
+		}
+		return r
+	}
+	return nil
+}
+
+// anyExists reports whether one of the paths is a file of the repository.
+// Glob patterns cannot be checked without a file listing and count as found.
+func (p *planner) anyExists(paths []string) bool {
+	if p.in.ReadFile == nil {
+		return true
+	}
+	for _, path := range paths {
+		if strings.ContainsAny(path, "*?[{") {
+			return true
+		}
+		if _, err := p.in.ReadFile(strings.TrimPrefix(path, "/")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// evalWorkflow applies workflow:rules: no match or when: never filters the
+// pipeline out; the matching rule's variables become global variables.
+func (p *planner) evalWorkflow() error {
+	wf := p.root.get("workflow")
+	if wf == nil || wf.kind == kindNull {
+		return nil
+	}
+	if wf.kind != kindMap {
+		return &ConfigError{Errors: []string{"workflow config should be a hash"}}
+	}
+	if bad := unknownKeys(wf, map[string]bool{"rules": true, "name": true, "auto_cancel": true}); bad != "" {
+		return &ConfigError{Errors: []string{"workflow config contains unknown keys: " + bad}}
+	}
+	rn := wf.get("rules")
+	if rn == nil || rn.kind == kindNull {
+		return nil
+	}
+	var probs problems
+	rules := p.parseRules(rn, "workflow:rules", &probs, false)
+	if err := probs.err(); err != nil {
+		return err
+	}
+	r := p.firstMatch(rules, p.env(p.vars))
+	if r == nil || r.when == "never" {
+		return ErrFilteredByWorkflow
+	}
+	p.vars = mergeVariables(p.vars, r.vars)
+	return nil
+}
+
+// selectJobs evaluates each job's rules or only/except and returns the
+// specs of the jobs that run, with variables and rule outcomes applied.
+func (p *planner) selectJobs() ([]*jobDef, error) {
+	var out []*jobDef
+	regular := false
+	for _, j := range p.jobs {
+		var global []ci.Variable
+		for _, v := range p.vars {
+			if j.inheritVars(v.Key) {
+				global = append(global, v)
+			}
+		}
+		env := p.env(global, j.vars)
+		sel := *j
+		s := &sel.spec
+		s.Variables = mergeVariables(global, j.vars)
+		if j.hasRules {
+			r := p.firstMatch(j.rules, env)
+			if r == nil || r.when == "never" {
+				continue
+			}
+			if r.when != "" {
+				s.When = r.when
+			}
+			if r.allowFailure != nil {
+				s.AllowFailure, s.AllowFailureExitCodes = *r.allowFailure, nil
+			}
+			if r.interruptible != nil {
+				s.Interruptible = *r.interruptible
+			}
+			if r.hasNeeds {
+				s.Needs, s.HasNeeds = r.needs, true
+			}
+			s.Variables = mergeVariables(s.Variables, r.vars)
+		} else if !p.refsAllow(j, env) {
+			continue
+		}
+		if s.When == "never" {
+			continue
+		}
+		if s.Stage != ".pre" && s.Stage != ".post" {
+			regular = true
+		}
+		out = append(out, &sel)
+	}
+	if !regular {
+		return nil, ErrNoJobs
+	}
+	return out, nil
+}
