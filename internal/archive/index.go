@@ -189,6 +189,7 @@ func link(list []Entry) *Index {
 	}
 	x := &Index{entries: list, children: make([]uint32, 0, len(list))}
 	appendGroup := func(g []uint32) {
+		sort.SliceStable(g, func(a, b int) bool { return list[g[a]].Name() < list[g[b]].Name() })
 		for _, c := range g { // directories first, then files, each by path
 			if list[c].IsDir() {
 				x.children = append(x.children, c)
