@@ -1,0 +1,88 @@
+package runner
+
+import (
+	"bytes"
+	"io"
+	"sort"
+	"sync"
+)
+
+// maskedText replaces every secret in the trace.
+const maskedText = "[MASKED]"
+
+// masker is a writer that replaces secrets with [MASKED] before passing bytes
+// on, also when a secret is split across writes: it holds back a tail that
+// could still grow into a secret until the next Write or Flush.
+type masker struct {
+	mu      sync.Mutex
+	out     io.Writer
+	secrets [][]byte // longest first, so the longest overlapping secret wins
+	pending []byte
+}
+
+func newMasker(out io.Writer, secrets []string) *masker {
+	m := &masker{out: out}
+	seen := map[string]bool{}
+	for _, s := range secrets {
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		m.secrets = append(m.secrets, []byte(s))
+	}
+	sort.Slice(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
+	return m
+}
+
+// Write masks p and forwards what is certainly not part of a secret.
+func (m *masker) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.secrets) == 0 {
+		return m.out.Write(p)
+	}
+	m.pending = append(m.pending, p...)
+	if err := m.process(false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Flush forwards the held-back tail; call it when a stream ends.
+func (m *masker) Flush() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.process(true)
+}
+
+func (m *masker) process(final bool) error {
+	buf := m.pending
+	out := make([]byte, 0, len(buf))
+	i := 0
+scan:
+	for i < len(buf) {
+		for _, s := range m.secrets {
+			if bytes.HasPrefix(buf[i:], s) {
+				out = append(out, maskedText...)
+				i += len(s)
+				continue scan
+			}
+		}
+		if !final {
+			rest := buf[i:]
+			for _, s := range m.secrets {
+				if len(rest) < len(s) && bytes.HasPrefix(s, rest) {
+					break scan // may become a secret with the next write
+				}
+			}
+		}
+		out = append(out, buf[i])
+		i++
+	}
+	m.pending = append(m.pending[:0], buf[i:]...)
+	if len(out) == 0 {
+		return nil
+	}
+	_, err := m.out.Write(out)
+	return err
+}
