@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+const artifactCols = `id, job_id, pipeline_id, project_id, file_type, file_format, filename, size, sha256, blob_key,
+	index_key, expire_at, locked, created_at`
+
+func scanArtifact(row interface{ Scan(...any) error }) (*ci.Artifact, error) {
+	a := &ci.Artifact{}
+	err := row.Scan(&a.ID, &a.JobID, &a.PipelineID, &a.ProjectID, &a.FileType, &a.FileFormat, &a.Filename, &a.Size,
+		&a.SHA256, &a.BlobKey, &a.IndexKey, scanNullTime(&a.ExpireAt), &a.Locked, scanTime(&a.CreatedAt))
+	return a, err
+}
+
+// CreateArtifact inserts a, setting ID and CreatedAt (and PipelineID and
+// ProjectID from the job when unset). A second artifact of the same file
+// type for one job is KindConflict, an unknown job KindNotFound.
+func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
+	if a.PipelineID == 0 || a.ProjectID == 0 {
+		j, err := db.JobByID(ctx, a.JobID)
+		if err != nil {
+			return err
+		}
+		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
+	}
+	at := now()
+	err := db.queryRow(ctx, db.sql,
+		`INSERT INTO artifacts (job_id, pipeline_id, project_id, file_type, file_format, filename, size, sha256,
+			blob_key, index_key, expire_at, locked, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.JobID, a.PipelineID, a.ProjectID, a.FileType, a.FileFormat, a.Filename, a.Size, a.SHA256, a.BlobKey,
+		a.IndexKey, db.tp(a.ExpireAt), a.Locked, db.t(at)).Scan(&a.ID)
+	if err != nil {
+		return db.violation(err, "creating artifact",
+			fmt.Sprintf("job %d already has a %s artifact", a.JobID, a.FileType))
+	}
+	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
+	return nil
+}
+
+// ArtifactByID returns an artifact row, KindNotFound if there is none.
+func (db *DB) ArtifactByID(ctx context.Context, id int64) (*ci.Artifact, error) {
+	a, err := scanArtifact(db.queryRow(ctx, db.sql, `SELECT `+artifactCols+` FROM artifacts WHERE id = ?`, id))
+	if err != nil {
+		return nil, db.notFound(err, "artifact %d", id)
+	}
+	return a, nil
+}
+
+// ArtifactsOfJobs lists the artifacts of the given jobs, by job and id.
+func (db *DB) ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*ci.Artifact, error) {
+	const batch = 500
+	var out []*ci.Artifact
+	for start := 0; start < len(jobIDs); start += batch {
+		ids := jobIDs[start:min(start+batch, len(jobIDs))]
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		as, err := db.listArtifacts(ctx, `SELECT `+artifactCols+` FROM artifacts WHERE job_id IN (`+
+			placeholders(len(ids))+`) ORDER BY job_id, id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, as...)
+	}
+	return out, nil
+}
+
+func (db *DB) listArtifacts(ctx context.Context, q string, args ...any) ([]*ci.Artifact, error) {
+	rows, err := db.query(ctx, db.sql, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing artifacts: %w", err)
+	}
+	defer rows.Close()
+	var out []*ci.Artifact
+	for rows.Next() {
+		a, err := scanArtifact(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scanning artifact: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing artifacts: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateArtifact saves ExpireAt and Locked; KindNotFound if the row is gone.
+func (db *DB) UpdateArtifact(ctx context.Context, a *ci.Artifact) error {
+	res, err := db.exec(ctx, db.sql, `UPDATE artifacts SET expire_at = ?, locked = ? WHERE id = ?`,
+		db.tp(a.ExpireAt), a.Locked, a.ID)
+	if err != nil {
+		return fmt.Errorf("updating artifact %d: %w", a.ID, err)
+	}
+	a.ExpireAt = normp(a.ExpireAt)
+	return mustAffect(res, "artifact %d", a.ID)
+}
+
+// DeleteArtifact removes an artifact row (not its bytes); KindNotFound if it
+// is gone.
+func (db *DB) DeleteArtifact(ctx context.Context, id int64) error {
+	res, err := db.exec(ctx, db.sql, `DELETE FROM artifacts WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("deleting artifact %d: %w", id, err)
+	}
+	return mustAffect(res, "artifact %d", id)
+}
+
+// ListExpiredArtifacts returns up to limit unlocked artifacts whose ExpireAt
+// is before now, soonest expired first.
+func (db *DB) ListExpiredArtifacts(ctx context.Context, now time.Time, limit int) ([]*ci.Artifact, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return db.listArtifacts(ctx, `SELECT `+artifactCols+` FROM artifacts
+		WHERE locked = FALSE AND expire_at IS NOT NULL AND expire_at < ? ORDER BY expire_at, id LIMIT `+fmt.Sprint(limit),
+		db.t(now))
+}
+
+// ProjectArtifactsSize is the total size in bytes of a project's artifacts.
+func (db *DB) ProjectArtifactsSize(ctx context.Context, projectID int64) (int64, error) {
+	var n int64
+	err := db.queryRow(ctx, db.sql,
+		`SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM artifacts WHERE project_id = ?`, projectID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("summing artifacts of project %d: %w", projectID, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,203 @@
+// Package store is Baton's persistence: one SQL implementation of every store
+// interface of package ci, run on embedded SQLite (store/sqlite) and on
+// PostgreSQL (store/postgres). Queries are written once, with ? placeholders;
+// the few differences between the engines live in Engine.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Violation classifies a driver error as a constraint violation.
+type Violation int
+
+// The constraint violations the store maps onto error kinds.
+const (
+	NoViolation Violation = iota
+	UniqueViolation
+	ForeignKeyViolation
+)
+
+// Engine describes what differs between the SQL engines. The subpackages
+// sqlite and postgres fill it in; nothing else should need to.
+type Engine struct {
+	// Name is "sqlite" or "postgres"; DB.Dialect returns it.
+	Name string
+	// Numbered rewrites ? placeholders into $1, $2, ... (PostgreSQL).
+	Numbered bool
+	// SkipLocked is appended to the row-picking subquery of AssignNextJob
+	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL; SQLite serializes writers).
+	SkipLocked string
+	// Classify tells constraint violations apart from other driver errors.
+	Classify func(error) Violation
+	// LockMigrations, if set, serializes migrating across processes on conn
+	// (a PostgreSQL advisory lock) and returns the function releasing it.
+	LockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
+	// Notifier, if set, carries Notify/Listen across processes.
+	Notifier Notifier
+}
+
+// DB implements every store interface of package ci on one *sql.DB. It is safe
+// for concurrent use.
+type DB struct {
+	sql    *sql.DB
+	engine Engine
+	local  *localNotifier
+}
+
+var (
+	_ ci.UserStore      = (*DB)(nil)
+	_ ci.NamespaceStore = (*DB)(nil)
+	_ ci.ProjectStore   = (*DB)(nil)
+	_ ci.PipelineStore  = (*DB)(nil)
+	_ ci.JobStore       = (*DB)(nil)
+	_ ci.ArtifactStore  = (*DB)(nil)
+	_ ci.RunnerStore    = (*DB)(nil)
+	_ ci.SettingStore   = (*DB)(nil)
+)
+
+// New wraps an open *sql.DB. Callers normally use sqlite.Open or
+// postgres.Open, which also configure the connection and migrate.
+func New(db *sql.DB, e Engine) *DB {
+	if e.Classify == nil {
+		e.Classify = func(error) Violation { return NoViolation }
+	}
+	return &DB{sql: db, engine: e, local: newLocalNotifier()}
+}
+
+// SQL returns the underlying *sql.DB, for tests and tools.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Dialect names the engine: "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.engine.Name }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping reports whether the database answers; it is KindUnavailable if not.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return ci.Wrap(ci.KindUnavailable, err, "database unavailable")
+	}
+	var one int
+	if err := db.sql.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return ci.Wrap(ci.KindUnavailable, err, "database unavailable")
+	}
+	return nil
+}
+
+// querier is what *sql.DB, *sql.Tx and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rebind turns the ? placeholders of q into the engine's syntax. Queries
+// never contain a literal question mark.
+func (db *DB) rebind(q string) string {
+	if !db.engine.Numbered || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (db *DB) exec(ctx context.Context, qr querier, q string, args ...any) (sql.Result, error) {
+	return qr.ExecContext(ctx, db.rebind(q), args...)
+}
+
+func (db *DB) query(ctx context.Context, qr querier, q string, args ...any) (*sql.Rows, error) {
+	return qr.QueryContext(ctx, db.rebind(q), args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, qr querier, q string, args ...any) *sql.Row {
+	return qr.QueryRowContext(ctx, db.rebind(q), args...)
+}
+
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite), committing
+// if it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// now is the store's clock reading, at the precision both engines keep.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// norm brings t to the precision and zone the store keeps, so that what is
+// written is exactly what is read back.
+func norm(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// normp is norm for optional times.
+func normp(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	n := norm(*t)
+	return &n
+}
+
+// nullID stores 0 as NULL, for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// nullStr stores "" as NULL, for optional unique columns.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// limitOffset renders the LIMIT/OFFSET clause of a page; PerPage 0 is no limit.
+func limitOffset(p ci.Page) string {
+	if p.PerPage <= 0 {
+		return ""
+	}
+	page := p.Page
+	if page < 1 {
+		page = 1
+	}
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", p.PerPage, (page-1)*p.PerPage)
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

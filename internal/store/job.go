@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+const jobCols = `id, project_id, pipeline_id, name, stage, stage_idx, status, spec, retried, attempt, runner_id,
+	COALESCE(token_hash, ''), failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
+	finished_at, updated_at, erased_at`
+
+func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
+	j := &ci.Job{}
+	var status, spec string
+	var exit sql.NullInt64
+	err := row.Scan(&j.ID, &j.ProjectID, &j.PipelineID, &j.Name, &j.Stage, &j.StageIdx, &status, &spec, &j.Retried,
+		&j.Attempt, &j.RunnerID, &j.TokenHash, &j.FailureReason, &exit, &j.UserID, &j.TraceSize,
+		scanTime(&j.CreatedAt), scanNullTime(&j.QueuedAt), scanNullTime(&j.StartedAt), scanNullTime(&j.FinishedAt),
+		scanTime(&j.UpdatedAt), scanNullTime(&j.ErasedAt))
+	if err != nil {
+		return nil, err
+	}
+	j.Status = ci.Status(status)
+	if exit.Valid {
+		code := int(exit.Int64)
+		j.ExitCode = &code
+	}
+	if err := json.Unmarshal([]byte(spec), &j.Spec); err != nil {
+		return nil, fmt.Errorf("decoding spec of job %d: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+func nullInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return int64(*p)
+}
+
+// insertJob inserts j and its tags in tx, setting ID and defaults: name from
+// the spec, status created, attempt 1, CreatedAt and UpdatedAt at.
+func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time) error {
+	if j.Name == "" {
+		j.Name = j.Spec.Name
+	}
+	if j.Status == "" {
+		j.Status = ci.StatusCreated
+	}
+	if j.Attempt == 0 {
+		j.Attempt = 1
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = at
+	}
+	if j.UpdatedAt.IsZero() {
+		j.UpdatedAt = at
+	}
+	j.CreatedAt, j.UpdatedAt = norm(j.CreatedAt), norm(j.UpdatedAt)
+	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	spec, err := json.Marshal(j.Spec)
+	if err != nil {
+		return fmt.Errorf("encoding spec of job %q: %w", j.Name, err)
+	}
+	err = db.queryRow(ctx, tx,
+		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, retried, attempt, runner_id,
+			token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at, finished_at,
+			updated_at, erased_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), j.Retried, j.Attempt,
+		j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), j.UserID, db.t(j.CreatedAt),
+		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt)).Scan(&j.ID)
+	if err != nil {
+		return db.violation(err, "creating job", "job token already in use")
+	}
+	j.TraceSize = 0
+	seen := map[string]bool{}
+	for _, tag := range j.Spec.Tags {
+		if seen[tag] {
+			continue
+		}
+		seen[tag] = true
+		if _, err := db.exec(ctx, tx, `INSERT INTO job_tags (job_id, tag) VALUES (?, ?)`, j.ID, tag); err != nil {
+			return fmt.Errorf("tagging job %d: %w", j.ID, err)
+		}
+	}
+	return nil
+}
+
+// JobByID returns a job, KindNotFound if there is none.
+func (db *DB) JobByID(ctx context.Context, id int64) (*ci.Job, error) {
+	j, err := scanJob(db.queryRow(ctx, db.sql, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+	if err != nil {
+		return nil, db.notFound(err, "job %d", id)
+	}
+	return j, nil
+}
+
+// JobByTokenHash finds the job holding the token that hashes to hash,
+// KindNotFound if none does.
+func (db *DB) JobByTokenHash(ctx context.Context, hash string) (*ci.Job, error) {
+	if hash == "" {
+		return nil, ci.Errorf(ci.KindNotFound, "job not found")
+	}
+	j, err := scanJob(db.queryRow(ctx, db.sql, `SELECT `+jobCols+` FROM jobs WHERE token_hash = ?`, hash))
+	if err != nil {
+		return nil, db.notFound(err, "job")
+	}
+	return j, nil
+}
+
+// ListJobs lists the jobs f selects (newest first unless Ascending; retried
+// attempts only with IncludeRetried) and their total count.
+func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, error) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
+	if f.ProjectID != 0 {
+		add(`project_id = ?`, f.ProjectID)
+	}
+	if f.PipelineID != 0 {
+		add(`pipeline_id = ?`, f.PipelineID)
+	}
+	if f.Name != "" {
+		add(`name = ?`, f.Name)
+	}
+	if len(f.Statuses) > 0 {
+		add(`status IN (`+placeholders(len(f.Statuses))+`)`, statusArgs(f.Statuses)...)
+	}
+	if !f.IncludeRetried {
+		add(`retried = FALSE`)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	var total int
+	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM jobs`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("counting jobs: %w", err)
+	}
+	dir := "DESC"
+	if f.Ascending {
+		dir = "ASC"
+	}
+	jobs, err := db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs`+where+` ORDER BY id `+dir+limitOffset(f.Page), args...)
+	return jobs, total, err
+}
+
+func (db *DB) listJobs(ctx context.Context, q string, args ...any) ([]*ci.Job, error) {
+	rows, err := db.query(ctx, db.sql, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*ci.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scanning job: %w", err)
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing jobs: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateJob saves j's status, runner, token hash, failure reason, exit code
+// and times (UpdatedAt now if zero) if the stored status is still from. A
+// different stored status is KindConflict and changes nothing; a missing job
+// KindNotFound. TraceSize belongs to AppendTrace: UpdateJob does not write
+// it but refreshes j.TraceSize from the row.
+func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
+	if j.UpdatedAt.IsZero() {
+		j.UpdatedAt = now()
+	}
+	j.UpdatedAt = norm(j.UpdatedAt)
+	err := db.queryRow(ctx, db.sql,
+		`UPDATE jobs SET status = ?, runner_id = ?, token_hash = ?, failure_reason = ?, exit_code = ?, queued_at = ?,
+			started_at = ?, finished_at = ?, updated_at = ?, erased_at = ?
+		 WHERE id = ? AND status = ? RETURNING trace_size`,
+		string(j.Status), j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), db.tp(j.QueuedAt),
+		db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.ID, string(from)).Scan(&j.TraceSize)
+	if isNoRows(err) {
+		return db.statusConflict(ctx, j.ID, from)
+	}
+	if err != nil {
+		return db.violation(err, fmt.Sprintf("updating job %d", j.ID), "job token already in use")
+	}
+	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	return nil
+}
+
+// statusConflict explains why a compare-and-set on a job's status changed
+// nothing: KindNotFound if the job is gone, KindConflict otherwise.
+func (db *DB) statusConflict(ctx context.Context, id int64, from ci.Status) error {
+	var status string
+	err := db.queryRow(ctx, db.sql, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&status)
+	if err != nil {
+		return db.notFound(err, "job %d", id)
+	}
+	return ci.Errorf(ci.KindConflict, "job %d is %s, not %s", id, status, from)
+}
+
+// RetryJob marks old as retried and inserts next in one transaction, setting
+// next.ID (and its pipeline and project from old when unset). KindConflict if
+// old was retried already, KindNotFound if it is gone.
+func (db *DB) RetryJob(ctx context.Context, old, next *ci.Job) error {
+	if next.PipelineID == 0 {
+		next.PipelineID = old.PipelineID
+	}
+	if next.ProjectID == 0 {
+		next.ProjectID = old.ProjectID
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE jobs SET retried = TRUE WHERE id = ? AND retried = FALSE`, old.ID)
+		if err != nil {
+			return fmt.Errorf("marking job %d retried: %w", old.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("marking job %d retried: %w", old.ID, err)
+		} else if n == 0 {
+			var one int
+			if err := db.queryRow(ctx, tx, `SELECT 1 FROM jobs WHERE id = ?`, old.ID).Scan(&one); err != nil {
+				return db.notFound(err, "job %d", old.ID)
+			}
+			return ci.Errorf(ci.KindConflict, "job %d has already been retried", old.ID)
+		}
+		return db.insertJob(ctx, tx, next, now())
+	})
+	if err != nil {
+		next.ID = 0
+		return err
+	}
+	old.Retried = true
+	return nil
+}
+
+// ListStaleJobs returns up to limit active (running or canceling) jobs whose
+// UpdatedAt is before before, least recently updated first.
+func (db *DB) ListStaleJobs(ctx context.Context, before time.Time, limit int) ([]*ci.Job, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status IN ('running', 'canceling') AND updated_at < ?
+		ORDER BY updated_at, id LIMIT `+fmt.Sprint(limit), db.t(before))
+}
+
+// TouchJob sets an active job's UpdatedAt. KindNotFound if the job is gone,
+// KindConflict if it is no longer running or canceling.
+func (db *DB) TouchJob(ctx context.Context, id int64, at time.Time) error {
+	res, err := db.exec(ctx, db.sql,
+		`UPDATE jobs SET updated_at = ? WHERE id = ? AND status IN ('running', 'canceling')`, db.t(at), id)
+	if err != nil {
+		return fmt.Errorf("touching job %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("touching job %d: %w", id, err)
+	} else if n == 0 {
+		return db.statusConflict(ctx, id, ci.StatusRunning)
+	}
+	return nil
+}

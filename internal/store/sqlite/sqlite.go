@@ -1,0 +1,82 @@
+// Package sqlite opens Baton's store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go): WAL journal, a 10 s busy timeout, foreign
+// keys on, synchronous=NORMAL, and write transactions that take the write
+// lock when they begin (BEGIN IMMEDIATE) so that they never deadlock
+// upgrading a read lock.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded schema migrations.
+func Migrations() ([]store.Migration, error) { return store.LoadMigrations(migrations, "migrations") }
+
+// DSN is the modernc.org/sqlite data source name Open uses for path.
+func DSN(path string) string {
+	return path + "?_txlock=immediate" +
+		"&_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)"
+}
+
+// Open opens (creating if needed) the SQLite database at path and applies
+// pending migrations. A database with a newer schema than this binary knows
+// is KindUnavailable.
+func Open(ctx context.Context, path string) (*store.DB, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, ci.Errorf(ci.KindInvalid, "sqlite path %q is not usable", path)
+	}
+	sdb, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
+	}
+	// Readers run in parallel under WAL; writers queue on the busy timeout.
+	sdb.SetMaxOpenConns(8)
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxIdleTime(0)
+	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify})
+	if err := db.Ping(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
+	}
+	ms, err := Migrations()
+	if err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if err := db.Migrate(ctx, ms); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("migrating sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func classify(err error) store.Violation {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return store.NoViolation
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return store.UniqueViolation
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return store.ForeignKeyViolation
+	}
+	return store.NoViolation
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// AppendTrace appends data to the job's log if offset equals its current
+// size and returns the new size. On a mismatch it returns the current size
+// and a KindConflict error; a missing job is KindNotFound. The size check
+// and the append are one transaction, so concurrent appenders cannot both
+// win one offset.
+func (db *DB) AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error) {
+	var size int64
+	var conflict bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		err := db.queryRow(ctx, tx,
+			`UPDATE jobs SET trace_size = trace_size + ? WHERE id = ? AND trace_size = ? RETURNING trace_size`,
+			int64(len(data)), jobID, offset).Scan(&size)
+		if isNoRows(err) {
+			if err := db.queryRow(ctx, tx, `SELECT trace_size FROM jobs WHERE id = ?`, jobID).Scan(&size); err != nil {
+				return db.notFound(err, "job %d", jobID)
+			}
+			conflict = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("growing trace of job %d: %w", jobID, err)
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		if _, err := db.exec(ctx, tx, `INSERT INTO trace_chunks (job_id, pos, data) VALUES (?, ?, ?)`,
+			jobID, offset, data); err != nil {
+			return fmt.Errorf("appending trace of job %d: %w", jobID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if conflict {
+		return size, ci.Errorf(ci.KindConflict, "trace of job %d has %d bytes, not %d", jobID, size, offset)
+	}
+	return size, nil
+}
+
+// ReadTrace returns the job's log from offset on, at most limit bytes (0 =
+// all). KindNotFound if the job does not exist.
+func (db *DB) ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error) {
+	if offset < 0 {
+		offset = 0
+	}
+	q := `SELECT pos, data FROM trace_chunks WHERE job_id = ? AND pos + length(data) > ?`
+	args := []any{jobID, offset}
+	if limit > 0 {
+		q += ` AND pos < ?`
+		args = append(args, offset+limit)
+	}
+	rows, err := db.query(ctx, db.sql, q+` ORDER BY pos`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading trace of job %d: %w", jobID, err)
+	}
+	defer rows.Close()
+	var out []byte
+	for rows.Next() {
+		var pos int64
+		var data []byte
+		if err := rows.Scan(&pos, &data); err != nil {
+			return nil, fmt.Errorf("scanning trace chunk: %w", err)
+		}
+		if pos < offset {
+			data = data[offset-pos:]
+		}
+		out = append(out, data...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading trace of job %d: %w", jobID, err)
+	}
+	if limit > 0 && int64(len(out)) > limit {
+		out = out[:limit]
+	}
+	if len(out) == 0 {
+		var one int
+		if err := db.queryRow(ctx, db.sql, `SELECT 1 FROM jobs WHERE id = ?`, jobID).Scan(&one); err != nil {
+			return nil, db.notFound(err, "job %d", jobID)
+		}
+		return []byte{}, nil
+	}
+	return out, nil
+}
