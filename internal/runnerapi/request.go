@@ -1,0 +1,211 @@
+package runnerapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// requestJob is POST /api/v4/jobs/request. It assigns the oldest pending
+// job the runner may run (201 with the payload), or answers 204 with the
+// queue version in X-GitLab-Last-Update. When the runner's last_update is
+// the current version, nothing can have changed since its last poll, so the
+// request is held for up to LongPoll and retried whenever the queue is
+// notified.
+func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
+	p, err := readParams(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	rn, err := s.runnerByToken(ctx, runnerToken(r, p))
+	if err != nil {
+		return err
+	}
+	s.touchRunner(r, rn, p.info())
+
+	version := s.Queue.Version()
+	hold := p.Get("last_update") != "" && p.Get("last_update") == version && s.longPoll() > 0
+	var deadline <-chan time.Time
+	if hold {
+		t := time.NewTimer(s.longPoll())
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		payload, err := s.assign(ctx, rn)
+		if err != nil {
+			return err
+		}
+		if payload != nil {
+			writeJSON(w, http.StatusCreated, payload)
+			return nil
+		}
+		if !hold || !s.wait(ctx, version, deadline) {
+			break
+		}
+		version = s.Queue.Version()
+	}
+	w.Header().Set("X-GitLab-Last-Update", version)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// wait blocks until the queue version moves past version (true), or the
+// deadline passes, the request ends or the queue closes (false).
+func (s *Server) wait(ctx context.Context, version string, deadline <-chan time.Time) bool {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-deadline:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	return s.Queue.Wait(wctx, version)
+}
+
+// assign hands the next job to rn and builds its payload; nil when none is
+// pending. A payload that cannot be built fails the job (it would fail on
+// every runner) and the next one is tried.
+func (s *Server) assign(ctx context.Context, rn *ci.Runner) (*jobPayload, error) {
+	for {
+		secret, hash := auth.NewToken(auth.PrefixJob)
+		j, err := s.Store.AssignNextJob(ctx, rn, hash, s.now())
+		if ci.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("assigning job to runner %d: %w", rn.ID, err)
+		}
+		payload, err := s.payload(ctx, j, secret, rn)
+		if err == nil {
+			s.logger().InfoContext(ctx, "job assigned", "job_id", j.ID, "runner_id", rn.ID, "pipeline_id", j.PipelineID)
+			return payload, nil
+		}
+		s.logger().ErrorContext(ctx, "building job payload", "job_id", j.ID, "err", err)
+		s.failJob(ctx, j, ci.FailureRunnerSystem)
+	}
+}
+
+// jobTimeout is the job's timeout (its own or an hour), capped by the
+// runner's maximum timeout.
+func jobTimeout(j *ci.Job, rn *ci.Runner) int {
+	t := j.Spec.Timeout
+	if t <= 0 {
+		t = defaultJobTimeout
+	}
+	if rn.MaximumTimeout > 0 && rn.MaximumTimeout < t {
+		t = rn.MaximumTimeout
+	}
+	return t
+}
+
+// payload builds the 201 body for job j, assigned to rn with token secret.
+func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.Runner) (*jobPayload, error) {
+	proj, err := s.Store.ProjectByID(ctx, j.ProjectID)
+	if err != nil {
+		return nil, fmt.Errorf("loading project %d: %w", j.ProjectID, err)
+	}
+	pl, err := s.Store.PipelineByID(ctx, j.PipelineID)
+	if err != nil {
+		return nil, fmt.Errorf("loading pipeline %d: %w", j.PipelineID, err)
+	}
+	if len(pl.SHA) < 8 {
+		return nil, fmt.Errorf("pipeline %d has sha %q, runners need at least 8 characters", pl.ID, pl.SHA)
+	}
+	c := &jobContext{job: j, token: secret, project: proj, pipeline: pl, runner: rn, timeout: jobTimeout(j, rn)}
+	if j.UserID != 0 {
+		if u, err := s.Store.UserByID(ctx, j.UserID); err == nil {
+			c.user = u
+		}
+	}
+	if c.repoURL, err = s.repoURL(proj, secret); err != nil {
+		return nil, err
+	}
+	deps, dotenv, err := s.dependencies(ctx, j, secret)
+	if err != nil {
+		return nil, err
+	}
+	// Precedence, lowest first (the runner lets later entries win):
+	// predefined, YAML, dotenv of dependencies, pipeline variables.
+	vars := s.predefinedVariables(c)
+	vars = append(vars, fromCI(j.Spec.Variables)...)
+	vars = append(vars, dotenv...)
+	vars = append(vars, fromCI(pl.Variables)...)
+
+	ref := "refs/heads/" + pl.Ref + ":refs/remotes/origin/" + pl.Ref
+	refType := "branch"
+	if pl.Tag {
+		ref, refType = "refs/tags/"+pl.Ref+":refs/tags/"+pl.Ref, "tag"
+	}
+	beforeSHA := pl.BeforeSHA
+	if beforeSHA == "" {
+		beforeSHA = strings.Repeat("0", 40)
+	}
+	// Depth 0 fetches the whole history of the ref, so the pipeline's sha
+	// stays reachable after the branch moved on. GIT_DEPTH overrides.
+	depth := 0
+	if v, ok := lookupVariable(vars, "GIT_DEPTH"); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+			depth = n
+		}
+	}
+	var queued float64
+	if j.QueuedAt != nil && j.StartedAt != nil {
+		queued = j.StartedAt.Sub(*j.QueuedAt).Seconds()
+	}
+	out := &jobPayload{
+		ID: j.ID, Token: secret, AllowGitFetch: true,
+		JobInfo: jobInfo{
+			Name: j.Name, Stage: j.Stage, ProjectID: proj.ID, ProjectName: proj.Path, ProjectFullPath: proj.FullPath,
+			PipelineID: pl.ID, NamespaceID: proj.NamespaceID, UserID: j.UserID, TimeInQueueSecond: queued,
+		},
+		GitInfo: gitInfo{
+			RepoURL: c.repoURL, Ref: pl.Ref, Sha: pl.SHA, BeforeSha: beforeSHA, RefType: refType,
+			Refspecs: []string{"+" + ref}, Depth: depth,
+		},
+		RunnerInfo:   jobRunnerInfo{Timeout: c.timeout},
+		Variables:    vars,
+		Steps:        steps(&j.Spec, c.timeout),
+		Services:     []jobImage{},
+		Artifacts:    artifacts(j.Spec.Artifacts),
+		Cache:        []struct{}{},
+		Credentials:  []struct{}{},
+		Dependencies: deps,
+		Features: jobFeatures{
+			TraceSections:     true,
+			TokenMaskPrefixes: []string{auth.PrefixJob, auth.PrefixPersonal, auth.PrefixRunner, auth.PrefixTrigger},
+			FailureReasons:    failureReasons,
+		},
+	}
+	if j.Spec.Image != nil {
+		img := imageOf(j.Spec.Image)
+		out.Image = &img
+	}
+	for i := range j.Spec.Services {
+		out.Services = append(out.Services, imageOf(&j.Spec.Services[i]))
+	}
+	return out, nil
+}
+
+// repoURL is the project's git URL with the job token as credentials, as
+// GitLab sends it: http://gitlab-ci-token:<token>@host/<full path>.git.
+func (s *Server) repoURL(proj *ci.Project, token string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(s.ExternalURL, "/"))
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("parsing external URL %q: invalid", s.ExternalURL)
+	}
+	u.User = url.UserPassword("gitlab-ci-token", token)
+	u.Path = strings.TrimRight(u.Path, "/") + "/" + proj.FullPath + ".git"
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), nil
+}

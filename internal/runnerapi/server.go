@@ -1,0 +1,168 @@
+// Package runnerapi is the coordinator side of the GitLab runner protocol:
+// runner registration under /api/v4/runners and the job routes a runner
+// calls (/api/v4/jobs/request, job updates, trace patches, artifact upload
+// and download). The stock gitlab-runner and Baton's own runner work against
+// it unchanged; /work/shared/reference/runner-protocol.md is the contract.
+package runnerapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/batonci/baton/internal/api"
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/blob"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Store is every store interface the runner protocol uses.
+type Store interface {
+	ci.JobStore
+	ci.RunnerStore
+	ci.PipelineStore
+	ci.ProjectStore
+	ci.ArtifactStore
+	ci.SettingStore
+	ci.UserStore
+	ci.NamespaceStore
+	ci.GroupMemberStore
+}
+
+// Scheduler is told when a job reached its final state, so that the
+// pipeline can advance.
+type Scheduler interface {
+	JobFinished(ctx context.Context, jobID int64) error
+}
+
+// Indexer builds the entry index of a zip archive (archive.Build adapted).
+// A corrupt or non-zip archive is KindInvalid with a client-safe message.
+type Indexer func(r io.ReaderAt, size int64) (io.WriterTo, error)
+
+// Defaults for the zero values of Server's fields.
+const (
+	DefaultLongPoll        = 50 * time.Second
+	DefaultTraceLimit      = 16 << 20
+	DefaultMaxArtifactSize = 100 << 20 // GitLab's self-managed default
+	defaultJobTimeout      = 3600
+	traceUpdateInterval    = "3"
+)
+
+// Server serves the runner protocol. Set the fields, then call Register.
+// Store, Blobs, Queue and ExternalURL are required; Scheduler, Index and Auth
+// may be nil (no pipeline advance, no archive index, no PAT-authenticated
+// runner management).
+type Server struct {
+	Store     Store
+	Scheduler Scheduler
+	Blobs     blob.Store
+	// Index builds an archive's entry index; it is stored next to the
+	// archive under IndexKey. nil stores archives without an index.
+	Index Indexer
+	// Auth authenticates personal access tokens for /user/runners and the
+	// runner management routes.
+	Auth *auth.Authenticator
+	// ExternalURL is how runners and jobs reach Baton, without trailing
+	// slash (CI_SERVER_URL, repo_url, CI_API_V4_URL, ...).
+	ExternalURL string
+	// Queue wakes long-polling job requests.
+	Queue *Queue
+	// LongPoll is how long a job request is held when nothing is queued;
+	// 0 means DefaultLongPoll, negative disables holding.
+	LongPoll time.Duration
+	// MaxArtifactSize limits one uploaded file in bytes; 0 means
+	// DefaultMaxArtifactSize, negative means unlimited.
+	MaxArtifactSize int64
+	// DefaultArtifactExpireIn applies when an upload names no expire_in
+	// (GitLab duration syntax, e.g. "30 days"); "" keeps artifacts forever.
+	DefaultArtifactExpireIn string
+	// TraceLimit is a job's maximum log size; 0 means DefaultTraceLimit.
+	TraceLimit int64
+	// RedirectDownloads makes dependency downloads answer 302 to a signed
+	// URL when the blob store can sign one.
+	RedirectDownloads bool
+	Logger            *slog.Logger
+	Now               func() time.Time
+}
+
+// Register adds the runner protocol's routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	h := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.wrap(fn)) }
+
+	h("POST /api/v4/runners", s.registerRunner)
+	h("POST /api/v4/runners/verify", s.verifyRunner)
+	h("DELETE /api/v4/runners", s.unregisterRunner)
+	h("DELETE /api/v4/runners/managers", s.unregisterManager)
+	h("POST /api/v4/runners/reset_authentication_token", s.resetOwnToken)
+
+	h("POST /api/v4/user/runners", s.createUserRunner)
+	h("GET /api/v4/runners", s.listRunners)
+	h("GET /api/v4/runners/all", s.listRunners)
+	h("GET /api/v4/runners/{id}", s.getRunner)
+	h("PUT /api/v4/runners/{id}", s.updateRunner)
+	h("DELETE /api/v4/runners/{id}", s.deleteRunner)
+	h("POST /api/v4/runners/{id}/reset_authentication_token", s.resetRunnerToken)
+
+	h("POST /api/v4/jobs/request", s.requestJob)
+	h("PUT /api/v4/jobs/{id}", s.updateJob)
+	h("PATCH /api/v4/jobs/{id}/trace", s.patchTrace)
+	h("POST /api/v4/jobs/{id}/artifacts", s.uploadArtifact)
+	h("GET /api/v4/jobs/{id}/artifacts", s.downloadArtifact)
+}
+
+// handlerFunc is a handler that returns its error for api.WriteError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			api.WriteError(w, r, s.logger(), err)
+		}
+	})
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Server) longPoll() time.Duration {
+	if s.LongPoll == 0 {
+		return DefaultLongPoll
+	}
+	return s.LongPoll
+}
+
+func (s *Server) traceLimit() int64 {
+	if s.TraceLimit <= 0 {
+		return DefaultTraceLimit
+	}
+	return s.TraceLimit
+}
+
+func (s *Server) maxArtifactSize() int64 {
+	if s.MaxArtifactSize == 0 {
+		return DefaultMaxArtifactSize
+	}
+	return s.MaxArtifactSize
+}
+
+func (s *Server) jobFinished(ctx context.Context, jobID int64) {
+	if s.Scheduler == nil {
+		return
+	}
+	if err := s.Scheduler.JobFinished(ctx, jobID); err != nil {
+		s.logger().ErrorContext(ctx, "advancing pipeline after job finished", "job_id", jobID, "err", err)
+	}
+}

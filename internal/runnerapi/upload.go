@@ -1,0 +1,284 @@
+package runnerapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/batonci/baton/internal/blob"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// multipartSlack is how much larger than MaxArtifactSize a request's
+// Content-Length may be (boundaries, part headers, form fields).
+const multipartSlack = 1 << 20
+
+// maxFormField bounds one non-file form field of an upload.
+const maxFormField = 64 << 10
+
+// uploadSettings are the artifact_type, artifact_format, expire_in and token
+// of an upload, from the query string or form fields before the file part.
+type uploadSettings struct {
+	token, typ, format, expireIn string
+}
+
+func (u *uploadSettings) set(name, value string) {
+	switch name {
+	case "token":
+		if u.token == "" {
+			u.token = value
+		}
+	case "artifact_type":
+		u.typ = value
+	case "artifact_format":
+		u.format = value
+	case "expire_in":
+		u.expireIn = value
+	}
+}
+
+// uploadArtifact is POST /api/v4/jobs/:id/artifacts. The multipart body is
+// streamed: its "file" part goes straight into the blob store, counted
+// against MaxArtifactSize. Settings come from the query string (what
+// current runners send) or from form fields placed before the file part;
+// fields after the file part are ignored. The artifact row is created only
+// once the bytes (and, for zip archives, the entry index) are stored.
+func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	set := uploadSettings{token: r.Header.Get("Job-Token")}
+	for _, k := range []string{"token", "job_token", "artifact_type", "artifact_format", "expire_in"} {
+		if k == "job_token" {
+			set.set("token", q.Get(k))
+			continue
+		}
+		if q.Get(k) != "" {
+			set.set(k, q.Get(k))
+		}
+	}
+	limit := s.maxArtifactSize()
+	var j *ci.Job
+	if set.token != "" {
+		var err error
+		if j, err = s.activeJob(w, r, set.token); err != nil {
+			return err
+		}
+	}
+	if limit > 0 && r.ContentLength > limit+multipartSlack {
+		return tooLarge(limit)
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - the body must be multipart/form-data with a file part")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - file is missing")
+		}
+		if err != nil {
+			return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading multipart body")
+		}
+		if part.FormName() != "file" {
+			v, err := io.ReadAll(io.LimitReader(part, maxFormField))
+			part.Close()
+			if err != nil {
+				return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading form field")
+			}
+			set.set(part.FormName(), string(v))
+			continue
+		}
+		if j == nil {
+			if j, err = s.activeJob(w, r, set.token); err != nil {
+				return err
+			}
+		}
+		a, err := s.storeArtifact(r.Context(), j, set, part, limit)
+		part.Close()
+		if err != nil {
+			return err
+		}
+		s.logger().InfoContext(r.Context(), "artifact stored", "job_id", j.ID, "artifact_id", a.ID, "file_type", a.FileType, "size", a.Size)
+		writeJSON(w, http.StatusCreated, map[string]any{"message": "201 Created", "id": a.ID, "file_type": a.FileType, "size": a.Size})
+		return nil
+	}
+}
+
+func tooLarge(limit int64) error {
+	return ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: artifact is larger than the maximum of %d MiB", limit>>20)
+}
+
+// storeArtifact validates the settings, streams part into the blob store,
+// indexes or parses it, and records the row. Any failure deletes what was
+// stored.
+func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSettings, part *multipart.Part, limit int64) (*ci.Artifact, error) {
+	typ, format := set.typ, set.format
+	if typ == "" {
+		typ = ci.FileTypeArchive
+	}
+	if format == "" {
+		format = ci.FormatZip
+	}
+	if !validArtifactType(typ) {
+		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - artifact_type does not have a valid value")
+	}
+	if format != ci.FormatZip && format != ci.FormatGzip && format != ci.FormatRaw {
+		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - artifact_format does not have a valid value")
+	}
+	now := s.now()
+	expireAt, err := s.expireAt(set.expireIn, now)
+	if err != nil {
+		return nil, err
+	}
+	a := &ci.Artifact{
+		JobID: j.ID, PipelineID: j.PipelineID, ProjectID: j.ProjectID, FileType: typ, FileFormat: format,
+		Filename: artifactFilename(part.FileName(), typ, format), ExpireAt: expireAt,
+		BlobKey: fmt.Sprintf("artifacts/%d/%d/%s/%s", j.ProjectID, j.ID, typ, randomName()),
+	}
+	counted := &limitedReader{r: part, left: limit}
+	info, err := s.Blobs.Put(ctx, a.BlobKey, counted)
+	if err != nil {
+		if counted.exceeded {
+			return nil, tooLarge(limit)
+		}
+		if ci.KindOf(err) == ci.KindInternal {
+			return nil, fmt.Errorf("storing artifact of job %d: %w", j.ID, err)
+		}
+		return nil, ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading the uploaded file")
+	}
+	a.Size, a.SHA256 = info.Size, info.SHA256
+	cleanup := func() {
+		// A fresh context: the request's may be gone, the bytes must not stay.
+		dctx := context.WithoutCancel(ctx)
+		for _, k := range []string{a.BlobKey, a.IndexKey} {
+			if k == "" {
+				continue
+			}
+			if err := s.Blobs.Delete(dctx, k); err != nil {
+				s.logger().WarnContext(dctx, "deleting rejected artifact blob", "key", k, "err", err)
+			}
+		}
+	}
+	if err := s.inspectArtifact(ctx, a); err != nil {
+		cleanup()
+		return nil, err
+	}
+	if err := s.Store.CreateArtifact(ctx, a); err != nil {
+		cleanup()
+		if ci.IsConflict(err) {
+			return nil, ci.Errorf(ci.KindConflict, "409 Conflict - job %d already has a %s artifact", j.ID, typ)
+		}
+		return nil, fmt.Errorf("recording artifact of job %d: %w", j.ID, err)
+	}
+	return a, nil
+}
+
+// inspectArtifact indexes zip archives (setting IndexKey) and validates
+// dotenv reports.
+func (s *Server) inspectArtifact(ctx context.Context, a *ci.Artifact) error {
+	if a.FileType == ci.FileTypeDotenv {
+		obj, err := s.Blobs.Open(ctx, a.BlobKey)
+		if err != nil {
+			return fmt.Errorf("opening dotenv report: %w", err)
+		}
+		defer obj.Close()
+		_, err = decodeDotenv(obj)
+		return err
+	}
+	if a.FileFormat != ci.FormatZip || s.Index == nil {
+		return nil
+	}
+	obj, err := s.Blobs.Open(ctx, a.BlobKey)
+	if err != nil {
+		return fmt.Errorf("opening archive: %w", err)
+	}
+	defer obj.Close()
+	idx, err := s.Index(obj, obj.Size())
+	if err != nil {
+		if ci.KindOf(err) == ci.KindInternal {
+			return fmt.Errorf("indexing archive: %w", err)
+		}
+		return err
+	}
+	a.IndexKey = a.BlobKey + ".index"
+	if _, err := putWriterTo(ctx, s.Blobs, a.IndexKey, idx); err != nil {
+		return fmt.Errorf("storing archive index: %w", err)
+	}
+	return nil
+}
+
+// putWriterTo streams what wt writes into key.
+func putWriterTo(ctx context.Context, store blob.Store, key string, wt io.WriterTo) (blob.Info, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := wt.WriteTo(pw)
+		pw.CloseWithError(err)
+	}()
+	info, err := store.Put(ctx, key, pr)
+	pr.CloseWithError(errors.New("index upload ended")) // unblock the writer if Put stopped early
+	return info, err
+}
+
+func validArtifactType(t string) bool {
+	if t == "" || len(t) > 40 {
+		return false
+	}
+	for _, c := range []byte(t) {
+		if !(c >= 'a' && c <= 'z' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// artifactFilename is the uploaded file's base name, or GitLab's default.
+func artifactFilename(name, typ, format string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if name != "" && name != "." && name != "/" && name != ".." && !strings.ContainsRune(name, 0) {
+		return name
+	}
+	switch {
+	case typ == ci.FileTypeArchive && format == ci.FormatZip:
+		return "artifacts.zip"
+	case format == ci.FormatGzip:
+		return typ + ".gz"
+	}
+	return typ
+}
+
+func randomName() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// limitedReader fails once more than left bytes were read (left < 0 means
+// no limit), remembering that it did.
+type limitedReader struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+var errArtifactTooLarge = errors.New("artifact too large")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.exceeded {
+		return 0, errArtifactTooLarge
+	}
+	n, err := l.r.Read(p)
+	if l.left >= 0 {
+		l.left -= int64(n)
+		if l.left < 0 {
+			l.exceeded = true
+			return n, errArtifactTooLarge
+		}
+	}
+	return n, err
+}
