@@ -194,7 +194,7 @@ func (m *Main) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return api.WithRequestLog(m.Logger, mux)
+	return api.WithRequestLog(m.Logger, api.RejectTraversal(mux))
 }
 
 func (m *Main) onPush(ctx context.Context, proj *ci.Project, pusher string, updates []gitserve.RefUpdate) {

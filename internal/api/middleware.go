@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -103,4 +104,28 @@ func WithRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// RejectTraversal answers 400 for API paths with "..", "." or empty
+// segments, or a NUL, instead of letting ServeMux redirect them to a cleaned
+// path: a request for artifacts/raw/../../x must fail loudly, not fetch
+// something else.
+func RejectTraversal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") && (strings.Contains(p, "\x00") || hasDotSegment(p) || strings.Contains(p[1:], "//")) {
+			WriteJSON(w, http.StatusBadRequest, map[string]string{"message": "400 Bad request - path must not contain '..', '.', empty segments or NUL"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func hasDotSegment(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || seg == "." {
+			return true
+		}
+	}
+	return false
 }

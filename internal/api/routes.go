@@ -54,6 +54,23 @@ func (s *Server) Register(mux *http.ServeMux) {
 	h("POST /api/v4/projects/{id}/jobs/{job_id}/play", s.jobAction(s.playJob, http.StatusOK))
 	h("POST /api/v4/projects/{id}/jobs/{job_id}/erase", s.jobAction(s.eraseJob, http.StatusCreated))
 
+	// Artifacts: Baton's pipeline and commit scopes, GitLab's job and ref scopes.
+	for _, scope := range []struct {
+		prefix string
+		choose artifactHandler
+	}{
+		{"/api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts", s.choosePipeline},
+		{"/api/v4/projects/{id}/repository/commits/{sha}/artifacts", s.chooseCommit},
+	} {
+		h("GET "+scope.prefix, s.serveChosen(scope.choose, true, s.archiveOfChosen))
+		h("GET "+scope.prefix+"/raw/{path...}", s.serveChosen(scope.choose, true, s.rawOfChosen))
+		h("GET "+scope.prefix+"/tree", s.serveChosen(scope.choose, true, s.treeOfChosen))
+	}
+	h("GET /api/v4/projects/{id}/jobs/{job_id}/{rest...}", s.jobSubroutes)
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", s.keepArtifacts)
+	h("DELETE /api/v4/projects/{id}/jobs/{job_id}/artifacts", s.deleteJobArtifacts)
+	h("DELETE /api/v4/projects/{id}/artifacts", s.deleteProjectArtifacts)
+
 	// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
 	h("/api/v4/", func(w http.ResponseWriter, r *http.Request) error {
 		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})

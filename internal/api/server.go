@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
@@ -60,15 +61,19 @@ type Repos interface {
 // Server holds the API's dependencies. Fields are set by the caller before
 // Routes is used; none are optional except Blobs (artifact routes need it).
 type Server struct {
-	Store       Store
-	Auth        *auth.Authenticator
-	Scheduler   Scheduler
-	Planner     Planner
-	Repos       Repos
-	Blobs       blob.Store
-	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
-	Version     string
-	Logger      *slog.Logger
+	Store     Store
+	Auth      *auth.Authenticator
+	Scheduler Scheduler
+	Planner   Planner
+	Repos     Repos
+	Blobs     blob.Store
+	Indexes   *archive.Cache // opened artifact indexes; nil = a small default
+	// RedirectDownloads sends archive downloads to short-lived signed URLs
+	// when the blob store can sign them (S3), instead of proxying the bytes.
+	RedirectDownloads bool
+	ExternalURL       string // without trailing slash, e.g. http://baton.example:8080
+	Version           string
+	Logger            *slog.Logger
 }
 
 // handlerFunc is an API handler that returns its error for writeError.

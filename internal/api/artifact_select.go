@@ -1,0 +1,205 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// chosen is the job whose archive a request asked for, with that archive.
+type chosen struct {
+	job      *ci.Job
+	archive  *ci.Artifact
+	pipeline *ci.Pipeline
+}
+
+// archiveOf returns the job's unexpired archive among arts, or nil.
+func archiveOf(arts []*ci.Artifact, jobID int64, now time.Time) *ci.Artifact {
+	for _, a := range arts {
+		if a.JobID == jobID && a.FileType == ci.FileTypeArchive && !a.Expired(now) {
+			return a
+		}
+	}
+	return nil
+}
+
+// jobsNamed returns every attempt of the jobs named name in a pipeline,
+// newest first, with their artifacts.
+func (s *Server) jobsNamed(ctx context.Context, pipelineID int64, name string) ([]*ci.Job, []*ci.Artifact, error) {
+	jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: pipelineID, Name: name, IncludeRetried: true})
+	if err != nil || len(jobs) == 0 {
+		return nil, nil, err
+	}
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	arts, err := s.Store.ArtifactsOfJobs(ctx, ids)
+	return jobs, arts, err
+}
+
+// pendingError is a 404 for a job that exists but has no archive (yet). It
+// remembers whether waiting could still help.
+type pendingError struct {
+	err      *ci.Error
+	waitable bool
+}
+
+func (e *pendingError) Error() string { return e.err.Error() }
+func (e *pendingError) Unwrap() error { return e.err }
+
+func noArchiveYet(what string, j *ci.Job) error {
+	return &pendingError{err: ci.Errorf(ci.KindNotFound, "404 %s has no artifacts yet (status: %s)", what, j.Status),
+		waitable: !j.Status.Finished() && j.Status != ci.StatusManual}
+}
+
+// inPipeline chooses, among the jobs named name in pipeline pl (original and
+// retries), the most recent attempt that has an archive.
+func (s *Server) inPipeline(ctx context.Context, pl *ci.Pipeline, name string) (*chosen, error) {
+	jobs, arts, err := s.jobsNamed(ctx, pl.ID, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) == 0 {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in pipeline %d", name, pl.ID)
+	}
+	now := time.Now()
+	for _, j := range jobs {
+		if a := archiveOf(arts, j.ID, now); a != nil {
+			return &chosen{job: j, archive: a, pipeline: pl}, nil
+		}
+	}
+	return nil, noArchiveYet(fmt.Sprintf("job '%s' in pipeline %d", name, pl.ID), jobs[0])
+}
+
+var shaRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+
+// inCommit chooses from the newest pipelines whose sha matches (full or a
+// unique prefix of at least 7): a successful job with an archive if any
+// pipeline has one, else the newest attempt with an archive.
+func (s *Server) inCommit(ctx context.Context, proj *ci.Project, sha, name string) (*chosen, error) {
+	if !shaRe.MatchString(sha) {
+		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - sha %q must be a commit sha or a prefix of at least 7 hex characters", sha)
+	}
+	pls, _, err := s.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: proj.ID, SHA: sha, Page: ci.Page{Page: 1, PerPage: 100}})
+	if err != nil {
+		return nil, err
+	}
+	if len(pls) == 0 {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Commit '%s' Not Found: no pipeline of project %s ran it", sha, proj.FullPath)
+	}
+	for _, pl := range pls[1:] {
+		if pl.SHA != pls[0].SHA {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - sha prefix %q is ambiguous (%s, %s)", sha, shortSHA(pls[0].SHA), shortSHA(pl.SHA))
+		}
+	}
+	now := time.Now()
+	var fallback *chosen
+	var newest *ci.Job
+	for _, pl := range pls {
+		jobs, arts, err := s.jobsNamed(ctx, pl.ID, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range jobs {
+			if newest == nil {
+				newest = j
+			}
+			a := archiveOf(arts, j.ID, now)
+			if a == nil {
+				continue
+			}
+			if j.Status == ci.StatusSuccess {
+				return &chosen{job: j, archive: a, pipeline: pl}, nil
+			}
+			if fallback == nil {
+				fallback = &chosen{job: j, archive: a, pipeline: pl}
+			}
+		}
+	}
+	if fallback != nil {
+		return fallback, nil
+	}
+	if newest == nil {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in the pipelines of commit %s", name, shortSHA(pls[0].SHA))
+	}
+	return nil, noArchiveYet(fmt.Sprintf("job '%s' of commit %s", name, shortSHA(pls[0].SHA)), newest)
+}
+
+// onRef chooses as GitLab does: the job named name (not retried) with an
+// archive in the latest successful pipeline for ref, or with searchRecent,
+// the newest such job among the 100 latest successful pipelines.
+func (s *Server) onRef(ctx context.Context, proj *ci.Project, ref, name string, searchRecent bool) (*chosen, error) {
+	limit := 1
+	if searchRecent {
+		limit = 100
+	}
+	pls, _, err := s.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: proj.ID, Ref: ref, Statuses: []ci.Status{ci.StatusSuccess},
+		Page: ci.Page{Page: 1, PerPage: limit}})
+	if err != nil {
+		return nil, err
+	}
+	if len(pls) == 0 {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Not found: no successful pipeline for ref '%s'", ref)
+	}
+	now := time.Now()
+	for _, pl := range pls {
+		jobs, arts, err := s.jobsNamed(ctx, pl.ID, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range jobs {
+			if j.Retried {
+				continue
+			}
+			if a := archiveOf(arts, j.ID, now); a != nil {
+				return &chosen{job: j, archive: a, pipeline: pl}, nil
+			}
+		}
+	}
+	return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found with artifacts in the latest successful pipeline for ref '%s'", name, ref)
+}
+
+// byJob returns the archive of one job.
+func (s *Server) byJob(ctx context.Context, j *ci.Job) (*chosen, error) {
+	arts, err := s.Store.ArtifactsOfJobs(ctx, []int64{j.ID})
+	if err != nil {
+		return nil, err
+	}
+	a := archiveOf(arts, j.ID, time.Now())
+	if a == nil {
+		return nil, noArchiveYet(fmt.Sprintf("job %d", j.ID), j)
+	}
+	pl, err := s.Store.PipelineByID(ctx, j.PipelineID)
+	if err != nil {
+		return nil, err
+	}
+	return &chosen{job: j, archive: a, pipeline: pl}, nil
+}
+
+// maxWait caps the wait parameter.
+const maxWait = 300 * time.Second
+
+// waitFor retries choose until it finds an archive, fails for a reason other
+// than a job still running, or wait passes. The database is polled, so an
+// upload through any replica ends the wait.
+func waitFor(ctx context.Context, wait time.Duration, choose func() (*chosen, error)) (*chosen, error) {
+	deadline := time.Now().Add(wait)
+	interval := 100 * time.Millisecond
+	for {
+		c, err := choose()
+		pe, ok := err.(*pendingError)
+		if err == nil || !ok || !pe.waitable || time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(min(interval, time.Until(deadline))):
+		}
+		interval = min(interval*2, time.Second)
+	}
+}
