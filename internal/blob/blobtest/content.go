@@ -34,10 +34,17 @@ func (c Content) Fill(p []byte, off int64) int {
 	}
 	var b [8]byte
 	i := 0
-	for i < len(p) {
-		pos := off + int64(i)
-		binary.LittleEndian.PutUint64(b[:], c.word(pos/8))
-		i += copy(p[i:], b[pos%8:])
+	if r := off % 8; r != 0 { // unaligned head
+		binary.LittleEndian.PutUint64(b[:], c.word(off/8))
+		i = copy(p, b[r:])
+	}
+	for w := (off + int64(i)) / 8; i+8 <= len(p); w++ {
+		binary.LittleEndian.PutUint64(p[i:], c.word(w))
+		i += 8
+	}
+	if i < len(p) { // tail
+		binary.LittleEndian.PutUint64(b[:], c.word((off+int64(i))/8))
+		copy(p[i:], b[:])
 	}
 	return len(p)
 }
