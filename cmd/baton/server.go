@@ -23,6 +23,7 @@ import (
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/reaper"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
@@ -91,7 +92,8 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
 	}
 	m.API = &api.Server{Store: db, Auth: m.Auth, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
+		Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
+		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
 		return err
 	}
@@ -223,6 +225,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.server = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
+	m.loop(ctx, "artifact-reaper", (&reaper.Reaper{Store: m.Store, Blobs: m.Blobs, KeepLatest: m.Config.KeepLatest, Logger: m.Logger}).Run)
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("serving HTTP", "err", err)

@@ -1,0 +1,138 @@
+// Package reaper deletes expired artifacts: first their bytes, then their
+// rows, so a crash in between leaves a row the next pass finishes and never
+// bytes nobody can see. Several replicas may reap at once: deleting is
+// idempotent on both sides.
+package reaper
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/batonci/baton/internal/blob"
+	"github.com/batonci/baton/internal/ci"
+)
+
+// Store is what the reaper reads and deletes.
+type Store interface {
+	ci.ArtifactStore
+	ci.PipelineStore
+	ci.JobStore
+}
+
+// Reaper removes expired artifacts in the background.
+type Reaper struct {
+	Store Store
+	Blobs blob.Store
+	// KeepLatest spares the artifacts of the latest successful pipeline of
+	// each ref, whatever their expiry (GitLab's "keep artifacts from most
+	// recent successful jobs").
+	KeepLatest bool
+	Interval   time.Duration // between passes; default 1 minute
+	Batch      int           // artifacts per query; default 500
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Run reaps every Interval until ctx ends.
+func (r *Reaper) Run(ctx context.Context) error {
+	interval := r.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			r.Logger.Error("reaping expired artifacts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Pass deletes the artifacts expired now and returns how many it deleted.
+func (r *Reaper) Pass(ctx context.Context) (int, error) {
+	batch := r.Batch
+	if batch <= 0 {
+		batch = 500
+	}
+	now := time.Now().UTC()
+	if r.Now != nil {
+		now = r.Now()
+	}
+	latest := map[int64]bool{} // pipeline id → is the latest successful of its ref
+	deleted := 0
+	for {
+		arts, err := r.Store.ListExpiredArtifacts(ctx, now, batch)
+		if err != nil {
+			return deleted, fmt.Errorf("listing expired artifacts: %w", err)
+		}
+		progress := 0
+		for _, a := range arts {
+			if r.KeepLatest {
+				keep, err := r.isLatest(ctx, a.PipelineID, latest)
+				if err != nil {
+					return deleted, err
+				}
+				if keep {
+					continue
+				}
+			}
+			if err := r.delete(ctx, a); err != nil {
+				return deleted, err
+			}
+			deleted++
+			progress++
+		}
+		if len(arts) < batch || progress == 0 {
+			return deleted, nil
+		}
+	}
+}
+
+func (r *Reaper) delete(ctx context.Context, a *ci.Artifact) error {
+	for _, key := range []string{a.BlobKey, a.IndexKey} {
+		if key == "" {
+			continue
+		}
+		if err := r.Blobs.Delete(ctx, key); err != nil {
+			return fmt.Errorf("deleting bytes of artifact %d: %w", a.ID, err)
+		}
+	}
+	if err := r.Store.DeleteArtifact(ctx, a.ID); err != nil && !ci.IsNotFound(err) {
+		return fmt.Errorf("deleting artifact %d: %w", a.ID, err)
+	}
+	r.Logger.Debug("reaped expired artifact", "artifact_id", a.ID, "job_id", a.JobID, "bytes", a.Size)
+	return nil
+}
+
+// isLatest reports whether a pipeline is the newest successful one of its ref.
+func (r *Reaper) isLatest(ctx context.Context, pipelineID int64, memo map[int64]bool) (bool, error) {
+	if v, ok := memo[pipelineID]; ok {
+		return v, nil
+	}
+	pl, err := r.Store.PipelineByID(ctx, pipelineID)
+	if ci.IsNotFound(err) {
+		memo[pipelineID] = false
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if pl.Status != ci.StatusSuccess {
+		memo[pipelineID] = false
+		return false, nil
+	}
+	newest, _, err := r.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: pl.ProjectID, Ref: pl.Ref,
+		Statuses: []ci.Status{ci.StatusSuccess}, Page: ci.Page{Page: 1, PerPage: 1}})
+	if err != nil {
+		return false, err
+	}
+	memo[pipelineID] = len(newest) == 1 && newest[0].ID == pl.ID
+	return memo[pipelineID], nil
+}
