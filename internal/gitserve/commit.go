@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -80,9 +81,10 @@ func (r *Repos) resolveCommit(ctx context.Context, dir, rev string) (string, err
 	}
 	out, err := r.run(ctx, dir, nil, "rev-parse", "--verify", "--quiet", rev+"^{commit}")
 	if err != nil {
-		var ge *gitError
-		if errors.As(err, &ge) && ge.stderr == "" {
-			// --quiet: a failure without a message is "no such commit".
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			// --verify exits 1 for a name that resolves to no commit
+			// (unknown, or another type of object); 128 is a real failure.
 			return "", ci.Errorf(ci.KindNotFound, "commit %q not found", rev)
 		}
 		return "", fmt.Errorf("resolving %q: %w", rev, err)
