@@ -62,7 +62,7 @@ func ParseExpireIn(s string) (d time.Duration, never bool, err error) {
 }
 
 // tokenizeDuration splits into numbers and unit words, dropping spaces,
-// commas and the word "and".
+// commas and the word "and"; any other character makes it return nil.
 func tokenizeDuration(s string) []string {
 	var toks []string
 	var cur strings.Builder
@@ -88,8 +88,10 @@ func tokenizeDuration(s string) []string {
 			}
 			kind = 2
 			cur.WriteRune(r)
-		default:
+		case unicode.IsSpace(r) || r == ',':
 			flush()
+		default:
+			return nil
 		}
 	}
 	flush()

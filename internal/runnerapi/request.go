@@ -88,6 +88,7 @@ func (s *Server) assign(ctx context.Context, rn *ci.Runner) (*jobPayload, error)
 		}
 		payload, err := s.payload(ctx, j, secret, rn)
 		if err == nil {
+			s.jobStarted(ctx, j.ID)
 			s.logger().InfoContext(ctx, "job assigned", "job_id", j.ID, "runner_id", rn.ID, "pipeline_id", j.PipelineID)
 			return payload, nil
 		}

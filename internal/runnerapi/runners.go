@@ -98,7 +98,14 @@ func (s *Server) requireRunnerAdmin(ctx context.Context, pr *auth.Principal, rn 
 		}
 		return nil
 	case ci.RunnerGroup:
-		lvl, err := s.Store.NamespaceAccessLevel(ctx, pr.UserID(), rn.NamespaceID)
+		// Group access is asked only of stores that answer it (ci.GroupMemberStore).
+		gm, ok := s.Store.(interface {
+			NamespaceAccessLevel(ctx context.Context, userID, namespaceID int64) (ci.AccessLevel, error)
+		})
+		if !ok {
+			return forbidden
+		}
+		lvl, err := gm.NamespaceAccessLevel(ctx, pr.UserID(), rn.NamespaceID)
 		if err != nil {
 			return fmt.Errorf("checking group access: %w", err)
 		}

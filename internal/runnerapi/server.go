@@ -28,12 +28,12 @@ type Store interface {
 	ci.SettingStore
 	ci.UserStore
 	ci.NamespaceStore
-	ci.GroupMemberStore
 }
 
-// Scheduler is told when a job reached its final state, so that the
-// pipeline can advance.
+// Scheduler is told when a runner took a job (the pipeline starts running)
+// and when a job reached its final state (the pipeline advances).
 type Scheduler interface {
+	JobStarted(ctx context.Context, jobID int64) error
 	JobFinished(ctx context.Context, jobID int64) error
 }
 
@@ -156,6 +156,15 @@ func (s *Server) maxArtifactSize() int64 {
 		return DefaultMaxArtifactSize
 	}
 	return s.MaxArtifactSize
+}
+
+func (s *Server) jobStarted(ctx context.Context, jobID int64) {
+	if s.Scheduler == nil {
+		return
+	}
+	if err := s.Scheduler.JobStarted(ctx, jobID); err != nil {
+		s.logger().ErrorContext(ctx, "updating pipeline after job started", "job_id", jobID, "err", err)
+	}
 }
 
 func (s *Server) jobFinished(ctx context.Context, jobID int64) {
