@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // maxStderr bounds how much of git http-backend's stderr is kept for the log.
@@ -131,7 +132,7 @@ func cgiEnv(r *http.Request, root string, projectID int64, rest, remoteUser stri
 	if r.Method == http.MethodPost && r.ContentLength >= 0 {
 		env = append(env, "CONTENT_LENGTH="+strconv.FormatInt(r.ContentLength, 10))
 	}
-	if remoteUser != "" {
+	if remoteUser != "" && !strings.ContainsFunc(remoteUser, unicode.IsControl) {
 		env = append(env, "REMOTE_USER="+remoteUser)
 	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {

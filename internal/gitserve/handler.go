@@ -107,6 +107,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
 		defer h.hooks.Done()
+		defer func() {
+			// A failing hook must not take the server down with it.
+			if v := recover(); v != nil {
+				log.Error("handling push", "panic", v)
+			}
+		}()
 		h.afterPush(ctx, log, project, username, commands)
 	}()
 }

@@ -47,7 +47,7 @@ func parseCommands(r io.Reader) ([]RefUpdate, error) {
 		line, _, _ := strings.Cut(string(payload), "\x00")
 		line = strings.TrimSuffix(line, "\n")
 		switch {
-		case strings.HasPrefix(line, "push-cert"):
+		case line == "push-cert":
 			inCert = true
 			continue
 		case line == "push-cert-end":
