@@ -31,8 +31,14 @@ const (
 	MethodDeflate uint16 = 8
 )
 
-// maxPathLen is the longest path the persisted format can hold.
-const maxPathLen = 0xffff
+// maxPathLen is the longest path the persisted format can hold. Implied
+// directories may add impliedBudgetFactor bytes of path per byte of entry
+// names in the central directory, plus impliedBudgetSlack.
+const (
+	maxPathLen          = 0xffff
+	impliedBudgetFactor = 4
+	impliedBudgetSlack  = 1 << 20
+)
 
 // Entry is one file, directory or symlink of an artifact archive.
 type Entry struct {
@@ -152,11 +158,26 @@ func assemble(raws []rawEntry) (*Index, error) {
 		}
 		put(e, true)
 	}
+	// Implied directories cost the sum of their path lengths, which grows with
+	// the square of a path's depth: a budget keeps a small hostile central
+	// directory from making a huge index.
+	budget := impliedBudgetSlack
+	for _, raw := range raws {
+		budget += impliedBudgetFactor * len(raw.name)
+	}
 	for i := 0; i < len(list); i++ { // list grows while we walk it; parents come later
 		p := strings.TrimSuffix(list[i].Path, "/")
 		if j := strings.LastIndexByte(p, '/'); j >= 0 {
+			if _, ok := pos[p[:j+1]]; !ok {
+				if budget -= j + 1; budget < 0 {
+					return nil, ci.Errorf(ci.KindInvalid, "artifact archive has too many deeply nested paths without directory entries")
+				}
+			}
 			put(Entry{Path: p[:j+1], Mode: fs.ModeDir | 0o755, Modified: unixUTC(time.Time{}.Unix())}, false)
 		}
+	}
+	if len(list) > maxEntries {
+		return nil, ci.Errorf(ci.KindTooLarge, "artifact archive has %d entries; at most %d are supported", len(list), maxEntries)
 	}
 	for _, e := range list {
 		if e.IsDir() {

@@ -145,6 +145,8 @@ func TestBuildRejects(t *testing.T) {
 		{name: "backslash", data: unsafe(`..\evil`), message: "is refused: it contains a backslash"},
 		{name: "NUL", data: unsafe("a\x00b"), message: `'a\0b' is refused: it contains a NUL byte`},
 		{name: "drive letter", data: unsafe("C:/evil"), message: "'C:/evil' is refused: it starts with a drive letter"},
+		{name: "quadratic implied directories", data: mustZip(t, zipFile{name: strings.Repeat("a/", 30000) + "f"}),
+			message: "too many deeply nested paths"},
 		{name: "file and directory", data: mustZip(t, zipFile{name: "a", body: "1"}, zipFile{name: "a/b", body: "2"}),
 			message: "artifact archive has both a file and a directory named 'a'"},
 	}
