@@ -26,7 +26,8 @@ type fakeCoordinator struct {
 	mu          sync.Mutex
 	queue       []map[string]any
 	jobs        map[int64]*fakeJob
-	requests    int      // POST /jobs/request calls
+	requests    int      // POST /jobs/request calls with a valid token
+	forbidden   int      // POST /jobs/request calls answered 403
 	lastUpdates []string // last_update values received
 	version     int
 	depArchives map[int64][]byte // GET /jobs/:id/artifacts, served through a 302
@@ -112,6 +113,9 @@ func (f *fakeCoordinator) request(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("jobs/request: decoding body: %v", err)
 	}
 	if r.Header.Get("RUNNER-TOKEN") != f.runnerToken || body.Token != f.runnerToken {
+		f.mu.Lock()
+		f.forbidden++
+		f.mu.Unlock()
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}

@@ -1,0 +1,230 @@
+package runner
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// zipEntries lists an archive's entries as "name" or "name -> target" for symlinks.
+func zipEntries(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("reading uploaded zip: %v", err)
+	}
+	out := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		switch {
+		case f.Mode()&os.ModeSymlink != 0:
+			out[f.Name] = "-> " + string(b)
+		case f.Mode().IsDir():
+			out[f.Name] = "dir"
+		default:
+			out[f.Name] = string(b)
+		}
+	}
+	return out
+}
+
+func TestArtifactsUpload(t *testing.T) {
+	repo, sha := gitRepo(t)
+	script := []string{
+		"mkdir -p build/sub logs",
+		"echo out > build/out.txt", "echo deep > build/sub/deep.txt", "echo log > build/sub/skip.log",
+		"ln -s out.txt build/link", "ln -s /etc/passwd build/outside",
+		"echo ignored > cache.tmp", "echo untracked > notes.txt", "echo l > logs/a.log",
+		"echo 'KEY=value' > build.env",
+	}
+	artifacts := []map[string]any{
+		{"name": "artifacts", "untracked": true, "paths": []string{"build/", "**/a.log", "missing/*", "../escape"},
+			"exclude": []string{"build/**/*.log", "build/outside"}, "when": "on_success",
+			"artifact_type": "archive", "artifact_format": "zip", "expire_in": "1 week"},
+		{"name": "dotenv", "paths": []string{"build.env"}, "when": "always", "artifact_type": "dotenv", "artifact_format": "gzip"},
+		{"name": "failure-only", "paths": []string{"README"}, "when": "on_failure", "artifact_type": "archive", "artifact_format": "zip"},
+		{"name": "nothing", "paths": []string{"does-not-exist"}, "when": "on_success", "artifact_type": "archive", "artifact_format": "zip"},
+	}
+	f := newFakeCoordinator(t)
+	j := f.enqueue(payload(20, script, map[string]any{
+		"git_info": map[string]any{"repo_url": repo, "ref": "main", "sha": sha, "refspecs": []string{}},
+		"variables": []map[string]any{{"key": "GIT_STRATEGY", "value": "clone"}},
+		"artifacts": artifacts,
+	}))
+	startRunner(t, newTestRunner(t, f, 1))
+	trace, final, uploads := waitFinal(t, f, j)
+	checkFinal(t, trace, final, "success", "", 0)
+	if len(uploads) != 2 {
+		t.Fatalf("uploads = %d, want 2 (archive, dotenv); trace:\n%s", len(uploads), trace)
+	}
+
+	t.Run("archive", func(t *testing.T) {
+		up := uploads[0]
+		if up.filename != "artifacts.zip" || up.query.Get("artifact_format") != "zip" ||
+			up.query.Get("artifact_type") != "archive" || up.query.Get("expire_in") != "1 week" {
+			t.Errorf("upload %q query %v", up.filename, up.query)
+		}
+		got := zipEntries(t, up.data)
+		want := map[string]string{
+			"build/": "dir", "build/out.txt": "out\n", "build/sub/": "dir", "build/sub/deep.txt": "deep\n",
+			"build/link": "-> out.txt", "logs/a.log": "l\n",
+			// untracked, including ignored files
+			"cache.tmp": "ignored\n", "notes.txt": "untracked\n", "build.env": "KEY=value\n",
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("zip entries:\n got %v\nwant %v", sortedKeys(got), sortedKeys(want))
+		}
+		for _, s := range []string{"missing/*: no matching files", "../escape: not within the project directory", "No files to upload"} {
+			if !strings.Contains(trace, s) {
+				t.Errorf("trace lacks warning %q:\n%s", s, trace)
+			}
+		}
+	})
+	t.Run("dotenv report", func(t *testing.T) {
+		up := uploads[1]
+		if up.filename != "dotenv.gz" || up.query.Get("artifact_format") != "gzip" || up.query.Get("artifact_type") != "dotenv" || up.query.Has("expire_in") {
+			t.Errorf("upload %q query %v", up.filename, up.query)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(up.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(zr)
+		if string(b) != "KEY=value\n" || zr.Name != "build.env" {
+			t.Errorf("gzip member %q = %q", zr.Name, b)
+		}
+	})
+}
+
+func TestArtifactsOnFailure(t *testing.T) {
+	f := newFakeCoordinator(t)
+	j := f.enqueue(payload(21, []string{"echo report > report.xml", "exit 2"}, map[string]any{
+		"artifacts": []map[string]any{
+			{"name": "artifacts", "paths": []string{"report.xml"}, "when": "on_success", "artifact_format": "zip"},
+			{"name": "junit", "paths": []string{"report.xml"}, "when": "always", "artifact_type": "junit", "artifact_format": "gzip"},
+		},
+	}))
+	startRunner(t, newTestRunner(t, f, 1))
+	trace, final, uploads := waitFinal(t, f, j)
+	checkFinal(t, trace, final, "failed", "script_failure", 2)
+	if len(uploads) != 1 || uploads[0].filename != "junit.gz" {
+		t.Errorf("uploads after a failure: %+v", uploads)
+	}
+	if !strings.Contains(trace, "upload_artifacts_on_failure") {
+		t.Errorf("no upload_artifacts_on_failure section:\n%s", trace)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// makeZip builds an archive from entries; a value starting with "-> " is a symlink.
+func makeZip(t *testing.T, entries [][2]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e[0], Method: zip.Deflate}
+		switch {
+		case strings.HasPrefix(e[1], "-> "):
+			h.SetMode(os.ModeSymlink | 0o777)
+		case strings.HasSuffix(e[0], "/"):
+			h.SetMode(os.ModeDir | 0o755)
+		case strings.HasSuffix(e[0], ".sh"):
+			h.SetMode(0o755)
+		default:
+			h.SetMode(0o644)
+		}
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(w, strings.TrimPrefix(e[1], "-> "))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestDependencies(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries [][2]string
+		ok      bool
+		check   []string // files that must exist in the project dir after a success
+	}{
+		{"good archive", [][2]string{{"dist/", ""}, {"dist/app.sh", "#!/bin/sh\n"}, {"dist/current", "-> app.sh"}, {"top.txt", "t"}}, true,
+			[]string{"dist/app.sh", "dist/current", "top.txt"}},
+		{"dot-dot escape", [][2]string{{"ok.txt", "x"}, {"../escaped.txt", "evil"}}, false, nil},
+		{"absolute path", [][2]string{{"/tmp/abs-evil.txt", "evil"}}, false, nil},
+		{"symlink escape", [][2]string{{"out", "-> ../../../../../../outside"}}, false, nil},
+		{"write through an inside symlink", [][2]string{{"real/", ""}, {"lnk", "-> real"}, {"lnk/x.txt", "through"}}, false, nil},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCoordinator(t)
+			depID := int64(500 + i)
+			f.depArchives[depID] = makeZip(t, tc.entries)
+			f.depTokens[depID] = "dep-token"
+			j := f.enqueue(payload(30+i, []string{"ls -la", "test -x dist/app.sh || true"}, map[string]any{
+				"dependencies": []map[string]any{
+					{"id": depID, "name": "compile", "token": "dep-token", "artifacts_file": map[string]any{"filename": "artifacts.zip", "size": 1}},
+					{"id": 999, "name": "no-artifacts", "token": "dep-token", "artifacts_file": map[string]any{"filename": "", "size": 0}},
+				},
+			}))
+			r := newTestRunner(t, f, 1)
+			startRunner(t, r)
+			trace, final, _ := waitFinal(t, f, j)
+			dir := filepath.Join(r.cfg.BuildsDir, shortToken(f.runnerToken), "0", "project-1")
+			if !tc.ok {
+				if final["state"] != "failed" {
+					t.Errorf("malicious archive accepted:\n%s", trace)
+				}
+				if !strings.Contains(trace, "unsafe archive entry") {
+					t.Errorf("trace does not explain the refusal:\n%s", trace)
+				}
+				if _, err := os.Stat(filepath.Join(dir, "lnk", "x.txt")); err == nil {
+					t.Error("wrote through a symlink")
+				}
+				if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "escaped.txt")); err == nil {
+					t.Error("wrote outside the project dir")
+				}
+				if _, err := os.Lstat(filepath.Join(dir, "out")); err == nil {
+					t.Error("created a symlink pointing outside")
+				}
+				return
+			}
+			checkFinal(t, trace, final, "success", "", 0)
+			for _, name := range tc.check {
+				if _, err := os.Lstat(filepath.Join(dir, name)); err != nil {
+					t.Errorf("extracted file: %v", err)
+				}
+			}
+			if fi, err := os.Stat(filepath.Join(dir, "dist/app.sh")); err != nil || fi.Mode().Perm() != 0o755 {
+				t.Errorf("mode of dist/app.sh: %v %v", fi, err)
+			}
+			if target, _ := os.Readlink(filepath.Join(dir, "dist/current")); target != "app.sh" {
+				t.Errorf("symlink target %q", target)
+			}
+		})
+	}
+}
