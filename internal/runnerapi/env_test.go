@@ -37,6 +37,8 @@ type env struct {
 	pat     string // admin's personal token
 	project *ci.Project
 	runner  string // token of an instance runner that runs untagged jobs
+	// pipelineVars are given to the next pipelines, as the API would.
+	pipelineVars []ci.Variable
 }
 
 func newEnv(t *testing.T, opts ...func(*Server)) *env {
@@ -126,7 +128,7 @@ func (e *env) pipeline(stages []string, jobs ...ci.JobSpec) *ci.Pipeline {
 			jobs[i].When = ci.WhenOnSuccess
 		}
 	}
-	p := &ci.Pipeline{ProjectID: e.project.ID, Ref: "main", SHA: testSHA, Source: ci.SourcePush, UserID: e.admin.ID, CommitTitle: "first"}
+	p := &ci.Pipeline{ProjectID: e.project.ID, Ref: "main", SHA: testSHA, Source: ci.SourcePush, UserID: e.admin.ID, CommitTitle: "first", Variables: e.pipelineVars}
 	if err := e.sched.CreatePipeline(context.Background(), p, &ci.PipelinePlan{Stages: stages, Jobs: jobs}); err != nil {
 		e.t.Fatalf("creating pipeline: %v", err)
 	}
