@@ -30,6 +30,17 @@ func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
 	return s.Advance(ctx, j.PipelineID)
 }
 
+// JobStarted is called after a runner took a job (AssignNextJob); it brings
+// the pipeline's status (running) and StartedAt up to date. A missing job is
+// KindNotFound.
+func (s *Scheduler) JobStarted(ctx context.Context, jobID int64) error {
+	j, err := s.jobs.JobByID(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("loading job %d: %w", jobID, err)
+	}
+	return s.syncPipeline(ctx, j.PipelineID)
+}
+
 // newAttempt stores a new attempt of old. With immediate (retries of single
 // jobs, as GitLab's RetryJobService) it is pending, or skipped, at once if the
 // jobs before it are complete, even for a manual job; otherwise it is created
