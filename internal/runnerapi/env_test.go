@@ -28,15 +28,16 @@ const testSHA = "0123456789abcdef0123456789abcdef01234567"
 
 // env is a running runner API on a real store, blob store and scheduler.
 type env struct {
-	t       *testing.T
-	db      *store.DB
-	srv     *Server
-	sched   *scheduler.Scheduler
-	url     string
-	admin   *ci.User
-	pat     string // admin's personal token
-	project *ci.Project
-	runner  string // token of an instance runner that runs untagged jobs
+	t        *testing.T
+	db       *store.DB
+	srv      *Server
+	sched    *scheduler.Scheduler
+	url      string
+	blobRoot string
+	admin    *ci.User
+	pat      string // admin's personal token
+	project  *ci.Project
+	runner   string // token of an instance runner that runs untagged jobs
 	// pipelineVars are given to the next pipelines, as the API would.
 	pipelineVars []ci.Variable
 }
@@ -48,7 +49,8 @@ func newEnv(t *testing.T, opts ...func(*Server)) *env {
 func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	t.Helper()
 	ctx := context.Background()
-	blobs, err := fs.New(t.TempDir())
+	blobRoot := t.TempDir()
+	blobs, err := fs.New(blobRoot)
 	if err != nil {
 		t.Fatalf("opening blob store: %v", err)
 	}
@@ -77,7 +79,7 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	t.Cleanup(q.Close)
 	srv.ExternalURL = hs.URL
 
-	e := &env{t: t, db: db, srv: srv, sched: sched, url: hs.URL}
+	e := &env{t: t, db: db, srv: srv, sched: sched, url: hs.URL, blobRoot: blobRoot}
 	e.admin = &ci.User{Username: "root", Name: "Root", Email: "root@example.com", Admin: true}
 	if err := db.CreateUser(ctx, e.admin); err != nil {
 		t.Fatalf("creating user: %v", err)

@@ -147,6 +147,9 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 		if counted.exceeded {
 			return nil, tooLarge(limit)
 		}
+		if counted.readErr != nil {
+			return nil, ci.Wrap(ci.KindInvalid, counted.readErr, "400 Bad request - reading the uploaded file")
+		}
 		if ci.KindOf(err) == ci.KindInternal {
 			return nil, fmt.Errorf("storing artifact of job %d: %w", j.ID, err)
 		}
@@ -264,6 +267,7 @@ type limitedReader struct {
 	r        io.Reader
 	left     int64
 	exceeded bool
+	readErr  error // the client's body failed (not EOF)
 }
 
 var errArtifactTooLarge = errors.New("artifact too large")
@@ -273,6 +277,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		return 0, errArtifactTooLarge
 	}
 	n, err := l.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		l.readErr = err
+	}
 	if l.left >= 0 {
 		l.left -= int64(n)
 		if l.left < 0 {
