@@ -12,7 +12,7 @@ func (p *planner) resolveExtends() {
 	p.allDefs = map[string]*node{}
 	failed := map[string]bool{}
 	for i, k := range p.root.keys {
-		if reservedKeys[k] || p.root.vals[i].kind != kindMap {
+		if reservedKeys[k] || p.root.vals[i].kind != kindMap || p.allDefs[k] != nil {
 			continue
 		}
 		p.extend(k, nil, failed)
@@ -37,7 +37,7 @@ func (p *planner) extend(name string, stack []string, failed map[string]bool) *n
 		failed[name] = true
 		return nil
 	}
-	raw := p.root.get(name)
+	raw := p.rootIdx[name]
 	ext := raw.get("extends")
 	if ext == nil || ext.kind == kindNull {
 		p.allDefs[name] = raw
@@ -51,7 +51,7 @@ func (p *planner) extend(name string, stack []string, failed map[string]bool) *n
 	}
 	base := newMap(raw.line, nil, nil)
 	for _, t := range targets {
-		tn := p.root.get(t)
+		tn := p.rootIdx[t]
 		if reservedKeys[t] || tn == nil || tn.kind != kindMap {
 			p.probs.add("%s: unknown key in `extends` (%s)", where, t)
 			failed[name] = true

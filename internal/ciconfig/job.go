@@ -76,10 +76,15 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 	inheritDefault, inheritVars := p.parseInherit(n.get("inherit"), where)
 	j.inheritVars = inheritVars
 	// default: keys apply where the job does not set them.
+	var dkeys []string
+	var dvals []*node
 	for i, k := range defaults.keys {
 		if !n.has(k) && inheritDefault(k) {
-			n = newMap(n.line, append(append([]string(nil), n.keys...), k), append(append([]*node(nil), n.vals...), defaults.vals[i]))
+			dkeys, dvals = append(dkeys, k), append(dvals, defaults.vals[i])
 		}
+	}
+	if dkeys != nil {
+		n = newMap(n.line, append(append([]string(nil), n.keys...), dkeys...), append(append([]*node(nil), n.vals...), dvals...))
 	}
 	if !n.has("script") && !n.has("trigger") && !n.has("run") {
 		p.probs.add("%s config should implement a script: or a trigger: keyword", where)

@@ -100,6 +100,7 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 				}
 				s.Name = fmt.Sprintf("%s: [%s]", j.name, strings.Join(vals, ", "))
 				s.Variables = mergeVariables(s.Variables, j.matrix[i-1])
+				p.work = capAdd(p.work, len(s.Variables))
 				s.NodeIndex, s.NodeTotal = i, n
 			case j.parallel > 0:
 				s.Name = fmt.Sprintf("%s %d/%d", j.name, i, n)
@@ -128,6 +129,10 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 		var needs []ci.Need
 		for _, nd := range s.Needs {
 			targets := resolve(nd.Job)
+			if p.work = capAdd(p.work, len(targets)); p.work > maxTotalWork {
+				p.probs.add("the pipeline is too large: too many needs")
+				return nil
+			}
 			if targets == nil {
 				switch {
 				case nd.Optional:

@@ -66,6 +66,8 @@ type planner struct {
 	jobs    []*jobDef     // every non-hidden job, in file order
 	byName  map[string]*jobDef
 	allDefs map[string]*node // every top-level hash, hidden ones included, after extends
+	rootIdx map[string]*node // top-level keys of root
+	stageIdx map[string]int
 }
 
 func (p *planner) plan() (*ci.PipelinePlan, error) {
@@ -86,6 +88,10 @@ func (p *planner) plan() (*ci.PipelinePlan, error) {
 		return nil, err
 	}
 	p.root = root
+	p.rootIdx = make(map[string]*node, len(root.keys))
+	for i, k := range root.keys {
+		p.rootIdx[k] = root.vals[i]
+	}
 	p.parseGlobals()
 	p.resolveExtends()
 	p.parseJobs()
@@ -123,11 +129,14 @@ func (p *planner) parseGlobals() {
 		}
 	}
 	p.stages = []string{".pre"}
+	p.stageIdx = map[string]int{".pre": 0}
 	for _, s := range stages {
-		if s != ".pre" && s != ".post" && indexOf(p.stages, s) < 0 {
+		if _, dup := p.stageIdx[s]; !dup && s != ".post" {
+			p.stageIdx[s] = len(p.stages)
 			p.stages = append(p.stages, s)
 		}
 	}
+	p.stageIdx[".post"] = len(p.stages)
 	p.stages = append(p.stages, ".post")
 	if v := p.root.get("variables"); v != nil {
 		p.vars = parseVariables(v, "variables", &p.probs)
@@ -164,10 +173,18 @@ func (p *planner) defaults() *node {
 		}
 	}
 	legacy := newMap(0, keys, vals)
-	if d := p.root.get("default"); d != nil && d.kind == kindMap {
-		return overlay(legacy, d, false)
+	d := p.root.get("default")
+	if d == nil || d.kind != kindMap {
+		return legacy
 	}
-	return legacy
+	keys, vals = nil, nil
+	for i, k := range d.keys {
+		if defaultKeys[k] { // unknown keys are reported by parseGlobals
+			keys = append(keys, k)
+			vals = append(vals, d.vals[i])
+		}
+	}
+	return overlay(legacy, newMap(d.line, keys, vals), false)
 }
 
 var defaultKeys = map[string]bool{
@@ -181,7 +198,11 @@ func unknownKeys(n *node, allowed map[string]bool) string {
 	var bad []string
 	for _, k := range n.keys {
 		if !allowed[k] {
-			bad = append(bad, k)
+			if len(bad) == 10 {
+				bad = append(bad, "...")
+				break
+			}
+			bad = append(bad, clip(k))
 		}
 	}
 	return strings.Join(bad, ", ")
@@ -202,4 +223,9 @@ func (p *planner) env(fileVars ...[]ci.Variable) map[string]string {
 	return env
 }
 
-func (p *planner) stageIndex(stage string) int { return indexOf(p.stages, stage) }
+func (p *planner) stageIndex(stage string) int {
+	if i, ok := p.stageIdx[stage]; ok {
+		return i
+	}
+	return -1
+}

@@ -192,6 +192,10 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 	var out []*jobDef
 	regular := false
 	for _, j := range p.jobs {
+		// Every job copies the global variables: bound the total work.
+		if p.work = capAdd(p.work, len(p.vars)+len(j.vars)+len(p.in.Variables)); p.work > maxTotalWork {
+			return nil, &ConfigError{Errors: []string{"the configuration is too large: too many jobs times variables"}}
+		}
 		var global []ci.Variable
 		for _, v := range p.vars {
 			if j.inheritVars(v.Key) {
