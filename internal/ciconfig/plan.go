@@ -57,16 +57,16 @@ func Plan(in Input) (*ci.PipelinePlan, error) {
 }
 
 type planner struct {
-	in      Input
-	probs   problems
-	work    int // nodes built while merging includes and extends
-	root    *node
-	stages  []string
-	vars    []ci.Variable // global variables, then workflow rule variables
-	jobs    []*jobDef     // every non-hidden job, in file order
-	byName  map[string]*jobDef
-	allDefs map[string]*node // every top-level hash, hidden ones included, after extends
-	rootIdx map[string]*node // top-level keys of root
+	in       Input
+	probs    problems
+	work     int // nodes built while merging includes and extends
+	root     *node
+	stages   []string
+	vars     []ci.Variable // global variables, then workflow rule variables
+	jobs     []*jobDef     // every non-hidden job, in file order
+	byName   map[string]*jobDef
+	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
+	rootIdx  map[string]*node // top-level keys of root
 	stageIdx map[string]int
 }
 
