@@ -59,7 +59,7 @@ func TestArtifactsUpload(t *testing.T) {
 	}
 	f := newFakeCoordinator(t)
 	j := f.enqueue(payload(20, script, map[string]any{
-		"git_info": map[string]any{"repo_url": repo, "ref": "main", "sha": sha, "refspecs": []string{}},
+		"git_info":  map[string]any{"repo_url": repo, "ref": "main", "sha": sha, "refspecs": []string{}},
 		"variables": []map[string]any{{"key": "GIT_STRATEGY", "value": "clone"}},
 		"artifacts": artifacts,
 	}))

@@ -36,6 +36,10 @@ type fakeCoordinator struct {
 	// patchHook may answer a trace patch itself (after it was validated);
 	// returning 0 lets the fake handle it.
 	patchHook func(j *fakeJob, start int, data []byte) int
+	// updateHook may answer a PUT itself (the body is recorded first).
+	updateHook func(j *fakeJob, body map[string]any) int
+	// uploadCode, when set, answers artifact uploads instead of 201.
+	uploadCode int
 }
 
 // fakeJob is the server's view of one job.
@@ -167,6 +171,12 @@ func (f *fakeCoordinator) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.updates = append(j.updates, body)
+	if f.updateHook != nil {
+		if code := f.updateHook(j, body); code != 0 {
+			w.WriteHeader(code)
+			return
+		}
+	}
 	if j.canceling {
 		w.Header().Set("Job-Status", "canceling")
 	} else {
@@ -269,7 +279,12 @@ func (f *fakeCoordinator) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	j.uploads = append(j.uploads, up)
+	code := f.uploadCode
 	f.mu.Unlock()
+	if code != 0 {
+		http.Error(w, `{"message":"too large"}`, code)
+		return
+	}
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte("201"))
 }

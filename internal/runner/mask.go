@@ -57,29 +57,34 @@ func (m *masker) Flush() error {
 
 func (m *masker) process(final bool) error {
 	buf := m.pending
-	out := make([]byte, 0, len(buf))
-	i := 0
-scan:
-	for i < len(buf) {
+	out := make([]byte, 0, len(buf)+len(maskedText))
+	for {
+		at, n := -1, 0
 		for _, s := range m.secrets {
-			if bytes.HasPrefix(buf[i:], s) {
-				out = append(out, maskedText...)
-				i += len(s)
-				continue scan
+			if i := bytes.Index(buf, s); i >= 0 && (at < 0 || i < at) {
+				at, n = i, len(s) // longest first: ties keep the longer secret
 			}
 		}
-		if !final {
-			rest := buf[i:]
-			for _, s := range m.secrets {
-				if len(rest) < len(s) && bytes.HasPrefix(s, rest) {
-					break scan // may become a secret with the next write
+		if at < 0 {
+			break
+		}
+		out = append(out, buf[:at]...)
+		out = append(out, maskedText...)
+		buf = buf[at+n:]
+	}
+	hold := 0 // longest tail that may still grow into a secret
+	if !final {
+		for _, s := range m.secrets {
+			for k := min(len(s)-1, len(buf)); k > hold; k-- {
+				if bytes.HasSuffix(buf, s[:k]) {
+					hold = k
+					break
 				}
 			}
 		}
-		out = append(out, buf[i])
-		i++
 	}
-	m.pending = append(m.pending[:0], buf[i:]...)
+	out = append(out, buf[:len(buf)-hold]...)
+	m.pending = append(m.pending[:0], buf[len(buf)-hold:]...)
 	if len(out) == 0 {
 		return nil
 	}
