@@ -4,12 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/blob/blobtest"
 	"github.com/batonci/baton/internal/blob/fs"
+	"github.com/batonci/baton/internal/ci"
 )
 
 func newStore(t *testing.T) *fs.Store {
@@ -106,5 +108,37 @@ func TestSweep(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("fresh temp file removed: %v", err)
+	}
+}
+
+func TestKeyCollidesWithDirectory(t *testing.T) {
+	s := newStore(t)
+	blobtest.MustPut(t, s, "file", blobtest.Content{Size: 1})
+	blobtest.MustPut(t, s, "dir/child", blobtest.Content{Size: 1})
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		key      string
+		wantPut  ci.Kind
+		wantOpen ci.Kind
+	}{
+		{"object below an object", "file/child", ci.KindConflict, ci.KindNotFound},
+		{"object over a directory", "dir", ci.KindConflict, ci.KindNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Put(ctx, tt.key, strings.NewReader("x")); ci.KindOf(err) != tt.wantPut {
+				t.Errorf("Put(%q) error = %v, want kind %q", tt.key, err, tt.wantPut)
+			}
+			if _, err := s.Stat(ctx, tt.key); ci.KindOf(err) != tt.wantOpen {
+				t.Errorf("Stat(%q) error = %v, want kind %q", tt.key, err, tt.wantOpen)
+			}
+			if obj, err := s.Open(ctx, tt.key); ci.KindOf(err) != tt.wantOpen {
+				if obj != nil {
+					obj.Close()
+				}
+				t.Errorf("Open(%q) error = %v, want kind %q", tt.key, err, tt.wantOpen)
+			}
+		})
 	}
 }
