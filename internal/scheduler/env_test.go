@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/store"
-	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storetest"
 )
 
 // clock is a settable time source; tests move it instead of sleeping.
@@ -48,28 +47,10 @@ type env struct {
 	tokens   atomic.Int64
 }
 
-// engine opens a fresh, migrated store for a test.
-type engine struct {
-	name string
-	open func(tb testing.TB) *store.DB
-}
-
-func engines() []engine {
-	return []engine{{"sqlite", func(tb testing.TB) *store.DB {
-		tb.Helper()
-		db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "baton.db"))
-		if err != nil {
-			tb.Fatalf("opening sqlite: %v", err)
-		}
-		tb.Cleanup(func() { db.Close() })
-		return db
-	}}}
-}
-
-// forEachEngine runs f once per store engine.
+// forEachEngine runs f once per store engine (SQLite and PostgreSQL).
 func forEachEngine(t *testing.T, f func(t *testing.T, open func(tb testing.TB) *store.DB)) {
-	for _, e := range engines() {
-		t.Run(e.name, func(t *testing.T) { f(t, e.open) })
+	for _, e := range storetest.Engines() {
+		t.Run(e.Name, func(t *testing.T) { f(t, e.Open) })
 	}
 }
 
@@ -115,7 +96,7 @@ func spec(name, stage string, opts ...func(*ci.JobSpec)) ci.JobSpec {
 }
 
 func sWhen(w string) func(*ci.JobSpec) { return func(s *ci.JobSpec) { s.When = w } }
-func sAllowFailure(s *ci.JobSpec)        { s.AllowFailure = true }
+func sAllowFailure(s *ci.JobSpec)      { s.AllowFailure = true }
 func sAllowCodes(codes ...int) func(*ci.JobSpec) {
 	return func(s *ci.JobSpec) { s.AllowFailureExitCodes = codes }
 }
