@@ -83,6 +83,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if _, err := h.Repos.existing(project.ID); err != nil {
+		// The project exists but its repository does not: Baton's state
+		// is inconsistent, which an operator should hear about.
+		log.Error("opening project repository", "error", err)
+		h.refuse(w, log, err)
+		return
+	}
+
 	var sniffer *commandSniffer
 	var body io.Reader = r.Body
 	if rest == restReceivePack {

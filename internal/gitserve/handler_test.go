@@ -1,6 +1,7 @@
 package gitserve
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -143,5 +144,20 @@ func TestGitClientAuth(t *testing.T) {
 	s.handler.Wait()
 	if calls := s.pushes.take(); len(calls) != 2 {
 		t.Errorf("OnPush called %d times, want 2 (the seeding pushes only)", len(calls))
+	}
+}
+
+func TestHandlerMissingRepository(t *testing.T) {
+	s := MustGitServer(t)
+	if err := s.repos.Delete(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.URL + "/g/empty.git/info/refs?service=git-upload-pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("status = %d, want 404", resp.StatusCode)
 	}
 }

@@ -83,7 +83,7 @@ func TestParseCommands(t *testing.T) {
 func TestCommandSniffer(t *testing.T) {
 	a, b := strings.Repeat("a", 40), strings.Repeat("b", 40)
 	commands := pkt(a+" "+b+" refs/heads/main\x00report-status\n") + "0000"
-	pack := make([]byte, 4<<20)
+	pack := make([]byte, 1<<20)
 	rand.Read(pack)
 	plain := append([]byte(commands), pack...)
 	var zipped bytes.Buffer
