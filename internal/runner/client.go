@@ -33,7 +33,9 @@ type client struct {
 }
 
 func newClient(base *url.URL, hc *http.Client, log *slog.Logger) *client {
-	c := &http.Client{Timeout: 60 * time.Minute}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 10 * time.Minute
+	c := &http.Client{Timeout: 60 * time.Minute, Transport: tr}
 	if hc != nil {
 		cp := *hc
 		c = &cp

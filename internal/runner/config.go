@@ -42,7 +42,7 @@ type Runner struct {
 	finalRetries    int           // final update attempts
 	finalBackoff    time.Duration // first wait between final update attempts
 	maxPollBackoff  time.Duration // cap of the back-off after failing polls
-	afterScriptTime time.Duration // after_script timeout when the step has none
+	afterScriptTime time.Duration // after_script timeout unless RUNNER_AFTER_SCRIPT_TIMEOUT says otherwise
 	traceLimit      int           // bytes of trace kept; output beyond is dropped with a notice
 }
 

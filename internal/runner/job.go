@@ -131,6 +131,7 @@ func (j *job) execute() (state, reason string, exitCode int) {
 	}
 	jobCtx, cancelTimeout := context.WithTimeoutCause(j.scriptCtx, timeout, errJobTimeout)
 	defer cancelTimeout()
+	defer os.RemoveAll(j.tmpDir)
 
 	env, err := j.prepare()
 	if err == nil {
@@ -141,12 +142,19 @@ func (j *job) execute() (state, reason string, exitCode int) {
 		err = j.stage(jobCtx, "download_artifacts", "Downloading artifacts", j.downloadArtifacts)
 	}
 	for _, st := range j.p.Steps {
-		if err != nil || st.Name == "after_script" {
+		if st.Name == "after_script" || !stepRuns(st.When, err) {
 			continue
 		}
-		err = j.stage(jobCtx, "step_"+st.Name, "Executing \"step_"+st.Name+"\" stage of the job script", func(ctx context.Context) error {
+		serr := j.stage(jobCtx, "step_"+st.Name, "Executing \"step_"+st.Name+"\" stage of the job script", func(ctx context.Context) error {
 			return j.runScript(ctx, st, env)
 		})
+		if ee := (*exitError)(nil); serr != nil && st.AllowFailure && errors.As(serr, &ee) {
+			j.warnf("step_%s failed with exit code %d, allowed to fail", st.Name, ee.code)
+			serr = nil
+		}
+		if err == nil {
+			err = serr
+		}
 	}
 	for _, st := range j.p.Steps {
 		if st.Name == "after_script" && sourcesOK && !j.aborted() {
@@ -161,8 +169,19 @@ func (j *job) execute() (state, reason string, exitCode int) {
 	} else if j.scriptCtx.Err() == nil {
 		_ = j.uploadArtifacts(j.scriptCtx, "on_failure")
 	}
-	defer os.RemoveAll(j.tmpDir)
 	return j.outcome(err)
+}
+
+// stepRuns applies a step's when to the job's state so far.
+func stepRuns(when string, err error) bool {
+	switch when {
+	case "always":
+		return true
+	case "on_failure":
+		return err != nil
+	default:
+		return err == nil
+	}
 }
 
 // stage runs fn inside a collapsible trace section and folds a cancelled

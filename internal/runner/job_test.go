@@ -244,3 +244,30 @@ func TestMasking(t *testing.T) {
 		}
 	}
 }
+
+func TestStepsWhenAndAllowFailure(t *testing.T) {
+	f := newFakeCoordinator(t)
+	p := payload(14, []string{"echo main"}, nil)
+	step := func(name, when string, allow bool, lines ...string) map[string]any {
+		return map[string]any{"name": name, "script": lines, "timeout": 3600, "when": when, "allow_failure": allow}
+	}
+	p["steps"] = append(p["steps"].([]map[string]any),
+		step("lint", "on_success", true, "exit 4"),
+		step("notify", "on_failure", false, "echo notify-ran"),
+		step("release", "on_success", false, "echo release-ran"),
+		afterScript("echo after-start", "sleep 300"),
+	)
+	addVar(p, map[string]any{"key": "RUNNER_AFTER_SCRIPT_TIMEOUT", "value": "500ms"})
+	j := f.enqueue(p)
+	startRunner(t, newTestRunner(t, f, 1))
+	trace, final, _ := waitFinal(t, f, j)
+	checkFinal(t, trace, final, "success", "", 0)
+	for _, s := range []string{"step_lint failed with exit code 4, allowed to fail", "release-ran\n", "after-start\n", "after_script failed, but job will continue unaffected"} {
+		if !strings.Contains(trace, s) {
+			t.Errorf("trace lacks %q:\n%s", s, trace)
+		}
+	}
+	if strings.Contains(trace, "notify-ran\n") {
+		t.Errorf("on_failure step ran in a successful job:\n%s", trace)
+	}
+}

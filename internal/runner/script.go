@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +41,12 @@ func (j *job) prepare() ([]string, error) {
 		"CI_PROJECT_DIR="+j.projectDir,
 		"CI_BUILDS_DIR="+j.r.cfg.BuildsDir,
 		"CI_SERVER=yes",
+		"CI_CONCURRENT_ID="+strconv.Itoa(j.slot),
+		"CI_CONCURRENT_PROJECT_ID="+strconv.Itoa(j.slot),
+		"CI_RUNNER_VERSION="+ProtocolVersion,
+		"CI_RUNNER_REVISION=baton",
+		"CI_RUNNER_SHORT_TOKEN="+shortToken(j.r.cfg.Token),
+		"CI_RUNNER_EXECUTABLE_ARCH="+runtime.GOOS+"/"+runtime.GOARCH,
 		"CI=true",
 		"GITLAB_CI=true",
 	)
@@ -73,9 +81,12 @@ func (j *job) runScript(ctx context.Context, st jobStep, env []string) error {
 // runs after a graceful cancel too, and its failure never fails the job.
 func (j *job) runAfterScript(st jobStep, env []string) {
 	timeout := j.r.afterScriptTime
-	if st.Timeout > 0 {
-		timeout = time.Duration(st.Timeout) * time.Second
+	if v, ok := j.p.variable("RUNNER_AFTER_SCRIPT_TIMEOUT"); ok {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			timeout = d
+		}
 	}
+	st.Timeout = 0 // the step's own timeout is the job's; after_script has its own
 	ctx, cancel := context.WithTimeoutCause(j.abortCtx, timeout, errStepTimeout)
 	defer cancel()
 	sectionStart(j.out, "after_script", "Running after_script")
