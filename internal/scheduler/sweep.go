@@ -47,7 +47,7 @@ func (s *Scheduler) Sweep(ctx context.Context) error {
 func (s *Scheduler) sweepStale(ctx context.Context) error {
 	now := s.opts.Now()
 	stuckBefore, cancelBefore := now.Add(-s.opts.StuckAfter), now.Add(-s.opts.CancelGrace)
-	jobs, err := s.jobs.ListStaleJobs(ctx, earlier(stuckBefore, cancelBefore), sweepBatch)
+	jobs, err := s.jobs.ListStaleJobs(ctx, later(stuckBefore, cancelBefore), sweepBatch)
 	if err != nil {
 		return fmt.Errorf("listing stale jobs: %w", err)
 	}
@@ -63,8 +63,8 @@ func (s *Scheduler) sweepStale(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
 		return a
 	}
 	return b
