@@ -24,7 +24,15 @@ const maxStderr = 8 << 10
 func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.Logger, projectID int64, rest string, body io.Reader, remoteUser string) bool {
 	repos := h.Repos
 	cmd := repos.command(r.Context(), "", "http-backend")
-	cmd.Env = append(cmd.Env, cgiEnv(r, repos.Root(), projectID, rest, remoteUser)...)
+	// http-backend names the pusher in reflogs unless the server's own
+	// environment already chose a committer.
+	env := cmd.Env[:0]
+	for _, kv := range cmd.Env {
+		if !strings.HasPrefix(kv, "GIT_COMMITTER_") && !strings.HasPrefix(kv, "GIT_AUTHOR_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, cgiEnv(r, repos.Root(), projectID, rest, remoteUser)...)
 	if r.Method == http.MethodPost {
 		cmd.Stdin = body
 	}

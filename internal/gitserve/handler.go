@@ -28,6 +28,13 @@ type Handler struct {
 	// (401 with WWW-Authenticate: Basic realm="Baton"); KindForbidden (403)
 	// or KindNotFound (404, for a private project the caller cannot see).
 	Authorize func(ctx context.Context, p *ci.Project, username, password string, write bool) error
+	// AuthorizeUser, if set, is used instead of Authorize. It answers the
+	// same way and also returns the Baton username the request acts as
+	// ("" for anonymous), which becomes the pusher given to OnPush and
+	// git's REMOTE_USER. Use it when the Basic username is not the
+	// identity (a token as password with any username, as GitLab allows):
+	// with plain Authorize the pusher is whatever Basic username was sent.
+	AuthorizeUser func(ctx context.Context, p *ci.Project, username, password string, write bool) (pusher string, err error)
 	// OnPush, if set, is called after a successful receive-pack with the
 	// refs it changed, deletions included and flagged. Every update was
 	// checked against the repository afterwards: a ref git rejected is not
@@ -78,7 +85,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("project_id", project.ID)
-	if err := h.Authorize(r.Context(), project, username, password, write); err != nil {
+	pusher, err := h.authorize(r.Context(), project, username, password, write)
+	if err != nil {
 		h.refuse(w, log, err)
 		return
 	}
@@ -97,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sniffer = newCommandSniffer(r.Body, isGzip(r))
 		body = sniffer
 	}
-	ok = h.runBackend(w, r, log, project.ID, rest, body, username)
+	ok = h.runBackend(w, r, log, project.ID, rest, body, pusher)
 	if sniffer == nil {
 		return
 	}
@@ -121,7 +129,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				log.Error("handling push", "panic", v)
 			}
 		}()
-		h.afterPush(ctx, log, project, username, commands)
+		h.afterPush(ctx, log, project, pusher, commands)
 	}()
 }
 
@@ -179,6 +187,14 @@ func serviceOf(r *http.Request, rest string) (service string, write bool, status
 		return "git-receive-pack", true, 0
 	}
 	return "", false, http.StatusNotFound
+}
+
+// authorize asks AuthorizeUser, or else Authorize, and returns the pusher.
+func (h *Handler) authorize(ctx context.Context, p *ci.Project, username, password string, write bool) (string, error) {
+	if h.AuthorizeUser != nil {
+		return h.AuthorizeUser(ctx, p, username, password, write)
+	}
+	return username, h.Authorize(ctx, p, username, password, write)
 }
 
 // refuse answers a failed Resolve or Authorize.

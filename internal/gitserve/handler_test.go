@@ -2,6 +2,7 @@ package gitserve
 
 import (
 	"context"
+	"github.com/batonci/baton/internal/ci"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -159,5 +160,31 @@ func TestHandlerMissingRepository(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("status = %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestAuthorizeUser checks that the identity AuthorizeUser returns, not the
+// Basic username, is the pusher.
+func TestAuthorizeUser(t *testing.T) {
+	s := MustGitServer(t)
+	s.handler.AuthorizeUser = func(_ context.Context, p *ci.Project, user, pass string, write bool) (string, error) {
+		if pass != "alice-token" {
+			return "", ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
+		}
+		return alice, nil
+	}
+	work := MustWorkTree(t)
+	git(t, work, "push", "--quiet", s.url("g/app", "oauth2", "alice-token"), "main")
+	if out, err := gitErr(work, nil, "push", s.url("g/app", alice, alicePW), "main:other"); err == nil {
+		t.Errorf("push with a password AuthorizeUser refuses succeeded:\n%s", out)
+	}
+	s.handler.Wait()
+	calls := s.pushes.take()
+	if len(calls) != 1 || calls[0].pusher != alice {
+		t.Fatalf("OnPush calls = %+v, want one by %q", calls, alice)
+	}
+	reflog := git(t, s.repos.Path(1), "reflog", "show", "--format=%gn", "refs/heads/main")
+	if reflog != alice {
+		t.Errorf("reflog committer = %q, want %q (REMOTE_USER)", reflog, alice)
 	}
 }
