@@ -271,3 +271,40 @@ func TestStepsWhenAndAllowFailure(t *testing.T) {
 		t.Errorf("on_failure step ran in a successful job:\n%s", trace)
 	}
 }
+
+func TestAcknowledgement(t *testing.T) {
+	tests := []struct {
+		name      string
+		canceling bool // Job-Status: canceling on the ack
+		forbidden bool // 403 on the ack: the job is dropped
+	}{
+		{"canceling before start", true, false},
+		{"refused acknowledgement", false, true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCoordinator(t)
+			p := payload(15+i, []string{"touch script-ran"}, nil)
+			p["steps"] = append(p["steps"].([]map[string]any), afterScript("touch after-ran"))
+			j := f.enqueue(p)
+			j.canceling, j.forbidden = tc.canceling, tc.forbidden
+			r := newTestRunner(t, f, 1)
+			startRunner(t, r)
+			dir := filepath.Join(r.cfg.BuildsDir, shortToken(f.runnerToken), "0", "project-1")
+			if tc.forbidden {
+				eventually(t, "the runner to poll again", func() bool { return f.requestCount() >= 2 })
+				if trace, updates, _ := f.snapshot(j); trace != "" || len(updates) != 0 {
+					t.Errorf("dropped job still reported: %q %v", trace, updates)
+				}
+			} else {
+				trace, final, _ := waitFinal(t, f, j)
+				checkFinal(t, trace, final, "failed", "job_canceled", 0)
+			}
+			for _, name := range []string{"script-ran", "after-ran"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+					t.Errorf("%s exists: the job ran", name)
+				}
+			}
+		})
+	}
+}

@@ -103,7 +103,7 @@ func (j *job) patchTrace(ctx context.Context) error {
 			return nil
 		}
 		resp, err := j.r.client.do(ctx, apiRequest{
-			method: http.MethodPatch, path: fmt.Sprintf("jobs/%d/trace?debug_trace=false", j.p.ID),
+			method: http.MethodPatch, path: fmt.Sprintf("jobs/%d/trace?debug_trace=%t", j.p.ID, j.debugTrace()),
 			body: func() (io.Reader, error) { return strings.NewReader(string(data)), nil },
 			header: http.Header{
 				"Job-Token":     {j.p.Token},
@@ -145,6 +145,12 @@ func (j *job) patchTrace(ctx context.Context) error {
 			return fmt.Errorf("patching trace: status %d", resp.StatusCode)
 		}
 	}
+}
+
+// debugTrace reports CI_DEBUG_TRACE, which the trace patches announce.
+func (j *job) debugTrace() bool {
+	v, _ := j.p.variable("CI_DEBUG_TRACE")
+	return strings.EqualFold(v, "true")
 }
 
 // rangeEnd parses the N of a "0-N" Range header; missing or malformed means 0.
