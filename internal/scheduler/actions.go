@@ -9,14 +9,23 @@ import (
 
 // JobFinished is called after a job reached a final status (the runner API
 // saved it with UpdateJob). A failed job that ShouldRetry gets a new attempt,
-// pending at once; then the pipeline advances and its status is updated.
+// pending at once, unless its pipeline is being canceled; then the pipeline advances and its status is updated.
 // Calling it twice for one job is harmless. A missing job is KindNotFound.
 func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
 	j, err := s.jobs.JobByID(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
 	}
-	if ShouldRetry(j) {
+	retry := ShouldRetry(j)
+	if retry {
+		// A job that failed while its pipeline was being canceled stays failed.
+		p, err := s.pipelines.PipelineByID(ctx, j.PipelineID)
+		if err != nil {
+			return fmt.Errorf("loading pipeline %d: %w", j.PipelineID, err)
+		}
+		retry = p.Status != ci.StatusCanceling && p.Status != ci.StatusCanceled
+	}
+	if retry {
 		next, err := s.newAttempt(ctx, j, 0, true)
 		switch {
 		case ci.IsConflict(err): // another replica retried it already

@@ -116,6 +116,15 @@ func TestPipelineLifecycle(t *testing.T) {
 			}
 			e.expect(p, "ship:skipped test:failed", ci.StatusFailed)
 		}},
+		{"no automatic retry in a canceled pipeline", func(e *env) {
+			p := e.create(spec("test", "test", sRetry(2)), spec("ship", "deploy"))
+			j := e.take()
+			if err := e.s.CancelPipeline(e.ctx, p.ID); err != nil {
+				e.t.Fatalf("CancelPipeline: %v", err)
+			}
+			e.report(j, ci.StatusFailed, 1)
+			e.expect(p, "ship:canceled test:failed", ci.StatusFailed)
+		}},
 		{"blocking manual job holds the pipeline until played", func(e *env) {
 			p := e.create(spec("build", "build"), spec("approve", "test", sWhen(ci.WhenManual)), spec("ship", "deploy"))
 			e.report(e.takeAll()["build"], ci.StatusSuccess, 0)
