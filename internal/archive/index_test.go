@@ -127,7 +127,9 @@ func TestBuildRejects(t *testing.T) {
 	countMismatch := bytes.Clone(valid)
 	eocd := bytes.LastIndex(countMismatch, []byte("PK\x05\x06"))
 	countMismatch[eocd+10] = 200
-	unsafe := func(name string) []byte { return mustZip(t, zipFile{name: "ok", body: "1"}, zipFile{name: name, body: "x"}) }
+	unsafe := func(name string) []byte {
+		return mustZip(t, zipFile{name: "ok", body: "1"}, zipFile{name: name, body: "x"})
+	}
 	tests := []struct {
 		name    string
 		data    []byte
