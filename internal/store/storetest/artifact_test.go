@@ -1,0 +1,142 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/store"
+)
+
+func TestArtifacts(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		p, jobs := MustPipeline(t, db, proj.ID, "main", map[string][]string{"build": nil})
+		_, jobs2 := MustPipeline(t, db, proj.ID, "main", map[string][]string{"test": nil})
+		past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		a := &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeArchive, FileFormat: ci.FormatZip, Filename: "artifacts.zip",
+			Size: 100, SHA256: "ff", BlobKey: "k1", IndexKey: "i1", ExpireAt: &past}
+		must(t, db.CreateArtifact(ctx, a))
+		if a.ID == 0 || a.PipelineID != p.ID || a.ProjectID != proj.ID || a.CreatedAt.IsZero() {
+			t.Errorf("created %+v", a)
+		}
+		got, err := db.ArtifactByID(ctx, a.ID)
+		if err != nil || got.BlobKey != "k1" || !got.ExpireAt.Equal(*a.ExpireAt) || *got.ExpireAt != *a.ExpireAt {
+			t.Errorf("ArtifactByID = %+v, %v", got, err)
+		}
+		err = db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeArchive, BlobKey: "k2"})
+		WantKind(t, err, ci.KindConflict)
+		WantKind(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: 9999, FileType: ci.FileTypeArchive, BlobKey: "k"}), ci.KindNotFound)
+		must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeJUnit, BlobKey: "k3", Size: 5, ExpireAt: &future}))
+		must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs2[0].ID, FileType: ci.FileTypeTrace, BlobKey: "k4", Size: 7, ExpireAt: &past, Locked: true}))
+
+		as, err := db.ArtifactsOfJobs(ctx, []int64{jobs[0].ID, jobs2[0].ID, 9999})
+		if err != nil || len(as) != 3 {
+			t.Errorf("ArtifactsOfJobs = %d, %v", len(as), err)
+		}
+		if as, err := db.ArtifactsOfJobs(ctx, nil); err != nil || len(as) != 0 {
+			t.Errorf("ArtifactsOfJobs(nil) = %v, %v", as, err)
+		}
+		if n, err := db.ProjectArtifactsSize(ctx, proj.ID); err != nil || n != 112 {
+			t.Errorf("ProjectArtifactsSize = %d, %v", n, err)
+		}
+		exp, err := db.ListExpiredArtifacts(ctx, time.Now(), 10)
+		if err != nil || len(exp) != 1 || exp[0].ID != a.ID {
+			t.Errorf("ListExpiredArtifacts = %v, %v", exp, err)
+		}
+		a.Locked = true
+		must(t, db.UpdateArtifact(ctx, a))
+		if exp, _ := db.ListExpiredArtifacts(ctx, time.Now(), 10); len(exp) != 0 {
+			t.Errorf("locked artifact listed as expired")
+		}
+		a.Locked, a.ExpireAt = false, nil
+		must(t, db.UpdateArtifact(ctx, a))
+		if got, _ := db.ArtifactByID(ctx, a.ID); got.ExpireAt != nil || got.Locked {
+			t.Errorf("after update %+v", got)
+		}
+		WantKind(t, db.UpdateArtifact(ctx, &ci.Artifact{ID: 9999}), ci.KindNotFound)
+		must(t, db.DeleteArtifact(ctx, a.ID))
+		WantKind(t, db.DeleteArtifact(ctx, a.ID), ci.KindNotFound)
+		_, err = db.ArtifactByID(ctx, a.ID)
+		WantKind(t, err, ci.KindNotFound)
+	})
+}
+
+func TestRunners(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj, other := MustProject(t, db, ns.ID, ci.VisibilityPrivate), MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		g := MustGroup(t, db, 0, ci.VisibilityPrivate)
+		inst := &ci.Runner{Description: "shared", TokenHash: "r1", RunnerType: ci.RunnerInstance, Tags: []string{"linux"},
+			RunUntagged: true, AccessLevel: "not_protected", MaximumTimeout: 3600}
+		projR := &ci.Runner{TokenHash: "r2", RunnerType: ci.RunnerProject, ProjectID: proj.ID, Paused: true}
+		otherR := &ci.Runner{TokenHash: "r3", RunnerType: ci.RunnerProject, ProjectID: other.ID}
+		groupR := &ci.Runner{TokenHash: "r4", RunnerType: ci.RunnerGroup, NamespaceID: g.ID}
+		for _, r := range []*ci.Runner{inst, projR, otherR, groupR} {
+			must(t, db.CreateRunner(ctx, r))
+		}
+		WantKind(t, db.CreateRunner(ctx, &ci.Runner{TokenHash: "r1", RunnerType: ci.RunnerInstance}), ci.KindConflict)
+		WantKind(t, db.CreateRunner(ctx, &ci.Runner{TokenHash: "r9", RunnerType: ci.RunnerProject, ProjectID: 9999}), ci.KindInvalid)
+		got, err := db.RunnerByTokenHash(ctx, "r1")
+		if err != nil || got.ID != inst.ID || got.Tags[0] != "linux" || !got.RunUntagged || got.MaximumTimeout != 3600 ||
+			!got.CreatedAt.Equal(inst.CreatedAt) {
+			t.Errorf("RunnerByTokenHash = %+v, %v", got, err)
+		}
+		if got, err := db.RunnerByID(ctx, groupR.ID); err != nil || got.NamespaceID != g.ID || got.Tags == nil {
+			t.Errorf("RunnerByID = %+v, %v", got, err)
+		}
+		yes := true
+		for _, tc := range []struct {
+			name string
+			f    ci.RunnerFilter
+			want []int64
+		}{
+			{"all", ci.RunnerFilter{}, []int64{inst.ID, projR.ID, otherR.ID, groupR.ID}},
+			{"project", ci.RunnerFilter{ProjectID: proj.ID}, []int64{inst.ID, projR.ID}},
+			{"type", ci.RunnerFilter{Type: ci.RunnerGroup}, []int64{groupR.ID}},
+			{"paused", ci.RunnerFilter{Paused: &yes}, []int64{projR.ID}},
+			{"page", ci.RunnerFilter{Page: ci.Page{Page: 2, PerPage: 3}}, []int64{groupR.ID}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				rs, total, err := db.ListRunners(ctx, tc.f)
+				var ids []int64
+				for _, r := range rs {
+					ids = append(ids, r.ID)
+				}
+				wantTotal := len(tc.want)
+				if tc.f.PerPage > 0 {
+					wantTotal = 4
+				}
+				if err != nil || total != wantTotal || !equal(ids, tc.want) {
+					t.Errorf("ListRunners = %v (total %d), %v; want %v", ids, total, err, tc.want)
+				}
+			})
+		}
+		inst.Description, inst.Tags, inst.Paused = "renamed", []string{"a", "b"}, true
+		must(t, db.UpdateRunner(ctx, inst))
+		if got, _ := db.RunnerByID(ctx, inst.ID); got.Description != "renamed" || len(got.Tags) != 2 || !got.Paused {
+			t.Errorf("after update %+v", got)
+		}
+		WantKind(t, db.UpdateRunner(ctx, &ci.Runner{ID: 9999, TokenHash: "zz"}), ci.KindNotFound)
+		WantKind(t, db.UpdateRunner(ctx, &ci.Runner{ID: projR.ID, TokenHash: "r1"}), ci.KindConflict)
+		at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+		touch := &ci.Runner{ID: inst.ID, Version: "17.0", Platform: "linux", Architecture: "amd64", Executor: "shell",
+			IPAddress: "10.0.0.1", ContactedAt: &at}
+		must(t, db.TouchRunner(ctx, touch))
+		if got, _ := db.RunnerByID(ctx, inst.ID); got.Version != "17.0" || got.IPAddress != "10.0.0.1" || !got.ContactedAt.Equal(at) ||
+			got.Description != "renamed" {
+			t.Errorf("after touch %+v", got)
+		}
+		WantKind(t, db.TouchRunner(ctx, &ci.Runner{ID: 9999}), ci.KindNotFound)
+		must(t, db.DeleteRunner(ctx, otherR.ID))
+		WantKind(t, db.DeleteRunner(ctx, otherR.ID), ci.KindNotFound)
+		_, err = db.RunnerByTokenHash(ctx, "r3")
+		WantKind(t, err, ci.KindNotFound)
+	})
+}

@@ -1,0 +1,112 @@
+package storetest
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/store"
+	"github.com/batonci/baton/internal/store/postgres"
+	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storeopen"
+	"github.com/batonci/baton/internal/testpg"
+)
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range []struct {
+		name       string
+		url        func(t *testing.T) string
+		migrations func() ([]store.Migration, error)
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "b.db") }, sqlite.Migrations},
+		{"postgres", func(t *testing.T) string { return testpg.URL(t) }, postgres.Migrations},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			url := e.url(t)
+			ms, err := e.migrations()
+			must(t, err)
+			known := ms[len(ms)-1].Version
+
+			// Several replicas starting at once all succeed and apply each migration once.
+			var wg sync.WaitGroup
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					db, err := storeopen.Open(ctx, url)
+					if err != nil {
+						t.Errorf("concurrent open: %v", err)
+						return
+					}
+					db.Close()
+				}()
+			}
+			wg.Wait()
+
+			db, err := storeopen.Open(ctx, url)
+			must(t, err)
+			v, err := db.SchemaVersion(ctx)
+			if err != nil || v != known {
+				t.Errorf("SchemaVersion = %d, %v; want %d", v, err, known)
+			}
+			var n int
+			must(t, db.SQL().QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n))
+			if n != len(ms) {
+				t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
+			}
+			// A newer binary migrated this database: refuse to start.
+			if _, err := db.SQL().Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 'later')"); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			_, err = storeopen.Open(ctx, url)
+			WantKind(t, err, ci.KindUnavailable)
+			if !strings.Contains(err.Error(), "database schema version 9999 is newer than this binary knows") {
+				t.Errorf("error = %v", err)
+			}
+		})
+	}
+	t.Run("bad url", func(t *testing.T) {
+		_, err := storeopen.Open(ctx, "mysql://x")
+		WantKind(t, err, ci.KindInvalid)
+	})
+}
+
+func TestLoadMigrations(t *testing.T) {
+	for _, load := range []func() ([]store.Migration, error){sqlite.Migrations, postgres.Migrations} {
+		ms, err := load()
+		if err != nil || len(ms) == 0 || ms[0].Version != 1 {
+			t.Fatalf("migrations = %v, %v", ms, err)
+		}
+		for i := 1; i < len(ms); i++ {
+			if ms[i].Version <= ms[i-1].Version {
+				t.Errorf("migrations out of order: %s after %s", ms[i].Name, ms[i-1].Name)
+			}
+		}
+	}
+	sq, _ := sqlite.Migrations()
+	pg, _ := postgres.Migrations()
+	if len(sq) != len(pg) {
+		t.Errorf("sqlite has %d migrations, postgres %d: every schema change needs both", len(sq), len(pg))
+	}
+}
+
+func TestNotify(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c, err := db.Listen(ctx, "jobs")
+		must(t, err)
+		must(t, db.Notify(ctx, "jobs", "wake"))
+		if got := <-c; got != "wake" {
+			t.Errorf("got %q", got)
+		}
+		cancel()
+		for range c {
+		}
+	})
+}
