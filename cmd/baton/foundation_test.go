@@ -111,7 +111,7 @@ func TestPushCreatesPipeline(t *testing.T) {
 		}
 
 		// A deleted branch creates nothing; a tag creates a tag pipeline.
-		r.git("tag", "v1.0.0", "HEAD~1")
+		r.git("tag", "v1.0.0", "HEAD~2") // the first commit: HEAD~1 says [skip ci]
 		r.git("push", "-q", in.pushURL("root/demo"), "v1.0.0")
 		eventually(t, 10*time.Second, "the tag pipeline", func() bool {
 			in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines?scope=tags", nil, http.StatusOK, &pls)

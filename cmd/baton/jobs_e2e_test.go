@@ -143,9 +143,9 @@ fetch:
   stage: test
   needs: []
   script:
-    - curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" -o a.zip "$CI_PIPELINE_ARTIFACTS_URL?job=build&wait=60"
+    - 'curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" -o a.zip "$CI_PIPELINE_ARTIFACTS_URL?job=build&wait=60"'
     - unzip -o a.zip && test "$(cat out/data.txt)" = "payload-$CI_PIPELINE_ID"
-    - curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_PIPELINE_ARTIFACTS_URL/raw/out/data.txt?job=build" | grep -q payload
+    - 'curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_PIPELINE_ARTIFACTS_URL/raw/out/data.txt?job=build" | grep -q payload'
 deploy:
   stage: deploy
   script: echo deployed
@@ -157,7 +157,7 @@ deploy:
 				for n, js := range jobs {
 					t.Logf("--- %s (%s)\n%s", n, js[0].Status, in.trace(pid, js[0].ID))
 				}
-				t.Fatalf("pipeline %s: %s", done.Status, statuses(jobs))
+				t.Fatalf("pipeline %s (yaml_errors %s): %s", done.Status, deref(done.YAMLErrors), statuses(jobs))
 			}
 			// needs: unit started before the slow build-stage job finished.
 			unit, slow, deploy := jobs["unit"][0], jobs["slow"][0], jobs["deploy"][0]
