@@ -44,8 +44,11 @@
 // No caches, services, images, web terminals, secrets providers, git
 // submodules or LFS, step-runner "run" payloads, or log timestamps
 // (FF_USE_TIMESTAMPS): the trace is plain ANSI text with GitLab's section
-// markers. Variables are passed to bash as they arrive, without "$VAR"
-// expansion inside values.
+// markers. Job hooks (pre/post_get_sources_script) are ignored, and secrets
+// are masked by value only (features.token_mask_prefixes is not applied).
+//
+// Job variables reach bash as environment variables; values of non-raw
+// variables have $VAR and ${VAR} references expanded once, as gitlab-runner does.
 //
 // # Using it
 //

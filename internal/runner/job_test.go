@@ -79,13 +79,15 @@ func TestJobOutcomes(t *testing.T) {
 func TestSourcesAndVariables(t *testing.T) {
 	repo, sha := gitRepo(t)
 	f := newFakeCoordinator(t)
-	p := payload(7, []string{"cat README", `cat "$MY_FILE"`, "echo plain=$PLAIN", "git rev-parse HEAD", "touch junk.tmp"}, map[string]any{
+	p := payload(7, []string{"cat README", `cat "$MY_FILE"`, "echo plain=$PLAIN", "git rev-parse HEAD", "touch junk.tmp", `echo "derived=$DERIVED"`, `echo "raw=$RAWV"`}, map[string]any{
 		"git_info": map[string]any{"repo_url": repo, "ref": "main", "sha": sha, "ref_type": "branch",
 			"refspecs": []string{"+refs/heads/*:refs/remotes/origin/*"}, "depth": 1},
 		"variables": []map[string]any{
 			{"key": "GIT_STRATEGY", "value": "fetch"},
 			{"key": "MY_FILE", "value": "file-content\n", "file": true},
 			{"key": "PLAIN", "value": "v1"},
+			{"key": "DERIVED", "value": "$PLAIN-x ${CI_CONCURRENT_ID} $$HOME $UNKNOWN."},
+			{"key": "RAWV", "value": "$PLAIN", "raw": true},
 		},
 	})
 	j := f.enqueue(p)
@@ -93,7 +95,7 @@ func TestSourcesAndVariables(t *testing.T) {
 	startRunner(t, r)
 	trace, final, _ := waitFinal(t, f, j)
 	checkFinal(t, trace, final, "success", "", 0)
-	for _, s := range []string{"hello from git", "file-content", "plain=v1", sha + "\n", "Fetching changes with git depth set to 1"} {
+	for _, s := range []string{"hello from git", "file-content", "plain=v1", "derived=v1-x 0 $HOME .\n", "raw=$PLAIN\n", sha + "\n", "Fetching changes with git depth set to 1"} {
 		if !strings.Contains(trace, s) {
 			t.Errorf("trace lacks %q:\n%s", s, trace)
 		}

@@ -8,59 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
-
-// prepare creates the job's directories and returns the environment of its
-// shells: the runner's own, the job variables (file variables as paths of
-// temporary files), CI_PROJECT_DIR and CI_BUILDS_DIR.
-func (j *job) prepare() ([]string, error) {
-	if err := os.MkdirAll(j.tmpDir, 0o700); err != nil {
-		return nil, &systemError{fmt.Errorf("creating temporary dir: %w", err)}
-	}
-	env := os.Environ()
-	for _, v := range j.p.Variables {
-		if v.Key == "" || strings.ContainsAny(v.Key, "=\x00") {
-			continue
-		}
-		val := v.Value
-		if v.File {
-			path := filepath.Join(j.tmpDir, fileVarName(v.Key))
-			if err := os.WriteFile(path, []byte(v.Value), 0o600); err != nil {
-				return nil, &systemError{fmt.Errorf("writing file variable %s: %w", v.Key, err)}
-			}
-			val = path
-		}
-		env = append(env, v.Key+"="+strings.ReplaceAll(val, "\x00", ""))
-	}
-	env = append(env,
-		"CI_PROJECT_DIR="+j.projectDir,
-		"CI_BUILDS_DIR="+j.r.cfg.BuildsDir,
-		"CI_SERVER=yes",
-		"CI_CONCURRENT_ID="+strconv.Itoa(j.slot),
-		"CI_CONCURRENT_PROJECT_ID="+strconv.Itoa(j.slot),
-		"CI_RUNNER_VERSION="+ProtocolVersion,
-		"CI_RUNNER_REVISION=baton",
-		"CI_RUNNER_SHORT_TOKEN="+shortToken(j.r.cfg.Token),
-		"CI_RUNNER_EXECUTABLE_ARCH="+runtime.GOOS+"/"+runtime.GOARCH,
-		"CI=true",
-		"GITLAB_CI=true",
-	)
-	return env, nil
-}
-
-func fileVarName(key string) string {
-	return strings.Map(func(c rune) rune {
-		if c == '/' || c == '\\' || c == '.' {
-			return '_'
-		}
-		return c
-	}, key)
-}
 
 // runScript runs a job step with bash under set -eo pipefail, each command
 // echoed as "$ cmd" in green like gitlab-runner.
