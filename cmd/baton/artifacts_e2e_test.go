@@ -27,7 +27,7 @@ build:
     - mkdir -p "dist/sub dir"
     - echo hello > "dist/sub dir/héllo wörld.txt"
     - echo '<script>alert(document.domain)</script>' > dist/index.html
-    - echo '{"ok": true}' > dist/data.json
+    - echo '{"ok":true}' > dist/data.json
     - echo '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>' > dist/logo.svg
   artifacts:
     name: site
@@ -96,7 +96,7 @@ func testArtifacts(t *testing.T, in *instance) {
 		for n, js := range jobs {
 			t.Logf("--- %s (%s)\n%s", n, js[0].Status, in.trace(pid, js[0].ID))
 		}
-		t.Fatalf("pipeline %s: %s", done.Status, statuses(jobs))
+		t.Fatalf("pipeline %s (yaml_errors %s): %s", done.Status, deref(done.YAMLErrors), statuses(jobs))
 	}
 	if log := in.trace(pid, jobs["deploy"][0].ID); !strings.Contains(log, "deployed 4 entries") {
 		t.Fatalf("deploy log:\n%s", log)
@@ -156,10 +156,10 @@ func testArtifacts(t *testing.T, in *instance) {
 			{base + "/raw/dist/sub%20dir/h%C3%A9llo%20w%C3%B6rld.txt?job=build", "hello\n", "text/plain; charset=utf-8"},
 			{base + "/raw/dist/index.html?job=build", "<script>alert(document.domain)</script>\n", "text/plain; charset=utf-8"},
 			{base + "/raw/dist/logo.svg?job=build", "", "text/plain; charset=utf-8"},
-			{base + "/raw/dist/data.json?job=build", "{\"ok\": true}\n", "application/json"},
-			{commitBase + "/raw/dist/data.json?job=build", "{\"ok\": true}\n", "application/json"},
-			{fmt.Sprintf("/api/v4/projects/%d/jobs/artifacts/main/raw/dist/data.json?job=build", pid), "{\"ok\": true}\n", "application/json"},
-			{fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts/dist/data.json", pid, jobs["build"][0].ID), "{\"ok\": true}\n", "application/json"},
+			{base + "/raw/dist/data.json?job=build", "{\"ok\":true}\n", "application/json"},
+			{commitBase + "/raw/dist/data.json?job=build", "{\"ok\":true}\n", "application/json"},
+			{fmt.Sprintf("/api/v4/projects/%d/jobs/artifacts/main/raw/dist/data.json?job=build", pid), "{\"ok\":true}\n", "application/json"},
+			{fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts/dist/data.json", pid, jobs["build"][0].ID), "{\"ok\":true}\n", "application/json"},
 			{base + "/raw/r/node.txt?job=" + url.QueryEscape("test suite 2/3"), "node 2 of 3\n", "text/plain; charset=utf-8"},
 		}
 		for _, c := range cases {
@@ -255,7 +255,7 @@ func testArtifacts(t *testing.T, in *instance) {
 		if err != nil {
 			t.Fatalf("DownloadSingleArtifactsFileByTagOrBranch: %v", err)
 		}
-		if b, _ := io.ReadAll(rd); string(b) != "{\"ok\": true}\n" {
+		if b, _ := io.ReadAll(rd); string(b) != "{\"ok\":true}\n" {
 			t.Fatalf("DownloadSingleArtifactsFileByTagOrBranch = %q", b)
 		}
 		job, _, err := gl.Jobs.GetJob(pid, buildID)
