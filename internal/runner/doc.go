@@ -25,7 +25,9 @@
 //     set -eo pipefail), then after_script in a separate shell whose failure
 //     never fails the job. Timeouts (runner_info.timeout, per-step timeout)
 //     terminate the whole group with SIGTERM, then SIGKILL after a grace;
-//   - streams the masked trace with PATCH /api/v4/jobs/:id/trace
+//   - masks the job token, masked variables and tokens starting with one of
+//     features.token_mask_prefixes (e.g. glpat-) in the trace;
+//   - streams the trace with PATCH /api/v4/jobs/:id/trace
 //     (Content-Range "start-end", inclusive end, at most 1 MiB per request),
 //     resuming at the server's offset on 416, aborting on 403, and honouring
 //     Job-Status: canceling (graceful cancel: SIGTERM to the script, after_script
@@ -44,8 +46,7 @@
 // No caches, services, images, web terminals, secrets providers, git
 // submodules or LFS, step-runner "run" payloads, or log timestamps
 // (FF_USE_TIMESTAMPS): the trace is plain ANSI text with GitLab's section
-// markers. Job hooks (pre/post_get_sources_script) are ignored, and secrets
-// are masked by value only (features.token_mask_prefixes is not applied).
+// markers. Job hooks (pre/post_get_sources_script) are ignored.
 //
 // Job variables reach bash as environment variables; values of non-raw
 // variables have $VAR and ${VAR} references expanded once, as gitlab-runner does.

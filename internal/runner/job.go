@@ -48,7 +48,7 @@ func (r *Runner) newJob(p *jobPayload, slot int) *job {
 			secrets = append(secrets, v.Value)
 		}
 	}
-	j.out = newMasker(j.trace, secrets)
+	j.out = newMasker(j.trace, secrets, p.Features.TokenMaskPrefixes)
 	j.abortCtx, j.abort = context.WithCancelCause(context.Background())
 	j.scriptCtx, j.cancel = context.WithCancelCause(j.abortCtx)
 	root := filepath.Join(r.cfg.BuildsDir, shortToken(r.cfg.Token), strconv.Itoa(slot))

@@ -229,7 +229,8 @@ func TestTraceResumesAfter416(t *testing.T) {
 
 func TestMasking(t *testing.T) {
 	f := newFakeCoordinator(t)
-	p := payload(13, []string{`echo "secret=$SECRET"`, `printf 'split=%s' "${SECRET:0:6}"; sleep 0.1; printf '%s\n' "${SECRET:6}"`, `echo "token=$CI_JOB_TOKEN"`, `echo "public=$PUBLIC"`}, nil)
+	p := payload(13, []string{`echo "secret=$SECRET"`, `printf 'split=%s' "${SECRET:0:6}"; sleep 0.1; printf '%s\n' "${SECRET:6}"`, `echo "token=$CI_JOB_TOKEN"`, `echo "public=$PUBLIC"`, "echo pat=glpat-Abc123_x"}, nil)
+	p["features"].(map[string]any)["token_mask_prefixes"] = []string{"glpat-"}
 	addVar(p, map[string]any{"key": "SECRET", "value": "s3cr3t-value-42", "masked": true})
 	addVar(p, map[string]any{"key": "CI_JOB_TOKEN", "value": p["token"], "masked": true})
 	addVar(p, map[string]any{"key": "PUBLIC", "value": "visible-value"})
@@ -240,7 +241,7 @@ func TestMasking(t *testing.T) {
 	if strings.Contains(trace, "s3cr3t-value-42") || strings.Contains(trace, p["token"].(string)) {
 		t.Errorf("secret leaked:\n%s", trace)
 	}
-	for _, s := range []string{"secret=[MASKED]", "split=[MASKED]", "token=[MASKED]", "public=visible-value"} {
+	for _, s := range []string{"secret=[MASKED]", "split=[MASKED]", "token=[MASKED]", "public=visible-value", "pat=glpat-[MASKED]\n"} {
 		if !strings.Contains(trace, s) {
 			t.Errorf("trace lacks %q:\n%s", s, trace)
 		}

@@ -37,23 +37,29 @@ func TestMatchGlob(t *testing.T) {
 
 func TestMasker(t *testing.T) {
 	tests := []struct {
-		name    string
-		secrets []string
-		writes  []string
-		want    string
+		name     string
+		secrets  []string
+		writes   []string
+		want     string
+		prefixes []string
 	}{
-		{"whole", []string{"secret"}, []string{"a secret b"}, "a [MASKED] b"},
-		{"split across writes", []string{"secret"}, []string{"a sec", "r", "et b"}, "a [MASKED] b"},
-		{"partial prefix at end is released on flush", []string{"secret"}, []string{"a sec"}, "a sec"},
-		{"false start", []string{"secret"}, []string{"sesecret", "s"}, "se[MASKED]s"},
-		{"longest wins", []string{"abc", "abcdef"}, []string{"xabcdefx abc"}, "x[MASKED]x [MASKED]"},
-		{"no secrets", nil, []string{"plain"}, "plain"},
-		{"repeated", []string{"tok"}, []string{"toktok"}, "[MASKED][MASKED]"},
+		{"token prefix", nil, []string{"pat glpat-abc_DEF-1.2 end"}, "pat glpat-[MASKED] end", []string{"glpat-"}},
+		{"token split across writes", nil, []string{"x gl", "pat-ab", "cd", " y"}, "x glpat-[MASKED] y", []string{"glpat-"}},
+		{"token at end of stream", nil, []string{"x glpat-abc"}, "x glpat-[MASKED]", []string{"glpat-"}},
+		{"bare prefix is not a token", nil, []string{"glpat- glpat-"}, "glpat- glpat-", []string{"glpat-"}},
+		{"secret and token", []string{"s3cret"}, []string{"glpat-1 s3cret glrt-2"}, "glpat-[MASKED] [MASKED] glrt-[MASKED]", []string{"glpat-", "glrt-"}},
+		{"whole", []string{"secret"}, []string{"a secret b"}, "a [MASKED] b", nil},
+		{"split across writes", []string{"secret"}, []string{"a sec", "r", "et b"}, "a [MASKED] b", nil},
+		{"partial prefix at end is released on flush", []string{"secret"}, []string{"a sec"}, "a sec", nil},
+		{"false start", []string{"secret"}, []string{"sesecret", "s"}, "se[MASKED]s", nil},
+		{"longest wins", []string{"abc", "abcdef"}, []string{"xabcdefx abc"}, "x[MASKED]x [MASKED]", nil},
+		{"no secrets", nil, []string{"plain"}, "plain", nil},
+		{"repeated", []string{"tok"}, []string{"toktok"}, "[MASKED][MASKED]", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			m := newMasker(&out, tc.secrets)
+			m := newMasker(&out, tc.secrets, tc.prefixes)
 			for _, w := range tc.writes {
 				if _, err := m.Write([]byte(w)); err != nil {
 					t.Fatal(err)
