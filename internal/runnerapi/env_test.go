@@ -248,3 +248,5 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
@@ -223,15 +224,25 @@ func (s *Server) resetToken(w http.ResponseWriter, r *http.Request, rn *ci.Runne
 	return nil
 }
 
+// contactInterval is how often a polling runner's contact is written;
+// polls in between change nothing but a timestamp and are not recorded.
+const contactInterval = time.Minute
+
 // touchRunner records a contact with what the runner said about itself.
 // A failure is logged, not returned: contact times are advisory.
 func (s *Server) touchRunner(r *http.Request, rn *ci.Runner, in runnerInfo) {
 	now := s.now()
+	ip := clientIP(r)
+	changed := rn.IPAddress != ip || in.Version != "" && (in.Version != rn.Version || in.Platform != rn.Platform ||
+		in.Architecture != rn.Architecture || in.Executor != rn.Executor)
+	if !changed && rn.ContactedAt != nil && now.Sub(*rn.ContactedAt) < contactInterval {
+		return
+	}
 	rn.ContactedAt = &now
 	if in.Version != "" {
 		rn.Version, rn.Platform, rn.Architecture, rn.Executor = in.Version, in.Platform, in.Architecture, in.Executor
 	}
-	rn.IPAddress = clientIP(r)
+	rn.IPAddress = ip
 	if err := s.Store.TouchRunner(r.Context(), rn); err != nil {
 		s.logger().WarnContext(r.Context(), "recording runner contact", "runner_id", rn.ID, "err", err)
 	}
