@@ -38,6 +38,8 @@ type fakeCoordinator struct {
 	patchHook func(j *fakeJob, start int, data []byte) int
 	// updateHook may answer a PUT itself (the body is recorded first).
 	updateHook func(j *fakeJob, body map[string]any) int
+	// failRequests answers that many job requests with 502 first.
+	failRequests int
 	// uploadCode, when set, answers artifact uploads instead of 201.
 	uploadCode int
 }
@@ -132,6 +134,11 @@ func (f *fakeCoordinator) request(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failRequests > 0 {
+		f.failRequests--
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
 	f.requests++
 	f.lastUpdates = append(f.lastUpdates, body.LastUpdate)
 	w.Header().Set("X-GitLab-Last-Update", fmt.Sprintf("v%d", f.version))

@@ -117,25 +117,40 @@ func TestSourcesAndVariables(t *testing.T) {
 }
 
 func TestTimeoutKillsProcessGroup(t *testing.T) {
-	f := newFakeCoordinator(t)
-	p := payload(9, []string{"sleep 300 &", "echo $! > bg.pid", "echo started", "sleep 300"}, map[string]any{
-		"runner_info": map[string]any{"timeout": 1},
-	})
-	p["steps"] = append(p["steps"].([]map[string]any), afterScript("echo after-ran"))
-	j := f.enqueue(p)
-	r := newTestRunner(t, f, 1)
-	startRunner(t, r)
-	trace, final, _ := waitFinal(t, f, j)
-	checkFinal(t, trace, final, "failed", "job_execution_timeout", 0)
-	if !strings.Contains(trace, "after-ran") {
-		t.Errorf("after_script did not run after the timeout:\n%s", trace)
+	tests := []struct {
+		name        string
+		prelude     string
+		jobTimeout  int
+		stepTimeout int
+	}{
+		{"job timeout", "true", 1, 3600},
+		{"step timeout", "true", 3600, 1},
+		{"SIGTERM ignored: SIGKILL after the grace", "trap '' TERM", 1, 3600},
 	}
-	b, err := os.ReadFile(filepath.Join(r.cfg.BuildsDir, shortToken(f.runnerToken), "0", "project-1", "bg.pid"))
-	if err != nil {
-		t.Fatal(err)
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCoordinator(t)
+			p := payload(160+i, []string{tc.prelude, "sleep 300 &", "echo $! > bg.pid", "echo started", "sleep 300"}, map[string]any{
+				"runner_info": map[string]any{"timeout": tc.jobTimeout},
+			})
+			p["steps"].([]map[string]any)[0]["timeout"] = tc.stepTimeout
+			p["steps"] = append(p["steps"].([]map[string]any), afterScript("echo after-ran"))
+			j := f.enqueue(p)
+			r := newTestRunner(t, f, 1)
+			startRunner(t, r)
+			trace, final, _ := waitFinal(t, f, j)
+			checkFinal(t, trace, final, "failed", "job_execution_timeout", 0)
+			if !strings.Contains(trace, "after-ran") {
+				t.Errorf("after_script did not run after the timeout:\n%s", trace)
+			}
+			b, err := os.ReadFile(filepath.Join(r.cfg.BuildsDir, shortToken(f.runnerToken), "0", "project-1", "bg.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			eventually(t, "the background process to die", func() bool { return !alive(pid) })
+		})
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	eventually(t, "the background process to die", func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid is a live (not zombie) process.

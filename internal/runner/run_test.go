@@ -46,6 +46,17 @@ func TestForbiddenPollBacksOff(t *testing.T) {
 	}
 }
 
+func TestPollingSurvivesServerErrors(t *testing.T) {
+	f := newFakeCoordinator(t)
+	f.failRequests = 12 // more than the HTTP-level retries of two polls
+	j := f.enqueue(payload(41, []string{"echo ok"}, nil))
+	r := newTestRunner(t, f, 1)
+	r.maxPollBackoff = 50 * time.Millisecond
+	startRunner(t, r)
+	trace, final, _ := waitFinal(t, f, j)
+	checkFinal(t, trace, final, "success", "", 0)
+}
+
 func TestConcurrency(t *testing.T) {
 	f := newFakeCoordinator(t)
 	meet := t.TempDir()
