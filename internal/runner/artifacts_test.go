@@ -50,7 +50,7 @@ func TestArtifactsUpload(t *testing.T) {
 		"echo 'KEY=value' > build.env",
 	}
 	artifacts := []map[string]any{
-		{"name": "artifacts", "untracked": true, "paths": []string{"build/", "**/a.log", "missing/*", "../escape"},
+		{"name": "artifacts", "untracked": true, "paths": []string{"$CI_PROJECT_DIR/build/", "**/a.log", "missing/*", "../escape", "$CI_BUILDS_DIR/elsewhere"},
 			"exclude": []string{"build/**/*.log", "build/outside"}, "when": "on_success",
 			"artifact_type": "archive", "artifact_format": "zip", "expire_in": "1 week"},
 		{"name": "dotenv", "paths": []string{"build.env"}, "when": "always", "artifact_type": "dotenv", "artifact_format": "gzip"},
@@ -86,7 +86,7 @@ func TestArtifactsUpload(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("zip entries:\n got %v\nwant %v", sortedKeys(got), sortedKeys(want))
 		}
-		for _, s := range []string{"missing/*: no matching files", "../escape: not within the project directory", "No files to upload"} {
+		for _, s := range []string{"missing/*: no matching files", "../escape: not within the project directory", "$CI_BUILDS_DIR/elsewhere: not within", "No files to upload"} {
 			if !strings.Contains(trace, s) {
 				t.Errorf("trace lacks warning %q:\n%s", s, trace)
 			}

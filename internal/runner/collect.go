@@ -71,7 +71,7 @@ func cleanPattern(p string) (string, bool) {
 func (j *job) collectFiles(ctx context.Context, dir string, a jobArtifact) ([]string, error) {
 	var pats []string
 	for _, p := range a.Paths {
-		c, ok := cleanPattern(p)
+		c, ok := cleanPattern(j.relPattern(dir, p))
 		if !ok {
 			j.warnf("%s: not within the project directory, skipped", p)
 			continue
@@ -80,7 +80,7 @@ func (j *job) collectFiles(ctx context.Context, dir string, a jobArtifact) ([]st
 	}
 	var excl []string
 	for _, p := range a.Exclude {
-		if c, ok := cleanPattern(p); ok {
+		if c, ok := cleanPattern(j.relPattern(dir, p)); ok {
 			excl = append(excl, c)
 		}
 	}
@@ -133,6 +133,18 @@ func (j *job) collectFiles(ctx context.Context, dir string, a jobArtifact) ([]st
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// relPattern expands $VAR references in an artifacts pattern, as the shell
+// does for gitlab-runner, and makes absolute patterns inside dir relative.
+func (j *job) relPattern(dir, p string) string {
+	p = expand(p, j.vars)
+	if filepath.IsAbs(p) {
+		if rel, err := filepath.Rel(dir, p); err == nil {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return p
 }
 
 // excluded reports whether rel or one of its parents matches an exclude pattern.

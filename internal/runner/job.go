@@ -31,6 +31,7 @@ type job struct {
 
 	projectDir string
 	tmpDir     string
+	vars       map[string]string // the job's variables as its shells see them, set by prepare
 
 	mu         sync.Mutex
 	sent       int // trace bytes acknowledged by the coordinator

@@ -37,6 +37,7 @@ func (j *job) prepare() ([]string, error) {
 		lookup[v.Key] = v.Value
 	}
 	env := os.Environ()
+	j.vars = map[string]string{}
 	for _, v := range vars {
 		if v.Key == "" || strings.ContainsAny(v.Key, "=\x00") {
 			continue
@@ -52,7 +53,9 @@ func (j *job) prepare() ([]string, error) {
 			}
 			val = path
 		}
-		env = append(env, v.Key+"="+strings.ReplaceAll(val, "\x00", ""))
+		val = strings.ReplaceAll(val, "\x00", "")
+		j.vars[v.Key] = val
+		env = append(env, v.Key+"="+val)
 	}
 	return env, nil
 }
