@@ -3,6 +3,7 @@ package gitserve
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,15 @@ const maxStderr = 8 << 10
 // whether git succeeded (exit status 0 and a 2xx response).
 func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.Logger, projectID int64, rest string, body io.Reader, remoteUser string) bool {
 	repos := h.Repos
-	cmd := repos.command(r.Context(), "", "http-backend")
+	ctx := r.Context()
+	if rest == restReceivePack {
+		// Never kill receive-pack half-way through updating refs (it could
+		// leave lock files behind): a client that goes away while sending
+		// ends its stdin, which makes it give up cleanly on its own.
+		ctx = context.WithoutCancel(ctx)
+	}
+	cmd := repos.command(ctx, "", "http-backend")
+	killGroupOnCancel(cmd)
 	// http-backend names the pusher in reflogs unless the server's own
 	// environment already chose a committer.
 	env := cmd.Env[:0]
@@ -58,8 +67,9 @@ func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.L
 	br := bufio.NewReaderSize(stdout, 32<<10)
 	status, copyErr := copyCGIResponse(w, rc, br)
 	if copyErr != nil {
-		// Drain so that git is not blocked writing while we wait for it.
-		_, _ = io.Copy(io.Discard, br)
+		// Nobody will read the rest: closing the pipe makes git stop at
+		// its next write instead of producing the whole pack for nothing.
+		_ = stdout.Close()
 	}
 	waitErr := cmd.Wait()
 
