@@ -36,7 +36,7 @@ func (s *Server) serveArchive(w http.ResponseWriter, r *http.Request, a *ci.Arti
 	h.Set("Content-Type", "application/zip")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-transform")
-	if s.RedirectDownloads {
+	if s.RedirectDownloads && r.Method != http.MethodHead { // a signed GET URL cannot answer HEAD
 		u, err := s.Blobs.SignedURL(r.Context(), a.BlobKey, 5*time.Minute, a.Filename, "application/zip")
 		if err != nil {
 			return err

@@ -35,16 +35,16 @@ func (j *Job) Duration(now time.Time) float64 { return span(j.StartedAt, j.Finis
 // JobSpec is one job as .gitlab-ci.yml defines it, after extends, default,
 // anchors, rules and parallel expansion have been applied.
 type JobSpec struct {
-	Name         string       `json:"name"`
-	Stage        string       `json:"stage"`
-	Image        *ImageSpec   `json:"image,omitempty"`
-	Services     []ImageSpec  `json:"services,omitempty"`
-	BeforeScript []string     `json:"before_script,omitempty"`
-	Script       []string     `json:"script,omitempty"`
-	AfterScript  []string     `json:"after_script,omitempty"`
-	Variables    []Variable   `json:"variables,omitempty"` // global, default and job variables merged, in order
-	When         string       `json:"when"`                // on_success, on_failure, always, manual
-	AllowFailure bool         `json:"allow_failure,omitempty"`
+	Name         string      `json:"name"`
+	Stage        string      `json:"stage"`
+	Image        *ImageSpec  `json:"image,omitempty"`
+	Services     []ImageSpec `json:"services,omitempty"`
+	BeforeScript []string    `json:"before_script,omitempty"`
+	Script       []string    `json:"script,omitempty"`
+	AfterScript  []string    `json:"after_script,omitempty"`
+	Variables    []Variable  `json:"variables,omitempty"` // global, default and job variables merged, in order
+	When         string      `json:"when"`                // on_success, on_failure, always, manual
+	AllowFailure bool        `json:"allow_failure,omitempty"`
 	// AllowFailureExitCodes lists exit codes that count as an allowed failure.
 	AllowFailureExitCodes []int `json:"allow_failure_exit_codes,omitempty"`
 	// Needs, when HasNeeds, replaces stage ordering: the job starts once these
