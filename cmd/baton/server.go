@@ -29,6 +29,7 @@ import (
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/postgres"
 	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -48,6 +49,7 @@ type Main struct {
 	Planner   *planner.Planner
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
+	Web       *web.Server
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -184,6 +186,7 @@ func (m *Main) Handler() http.Handler {
 	})
 	m.RunnerAPI.Register(mux)
 	m.API.Register(mux)
+	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Artifacts: m.API, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
 	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
 		Resolve:   m.Store.ProjectByFullPath,
 		Authorize: gitAccess{m.Auth}.authorize,
@@ -194,7 +197,7 @@ func (m *Main) Handler() http.Handler {
 			git.ServeHTTP(w, r)
 			return
 		}
-		http.NotFound(w, r)
+		m.Web.ServeHTTP(w, r)
 	})
 	return api.WithRequestLog(m.Logger, api.RejectTraversal(mux))
 }
