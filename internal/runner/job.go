@@ -165,9 +165,16 @@ func (j *job) execute() (state, reason string, exitCode int) {
 	if j.aborted() {
 		return "failed", "", 0
 	}
-	if err == nil && j.scriptCtx.Err() == nil {
+	switch {
+	case j.scriptCtx.Err() != nil:
+		// Canceled or interrupted: no uploads, and the job does not succeed
+		// even when the cancel came after its script.
+		if err == nil || !errors.Is(err, context.Cause(j.scriptCtx)) {
+			err = context.Cause(j.scriptCtx)
+		}
+	case err == nil:
 		err = j.uploadArtifacts(j.scriptCtx, "on_success")
-	} else if j.scriptCtx.Err() == nil {
+	default:
 		_ = j.uploadArtifacts(j.scriptCtx, "on_failure")
 	}
 	return j.outcome(err)
