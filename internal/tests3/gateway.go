@@ -70,6 +70,16 @@ func buildGateway() (string, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", fmt.Errorf("creating test cache: %w", err)
 	}
+	// go test runs packages in parallel processes; let one of them build
+	// while the others wait for its result.
+	unlock, err := lockFile(filepath.Join(cache, "versitygw.lock"))
+	if err != nil {
+		return "", fmt.Errorf("locking test cache: %w", err)
+	}
+	defer unlock()
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+		return bin, nil
+	}
 	// Build to a private name and rename, so that test processes of other
 	// packages building at the same time never run a half-written binary.
 	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
