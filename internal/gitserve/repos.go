@@ -223,7 +223,11 @@ func (r *Repos) refTargets(ctx context.Context, dir string, refs []string) (map[
 	args := []string{"for-each-ref", "--format=%(refname)%00%(objectname)", "--"}
 	for _, ref := range refs {
 		want[ref] = true
-		args = append(args, ref)
+	}
+	// Name the refs as patterns unless there are so many (a mirror push)
+	// that listing every ref is cheaper than a huge command line.
+	if len(refs) <= 1000 {
+		args = append(args, refs...)
 	}
 	out, err := r.run(ctx, dir, nil, args...)
 	if err != nil {

@@ -2,6 +2,7 @@ package gitserve
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -83,4 +84,35 @@ func TestReposLifecycle(t *testing.T) {
 			t.Errorf("Create after Delete: %v", err)
 		}
 	})
+}
+
+func TestRefTargets(t *testing.T) {
+	r := MustRepos(t)
+	ctx := context.Background()
+	if err := r.Create(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	work := MustWorkTree(t)
+	head := git(t, work, "rev-parse", "HEAD")
+	git(t, work, "push", "--quiet", r.Path(1), "main", "main:a/b")
+	many := make([]string, 1500)
+	for i := range many {
+		many[i] = fmt.Sprintf("refs/heads/missing-%d", i)
+	}
+	for _, tt := range []struct {
+		name string
+		refs []string
+		want map[string]string
+	}{
+		{"exact names only", []string{"refs/heads/main", "refs/heads/a", "refs/heads/nope"}, map[string]string{"refs/heads/main": head}},
+		{"nested", []string{"refs/heads/a/b"}, map[string]string{"refs/heads/a/b": head}},
+		{"more than fit a command line", append(many, "refs/heads/main"), map[string]string{"refs/heads/main": head}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.refTargets(ctx, r.Path(1), tt.refs)
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("refTargets = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
 }
