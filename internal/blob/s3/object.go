@@ -241,8 +241,8 @@ func (o *Object) Seek(offset int64, whence int) (int64, error) {
 	return pos, nil
 }
 
-// Close ends the current GET, if any. ReadAt and Read fail afterwards only
-// for the sequential reader; Close is idempotent.
+// Close ends the current GET, if any; Read fails afterwards. ReadAt holds no
+// connection between calls and keeps working. Close is idempotent.
 func (o *Object) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
