@@ -17,7 +17,8 @@ import (
 // at once instead of being held.
 type Queue struct {
 	// Publish, if set, is called by Notify so that other replicas can be
-	// told (e.g. PostgreSQL NOTIFY); their listener calls Wake.
+	// told (e.g. PostgreSQL NOTIFY); their listener calls Wake. Relay sets
+	// it; set it before the queue is shared otherwise.
 	Publish func()
 
 	prefix string
@@ -47,8 +48,11 @@ func (q *Queue) version() string { return q.prefix + "-" + strconv.FormatUint(q.
 // every waiter and calls Publish. Use it as the scheduler's Notify hook.
 func (q *Queue) Notify() {
 	q.Wake()
-	if q.Publish != nil {
-		q.Publish()
+	q.mu.Lock()
+	publish := q.Publish
+	q.mu.Unlock()
+	if publish != nil {
+		publish()
 	}
 }
 
