@@ -227,3 +227,25 @@ func countFiles(t *testing.T, e *env) int {
 	}
 	return n
 }
+
+// TestUploadFormFields covers older runners: token and settings as form
+// fields placed before the file part, with a Content-Length.
+func TestUploadFormFields(t *testing.T) {
+	e := newEnv(t)
+	e.pipeline([]string{"build"}, ci.JobSpec{Name: "b", Stage: "build", Script: []string{"true"}})
+	j := e.takeJob(e.runner)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, kv := range [][2]string{{"token", j.Token}, {"artifact_type", "junit"}, {"artifact_format", "gzip"}, {"expire_in", "never"}} {
+		mw.WriteField(kv[0], kv[1])
+	}
+	part, _ := mw.CreateFormFile("file", "junit.xml.gz")
+	part.Write(gzipOf("<testsuites/>"))
+	mw.Close()
+	resp := e.do("POST", "/api/v4/jobs/"+itoa(j.ID)+"/artifacts", buf.Bytes(), "Content-Type", mw.FormDataContentType())
+	expectJSON(t, resp, http.StatusCreated, nil)
+	arts, err := e.db.ArtifactsOfJobs(context.Background(), []int64{j.ID})
+	if err != nil || len(arts) != 1 || arts[0].FileType != "junit" || arts[0].FileFormat != "gzip" || arts[0].ExpireAt != nil || arts[0].Filename != "junit.xml.gz" {
+		t.Fatalf("artifacts %+v, %v", arts, err)
+	}
+}
