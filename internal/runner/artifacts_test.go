@@ -228,3 +228,23 @@ func TestDependencies(t *testing.T) {
 		})
 	}
 }
+
+func TestUploadFollows307(t *testing.T) {
+	f := newFakeCoordinator(t)
+	f.redirectUpload = true
+	j := f.enqueue(payload(22, []string{"echo r > r.txt"}, map[string]any{
+		"artifacts": []map[string]any{{"name": "a", "paths": []string{"r.txt"}, "artifact_format": "zip", "artifact_type": "archive"}},
+	}))
+	startRunner(t, newTestRunner(t, f, 1))
+	trace, final, uploads := waitFinal(t, f, j)
+	checkFinal(t, trace, final, "success", "", 0)
+	f.mu.Lock()
+	hosts := append([]string(nil), f.uploadHosts...)
+	f.mu.Unlock()
+	if len(uploads) != 1 || len(hosts) != 2 || !strings.HasPrefix(hosts[1], "localhost:") || uploads[0].query.Get("artifact_type") != "archive" {
+		t.Errorf("uploads %d to hosts %v", len(uploads), hosts)
+	}
+	if got := zipEntries(t, uploads[0].data); got["r.txt"] != "r\n" {
+		t.Errorf("zip entries %v", got)
+	}
+}

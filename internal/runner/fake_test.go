@@ -40,6 +40,9 @@ type fakeCoordinator struct {
 	updateHook func(j *fakeJob, body map[string]any) int
 	// failRequests answers that many job requests with 502 first.
 	failRequests int
+	// redirectUpload answers the first upload with 307 to the same server under the name localhost.
+	redirectUpload bool
+	uploadHosts    []string
 	// uploadCode, when set, answers artifact uploads instead of 201.
 	uploadCode int
 }
@@ -253,6 +256,17 @@ func (f *fakeCoordinator) patch(w http.ResponseWriter, r *http.Request) {
 func (f *fakeCoordinator) upload(w http.ResponseWriter, r *http.Request) {
 	j := f.job(w, r)
 	if j == nil {
+		return
+	}
+	f.mu.Lock()
+	redirect := f.redirectUpload
+	f.redirectUpload = false
+	f.uploadHosts = append(f.uploadHosts, r.Host)
+	f.mu.Unlock()
+	if redirect {
+		u := *r.URL
+		u.Scheme, u.Host = "http", strings.Replace(f.srv.Listener.Addr().String(), "127.0.0.1", "localhost", 1)
+		http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
 		return
 	}
 	if r.ContentLength != -1 || len(r.TransferEncoding) == 0 || r.TransferEncoding[0] != "chunked" {

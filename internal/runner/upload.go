@@ -127,6 +127,9 @@ func (j *job) uploadOne(ctx context.Context, a jobArtifact) error {
 				return fmt.Errorf("uploading: bad redirect: %w", err)
 			}
 			target.Scheme, target.Host = loc.Scheme, loc.Host
+			if attempt < limit {
+				continue // retry at once against the new host
+			}
 		case http.StatusForbidden, http.StatusRequestEntityTooLarge:
 			return fmt.Errorf("%w: %d %s", errUploadFatal, resp.StatusCode, msg)
 		case http.StatusServiceUnavailable:
