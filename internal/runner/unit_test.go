@@ -2,6 +2,8 @@ package runner
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os/exec"
 	"path/filepath"
@@ -159,5 +161,68 @@ func TestBashScriptEcho(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%q", want, out)
 		}
+	}
+}
+
+// TestDecodeGitLabPayload decodes a job as GitLab sends it, with the fields
+// this runner ignores, to catch type mismatches that would reject every job.
+func TestDecodeGitLabPayload(t *testing.T) {
+	const body = `{"id":42,"token":"jt-42","allow_git_fetch":true,
+	 "job_info":{"id":42,"name":"build","stage":"test","project_id":1,"project_name":"demo","project_full_path":"g/demo",
+	   "pipeline_id":3,"time_in_queue_seconds":1.5,"project_jobs_running_on_instance_runners_count":"+Inf","queue_size":0,"queue_depth":0},
+	 "git_info":{"repo_url":"http://gitlab-ci-token:jt-42@h/g/demo.git","repo_object_format":"sha1","ref":"main",
+	   "sha":"0123456789abcdef0123456789abcdef01234567","before_sha":"0000000000000000000000000000000000000000",
+	   "ref_type":"branch","refspecs":["+refs/pipelines/3:refs/pipelines/3"],"depth":20,"protected":null},
+	 "runner_info":{"timeout":3600,"runner_session_url":null},
+	 "variables":[{"key":"CI_JOB_TOKEN","value":"jt-42","public":false,"masked":true},{"key":"F","value":"x","public":true,"file":true,"raw":false}],
+	 "steps":[{"name":"script","script":["echo hi"],"timeout":3600,"when":"on_success","allow_failure":false},
+	          {"name":"after_script","script":["echo bye"],"timeout":3600,"when":"always","allow_failure":true}],
+	 "image":{"name":"alpine","entrypoint":null,"ports":[],"pull_policy":null},"services":[],
+	 "artifacts":[{"name":"artifacts","untracked":false,"paths":["out/"],"exclude":[],"when":"on_success","artifact_type":"archive","artifact_format":"zip","expire_in":"1 week"},
+	              {"name":"junit","untracked":false,"paths":["r.xml"],"when":"always","artifact_type":"junit","artifact_format":"gzip","expire_in":null}],
+	 "cache":[{"key":"k","untracked":false,"paths":[],"policy":"pull-push","when":"on_success","fallback_keys":[]}],
+	 "credentials":[{"type":"registry","url":"h:5050","username":"gitlab-ci-token","password":"jt-42"}],
+	 "dependencies":[{"id":41,"name":"compile","token":"jt-42","artifacts_file":{"filename":"artifacts.zip","size":1234}}],
+	 "features":{"trace_sections":true,"token_mask_prefixes":["glpat-"],"failure_reasons":["script_failure"]},
+	 "hooks":[{"name":"pre_get_sources_script","script":["echo pre"]}]}`
+	var p jobPayload
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatalf("decoding: %v", err)
+	}
+	if p.ID != 42 || p.GitInfo.Depth != 20 || len(p.Steps) != 2 || p.Dependencies[0].ArtifactsFile.Size != 1234 ||
+		p.gitStrategy() != "fetch" || p.Artifacts[1].ExpireIn != "" || projectPath(&p) != "g/demo" {
+		t.Errorf("decoded %+v", p)
+	}
+	p.JobInfo.ProjectFullPath = ""
+	if got := projectPath(&p); got != "g/demo" {
+		t.Errorf("projectPath from repo_url = %q", got)
+	}
+}
+
+func TestGitRemote(t *testing.T) {
+	basic := func(s string) string { return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name, url, remote, header string
+	}{
+		{"job token", "http://h:8080/g/p.git", "http://h:8080/g/p.git", basic("gitlab-ci-token:jt")},
+		{"credentials in the url win and are stripped", "https://u:pw@h/g/p.git", "https://h/g/p.git", basic("u:pw")},
+		{"local path", "/srv/repo/.git", "/srv/repo/.git", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			remote, env, err := gitRemote(tc.url, "jt")
+			if err != nil || remote != tc.remote {
+				t.Fatalf("gitRemote = %q, %v", remote, err)
+			}
+			got := ""
+			for _, e := range env {
+				if v, ok := strings.CutPrefix(e, "GIT_CONFIG_VALUE_0="); ok {
+					got = v
+				}
+			}
+			if got != tc.header {
+				t.Errorf("header %q, want %q", got, tc.header)
+			}
+		})
 	}
 }
