@@ -17,7 +17,17 @@ type gitAccess struct {
 	auth *auth.Authenticator
 }
 
-func (g gitAccess) authorize(ctx context.Context, proj *ci.Project, username, password string, write bool) error {
+// authorize returns the name of the user it identified (the pusher), "" for
+// anonymous readers; the Basic username itself is never trusted.
+func (g gitAccess) authorize(ctx context.Context, proj *ci.Project, username, password string, write bool) (string, error) {
+	p, err := g.check(ctx, proj, username, password, write)
+	if err != nil || p == nil || p.User == nil {
+		return "", err
+	}
+	return p.User.Username, nil
+}
+
+func (g gitAccess) check(ctx context.Context, proj *ci.Project, username, password string, write bool) (*auth.Principal, error) {
 	var p *auth.Principal
 	var err error
 	switch {
@@ -28,7 +38,7 @@ func (g gitAccess) authorize(ctx context.Context, proj *ci.Project, username, pa
 		p, err = g.auth.PersonalPrincipal(ctx, password)
 	}
 	if err != nil {
-		return ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
+		return nil, ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
 	}
 	if p != nil && p.Token != nil {
 		scope := ci.ScopeReadRepo
@@ -36,33 +46,33 @@ func (g gitAccess) authorize(ctx context.Context, proj *ci.Project, username, pa
 			scope = ci.ScopeWriteRepo
 		}
 		if !p.Token.HasScope(scope) && !p.Token.HasScope(ci.ScopeAPI) && !(!write && p.Token.HasScope(ci.ScopeReadAPI)) {
-			return ci.Errorf(ci.KindForbidden, "this token's scopes do not allow %s", map[bool]string{true: "pushing", false: "cloning"}[write])
+			return nil, ci.Errorf(ci.KindForbidden, "this token's scopes do not allow %s", map[bool]string{true: "pushing", false: "cloning"}[write])
 		}
 	}
 	min := ci.AccessReporter
 	if write {
 		min = ci.AccessDeveloper
 		if p.IsJob() {
-			return ci.Errorf(ci.KindForbidden, "job tokens cannot push")
+			return nil, ci.Errorf(ci.KindForbidden, "job tokens cannot push")
 		}
 	}
 	if p == nil {
 		if proj.Visibility == ci.VisibilityPublic && !write {
-			return nil
+			return nil, nil
 		}
-		return ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
+		return nil, ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
 	}
 	lvl, err := g.auth.Access(ctx, p, proj)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if lvl == ci.AccessNone {
-		return ci.Errorf(ci.KindNotFound, "project not found")
+		return nil, ci.Errorf(ci.KindNotFound, "project not found")
 	}
 	if lvl < min && !(lvl == ci.AccessGuest && !write && proj.Visibility == ci.VisibilityPublic) {
-		return ci.Errorf(ci.KindForbidden, "you are not allowed to %s this project", map[bool]string{true: "push to", false: "clone"}[write])
+		return nil, ci.Errorf(ci.KindForbidden, "you are not allowed to %s this project", map[bool]string{true: "push to", false: "clone"}[write])
 	}
-	return nil
+	return p, nil
 }
 
 // gitSource adapts gitserve.Repos to what the planner reads.

@@ -32,7 +32,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // Sweep does one round of the background work:
 //   - a running job whose runner has been silent for StuckAfter fails
-//     (stuck_or_timeout_failure, as GitLab's stuck-build service);
+//     (runner_system_failure: its runner vanished);
 //   - a canceling job its runner has not confirmed within CancelGrace is canceled;
 //   - a running job past its timeout (plus TimeoutGrace) fails (job_execution_timeout);
 //   - a job pending for PendingTimeout fails (stuck_or_timeout_failure);
@@ -55,7 +55,8 @@ func (s *Scheduler) sweepStale(ctx context.Context) error {
 	for _, j := range jobs {
 		switch {
 		case j.Status == ci.StatusRunning && j.UpdatedAt.Before(stuckBefore):
-			errs = append(errs, s.fail(ctx, j, ci.FailureStuck))
+			// The runner vanished: a system failure, not the job's own.
+			errs = append(errs, s.fail(ctx, j, ci.FailureRunnerSystem))
 		case j.Status == ci.StatusCanceling && j.UpdatedAt.Before(cancelBefore):
 			errs = append(errs, s.finish(ctx, j, ci.StatusCanceled, ""))
 		}

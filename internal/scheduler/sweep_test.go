@@ -27,7 +27,7 @@ func TestSweep(t *testing.T) {
 			e.clock.Add(2 * time.Minute)
 			e.sweep()
 			e.expect(p, "build:failed test:skipped", ci.StatusFailed)
-			if j := e.job(p, "build"); j.FailureReason != ci.FailureStuck || j.FinishedAt == nil {
+			if j := e.job(p, "build"); j.FailureReason != ci.FailureRunnerSystem || j.FinishedAt == nil {
 				e.t.Errorf("stuck job: reason %q finished %v", j.FailureReason, j.FinishedAt)
 			}
 		}},
@@ -43,7 +43,7 @@ func TestSweep(t *testing.T) {
 			e.expect(p, "build:running", ci.StatusRunning)
 		}},
 		{"stuck job is retried when retry:when says so", func(e *env) {
-			p := e.create(spec("build", "build", sRetry(2, ci.FailureStuck)))
+			p := e.create(spec("build", "build", sRetry(2, ci.FailureRunnerSystem)))
 			e.take()
 			e.clock.Add(11 * time.Minute)
 			e.sweep()
