@@ -55,6 +55,8 @@ type Main struct {
 	AdminToken string
 
 	listener net.Listener
+	queue    *runnerapi.Queue
+	git      *gitserve.Handler
 	server   *http.Server
 	cancel   context.CancelFunc
 	loops    sync.WaitGroup
@@ -83,8 +85,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("opening repositories: %w", err)
 	}
 	m.Auth = &auth.Authenticator{Users: db, Jobs: db, Projects: db}
-	queue := runnerapi.NewQueue()
-	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify})
+	m.queue = runnerapi.NewQueue()
+	queue := m.queue
+	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
+		JobTimeout: m.jobTimeout})
 	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger}
 	m.RunnerAPI = &runnerapi.Server{
 		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Queue: queue,
@@ -188,10 +192,11 @@ func (m *Main) Handler() http.Handler {
 	m.API.Register(mux)
 	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Artifacts: m.API, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
 	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
-		Resolve:   m.Store.ProjectByFullPath,
-		Authorize: gitAccess{m.Auth}.authorize,
-		OnPush:    m.onPush,
+		Resolve:       m.Store.ProjectByFullPath,
+		AuthorizeUser: gitAccess{m.Auth}.authorize,
+		OnPush:        m.onPush,
 	}
+	m.git = git
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, _, ok := gitserve.Match(r.URL.Path); ok {
 			git.ServeHTTP(w, r)
@@ -200,6 +205,19 @@ func (m *Main) Handler() http.Handler {
 		m.Web.ServeHTTP(w, r)
 	})
 	return api.WithRequestLog(m.Logger, api.RejectTraversal(mux))
+}
+
+// jobTimeout is a job's timeout: its own (or an hour), capped by its
+// runner's maximum.
+func (m *Main) jobTimeout(ctx context.Context, j *ci.Job) time.Duration {
+	d := scheduler.DefaultJobTimeout(j)
+	if j.RunnerID == 0 {
+		return d
+	}
+	if r, err := m.Store.RunnerByID(ctx, j.RunnerID); err == nil && r.MaximumTimeout > 0 {
+		d = min(d, time.Duration(r.MaximumTimeout)*time.Second)
+	}
+	return d
 }
 
 func (m *Main) onPush(ctx context.Context, proj *ci.Project, pusher string, updates []gitserve.RefUpdate) {
@@ -228,6 +246,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.server = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
+	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", (&reaper.Reaper{Store: m.Store, Blobs: m.Blobs, KeepLatest: m.Config.KeepLatest, Logger: m.Logger}).Run)
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -261,10 +280,16 @@ func (m *Main) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 	}
+	if m.queue != nil {
+		m.queue.Close() // ends held job requests, which Shutdown would wait for
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = m.server.Shutdown(ctx)
+	}
+	if m.git != nil {
+		m.git.Wait() // pushes still creating pipelines
 	}
 	m.loops.Wait()
 	if m.Store != nil {
