@@ -201,3 +201,16 @@ func placeholders(n int) string {
 	}
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// total is the row count of a list: known without a query when the page
+// holds the whole rest of the list from its start, counted otherwise.
+func (db *DB) total(ctx context.Context, p ci.Page, got int, count string, args ...any) (int, error) {
+	if p.PerPage <= 0 || (p.Page <= 1 && got < p.PerPage) {
+		return got, nil
+	}
+	var n int
+	if err := db.queryRow(ctx, db.sql, count, args...).Scan(&n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -52,3 +52,5 @@ func mustAffect(res sql.Result, format string, args ...any) error {
 	}
 	return nil
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

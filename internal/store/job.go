@@ -140,16 +140,19 @@ func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, err
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
-	var total int
-	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM jobs`+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("counting jobs: %w", err)
-	}
 	dir := "DESC"
 	if f.Ascending {
 		dir = "ASC"
 	}
 	jobs, err := db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs`+where+` ORDER BY id `+dir+limitOffset(f.Page), args...)
-	return jobs, total, err
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := db.total(ctx, f.Page, len(jobs), `SELECT COUNT(*) FROM jobs`+where, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("counting jobs: %w", err)
+	}
+	return jobs, total, nil
 }
 
 func (db *DB) listJobs(ctx context.Context, q string, args ...any) ([]*ci.Job, error) {

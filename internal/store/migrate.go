@@ -118,6 +118,15 @@ func (db *DB) apply(ctx context.Context, conn *sql.Conn, m Migration) error {
 		return fmt.Errorf("beginning migration %s: %w", m.Name, err)
 	}
 	defer tx.Rollback()
+	// Another process may have applied m since we looked: on SQLite the
+	// transaction holds the write lock, so this check cannot go stale.
+	var done int
+	if err := db.queryRow(ctx, tx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&done); err != nil {
+		return fmt.Errorf("checking migration %s: %w", m.Name, err)
+	}
+	if done > 0 {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("applying migration %s: %w", m.Name, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -159,10 +158,6 @@ func (db *DB) ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pip
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
-	var total int
-	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM pipelines`+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("counting pipelines: %w", err)
-	}
 	rows, err := db.query(ctx, db.sql, `SELECT `+pipelineCols+` FROM pipelines`+where+
 		` ORDER BY `+order+` `+dir+`, id `+dir+limitOffset(f.Page), args...)
 	if err != nil {
@@ -179,6 +174,10 @@ func (db *DB) ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pip
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("listing pipelines: %w", err)
+	}
+	total, err := db.total(ctx, f.Page, len(out), `SELECT COUNT(*) FROM pipelines`+where, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("counting pipelines: %w", err)
 	}
 	return out, total, nil
 }
@@ -226,7 +225,3 @@ func isHex(s string) bool {
 	}
 	return true
 }
-
-var errNoRows = sql.ErrNoRows
-
-func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

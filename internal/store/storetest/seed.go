@@ -99,25 +99,20 @@ func Seed(tb testing.TB, db *store.DB, projects, jobs, jobsPer int) Seeded {
 			return []any{firstJob + 1 + int64(i), s.Pipelines[pl], s.Projects[pl%projects], "archive", fmt.Sprintf("blob/%d", i), ts}
 		})
 	if numbered {
+		// The rows above carry explicit ids; move the identity sequences past them.
 		for _, t := range []string{"pipelines", "jobs"} {
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))", t, t)); err != nil {
 				tb.Fatal(err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE projects SET last_pipeline_iid = 1000000"); err != nil {
-			tb.Fatal(err)
-		}
-	} else if _, err := tx.ExecContext(ctx, "UPDATE projects SET last_pipeline_iid = 1000000"); err != nil {
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE projects SET last_pipeline_iid = 1000000"); err != nil {
 		tb.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
-	if numbered {
-		if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
-			tb.Fatal(err)
-		}
-	} else if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+	if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
 		tb.Fatal(err)
 	}
 	return s

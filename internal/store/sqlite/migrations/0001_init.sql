@@ -115,8 +115,8 @@ CREATE TABLE pipelines (
 );
 CREATE INDEX pipelines_project_id ON pipelines (project_id, id);
 CREATE INDEX pipelines_project_sha ON pipelines (project_id, sha);
-CREATE INDEX pipelines_project_ref_status ON pipelines (project_id, ref, status);
-CREATE INDEX pipelines_project_status ON pipelines (project_id, status);
+CREATE INDEX pipelines_project_ref_status ON pipelines (project_id, ref, status, id);
+CREATE INDEX pipelines_project_status ON pipelines (project_id, status, id);
 
 CREATE TABLE jobs (
 	id             INTEGER PRIMARY KEY,
