@@ -246,7 +246,7 @@ long:
 				t.Fatalf("GET /job with the running job's token: %d %s", status, body)
 			}
 			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/cancel", pid, pl.ID), nil, http.StatusOK, nil)
-			done := in.waitPipeline(pid, pl.ID, 30*time.Second, "canceled")
+			done := in.waitPipeline(pid, pl.ID, 45*time.Second, "canceled")
 			if done.Status != "canceled" {
 				t.Fatalf("pipeline %s after cancel", done.Status)
 			}

@@ -86,7 +86,7 @@ func New(cfg Config) (*Runner, error) {
 		log:             cfg.Logger,
 		systemID:        systemID(),
 		traceInterval:   3 * time.Second,
-		keepalive:       30 * time.Second,
+		keepalive:       10 * time.Second, // bounds how late a silent job hears of a cancel
 		killGrace:       10 * time.Second,
 		finalRetries:    10,
 		finalBackoff:    time.Second,
