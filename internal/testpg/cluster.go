@@ -60,6 +60,30 @@ func version(binDir string) int {
 	return v
 }
 
+// ownerFile holds the pid of the test process that started a cluster.
+const ownerFile = "owner.pid"
+
+// reapOrphans stops and removes the clusters of test processes that have
+// died without stopping them.
+func reapOrphans(bin string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "baton-testpg-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(string(b))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue
+		}
+		c := &cluster{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl")}
+		if os.Geteuid() == 0 {
+			c.cred, _ = nobody()
+		}
+		c.stop()
+	}
+}
+
 // startCluster initializes and starts a cluster in a new temporary directory,
 // as user nobody when running as root.
 func startCluster(bin string) (*cluster, error) {
@@ -68,6 +92,12 @@ func startCluster(bin string) (*cluster, error) {
 		return nil, fmt.Errorf("creating cluster directory: %w", err)
 	}
 	c := &cluster{dir: dir, pgCtl: filepath.Join(bin, "pg_ctl")}
+	// A test process killed before Main could stop its cluster leaves it
+	// running; the owner file lets a later process reap it.
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("recording cluster owner: %w", err)
+	}
 	if os.Geteuid() == 0 {
 		cred, err := nobody()
 		if err != nil {

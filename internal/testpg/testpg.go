@@ -98,6 +98,7 @@ func setup() {
 		skipMsg = err.Error()
 		return
 	}
+	reapOrphans(bin)
 	shared, err = startCluster(bin)
 	if err != nil {
 		initErr = err
