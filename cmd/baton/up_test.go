@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is an io.Writer safe to read while another goroutine writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// quickStartPipeline is the .gitlab-ci.yml of the README's quick start, read
+// from README.md so that the test fails when the README stops being true.
+func quickStartPipeline(t *testing.T) string {
+	t.Helper()
+	f, err := os.Open("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.Contains(line, "cat > .gitlab-ci.yml <<'YAML'"):
+			in = true
+		case in && strings.TrimSpace(line) == "YAML":
+			return strings.Join(out, "\n") + "\n"
+		case in:
+			out = append(out, strings.TrimPrefix(line, "    "))
+		}
+	}
+	t.Fatal("README.md has no quick-start .gitlab-ci.yml")
+	return ""
+}
+
+// TestUpQuickStart walks the README's quick start against `baton up`: the
+// printed token works, a project is created, a push runs a pipeline on the
+// built-in runner, and its deploy job fetches build's artifact by pipeline id.
+func TestUpQuickStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"up", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "warn"}, &stdout, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("baton up: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("baton up did not stop within 60 s")
+		}
+	})
+	tokenRe := regexp.MustCompile(`glpat-[A-Za-z0-9]{32}`)
+	eventually(t, 30*time.Second, "baton up to print its welcome", func() bool {
+		return strings.Contains(stdout.String(), "Baton is up at")
+	})
+	token := tokenRe.FindString(stdout.String())
+	if token == "" {
+		t.Fatalf("no admin token in the output:\n%s", stdout.String())
+	}
+	base := "http://" + addr
+	in := &instance{t: t, url: base, token: token}
+	in.api("POST", "/api/v4/projects?name=demo", nil, http.StatusCreated, nil)
+
+	work := t.TempDir()
+	clone := &repo{t: t, dir: work}
+	clone.git("clone", "-q", fmt.Sprintf("http://root:%s@%s/root/demo.git", token, addr), "demo")
+	r := &repo{t: t, dir: filepath.Join(work, "demo")}
+	r.git("checkout", "-q", "-b", "main")
+	r.write(map[string]string{".gitlab-ci.yml": quickStartPipeline(t)})
+	r.git("add", ".gitlab-ci.yml")
+	r.git("commit", "-q", "-m", "first pipeline")
+	r.git("push", "-q", "origin", "HEAD")
+
+	var pls []apiPipeline
+	eventually(t, 15*time.Second, "the pipeline", func() bool {
+		in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines", nil, http.StatusOK, &pls)
+		return len(pls) == 1
+	})
+	pl := in.waitPipeline(1, pls[0].ID, 120*time.Second, "success", "failed", "canceled")
+	jobs := in.jobs(1, pl.ID, false)
+	if pl.Status != "success" {
+		for n, js := range jobs {
+			t.Logf("--- %s (%s)\n%s", n, js[0].Status, in.trace(1, js[0].ID))
+		}
+		t.Fatalf("quick-start pipeline %s: %s", pl.Status, statuses(jobs))
+	}
+	if log := in.trace(1, jobs["deploy"][0].ID); !strings.Contains(log, "built at") {
+		t.Fatalf("deploy did not print build's file:\n%s", log)
+	}
+	// The README's by-pipeline curl, from outside, with the personal token.
+	status, body, _ := in.do("GET", fmt.Sprintf("/api/v4/projects/%s/pipelines/%d/artifacts?job=build", url.PathEscape("root/demo"), pl.ID), map[string]string{"PRIVATE-TOKEN": token}, nil)
+	if status != http.StatusOK || !unzipNames(t, body)["public/index.txt"] {
+		t.Fatalf("archive by pipeline: %d, %d bytes", status, len(body))
+	}
+}
+
+// TestAdminTokenCreate checks `baton admin token create` against the data
+// directory of a running server: the printed token authenticates as root.
+func TestAdminTokenCreate(t *testing.T) {
+	in := startBaton(t, engines()[0])
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"admin", "token", "create", "--data-dir", in.main.Config.DataDir, "--scopes", "read_api"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("admin token create: %v (%s)", err, errOut.String())
+	}
+	token := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(token, "glpat-") || strings.Contains(token, "\n") {
+		t.Fatalf("stdout = %q, want one token", token)
+	}
+	status, body, _ := in.do("GET", "/api/v4/user", map[string]string{"PRIVATE-TOKEN": token}, nil)
+	if status != http.StatusOK || !strings.Contains(string(body), `"username":"root"`) {
+		t.Fatalf("GET /user with the new token: %d %s", status, body)
+	}
+	if status, _, _ := in.do("POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": token}, url.Values{"name": {"x"}}); status != http.StatusForbidden {
+		t.Fatalf("read_api token created a project: %d", status)
+	}
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin", "token", "create", "--data-dir", in.main.Config.DataDir, "--scopes", "sudo"}, "unknown scope"},
+		{[]string{"admin", "token", "create", "--data-dir", in.main.Config.DataDir, "--expires-at", "tomorrow"}, "YYYY-MM-DD"},
+		{[]string{"admin", "token", "create", "--data-dir", in.main.Config.DataDir, "--user", "nobody"}, "nobody"},
+		{[]string{"admin", "tokens"}, "usage"},
+		{[]string{"frobnicate"}, "unknown command"},
+	}
+	for _, c := range bad {
+		if err := run(context.Background(), c.args, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("baton %v: %v, want an error containing %q", c.args, err, c.want)
+		}
+	}
+}
