@@ -66,20 +66,29 @@ func (r *Reaper) Pass(ctx context.Context) (int, error) {
 		now = r.Now()
 	}
 	latest := map[int64]bool{} // pipeline id → is the latest successful of its ref
+	spared := map[int64]bool{} // expired artifacts kept as the latest of their ref
 	deleted := 0
 	for {
-		arts, err := r.Store.ListExpiredArtifacts(ctx, now, batch)
+		// Spared artifacts stay expired and come back first: ask for that
+		// many more so the batch still reaches the others.
+		limit := batch + len(spared)
+		arts, err := r.Store.ListExpiredArtifacts(ctx, now, limit)
 		if err != nil {
 			return deleted, fmt.Errorf("listing expired artifacts: %w", err)
 		}
 		progress := 0
 		for _, a := range arts {
+			if spared[a.ID] {
+				continue
+			}
 			if r.KeepLatest {
 				keep, err := r.isLatest(ctx, a.PipelineID, latest)
 				if err != nil {
 					return deleted, err
 				}
 				if keep {
+					spared[a.ID] = true
+					progress++
 					continue
 				}
 			}
@@ -89,7 +98,7 @@ func (r *Reaper) Pass(ctx context.Context) (int, error) {
 			deleted++
 			progress++
 		}
-		if len(arts) < batch || progress == 0 {
+		if len(arts) < limit || progress == 0 {
 			return deleted, nil
 		}
 	}
