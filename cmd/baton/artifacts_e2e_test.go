@@ -272,6 +272,26 @@ func testArtifacts(t *testing.T, in *instance, redirected bool) {
 		}
 	})
 
+	t.Run("project statistics", func(t *testing.T) {
+		var p struct {
+			Statistics struct {
+				JobArtifactsSize int64 `json:"job_artifacts_size"`
+			} `json:"statistics"`
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d?statistics=true", pid), nil, http.StatusOK, &p)
+		var sum int64
+		for _, js := range jobs {
+			for _, j := range js {
+				if j.ArtifactsFile != nil {
+					sum += j.ArtifactsFile.Size
+				}
+			}
+		}
+		if sum == 0 || p.Statistics.JobArtifactsSize < sum {
+			t.Fatalf("job_artifacts_size = %d, want at least the archives' %d bytes", p.Statistics.JobArtifactsSize, sum)
+		}
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		id := jobs["test suite 1/3"][0].ID
 		in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts", pid, id), nil, http.StatusNoContent, nil)

@@ -184,6 +184,17 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if stats, _ := strconv.ParseBool(r.URL.Query().Get("statistics")); stats {
+		size, err := s.Store.ProjectArtifactsSize(r.Context(), proj.ID)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, struct {
+			projectEntity
+			Statistics map[string]int64 `json:"statistics"`
+		}{e, map[string]int64{"job_artifacts_size": size}})
+		return nil
+	}
 	WriteJSON(w, http.StatusOK, e)
 	return nil
 }
