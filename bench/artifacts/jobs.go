@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// job is a job this benchmark took as a runner.
+type job struct {
+	ID, ProjectID, PipelineID int64
+	Name, Token               string
+}
+
+func uploadJob(round int) string { return fmt.Sprintf("upload-%d", round+1) }
+
+// setupJobs creates project bench, pushes a .gitlab-ci.yml with one job per
+// upload round plus jobs "many" and "few", registers an instance runner and
+// takes every job as that runner. The jobs are running when it returns.
+func setupJobs(ctx context.Context, s *server, tmp string, rounds int) (map[string]*job, error) {
+	var proj struct {
+		ID                int64  `json:"id"`
+		PathWithNamespace string `json:"path_with_namespace"`
+	}
+	if err := s.form(ctx, "/api/v4/projects", url.Values{"name": {"bench"}}, http.StatusCreated, &proj); err != nil {
+		return nil, fmt.Errorf("creating project: %w", err)
+	}
+	names := []string{"many", "few"}
+	for i := range rounds {
+		names = append(names, uploadJob(i))
+	}
+	var yml strings.Builder
+	yml.WriteString("stages: [build]\n")
+	for _, n := range names {
+		fmt.Fprintf(&yml, "%s:\n  stage: build\n  script: [echo]\n", n)
+	}
+	if err := pushRepo(ctx, s, tmp, proj.PathWithNamespace, yml.String()); err != nil {
+		return nil, err
+	}
+	var rn struct {
+		Token string `json:"token"`
+	}
+	if err := s.form(ctx, "/api/v4/user/runners", url.Values{"runner_type": {"instance_type"}, "run_untagged": {"true"},
+		"description": {"bench"}}, http.StatusCreated, &rn); err != nil {
+		return nil, fmt.Errorf("creating runner: %w", err)
+	}
+	jobs := map[string]*job{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(jobs) < len(names) {
+		j, err := requestJob(ctx, s, rn.Token)
+		if err != nil {
+			return nil, err
+		}
+		if j == nil {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("got %d of %d jobs after 60 s", len(jobs), len(names))
+			}
+			if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		j.ProjectID = proj.ID
+		jobs[j.Name] = j
+		// The runner's acknowledgement (two-phase commit).
+		if err := s.jsonCall(ctx, http.MethodPut, fmt.Sprintf("/api/v4/jobs/%d", j.ID), http.Header{"Job-Token": {j.Token}},
+			map[string]any{"token": j.Token, "state": "running", "output": map[string]any{}}, http.StatusOK, nil); err != nil {
+			return nil, fmt.Errorf("acknowledging job %d: %w", j.ID, err)
+		}
+	}
+	return jobs, nil
+}
+
+// runnerInfo is the info object of a shell runner (runner protocol §1).
+var runnerInfo = map[string]any{
+	"name": "gitlab-runner", "version": "19.4.0", "platform": "linux", "architecture": "amd64",
+	"executor": "shell", "shell": "bash",
+	"features": map[string]bool{"variables": true, "artifacts": true, "upload_multiple_artifacts": true,
+		"upload_raw_artifacts": true, "refspecs": true, "masking": true, "raw_variables": true, "artifacts_exclude": true,
+		"trace_reset": true, "trace_checksum": true, "trace_size": true, "cancelable": true, "return_exit_code": true,
+		"cancel_gracefully": true, "two_phase_job_commit": true},
+}
+
+// requestJob is one POST /api/v4/jobs/request: the job, or nil on 204.
+func requestJob(ctx context.Context, s *server, token string) (*job, error) {
+	var payload struct {
+		ID      int64  `json:"id"`
+		Token   string `json:"token"`
+		JobInfo struct {
+			Name       string `json:"name"`
+			PipelineID int64  `json:"pipeline_id"`
+		} `json:"job_info"`
+	}
+	err := s.jsonCall(ctx, http.MethodPost, "/api/v4/jobs/request", http.Header{"Runner-Token": {token}},
+		map[string]any{"token": token, "info": runnerInfo, "system_id": "r_benchbenchbe"}, http.StatusCreated, &payload)
+	if err != nil {
+		if se := (*statusError)(nil); errors.As(err, &se) && se.got == http.StatusNoContent {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("requesting a job: %w", err)
+	}
+	if payload.ID == 0 || payload.Token == "" {
+		return nil, fmt.Errorf("requesting a job: payload without id or token")
+	}
+	return &job{ID: payload.ID, PipelineID: payload.JobInfo.PipelineID, Name: payload.JobInfo.Name, Token: payload.Token}, nil
+}
+
+// finishJob reports success for j, as the runner does at the end.
+func (s *server) finishJob(ctx context.Context, j *job) error {
+	err := s.jsonCall(ctx, http.MethodPut, fmt.Sprintf("/api/v4/jobs/%d", j.ID), http.Header{"Job-Token": {j.Token}},
+		map[string]any{"token": j.Token, "state": "success", "output": map[string]any{}}, http.StatusOK, nil)
+	if err != nil {
+		return fmt.Errorf("finishing job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// pushRepo pushes one commit holding .gitlab-ci.yml to the project with a
+// real git push.
+func pushRepo(ctx context.Context, s *server, tmp, fullPath, yml string) error {
+	dir := filepath.Join(tmp, "repo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating repo dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte(yml), 0o644); err != nil {
+		return fmt.Errorf("writing .gitlab-ci.yml: %w", err)
+	}
+	u, err := url.Parse(s.url)
+	if err != nil {
+		return err
+	}
+	u.User = url.UserPassword("root", s.token)
+	u.Path = "/" + fullPath + ".git"
+	env := append(os.Environ(), "HOME="+tmp, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com")
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", ".gitlab-ci.yml"},
+		{"commit", "-q", "-m", "benchmark pipeline"},
+		{"push", "-q", u.String(), "main"},
+	} {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir, cmd.Env = dir, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %w\n%s", args[0], err, strings.ReplaceAll(string(out), s.token, "***"))
+		}
+	}
+	return nil
+}
