@@ -2,33 +2,13 @@ package fs
 
 import (
 	"path/filepath"
-	"strings"
 
-	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/blob"
 )
-
-// checkKey returns a KindInvalid error unless key is a clean, relative,
-// slash-separated path: no empty, "." or ".." segment, no backslash, no NUL.
-// blob/s3 applies the same rule so both stores accept exactly the same keys.
-func checkKey(key string) error {
-	if key == "" {
-		return ci.Errorf(ci.KindInvalid, "empty blob key")
-	}
-	if strings.ContainsAny(key, "\\\x00") {
-		return ci.Errorf(ci.KindInvalid, "blob key %q contains a backslash or NUL", key)
-	}
-	for seg := range strings.SplitSeq(key, "/") {
-		switch seg {
-		case "", ".", "..":
-			return ci.Errorf(ci.KindInvalid, "blob key %q has an empty, \".\" or \"..\" segment", key)
-		}
-	}
-	return nil
-}
 
 // path returns the file that holds key, after checking the key.
 func (s *Store) path(key string) (string, error) {
-	if err := checkKey(key); err != nil {
+	if err := blob.CheckKey(key); err != nil {
 		return "", err
 	}
 	return filepath.Join(s.data, filepath.FromSlash(key)), nil

@@ -1,0 +1,26 @@
+package blob
+
+import (
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// CheckKey returns a KindInvalid error unless key is a clean, relative,
+// slash-separated path: no empty, "." or ".." segment, no backslash, no NUL.
+// Every store applies it, so all accept exactly the same keys.
+func CheckKey(key string) error {
+	if key == "" {
+		return ci.Errorf(ci.KindInvalid, "empty blob key")
+	}
+	if strings.ContainsAny(key, "\\\x00") {
+		return ci.Errorf(ci.KindInvalid, "blob key %q contains a backslash or NUL", key)
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		switch seg {
+		case "", ".", "..":
+			return ci.Errorf(ci.KindInvalid, "blob key %q has an empty, \".\" or \"..\" segment", key)
+		}
+	}
+	return nil
+}
