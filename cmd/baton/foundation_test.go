@@ -190,3 +190,21 @@ func TestAPIErrors(t *testing.T) {
 		t.Fatalf("%d projects after failed creations, want 1: %+v", len(list), list)
 	}
 }
+
+func TestHealthReadinessMetrics(t *testing.T) {
+	in := startBaton(t, engines()[0])
+	in.do("GET", "/api/v4/user", nil, nil) // one 401 to count
+	cases := []struct {
+		path, want string
+	}{
+		{"/-/health", "GitLab OK"},
+		{"/-/readiness", `"status":"ok"`},
+		{"/metrics", `baton_http_requests_total{method="GET",code="401"} 1`},
+	}
+	for _, c := range cases {
+		status, body, _ := in.do("GET", c.path, nil, nil)
+		if status != http.StatusOK || !strings.Contains(string(body), c.want) {
+			t.Errorf("GET %s = %d %s, want 200 containing %q", c.path, status, body, c.want)
+		}
+	}
+}

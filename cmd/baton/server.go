@@ -204,7 +204,9 @@ func (m *Main) Handler() http.Handler {
 		}
 		m.Web.ServeHTTP(w, r)
 	})
-	return api.WithRequestLog(m.Logger, api.RejectTraversal(mux))
+	metrics := api.NewMetrics()
+	mux.Handle("GET /metrics", metrics)
+	return api.WithRequestLog(m.Logger, metrics, api.RejectTraversal(mux))
 }
 
 // jobTimeout is a job's timeout: its own (or an hour), capped by its

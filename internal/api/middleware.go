@@ -75,7 +75,8 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // WithRequestLog gives every request an id (X-Request-Id, echoed back),
 // recovers panics as 500s and logs one line per request with slog. Secrets
 // never reach the log: only method, path (without query) and status.
-func WithRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+// Requests are counted in metrics, which may be nil.
+func WithRequestLog(log *slog.Logger, metrics *Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
@@ -95,6 +96,7 @@ func WithRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 					WriteJSON(rec, http.StatusInternalServerError, map[string]string{"message": "500 Internal Server Error"})
 				}
 			}
+			metrics.observe(r.Method, rec.status, time.Since(start))
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError
