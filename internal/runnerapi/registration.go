@@ -255,3 +255,25 @@ func clientIP(r *http.Request) string {
 	}
 	return host
 }
+
+// resetRegistrationToken is POST /api/v4/runners/reset_registration_token
+// (administrators): a new instance registration token; the old one stops
+// registering runners at once. Runners already registered keep working.
+func (s *Server) resetRegistrationToken(w http.ResponseWriter, r *http.Request) error {
+	pr, err := s.principal(r)
+	if err != nil {
+		return err
+	}
+	if !pr.Admin() {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden - only administrators can reset the registration token")
+	}
+	if err := auth.RequireScope(pr, true); err != nil {
+		return err
+	}
+	tok, _ := auth.NewToken(auth.PrefixRegistration)
+	if err := s.Store.SetSetting(r.Context(), SettingRegistrationToken, tok); err != nil {
+		return fmt.Errorf("storing registration token: %w", err)
+	}
+	writeJSON(w, http.StatusCreated, tokenResponse{Token: tok})
+	return nil
+}

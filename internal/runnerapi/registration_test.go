@@ -186,3 +186,34 @@ func TestUserRunners(t *testing.T) {
 		expectJSON(t, e.do("GET", path, nil, "Private-Token", e.pat), http.StatusNotFound, nil)
 	})
 }
+
+func TestResetRegistrationToken(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	old, err := e.srv.RegistrationToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(tok string) *http.Response {
+		return e.do("POST", "/api/v4/runners", map[string]any{"token": tok, "run_untagged": true, "locked": false, "paused": false})
+	}
+	reset := func(pat string) *http.Response {
+		return e.do("POST", "/api/v4/runners/reset_registration_token", nil, "Private-Token", pat)
+	}
+	expectJSON(t, reset(e.token(e.admin, ci.ScopeReadAPI)), http.StatusForbidden, nil)
+	other := &ci.User{Username: "someone", Email: "s@example.com"}
+	if err := e.db.CreateUser(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	expectJSON(t, reset(e.token(other, ci.ScopeAPI)), http.StatusForbidden, nil)
+	var got registered
+	expectJSON(t, reset(e.pat), http.StatusCreated, &got)
+	if !strings.HasPrefix(got.Token, auth.PrefixRegistration) || got.Token == old {
+		t.Fatalf("reset gave %q (old %q)", got.Token, old)
+	}
+	if now, _ := e.srv.RegistrationToken(ctx); now != got.Token {
+		t.Fatalf("RegistrationToken = %q after reset to %q", now, got.Token)
+	}
+	expectJSON(t, register(old), http.StatusForbidden, nil)
+	expectJSON(t, register(got.Token), http.StatusCreated, nil)
+}

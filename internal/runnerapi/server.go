@@ -96,6 +96,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	h("DELETE /api/v4/runners", s.unregisterRunner)
 	h("DELETE /api/v4/runners/managers", s.unregisterManager)
 	h("POST /api/v4/runners/reset_authentication_token", s.resetOwnToken)
+	h("POST /api/v4/runners/reset_registration_token", s.resetRegistrationToken)
 
 	h("POST /api/v4/user/runners", s.createUserRunner)
 	h("GET /api/v4/runners", s.listRunners)
