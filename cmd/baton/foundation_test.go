@@ -76,13 +76,19 @@ func TestPushCreatesPipeline(t *testing.T) {
 		if pl.Ref != "main" || pl.SHA != head || pl.Source != "push" || pl.IID != 1 {
 			t.Fatalf("pipeline = %+v, want ref main, sha %s, source push, iid 1", pl, head)
 		}
-		var jobs []apiJob
-		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/jobs?per_page=100", proj.ID, pl.ID), nil, http.StatusOK, &jobs)
-		got := map[string]string{}
-		for _, j := range jobs {
-			got[j.Name] = j.Stage + "/" + j.Status
-		}
 		want := map[string]string{"build": "build/pending", "test": "test/pending", "lint": "test/created", "deploy": "deploy/created"}
+		got := map[string]string{}
+		// The pipeline is listed as soon as it is stored; its first jobs turn
+		// pending a moment later.
+		eventually(t, 10*time.Second, "the first jobs to be pending", func() bool {
+			var jobs []apiJob
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/jobs?per_page=100", proj.ID, pl.ID), nil, http.StatusOK, &jobs)
+			got = map[string]string{}
+			for _, j := range jobs {
+				got[j.Name] = j.Stage + "/" + j.Status
+			}
+			return got["build"] == "build/pending"
+		})
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("jobs (stage/status) = %v, want %v", got, want)
 		}
