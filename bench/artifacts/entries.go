@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -30,31 +31,58 @@ func summarize(ds []time.Duration) latency {
 	return latency{N: len(s), P50: pct(0.50), P90: pct(0.90), P99: pct(0.99), Min: s[0]}
 }
 
-// entryTarget is an uploaded one-file-read archive.
-type entryTarget struct {
-	job *job
-	zip *zipFile
+// readTarget is something benchEntries reads repeatedly: an entry of an
+// uploaded archive, or a trivial endpoint as the floor of the HTTP path.
+type readTarget struct {
+	path  func(rng *rand.Rand) (string, int) // URL path and entry index (-1: no check)
+	check func(body []byte, i int) bool
 }
 
-// benchEntries reads random 4 KiB entries of each target over one
-// keep-alive connection, in alternating batches so that both archives see
-// the same machine load, and checks every body.
-func benchEntries(ctx context.Context, s *server, targets map[string]entryTarget, requests int) (map[string]latency, error) {
+// entryTarget reads random entries of zf, uploaded by j.
+func entryTarget(j *job, zf *zipFile) readTarget {
+	return readTarget{
+		path: func(rng *rand.Rand) (string, int) {
+			i := rng.IntN(len(zf.Names))
+			return fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts/%s", j.ProjectID, j.ID, zf.Names[i]), i
+		},
+		check: sameBytes,
+	}
+}
+
+// healthTarget is GET /-/health: no database, no archive.
+var healthTarget = readTarget{
+	path:  func(*rand.Rand) (string, int) { return "/-/health", -1 },
+	check: func(b []byte, _ int) bool { return len(b) > 0 },
+}
+
+// apiTarget is GET path (JSON): the authentication and database floor of
+// the API without any archive work.
+func apiTarget(path string) readTarget {
+	return readTarget{
+		path:  func(*rand.Rand) (string, int) { return path, -1 },
+		check: func(b []byte, _ int) bool { return len(b) > 0 && b[0] == '{' },
+	}
+}
+
+// readStats is latency plus the server CPU time spent per request.
+type readStats struct {
+	latency
+	CPUPerRequest time.Duration
+}
+
+// benchEntries sends requests GETs to each target over one keep-alive
+// connection, in alternating batches so that every target sees the same
+// machine load, checks every body, and measures the server's CPU time.
+func benchEntries(ctx context.Context, s *server, targets map[string]readTarget, requests int) (map[string]readStats, error) {
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}}
 	rng := rand.New(rand.NewPCG(3, 4))
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range targets {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(targets))
 	durations := map[string][]time.Duration{}
+	cpu := map[string]time.Duration{}
+	pid := s.cmd.Process.Pid
 	read := func(name string, record bool) error {
-		t := targets[name]
-		i := rng.IntN(len(t.zip.Names))
-		url := fmt.Sprintf("%s/api/v4/projects/%d/jobs/%d/artifacts/%s", s.url, t.job.ProjectID, t.job.ID, t.zip.Names[i])
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		path, i := targets[name].path(rng)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+path, nil)
 		if err != nil {
 			return fmt.Errorf("building entry read: %w", err)
 		}
@@ -62,19 +90,19 @@ func benchEntries(ctx context.Context, s *server, targets map[string]entryTarget
 		start := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", url, err)
+			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		d := time.Since(start)
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", url, err)
+			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("reading %s: status %d: %s", url, resp.StatusCode, bytes.TrimSpace(body))
+			return fmt.Errorf("reading %s: status %d: %s", path, resp.StatusCode, bytes.TrimSpace(body))
 		}
-		if !sameBytes(body, i) {
-			return fmt.Errorf("reading %s: got %d bytes that are not the entry's content", url, len(body))
+		if !targets[name].check(body, i) {
+			return fmt.Errorf("reading %s: got %d bytes that are not the entry's content", path, len(body))
 		}
 		if record {
 			durations[name] = append(durations[name], d)
@@ -91,16 +119,18 @@ func benchEntries(ctx context.Context, s *server, targets map[string]entryTarget
 	const batches = 10
 	for b := range batches {
 		for _, name := range names {
+			before := totalCPU([]int{pid})
 			for range requests/batches + boolInt(b < requests%batches) {
 				if err := read(name, true); err != nil {
 					return nil, err
 				}
 			}
+			cpu[name] += totalCPU([]int{pid}) - before
 		}
 	}
-	out := map[string]latency{}
+	out := map[string]readStats{}
 	for name, ds := range durations {
-		out[name] = summarize(ds)
+		out[name] = readStats{latency: summarize(ds), CPUPerRequest: cpu[name] / time.Duration(len(ds))}
 	}
 	return out, nil
 }

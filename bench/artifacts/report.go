@@ -119,6 +119,19 @@ func printReport(w io.Writer, cfg config, r *results) targets {
 		fmt.Fprintf(tw, "  p50 %d entries vs %d entries\t%s\t%d entries: p50 %s, p90 %s\t%.2f×\t≤ 1.20×\t%s\n",
 			r.ManyEntries, r.FewEntries, ms(many.P50), r.FewEntries, ms(few.P50), ms(few.P90), q, out["scaling"])
 	}
+	for _, k := range []struct{ key, label string }{
+		{"many", fmt.Sprintf("%d entries", r.ManyEntries)}, {"few", fmt.Sprintf("%d entries", r.FewEntries)}, {"health", "GET /-/health (HTTP floor)"},
+		{"user", "GET /api/v4/user (auth floor)"}, {"job", "GET .../jobs/:job_id (auth+job floor)"},
+	} {
+		if st, ok := r.Entries[k.key]; ok {
+			idx := ""
+			if n, ok := r.Indexes[k.key]; ok {
+				idx = fmt.Sprintf(", index %s", human(n))
+			}
+			fmt.Fprintf(tw, "  %s: p50 / p90 / p99\t%s / %s / %s\tserver CPU %s per request%s\t\t(info)\t\n",
+				k.label, ms(st.P50), ms(st.P90), ms(st.P99), ms(st.CPUPerRequest), idx)
+		}
+	}
 	tw.Flush()
 
 	fmt.Fprintln(w, "\nper round (MB/s, in order):")

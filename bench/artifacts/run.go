@@ -24,7 +24,8 @@ type results struct {
 
 	Upload   uploadResult
 	DD       ddResult
-	Entries  map[string]latency // by archive label: "many", "few"
+	Entries  map[string]readStats // by target: "many", "few", "health"
+	Indexes  map[string]int64     // stored index sizes, by archive label
 	Unzip    *unzipResult
 	UnzipMsg string
 
@@ -35,7 +36,7 @@ type results struct {
 // logging progress to progress. It returns what it measured so far even
 // when it fails.
 func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) {
-	res := &results{LoadStart: loadavg(), CPUs: numCPU(), Entries: map[string]latency{}}
+	res := &results{LoadStart: loadavg(), CPUs: numCPU(), Entries: map[string]readStats{}, Indexes: map[string]int64{}}
 	tmp, err := os.MkdirTemp(cfg.TempParent, "baton-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("creating temp dir: %w", err)
@@ -71,7 +72,7 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 	}
 	res.ManyEntries, res.FewEntries = many.Entries, few.Entries
 
-	srv, err := startServer(ctx, bin, tmp, big.Size)
+	srv, err := startServer(ctx, bin, tmp, max(big.Size, many.Size))
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +125,15 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 	}
 
 	logf("one-file reads: %d requests on each archive", cfg.Requests)
-	if res.Entries, err = benchEntries(ctx, srv, map[string]entryTarget{
-		"many": {job: jobs["many"], zip: many}, "few": {job: jobs["few"], zip: few},
+	for _, name := range []string{"many", "few"} {
+		if res.Indexes[name], err = indexSize(filepath.Join(tmp, "data"), jobs[name]); err != nil {
+			return fail(err)
+		}
+	}
+	if res.Entries, err = benchEntries(ctx, srv, map[string]readTarget{
+		"many": entryTarget(jobs["many"], many), "few": entryTarget(jobs["few"], few), "health": healthTarget,
+		"user": apiTarget("/api/v4/user"),
+		"job":  apiTarget(fmt.Sprintf("/api/v4/projects/%d/jobs/%d", jobs["few"].ProjectID, jobs["few"].ID)),
 	}, cfg.Requests); err != nil {
 		return fail(err)
 	}
