@@ -116,7 +116,25 @@ func TestPushCreatesPipeline(t *testing.T) {
 			t.Fatalf("broken pipeline = %+v (yaml_errors %v), want failed with errors naming job build and key scriptt", broken, deref(broken.YAMLErrors))
 		}
 
-		// A deleted branch creates nothing; a tag creates a tag pipeline.
+		// Through the API an invalid file is a 400 listing the problems, and no pipeline.
+		status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", proj.ID), map[string]string{"PRIVATE-TOKEN": in.token}, url.Values{"ref": {"main"}})
+		if status != http.StatusBadRequest || !strings.Contains(string(body), `"base"`) || !strings.Contains(string(body), "scriptt") {
+			t.Fatalf("POST /pipeline on a broken file = %d %s, want 400 with the YAML errors", status, body)
+		}
+		// A branch created and deleted: a pipeline for the creation, none for the deletion.
+		r.git("push", "-q", in.pushURL("root/demo"), "HEAD~2:refs/heads/feature")
+		r.git("push", "-q", in.pushURL("root/demo"), ":feature")
+		eventually(t, 10*time.Second, "the feature branch's pipeline", func() bool {
+			in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines?ref=feature", nil, http.StatusOK, &pls)
+			return len(pls) == 1
+		})
+		time.Sleep(300 * time.Millisecond)
+		in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines?ref=feature", nil, http.StatusOK, &pls)
+		if len(pls) != 1 {
+			t.Fatalf("%d pipelines for feature after its deletion, want 1", len(pls))
+		}
+
+		// A tag creates a tag pipeline.
 		r.git("tag", "v1.0.0", "HEAD~2") // the first commit: HEAD~1 says [skip ci]
 		r.git("push", "-q", in.pushURL("root/demo"), "v1.0.0")
 		eventually(t, 10*time.Second, "the tag pipeline", func() bool {
@@ -153,6 +171,10 @@ func TestAPIErrors(t *testing.T) {
 	}
 	in.api("POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", other.ID), url.Values{"name": {"a"}, "scopes[]": {"api"}}, http.StatusCreated, &alice)
 
+	var expired struct {
+		Token string `json:"token"`
+	}
+	in.api("POST", "/api/v4/users/1/personal_access_tokens", url.Values{"name": {"old"}, "scopes[]": {"api"}, "expires_at": {"2020-01-01"}}, http.StatusCreated, &expired)
 	root := map[string]string{"PRIVATE-TOKEN": in.token}
 	cases := []struct {
 		name    string
@@ -165,6 +187,9 @@ func TestAPIErrors(t *testing.T) {
 	}{
 		{"no token", "GET", "/api/v4/user", nil, nil, 401, "401 Unauthorized"},
 		{"wrong token", "GET", "/api/v4/projects/1", map[string]string{"PRIVATE-TOKEN": "glpat-nope"}, nil, 401, "401 Unauthorized"},
+		{"expired token", "GET", "/api/v4/user", map[string]string{"PRIVATE-TOKEN": expired.Token}, nil, 401, "expired"},
+		{"bearer token", "GET", "/api/v4/user", map[string]string{"Authorization": "Bearer " + in.token}, nil, 200, `"username":"root"`},
+		{"token in the query", "GET", "/api/v4/user?private_token=" + in.token, nil, nil, 200, `"username":"root"`},
 		{"read_api cannot write", "POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": readOnly.Token}, url.Values{"name": {"x"}}, 403, "api scope"},
 		{"unknown project", "GET", "/api/v4/projects/999", root, nil, 404, "404 Project Not Found"},
 		{"unknown project path", "GET", "/api/v4/projects/nobody%2Fnothing", root, nil, 404, "404 Project Not Found"},

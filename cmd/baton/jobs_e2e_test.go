@@ -218,6 +218,27 @@ release:
 			if done.Status != "success" {
 				t.Fatalf("after play: pipeline %s, %s", done.Status, statuses(in.jobs(pid, pl.ID, false)))
 			}
+
+			// Retrying the pipeline re-runs its failed jobs as new attempts.
+			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/retry", pid, pl.ID), nil, http.StatusCreated, nil)
+			in.waitPipeline(pid, pl.ID, 60*time.Second, "success")
+			if got := len(in.jobs(pid, pl.ID, true)["flaky"]); got != 2 {
+				t.Errorf("after a pipeline retry flaky has %d attempts, want 2", got)
+			}
+			// Retrying one job makes one new attempt; its old one is listed only with include_retried.
+			var retried apiJobFull
+			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/retry", pid, release.ID), nil, http.StatusCreated, &retried)
+			if retried.ID == release.ID || retried.Name != "release" {
+				t.Fatalf("job retry = %+v", retried)
+			}
+			in.waitPipeline(pid, pl.ID, 30*time.Second, "success")
+			if n := len(in.jobs(pid, pl.ID, false)["release"]); n != 1 {
+				t.Errorf("release listed %d times without include_retried", n)
+			}
+			// Deleting the pipeline removes it and its jobs.
+			in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusNoContent, nil)
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusNotFound, nil)
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/jobs/%d", pid, release.ID), nil, http.StatusNotFound, nil)
 		})
 
 		t.Run("cancel runs after_script and kills the job token", func(t *testing.T) {
