@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -239,6 +241,51 @@ release:
 			in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusNoContent, nil)
 			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusNotFound, nil)
 			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/jobs/%d", pid, release.ID), nil, http.StatusNotFound, nil)
+		})
+
+		t.Run("force cancel stops a job at once", func(t *testing.T) {
+			dir := t.TempDir()
+			marker, pidFile := filepath.Join(dir, "after-script-ran"), filepath.Join(dir, "pid")
+			pid, _ := in.project("hardstop", map[string]string{".gitlab-ci.yml": `
+stuck:
+  script:
+    - echo $$ > ` + pidFile + `
+    - echo started
+    - sleep 120
+  after_script:
+    - touch ` + marker + `
+`})
+			pl := in.latestPipeline(pid)
+			var job apiJobFull
+			eventually(t, 30*time.Second, "the job to run", func() bool {
+				job = in.jobs(pid, pl.ID, false)["stuck"][0]
+				return job.Status == "running" && strings.Contains(in.trace(pid, job.ID), "started")
+			})
+			var canceled apiJobFull
+			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/cancel?force=true", pid, job.ID), nil, http.StatusCreated, &canceled)
+			if canceled.Status != "canceled" {
+				t.Fatalf("force cancel left the job %s", canceled.Status)
+			}
+			if done := in.waitPipeline(pid, pl.ID, 10*time.Second, "canceled"); done.Status != "canceled" {
+				t.Fatalf("pipeline %s", done.Status)
+			}
+			// The runner hears 403 within its keepalive and kills the script
+			// at once, without after_script.
+			raw, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scriptPID, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 20*time.Second, "the runner to kill the script", func() bool {
+				return syscall.Kill(scriptPID, 0) == syscall.ESRCH
+			})
+			time.Sleep(time.Second)
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("after_script ran after a force cancel")
+			}
 		})
 
 		t.Run("cancel runs after_script and kills the job token", func(t *testing.T) {

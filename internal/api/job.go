@@ -326,8 +326,14 @@ func (s *Server) jobAction(action func(r *http.Request, j *ci.Job, userID int64)
 	}
 }
 
+// cancelJob is POST .../jobs/:job_id/cancel: graceful (the runner stops the
+// script and still runs after_script), or with force=true a hard stop.
 func (s *Server) cancelJob(r *http.Request, j *ci.Job, _ int64) (*ci.Job, error) {
-	if err := s.Scheduler.CancelJob(r.Context(), j.ID); err != nil {
+	cancel := s.Scheduler.CancelJob
+	if force, _ := strconv.ParseBool(r.URL.Query().Get("force")); force {
+		cancel = s.Scheduler.ForceCancelJob
+	}
+	if err := cancel(r.Context(), j.ID); err != nil {
 		return nil, err
 	}
 	return s.Store.JobByID(r.Context(), j.ID)

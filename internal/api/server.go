@@ -33,6 +33,7 @@ type Scheduler interface {
 	CancelPipeline(ctx context.Context, pipelineID int64) error
 	RetryPipeline(ctx context.Context, pipelineID, userID int64) error
 	CancelJob(ctx context.Context, jobID int64) error
+	ForceCancelJob(ctx context.Context, jobID int64) error
 	RetryJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }

@@ -90,3 +90,32 @@ func (s *Scheduler) CancelJob(ctx context.Context, jobID int64) error {
 	}
 	return s.Advance(ctx, j.PipelineID)
 }
+
+// ForceCancelJob stops a job at once, GitLab's "force cancel": a running
+// or canceling job becomes canceled without waiting for its runner, which
+// is answered 403 (Job-Status: canceled) on its next call and abandons the
+// job without after_script; the job token dies with it. A job no runner
+// holds is canceled as by CancelJob. A finished job is KindInvalid.
+func (s *Scheduler) ForceCancelJob(ctx context.Context, jobID int64) error {
+	for round := 0; round < maxRounds; round++ {
+		j, err := s.jobs.JobByID(ctx, jobID)
+		if err != nil {
+			return fmt.Errorf("loading job %d: %w", jobID, err)
+		}
+		if !j.Status.Active() {
+			return s.CancelJob(ctx, jobID)
+		}
+		err = s.finish(ctx, j, ci.StatusCanceled, "")
+		if err != nil {
+			return err
+		}
+		// finish treats a lost race as done: check that the job really ended.
+		if j, err = s.jobs.JobByID(ctx, jobID); err != nil {
+			return fmt.Errorf("reloading job %d: %w", jobID, err)
+		}
+		if !j.Status.Active() {
+			return nil
+		}
+	}
+	return ci.Errorf(ci.KindUnavailable, "job %d keeps changing; try again", jobID)
+}
