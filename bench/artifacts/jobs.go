@@ -24,7 +24,7 @@ func uploadJob(round int) string { return fmt.Sprintf("upload-%d", round+1) }
 // setupJobs creates project bench, pushes a .gitlab-ci.yml with one job per
 // upload round plus jobs "many" and "few", registers an instance runner and
 // takes every job as that runner. The jobs are running when it returns.
-func setupJobs(ctx context.Context, s *server, tmp string, rounds int) (map[string]*job, error) {
+func setupJobs(ctx context.Context, s *server, tmp string, rounds int, extra ...string) (map[string]*job, error) {
 	var proj struct {
 		ID                int64  `json:"id"`
 		PathWithNamespace string `json:"path_with_namespace"`
@@ -32,7 +32,7 @@ func setupJobs(ctx context.Context, s *server, tmp string, rounds int) (map[stri
 	if err := s.form(ctx, "/api/v4/projects", url.Values{"name": {"bench"}}, http.StatusCreated, &proj); err != nil {
 		return nil, fmt.Errorf("creating project: %w", err)
 	}
-	names := []string{"many", "few"}
+	names := append([]string{"many", "few"}, extra...)
 	for i := range rounds {
 		names = append(names, uploadJob(i))
 	}

@@ -87,6 +87,7 @@ func printReport(w io.Writer, cfg config, r *results) targets {
 		out["upload"] = verdict(q >= 0.6)
 		fmt.Fprintf(tw, "upload %s (chunked multipart), best / median\t%.0f / %.0f MB/s\tdd fsync %.0f / %.0f MB/s\t%.2f×\t≥ 0.60× dd\t%s\n",
 			human(cfg.Size), best(u.MBps), median(u.MBps), best(r.DD.MBps), median(r.DD.MBps), q, out["upload"])
+		fmt.Fprintf(tw, "  server CPU per GiB received\t%.2f s/GiB\t\t\t(info)\t\n", u.CPU.Seconds()/(float64(u.Bytes)/(1<<30)))
 		var growth, base int64
 		for i := range u.RSSPeak {
 			if g := u.RSSPeak[i] - u.RSSBase[i]; g > growth || i == 0 {
@@ -147,6 +148,9 @@ func printReport(w io.Writer, cfg config, r *results) targets {
 	}
 	if r.Sendfile != "" {
 		fmt.Fprintf(w, "\nstrace -f -c of the server during one download:\n%s\n", r.Sendfile)
+	}
+	if r.UploadTrace != "" {
+		fmt.Fprintf(w, "\nstrace -f -c of the server during one upload:\n%s\n", r.UploadTrace)
 	}
 	fmt.Fprintln(w, "\nMB = 10^6 bytes. Targets are reported, never enforced: the exit status only reflects errors.")
 	return out

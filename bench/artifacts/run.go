@@ -20,7 +20,8 @@ type results struct {
 	Download      downloadResult
 	NginxDownload *downloadResult
 	NginxMissing  string // why the nginx baseline is absent
-	Sendfile      string // what strace saw, when asked
+	Sendfile      string // what strace saw during a download, when asked
+	UploadTrace   string // what strace saw during an upload, when asked
 
 	Upload   uploadResult
 	DD       ddResult
@@ -82,7 +83,11 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 		return res, fmt.Errorf("%w\n--- last lines of the server log ---\n%s", err, srv.logTail())
 	}
 	logf("baton pid %d at %s", srv.cmd.Process.Pid, srv.url)
-	jobs, err := setupJobs(ctx, srv, tmp, cfg.Rounds)
+	var extra []string
+	if cfg.Strace {
+		extra = append(extra, "strace-upload")
+	}
+	jobs, err := setupJobs(ctx, srv, tmp, cfg.Rounds, extra...)
 	if err != nil {
 		return fail(err)
 	}
@@ -96,6 +101,9 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 		if err := uploadZip(ctx, srv, jobs[name], zf); err != nil {
 			return fail(fmt.Errorf("uploading the %s-entries archive: %w", name, err))
 		}
+	}
+	if cfg.Strace {
+		res.UploadTrace = straceDuring(ctx, srv.cmd.Process.Pid, func() error { return uploadZip(ctx, srv, jobs["strace-upload"], big) })
 	}
 	for _, j := range jobs {
 		if err := srv.finishJob(ctx, j); err != nil {

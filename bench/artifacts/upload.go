@@ -24,6 +24,8 @@ type uploadResult struct {
 	RSSPeak  []int64 // highest VmRSS seen during each upload, bytes
 	Samples  []int   // RSS samples taken during each upload
 	Duration []time.Duration
+	CPU      time.Duration // server CPU time over all rounds
+	Bytes    int64         // bytes uploaded over all rounds
 }
 
 // ddResult is dd conv=fsync of the same file onto the same disk, per round.
@@ -52,9 +54,12 @@ func benchUpload(ctx context.Context, s *server, jobs map[string]*job, big *zipF
 		stop := make(chan struct{})
 		peaks := make(chan [2]int64, 1)
 		go func() { peaks <- sampleRSS(pid, base, stop) }()
+		cpu0 := totalCPU([]int{pid})
 		start := time.Now()
 		err = uploadZip(ctx, s, jobs[uploadJob(i)], big)
 		elapsed := time.Since(start)
+		up.CPU += totalCPU([]int{pid}) - cpu0
+		up.Bytes += big.Size
 		close(stop)
 		peak := <-peaks
 		if err != nil {
