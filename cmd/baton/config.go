@@ -88,7 +88,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.DefaultExpireIn, "default-expire-in", "BATON_DEFAULT_EXPIRE_IN", "30 days", "artifact expiry when a job sets none (GitLab syntax, or never)")
 	boolean(&c.KeepLatest, "keep-latest-artifacts", "BATON_KEEP_LATEST_ARTIFACTS", true, "keep artifacts of the latest successful pipeline per ref regardless of expiry")
 	duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
-	duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job")
+	duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job (0: answer at once)")
 	integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
 }
 

@@ -93,7 +93,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.RunnerAPI = &runnerapi.Server{
 		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Queue: queue,
 		Index:       func(r io.ReaderAt, size int64) (io.WriterTo, error) { return archive.Build(r, size) },
-		ExternalURL: m.Config.ExternalURL, LongPoll: m.Config.LongPoll,
+		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
 	}
@@ -207,6 +207,15 @@ func (m *Main) Handler() http.Handler {
 	metrics := api.NewMetrics()
 	mux.Handle("GET /metrics", metrics)
 	return api.WithRequestLog(m.Logger, metrics, api.RejectTraversal(mux))
+}
+
+// longPoll maps --long-poll to the runner API's setting, where 0 means
+// "the default": on the command line 0 turns holding off.
+func longPoll(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // jobTimeout is a job's timeout: its own (or an hour), capped by its

@@ -44,9 +44,18 @@ func ErrorStatus(err error) (int, string) {
 	return status, msg
 }
 
+// statusClientClosed is nginx's 499, logged for requests whose client left.
+const statusClientClosed = 499
+
 // WriteError answers with GitLab's error body {"message": ...}, logging
 // internal errors once with the request id.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client went away (or the server is stopping): nobody reads
+		// the answer, and it is no server error.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	status, msg := ErrorStatus(err)
 	if status >= 500 {
 		var ce *ci.Error
