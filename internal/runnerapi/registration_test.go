@@ -177,6 +177,17 @@ func TestUserRunners(t *testing.T) {
 		if !got.Paused || got.Active || got.Description != "new" || !reflect.DeepEqual(got.TagList, []string{"p", "q"}) {
 			t.Fatalf("updated %+v", got)
 		}
+		// Read-only tokens, even an administrator's, change nothing.
+		adminRead, adminClone := e.token(e.admin, ci.ScopeReadAPI), e.token(e.admin, ci.ScopeReadRepo)
+		for _, c := range []struct{ method, path, pat string }{
+			{"PUT", path, adminRead},
+			{"POST", path + "/reset_authentication_token", adminRead},
+			{"DELETE", path, adminClone},
+			{"GET", "/api/v4/runners", adminClone},
+		} {
+			expectJSON(t, e.do(c.method, c.path, map[string]any{"description": "pwned"}, "Private-Token", c.pat), http.StatusForbidden, nil)
+		}
+		expectJSON(t, e.do("GET", path, nil, "Private-Token", adminRead), http.StatusOK, nil)
 		var tok registered
 		expectJSON(t, e.do("POST", path+"/reset_authentication_token", nil, "Private-Token", e.pat), http.StatusCreated, &tok)
 		if rn, _ := e.db.RunnerByID(ctx, id); rn.TokenHash != auth.Hash(tok.Token) {

@@ -15,9 +15,23 @@ import (
 // online (GitLab: 2 hours).
 const onlineWindow = 2 * time.Hour
 
-// principal authenticates a personal access token caller; job tokens and
-// anonymous callers are refused.
+// principal authenticates a personal access token caller whose token's
+// scopes allow the request: read_api (or api) to read, api to change.
+// Job tokens and anonymous callers are refused.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.RequireScope(p, r.Method != http.MethodGet && r.Method != http.MethodHead); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// authenticate is principal without the scope check, for routes whose
+// scopes differ (creating a runner also takes create_runner).
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if s.Auth == nil {
 		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
 	}
@@ -37,7 +51,7 @@ func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
 // createUserRunner is POST /api/v4/user/runners: it creates a runner and
 // returns its glrt- token, which `gitlab-runner register --token` verifies.
 func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error {
-	pr, err := s.principal(r)
+	pr, err := s.authenticate(r)
 	if err != nil {
 		return err
 	}
