@@ -130,8 +130,20 @@ func TestJobTokenScope(t *testing.T) {
 	})
 	libArtifacts := fmt.Sprintf("/api/v4/projects/%d/jobs/artifacts/main/raw/out/lib.txt?job=build", libID)
 	jt := map[string]string{"JOB-TOKEN": token}
-	if status, body, _ := in.do("GET", libArtifacts, jt, nil); status != http.StatusForbidden || !strings.Contains(string(body), "allowlist") {
-		t.Fatalf("another project's job token: %d %s, want 403 naming the allowlist", status, body)
+	// lib is private: to a job token it does not allow, it does not exist.
+	if status, body, _ := in.do("GET", libArtifacts, jt, nil); status != http.StatusNotFound || strings.Contains(string(body), "lib") {
+		t.Fatalf("another project's job token: %d %s, want a 404 that names nothing", status, body)
+	}
+	if status, body, _ := in.do("GET", "/api/v4/projects", jt, nil); status != http.StatusOK || !strings.Contains(string(body), "root/app") || strings.Contains(string(body), "root/lib") {
+		t.Fatalf("projects listed for a job token: %d %s, want only its own", status, body)
+	}
+	// Before lib allow-lists app, app's maintainer cannot even learn that lib exists.
+	_, alice := in.user("alice")
+	var aliceProj apiProject
+	in.do("POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": alice}, url.Values{"name": {"mine"}})
+	in.api("GET", "/api/v4/projects/alice%2Fmine", nil, http.StatusOK, &aliceProj)
+	if status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/job_token_scope/allowlist", aliceProj.ID), map[string]string{"PRIVATE-TOKEN": alice}, url.Values{"target_project_id": {fmt.Sprint(libID)}}); status != http.StatusNotFound {
+		t.Fatalf("alice allow-listed a private project she cannot see: %d %s", status, body)
 	}
 	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/job_token_scope/allowlist", libID), url.Values{"target_project_id": {fmt.Sprint(appID)}}, http.StatusCreated, nil)
 	if status, body, _ := in.do("GET", libArtifacts+"&job_token="+token, nil, nil); status != http.StatusOK || string(body) != "lib\n" {
@@ -139,6 +151,11 @@ func TestJobTokenScope(t *testing.T) {
 	}
 	if status, _, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", libID), jt, url.Values{"ref": {"main"}}); status != http.StatusForbidden {
 		t.Fatalf("a job token created a pipeline in an allow-listing project: %d", status)
+	}
+	// Triggering is a write too: allowed for the job's user (root is a
+	// maintainer of lib), refused for a job of a user who is not.
+	if status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", libID), nil, url.Values{"token": {token}, "ref": {"main"}}); status != http.StatusCreated {
+		t.Fatalf("trigger with root's job token: %d %s", status, body)
 	}
 	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/cancel", appID, appPl.ID), nil, http.StatusOK, nil)
 	in.waitPipeline(appID, appPl.ID, 45*time.Second, "canceled")

@@ -11,7 +11,7 @@ import (
 // may read it (GitLab's /job_token_scope/allowlist).
 
 func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, false)
+	proj, p, err := s.projectFor(r, ci.AccessMaintainer, false)
 	if err != nil {
 		return err
 	}
@@ -28,6 +28,11 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		if lvl, err := s.Auth.Access(r.Context(), p, src); err != nil {
+			return err
+		} else if lvl == ci.AccessNone {
+			continue // listed by someone who could see it; not this caller's to see
+		}
 		e, err := s.projectJSON(r, src)
 		if err != nil {
 			return err
@@ -39,7 +44,7 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, p, err := s.projectFor(r, ci.AccessMaintainer, true)
 	if err != nil {
 		return err
 	}
@@ -55,10 +60,20 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - target_project_id is invalid: %q", raw)
 	}
-	if _, err := s.Store.ProjectByID(r.Context(), id); ci.IsNotFound(err) {
-		return ci.Errorf(ci.KindNotFound, "404 Project %d Not Found", id)
-	} else if err != nil {
+	src, err := s.Store.ProjectByID(r.Context(), id)
+	if err != nil && !ci.IsNotFound(err) {
 		return err
+	}
+	// A project the caller cannot see answers like a missing one.
+	if err == nil {
+		if lvl, aerr := s.Auth.Access(r.Context(), p, src); aerr != nil {
+			return aerr
+		} else if lvl == ci.AccessNone {
+			err = ci.Errorf(ci.KindNotFound, "hidden")
+		}
+	}
+	if err != nil {
+		return ci.Errorf(ci.KindNotFound, "404 Project %d Not Found", id)
 	}
 	if err := s.Store.AllowJobToken(r.Context(), proj.ID, id); err != nil && !ci.IsConflict(err) {
 		return err

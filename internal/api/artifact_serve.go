@@ -96,7 +96,7 @@ func SafeContentType(name string) string {
 		return "application/octet-stream"
 	}
 	base, _, _ := mime.ParseMediaType(ct)
-	if activeTypes[base] {
+	if activeTypes[base] || strings.HasSuffix(base, "+xml") || strings.HasPrefix(base, "multipart/") {
 		return "text/plain; charset=utf-8"
 	}
 	if strings.HasPrefix(base, "text/") && !strings.Contains(ct, "charset") {

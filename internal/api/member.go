@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
 
@@ -144,6 +145,12 @@ func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.mustPrincipal(r)
 	if err != nil {
 		return err
+	}
+	if err := auth.RequireScope(p, true); err != nil {
+		return err
+	}
+	if p.IsJob() {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: job tokens cannot change members")
 	}
 	g, err := s.lookupGroup(r)
 	if err != nil {

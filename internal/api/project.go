@@ -215,11 +215,22 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if p.IsJob() {
+		// A job token reads its own project, not everything its user can see.
+		proj, err := s.Store.ProjectByID(r.Context(), p.Job.ProjectID)
+		if err != nil {
+			return err
+		}
+		e, err := s.projectJSON(r, proj)
+		if err != nil {
+			return err
+		}
+		setPagination(w, r, ci.Page{Page: 1, PerPage: pg.PerPage}, 1)
+		WriteJSON(w, http.StatusOK, []projectEntity{e})
+		return nil
+	}
 	f := ci.ProjectFilter{VisibleTo: p.UserID(), All: p.Admin(), Search: q.Get("search"),
 		OrderBy: q.Get("order_by"), Sort: q.Get("sort"), Page: pg}
-	if p.IsJob() {
-		f.All = false
-	}
 	switch f.OrderBy {
 	case "", "id", "name", "path", "created_at", "updated_at", "last_activity_at":
 	default:

@@ -184,6 +184,9 @@ func setPagination(w http.ResponseWriter, r *http.Request, pg ci.Page, total int
 	link := func(page int, rel string) string {
 		u := *r.URL
 		q := u.Query()
+		for _, secret := range []string{"private_token", "job_token", "token"} {
+			q.Del(secret)
+		}
 		q.Set("page", strconv.Itoa(page))
 		q.Set("per_page", strconv.Itoa(pg.PerPage))
 		u.RawQuery = q.Encode()

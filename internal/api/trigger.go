@@ -127,8 +127,17 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		// Creating a pipeline is a write: the job's own token never allows
+		// it (an allow-list grants reads); the user who runs the job must
+		// be a Developer of the target project, as in GitLab.
 		if err := s.Auth.Require(r.Context(), p, proj, ci.AccessReporter, false); err != nil {
 			return err
+		}
+		if p.User == nil {
+			return ci.Errorf(ci.KindForbidden, "403 Forbidden: this job runs for no user and cannot trigger pipelines")
+		}
+		if err := s.Auth.Require(r.Context(), &auth.Principal{User: p.User}, proj, ci.AccessDeveloper, true); err != nil {
+			return ci.Errorf(ci.KindForbidden, "403 Forbidden: %s may not create pipelines in %s", p.User.Username, proj.FullPath)
 		}
 		userID, source = p.UserID(), "pipeline"
 	} else {

@@ -52,7 +52,7 @@ func (a *Authenticator) Require(ctx context.Context, p *Principal, proj *ci.Proj
 		return err
 	}
 	if lvl == ci.AccessNone {
-		if p.IsJob() && p.Job.ProjectID != proj.ID {
+		if p.IsJob() && p.Job.ProjectID != proj.ID && proj.Visibility != ci.VisibilityPrivate {
 			return ci.Errorf(ci.KindForbidden, "403 Forbidden: this job token is not allowed to access project %s (add project %d to its job token allowlist)", proj.FullPath, p.Job.ProjectID)
 		}
 		return ci.Errorf(ci.KindNotFound, "404 Project Not Found")
