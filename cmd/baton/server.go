@@ -99,6 +99,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.API = &api.Server{Store: db, Auth: m.Auth, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
+		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
+		Indexes:     archive.NewCache(256 << 20),
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
 		return err

@@ -9,7 +9,8 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
-// chosen is the job whose archive a request asked for, with that archive.
+// chosen is the job whose archive a request asked for, with that archive
+// (and its pipeline, except when chosen by job id).
 type chosen struct {
 	job      *ci.Job
 	archive  *ci.Artifact
@@ -173,11 +174,7 @@ func (s *Server) byJob(ctx context.Context, j *ci.Job) (*chosen, error) {
 	if a == nil {
 		return nil, noArchiveYet(fmt.Sprintf("job %d", j.ID), j)
 	}
-	pl, err := s.Store.PipelineByID(ctx, j.PipelineID)
-	if err != nil {
-		return nil, err
-	}
-	return &chosen{job: j, archive: a, pipeline: pl}, nil
+	return &chosen{job: j, archive: a}, nil // the pipeline is not needed to serve it
 }
 
 // maxWait caps the wait parameter.

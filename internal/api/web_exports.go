@@ -18,7 +18,7 @@ import (
 type ArtifactChoice struct {
 	Job      *ci.Job
 	Archive  *ci.Artifact
-	Pipeline *ci.Pipeline
+	Pipeline *ci.Pipeline // nil when chosen by job id
 }
 
 func exportChoice(c *chosen, err error) (*ArtifactChoice, error) {

@@ -1,12 +1,14 @@
 package runnerapi
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"path"
@@ -73,9 +75,9 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) error {
 	if limit > 0 && r.ContentLength > limit+multipartSlack {
 		return tooLarge(limit)
 	}
-	mr, err := r.MultipartReader()
+	mr, err := multipartReader(r)
 	if err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - the body must be multipart/form-data with a file part")
+		return err
 	}
 	for {
 		part, err := mr.NextPart()
@@ -288,4 +290,15 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// multipartReader reads the body through a 1 MiB buffer: mime/multipart's
+// own is 4 KiB, which would cut a gigabyte upload into 262,144 reads and
+// writes.
+func multipartReader(r *http.Request) (*multipart.Reader, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - the body must be multipart/form-data with a file part")
+	}
+	return multipart.NewReader(bufio.NewReaderSize(r.Body, 1<<20), params["boundary"]), nil
 }

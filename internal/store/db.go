@@ -50,6 +50,7 @@ type DB struct {
 	sql    *sql.DB
 	engine Engine
 	local  *localNotifier
+	stmts  statements
 }
 
 var (
@@ -79,7 +80,10 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 func (db *DB) Dialect() string { return db.engine.Name }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.sql.Close()
+}
 
 // Ping reports whether the database answers; it is KindUnavailable if not.
 func (db *DB) Ping(ctx context.Context) error {
@@ -121,16 +125,39 @@ func (db *DB) rebind(q string) string {
 	return b.String()
 }
 
+// exec, query and queryRow run q (with ? placeholders) on qr; outside
+// transactions they use a cached prepared statement.
 func (db *DB) exec(ctx context.Context, qr querier, q string, args ...any) (sql.Result, error) {
-	return qr.ExecContext(ctx, db.rebind(q), args...)
+	q = db.rebind(q)
+	if st := db.prepared(ctx, qr, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return qr.ExecContext(ctx, q, args...)
 }
 
 func (db *DB) query(ctx context.Context, qr querier, q string, args ...any) (*sql.Rows, error) {
-	return qr.QueryContext(ctx, db.rebind(q), args...)
+	q = db.rebind(q)
+	if st := db.prepared(ctx, qr, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return qr.QueryContext(ctx, q, args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, qr querier, q string, args ...any) *sql.Row {
-	return qr.QueryRowContext(ctx, db.rebind(q), args...)
+	q = db.rebind(q)
+	if st := db.prepared(ctx, qr, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return qr.QueryRowContext(ctx, q, args...)
+}
+
+// prepared returns the cached statement for q when qr is the database
+// itself (transactions run their statements directly).
+func (db *DB) prepared(ctx context.Context, qr querier, q string) *sql.Stmt {
+	if sqlDB, ok := qr.(*sql.DB); !ok || sqlDB != db.sql {
+		return nil
+	}
+	return db.stmts.get(ctx, db.sql, q)
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite), committing

@@ -76,7 +76,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 
 	h := sha256.New()
 	buf := make([]byte, copyBufferSize)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), ctxReader{ctx: ctx, r: r}, buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), fullReader{ctxReader{ctx: ctx, r: r}}, buf)
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("writing %q: %w", key, err)
 	}
@@ -198,4 +198,20 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// fullReader fills each read as far as its source allows, so that a source
+// of small reads (an HTTP body, a multipart part) still reaches the file in
+// buffer-sized writes.
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (int, error) {
+	n, err := io.ReadFull(f.r, p)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
+	if n > 0 && err == io.EOF {
+		err = nil // report the data now, the end on the next call
+	}
+	return n, err
 }
