@@ -101,6 +101,21 @@ func TestGroupsMembersAndVisibility(t *testing.T) {
 		if status != http.StatusOK || strings.Contains(string(body), "platform/backend/app") || !strings.Contains(string(body), "root/open") {
 			t.Fatalf("anonymous project list: %d %s", status, body)
 		}
+		// Public pipelines (GitLab's default): non-members who can see an
+		// internal project read its pipelines; a guest of a private one does not.
+		bobID, bob := in.user("bob")
+		var internal apiProject
+		in.api("POST", "/api/v4/projects", url.Values{"name": {"inner"}, "visibility": {"internal"}}, http.StatusCreated, &internal)
+		if status, body, _ := in.do("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines", internal.ID), as(bob), nil); status != http.StatusOK {
+			t.Fatalf("a signed-in non-member reading an internal project's pipelines: %d %s", status, body)
+		}
+		if status, _, _ := in.do("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines", internal.ID), nil, nil); status != http.StatusNotFound {
+			t.Fatalf("anonymous read of an internal project's pipelines: %d, want 404", status)
+		}
+		in.api("POST", path+"/members", url.Values{"user_id": {fmt.Sprint(bobID)}, "access_level": {"10"}}, http.StatusCreated, nil)
+		if status, _, _ := in.do("GET", path+"/pipelines", as(bob), nil); status != http.StatusForbidden {
+			t.Fatalf("a guest reading a private project's pipelines: %d, want 403", status)
+		}
 		in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d", pub.ID), nil, http.StatusAccepted, nil)
 		in.api("GET", fmt.Sprintf("/api/v4/projects/%d", pub.ID), nil, http.StatusNotFound, nil)
 	})

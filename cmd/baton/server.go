@@ -255,9 +255,13 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	m.listener = ln
-	ctx, m.cancel = context.WithCancel(ctx)
+	// Requests do not end with ctx: at shutdown a built-in runner still
+	// reports its jobs, and Close ends what is left after Shutdown.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	ctx, cancelLoops := context.WithCancel(ctx)
+	m.cancel = func() { cancelLoops(); cancelRequests() }
 	m.server = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+		BaseContext: func(net.Listener) context.Context { return reqCtx }}
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", (&reaper.Reaper{Store: m.Store, Blobs: m.Blobs, KeepLatest: m.Config.KeepLatest, Logger: m.Logger}).Run)
@@ -290,9 +294,6 @@ func (m *Main) loop(ctx context.Context, name string, run func(context.Context) 
 // Close stops serving (waiting up to 10 s for requests in flight), stops the
 // background loops and closes the store.
 func (m *Main) Close() error {
-	if m.cancel != nil {
-		m.cancel()
-	}
 	if m.queue != nil {
 		m.queue.Close() // ends held job requests, which Shutdown would wait for
 	}
@@ -303,6 +304,9 @@ func (m *Main) Close() error {
 	}
 	if m.git != nil {
 		m.git.Wait() // pushes still creating pipelines
+	}
+	if m.cancel != nil {
+		m.cancel() // background loops, and requests Shutdown gave up on
 	}
 	m.loops.Wait()
 	if m.Store != nil {

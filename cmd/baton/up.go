@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
@@ -51,7 +52,25 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer, bui
 		if err != nil {
 			return err
 		}
-		m.loop(ctx, "builtin-runner", r.Run)
+		// The runner has a context of its own: at shutdown it must finish
+		// (cancel its jobs, send their final updates) while the server still
+		// answers, or it would retry against a closed port for minutes.
+		runnerCtx, stopRunner := context.WithCancel(context.Background())
+		runnerDone := make(chan struct{})
+		go func() {
+			defer close(runnerDone)
+			if err := r.Run(runnerCtx); err != nil && runnerCtx.Err() == nil {
+				m.Logger.Error("built-in runner stopped", "err", err)
+			}
+		}()
+		defer func() {
+			stopRunner()
+			select {
+			case <-runnerDone:
+			case <-time.After(30 * time.Second):
+				m.Logger.Warn("the built-in runner did not stop within 30 s; shutting down anyway")
+			}
+		}()
 		printWelcome(stdout, &m)
 	}
 	<-ctx.Done()

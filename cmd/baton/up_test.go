@@ -133,6 +133,49 @@ func TestUpQuickStart(t *testing.T) {
 	if status != http.StatusOK || !unzipNames(t, body)["public/index.txt"] {
 		t.Fatalf("archive by pipeline: %d, %d bytes", status, len(body))
 	}
+
+	// Stopping `baton up` while a job runs: the built-in runner cancels the
+	// job and reports it before the server goes, and the process exits
+	// promptly (the cleanup above allows 60 s).
+	r.write(map[string]string{".gitlab-ci.yml": "long:\n  script:\n    - echo started\n    - sleep 300\n"})
+	r.git("commit", "-q", "-am", "a long job")
+	r.git("push", "-q", "origin", "HEAD")
+	var longID int64
+	eventually(t, 30*time.Second, "the long job to run", func() bool {
+		in.api("GET", "/api/v4/projects/root%2Fdemo/pipelines", nil, http.StatusOK, &pls)
+		if len(pls) < 2 {
+			return false
+		}
+		js := in.jobs(1, pls[0].ID, false)["long"]
+		if len(js) == 1 && js[0].Status == "running" {
+			longID = js[0].ID
+		}
+		return longID != 0
+	})
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("baton up: %v", err)
+		}
+		done <- nil // for the cleanup
+	case <-time.After(60 * time.Second):
+		t.Fatal("baton up did not stop within 60 s of its signal while a job ran")
+	}
+	t.Logf("baton up stopped %v after the signal", time.Since(stopped).Round(time.Millisecond))
+	db, err := openStore(context.Background(), "sqlite:"+filepath.Join(dir, "data", "baton.db"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	j, err := db.JobByID(context.Background(), longID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.Status.Finished() {
+		t.Fatalf("after baton up stopped, the job it was running is %s: the runner did not report it", j.Status)
+	}
 }
 
 // TestAdminTokenCreate checks `baton admin token create` against the data

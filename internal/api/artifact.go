@@ -12,8 +12,8 @@ import (
 )
 
 // artifactProject resolves :id for reading artifacts: Reporter on private
-// and internal projects, anyone on public ones; job tokens of the project
-// itself or of allow-listed projects.
+// projects, anyone who can see a public or internal one (readLevel); job
+// tokens of the project itself or of allow-listed projects.
 func (s *Server) artifactProject(r *http.Request) (*ci.Project, *auth.Principal, error) {
 	p, err := s.principal(r)
 	if err != nil {
@@ -26,11 +26,7 @@ func (s *Server) artifactProject(r *http.Request) (*ci.Project, *auth.Principal,
 	if err != nil {
 		return nil, nil, err
 	}
-	min := ci.AccessReporter
-	if proj.Visibility == ci.VisibilityPublic {
-		min = ci.AccessGuest
-	}
-	if err := s.Auth.Require(r.Context(), p, proj, min, false); err != nil {
+	if err := s.Auth.Require(r.Context(), p, proj, readLevel(proj, ci.AccessReporter, false), false); err != nil {
 		if p == nil && ci.KindOf(err) == ci.KindNotFound {
 			return nil, nil, ci.Errorf(ci.KindNotFound, "404 Project Not Found")
 		}

@@ -40,6 +40,7 @@ func (s *Server) projectFor(r *http.Request, min ci.AccessLevel, write bool) (*c
 	if err != nil {
 		return nil, nil, err
 	}
+	min = readLevel(proj, min, write)
 	if err := s.Auth.Require(r.Context(), p, proj, min, write); err != nil {
 		if write && p == nil && ci.KindOf(err) != ci.KindNotFound {
 			return nil, nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
@@ -47,6 +48,16 @@ func (s *Server) projectFor(r *http.Request, min ci.AccessLevel, write bool) (*c
 		return nil, nil, err
 	}
 	return proj, p, nil
+}
+
+// readLevel applies GitLab's default "public pipelines": on public and
+// internal projects, whoever can see the project can read its pipelines,
+// jobs, logs and artifacts; on private ones that takes Reporter.
+func readLevel(proj *ci.Project, min ci.AccessLevel, write bool) ci.AccessLevel {
+	if !write && min == ci.AccessReporter && proj.Visibility != ci.VisibilityPrivate {
+		return ci.AccessGuest
+	}
+	return min
 }
 
 func (s *Server) projectJSON(r *http.Request, proj *ci.Project) (projectEntity, error) {

@@ -106,7 +106,7 @@ func (s *Server) render(c *req, status int, page, title string, data any) error 
 		return fmt.Errorf("rendering unknown page %q", page)
 	}
 	v := view{Title: title, User: c.user(), CSRF: c.csrfToken(), Project: c.proj, Access: c.access,
-		ExternalURL: s.ExternalURL, Version: s.Version, Path: c.r.URL.RequestURI(), Data: data}
+		ExternalURL: s.ExternalURL, Version: s.Version, Path: withoutSecrets(c.r.URL), Data: data}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		return fmt.Errorf("rendering %s: %w", page, err)
@@ -146,7 +146,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *req, err error)
 	}
 	anonymous := c == nil || c.p == nil
 	if status == http.StatusUnauthorized && anonymous && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		http.Redirect(w, r, "/-/sign_in?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		http.Redirect(w, r, "/-/sign_in?next="+url.QueryEscape(withoutSecrets(r.URL)), http.StatusSeeOther)
 		return
 	}
 	if c == nil {
@@ -280,4 +280,16 @@ func escapePath(p string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
+}
+
+// withoutSecrets is u's request URI without token parameters, which must
+// not travel on into redirects, pages or browser history.
+func withoutSecrets(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	for _, k := range []string{"private_token", "job_token", "token"} {
+		q.Del(k)
+	}
+	c.RawQuery = q.Encode()
+	return c.RequestURI()
 }
