@@ -146,8 +146,11 @@ func TestUpQuickStart(t *testing.T) {
 		if len(pls) < 2 {
 			return false
 		}
+		// Running, and its script started: the runner holds it (a job
+		// assigned in the very instant the runner stops is left to the
+		// stuck-job sweep, as in GitLab).
 		js := in.jobs(1, pls[0].ID, false)["long"]
-		if len(js) == 1 && js[0].Status == "running" {
+		if len(js) == 1 && js[0].Status == "running" && strings.Contains(in.trace(1, js[0].ID), "started") {
 			longID = js[0].ID
 		}
 		return longID != 0
