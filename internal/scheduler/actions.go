@@ -36,6 +36,14 @@ func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
 				"failure_reason", j.FailureReason, "attempt", next.Attempt)
 		}
 	}
+	if j.Attempt > 1 {
+		// An Advance that read the pipeline just before this attempt was
+		// made may have skipped jobs after it on the strength of the failed
+		// attempt; let them be decided again now that this one finished.
+		if err := s.reopen(ctx, j.PipelineID, j); err != nil {
+			return err
+		}
+	}
 	return s.Advance(ctx, j.PipelineID)
 }
 

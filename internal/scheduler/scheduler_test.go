@@ -70,6 +70,26 @@ func TestPipelineLifecycle(t *testing.T) {
 				e.t.Error("failed pipeline has no FinishedAt")
 			}
 		}},
+		{"a skip decided before a retry existed is undone when the retry succeeds", func(e *env) {
+			p := e.create(spec("build", "build"), spec("test", "test"))
+			e.report(e.takeAll()["build"], ci.StatusFailed, 1)
+			e.expect(p, "build:failed test:skipped", ci.StatusFailed)
+			// The retry, then a stale Advance's skip landing after its re-open.
+			next, err := e.s.RetryJob(e.ctx, e.job(p, "build").ID, 0)
+			if err != nil {
+				e.t.Fatalf("RetryJob: %v", err)
+			}
+			stale := e.job(p, "test")
+			stale.Status = ci.StatusSkipped
+			if err := e.db.UpdateJob(e.ctx, stale, ci.StatusCreated); err != nil {
+				e.t.Fatalf("skipping test: %v", err)
+			}
+			e.report(e.takeAll()["build"], ci.StatusSuccess, 0)
+			if next.Attempt != 2 {
+				e.t.Fatalf("retry attempt %d", next.Attempt)
+			}
+			e.expect(p, "build:success test:pending", ci.StatusRunning)
+		}},
 		{"allowed exit code passes with warnings", func(e *env) {
 			p := e.create(spec("lint", "test", sAllowCodes(3)), spec("ship", "deploy"))
 			e.report(e.takeAll()["lint"], ci.StatusFailed, 3)
