@@ -210,5 +210,3 @@ func requestBase(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
-
-func jsonUnmarshal(raw json.RawMessage, v any) error { return json.Unmarshal(raw, v) }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -171,7 +172,7 @@ func triggerVariables(q *params) ([]ci.Variable, error) {
 	var vars []ci.Variable
 	if raw, ok := q.json["variables"]; ok {
 		m := map[string]any{}
-		if err := jsonUnmarshal(raw, &m); err != nil {
+		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variables needs to be a map of key-valued strings")
 		}
 		for k, v := range m {

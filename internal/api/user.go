@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/batonci/baton/internal/auth"
@@ -169,6 +168,3 @@ func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
 	WriteJSON(w, http.StatusCreated, e)
 	return nil
 }
-
-// parseDuration-free helper used by list filters.
-func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
