@@ -167,11 +167,11 @@ func (s *Server) serveEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifa
 
 // serveTree lists a directory of an archive in GitLab's tree shape.
 func (s *Server) serveTree(w http.ResponseWriter, r *http.Request, a *ci.Artifact) error {
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
-	pg, err := q.page()
+	pg, err := q.Page()
 	if err != nil {
 		return err
 	}

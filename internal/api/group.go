@@ -57,7 +57,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.RequireScope(p, true); err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -127,11 +127,11 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
-	pg, err := q.page()
+	pg, err := q.Page()
 	if err != nil {
 		return err
 	}

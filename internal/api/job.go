@@ -226,11 +226,11 @@ var jobScopes = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusPending: tru
 	ci.StatusManual: true, ci.StatusCanceling: true, ci.StatusPreparing: true, ci.StatusScheduled: true}
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Project, f ci.JobFilter) error {
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
-	if f.Page, err = q.page(); err != nil {
+	if f.Page, err = q.Page(); err != nil {
 		return err
 	}
 	for _, sc := range append(q.List("scope"), q.Values["scope[]"]...) {

@@ -47,7 +47,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, ms []*ci.Member
 
 // memberFromParams reads user_id and access_level and checks the user exists.
 func (s *Server) memberFromParams(r *http.Request) (*ci.Member, *ci.User, error) {
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return nil, nil, err
 	}

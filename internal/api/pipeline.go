@@ -46,13 +46,13 @@ func (s *Server) writePipeline(w http.ResponseWriter, r *http.Request, status in
 
 // pipelineVariables reads variables given as a JSON array of {key, value,
 // variable_type} or as form fields variables[][key]=…&variables[][value]=….
-func pipelineVariables(q *params) ([]ci.Variable, error) {
+func pipelineVariables(q *Params) ([]ci.Variable, error) {
 	var raw []struct {
 		Key          string `json:"key"`
 		Value        any    `json:"value"`
 		VariableType string `json:"variable_type"`
 	}
-	if j, ok := q.json["variables"]; ok {
+	if j, ok := q.JSON["variables"]; ok {
 		if err := json.Unmarshal(j, &raw); err != nil {
 			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variables must be an array of {key, value, variable_type}")
 		}
@@ -129,7 +129,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -158,11 +158,11 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
-	pg, err := q.page()
+	pg, err := q.Page()
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.RequireScope(p, true); err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 // targetNamespace is the namespace a new project or group goes to: the
 // caller's personal namespace unless namespace_id names a group it may
 // create projects in (Developer or more; admins anywhere).
-func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *params) (*ci.Namespace, error) {
+func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *Params) (*ci.Namespace, error) {
 	raw := q.Get("namespace_id")
 	if raw == "" {
 		raw = q.Get("namespace")
@@ -218,11 +218,11 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.RequireScope(p, false); err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
-	pg, err := q.page()
+	pg, err := q.Page()
 	if err != nil {
 		return err
 	}

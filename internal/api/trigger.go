@@ -39,7 +39,7 @@ func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -168,9 +168,9 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 
 // triggerVariables reads variables[KEY]=value (form or query) or a JSON
 // object {"variables": {"KEY": "value"}}.
-func triggerVariables(q *params) ([]ci.Variable, error) {
+func triggerVariables(q *Params) ([]ci.Variable, error) {
 	var vars []ci.Variable
-	if raw, ok := q.json["variables"]; ok {
+	if raw, ok := q.JSON["variables"]; ok {
 		m := map[string]any{}
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - variables needs to be a map of key-valued strings")

@@ -45,7 +45,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.requireAdmin(r); err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.mustPrincipal(r); err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := readParams(r)
+	q, err := ReadParams(r)
 	if err != nil {
 		return err
 	}

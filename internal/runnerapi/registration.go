@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
@@ -46,7 +47,7 @@ type tokenResponse struct {
 
 // registerRunner is POST /api/v4/runners, the legacy registration-token flow.
 func (s *Server) registerRunner(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -61,26 +62,26 @@ func (s *Server) registerRunner(w http.ResponseWriter, r *http.Request) error {
 	if err := applyRunnerParams(rn, p, true); err != nil {
 		return err
 	}
-	in := p.info()
+	in := info(p)
 	rn.Version, rn.Platform, rn.Architecture, rn.Executor = in.Version, in.Platform, in.Architecture, in.Executor
 	secret, hash := auth.NewToken(auth.PrefixRunner)
 	rn.TokenHash = hash
 	if err := s.Store.CreateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("creating runner: %w", err)
 	}
-	writeJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
+	api.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
 	return nil
 }
 
 // applyRunnerParams sets the runner's settable fields from p; creating
 // applies GitLab's defaults to absent ones.
-func applyRunnerParams(rn *ci.Runner, p *params, creating bool) error {
+func applyRunnerParams(rn *ci.Runner, p *api.Params, creating bool) error {
 	var err error
-	if p.has("description") {
+	if p.Given("description") {
 		rn.Description = p.Get("description")
 	}
-	if p.has("tag_list") {
-		if rn.Tags, err = p.tags("tag_list"); err != nil {
+	if p.Given("tag_list") {
+		if rn.Tags, err = tags(p, "tag_list"); err != nil {
 			return err
 		}
 	}
@@ -88,20 +89,20 @@ func applyRunnerParams(rn *ci.Runner, p *params, creating bool) error {
 	if creating {
 		def = true
 	}
-	if rn.RunUntagged, err = p.boolean("run_untagged", def); err != nil {
+	if rn.RunUntagged, err = p.Bool("run_untagged", def); err != nil {
 		return err
 	}
-	if rn.Locked, err = p.boolean("locked", rn.Locked); err != nil {
+	if rn.Locked, err = p.Bool("locked", rn.Locked); err != nil {
 		return err
 	}
-	if p.has("active") {
-		active, err := p.boolean("active", !rn.Paused)
+	if p.Given("active") {
+		active, err := p.Bool("active", !rn.Paused)
 		if err != nil {
 			return err
 		}
 		rn.Paused = !active
 	}
-	if rn.Paused, err = p.boolean("paused", rn.Paused); err != nil {
+	if rn.Paused, err = p.Bool("paused", rn.Paused); err != nil {
 		return err
 	}
 	if v := p.Get("access_level"); v != "" {
@@ -110,8 +111,8 @@ func applyRunnerParams(rn *ci.Runner, p *params, creating bool) error {
 		}
 		rn.AccessLevel = v
 	}
-	if p.has("maximum_timeout") {
-		n, err := p.integer("maximum_timeout", 0)
+	if p.Given("maximum_timeout") {
+		n, err := p.Int("maximum_timeout", 0)
 		if err != nil {
 			return err
 		}
@@ -145,7 +146,7 @@ func (s *Server) runnerByToken(ctx context.Context, token string) (*ci.Runner, e
 	return rn, nil
 }
 
-func runnerToken(r *http.Request, p *params) string {
+func runnerToken(r *http.Request, p *api.Params) string {
 	if t := p.Get("token"); t != "" {
 		return t
 	}
@@ -154,7 +155,7 @@ func runnerToken(r *http.Request, p *params) string {
 
 // verifyRunner is POST /api/v4/runners/verify.
 func (s *Server) verifyRunner(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -163,14 +164,14 @@ func (s *Server) verifyRunner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.touchRunner(r, rn, p.info())
-	writeJSON(w, http.StatusOK, tokenResponse{ID: rn.ID, Token: tok})
+	s.touchRunner(r, rn, info(p))
+	api.WriteJSON(w, http.StatusOK, tokenResponse{ID: rn.ID, Token: tok})
 	return nil
 }
 
 // unregisterRunner is DELETE /api/v4/runners: the runner deletes itself.
 func (s *Server) unregisterRunner(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func (s *Server) unregisterRunner(w http.ResponseWriter, r *http.Request) error 
 // call on unregister. Baton keeps no runner managers (one row per runner),
 // so the runner itself stays, as in GitLab; an admin deletes it.
 func (s *Server) unregisterManager(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (s *Server) unregisterManager(w http.ResponseWriter, r *http.Request) error
 
 // resetOwnToken is POST /api/v4/runners/reset_authentication_token.
 func (s *Server) resetOwnToken(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func (s *Server) resetToken(w http.ResponseWriter, r *http.Request, rn *ci.Runne
 	if err := s.Store.UpdateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("resetting token of runner %d: %w", rn.ID, err)
 	}
-	writeJSON(w, http.StatusCreated, tokenResponse{Token: secret})
+	api.WriteJSON(w, http.StatusCreated, tokenResponse{Token: secret})
 	return nil
 }
 
@@ -274,6 +275,6 @@ func (s *Server) resetRegistrationToken(w http.ResponseWriter, r *http.Request) 
 	if err := s.Store.SetSetting(r.Context(), SettingRegistrationToken, tok); err != nil {
 		return fmt.Errorf("storing registration token: %w", err)
 	}
-	writeJSON(w, http.StatusCreated, tokenResponse{Token: tok})
+	api.WriteJSON(w, http.StatusCreated, tokenResponse{Token: tok})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
@@ -20,7 +21,7 @@ import (
 // request is held for up to LongPoll and retried whenever the queue is
 // notified.
 func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.touchRunner(r, rn, p.info())
+	s.touchRunner(r, rn, info(p))
 
 	version := s.Queue.Version()
 	hold := p.Get("last_update") != "" && p.Get("last_update") == version && s.longPoll() > 0
@@ -45,7 +46,7 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if payload != nil {
-			writeJSON(w, http.StatusCreated, payload)
+			api.WriteJSON(w, http.StatusCreated, payload)
 			return nil
 		}
 		if !hold || !s.wait(ctx, version, deadline) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
@@ -58,7 +59,7 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	if pr.Token != nil && !pr.Token.HasScope(ci.ScopeCreateRunner) && !pr.Token.HasScope(ci.ScopeAPI) {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: insufficient_scope, the create_runner scope is required")
 	}
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -66,11 +67,11 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	switch rn.RunnerType {
 	case ci.RunnerInstance:
 	case ci.RunnerProject:
-		if rn.ProjectID, err = p.integer("project_id", 0); err != nil || rn.ProjectID == 0 {
+		if rn.ProjectID, err = p.Int("project_id", 0); err != nil || rn.ProjectID == 0 {
 			return ci.Errorf(ci.KindInvalid, "400 Bad request - project_id is missing")
 		}
 	case ci.RunnerGroup:
-		if rn.NamespaceID, err = p.integer("group_id", 0); err != nil || rn.NamespaceID == 0 {
+		if rn.NamespaceID, err = p.Int("group_id", 0); err != nil || rn.NamespaceID == 0 {
 			return ci.Errorf(ci.KindInvalid, "400 Bad request - group_id is missing")
 		}
 	case "":
@@ -89,7 +90,7 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Store.CreateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("creating runner: %w", err)
 	}
-	writeJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
+	api.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
 	return nil
 }
 
@@ -192,23 +193,23 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 	if !pr.Admin() {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden - listing runners requires an administrator")
 	}
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
 	f := ci.RunnerFilter{Type: p.Get("type")}
 	if p.Get("paused") != "" {
-		b, err := p.boolean("paused", false)
+		b, err := p.Bool("paused", false)
 		if err != nil {
 			return err
 		}
 		f.Paused = &b
 	}
-	page, err := p.integer("page", 1)
+	page, err := p.Int("page", 1)
 	if err != nil {
 		return err
 	}
-	per, err := p.integer("per_page", 20)
+	per, err := p.Int("per_page", 20)
 	if err != nil {
 		return err
 	}
@@ -232,7 +233,7 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 		next = strconv.Itoa(f.Page.Page + 1)
 	}
 	h.Set("X-Next-Page", next)
-	writeJSON(w, http.StatusOK, out)
+	api.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -266,7 +267,7 @@ func (s *Server) getRunner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.runnerEntity(rn))
+	api.WriteJSON(w, http.StatusOK, s.runnerEntity(rn))
 	return nil
 }
 
@@ -276,7 +277,7 @@ func (s *Server) updateRunner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := readParams(r)
+	p, err := api.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -286,7 +287,7 @@ func (s *Server) updateRunner(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.UpdateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("updating runner %d: %w", rn.ID, err)
 	}
-	writeJSON(w, http.StatusOK, s.runnerEntity(rn))
+	api.WriteJSON(w, http.StatusOK, s.runnerEntity(rn))
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
@@ -85,7 +86,7 @@ func (s *Server) updateJob(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - state is invalid: %q", req.State)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": string(j.Status)})
+	api.WriteJSON(w, http.StatusOK, map[string]string{"status": string(j.Status)})
 	return nil
 }
 

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// maxParamsBody bounds a parameter body (JSON or form); artifact uploads
+// never go through Params.
+const maxParamsBody = 1 << 20
+
+// Params are a request's parameters as GitLab's Grape sees them: the query
+// string, then the fields of a JSON object body (with or without its
+// Content-Type, as runners send it) or of a form body. Scalars land in
+// Values; every JSON value is also kept raw in JSON, so arrays (tag_list,
+// variables) and objects (info) can be decoded where needed. The API and
+// the runner API share it.
+type Params struct {
+	url.Values
+	JSON map[string]json.RawMessage
+}
+
+// ReadParams reads r's parameters. A body over 1 MiB is KindTooLarge, a
+// malformed one KindInvalid.
+func ReadParams(r *http.Request) (*Params, error) {
+	p := &Params{Values: r.URL.Query(), JSON: map[string]json.RawMessage{}}
+	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return p, nil
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		if err := r.ParseMultipartForm(maxParamsBody); err != nil {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: %v", err)
+		}
+		p.merge(r.PostForm)
+		return p, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxParamsBody+1))
+	if err != nil {
+		return nil, ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading body")
+	}
+	if len(body) > maxParamsBody {
+		return nil, ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: parameters over 1 MiB")
+	}
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+	case ct == "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: %v", err)
+		}
+		p.merge(form)
+	case ct == "application/json" || trimmed[0] == '{':
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.UseNumber()
+		if err := dec.Decode(&p.JSON); err != nil {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed JSON body: %v", err)
+		}
+		for k, raw := range p.JSON {
+			if s, ok := scalar(raw); ok && !p.Has(k) {
+				p.Set(k, s)
+			}
+		}
+	default:
+		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - the body must be a JSON object or a form")
+	}
+	return p, nil
+}
+
+// merge adds body fields the query string did not already set.
+func (p *Params) merge(form url.Values) {
+	for k, vs := range form {
+		if !p.Has(k) {
+			p.Values[k] = vs
+		}
+	}
+}
+
+func scalar(raw json.RawMessage) (string, bool) {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// Given reports whether key was sent at all, in any form.
+func (p *Params) Given(key string) bool {
+	_, ok := p.JSON[key]
+	return ok || p.Has(key) || p.Has(key+"[]")
+}
+
+// Bool parses a boolean parameter; absent gives def.
+func (p *Params) Bool(key string, def bool) (bool, error) {
+	v := p.Get(key)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is invalid: %q is not a boolean", key, v)
+	}
+	return b, nil
+}
+
+// Int parses an integer parameter; absent gives def.
+func (p *Params) Int(key string, def int64) (int64, error) {
+	v := p.Get(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return def, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is invalid: %q is not an integer", key, v)
+	}
+	return n, nil
+}
+
+// Required returns a non-empty parameter or a KindInvalid naming it.
+func (p *Params) Required(key string) (string, error) {
+	v := p.Get(key)
+	if v == "" {
+		return "", ci.Errorf(ci.KindInvalid, "400 Bad request - %s is missing", key)
+	}
+	return v, nil
+}
+
+// List returns a list parameter given as a JSON array, key[]=a&key[]=b or
+// a comma-separated key=a,b.
+func (p *Params) List(key string) []string {
+	if raw, ok := p.JSON[key]; ok {
+		var out []string
+		if json.Unmarshal(raw, &out) == nil {
+			return out
+		}
+	}
+	if vs := p.Values[key+"[]"]; len(vs) > 0 {
+		return vs
+	}
+	if v := p.Get(key); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
