@@ -141,7 +141,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pl, err := s.Planner.CreatePipeline(r.Context(), PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(), Variables: vars})
+	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(), Variables: vars})
 	if err != nil {
 		if writePlanError(w, err) {
 			return nil

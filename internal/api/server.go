@@ -38,19 +38,10 @@ type Scheduler interface {
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }
 
-// PipelineRequest asks for a new pipeline of a project at a ref.
-type PipelineRequest struct {
-	Project   *ci.Project
-	Ref       string
-	Source    string
-	UserID    int64
-	Variables []ci.Variable
-}
-
 // Planner creates pipelines from the project's CI configuration at a ref.
 // An invalid configuration is KindInvalid with the YAML errors as message.
 type Planner interface {
-	CreatePipeline(ctx context.Context, req PipelineRequest) (*ci.Pipeline, error)
+	CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error)
 }
 
 // Repos creates and removes a project's git repository.

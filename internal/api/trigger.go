@@ -156,7 +156,7 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 		_ = s.Store.TouchTrigger(r.Context(), t.ID, time.Now())
 		userID = t.OwnerID
 	}
-	pl, err := s.Planner.CreatePipeline(r.Context(), PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: userID, Variables: vars})
+	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: userID, Variables: vars})
 	if err != nil {
 		if writePlanError(w, err) {
 			return nil

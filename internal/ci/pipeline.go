@@ -57,3 +57,13 @@ type PipelinePlan struct {
 	Stages []string  // in order, including .pre and .post
 	Jobs   []JobSpec // jobs whose rules let them into the pipeline; parallel jobs expanded
 }
+
+// PipelineRequest asks for a new pipeline of a project at a ref (an API
+// call or a trigger; pushes carry their ref updates instead).
+type PipelineRequest struct {
+	Project   *Project
+	Ref       string
+	Source    string
+	UserID    int64
+	Variables []Variable
+}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
 )
@@ -58,12 +57,10 @@ type Planner struct {
 	Now         func() time.Time
 }
 
-var _ api.Planner = (*Planner)(nil)
-
 // CreatePipeline plans and creates a pipeline for an API or trigger request.
 // An invalid or missing configuration is KindInvalid with GitLab's messages
 // and creates nothing; an unknown ref is KindInvalid "Reference not found".
-func (p *Planner) CreatePipeline(ctx context.Context, req api.PipelineRequest) (*ci.Pipeline, error) {
+func (p *Planner) CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error) {
 	c, tag, err := p.Source.ResolveRef(ctx, req.Project.ID, req.Ref)
 	if ci.IsNotFound(err) {
 		return nil, ci.Errorf(ci.KindInvalid, "Reference not found")
