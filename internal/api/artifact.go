@@ -239,28 +239,18 @@ func (s *Server) deleteProjectArtifacts(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	jobs, _, err := s.Store.ListJobs(r.Context(), ci.JobFilter{ProjectID: proj.ID, IncludeRetried: true})
+	arts, err := s.Store.ArtifactsOfProject(r.Context(), proj.ID, 0)
 	if err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	for start := 0; start < len(jobs); start += 500 {
-		ids := make([]int64, 0, 500)
-		for _, j := range jobs[start:min(start+500, len(jobs))] {
-			ids = append(ids, j.ID)
+	for _, a := range arts {
+		if a.Locked || a.FileType == ci.FileTypeTrace {
+			continue
 		}
-		arts, err := s.Store.ArtifactsOfJobs(r.Context(), ids)
-		if err != nil {
+		a.ExpireAt = &now
+		if err := s.Store.UpdateArtifact(r.Context(), a); err != nil {
 			return err
-		}
-		for _, a := range arts {
-			if a.Locked || a.FileType == ci.FileTypeTrace {
-				continue
-			}
-			a.ExpireAt = &now
-			if err := s.Store.UpdateArtifact(r.Context(), a); err != nil {
-				return err
-			}
 		}
 	}
 	WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})

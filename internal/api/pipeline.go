@@ -276,15 +276,7 @@ func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	jobs, _, err := s.Store.ListJobs(r.Context(), ci.JobFilter{PipelineID: pl.ID, IncludeRetried: true})
-	if err != nil {
-		return err
-	}
-	ids := make([]int64, len(jobs))
-	for i, j := range jobs {
-		ids[i] = j.ID
-	}
-	arts, err := s.Store.ArtifactsOfJobs(r.Context(), ids)
+	arts, err := s.Store.ArtifactsOfProject(r.Context(), pl.ProjectID, pl.ID)
 	if err != nil {
 		return err
 	}

@@ -303,26 +303,15 @@ func (s *Server) projectBlobKeys(r *http.Request, projectID int64) ([]string, er
 	if s.Blobs == nil {
 		return nil, nil
 	}
-	jobs, _, err := s.Store.ListJobs(r.Context(), ci.JobFilter{ProjectID: projectID, IncludeRetried: true})
+	arts, err := s.Store.ArtifactsOfProject(r.Context(), projectID, 0)
 	if err != nil {
 		return nil, err
 	}
 	var keys []string
-	for start := 0; start < len(jobs); start += 500 {
-		end := min(start+500, len(jobs))
-		ids := make([]int64, 0, end-start)
-		for _, j := range jobs[start:end] {
-			ids = append(ids, j.ID)
-		}
-		arts, err := s.Store.ArtifactsOfJobs(r.Context(), ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range arts {
-			keys = append(keys, a.BlobKey)
-			if a.IndexKey != "" {
-				keys = append(keys, a.IndexKey)
-			}
+	for _, a := range arts {
+		keys = append(keys, a.BlobKey)
+		if a.IndexKey != "" {
+			keys = append(keys, a.IndexKey)
 		}
 	}
 	return keys, nil

@@ -179,6 +179,9 @@ type ArtifactStore interface {
 	ArtifactByID(ctx context.Context, id int64) (*Artifact, error)
 	// ArtifactsOfJobs lists the artifacts of the given jobs.
 	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*Artifact, error)
+	// ArtifactsOfProject lists a project's artifacts, only those of one
+	// pipeline when pipelineID is not 0.
+	ArtifactsOfProject(ctx context.Context, projectID, pipelineID int64) ([]*Artifact, error)
 	// UpdateArtifact saves ExpireAt and Locked.
 	UpdateArtifact(ctx context.Context, a *Artifact) error
 	DeleteArtifact(ctx context.Context, id int64) error

@@ -73,6 +73,16 @@ func (db *DB) ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*ci.Artifa
 	return out, nil
 }
 
+// ArtifactsOfProject lists a project's artifacts by id, only those of one
+// pipeline when pipelineID is not 0.
+func (db *DB) ArtifactsOfProject(ctx context.Context, projectID, pipelineID int64) ([]*ci.Artifact, error) {
+	if pipelineID != 0 {
+		return db.listArtifacts(ctx, `SELECT `+artifactCols+` FROM artifacts WHERE project_id = ? AND pipeline_id = ? ORDER BY id`,
+			projectID, pipelineID)
+	}
+	return db.listArtifacts(ctx, `SELECT `+artifactCols+` FROM artifacts WHERE project_id = ? ORDER BY id`, projectID)
+}
+
 func (db *DB) listArtifacts(ctx context.Context, q string, args ...any) ([]*ci.Artifact, error) {
 	rows, err := db.query(ctx, db.sql, q, args...)
 	if err != nil {

@@ -38,6 +38,16 @@ func TestArtifacts(t *testing.T) {
 		if err != nil || len(as) != 3 {
 			t.Errorf("ArtifactsOfJobs = %d, %v", len(as), err)
 		}
+		if as, err := db.ArtifactsOfProject(ctx, proj.ID, 0); err != nil || len(as) != 3 || as[0].ID != a.ID {
+			t.Errorf("ArtifactsOfProject(all) = %d, %v", len(as), err)
+		}
+		if as, err := db.ArtifactsOfProject(ctx, proj.ID, p.ID); err != nil || len(as) != 2 || as[0].PipelineID != p.ID || as[1].PipelineID != p.ID {
+			t.Errorf("ArtifactsOfProject(pipeline %d) = %+v, %v", p.ID, as, err)
+		}
+		other := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		if as, err := db.ArtifactsOfProject(ctx, other.ID, 0); err != nil || len(as) != 0 {
+			t.Errorf("ArtifactsOfProject(other project) = %d, %v", len(as), err)
+		}
 		if as, err := db.ArtifactsOfJobs(ctx, nil); err != nil || len(as) != 0 {
 			t.Errorf("ArtifactsOfJobs(nil) = %v, %v", as, err)
 		}
