@@ -127,13 +127,14 @@ build:
   script:
     - mkdir -p out && echo "payload-$CI_PIPELINE_ID" > out/data.txt
     - echo "BUILD_VERSION=1.2.$CI_PIPELINE_IID" > build.env
+    - sleep 4
   artifacts:
     paths: [out/]
     reports:
       dotenv: build.env
 slow:
   stage: build
-  script: sleep 3
+  script: sleep 9
 unit:
   stage: test
   needs: [build]
@@ -145,6 +146,8 @@ fetch:
   stage: test
   needs: []
   script:
+    - 'code=$(curl -s -o early.json -w "%{http_code}" -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_PIPELINE_ARTIFACTS_URL?job=build"); echo "without wait: $code $(cat early.json)"; test "$code" = 404'
+    - grep -q "has no artifacts yet" early.json
     - 'curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" -o a.zip "$CI_PIPELINE_ARTIFACTS_URL?job=build&wait=60"'
     - unzip -o a.zip && test "$(cat out/data.txt)" = "payload-$CI_PIPELINE_ID"
     - 'curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_PIPELINE_ARTIFACTS_URL/raw/out/data.txt?job=build" | grep -q payload'
@@ -168,6 +171,11 @@ deploy:
 			}
 			if deploy.StartedAt.Before(*unit.FinishedAt) || deploy.StartedAt.Before(*slow.FinishedAt) {
 				t.Errorf("deploy started %v before the test stage finished", deploy.StartedAt)
+			}
+			// fetch asked before build had uploaded (404), then waited for it.
+			fetch, build := jobs["fetch"][0], jobs["build"][0]
+			if !fetch.StartedAt.Before(*build.FinishedAt) || !strings.Contains(in.trace(pid, fetch.ID), "without wait: 404") {
+				t.Errorf("fetch started %v, build finished %v; fetch log:\n%s", fetch.StartedAt, build.FinishedAt, in.trace(pid, fetch.ID))
 			}
 			if log := in.trace(pid, unit.ID); !strings.Contains(log, "unit saw 1.2.") {
 				t.Errorf("unit's log lacks its output:\n%s", log)

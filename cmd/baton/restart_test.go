@@ -53,9 +53,13 @@ after:
 `})
 		r.git("push", "-q", in.pushURL("root/restart"), "main")
 		pl := in.latestPipeline(proj.ID)
+		var slowID int64
 		eventually(t, 30*time.Second, "the slow job to start", func() bool {
 			j := in.jobs(proj.ID, pl.ID, false)["slow"]
-			return len(j) == 1 && j[0].Status == "running" && strings.Contains(in.trace(proj.ID, j[0].ID), "before-restart")
+			if len(j) == 1 && j[0].Status == "running" && strings.Contains(in.trace(proj.ID, j[0].ID), "before-restart") {
+				slowID = j[0].ID
+			}
+			return slowID != 0
 		})
 
 		if err := first.Close(); err != nil {
@@ -78,8 +82,13 @@ after:
 		if done.Status != "success" {
 			t.Fatalf("after a restart the pipeline is %s: %s\n%s", done.Status, statuses(jobs), in.trace(proj.ID, jobs["slow"][0].ID))
 		}
-		if log := in.trace(proj.ID, jobs["slow"][0].ID); !strings.Contains(log, "before-restart") || !strings.Contains(log, "after-restart") {
-			t.Fatalf("the slow job's log lost lines across the restart:\n%s", log)
+		// The same job carried on: not re-queued, not run twice.
+		if all := in.jobs(proj.ID, pl.ID, true)["slow"]; len(all) != 1 || all[0].ID != slowID {
+			t.Fatalf("slow ran as %+v, want only job %d", all, slowID)
+		}
+		if log := in.trace(proj.ID, slowID); strings.Count(log, "before-restart") != 2 || !strings.Contains(log, "after-restart") {
+			// "before-restart" stands twice: the echoed command and its output.
+			t.Fatalf("the slow job's log lost or repeated lines across the restart:\n%s", log)
 		}
 	})
 }
