@@ -3,16 +3,18 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/reaper"
 	"github.com/batonci/baton/internal/tests3"
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
@@ -157,7 +159,7 @@ func testArtifacts(t *testing.T, in *instance, redirected bool) {
 		}{
 			{base + "/raw/dist/sub%20dir/h%C3%A9llo%20w%C3%B6rld.txt?job=build", "hello\n", "text/plain; charset=utf-8"},
 			{base + "/raw/dist/index.html?job=build", "<script>alert(document.domain)</script>\n", "text/plain; charset=utf-8"},
-			{base + "/raw/dist/logo.svg?job=build", "", "text/plain; charset=utf-8"},
+			{base + "/raw/dist/logo.svg?job=build", "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>\n", "text/plain; charset=utf-8"},
 			{base + "/raw/dist/data.json?job=build", "{\"ok\":true}\n", "application/json"},
 			{commitBase + "/raw/dist/data.json?job=build", "{\"ok\":true}\n", "application/json"},
 			{fmt.Sprintf("/api/v4/projects/%d/jobs/artifacts/main/raw/dist/data.json?job=build", pid), "{\"ok\":true}\n", "application/json"},
@@ -166,7 +168,7 @@ func testArtifacts(t *testing.T, in *instance, redirected bool) {
 		}
 		for _, c := range cases {
 			status, body, h := get(c.path, nil)
-			if status != http.StatusOK || (c.want != "" && string(body) != c.want) || h.Get("Content-Type") != c.contentType {
+			if status != http.StatusOK || string(body) != c.want || h.Get("Content-Type") != c.contentType {
 				t.Errorf("GET %s = %d %q (%s), want %q (%s)", c.path, status, body, h.Get("Content-Type"), c.want, c.contentType)
 			}
 			if h.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") || h.Get("ETag") == "" {
@@ -293,14 +295,64 @@ func testArtifacts(t *testing.T, in *instance, redirected bool) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
+		ctx := context.Background()
 		id := jobs["test suite 1/3"][0].ID
+		before, err := in.main.Store.ArtifactsOfJobs(ctx, []int64{id})
+		if err != nil || len(before) == 0 {
+			t.Fatalf("artifacts of job %d: %v, %v", id, before, err)
+		}
 		in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts", pid, id), nil, http.StatusNoContent, nil)
 		status, body, _ := get(fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts", pid, id), nil)
 		if status != http.StatusNotFound {
 			t.Fatalf("after delete: %d %s", status, body)
 		}
-		if _, err := os.Stat(in.main.Config.DataDir); err != nil {
-			t.Fatal(err)
+		for _, a := range before {
+			for _, key := range []string{a.BlobKey, a.IndexKey} {
+				if _, err := in.main.Blobs.Stat(ctx, key); key != "" && !ci.IsNotFound(err) {
+					t.Errorf("bytes %s of a deleted artifact are still stored: %v", key, err)
+				}
+			}
+		}
+		var job apiJobFull
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/jobs/%d", pid, id), nil, http.StatusOK, &job)
+		if job.ArtifactsFile != nil {
+			t.Errorf("deleted job still shows artifacts_file %+v", job.ArtifactsFile)
+		}
+	})
+
+	// Last, as it removes every artifact: DELETE /projects/:id/artifacts
+	// expires them all; the reaper then deletes what the latest successful
+	// pipeline does not keep (here, with keeping off, everything).
+	t.Run("delete all of a project's", func(t *testing.T) {
+		ctx := context.Background()
+		in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/artifacts", pid), nil, http.StatusAccepted, nil)
+		arts, err := in.main.Store.ArtifactsOfProject(ctx, pid, 0)
+		if err != nil || len(arts) == 0 {
+			t.Fatalf("artifacts after expiring: %d, %v", len(arts), err)
+		}
+		for _, a := range arts {
+			if a.ExpireAt == nil || a.ExpireAt.After(time.Now()) {
+				t.Fatalf("artifact %d (%s) not expired: %v", a.ID, a.FileType, a.ExpireAt)
+			}
+		}
+		kept := &reaper.Reaper{Store: in.main.Store, Blobs: in.main.Blobs, KeepLatest: true, Logger: testLogger(t)}
+		if n, err := kept.Pass(ctx); err != nil || n != 0 {
+			t.Fatalf("reaping with keep-latest deleted %d (%v); the pipeline is its ref's latest success", n, err)
+		}
+		if status, _, _ := get(base+"?job=build", nil); status != http.StatusOK {
+			t.Fatalf("a kept, expired archive is not served: %d", status)
+		}
+		all := &reaper.Reaper{Store: in.main.Store, Blobs: in.main.Blobs, Logger: testLogger(t)}
+		if n, err := all.Pass(ctx); err != nil || n != len(arts) {
+			t.Fatalf("reaping everything deleted %d of %d (%v)", n, len(arts), err)
+		}
+		if status, body, _ := get(base+"?job=build", nil); status != http.StatusNotFound {
+			t.Fatalf("after reaping: %d %s", status, body)
+		}
+		for _, a := range arts {
+			if _, err := in.main.Blobs.Stat(ctx, a.BlobKey); !ci.IsNotFound(err) {
+				t.Errorf("reaped artifact %d still has bytes: %v", a.ID, err)
+			}
 		}
 	})
 }

@@ -195,7 +195,7 @@ func (s *Server) keepArtifacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if archiveOf(arts, j.ID, time.Now()) == nil {
+	if archiveOf(arts, j.ID) == nil {
 		return ci.Errorf(ci.KindNotFound, "404 Job %d has no artifacts to keep", j.ID)
 	}
 	for _, a := range arts {

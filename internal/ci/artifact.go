@@ -36,8 +36,3 @@ type Artifact struct {
 	Locked     bool // kept regardless of expiry (keep, or latest successful pipeline)
 	CreatedAt  time.Time
 }
-
-// Expired reports whether the artifact's expiry has passed at now.
-func (a *Artifact) Expired(now time.Time) bool {
-	return !a.Locked && a.ExpireAt != nil && !now.Before(*a.ExpireAt)
-}

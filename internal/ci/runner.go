@@ -33,38 +33,3 @@ type Runner struct {
 	ContactedAt  *time.Time
 	CreatedAt    time.Time
 }
-
-// CanRun reports whether the runner may take job j of a project: not paused,
-// of the right scope, and with every tag the job asks for.
-func (r *Runner) CanRun(j *Job, projectNamespaces []int64) bool {
-	if r.Paused {
-		return false
-	}
-	switch r.RunnerType {
-	case RunnerProject:
-		if r.ProjectID != j.ProjectID {
-			return false
-		}
-	case RunnerGroup:
-		found := false
-		for _, ns := range projectNamespaces {
-			found = found || ns == r.NamespaceID
-		}
-		if !found {
-			return false
-		}
-	}
-	if len(j.Spec.Tags) == 0 {
-		return r.RunUntagged
-	}
-	for _, want := range j.Spec.Tags {
-		found := false
-		for _, have := range r.Tags {
-			found = found || have == want
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}

@@ -68,10 +68,9 @@ func (s *Server) dependencies(ctx context.Context, j *ci.Job, token string) ([]j
 	}
 	archive := map[int64]*ci.Artifact{}
 	dotenv := map[int64]*ci.Artifact{}
-	now := s.now()
 	for _, a := range arts {
 		switch {
-		case a.FileType == ci.FileTypeArchive && !a.Expired(now):
+		case a.FileType == ci.FileTypeArchive:
 			archive[a.JobID] = a
 		case a.FileType == ci.FileTypeDotenv:
 			dotenv[a.JobID] = a

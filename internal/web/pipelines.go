@@ -97,7 +97,7 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 	var rows []artifactRow
 	for _, a := range arts {
 		j := byJob[a.JobID]
-		if j == nil || a.FileType != ci.FileTypeArchive || a.Expired(now) {
+		if j == nil || a.FileType != ci.FileTypeArchive {
 			continue
 		}
 		name := "?job=" + url.QueryEscape(j.Name)
@@ -217,7 +217,7 @@ func signature(jobs []*ci.Job, arts []*ci.Artifact, now time.Time) string {
 	}
 	n := 0
 	for _, a := range arts {
-		if a.FileType == ci.FileTypeArchive && !a.Expired(now) {
+		if a.FileType == ci.FileTypeArchive {
 			n++
 		}
 	}
