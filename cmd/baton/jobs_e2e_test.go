@@ -231,20 +231,30 @@ release:
 
 			// Retrying the pipeline re-runs its failed jobs as new attempts.
 			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/retry", pid, pl.ID), nil, http.StatusCreated, nil)
-			in.waitPipeline(pid, pl.ID, 60*time.Second, "success")
-			if got := len(in.jobs(pid, pl.ID, true)["flaky"]); got != 2 {
-				t.Errorf("after a pipeline retry flaky has %d attempts, want 2", got)
+			// Wait on the new attempts themselves: the pipeline was already success.
+			var flaky []apiJobFull
+			eventually(t, 60*time.Second, "the retried flaky job to finish", func() bool {
+				flaky = in.jobs(pid, pl.ID, true)["flaky"]
+				return len(flaky) == 2 && flaky[0].ID > flaky[1].ID && flaky[0].Status == "failed"
+			})
+			if flaky[0].FailureReason != "script_failure" || !flaky[0].AllowFailure {
+				t.Errorf("retried flaky = %+v, want an allowed script failure", flaky[0])
 			}
+			in.waitPipeline(pid, pl.ID, 60*time.Second, "success")
 			// Retrying one job makes one new attempt; its old one is listed only with include_retried.
 			var retried apiJobFull
 			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/retry", pid, release.ID), nil, http.StatusCreated, &retried)
 			if retried.ID == release.ID || retried.Name != "release" {
 				t.Fatalf("job retry = %+v", retried)
 			}
-			in.waitPipeline(pid, pl.ID, 30*time.Second, "success")
-			if n := len(in.jobs(pid, pl.ID, false)["release"]); n != 1 {
-				t.Errorf("release listed %d times without include_retried", n)
+			eventually(t, 30*time.Second, "the retried release job to succeed", func() bool {
+				rs := in.jobs(pid, pl.ID, false)["release"]
+				return len(rs) == 1 && rs[0].ID == retried.ID && rs[0].Status == "success"
+			})
+			if n := len(in.jobs(pid, pl.ID, true)["release"]); n != 2 {
+				t.Errorf("release has %d attempts with include_retried, want 2", n)
 			}
+			in.waitPipeline(pid, pl.ID, 30*time.Second, "success")
 			// Deleting the pipeline removes it and its jobs.
 			in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusNoContent, nil)
 			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusNotFound, nil)

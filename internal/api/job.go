@@ -98,7 +98,7 @@ func (s *Server) job(v jobView) jobEntity {
 	j, pl, proj := v.job, v.pipeline, v.project
 	now := time.Now()
 	e := jobEntity{ID: j.ID, Status: string(j.Status), Stage: j.Stage, Name: j.Name, Ref: pl.Ref, Tag: pl.Tag,
-		AllowFailure: j.Spec.AllowFailure, CreatedAt: utc(&j.CreatedAt), StartedAt: utc(j.StartedAt),
+		AllowFailure: j.AllowedFailure(), CreatedAt: utc(&j.CreatedAt), StartedAt: utc(j.StartedAt),
 		FinishedAt: utc(j.FinishedAt), ErasedAt: utc(j.ErasedAt), User: s.user(v.user),
 		Commit:        commitEntity{ID: pl.SHA, ShortID: shortSHA(pl.SHA), Title: pl.CommitTitle, Message: pl.CommitTitle},
 		Pipeline:      jobPipelineEntity{ID: pl.ID, ProjectID: pl.ProjectID, Ref: pl.Ref, SHA: pl.SHA, Status: string(pl.Status), Source: pl.Source, WebURL: s.pipelineURL(proj, pl.ID)},

@@ -1,6 +1,9 @@
 package ci
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Job is one attempt of one job of a pipeline. A retry creates a new Job with
 // the same name and marks the old one Retried.
@@ -27,6 +30,15 @@ type Job struct {
 	FinishedAt    *time.Time
 	UpdatedAt     time.Time // last contact from the runner while active
 	ErasedAt      *time.Time
+}
+
+// AllowedFailure reports whether the job may fail without failing its
+// pipeline: allow_failure, or a failure with one of allow_failure's exit codes.
+func (j *Job) AllowedFailure() bool {
+	if j.Spec.AllowFailure {
+		return true
+	}
+	return j.Status == StatusFailed && j.ExitCode != nil && slices.Contains(j.Spec.AllowFailureExitCodes, *j.ExitCode)
 }
 
 // Duration is the job's running time in seconds, 0 until it started.

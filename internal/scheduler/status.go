@@ -8,7 +8,6 @@
 package scheduler
 
 import (
-	"slices"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -19,23 +18,12 @@ const (
 	symIgnored ci.Status = "ignored"               // manual, allowed to fail: does not block
 )
 
-// AllowedFailure reports whether a failure of j does not fail its pipeline:
-// allow_failure is set, or j failed with an exit code listed in
-// allow_failure:exit_codes.
-func AllowedFailure(j *ci.Job) bool {
-	if j.Spec.AllowFailure {
-		return true
-	}
-	return j.Status == ci.StatusFailed && j.ExitCode != nil &&
-		slices.Contains(j.Spec.AllowFailureExitCodes, *j.ExitCode)
-}
-
 // statusSet is the set of (pseudo-)statuses of a group of jobs, the input of
 // GitLab's composite status.
 type statusSet map[ci.Status]bool
 
 func (s statusSet) add(j *ci.Job, status ci.Status) {
-	allowed := AllowedFailure(&ci.Job{Spec: j.Spec, Status: status, ExitCode: j.ExitCode})
+	allowed := (&ci.Job{Spec: j.Spec, Status: status, ExitCode: j.ExitCode}).AllowedFailure()
 	switch {
 	case allowed && (status == ci.StatusFailed || status == ci.StatusCanceled):
 		s[symWarning] = true
@@ -138,7 +126,7 @@ func PipelineStatus(jobs []*ci.Job) ci.Status {
 // allowed to: GitLab shows such a successful pipeline as "passed with warnings".
 func HasWarnings(jobs []*ci.Job) bool {
 	for _, j := range latest(jobs) {
-		if (j.Status == ci.StatusFailed || j.Status == ci.StatusCanceled) && AllowedFailure(j) {
+		if (j.Status == ci.StatusFailed || j.Status == ci.StatusCanceled) && j.AllowedFailure() {
 			return true
 		}
 	}

@@ -78,7 +78,7 @@ func TestAllowedFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := AllowedFailure(tt.job); got != tt.want {
+			if got := tt.job.AllowedFailure(); got != tt.want {
 				t.Errorf("AllowedFailure = %v, want %v", got, tt.want)
 			}
 		})
