@@ -1,7 +1,6 @@
 package ciconfig
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
@@ -41,11 +40,33 @@ func FuzzPlan(f *testing.F) {
 		if plan.Stages[0] != ".pre" || plan.Stages[len(plan.Stages)-1] != ".post" {
 			t.Fatalf("stages %v", plan.Stages)
 		}
+		stages, names := map[string]bool{}, map[string]bool{}
+		for _, st := range plan.Stages {
+			stages[st] = true
+		}
 		for _, j := range plan.Jobs {
 			if j.When == "" || j.Name == "" || len(j.Script) == 0 {
 				t.Fatalf("incomplete job %+v", j)
 			}
+			if !stages[j.Stage] {
+				t.Fatalf("job %q in stage %q, which is not among %v", j.Name, j.Stage, plan.Stages)
+			}
+			if names[j.Name] {
+				t.Fatalf("job %q planned twice", j.Name)
+			}
+			names[j.Name] = true
 		}
-		_ = errors.Is(err, ErrNoJobs)
+		for _, j := range plan.Jobs {
+			for _, n := range j.Needs {
+				if !names[n.Job] {
+					t.Fatalf("job %q needs %q, which is not in the plan", j.Name, n.Job)
+				}
+			}
+			for _, d := range j.Dependencies {
+				if !names[d] {
+					t.Fatalf("job %q depends on %q, which is not in the plan", j.Name, d)
+				}
+			}
+		}
 	})
 }
