@@ -172,6 +172,27 @@ func TestJobTokenScope(t *testing.T) {
 	if status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", libID), nil, url.Values{"token": {token}, "ref": {"main"}}); status != http.StatusCreated {
 		t.Fatalf("trigger with root's job token: %d %s", status, body)
 	}
+	// alice's job in her own project, allow-listed by lib: it may read lib
+	// but not trigger it, since alice is no Developer of lib.
+	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/job_token_scope/allowlist", libID), url.Values{"target_project_id": {fmt.Sprint(aliceProj.ID)}}, http.StatusCreated, nil)
+	aliceFile := filepath.Join(t.TempDir(), "alice-token")
+	ar := newRepo(t, map[string]string{".gitlab-ci.yml": "wait:\n  script:\n    - echo \"$CI_JOB_TOKEN\" > " + aliceFile + "\n    - sleep 60\n"})
+	aliceURL := strings.Replace(in.pushURL("alice/mine"), "root:"+in.token, "alice:"+alice, 1)
+	ar.git("push", "-q", aliceURL, "main")
+	var aliceToken string
+	eventually(t, 30*time.Second, "alice's job token", func() bool {
+		b, err := os.ReadFile(aliceFile)
+		aliceToken = strings.TrimSpace(string(b))
+		return err == nil && strings.HasPrefix(aliceToken, "glcbt-")
+	})
+	if status, body, _ := in.do("GET", libArtifacts, map[string]string{"JOB-TOKEN": aliceToken}, nil); status != http.StatusOK || string(body) != "lib\n" {
+		t.Fatalf("alice's allow-listed job token reading lib: %d %s", status, body)
+	}
+	if status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", libID), nil, url.Values{"token": {aliceToken}, "ref": {"main"}}); status != http.StatusForbidden {
+		t.Fatalf("alice's job token triggered lib: %d %s, want 403", status, body)
+	}
+	alicePl := in.latestPipeline(aliceProj.ID)
+	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/cancel", aliceProj.ID, alicePl.ID), nil, http.StatusOK, nil)
 	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/cancel", appID, appPl.ID), nil, http.StatusOK, nil)
 	in.waitPipeline(appID, appPl.ID, 45*time.Second, "canceled")
 	if status, _, _ := in.do("GET", libArtifacts, jt, nil); status != http.StatusUnauthorized {
