@@ -234,6 +234,10 @@ func TestWebUI(t *testing.T) {
 					}
 				})
 			}
+			// Only the good request retried the job.
+			if n := len(in.jobs(pid, pl.ID, true)[hostileJob]); n != 2 {
+				t.Errorf("%d attempts of the job after one accepted and three refused retries, want 2", n)
+			}
 			if status, _, _ := user.post("/-/sign_in", url.Values{"token": {in.token}}); status != 403 {
 				t.Errorf("sign-in without its CSRF nonce: %d, want 403", status)
 			}
