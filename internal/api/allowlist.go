@@ -87,9 +87,9 @@ func (s *Server) removeAllowlist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(r.PathValue("target_project_id"), 10, 64)
+	id, err := pathID(r, "target_project_id")
 	if err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - target_project_id is invalid")
+		return err
 	}
 	if err := s.Store.DisallowJobToken(r.Context(), proj.ID, id); err != nil {
 		return err

@@ -102,15 +102,7 @@ func (s *Server) treeOfChosen(w http.ResponseWriter, r *http.Request, c *chosen)
 
 // choosePipeline is Baton's pipeline scope: ?job=NAME in :pipeline_id.
 func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.Project, aq artifactQuery) (*chosen, error) {
-	raw := r.PathValue("pipeline_id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - pipeline_id is invalid: %q", raw)
-	}
-	pl, err := s.Store.PipelineByID(ctx, id)
-	if ci.IsNotFound(err) || (err == nil && pl.ProjectID != proj.ID) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Pipeline %d Not Found in project %s", id, proj.FullPath)
-	}
+	pl, err := s.pipelineIn(r, proj)
 	if err != nil {
 		return nil, err
 	}
@@ -124,15 +116,7 @@ func (s *Server) chooseCommit(ctx context.Context, r *http.Request, proj *ci.Pro
 
 // chooseJob is GitLab's job scope: :job_id.
 func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Project, _ artifactQuery) (*chosen, error) {
-	raw := r.PathValue("job_id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - job_id is invalid: %q", raw)
-	}
-	j, err := s.Store.JobByID(ctx, id)
-	if ci.IsNotFound(err) || (err == nil && j.ProjectID != proj.ID) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Job %d Not Found in project %s", id, proj.FullPath)
-	}
+	j, err := s.jobIn(r, proj)
 	if err != nil {
 		return nil, err
 	}

@@ -32,14 +32,7 @@ func (s *Server) requireNamespace(r *http.Request, p *auth.Principal, ns *ci.Nam
 }
 
 func (s *Server) lookupGroup(r *http.Request) (*ci.Namespace, error) {
-	id := r.PathValue("id")
-	var ns *ci.Namespace
-	var err error
-	if n, perr := strconv.ParseInt(id, 10, 64); perr == nil {
-		ns, err = s.Store.NamespaceByID(r.Context(), n)
-	} else {
-		ns, err = s.Store.NamespaceByFullPath(r.Context(), strings.Trim(id, "/"))
-	}
+	ns, err := byIDOrPath(r.Context(), r.PathValue("id"), s.Store.NamespaceByID, s.Store.NamespaceByFullPath)
 	if ci.IsNotFound(err) || (err == nil && ns.Kind != ci.NamespaceGroup) {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Group Not Found")
 	}

@@ -206,15 +206,7 @@ func (s *Server) jobFor(r *http.Request, min ci.AccessLevel, write bool) (*ci.Pr
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	raw := r.PathValue("job_id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		return nil, nil, nil, ci.Errorf(ci.KindInvalid, "400 Bad request - job_id is invalid: %q", raw)
-	}
-	j, err := s.Store.JobByID(r.Context(), id)
-	if ci.IsNotFound(err) || (err == nil && j.ProjectID != proj.ID) {
-		return nil, nil, nil, ci.Errorf(ci.KindNotFound, "404 Job %d Not Found in project %s", id, proj.FullPath)
-	}
+	j, err := s.jobIn(r, proj)
 	if err != nil {
 		return nil, nil, nil, err
 	}

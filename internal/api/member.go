@@ -111,9 +111,9 @@ func (s *Server) removeProjectMember(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
+	uid, err := pathID(r, "user_id")
 	if err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - user_id is invalid")
+		return err
 	}
 	if err := s.Store.RemoveMember(r.Context(), proj.ID, 0, uid); err != nil {
 		return err

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/batonci/baton/internal/auth"
@@ -17,15 +16,7 @@ func (s *Server) pipelineFor(r *http.Request, min ci.AccessLevel, write bool) (*
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	raw := r.PathValue("pipeline_id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		return nil, nil, nil, ci.Errorf(ci.KindInvalid, "400 Bad request - pipeline_id is invalid: %q", raw)
-	}
-	pl, err := s.Store.PipelineByID(r.Context(), id)
-	if ci.IsNotFound(err) || (err == nil && pl.ProjectID != proj.ID) {
-		return nil, nil, nil, ci.Errorf(ci.KindNotFound, "404 Pipeline %d Not Found in project %s", id, proj.FullPath)
-	}
+	pl, err := s.pipelineIn(r, proj)
 	if err != nil {
 		return nil, nil, nil, err
 	}

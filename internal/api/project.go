@@ -12,14 +12,7 @@ import (
 
 // lookupProject resolves :id, a numeric id or a URL-encoded full path.
 func (s *Server) lookupProject(r *http.Request) (*ci.Project, error) {
-	id := r.PathValue("id")
-	var proj *ci.Project
-	var err error
-	if n, perr := strconv.ParseInt(id, 10, 64); perr == nil {
-		proj, err = s.Store.ProjectByID(r.Context(), n)
-	} else {
-		proj, err = s.Store.ProjectByFullPath(r.Context(), strings.Trim(id, "/"))
-	}
+	proj, err := byIDOrPath(r.Context(), r.PathValue("id"), s.Store.ProjectByID, s.Store.ProjectByFullPath)
 	if ci.IsNotFound(err) {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Project Not Found")
 	}
@@ -167,13 +160,7 @@ func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *Params) 
 	if raw == "" {
 		return s.Store.NamespaceOfUser(r.Context(), p.User.ID)
 	}
-	var ns *ci.Namespace
-	var err error
-	if n, perr := strconv.ParseInt(raw, 10, 64); perr == nil {
-		ns, err = s.Store.NamespaceByID(r.Context(), n)
-	} else {
-		ns, err = s.Store.NamespaceByFullPath(r.Context(), raw)
-	}
+	ns, err := byIDOrPath(r.Context(), raw, s.Store.NamespaceByID, s.Store.NamespaceByFullPath)
 	if ci.IsNotFound(err) {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Namespace Not Found")
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,9 +77,9 @@ func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(r.PathValue("trigger_id"), 10, 64)
+	id, err := pathID(r, "trigger_id")
 	if err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - trigger_id is invalid")
+		return err
 	}
 	if err := s.Store.DeleteTrigger(r.Context(), proj.ID, id); err != nil {
 		if ci.IsNotFound(err) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/batonci/baton/internal/auth"
@@ -119,9 +118,9 @@ func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.requireAdmin(r); err != nil {
 		return err
 	}
-	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
+	uid, err := pathID(r, "user_id")
 	if err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - user_id is invalid")
+		return err
 	}
 	u, err := s.Store.UserByID(r.Context(), uid)
 	if ci.IsNotFound(err) {
