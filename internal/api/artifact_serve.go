@@ -67,6 +67,9 @@ func (s *Server) openIndex(r *http.Request, a *ci.Artifact) (*archive.Reader, fu
 	if a.IndexKey == "" {
 		return nil, nil, ci.Errorf(ci.KindNotFound, "404 Artifacts metadata Not Found")
 	}
+	if x, ok := s.indexes().Cached(a.IndexKey); ok {
+		return x, func() {}, nil
+	}
 	obj, err := s.Blobs.Open(r.Context(), a.IndexKey)
 	if err != nil {
 		return nil, nil, err

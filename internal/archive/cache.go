@@ -30,6 +30,19 @@ func NewCache(maxBytes int64) *Cache {
 	return &Cache{maxBytes: maxBytes, order: list.New(), byKey: make(map[string]*list.Element)}
 }
 
+// Cached returns the index stored under key if it is in the cache, so that
+// a caller need not even open the index blob (a request on S3).
+func (c *Cache) Cached(key string) (*Reader, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cached).reader, true
+}
+
 // Open returns a Reader for the index stored under key, read from r (size
 // bytes). A cached index costs no read at all. An index no larger than an
 // eighth of the budget is read with one ReadAt, verified and cached; a larger

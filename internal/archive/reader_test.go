@@ -214,6 +214,13 @@ func TestCache(t *testing.T) {
 	if c.Len() != 8 {
 		t.Fatalf("cache holds %d indexes, want 8", c.Len())
 	}
+	// Cached answers without a source: k0 is in, k2 was evicted by k8 and k1.
+	if r, ok := c.Cached("k0"); !ok || r == nil {
+		t.Fatalf("Cached(k0) = %v, %v; want the cached index", r, ok)
+	}
+	if _, ok := c.Cached("k2"); ok {
+		t.Fatal("Cached(k2) found an evicted index")
+	}
 	t.Run("too large to cache", func(t *testing.T) {
 		small := NewCache(int64(len(raw)))
 		r, err := small.Open("big", bytes.NewReader(raw), int64(len(raw)))
