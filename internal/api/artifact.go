@@ -7,33 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
-
-// artifactProject resolves :id for reading artifacts: Reporter on private
-// projects, anyone who can see a public or internal one (readLevel); job
-// tokens of the project itself or of allow-listed projects.
-func (s *Server) artifactProject(r *http.Request) (*ci.Project, *auth.Principal, error) {
-	p, err := s.principal(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := auth.RequireScope(p, false); err != nil {
-		return nil, nil, err
-	}
-	proj, err := s.lookupProject(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.Auth.Require(r.Context(), p, proj, readLevel(proj, ci.AccessReporter, false), false); err != nil {
-		if p == nil && ci.KindOf(err) == ci.KindNotFound {
-			return nil, nil, ci.Errorf(ci.KindNotFound, "404 Project Not Found")
-		}
-		return nil, nil, err
-	}
-	return proj, p, nil
-}
 
 // artifactQuery reads job (required), wait and search_recent_successful_pipelines.
 type artifactQuery struct {
@@ -71,7 +46,7 @@ type artifactHandler func(ctx context.Context, r *http.Request, proj *ci.Project
 // serveChosen wraps a chooser into the archive, raw and tree handlers.
 func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve func(w http.ResponseWriter, r *http.Request, c *chosen) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		proj, _, err := s.artifactProject(r)
+		proj, _, err := s.projectFor(r, ci.AccessReporter, false) // readLevel: anyone who sees a public or internal project
 		if err != nil {
 			return err
 		}
