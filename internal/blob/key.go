@@ -1,6 +1,8 @@
 package blob
 
 import (
+	"context"
+	"io"
 	"strings"
 
 	"github.com/batonci/baton/internal/ci"
@@ -23,4 +25,20 @@ func CheckKey(key string) error {
 		}
 	}
 	return nil
+}
+
+// ContextReader reads from r until ctx is done, then fails with ctx's
+// error: a Put stops copying once its caller gives up.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -76,7 +76,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 
 	h := sha256.New()
 	buf := make([]byte, copyBufferSize)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), fullReader{ctxReader{ctx: ctx, r: r}}, buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), fullReader{blob.ContextReader(ctx, r)}, buf)
 	if err != nil {
 		return blob.Info{}, fmt.Errorf("writing %q: %w", key, err)
 	}
@@ -187,18 +187,6 @@ func notFound(err error, key string) error {
 	return fmt.Errorf("opening %q: %w", key, err)
 }
 
-// ctxReader stops a copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // fullReader fills each read as far as its source allows, so that a source
 // of small reads (an HTTP body, a multipart part) still reaches the file in

@@ -144,7 +144,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 		return blob.Info{}, err
 	}
 	h := sha256.New()
-	src := io.TeeReader(ctxReader{ctx: ctx, r: r}, h)
+	src := io.TeeReader(blob.ContextReader(ctx, r), h)
 	info, err := s.client.PutObject(context.WithoutCancel(ctx), s.bucket, name, src, -1, minio.PutObjectOptions{
 		PartSize:    PartSize,
 		ContentType: "application/octet-stream",
@@ -234,15 +234,3 @@ func classify(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// ctxReader stops a copy once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
