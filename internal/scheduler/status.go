@@ -8,7 +8,6 @@
 package scheduler
 
 import (
-
 	"github.com/batonci/baton/internal/ci"
 )
 

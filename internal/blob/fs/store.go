@@ -187,7 +187,6 @@ func notFound(err error, key string) error {
 	return fmt.Errorf("opening %q: %w", key, err)
 }
 
-
 // fullReader fills each read as far as its source allows, so that a source
 // of small reads (an HTTP body, a multipart part) still reaches the file in
 // buffer-sized writes.

@@ -233,4 +233,3 @@ func classify(err error, format string, args ...any) error {
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
-
