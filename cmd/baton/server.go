@@ -22,6 +22,7 @@ import (
 	blobs3 "github.com/batonci/baton/internal/blob/s3"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/gitserve"
+	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/reaper"
 	"github.com/batonci/baton/internal/runnerapi"
@@ -185,10 +186,10 @@ func (m *Main) Handler() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := m.Store.Ping(ctx); err != nil {
-			api.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "failed", "db_check": []map[string]string{{"status": "failed", "message": "database unreachable"}}})
+			httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "failed", "db_check": []map[string]string{{"status": "failed", "message": "database unreachable"}}})
 			return
 		}
-		api.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "db_check": []map[string]string{{"status": "ok"}}})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "db_check": []map[string]string{{"status": "ok"}}})
 	})
 	m.RunnerAPI.Register(mux)
 	m.API.Register(mux)
@@ -206,9 +207,9 @@ func (m *Main) Handler() http.Handler {
 		}
 		m.Web.ServeHTTP(w, r)
 	})
-	metrics := api.NewMetrics()
+	metrics := httpx.NewMetrics()
 	mux.Handle("GET /metrics", metrics)
-	return api.WithRequestLog(m.Logger, metrics, api.RejectTraversal(mux))
+	return httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux))
 }
 
 // longPoll maps --long-poll to the runner API's setting, where 0 means

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // The job-token allow-list of a project names the projects whose job tokens
@@ -39,7 +40,7 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, e)
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -48,7 +49,7 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.AllowJobToken(r.Context(), proj.ID, id); err != nil && !ci.IsConflict(err) {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, map[string]int64{"source_project_id": proj.ID, "target_project_id": id})
+	httpx.WriteJSON(w, http.StatusCreated, map[string]int64{"source_project_id": proj.ID, "target_project_id": id})
 	return nil
 }
 

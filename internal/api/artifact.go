@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // artifactQuery reads job (required), wait and search_recent_successful_pipelines.
@@ -212,6 +213,6 @@ func (s *Server) deleteProjectArtifacts(w http.ResponseWriter, r *http.Request) 
 			return err
 		}
 	}
-	WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
 	return nil
 }

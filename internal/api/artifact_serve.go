@@ -15,6 +15,7 @@ import (
 
 	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 var defaultIndexes = sync.OnceValue(func() *archive.Cache { return archive.NewCache(64 << 20) })
@@ -170,7 +171,7 @@ func (s *Server) serveEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifa
 
 // serveTree lists a directory of an archive in GitLab's tree shape.
 func (s *Server) serveTree(w http.ResponseWriter, r *http.Request, a *ci.Artifact) error {
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -196,6 +197,6 @@ func (s *Server) serveTree(w http.ResponseWriter, r *http.Request, a *ci.Artifac
 		out = append(out, e.Tree())
 	}
 	setPagination(w, r, pg, total)
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

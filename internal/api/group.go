@@ -7,6 +7,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // requireNamespace checks that the caller has at least min on a namespace.
@@ -50,7 +51,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.RequireScope(p, true); err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.SetMember(r.Context(), &ci.Member{UserID: p.User.ID, NamespaceID: g.ID, AccessLevel: ci.AccessOwner}); err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, s.group(g))
+	httpx.WriteJSON(w, http.StatusCreated, s.group(g))
 	return nil
 }
 
@@ -111,7 +112,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.requireNamespace(r, p, g, ci.AccessNone); err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, s.group(g))
+	httpx.WriteJSON(w, http.StatusOK, s.group(g))
 	return nil
 }
 
@@ -120,7 +121,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -137,6 +138,6 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, s.group(g))
 	}
 	setPagination(w, r, pg, total)
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

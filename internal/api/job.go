@@ -7,6 +7,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 type artifactFileEntity struct {
@@ -196,7 +197,7 @@ func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, status int, pr
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, status, es[0])
+	httpx.WriteJSON(w, status, es[0])
 	return nil
 }
 
@@ -218,7 +219,7 @@ var jobScopes = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusPending: tru
 	ci.StatusManual: true, ci.StatusCanceling: true, ci.StatusPreparing: true, ci.StatusScheduled: true}
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Project, f ci.JobFilter) error {
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -243,7 +244,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Proje
 		return err
 	}
 	setPagination(w, r, f.Page, total)
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

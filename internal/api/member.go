@@ -7,6 +7,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 type memberEntity struct {
@@ -41,13 +42,13 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, ms []*ci.Member
 		out = append(out, memberEntity{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
 			AccessLevel: int(m.AccessLevel), WebURL: s.ExternalURL + "/" + u.Username, CreatedAt: &t})
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
 // memberFromParams reads user_id and access_level and checks the user exists.
 func (s *Server) memberFromParams(r *http.Request) (*ci.Member, *ci.User, error) {
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // pipelineFor resolves :id and :pipeline_id, checking that the pipeline
@@ -31,13 +32,13 @@ func (s *Server) writePipeline(w http.ResponseWriter, r *http.Request, status in
 			return err
 		}
 	}
-	WriteJSON(w, status, s.pipeline(pl, proj, u))
+	httpx.WriteJSON(w, status, s.pipeline(pl, proj, u))
 	return nil
 }
 
 // pipelineVariables reads variables given as a JSON array of {key, value,
 // variable_type} or as form fields variables[][key]=…&variables[][value]=….
-func pipelineVariables(q *Params) ([]ci.Variable, error) {
+func pipelineVariables(q *httpx.Params) ([]ci.Variable, error) {
 	var raw []struct {
 		Key          string `json:"key"`
 		Value        any    `json:"value"`
@@ -111,7 +112,7 @@ func writePlanError(w http.ResponseWriter, err error) bool {
 			lines = append(lines, l)
 		}
 	}
-	WriteJSON(w, http.StatusBadRequest, map[string]any{"message": map[string][]string{"base": lines}})
+	httpx.WriteJSON(w, http.StatusBadRequest, map[string]any{"message": map[string][]string{"base": lines}})
 	return true
 }
 
@@ -120,7 +121,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		u, err := s.Store.UserByUsername(r.Context(), name)
 		if ci.IsNotFound(err) {
 			setPagination(w, r, pg, 0)
-			WriteJSON(w, http.StatusOK, []pipelineBasic{})
+			httpx.WriteJSON(w, http.StatusOK, []pipelineBasic{})
 			return nil
 		}
 		if err != nil {
@@ -200,7 +201,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, s.pipelineBasic(pl, proj))
 	}
 	setPagination(w, r, pg, total)
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -313,6 +314,6 @@ func (s *Server) pipelineVariablesList(w http.ResponseWriter, r *http.Request) e
 		}
 		out = append(out, variable{v.Key, v.Value, t})
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

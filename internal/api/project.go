@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // lookupProject resolves :id, a numeric id or a URL-encoded full path.
@@ -105,7 +106,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.RequireScope(p, true); err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -145,14 +146,14 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 		_ = s.Store.DeleteProject(r.Context(), proj.ID)
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, s.project(proj, ns))
+	httpx.WriteJSON(w, http.StatusCreated, s.project(proj, ns))
 	return nil
 }
 
 // targetNamespace is the namespace a new project or group goes to: the
 // caller's personal namespace unless namespace_id names a group it may
 // create projects in (Developer or more; admins anywhere).
-func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *Params) (*ci.Namespace, error) {
+func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *httpx.Params) (*ci.Namespace, error) {
 	raw := q.Get("namespace_id")
 	if raw == "" {
 		raw = q.Get("namespace")
@@ -187,13 +188,13 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		WriteJSON(w, http.StatusOK, struct {
+		httpx.WriteJSON(w, http.StatusOK, struct {
 			projectEntity
 			Statistics map[string]int64 `json:"statistics"`
 		}{e, map[string]int64{"job_artifacts_size": size}})
 		return nil
 	}
-	WriteJSON(w, http.StatusOK, e)
+	httpx.WriteJSON(w, http.StatusOK, e)
 	return nil
 }
 
@@ -205,7 +206,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err := auth.RequireScope(p, false); err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		setPagination(w, r, ci.Page{Page: 1, PerPage: pg.PerPage}, 1)
-		WriteJSON(w, http.StatusOK, []projectEntity{e})
+		httpx.WriteJSON(w, http.StatusOK, []projectEntity{e})
 		return nil
 	}
 	f := ci.ProjectFilter{VisibleTo: p.UserID(), All: p.Admin(), Search: q.Get("search"),
@@ -257,7 +258,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, s.project(proj, ns))
 	}
 	setPagination(w, r, pg, total)
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -281,7 +282,7 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Repos.Delete(r.Context(), proj.ID); err != nil {
 		s.Logger.Warn("deleting repository of a deleted project", "project_id", proj.ID, "err", err)
 	}
-	WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
+	httpx.WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
 	return nil
 }
 

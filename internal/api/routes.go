@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/batonci/baton/internal/httpx"
+)
 
 // Register adds the API's routes under /api/v4 to mux.
 func (s *Server) Register(mux *http.ServeMux) {
@@ -73,7 +77,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
 	h("/api/v4/", func(w http.ResponseWriter, r *http.Request) error {
-		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
+		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 		return nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 type triggerEntity struct {
@@ -38,7 +39,7 @@ func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.CreateTrigger(r.Context(), t); err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, s.trigger(r, t, secret))
+	httpx.WriteJSON(w, http.StatusCreated, s.trigger(r, t, secret))
 	return nil
 }
 
@@ -68,7 +69,7 @@ func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
 	for _, t := range ts {
 		out = append(out, s.trigger(r, t, ""))
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -102,7 +103,7 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -167,7 +168,7 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 
 // triggerVariables reads variables[KEY]=value (form or query) or a JSON
 // object {"variables": {"KEY": "value"}}.
-func triggerVariables(q *Params) ([]ci.Variable, error) {
+func triggerVariables(q *httpx.Params) ([]ci.Variable, error) {
 	var vars []ci.Variable
 	if raw, ok := q.JSON["variables"]; ok {
 		m := map[string]any{}

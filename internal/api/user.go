@@ -6,13 +6,14 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.mustPrincipal(r); err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"version": "17.0.0-baton-" + s.Version, "revision": s.Version,
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"version": "17.0.0-baton-" + s.Version, "revision": s.Version,
 		"kas": map[string]any{"enabled": false}, "enterprise": false})
 	return nil
 }
@@ -25,7 +26,7 @@ func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request) error {
 	if p.User == nil {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: this token does not belong to a user")
 	}
-	WriteJSON(w, http.StatusOK, s.user(p.User))
+	httpx.WriteJSON(w, http.StatusOK, s.user(p.User))
 	return nil
 }
 
@@ -44,7 +45,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.requireAdmin(r); err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, s.user(u))
+	httpx.WriteJSON(w, http.StatusCreated, s.user(u))
 	return nil
 }
 
@@ -77,7 +78,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.mustPrincipal(r); err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	} else if !ci.IsNotFound(err) {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -129,7 +130,7 @@ func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := ReadParams(r)
+	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -164,6 +165,6 @@ func (s *Server) createUserToken(w http.ResponseWriter, r *http.Request) error {
 		d := tok.ExpiresAt.Format("2006-01-02")
 		e.ExpiresAt = &d
 	}
-	WriteJSON(w, http.StatusCreated, e)
+	httpx.WriteJSON(w, http.StatusCreated, e)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // Handler serves git's smart HTTP protocol for Baton's projects:
@@ -197,29 +198,22 @@ func (h *Handler) authorize(ctx context.Context, p *ci.Project, username, passwo
 	return username, h.Authorize(ctx, p, username, password, write)
 }
 
-// refuse answers a failed Resolve or Authorize.
+// refuse answers a failed Resolve or Authorize with the status httpx maps
+// the error's kind to, as plain text that git shows its user.
 func (h *Handler) refuse(w http.ResponseWriter, log *slog.Logger, err error) {
-	switch ci.KindOf(err) {
-	case ci.KindUnauthorized:
+	status, msg := httpx.ErrorStatus(err)
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="Baton"`)
-		plainError(w, http.StatusUnauthorized, messageOr(err, "HTTP Basic: Access denied"))
-	case ci.KindForbidden:
-		plainError(w, http.StatusForbidden, messageOr(err, "You are not allowed to do this"))
-	case ci.KindNotFound:
-		plainError(w, http.StatusNotFound, "The project you were looking for could not be found or you don't have permission to view it.")
-	case ci.KindUnavailable:
-		plainError(w, http.StatusServiceUnavailable, messageOr(err, "Service Unavailable"))
-	default:
+		if ci.MessageOf(err) == "" {
+			msg = "HTTP Basic: Access denied"
+		}
+	case http.StatusNotFound:
+		msg = "The project you were looking for could not be found or you don't have permission to view it."
+	case http.StatusInternalServerError:
 		log.Error("authorizing git request", "error", err)
-		plainError(w, http.StatusInternalServerError, "Internal Server Error")
 	}
-}
-
-func messageOr(err error, fallback string) string {
-	if m := ci.MessageOf(err); m != "" {
-		return m
-	}
-	return fallback
+	plainError(w, status, msg)
 }
 
 // plainError writes msg as text/plain, which git shows to its user as "remote: msg".

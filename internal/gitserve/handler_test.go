@@ -2,12 +2,13 @@ package gitserve
 
 import (
 	"context"
-	"github.com/batonci/baton/internal/ci"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/batonci/baton/internal/ci"
 )
 
 func TestMatch(t *testing.T) {

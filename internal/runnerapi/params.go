@@ -8,15 +8,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 const maxParamsBody = 1 << 20
 
 // tags reads tag_list given as a JSON array, tag_list[]=a&tag_list[]=b or a
 // comma-separated string.
-func tags(p *api.Params, key string) ([]string, error) {
+func tags(p *httpx.Params, key string) ([]string, error) {
 	if raw, ok := p.JSON[key]; ok {
 		var list []string
 		if err := json.Unmarshal(raw, &list); err == nil {
@@ -61,7 +61,7 @@ type runnerInfo struct {
 	Shell        string `json:"shell"`
 }
 
-func info(p *api.Params) runnerInfo {
+func info(p *httpx.Params) runnerInfo {
 	var in runnerInfo
 	if raw, ok := p.JSON["info"]; ok {
 		_ = json.Unmarshal(raw, &in) // info is advisory; a malformed one is ignored

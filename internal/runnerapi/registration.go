@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // SettingRegistrationToken is the settings key of the instance's runner
@@ -47,7 +47,7 @@ type tokenResponse struct {
 
 // registerRunner is POST /api/v4/runners, the legacy registration-token flow.
 func (s *Server) registerRunner(w http.ResponseWriter, r *http.Request) error {
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -69,13 +69,13 @@ func (s *Server) registerRunner(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.CreateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("creating runner: %w", err)
 	}
-	api.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
+	httpx.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
 	return nil
 }
 
 // applyRunnerParams sets the runner's settable fields from p; creating
 // applies GitLab's defaults to absent ones.
-func applyRunnerParams(rn *ci.Runner, p *api.Params, creating bool) error {
+func applyRunnerParams(rn *ci.Runner, p *httpx.Params, creating bool) error {
 	var err error
 	if p.Given("description") {
 		rn.Description = p.Get("description")
@@ -146,7 +146,7 @@ func (s *Server) runnerByToken(ctx context.Context, token string) (*ci.Runner, e
 	return rn, nil
 }
 
-func runnerToken(r *http.Request, p *api.Params) string {
+func runnerToken(r *http.Request, p *httpx.Params) string {
 	if t := p.Get("token"); t != "" {
 		return t
 	}
@@ -155,7 +155,7 @@ func runnerToken(r *http.Request, p *api.Params) string {
 
 // verifyRunner is POST /api/v4/runners/verify.
 func (s *Server) verifyRunner(w http.ResponseWriter, r *http.Request) error {
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -165,13 +165,13 @@ func (s *Server) verifyRunner(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.touchRunner(r, rn, info(p))
-	api.WriteJSON(w, http.StatusOK, tokenResponse{ID: rn.ID, Token: tok})
+	httpx.WriteJSON(w, http.StatusOK, tokenResponse{ID: rn.ID, Token: tok})
 	return nil
 }
 
 // unregisterRunner is DELETE /api/v4/runners: the runner deletes itself.
 func (s *Server) unregisterRunner(w http.ResponseWriter, r *http.Request) error {
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s *Server) unregisterRunner(w http.ResponseWriter, r *http.Request) error 
 // call on unregister. Baton keeps no runner managers (one row per runner),
 // so the runner itself stays, as in GitLab; an admin deletes it.
 func (s *Server) unregisterManager(w http.ResponseWriter, r *http.Request) error {
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (s *Server) unregisterManager(w http.ResponseWriter, r *http.Request) error
 
 // resetOwnToken is POST /api/v4/runners/reset_authentication_token.
 func (s *Server) resetOwnToken(w http.ResponseWriter, r *http.Request) error {
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func (s *Server) resetToken(w http.ResponseWriter, r *http.Request, rn *ci.Runne
 	if err := s.Store.UpdateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("resetting token of runner %d: %w", rn.ID, err)
 	}
-	api.WriteJSON(w, http.StatusCreated, tokenResponse{Token: secret})
+	httpx.WriteJSON(w, http.StatusCreated, tokenResponse{Token: secret})
 	return nil
 }
 
@@ -275,6 +275,6 @@ func (s *Server) resetRegistrationToken(w http.ResponseWriter, r *http.Request) 
 	if err := s.Store.SetSetting(r.Context(), SettingRegistrationToken, tok); err != nil {
 		return fmt.Errorf("storing registration token: %w", err)
 	}
-	api.WriteJSON(w, http.StatusCreated, tokenResponse{Token: tok})
+	httpx.WriteJSON(w, http.StatusCreated, tokenResponse{Token: tok})
 	return nil
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // requestJob is POST /api/v4/jobs/request. It assigns the oldest pending
@@ -21,7 +21,7 @@ import (
 // request is held for up to LongPoll and retried whenever the queue is
 // notified.
 func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if payload != nil {
-			api.WriteJSON(w, http.StatusCreated, payload)
+			httpx.WriteJSON(w, http.StatusCreated, payload)
 			return nil
 		}
 		if !hold || !s.wait(ctx, version, deadline) {

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // onlineWindow is how recent a contact must be for a runner to count as
@@ -59,7 +59,7 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	if pr.Token != nil && !pr.Token.HasScope(ci.ScopeCreateRunner) && !pr.Token.HasScope(ci.ScopeAPI) {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: insufficient_scope, the create_runner scope is required")
 	}
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Store.CreateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("creating runner: %w", err)
 	}
-	api.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
+	httpx.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
 	return nil
 }
 
@@ -193,7 +193,7 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 	if !pr.Admin() {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden - listing runners requires an administrator")
 	}
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 		next = strconv.Itoa(f.Page.Page + 1)
 	}
 	h.Set("X-Next-Page", next)
-	api.WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -267,7 +267,7 @@ func (s *Server) getRunner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(w, http.StatusOK, s.runnerEntity(rn))
+	httpx.WriteJSON(w, http.StatusOK, s.runnerEntity(rn))
 	return nil
 }
 
@@ -277,7 +277,7 @@ func (s *Server) updateRunner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := api.ReadParams(r)
+	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (s *Server) updateRunner(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.UpdateRunner(r.Context(), rn); err != nil {
 		return fmt.Errorf("updating runner %d: %w", rn.ID, err)
 	}
-	api.WriteJSON(w, http.StatusOK, s.runnerEntity(rn))
+	httpx.WriteJSON(w, http.StatusOK, s.runnerEntity(rn))
 	return nil
 }
 

@@ -12,10 +12,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // Store is every store interface the runner protocol uses.
@@ -113,13 +113,13 @@ func (s *Server) Register(mux *http.ServeMux) {
 	h("GET /api/v4/jobs/{id}/artifacts", s.downloadArtifact)
 }
 
-// handlerFunc is a handler that returns its error for api.WriteError.
+// handlerFunc is a handler that returns its error for httpx.WriteError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) wrap(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			api.WriteError(w, r, s.logger(), err)
+			httpx.WriteError(w, r, s.logger(), err)
 		}
 	})
 }

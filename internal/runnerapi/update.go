@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // activeJob loads the job of a job route and checks its token: the job must
@@ -86,7 +86,7 @@ func (s *Server) updateJob(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - state is invalid: %q", req.State)
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]string{"status": string(j.Status)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": string(j.Status)})
 	return nil
 }
 

@@ -14,9 +14,9 @@ import (
 	"path"
 	"strings"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // multipartSlack is how much larger than MaxArtifactSize a request's
@@ -108,7 +108,7 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		s.logger().InfoContext(r.Context(), "artifact stored", "job_id", j.ID, "artifact_id", a.ID, "file_type", a.FileType, "size", a.Size)
-		api.WriteJSON(w, http.StatusCreated, map[string]any{"message": "201 Created", "id": a.ID, "file_type": a.FileType, "size": a.Size})
+		httpx.WriteJSON(w, http.StatusCreated, map[string]any{"message": "201 Created", "id": a.ID, "file_type": a.FileType, "size": a.Size})
 		return nil
 	}
 }

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -132,11 +132,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // fail answers an error: sign-in for anonymous visitors of pages that need
 // it, JSON for the UI's polling endpoints, an error page otherwise.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *req, err error) {
-	status, msg := api.ErrorStatus(err)
+	status, msg := httpx.ErrorStatus(err)
 	if status >= 500 {
 		var ce *ci.Error
 		if !errors.As(err, &ce) || ce.Kind == ci.KindInternal {
-			s.Logger.ErrorContext(r.Context(), "web request failed", "request_id", api.RequestID(r.Context()),
+			s.Logger.ErrorContext(r.Context(), "web request failed", "request_id", httpx.RequestID(r.Context()),
 				"method", r.Method, "path", r.URL.Path, "err", err)
 		}
 	}
