@@ -7,14 +7,16 @@ import (
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/policy"
 )
 
-// gitAccess decides who may clone and push over smart HTTP: anonymous
-// readers of public projects, personal tokens (any username, the token as
-// password) with the member's level, and `gitlab-ci-token:<job token>`
-// read-only while the job runs.
+// gitAccess decides who may clone and push over smart HTTP: it turns Basic
+// credentials into a principal (a personal token as password with any
+// username, or `gitlab-ci-token:<job token>`) and asks the policy for
+// ReadCode or PushCode, as the API and the web UI ask it for theirs.
 type gitAccess struct {
-	auth *auth.Authenticator
+	auth   *auth.Authenticator
+	policy *policy.Policy
 }
 
 // authorize returns the name of the user it identified (the pusher), "" for
@@ -40,39 +42,16 @@ func (g gitAccess) check(ctx context.Context, proj *ci.Project, username, passwo
 	if err != nil {
 		return nil, ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
 	}
-	if p != nil && p.Token != nil {
-		scope := ci.ScopeReadRepo
-		if write {
-			scope = ci.ScopeWriteRepo
-		}
-		if !p.Token.HasScope(scope) && !p.Token.HasScope(ci.ScopeAPI) && !(!write && p.Token.HasScope(ci.ScopeReadAPI)) {
-			return nil, ci.Errorf(ci.KindForbidden, "this token's scopes do not allow %s", map[bool]string{true: "pushing", false: "cloning"}[write])
-		}
-	}
-	min := ci.AccessReporter
+	a := policy.ReadCode
 	if write {
-		min = ci.AccessDeveloper
-		if p.IsJob() {
-			return nil, ci.Errorf(ci.KindForbidden, "job tokens cannot push")
-		}
+		a = policy.PushCode
 	}
-	if p == nil {
-		if proj.Visibility == ci.VisibilityPublic && !write {
-			return nil, nil
-		}
+	err = g.policy.Project(ctx, p, a, proj)
+	if p == nil && err != nil {
+		// Ask for credentials, whether the project is private or missing.
 		return nil, ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
 	}
-	lvl, err := g.auth.Access(ctx, p, proj)
-	if err != nil {
-		return nil, err
-	}
-	if lvl == ci.AccessNone {
-		return nil, ci.Errorf(ci.KindNotFound, "project not found")
-	}
-	if lvl < min && !(lvl == ci.AccessGuest && !write && proj.Visibility == ci.VisibilityPublic) {
-		return nil, ci.Errorf(ci.KindForbidden, "you are not allowed to %s this project", map[bool]string{true: "push to", false: "clone"}[write])
-	}
-	return p, nil
+	return p, err
 }
 
 // gitSource adapts gitserve.Repos to what the planner reads.

@@ -24,6 +24,7 @@ import (
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/scheduler"
@@ -46,6 +47,7 @@ type Main struct {
 	Blobs     blob.Store
 	Repos     *gitserve.Repos
 	Auth      *auth.Authenticator
+	Policy    *policy.Policy
 	Scheduler *scheduler.Scheduler
 	Planner   *planner.Planner
 	RunnerAPI *runnerapi.Server
@@ -86,19 +88,20 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("opening repositories: %w", err)
 	}
 	m.Auth = &auth.Authenticator{Users: db, Jobs: db, Projects: db}
+	m.Policy = policy.New(db)
 	m.queue = runnerapi.NewQueue()
 	queue := m.queue
 	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
 		JobTimeout: m.jobTimeout})
 	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger}
 	m.RunnerAPI = &runnerapi.Server{
-		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Queue: queue,
+		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue,
 		Index:       func(r io.ReaderAt, size int64) (io.WriterTo, error) { return archive.Build(r, size) },
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
 	}
-	m.API = &api.Server{Store: db, Auth: m.Auth, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
+	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
 		Indexes:     archive.NewCache(256 << 20),
@@ -193,10 +196,10 @@ func (m *Main) Handler() http.Handler {
 	})
 	m.RunnerAPI.Register(mux)
 	m.API.Register(mux)
-	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Scheduler: m.Scheduler, Artifacts: m.API, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
+	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.API, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
 	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
 		Resolve:       m.Store.ProjectByFullPath,
-		AuthorizeUser: gitAccess{m.Auth}.authorize,
+		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
 		OnPush:        m.onPush,
 	}
 	m.git = git

@@ -6,13 +6,14 @@ import (
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // The job-token allow-list of a project names the projects whose job tokens
 // may read it (GitLab's /job_token_scope/allowlist).
 
 func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, ci.AccessMaintainer, false)
+	proj, p, err := s.projectFor(r, policy.ReadAllowlist)
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if lvl, err := s.Auth.Access(r.Context(), p, src); err != nil {
+		if lvl, err := s.Policy.Level(r.Context(), p, src); err != nil {
 			return err
 		} else if lvl == ci.AccessNone {
 			continue // listed by someone who could see it; not this caller's to see
@@ -45,7 +46,7 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, p, err := s.projectFor(r, policy.AdminAllowlist)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A project the caller cannot see answers like a missing one.
 	if err == nil {
-		if lvl, aerr := s.Auth.Access(r.Context(), p, src); aerr != nil {
+		if lvl, aerr := s.Policy.Level(r.Context(), p, src); aerr != nil {
 			return aerr
 		} else if lvl == ci.AccessNone {
 			err = ci.Errorf(ci.KindNotFound, "hidden")
@@ -84,7 +85,7 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, _, err := s.projectFor(r, policy.AdminAllowlist)
 	if err != nil {
 		return err
 	}

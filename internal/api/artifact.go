@@ -9,6 +9,7 @@ import (
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // artifactQuery reads job (required), wait and search_recent_successful_pipelines.
@@ -47,7 +48,7 @@ type artifactHandler func(ctx context.Context, r *http.Request, proj *ci.Project
 // serveChosen wraps a chooser into the archive, raw and tree handlers.
 func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve func(w http.ResponseWriter, r *http.Request, c *chosen) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		proj, _, err := s.projectFor(r, ci.AccessReporter, false) // readLevel: anyone who sees a public or internal project
+		proj, _, err := s.projectFor(r, policy.ReadArtifact)
 		if err != nil {
 			return err
 		}
@@ -147,7 +148,7 @@ func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) 
 // keepArtifacts is POST /projects/:id/jobs/:job_id/artifacts/keep: the
 // job's artifacts no longer expire.
 func (s *Server) keepArtifacts(w http.ResponseWriter, r *http.Request) error {
-	proj, j, _, err := s.jobFor(r, ci.AccessDeveloper, true)
+	proj, j, _, err := s.jobFor(r, policy.KeepArtifacts)
 	if err != nil {
 		return err
 	}
@@ -171,7 +172,7 @@ func (s *Server) keepArtifacts(w http.ResponseWriter, r *http.Request) error {
 
 // deleteJobArtifacts is DELETE /projects/:id/jobs/:job_id/artifacts (maintainers).
 func (s *Server) deleteJobArtifacts(w http.ResponseWriter, r *http.Request) error {
-	_, j, _, err := s.jobFor(r, ci.AccessMaintainer, true)
+	_, j, _, err := s.jobFor(r, policy.DeleteArtifacts)
 	if err != nil {
 		return err
 	}
@@ -195,7 +196,7 @@ func (s *Server) deleteJobArtifacts(w http.ResponseWriter, r *http.Request) erro
 // deleteProjectArtifacts is DELETE /projects/:id/artifacts: every artifact
 // not kept expires now; the reaper removes the bytes.
 func (s *Server) deleteProjectArtifacts(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, _, err := s.projectFor(r, policy.DeleteArtifacts)
 	if err != nil {
 		return err
 	}

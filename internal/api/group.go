@@ -8,28 +8,24 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
-// requireNamespace checks that the caller has at least min on a namespace.
-// A private group the caller cannot see is 404.
-func (s *Server) requireNamespace(r *http.Request, p *auth.Principal, ns *ci.Namespace, min ci.AccessLevel) error {
-	if p.Admin() {
-		return nil
+// groupFor resolves :id to a group and asks the policy whether the caller
+// may do a on it. A group the caller cannot see is 404, like a missing one.
+func (s *Server) groupFor(r *http.Request, a policy.Ability) (*ci.Namespace, *auth.Principal, error) {
+	p, err := s.principal(r)
+	if err != nil {
+		return nil, nil, err
 	}
-	var lvl ci.AccessLevel
-	if p != nil && p.User != nil && !p.IsJob() {
-		var err error
-		if lvl, err = s.Store.NamespaceAccessLevel(r.Context(), p.User.ID, ns.ID); err != nil {
-			return err
-		}
+	g, err := s.lookupGroup(r)
+	if err != nil {
+		return nil, nil, err
 	}
-	if lvl == ci.AccessNone && ns.Visibility != ci.VisibilityPublic {
-		return ci.Errorf(ci.KindNotFound, "404 Group Not Found")
+	if err := s.Policy.Namespace(r.Context(), p, a, g); err != nil {
+		return nil, nil, err
 	}
-	if lvl < min {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden")
-	}
-	return nil
+	return g, p, nil
 }
 
 func (s *Server) lookupGroup(r *http.Request) (*ci.Namespace, error) {
@@ -45,10 +41,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.IsJob() {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: job tokens cannot create groups")
-	}
-	if err := auth.RequireScope(p, true); err != nil {
+	if err := s.Policy.Instance(p, policy.CreateProject); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -82,7 +75,10 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := s.requireNamespace(r, p, parent, ci.AccessMaintainer); err != nil {
+		if err := s.Policy.Namespace(r.Context(), p, policy.CreateSubgroup, parent); err != nil {
+			if ci.IsNotFound(err) {
+				return ci.Errorf(ci.KindNotFound, "404 Parent group %d Not Found", id)
+			}
 			return err
 		}
 		g.ParentID = parent.ID
@@ -101,15 +97,8 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
+	g, _, err := s.groupFor(r, policy.ReadGroup)
 	if err != nil {
-		return err
-	}
-	g, err := s.lookupGroup(r)
-	if err != nil {
-		return err
-	}
-	if err := s.requireNamespace(r, p, g, ci.AccessNone); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.group(g))
@@ -119,6 +108,9 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.principal(r)
 	if err != nil {
+		return err
+	}
+	if err := s.Policy.Instance(p, policy.ListGroups); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)

@@ -8,6 +8,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 type artifactFileEntity struct {
@@ -202,8 +203,8 @@ func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, status int, pr
 }
 
 // jobFor resolves :id and :job_id, checking the job belongs to the project.
-func (s *Server) jobFor(r *http.Request, min ci.AccessLevel, write bool) (*ci.Project, *ci.Job, *auth.Principal, error) {
-	proj, p, err := s.projectFor(r, min, write)
+func (s *Server) jobFor(r *http.Request, a policy.Ability) (*ci.Project, *ci.Job, *auth.Principal, error) {
+	proj, p, err := s.projectFor(r, a)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -249,7 +250,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Proje
 }
 
 func (s *Server) listPipelineJobs(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r, ci.AccessReporter, false)
+	proj, pl, _, err := s.pipelineFor(r, policy.ReadJob)
 	if err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func (s *Server) listPipelineJobs(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessReporter, false)
+	proj, _, err := s.projectFor(r, policy.ReadJob)
 	if err != nil {
 		return err
 	}
@@ -265,7 +266,7 @@ func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
-	proj, j, _, err := s.jobFor(r, ci.AccessReporter, false)
+	proj, j, _, err := s.jobFor(r, policy.ReadJob)
 	if err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func (s *Server) getOwnJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJobTrace(w http.ResponseWriter, r *http.Request) error {
-	_, j, _, err := s.jobFor(r, ci.AccessReporter, false)
+	_, j, _, err := s.jobFor(r, policy.ReadLog)
 	if err != nil {
 		return err
 	}
@@ -305,9 +306,9 @@ func (s *Server) getJobTrace(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) jobAction(action func(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error), status int) handlerFunc {
+func (s *Server) jobAction(a policy.Ability, action func(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error), status int) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		proj, j, p, err := s.jobFor(r, ci.AccessDeveloper, true)
+		proj, j, p, err := s.jobFor(r, a)
 		if err != nil {
 			return err
 		}

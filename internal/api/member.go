@@ -8,6 +8,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 type memberEntity struct {
@@ -79,7 +80,7 @@ func (s *Server) memberFromParams(r *http.Request) (*ci.Member, *ci.User, error)
 }
 
 func (s *Server) listProjectMembers(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessGuest, false)
+	proj, _, err := s.projectFor(r, policy.ReadProject)
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (s *Server) listProjectMembers(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, p, err := s.projectFor(r, policy.AdminMembers)
 	if err != nil {
 		return err
 	}
@@ -100,6 +101,9 @@ func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	m.ProjectID = proj.ID
+	if err := s.changeMember(r, p, proj, nil, m.UserID, m.AccessLevel); err != nil {
+		return err
+	}
 	if err := s.Store.SetMember(r.Context(), m); err != nil {
 		return err
 	}
@@ -108,12 +112,15 @@ func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) removeProjectMember(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, p, err := s.projectFor(r, policy.AdminMembers)
 	if err != nil {
 		return err
 	}
 	uid, err := pathID(r, "user_id")
 	if err != nil {
+		return err
+	}
+	if err := s.changeMember(r, p, proj, nil, uid, ci.AccessNone); err != nil {
 		return err
 	}
 	if err := s.Store.RemoveMember(r.Context(), proj.ID, 0, uid); err != nil {
@@ -123,16 +130,45 @@ func (s *Server) removeProjectMember(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
+// changeMember asks the policy's membership rules whether the caller may
+// move user uid's direct membership of proj (or else group ns) to level to
+// (AccessNone: remove it).
+func (s *Server) changeMember(r *http.Request, p *auth.Principal, proj *ci.Project, ns *ci.Namespace, uid int64, to ci.AccessLevel) error {
+	ctx := r.Context()
+	var (
+		m      policy.Membership
+		direct []*ci.Member
+		owners int
+		err    error
+	)
+	if proj != nil {
+		if m, err = s.Policy.Caller(ctx, p, proj); err == nil {
+			if direct, err = s.Store.ListProjectMembers(ctx, proj.ID); err == nil {
+				owners, err = s.Store.CountOwners(ctx, proj.ID, 0)
+			}
+		}
+	} else {
+		if m, err = s.Policy.GroupCaller(ctx, p, ns); err == nil {
+			if direct, err = s.Store.ListNamespaceMembers(ctx, ns.ID); err == nil {
+				owners, err = s.Store.CountOwners(ctx, 0, ns.ID)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, d := range direct {
+		if d.UserID == uid {
+			m.From = d.AccessLevel
+		}
+	}
+	m.To = to
+	return policy.ChangeMember(m, owners)
+}
+
 func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
+	g, _, err := s.groupFor(r, policy.ReadGroup)
 	if err != nil {
-		return err
-	}
-	g, err := s.lookupGroup(r)
-	if err != nil {
-		return err
-	}
-	if err := s.requireNamespace(r, p, g, ci.AccessNone); err != nil {
 		return err
 	}
 	ms, err := s.Store.ListNamespaceMembers(r.Context(), g.ID)
@@ -143,21 +179,8 @@ func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.mustPrincipal(r)
+	g, p, err := s.groupFor(r, policy.AdminGroupMembers)
 	if err != nil {
-		return err
-	}
-	if err := auth.RequireScope(p, true); err != nil {
-		return err
-	}
-	if p.IsJob() {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: job tokens cannot change members")
-	}
-	g, err := s.lookupGroup(r)
-	if err != nil {
-		return err
-	}
-	if err := s.requireNamespace(r, p, g, ci.AccessOwner); err != nil {
 		return err
 	}
 	m, _, err := s.memberFromParams(r)
@@ -165,6 +188,9 @@ func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m.NamespaceID = g.ID
+	if err := s.changeMember(r, p, nil, g, m.UserID, m.AccessLevel); err != nil {
+		return err
+	}
 	if err := s.Store.SetMember(r.Context(), m); err != nil {
 		return err
 	}

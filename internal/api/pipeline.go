@@ -8,12 +8,13 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // pipelineFor resolves :id and :pipeline_id, checking that the pipeline
 // belongs to the project and that the caller has min access.
-func (s *Server) pipelineFor(r *http.Request, min ci.AccessLevel, write bool) (*ci.Project, *ci.Pipeline, *auth.Principal, error) {
-	proj, p, err := s.projectFor(r, min, write)
+func (s *Server) pipelineFor(r *http.Request, a policy.Ability) (*ci.Project, *ci.Pipeline, *auth.Principal, error) {
+	proj, p, err := s.projectFor(r, a)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -117,7 +118,7 @@ func writePlanError(w http.ResponseWriter, err error) bool {
 }
 
 func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, ci.AccessDeveloper, true)
+	proj, p, err := s.projectFor(r, policy.CreatePipeline)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 var pipelineOrder = map[string]bool{"": true, "id": true, "status": true, "ref": true, "updated_at": true, "user_id": true}
 
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessReporter, false)
+	proj, _, err := s.projectFor(r, policy.ReadPipeline)
 	if err != nil {
 		return err
 	}
@@ -206,7 +207,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r, ci.AccessReporter, false)
+	proj, pl, _, err := s.pipelineFor(r, policy.ReadPipeline)
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) latestPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessReporter, false)
+	proj, _, err := s.projectFor(r, policy.ReadPipeline)
 	if err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func (s *Server) latestPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r, ci.AccessDeveloper, true)
+	proj, pl, _, err := s.pipelineFor(r, policy.UpdatePipeline)
 	if err != nil {
 		return err
 	}
@@ -244,7 +245,7 @@ func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retryPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, p, err := s.pipelineFor(r, ci.AccessDeveloper, true)
+	proj, pl, p, err := s.pipelineFor(r, policy.UpdatePipeline)
 	if err != nil {
 		return err
 	}
@@ -264,7 +265,7 @@ func (s *Server) reloadPipeline(w http.ResponseWriter, r *http.Request, id int64
 }
 
 func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
-	_, pl, _, err := s.pipelineFor(r, ci.AccessOwner, true)
+	_, pl, _, err := s.pipelineFor(r, policy.DeletePipeline)
 	if err != nil {
 		return err
 	}
@@ -297,7 +298,7 @@ func (s *Server) deleteArtifactBytes(r *http.Request, a *ci.Artifact) {
 }
 
 func (s *Server) pipelineVariablesList(w http.ResponseWriter, r *http.Request) error {
-	_, pl, _, err := s.pipelineFor(r, ci.AccessDeveloper, false)
+	_, pl, _, err := s.pipelineFor(r, policy.ReadPipelineVariables)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // lookupProject resolves :id, a numeric id or a URL-encoded full path.
@@ -20,38 +21,21 @@ func (s *Server) lookupProject(r *http.Request) (*ci.Project, error) {
 	return proj, err
 }
 
-// projectFor resolves :id and checks that the caller has min access (and
-// may write, when write is set). A project the caller cannot see is 404.
-func (s *Server) projectFor(r *http.Request, min ci.AccessLevel, write bool) (*ci.Project, *auth.Principal, error) {
+// projectFor resolves :id and asks the policy whether the caller may do a
+// on the project. A project the caller cannot see is 404, like a missing one.
+func (s *Server) projectFor(r *http.Request, a policy.Ability) (*ci.Project, *auth.Principal, error) {
 	p, err := s.principal(r)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := auth.RequireScope(p, write); err != nil {
 		return nil, nil, err
 	}
 	proj, err := s.lookupProject(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	min = readLevel(proj, min, write)
-	if err := s.Auth.Require(r.Context(), p, proj, min, write); err != nil {
-		if write && p == nil && ci.KindOf(err) != ci.KindNotFound {
-			return nil, nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
-		}
+	if err := s.Policy.Project(r.Context(), p, a, proj); err != nil {
 		return nil, nil, err
 	}
 	return proj, p, nil
-}
-
-// readLevel applies GitLab's default "public pipelines": on public and
-// internal projects, whoever can see the project can read its pipelines,
-// jobs, logs and artifacts; on private ones that takes Reporter.
-func readLevel(proj *ci.Project, min ci.AccessLevel, write bool) ci.AccessLevel {
-	if !write && min == ci.AccessReporter && proj.Visibility != ci.VisibilityPrivate {
-		return ci.AccessGuest
-	}
-	return min
 }
 
 func (s *Server) projectJSON(r *http.Request, proj *ci.Project) (projectEntity, error) {
@@ -100,10 +84,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.IsJob() {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: job tokens cannot create projects")
-	}
-	if err := auth.RequireScope(p, true); err != nil {
+	if err := s.Policy.Instance(p, policy.CreateProject); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -168,14 +149,17 @@ func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *httpx.Pa
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireNamespace(r, p, ns, ci.AccessDeveloper); err != nil {
+	if err := s.Policy.Namespace(r.Context(), p, policy.CreateProjectIn, ns); err != nil {
+		if ci.IsNotFound(err) {
+			return nil, ci.Errorf(ci.KindNotFound, "404 Namespace Not Found")
+		}
 		return nil, err
 	}
 	return ns, nil
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessGuest, false)
+	proj, _, err := s.projectFor(r, policy.ReadProject)
 	if err != nil {
 		return err
 	}
@@ -203,7 +187,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := auth.RequireScope(p, false); err != nil {
+	if err := s.Policy.Instance(p, policy.ListProjects); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -263,7 +247,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessOwner, true)
+	proj, _, err := s.projectFor(r, policy.DeleteProject)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // Register adds the API's routes under /api/v4 to mux.
@@ -53,10 +54,10 @@ func (s *Server) Register(mux *http.ServeMux) {
 	h("GET /api/v4/projects/{id}/jobs", s.listProjectJobs)
 	h("GET /api/v4/projects/{id}/jobs/{job_id}", s.getJob)
 	h("GET /api/v4/projects/{id}/jobs/{job_id}/trace", s.getJobTrace)
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/cancel", s.jobAction(s.cancelJob, http.StatusCreated))
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/retry", s.jobAction(s.retryJob, http.StatusCreated))
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/play", s.jobAction(s.playJob, http.StatusOK))
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/erase", s.jobAction(s.eraseJob, http.StatusCreated))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/cancel", s.jobAction(policy.UpdateJob, s.cancelJob, http.StatusCreated))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/retry", s.jobAction(policy.UpdateJob, s.retryJob, http.StatusCreated))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/play", s.jobAction(policy.UpdateJob, s.playJob, http.StatusOK))
+	h("POST /api/v4/projects/{id}/jobs/{job_id}/erase", s.jobAction(policy.DeleteArtifacts, s.eraseJob, http.StatusCreated))
 
 	// Artifacts: Baton's pipeline and commit scopes, GitLab's job and ref scopes.
 	for _, scope := range []struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // Store is every store interface the API uses.
@@ -56,6 +57,7 @@ type Repos interface {
 type Server struct {
 	Store     Store
 	Auth      *auth.Authenticator
+	Policy    *policy.Policy
 	Scheduler Scheduler
 	Planner   Planner
 	Repos     Repos

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 type triggerEntity struct {
@@ -35,7 +37,7 @@ func (s *Server) trigger(r *http.Request, t *ci.Trigger, secret string) triggerE
 }
 
 func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, p, err := s.projectFor(r, policy.AdminTriggers)
 	if err != nil {
 		return err
 	}
@@ -57,7 +59,7 @@ func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, false)
+	proj, _, err := s.projectFor(r, policy.ReadTriggers)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, ci.AccessMaintainer, true)
+	proj, _, err := s.projectFor(r, policy.AdminTriggers)
 	if err != nil {
 		return err
 	}
@@ -103,12 +105,14 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := httpx.ReadParams(r)
+	q, userID, source, err := s.triggerCaller(r, proj)
 	if err != nil {
-		return err
-	}
-	token, err := q.Required("token")
-	if err != nil {
+		// Until the token is proven to be one of this project's, a private
+		// project answers exactly as a missing one.
+		var owner ownerLost
+		if proj.Visibility == ci.VisibilityPrivate && !errors.As(err, &owner) && ci.KindOf(err) != ci.KindInternal {
+			return errProjectNotFound
+		}
 		return err
 	}
 	ref := r.PathValue("ref")
@@ -120,41 +124,6 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	vars, err := triggerVariables(q)
 	if err != nil {
 		return err
-	}
-	var userID int64
-	source := ci.SourceTrigger
-	if strings.HasPrefix(token, auth.PrefixJob) {
-		p, err := s.Auth.JobPrincipal(r.Context(), token)
-		if err != nil {
-			return err
-		}
-		// Creating a pipeline is a write: the job's own token never allows
-		// it (an allow-list grants reads); the user who runs the job must
-		// be a Developer of the target project, as in GitLab.
-		if err := s.Auth.Require(r.Context(), p, proj, ci.AccessReporter, false); err != nil {
-			return err
-		}
-		if p.User == nil {
-			return ci.Errorf(ci.KindForbidden, "403 Forbidden: this job runs for no user and cannot trigger pipelines")
-		}
-		if err := s.Auth.Require(r.Context(), &auth.Principal{User: p.User}, proj, ci.AccessDeveloper, true); err != nil {
-			return ci.Errorf(ci.KindForbidden, "403 Forbidden: %s may not create pipelines in %s", p.User.Username, proj.FullPath)
-		}
-		userID, source = p.UserID(), "pipeline"
-	} else {
-		t, err := s.Store.TriggerByHash(r.Context(), auth.Hash(token))
-		if ci.IsNotFound(err) || (err == nil && t.ProjectID != proj.ID) {
-			// A private project must not be confirmed by a wrong token.
-			if proj.Visibility == ci.VisibilityPrivate {
-				return ci.Errorf(ci.KindNotFound, "404 Project Not Found")
-			}
-			return ci.Errorf(ci.KindForbidden, "403 Forbidden: invalid trigger token")
-		}
-		if err != nil {
-			return err
-		}
-		_ = s.Store.TouchTrigger(r.Context(), t.ID, time.Now())
-		userID = t.OwnerID
 	}
 	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: userID, Variables: vars})
 	if err != nil {
@@ -200,3 +169,68 @@ func triggerVariables(q *httpx.Params) ([]ci.Variable, error) {
 	}
 	return vars, nil
 }
+
+var errProjectNotFound = ci.Errorf(ci.KindNotFound, "404 Project Not Found")
+
+// triggerCaller reads the trigger request's parameters and checks its token:
+// a trigger token of proj whose owner may still create pipelines there (as
+// GitLab checks at every use), or a running job's token whose project may
+// read proj and whose user may create pipelines in it. It returns the user
+// the pipeline runs for and its source. Errors before the token is proven
+// to belong to proj are for the caller to hide on private projects; a
+// proven token whose owner lost access is KindForbidden.
+func (s *Server) triggerCaller(r *http.Request, proj *ci.Project) (*httpx.Params, int64, string, error) {
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	token, err := q.Required("token")
+	if err != nil {
+		return nil, 0, "", err
+	}
+	ctx := r.Context()
+	if strings.HasPrefix(token, auth.PrefixJob) {
+		p, err := s.Auth.JobPrincipal(ctx, token)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		// The job's own token never writes (an allow-list grants reads);
+		// the user who runs the job must be allowed to create pipelines in
+		// the target project, as in GitLab.
+		if err := s.Policy.Project(ctx, p, policy.ReadPipeline, proj); err != nil {
+			return nil, 0, "", err
+		}
+		if p.User == nil {
+			return nil, 0, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: this job runs for no user and cannot trigger pipelines")}
+		}
+		if err := s.Policy.Project(ctx, &auth.Principal{User: p.User}, policy.CreatePipeline, proj); err != nil {
+			return nil, 0, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: %s may not create pipelines in %s", p.User.Username, proj.FullPath)}
+		}
+		return q, p.UserID(), "pipeline", nil
+	}
+	t, err := s.Store.TriggerByHash(ctx, auth.Hash(token))
+	if ci.IsNotFound(err) || (err == nil && t.ProjectID != proj.ID) {
+		return nil, 0, "", ci.Errorf(ci.KindForbidden, "403 Forbidden: invalid trigger token")
+	}
+	if err != nil {
+		return nil, 0, "", err
+	}
+	owner, err := s.Store.UserByID(ctx, t.OwnerID)
+	if err == nil {
+		err = s.Policy.Project(ctx, &auth.Principal{User: owner}, policy.CreatePipeline, proj)
+	}
+	if err != nil {
+		if ci.KindOf(err) == ci.KindInternal {
+			return nil, 0, "", err
+		}
+		return nil, 0, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: the owner of trigger %d may no longer create pipelines in this project", t.ID)}
+	}
+	_ = s.Store.TouchTrigger(ctx, t.ID, time.Now())
+	return q, t.OwnerID, ci.SourceTrigger, nil
+}
+
+// ownerLost marks a refusal after the token was proven to be the project's:
+// the caller may learn that the project exists.
+type ownerLost struct{ error }
+
+func (o ownerLost) Unwrap() error { return o.error }

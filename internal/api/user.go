@@ -7,6 +7,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
@@ -23,8 +24,8 @@ func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.User == nil {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: this token does not belong to a user")
+	if err := s.Policy.Instance(p, policy.ReadOwnUser); err != nil {
+		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, s.user(p.User))
 	return nil
@@ -35,10 +36,11 @@ func (s *Server) requireAdmin(r *http.Request) (*auth.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !p.Admin() {
-		return nil, ci.Errorf(ci.KindForbidden, "403 Forbidden: administrators only")
+	a := policy.AdminInstance
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		a = policy.ReadAdmin
 	}
-	return p, auth.RequireScope(p, r.Method != http.MethodGet)
+	return p, s.Policy.Instance(p, a)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {

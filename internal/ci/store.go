@@ -229,4 +229,7 @@ type GroupMemberStore interface {
 	NamespaceAccessLevel(ctx context.Context, userID, namespaceID int64) (AccessLevel, error)
 	// ListNamespaceMembers lists direct members of a namespace.
 	ListNamespaceMembers(ctx context.Context, namespaceID int64) ([]*Member, error)
+	// CountOwners is how many distinct users have Owner access to a project
+	// (projectID != 0) or else the namespace, directly or inherited.
+	CountOwners(ctx context.Context, projectID, namespaceID int64) (int, error)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob/fs"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/storetest"
@@ -67,6 +68,7 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 			return idx, nil
 		},
 		Auth:     &auth.Authenticator{Users: db, Jobs: db, Projects: db},
+		Policy:   policy.New(db),
 		LongPoll: -1,
 	}
 	for _, o := range opts {

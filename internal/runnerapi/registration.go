@@ -11,6 +11,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // SettingRegistrationToken is the settings key of the instance's runner
@@ -265,10 +266,7 @@ func (s *Server) resetRegistrationToken(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if !pr.Admin() {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - only administrators can reset the registration token")
-	}
-	if err := auth.RequireScope(pr, true); err != nil {
+	if err := s.Policy.Instance(pr, policy.AdminInstance); err != nil {
 		return err
 	}
 	tok, _ := auth.NewToken(auth.PrefixRegistration)

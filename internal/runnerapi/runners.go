@@ -1,7 +1,6 @@
 package runnerapi
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,29 +9,16 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // onlineWindow is how recent a contact must be for a runner to count as
 // online (GitLab: 2 hours).
 const onlineWindow = 2 * time.Hour
 
-// principal authenticates a personal access token caller whose token's
-// scopes allow the request: read_api (or api) to read, api to change.
-// Job tokens and anonymous callers are refused.
+// principal authenticates a personal access token caller; what it may do
+// is the policy's to say. Job tokens and anonymous callers are refused.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
-	p, err := s.authenticate(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := auth.RequireScope(p, r.Method != http.MethodGet && r.Method != http.MethodHead); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// authenticate is principal without the scope check, for routes whose
-// scopes differ (creating a runner also takes create_runner).
-func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	if s.Auth == nil {
 		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
 	}
@@ -52,12 +38,9 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 // createUserRunner is POST /api/v4/user/runners: it creates a runner and
 // returns its glrt- token, which `gitlab-runner register --token` verifies.
 func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error {
-	pr, err := s.authenticate(r)
+	pr, err := s.principal(r)
 	if err != nil {
 		return err
-	}
-	if pr.Token != nil && !pr.Token.HasScope(ci.ScopeCreateRunner) && !pr.Token.HasScope(ci.ScopeAPI) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: insufficient_scope, the create_runner scope is required")
 	}
 	p, err := httpx.ReadParams(r)
 	if err != nil {
@@ -79,7 +62,7 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - runner_type does not have a valid value")
 	}
-	if err := s.requireRunnerAdmin(r.Context(), pr, rn); err != nil {
+	if err := s.Policy.Runner(r.Context(), pr, policy.CreateRunner, rn); err != nil {
 		return err
 	}
 	if err := applyRunnerParams(rn, p, true); err != nil {
@@ -92,44 +75,6 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	}
 	httpx.WriteJSON(w, http.StatusCreated, tokenResponse{ID: rn.ID, Token: secret})
 	return nil
-}
-
-// requireRunnerAdmin checks that the caller may create or manage rn:
-// admins any runner, project maintainers their project's runners, group
-// owners their group's runners. KindForbidden otherwise.
-func (s *Server) requireRunnerAdmin(ctx context.Context, pr *auth.Principal, rn *ci.Runner) error {
-	if pr.Admin() {
-		return nil
-	}
-	forbidden := ci.Errorf(ci.KindForbidden, "403 Forbidden")
-	switch rn.RunnerType {
-	case ci.RunnerProject:
-		lvl, err := s.Store.AccessLevel(ctx, pr.UserID(), rn.ProjectID)
-		if err != nil {
-			return fmt.Errorf("checking project access: %w", err)
-		}
-		if lvl < ci.AccessMaintainer {
-			return forbidden
-		}
-		return nil
-	case ci.RunnerGroup:
-		// Group access is asked only of stores that answer it (ci.GroupMemberStore).
-		gm, ok := s.Store.(interface {
-			NamespaceAccessLevel(ctx context.Context, userID, namespaceID int64) (ci.AccessLevel, error)
-		})
-		if !ok {
-			return forbidden
-		}
-		lvl, err := gm.NamespaceAccessLevel(ctx, pr.UserID(), rn.NamespaceID)
-		if err != nil {
-			return fmt.Errorf("checking group access: %w", err)
-		}
-		if lvl < ci.AccessOwner {
-			return forbidden
-		}
-		return nil
-	}
-	return forbidden
 }
 
 // runnerJSON is GitLab's runner entity (list and detail fields).
@@ -190,8 +135,8 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !pr.Admin() {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - listing runners requires an administrator")
+	if err := s.Policy.Instance(pr, policy.ListInstanceRunner); err != nil {
+		return err
 	}
 	p, err := httpx.ReadParams(r)
 	if err != nil {
@@ -256,7 +201,11 @@ func (s *Server) managedRunner(r *http.Request) (*ci.Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading runner %d: %w", id, err)
 	}
-	if err := s.requireRunnerAdmin(r.Context(), pr, rn); err != nil {
+	a := policy.AdminRunner
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		a = policy.ReadRunner
+	}
+	if err := s.Policy.Runner(r.Context(), pr, a, rn); err != nil {
 		return nil, err
 	}
 	return rn, nil

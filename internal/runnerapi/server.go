@@ -16,6 +16,7 @@ import (
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // Store is every store interface the runner protocol uses.
@@ -64,6 +65,8 @@ type Server struct {
 	// Auth authenticates personal access tokens for /user/runners and the
 	// runner management routes.
 	Auth *auth.Authenticator
+	// Policy decides runner management (admins, project Maintainers, group Owners).
+	Policy *policy.Policy
 	// ExternalURL is how runners and jobs reach Baton, without trailing
 	// slash (CI_SERVER_URL, repo_url, CI_API_V4_URL, ...).
 	ExternalURL string

@@ -62,3 +62,36 @@ func (db *DB) ListNamespaceMembers(ctx context.Context, namespaceID int64) ([]*c
 	}
 	return out, nil
 }
+
+// CountOwners is how many distinct users have Owner access to a project
+// (projectID != 0) or a group: direct Owner members, Owner members of its
+// ancestor groups, and the owner of a personal namespace.
+func (db *DB) CountOwners(ctx context.Context, projectID, namespaceID int64) (int, error) {
+	start := `SELECT n.id, n.parent_id, 0 FROM namespaces n WHERE n.id = ?`
+	arg := namespaceID
+	direct := `SELECT NULL AS user_id WHERE 1 = 0`
+	args := []any{}
+	if projectID != 0 {
+		start = `SELECT n.id, n.parent_id, 0 FROM namespaces n JOIN projects p ON p.namespace_id = n.id WHERE p.id = ?`
+		arg = projectID
+		direct = `SELECT user_id FROM project_members WHERE project_id = ? AND access_level >= ` + ownerLevel
+		args = append(args, projectID)
+	}
+	var n int
+	err := db.queryRow(ctx, db.sql, `WITH RECURSIVE anc(id, parent_id, depth) AS (
+		`+start+`
+		UNION ALL
+		SELECT n.id, n.parent_id, anc.depth + 1 FROM namespaces n JOIN anc ON n.id = anc.parent_id WHERE anc.depth < 100
+	)
+	SELECT COUNT(DISTINCT user_id) FROM (
+		`+direct+`
+		UNION ALL
+		SELECT m.user_id FROM namespace_members m JOIN anc ON m.namespace_id = anc.id WHERE m.access_level >= `+ownerLevel+`
+		UNION ALL
+		SELECT n.owner_id FROM namespaces n JOIN anc ON n.id = anc.id WHERE n.owner_id IS NOT NULL AND n.owner_id <> 0
+	) owners`, append([]any{arg}, args...)...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting owners: %w", err)
+	}
+	return n, nil
+}

@@ -11,25 +11,10 @@ import (
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
-// Artifacts are readable by Reporters of private and internal projects and
-// by anyone on public ones, as in the API. Job tokens act as Reporter.
-func (c *req) requireArtifactRead() error {
-	min := ci.AccessReporter
-	if c.proj.Visibility == ci.VisibilityPublic {
-		min = ci.AccessGuest
-	}
-	if c.access < min {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: you need the Reporter role to read artifacts")
-	}
-	return nil
-}
-
 func (s *Server) jobArtifact(c *req, j *ci.Job) (*api.ArtifactChoice, error) {
-	if err := c.requireArtifactRead(); err != nil {
-		return nil, err
-	}
 	return s.Artifacts.ArtifactOfJob(c.r.Context(), j)
 }
 
@@ -54,9 +39,6 @@ func (s *Server) jobRaw(c *req, j *ci.Job, p string) error {
 
 // refArtifact is GitLab's /-/jobs/artifacts/:ref/{download,raw/*path}?job=NAME.
 func (s *Server) refArtifact(c *req, rest string) error {
-	if err := c.requireArtifactRead(); err != nil {
-		return err
-	}
 	var ref, file string
 	download := false
 	if i := strings.Index(rest, "/raw/"); i > 0 {
@@ -82,9 +64,6 @@ func (s *Server) refArtifact(c *req, rest string) error {
 
 // pipelineArtifact is Baton's /-/pipelines/:pid/artifacts/{download,raw/*path}?job=NAME.
 func (s *Server) pipelineArtifact(c *req, pl *ci.Pipeline, file string) error {
-	if err := c.requireArtifactRead(); err != nil {
-		return err
-	}
 	name := c.r.URL.Query().Get("job")
 	if name == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
@@ -145,7 +124,7 @@ func (s *Server) browsePage(c *req, j *ci.Job, dir string) error {
 	return s.render(c, http.StatusOK, "browse", "Artifacts of "+j.Name, map[string]any{
 		"Job": j, "Artifact": ch.Archive, "Dir": dir, "Crumbs": crumbs(base, dir, false), "Rows": rows,
 		"Pager": newPager(c.r, page, browsePerPage, total), "Base": base,
-		"CanKeep": c.canWrite(ci.AccessDeveloper), "CanDelete": c.canWrite(ci.AccessMaintainer),
+		"CanKeep": s.can(c, policy.KeepArtifacts), "CanDelete": s.can(c, policy.DeleteArtifacts),
 	})
 }
 
@@ -224,18 +203,11 @@ func isText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
-// artifactAction is POST .../jobs/:id/artifacts/{keep,delete}: keep needs
-// Developer, delete Maintainer (as in the API).
+// artifactAction is POST .../jobs/:id/artifacts/{keep,delete}; the route
+// table asks the policy (KeepArtifacts, DeleteArtifacts) as the API does.
 func (s *Server) artifactAction(c *req, j *ci.Job, action string) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
-	}
-	min := ci.AccessDeveloper
-	if action == "delete" {
-		min = ci.AccessMaintainer
-	}
-	if !c.canWrite(min) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: your role cannot %s these artifacts", action)
 	}
 	ctx := c.r.Context()
 	arts, err := s.Store.ArtifactsOfJobs(ctx, []int64{j.ID})

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // maxPageLog is how much log the job page renders at once; longer logs show
@@ -66,7 +67,7 @@ func (s *Server) jobPage(c *req, j *ci.Job) error {
 		"Job": j, "Pipeline": pl, "Runner": runner, "Duration": j.Duration(s.Now()),
 		"Log": renderLog(lines), "Offset": start + int64(consumed), "NextLine": nextLine(lines, first),
 		"Truncated": start > 0, "Final": final, "Archive": archive, "Attempts": attempts,
-		"CanRun":     c.canWrite(ci.AccessDeveloper),
+		"CanRun":     s.can(c, policy.UpdateJob),
 		"Cancelable": !j.Status.Finished() && j.Status != ci.StatusManual,
 		"Retryable":  j.Status.Finished() && !j.Retried,
 		"Playable":   j.Status == ci.StatusManual,
@@ -122,9 +123,9 @@ func (s *Server) traceJSON(c *req, raw string) error {
 	ctx := c.r.Context()
 	j, err := s.Store.JobByID(ctx, id)
 	if err != nil {
-		return err
+		return hideMissing(err)
 	}
-	if err := s.requireView(c, j.ProjectID); err != nil {
+	if err := s.requireView(c, j.ProjectID, policy.ReadLog); err != nil {
 		return err
 	}
 	q := c.r.URL.Query()
@@ -186,9 +187,6 @@ func (s *Server) rawTrace(c *req, j *ci.Job) error {
 func (s *Server) jobAction(c *req, j *ci.Job, action string) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
-	}
-	if !c.canWrite(ci.AccessDeveloper) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: you need the Developer role and a token with the api scope")
 	}
 	ctx, target := c.r.Context(), j
 	var err error

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // pipelineRow is one line of a pipeline list.
@@ -110,7 +111,7 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 	}
 	return s.render(c, http.StatusOK, "pipeline", "Pipeline #"+strconv.FormatInt(pl.ID, 10)+" · "+c.proj.FullPath, map[string]any{
 		"Pipeline": pl, "Duration": pl.Duration(now), "Graph": layoutGraph(jobs, now), "Artifacts": rows,
-		"JobCount": len(jobs), "Signature": signature(jobs, arts, now), "CanRun": c.canWrite(ci.AccessDeveloper),
+		"JobCount": len(jobs), "Signature": signature(jobs, arts, now), "CanRun": s.can(c, policy.UpdatePipeline),
 		"Cancelable": !pl.Status.Finished(), "Retryable": pl.Status == ci.StatusFailed || pl.Status == ci.StatusCanceled,
 	})
 }
@@ -119,9 +120,6 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 func (s *Server) pipelineAction(c *req, pl *ci.Pipeline, action string) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
-	}
-	if !c.canWrite(ci.AccessDeveloper) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: you need the Developer role and a token with the api scope")
 	}
 	var err error
 	if action == "cancel" {
@@ -164,9 +162,9 @@ func (s *Server) pipelineJSON(c *req, raw string) error {
 	ctx := c.r.Context()
 	pl, err := s.Store.PipelineByID(ctx, id)
 	if err != nil {
-		return err
+		return hideMissing(err)
 	}
-	if err := s.requireView(c, pl.ProjectID); err != nil {
+	if err := s.requireView(c, pl.ProjectID, policy.ReadPipeline); err != nil {
 		return err
 	}
 	jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: pl.ID, Ascending: true})
@@ -191,21 +189,24 @@ func (s *Server) pipelineJSON(c *req, raw string) error {
 }
 
 // requireView loads a project for the /-/ui endpoints, which are outside a
-// project path, and checks the caller may see it (404 otherwise).
-func (s *Server) requireView(c *req, projectID int64) error {
+// project path, and asks the policy for ability a on it. What the caller
+// may not see answers as what does not exist.
+func (s *Server) requireView(c *req, projectID int64, a policy.Ability) error {
 	proj, err := s.Store.ProjectByID(c.r.Context(), projectID)
 	if err != nil {
-		return err
+		return hideMissing(err)
 	}
-	lvl, err := s.Auth.Access(c.r.Context(), c.p, proj)
-	if err != nil {
-		return err
+	c.proj = proj
+	return hideMissing(s.allow(c, a))
+}
+
+// hideMissing gives every not-found answer of the /-/ui endpoints one text,
+// so that a private pipeline or job cannot be told from a missing one.
+func hideMissing(err error) error {
+	if ci.IsNotFound(err) {
+		return notFound()
 	}
-	if lvl == ci.AccessNone {
-		return ci.Errorf(ci.KindNotFound, "404 Not Found")
-	}
-	c.proj, c.access = proj, lvl
-	return nil
+	return err
 }
 
 // signature names the pipeline's jobs and how many archives they have, so

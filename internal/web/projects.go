@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // projectRow is one line of the project list.
@@ -151,13 +152,21 @@ func slug(name string) string {
 // projectPage shows the clone URL, recent pipelines and the runners that may run its jobs.
 func (s *Server) projectPage(c *req) error {
 	ctx := c.r.Context()
-	pls, total, err := s.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: c.proj.ID, Page: ci.Page{Page: 1, PerPage: 10}})
-	if err != nil {
-		return err
+	var (
+		pls     []*ci.Pipeline
+		total   int
+		runners []*ci.Runner
+		err     error
+	)
+	if s.can(c, policy.ReadPipeline) {
+		if pls, total, err = s.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: c.proj.ID, Page: ci.Page{Page: 1, PerPage: 10}}); err != nil {
+			return err
+		}
 	}
-	runners, _, err := s.Store.ListRunners(ctx, ci.RunnerFilter{ProjectID: c.proj.ID, Page: ci.Page{Page: 1, PerPage: 50}})
-	if err != nil {
-		return err
+	if s.Policy.Can(ctx, c.p, policy.AdminProjectRunners, c.proj) {
+		if runners, _, err = s.Store.ListRunners(ctx, ci.RunnerFilter{ProjectID: c.proj.ID, Page: ci.Page{Page: 1, PerPage: 50}}); err != nil {
+			return err
+		}
 	}
 	return s.render(c, http.StatusOK, "project", c.proj.FullPath, map[string]any{
 		"CloneURL":  s.ExternalURL + "/" + c.proj.FullPath + ".git",

@@ -84,7 +84,6 @@ type view struct {
 	User        *ci.User
 	CSRF        string
 	Project     *ci.Project
-	Access      ci.AccessLevel
 	ExternalURL string
 	Version     string
 	Path        string
@@ -105,7 +104,7 @@ func (s *Server) render(c *req, status int, page, title string, data any) error 
 	if !ok {
 		return fmt.Errorf("rendering unknown page %q", page)
 	}
-	v := view{Title: title, User: c.user(), CSRF: c.csrfToken(), Project: c.proj, Access: c.access,
+	v := view{Title: title, User: c.user(), CSRF: c.csrfToken(), Project: c.proj,
 		ExternalURL: s.ExternalURL, Version: s.Version, Path: withoutSecrets(c.r.URL), Data: data}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {

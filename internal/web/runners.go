@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // onlineWithin is GitLab's rule: a runner that made contact in the last two
@@ -29,12 +30,14 @@ func (s *Server) runnerRows(rs []*ci.Runner) []runnerRow {
 	return out
 }
 
-func requireAdmin(c *req) error {
-	if c.p == nil {
-		return ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
+// requireAdmin asks the policy for an instance ability; forms that change
+// something also need a signed-in session (they carry its CSRF token).
+func (s *Server) requireAdmin(c *req, a policy.Ability) error {
+	if err := s.Policy.Instance(c.p, a); err != nil {
+		return err
 	}
-	if !c.p.Admin() {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: administrators only")
+	if c.r.Method == http.MethodPost && c.sess == nil {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: sign in to change this")
 	}
 	return nil
 }
@@ -42,7 +45,7 @@ func requireAdmin(c *req) error {
 // runnersPage lists every runner (administrators only); newToken is a
 // runner token just created, shown once.
 func (s *Server) runnersPage(c *req, newToken string) error {
-	if err := requireAdmin(c); err != nil {
+	if err := s.requireAdmin(c, policy.ReadAdmin); err != nil {
 		return err
 	}
 	page := pageParam(c.r)
@@ -56,7 +59,7 @@ func (s *Server) runnersPage(c *req, newToken string) error {
 	}
 	return s.render(c, status, "runners", "Runners", map[string]any{"Runners": s.runnerRows(rs), "Total": total,
 		"Pager": newPager(c.r, page, 50, total), "NewToken": newToken, "URL": s.ExternalURL,
-		"CanEdit": c.canWrite(0)})
+		"CanEdit": c.sess != nil && s.requireAdmin(c, policy.AdminInstance) == nil})
 }
 
 // createRunner creates an instance runner and shows its glrt- token once.
@@ -64,11 +67,8 @@ func (s *Server) createRunner(c *req) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
 	}
-	if err := requireAdmin(c); err != nil {
+	if err := s.requireAdmin(c, policy.AdminInstance); err != nil {
 		return err
-	}
-	if !c.canWrite(0) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: your token is read-only (it lacks the api scope)")
 	}
 	f := c.r.PostForm
 	var tags []string
@@ -89,11 +89,8 @@ func (s *Server) toggleRunner(c *req, raw string) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
 	}
-	if err := requireAdmin(c); err != nil {
+	if err := s.requireAdmin(c, policy.AdminInstance); err != nil {
 		return err
-	}
-	if !c.canWrite(0) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: your token is read-only (it lacks the api scope)")
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
@@ -112,8 +109,10 @@ func (s *Server) toggleRunner(c *req, raw string) error {
 }
 
 // adminPage shows the instance's registration token and a few counts.
+// It shows a secret that registers runners, so it needs what changing the
+// instance needs (an administrator's token with the api scope).
 func (s *Server) adminPage(c *req) error {
-	if err := requireAdmin(c); err != nil {
+	if err := s.requireAdmin(c, policy.AdminInstance); err != nil {
 		return err
 	}
 	ctx := c.r.Context()

@@ -18,6 +18,7 @@ import (
 	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // Store is every store interface the UI reads or writes.
@@ -63,6 +64,7 @@ type Repos interface {
 type Deps struct {
 	Store     Store
 	Auth      *auth.Authenticator
+	Policy    *policy.Policy
 	Scheduler Scheduler
 	Artifacts Artifacts
 	Repos     Repos
@@ -120,14 +122,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // req is one request with what every handler needs: the caller and, under a
-// project path, the project and the caller's access to it.
+// project path, the project.
 type req struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	p       *auth.Principal
 	sess    *session // nil unless signed in with the session cookie
 	proj    *ci.Project
-	access  ci.AccessLevel
 	started time.Time
 }
 
@@ -154,10 +155,25 @@ func (c *req) user() *ci.User {
 	return c.p.User
 }
 
-// canWrite reports whether the caller may press buttons needing level min.
-func (c *req) canWrite(min ci.AccessLevel) bool {
-	return c.sess != nil && c.access >= min && (c.p.Token == nil || c.p.Token.HasScope(ci.ScopeAPI))
+// allow asks the policy whether the caller may do a on the request's
+// project. Changes also need a signed-in session: the UI's forms carry its
+// CSRF token.
+func (s *Server) allow(c *req, a policy.Ability) error {
+	if err := s.Policy.Project(c.r.Context(), c.p, a, c.proj); err != nil {
+		return err
+	}
+	if a.Writes() && c.sess == nil {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden: sign in to change this")
+	}
+	return nil
 }
+
+// can is allow as a yes/no, for showing buttons.
+func (s *Server) can(c *req, a policy.Ability) bool { return s.allow(c, a) == nil }
+
+// errProjectNotFound answers for a project that does not exist and for one
+// the caller may not see alike.
+var errProjectNotFound = ci.Errorf(ci.KindNotFound, "404 Project Not Found")
 
 func (s *Server) globalRoutes(c *req, rest string) error {
 	m := c.r.Method
@@ -201,82 +217,131 @@ func (s *Server) projectRoutes(c *req) error {
 	}
 	proj, err := s.Store.ProjectByFullPath(c.r.Context(), full)
 	if ci.IsNotFound(err) {
-		return notFound()
+		return errProjectNotFound
 	}
 	if err != nil {
 		return err
 	}
-	if c.access, err = s.Auth.Access(c.r.Context(), c.p, proj); err != nil {
+	c.proj = proj
+	if err := s.allow(c, policy.ReadProject); err != nil {
 		return err
 	}
-	if c.access == ci.AccessNone {
-		if c.p == nil {
-			return ci.Errorf(ci.KindNotFound, "404 Project Not Found (sign in to see private projects)")
-		}
-		return ci.Errorf(ci.KindNotFound, "404 Project Not Found")
-	}
-	c.proj = proj
 	m := c.r.Method
 	get := m == http.MethodGet || m == http.MethodHead
-	post := m == http.MethodPost
 	seg := strings.Split(rest, "/")
 	switch {
 	case rest == "" && get:
 		return s.projectPage(c)
 	case rest == "pipelines" && get:
+		if err := s.allow(c, policy.ReadPipeline); err != nil {
+			return err
+		}
 		return s.pipelinesPage(c)
 	case seg[0] == "pipelines" && len(seg) >= 2:
-		return s.pipelineRoutes(c, seg[1], strings.Join(seg[2:], "/"), get, post)
+		return s.pipelineRoutes(c, seg[1], strings.Join(seg[2:], "/"))
 	case seg[0] == "jobs" && len(seg) >= 3 && seg[1] == "artifacts":
 		if get {
+			if err := s.allow(c, policy.ReadArtifact); err != nil {
+				return err
+			}
 			return s.refArtifact(c, strings.Join(seg[2:], "/"))
 		}
 	case seg[0] == "jobs" && len(seg) >= 2:
-		return s.jobRoutes(c, seg[1], strings.Join(seg[2:], "/"), get, post)
+		return s.jobRoutes(c, seg[1], strings.Join(seg[2:], "/"))
 	}
 	return notFound()
 }
 
-func (s *Server) pipelineRoutes(c *req, id, rest string, get, post bool) error {
-	pl, err := s.pipelineOf(c, id)
-	if err != nil {
-		return err
+// projectRoute is one page or action under a project's pipeline or job,
+// with the ability it needs: the route table the UI dispatches by.
+type projectRoute[T any] struct {
+	method  string // GET (HEAD too) or POST
+	match   func(rest string) (arg string, ok bool)
+	ability policy.Ability
+	serve   func(s *Server, c *req, t T, arg string) error
+}
+
+func exact(want string) func(string) (string, bool) {
+	return func(rest string) (string, bool) { return rest, rest == want }
+}
+
+func oneOf(want ...string) func(string) (string, bool) {
+	return func(rest string) (string, bool) {
+		for _, w := range want {
+			if rest == w {
+				return rest, true
+			}
+		}
+		return "", false
 	}
-	switch {
-	case rest == "" && get:
-		return s.pipelinePage(c, pl)
-	case (rest == "cancel" || rest == "retry") && post:
-		return s.pipelineAction(c, pl, rest)
-	case rest == "artifacts/download" && get:
-		return s.pipelineArtifact(c, pl, "")
-	case strings.HasPrefix(rest, "artifacts/raw/") && get:
-		return s.pipelineArtifact(c, pl, strings.TrimPrefix(rest, "artifacts/raw/"))
+}
+
+// prefix matches p + "..." (the rest is the argument).
+func prefix(p string) func(string) (string, bool) {
+	return func(rest string) (string, bool) {
+		return strings.TrimPrefix(rest, p), strings.HasPrefix(rest, p)
+	}
+}
+
+// dir matches p and p + "/...".
+func dir(p string) func(string) (string, bool) {
+	return func(rest string) (string, bool) {
+		if rest == p {
+			return "", true
+		}
+		return prefix(p + "/")(rest)
+	}
+}
+
+// pipelineRouteTable is every route under /<project>/-/pipelines/:id.
+var pipelineRouteTable = []projectRoute[*ci.Pipeline]{
+	{"GET", exact(""), policy.ReadPipeline, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelinePage(c, pl) }},
+	{"POST", oneOf("cancel", "retry"), policy.UpdatePipeline, (*Server).pipelineAction},
+	{"GET", exact("artifacts/download"), policy.ReadArtifact, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelineArtifact(c, pl, "") }},
+	{"GET", prefix("artifacts/raw/"), policy.ReadArtifact, (*Server).pipelineArtifact},
+}
+
+// jobRouteTable is every route under /<project>/-/jobs/:id.
+var jobRouteTable = []projectRoute[*ci.Job]{
+	{"GET", exact(""), policy.ReadJob, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobPage(c, j) }},
+	{"GET", exact("raw"), policy.ReadLog, func(s *Server, c *req, j *ci.Job, _ string) error { return s.rawTrace(c, j) }},
+	{"POST", oneOf("cancel", "retry", "play"), policy.UpdateJob, (*Server).jobAction},
+	{"GET", exact("artifacts/download"), policy.ReadArtifact, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobArchive(c, j) }},
+	{"GET", prefix("artifacts/raw/"), policy.ReadArtifact, (*Server).jobRaw},
+	{"GET", dir("artifacts/browse"), policy.ReadArtifact, (*Server).browsePage},
+	{"GET", prefix("artifacts/file/"), policy.ReadArtifact, (*Server).previewPage},
+	{"POST", exact("artifacts/keep"), policy.KeepArtifacts, func(s *Server, c *req, j *ci.Job, _ string) error { return s.artifactAction(c, j, "keep") }},
+	{"POST", exact("artifacts/delete"), policy.DeleteArtifacts, func(s *Server, c *req, j *ci.Job, _ string) error { return s.artifactAction(c, j, "delete") }},
+}
+
+// dispatch finds rest's route in table, asks the policy for its ability and
+// serves it; load resolves the pipeline or job only once the route is known.
+func dispatch[T any](s *Server, c *req, table []projectRoute[T], rest string, load func() (T, error)) error {
+	m := c.r.Method
+	if m == http.MethodHead {
+		m = http.MethodGet
+	}
+	for _, rt := range table {
+		arg, ok := rt.match(rest)
+		if !ok || rt.method != m {
+			continue
+		}
+		if err := s.allow(c, rt.ability); err != nil {
+			return err
+		}
+		t, err := load()
+		if err != nil {
+			return err
+		}
+		return rt.serve(s, c, t, arg)
 	}
 	return notFound()
 }
 
-func (s *Server) jobRoutes(c *req, id, rest string, get, post bool) error {
-	j, err := s.jobOf(c, id)
-	if err != nil {
-		return err
-	}
-	switch {
-	case rest == "" && get:
-		return s.jobPage(c, j)
-	case rest == "raw" && get:
-		return s.rawTrace(c, j)
-	case (rest == "cancel" || rest == "retry" || rest == "play") && post:
-		return s.jobAction(c, j, rest)
-	case rest == "artifacts/download" && get:
-		return s.jobArchive(c, j)
-	case strings.HasPrefix(rest, "artifacts/raw/") && get:
-		return s.jobRaw(c, j, strings.TrimPrefix(rest, "artifacts/raw/"))
-	case (rest == "artifacts/browse" || strings.HasPrefix(rest, "artifacts/browse/")) && get:
-		return s.browsePage(c, j, strings.TrimPrefix(strings.TrimPrefix(rest, "artifacts/browse"), "/"))
-	case strings.HasPrefix(rest, "artifacts/file/") && get:
-		return s.previewPage(c, j, strings.TrimPrefix(rest, "artifacts/file/"))
-	case (rest == "artifacts/keep" || rest == "artifacts/delete") && post:
-		return s.artifactAction(c, j, strings.TrimPrefix(rest, "artifacts/"))
-	}
-	return notFound()
+func (s *Server) pipelineRoutes(c *req, id, rest string) error {
+	return dispatch(s, c, pipelineRouteTable, rest, func() (*ci.Pipeline, error) { return s.pipelineOf(c, id) })
+}
+
+func (s *Server) jobRoutes(c *req, id, rest string) error {
+	return dispatch(s, c, jobRouteTable, rest, func() (*ci.Job, error) { return s.jobOf(c, id) })
 }
