@@ -74,14 +74,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := h.logger().With("project_path", fullPath, "service", service)
 
-	username, password, hasAuth := r.BasicAuth()
+	username, password, _ := r.BasicAuth()
 	project, err := h.Resolve(r.Context(), fullPath)
-	if err != nil {
-		if ci.IsNotFound(err) && !hasAuth {
-			// Ask for credentials, exactly as for a private project, so an
-			// anonymous caller cannot tell which private projects exist.
-			err = ci.Errorf(ci.KindUnauthorized, "authentication required")
+	if ci.IsNotFound(err) {
+		// Answer exactly as for a private project the caller may not see:
+		// check the credentials against a stand-in, so that anonymous
+		// callers and wrong credentials are asked for credentials (401) and
+		// only valid ones learn "not found".
+		if _, aerr := h.authorize(r.Context(), &ci.Project{FullPath: fullPath, Visibility: ci.VisibilityPrivate}, username, password, write); aerr != nil && !ci.IsNotFound(aerr) && ci.KindOf(aerr) != ci.KindInternal {
+			err = aerr
 		}
+	}
+	if err != nil {
 		h.refuse(w, log, err)
 		return
 	}

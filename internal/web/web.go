@@ -222,10 +222,12 @@ func (s *Server) projectRoutes(c *req) error {
 	if err != nil {
 		return err
 	}
-	c.proj = proj
-	if err := s.allow(c, policy.ReadProject); err != nil {
+	// The page frame shows the project only to those who may see it, so
+	// that a private project's 404 is a missing one's, byte for byte.
+	if err := s.Policy.Project(c.r.Context(), c.p, policy.ReadProject, proj); err != nil {
 		return err
 	}
+	c.proj = proj
 	m := c.r.Method
 	get := m == http.MethodGet || m == http.MethodHead
 	seg := strings.Split(rest, "/")
