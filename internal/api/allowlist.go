@@ -30,9 +30,7 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if lvl, err := s.Policy.Level(r.Context(), p, src); err != nil {
-			return err
-		} else if lvl == ci.AccessNone {
+		if err := s.Policy.Project(r.Context(), p, policy.ReadProject, src); ci.IsNotFound(err) {
 			continue // listed by someone who could see it; not this caller's to see
 		}
 		e, err := s.projectJSON(r, src)
@@ -68,10 +66,8 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A project the caller cannot see answers like a missing one.
 	if err == nil {
-		if lvl, aerr := s.Policy.Level(r.Context(), p, src); aerr != nil {
-			return aerr
-		} else if lvl == ci.AccessNone {
-			err = ci.Errorf(ci.KindNotFound, "hidden")
+		if aerr := s.Policy.Project(r.Context(), p, policy.ReadProject, src); ci.IsNotFound(aerr) {
+			err = aerr
 		}
 	}
 	if err != nil {

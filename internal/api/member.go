@@ -26,7 +26,7 @@ func validAccessLevel(raw string) (ci.AccessLevel, error) {
 	lvl := ci.AccessLevel(n)
 	switch {
 	case err != nil:
-	case lvl == ci.AccessGuest, lvl == ci.AccessReporter, lvl == ci.AccessDeveloper, lvl == ci.AccessMaintainer, lvl == ci.AccessOwner:
+	case lvl.Role():
 		return lvl, nil
 	}
 	return 0, ci.Errorf(ci.KindInvalid, "400 Bad request - access_level does not have a valid value: %q (10, 20, 30, 40 or 50)", raw)

@@ -26,6 +26,15 @@ const (
 	AccessOwner      AccessLevel = 50
 )
 
+// Role reports whether l is one of the roles a membership can grant.
+func (l AccessLevel) Role() bool {
+	switch l {
+	case AccessGuest, AccessReporter, AccessDeveloper, AccessMaintainer, AccessOwner:
+		return true
+	}
+	return false
+}
+
 // Token scopes of personal access tokens.
 const (
 	ScopeAPI          = "api"
