@@ -170,7 +170,7 @@ func BuildLimited(r io.ReaderAt, size int64, lim Limits) (*Index, error) {
 			return nil
 		}
 		if total += raw.size; total > maxTotal {
-			return ci.Errorf(ci.KindTooLarge, "artifact archive declares more than %s of uncompressed data; at most %s is allowed (--max-artifact-uncompressed)",
+			return ci.Errorf(ci.KindTooLarge, "artifact archive declares at least %s of uncompressed data; at most %s is allowed (--max-artifact-uncompressed)",
 				sizeString(total), sizeString(maxTotal))
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/batonci/baton/internal/archive/ziptest"
 	"github.com/batonci/baton/internal/ci"
 )
 
@@ -108,4 +109,90 @@ func TestHashSectionWraps(t *testing.T) {
 	if _, err := r.Lookup("missing"); ci.KindOf(err) != ci.KindNotFound {
 		t.Fatalf("Lookup(missing) = %v; want not found", err)
 	}
+}
+
+// writeZip writes files with ziptest.Write into memory.
+func writeZip(t testing.TB, files ...ziptest.File) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := ziptest.Write(&buf, files); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBuildLimits: archives over a limit, or whose entries share bytes, are
+// refused with a message naming the problem; the same archives within the
+// limits (or without the overlap) build.
+func TestBuildLimits(t *testing.T) {
+	body := []byte("some bytes")
+	many := func(n int) []byte {
+		var buf bytes.Buffer
+		if _, err := ziptest.WriteMany(&buf, n, func(i int) string { return fmt.Sprintf("d/f%d", i) }, body); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		limits  Limits
+		kind    ci.Kind // "": builds
+		message string
+	}{
+		{name: "entries at the limit", data: many(100), limits: Limits{MaxEntries: 100}},
+		{name: "entries over the limit", data: many(101), limits: Limits{MaxEntries: 100}, kind: ci.KindTooLarge,
+			message: "artifact archive has 101 entries; at most 100 are allowed (--max-artifact-entries)"},
+		{name: "zip64 entries over the default limit", data: many(DefaultMaxEntries + 1), kind: ci.KindTooLarge,
+			message: "artifact archive has 200001 entries; at most 200000 are allowed (--max-artifact-entries)"},
+		{name: "declared size at the limit",
+			data:   writeZip(t, ziptest.File{Name: "a", Data: body, Size: 1 << 20}, ziptest.File{Name: "b", Data: body, Size: 1 << 20}),
+			limits: Limits{MaxUncompressed: 2 << 20}},
+		{name: "declared size over the limit",
+			data:   writeZip(t, ziptest.File{Name: "a", Data: body, Size: 1 << 20}, ziptest.File{Name: "b", Data: body, Size: 1<<20 + 1}),
+			limits: Limits{MaxUncompressed: 2 << 20}, kind: ci.KindTooLarge,
+			message: "artifact archive declares at least 2097153 bytes of uncompressed data; at most 2 MiB is allowed (--max-artifact-uncompressed)"},
+		{name: "declared size over the default limit", kind: ci.KindTooLarge,
+			data:    writeZip(t, ziptest.File{Name: "a", Data: body, Size: 8 << 30}, ziptest.File{Name: "b", Data: body, Size: 8<<30 + 1}),
+			message: "at most 16 GiB is allowed (--max-artifact-uncompressed)"},
+		{name: "entries sharing a local header", kind: ci.KindInvalid,
+			data:    writeZip(t, ziptest.File{Name: "a", Data: body}, ziptest.File{Name: "b", SharesWith: 1}),
+			message: "artifact archive has overlapping entries: 'a' and 'b' share bytes at offset 0 (refused as a zip bomb)"},
+		{name: "entries sharing a local header, not adjacent", kind: ci.KindInvalid,
+			data: writeZip(t, ziptest.File{Name: "a", Data: body}, ziptest.File{Name: "b", Data: body},
+				ziptest.File{Name: "c", Data: body}, ziptest.File{Name: "z", SharesWith: 2}),
+			message: "artifact archive has overlapping entries: 'b' and 'z' share bytes at offset 41"},
+		{name: "an entry whose data covers the next one", kind: ci.KindInvalid,
+			data:    quotedOverlap(t),
+			message: "artifact archive has overlapping entries: 'outer' and 'inner' share bytes at offset 35"},
+		{name: "same names, own bytes", data: writeZip(t, ziptest.File{Name: "a", Data: body}, ziptest.File{Name: "a", Data: body})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := BuildLimited(bytes.NewReader(tt.data), int64(len(tt.data)), tt.limits)
+			if tt.kind == "" {
+				if err != nil {
+					t.Fatalf("Build: %v", err)
+				}
+				x.Close()
+				return
+			}
+			if ci.KindOf(err) != tt.kind || !strings.Contains(ci.MessageOf(err), tt.message) {
+				t.Fatalf("Build = %v (kind %q); want kind %q with %q", err, ci.KindOf(err), tt.kind, tt.message)
+			}
+		})
+	}
+}
+
+// quotedOverlap is the "better zip bomb" layout: the stored data of entry
+// "outer" is the local header and data of entry "inner", so that the central
+// directory's two entries share inner's bytes.
+func quotedOverlap(t *testing.T) []byte {
+	inner := writeZip(t, ziptest.File{Name: "inner", Data: []byte("payload")})
+	innerLocal := inner[:30+len("inner")+len("payload")]
+	z := writeZip(t, ziptest.File{Name: "outer", Data: innerLocal}, ziptest.File{Name: "inner", Data: []byte("payload")})
+	// Point inner's central record at the copy inside outer's data.
+	cd := bytes.LastIndex(z, []byte("PK\x01\x02"))
+	le.PutUint32(z[cd+42:], 30+uint32(len("outer")))
+	return z
 }
