@@ -32,8 +32,12 @@ type Config struct {
 	S3PathStyle      bool
 	ArtifactDownload string // proxy or redirect (S3 only)
 	MaxArtifactMiB   int64
-	DefaultExpireIn  string // GitLab duration, or "never"
-	KeepLatest       bool   // keep artifacts of the latest successful pipeline per ref
+	// Limits of an uploaded zip's index: central directory records, and
+	// the sum of the sizes its entries declare (MiB).
+	MaxArtifactEntries         int64
+	MaxArtifactUncompressedMiB int64
+	DefaultExpireIn            string // GitLab duration, or "never"
+	KeepLatest                 bool   // keep artifacts of the latest successful pipeline per ref
 
 	StuckAfter   time.Duration // an active job silent this long fails (runner_system_failure)
 	LongPoll     time.Duration // how long jobs/request may hold
@@ -85,6 +89,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	boolean(&c.S3PathStyle, "s3-path-style", "BATON_S3_PATH_STYLE", true, "path-style S3 URLs")
 	str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
 	integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
+	integer(&c.MaxArtifactEntries, "max-artifact-entries", "BATON_MAX_ARTIFACT_ENTRIES", 200_000, "most entries an uploaded zip may have (-1: no limit)")
+	integer(&c.MaxArtifactUncompressedMiB, "max-artifact-uncompressed", "BATON_MAX_ARTIFACT_UNCOMPRESSED", 16<<10, "most MiB the entries of an uploaded zip may declare uncompressed (-1: no limit)")
 	str(&c.DefaultExpireIn, "default-expire-in", "BATON_DEFAULT_EXPIRE_IN", "30 days", "artifact expiry when a job sets none (GitLab syntax, or never)")
 	boolean(&c.KeepLatest, "keep-latest-artifacts", "BATON_KEEP_LATEST_ARTIFACTS", true, "keep artifacts of the latest successful pipeline per ref regardless of expiry")
 	duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")

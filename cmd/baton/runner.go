@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/batonci/baton/internal/runner"
@@ -22,6 +23,8 @@ func runRunner(ctx context.Context, args []string, stderr io.Writer) error {
 	name := fs.String("name", "baton-runner", "runner name reported to the coordinator")
 	tags := fs.String("tags", "", "comma-separated tags (registration tokens only)")
 	untagged := fs.Bool("run-untagged", true, "take untagged jobs (registration tokens only)")
+	maxExtract := fs.Int64("max-extract-size", envInt("BATON_RUNNER_MAX_EXTRACT_SIZE", runner.DefaultMaxExtractSize>>20),
+		"most MiB one dependency's artifacts archive may extract to; larger or overlapping archives fail the job (-1: no limit) ($BATON_RUNNER_MAX_EXTRACT_SIZE)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -37,10 +40,23 @@ func runRunner(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("registering with %s: %w", *url, err)
 	}
-	r, err := runner.New(runner.Config{URL: *url, Token: authToken, BuildsDir: *buildsDir, Concurrency: *concurrency, Name: *name, Logger: log})
+	if *maxExtract > 0 {
+		*maxExtract <<= 20
+	}
+	r, err := runner.New(runner.Config{URL: *url, Token: authToken, BuildsDir: *buildsDir, Concurrency: *concurrency, Name: *name, Logger: log,
+		MaxExtractSize: *maxExtract})
 	if err != nil {
 		return err
 	}
 	log.Info("runner started", "url", *url, "concurrency", *concurrency)
 	return r.Run(ctx)
+}
+
+// envInt is the integer in environment variable key, or def when unset or
+// not an integer.
+func envInt(key string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
+		return v
+	}
+	return def
 }

@@ -96,7 +96,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger}
 	m.RunnerAPI = &runnerapi.Server{
 		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue,
-		Index:       func(r io.ReaderAt, size int64) (io.WriterTo, error) { return archive.Build(r, size) },
+		Index:       m.indexer(),
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
@@ -110,6 +110,27 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// indexer builds archive indexes under the configured limits, spilling
+// large ones to DATA_DIR/tmp (the system's temporary directory may be
+// memory-backed).
+func (m *Main) indexer() runnerapi.Indexer {
+	lim := archive.Limits{MaxEntries: m.Config.MaxArtifactEntries, MaxUncompressed: m.Config.MaxArtifactUncompressedMiB,
+		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
+	if lim.MaxUncompressed > 0 {
+		lim.MaxUncompressed <<= 20
+	}
+	return func(r io.ReaderAt, size int64) (io.WriterTo, error) {
+		if err := os.MkdirAll(lim.TempDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating temporary directory: %w", err)
+		}
+		x, err := archive.BuildLimited(r, size, lim)
+		if err != nil {
+			return nil, err
+		}
+		return x, nil
+	}
 }
 
 func openStore(ctx context.Context, url, dataDir string) (*store.DB, error) {

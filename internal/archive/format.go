@@ -1,11 +1,9 @@
 package archive
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"math/bits"
 )
 
@@ -60,97 +58,13 @@ func slotsFor(n int) uint32 {
 }
 
 // fnv1a hashes a path for the hash section.
-func fnv1a(s string) uint64 {
+func fnv1a[T string | []byte](s T) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= 1099511628211
 	}
 	return h
-}
-
-// WriteTo writes the persisted form of x to w and returns the bytes written.
-// An index whose paths exceed 4 GiB in total is KindTooLarge (never in
-// practice: a zip's names are bounded by its central directory).
-func (x *Index) WriteTo(w io.Writer) (int64, error) {
-	var stringsLen uint64
-	for _, e := range x.entries {
-		stringsLen += uint64(len(e.Path))
-	}
-	if stringsLen > uint32Max || len(x.entries) > maxEntries {
-		return 0, fmt.Errorf("writing artifact index: %d entries with %d bytes of paths: too large", len(x.entries), stringsLen)
-	}
-	l := newLayout(uint32(len(x.entries)), x.rootChildren, slotsFor(len(x.entries)), uint32(stringsLen))
-	hash := x.hashTable(l.slots)
-	crc := crc32.New(castagnoli)
-	if err := x.writeBody(crc, hash); err != nil {
-		return 0, err
-	}
-	hdr := make([]byte, headerLen)
-	copy(hdr, magic)
-	hdr[7] = formatVersion
-	le.PutUint32(hdr[8:], l.count)
-	le.PutUint32(hdr[12:], l.rootChildren)
-	le.PutUint32(hdr[16:], l.slots)
-	le.PutUint32(hdr[20:], l.stringsLen)
-	le.PutUint64(hdr[24:], uint64(l.total))
-	le.PutUint32(hdr[32:], crc.Sum32())
-	le.PutUint32(hdr[36:], crc32.Checksum(hdr[:36], castagnoli))
-	cw := &countingWriter{w: w}
-	bw := bufio.NewWriterSize(cw, 64<<10)
-	if _, err := bw.Write(hdr); err != nil {
-		return cw.n, fmt.Errorf("writing artifact index: %w", err)
-	}
-	if err := x.writeBody(bw, hash); err != nil {
-		return cw.n, err
-	}
-	if err := bw.Flush(); err != nil {
-		return cw.n, fmt.Errorf("writing artifact index: %w", err)
-	}
-	return cw.n, nil
-}
-
-func (x *Index) hashTable(slots uint32) []uint32 {
-	table := make([]uint32, slots)
-	mask := uint64(slots - 1)
-	for i, e := range x.entries {
-		for h := fnv1a(e.Path); ; h++ {
-			if table[h&mask] == 0 {
-				table[h&mask] = uint32(i) + 1
-				break
-			}
-		}
-	}
-	return table
-}
-
-// writeBody writes every section after the header; it is deterministic, so
-// WriteTo runs it once into the checksum and once into the output.
-func (x *Index) writeBody(w io.Writer, hash []uint32) error {
-	var rec [recordLen]byte
-	var off uint32
-	for _, e := range x.entries {
-		encodeRecord(rec[:], e, off)
-		off += uint32(len(e.Path))
-		if _, err := w.Write(rec[:]); err != nil {
-			return fmt.Errorf("writing artifact index: %w", err)
-		}
-	}
-	var u [4]byte
-	for _, section := range [][]uint32{x.children, hash} {
-		for _, v := range section {
-			le.PutUint32(u[:], v)
-			if _, err := w.Write(u[:]); err != nil {
-				return fmt.Errorf("writing artifact index: %w", err)
-			}
-		}
-	}
-	for _, e := range x.entries {
-		if _, err := io.WriteString(w, e.Path); err != nil {
-			return fmt.Errorf("writing artifact index: %w", err)
-		}
-	}
-	return nil
 }
 
 // A record: pathOff u32, pathLen u16, method u16, mode u32, crc u32,
@@ -193,15 +107,4 @@ func decodeHeader(hdr []byte, size int64) (layout, uint32, error) {
 		return layout{}, 0, fmt.Errorf("%w: %d bytes, header says %d (truncated?)", ErrCorruptIndex, size, l.total)
 	}
 	return l, le.Uint32(hdr[32:]), nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"time"
+
+	"github.com/batonci/baton/internal/ci"
 )
 
 // Zip record signatures and fixed lengths (APPNOTE.TXT 4.3).
@@ -66,31 +68,43 @@ type directoryEnd struct {
 
 var le = binary.LittleEndian
 
-// readCentralDirectory reads the end records with one ReadAt, the zip64 end
+// formatError is a central directory that cannot be read as a zip's.
+type formatError struct{ err error }
+
+func (e formatError) Error() string { return e.err.Error() }
+
+// scanCentralDirectory reads the end records with one ReadAt, the zip64 end
 // record with at most one more, and the central directory sequentially in
-// reads of up to 1 MiB. Local headers are not touched.
-func readCentralDirectory(r io.ReaderAt, size int64) ([]rawEntry, error) {
+// reads of up to 1 MiB, calling fn with each record in order and the length
+// of its raw name. Nothing is kept between records. An archive declaring
+// more than maxEntries records is refused before any is read (KindTooLarge).
+// Errors about the zip's structure are formatError; fn's are returned as
+// they are. Local headers are not touched.
+func scanCentralDirectory(r io.ReaderAt, size int64, maxEntries uint64, fn func(e rawEntry, nameLen int) error) error {
+	fail := func(format string, args ...any) error { return formatError{fmt.Errorf(format, args...)} }
 	end, endOffset, err := findDirectoryEnd(r, size)
 	if err != nil {
-		return nil, err
+		return formatError{err}
 	}
 	if end.dirOffset > uint64(endOffset) || end.dirSize > uint64(endOffset)-end.dirOffset {
-		return nil, errors.New("central directory lies outside the file")
+		return fail("central directory lies outside the file")
 	}
 	if end.count > end.dirSize/centralLen {
-		return nil, fmt.Errorf("central directory of %d bytes cannot hold %d entries", end.dirSize, end.count)
+		return fail("central directory of %d bytes cannot hold %d entries", end.dirSize, end.count)
+	}
+	if end.count > maxEntries {
+		return ci.Errorf(ci.KindTooLarge, "artifact archive has %d entries; at most %d are allowed (--max-artifact-entries)", end.count, maxEntries)
 	}
 	sr := io.NewSectionReader(r, int64(end.dirOffset), int64(end.dirSize))
 	br := bufio.NewReaderSize(sr, int(min(max(end.dirSize, 16), dirBufferSize)))
-	entries := make([]rawEntry, 0, end.count)
 	var hdr [centralLen]byte
 	var variable []byte
 	for i := uint64(0); i < end.count; i++ {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			return nil, fmt.Errorf("reading central directory entry %d: %w", i, truncated(err))
+			return fail("reading central directory entry %d: %w", i, truncated(err))
 		}
 		if le.Uint32(hdr[0:]) != sigCentral {
-			return nil, fmt.Errorf("central directory entry %d has a bad signature", i)
+			return fail("central directory entry %d has a bad signature", i)
 		}
 		nameLen, extraLen, commentLen := int(le.Uint16(hdr[28:])), int(le.Uint16(hdr[30:])), int(le.Uint16(hdr[32:]))
 		need := nameLen + extraLen + commentLen
@@ -99,15 +113,17 @@ func readCentralDirectory(r io.ReaderAt, size int64) ([]rawEntry, error) {
 		}
 		variable = variable[:need]
 		if _, err := io.ReadFull(br, variable); err != nil {
-			return nil, fmt.Errorf("reading central directory entry %d: %w", i, truncated(err))
+			return fail("reading central directory entry %d: %w", i, truncated(err))
 		}
 		e, err := decodeCentral(hdr[:], variable[:nameLen], variable[nameLen:nameLen+extraLen])
 		if err != nil {
-			return nil, fmt.Errorf("central directory entry %d: %w", i, err)
+			return fail("central directory entry %d: %w", i, err)
 		}
-		entries = append(entries, e)
+		if err := fn(e, nameLen); err != nil {
+			return err
+		}
 	}
-	return entries, nil
+	return nil
 }
 
 func truncated(err error) error {

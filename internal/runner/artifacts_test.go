@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
@@ -246,5 +247,57 @@ func TestUploadFollows307(t *testing.T) {
 	}
 	if got := zipEntries(t, uploads[0].data); got["r.txt"] != "r\n" {
 		t.Errorf("zip entries %v", got)
+	}
+}
+
+// TestDependencyLimits: a dependency archive whose files declare more than
+// MaxExtractSize, or whose entries share bytes, fails the job with the
+// reason in its log and nothing extracted; one within the limit extracts.
+func TestDependencyLimits(t *testing.T) {
+	overlapping := makeZip(t, [][2]string{{"a.txt", "same bytes"}, {"b.txt", "same bytes"}})
+	cd := bytes.LastIndex(overlapping, []byte("PK\x01\x02")) // b.txt's central record
+	binary.LittleEndian.PutUint32(overlapping[cd+42:], 0)    // now at a.txt's local header
+	big := strings.Repeat("x", 1000)
+	tests := []struct {
+		name    string
+		archive []byte
+		message string // "": succeeds
+	}{
+		{"within the limit", makeZip(t, [][2]string{{"a.txt", big}, {"b.txt", big}}), ""},
+		{"declared over the limit", makeZip(t, [][2]string{{"a.txt", big}, {"b.txt", big}, {"c.txt", big}}),
+			"its files declare 3000 bytes, more than the 2000 bytes allowed (--max-extract-size)"},
+		{"overlapping entries", overlapping, `entries "a.txt" and "b.txt" share bytes (refused as a zip bomb)`},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCoordinator(t)
+			depID := int64(600 + i)
+			f.depArchives[depID] = tc.archive
+			f.depTokens[depID] = "dep-token"
+			j := f.enqueue(payload(60+i, []string{"true"}, map[string]any{
+				"dependencies": []map[string]any{
+					{"id": depID, "name": "compile", "token": "dep-token", "artifacts_file": map[string]any{"filename": "artifacts.zip", "size": 1}},
+				},
+			}))
+			r := newTestRunner(t, f, 1)
+			r.cfg.MaxExtractSize = 2000
+			startRunner(t, r)
+			trace, final, _ := waitFinal(t, f, j)
+			dir := filepath.Join(r.cfg.BuildsDir, shortToken(f.runnerToken), "0", "project-1")
+			_, errA := os.Stat(filepath.Join(dir, "a.txt"))
+			if tc.message == "" {
+				checkFinal(t, trace, final, "success", "", 0)
+				if errA != nil {
+					t.Fatalf("a.txt not extracted: %v", errA)
+				}
+				return
+			}
+			if final["state"] != "failed" || !strings.Contains(trace, tc.message) {
+				t.Fatalf("state %v; trace does not say %q:\n%s", final["state"], tc.message, trace)
+			}
+			if errA == nil {
+				t.Fatal("a.txt was extracted from a refused archive")
+			}
+		})
 	}
 }

@@ -26,7 +26,14 @@ type Config struct {
 	Shell        string        // only "bash" is supported; default "bash"
 	Logger       *slog.Logger  // default: discards
 	HTTPClient   *http.Client  // optional; redirects are handled by the runner itself
+	// MaxExtractSize bounds the bytes one dependency's artifacts archive may
+	// extract to; 0 means DefaultMaxExtractSize, negative no limit.
+	MaxExtractSize int64
 }
+
+// DefaultMaxExtractSize is Config.MaxExtractSize's default: as much as
+// Baton's default --max-artifact-uncompressed lets an upload declare.
+const DefaultMaxExtractSize = 16 << 30
 
 // Runner polls a coordinator for jobs and runs them with bash. Create it with [New].
 type Runner struct {
@@ -70,6 +77,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 1
+	}
+	if cfg.MaxExtractSize == 0 {
+		cfg.MaxExtractSize = DefaultMaxExtractSize
 	}
 	if cfg.Name == "" {
 		cfg.Name = "baton-runner"

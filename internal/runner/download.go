@@ -65,7 +65,7 @@ func (j *job) downloadDependency(ctx context.Context, d dependency) error {
 	if _, err := tmp.ReadAt(magic, 0); err == nil && (bytes.HasPrefix(magic, []byte{0x1f, 0x8b}) || bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd})) {
 		return fmt.Errorf("unsupported artifacts archive format (only zip)")
 	}
-	return extractZip(tmp.Name(), j.projectDir)
+	return extractZip(tmp.Name(), j.projectDir, j.r.cfg.MaxExtractSize)
 }
 
 // fatalError is a download failure that is not retried (401, 403, 404).

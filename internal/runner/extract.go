@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -21,17 +22,33 @@ var errUnsafeEntry = errors.New("unsafe archive entry")
 // ever written through a symlink (an entry whose parent is a symlink is
 // refused, an existing symlink at an entry's own path is replaced). All
 // writes go through an os.Root, so even a race cannot leave dir.
-func extractZip(archive, dir string) error {
+//
+// An archive whose entries share bytes (the overlapping zip bomb), or whose
+// regular files declare more than limit bytes in total, is refused before
+// anything is written; limit also bounds the bytes actually written
+// (negative: no limit).
+func extractZip(archive, dir string, limit int64) error {
 	zr, err := zip.OpenReader(archive)
 	if err != nil {
 		return fmt.Errorf("opening archive: %w", err)
 	}
 	defer zr.Close()
+	var declared uint64
 	for _, f := range zr.File {
 		if _, err := entryName(f.Name); err != nil {
 			return err
 		}
+		if f.Mode().IsRegular() {
+			declared += f.UncompressedSize64
+		}
 	}
+	if limit >= 0 && declared > uint64(limit) {
+		return fmt.Errorf("%w: its files declare %d bytes, more than the %d bytes allowed (--max-extract-size)", errTooLarge, declared, limit)
+	}
+	if err := checkOverlaps(zr.File); err != nil {
+		return err
+	}
+	left := limit
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("opening project dir: %w", err)
@@ -45,8 +62,41 @@ func extractZip(archive, dir string) error {
 		if err := checkParents(root, name); err != nil {
 			return err
 		}
-		if err := extractEntry(root, f, name); err != nil {
+		if err := extractEntry(root, f, name, &left); err != nil {
 			return fmt.Errorf("extracting %q: %w", f.Name, err)
+		}
+	}
+	return nil
+}
+
+// errTooLarge is returned for archives that extract to more than the limit.
+var errTooLarge = errors.New("artifacts archive too large to extract")
+
+// checkOverlaps refuses archives in which two entries' data share bytes:
+// a zip needs that only to inflate the same bytes many times.
+func checkOverlaps(files []*zip.File) error {
+	type span struct {
+		start, end uint64
+		name       string
+	}
+	var spans []span
+	for _, f := range files {
+		if f.CompressedSize64 == 0 {
+			continue
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("reading local header of %q: %w", f.Name, err)
+		}
+		spans = append(spans, span{uint64(off), uint64(off) + f.CompressedSize64, f.Name})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			return fmt.Errorf("%w: entries %q and %q share bytes (refused as a zip bomb)", errUnsafeEntry, spans[i-1].name, spans[i].name)
+		}
+		if spans[i].end < spans[i-1].end {
+			spans[i].end, spans[i].name = spans[i-1].end, spans[i-1].name
 		}
 	}
 	return nil
@@ -103,7 +153,7 @@ func checkParents(root *os.Root, name string) error {
 	return nil
 }
 
-func extractEntry(root *os.Root, f *zip.File, name string) error {
+func extractEntry(root *os.Root, f *zip.File, name string, left *int64) error {
 	mode := f.Mode()
 	existing, err := root.Lstat(name)
 	exists := err == nil
@@ -144,7 +194,17 @@ func extractEntry(root *os.Root, f *zip.File, name string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(out, rc); err != nil {
+		src := io.Reader(rc)
+		if *left >= 0 {
+			src = io.LimitReader(rc, *left+1)
+		}
+		n, err := io.Copy(out, src)
+		if err == nil && *left >= 0 {
+			if *left -= n; *left < 0 {
+				err = fmt.Errorf("%w: more than the bytes allowed (--max-extract-size) written", errTooLarge)
+			}
+		}
+		if err != nil {
 			out.Close()
 			return err
 		}

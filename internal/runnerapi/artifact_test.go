@@ -11,10 +11,13 @@ import (
 	"io/fs"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/archive/ziptest"
 	"github.com/batonci/baton/internal/ci"
 )
 
@@ -247,5 +250,78 @@ func TestUploadFormFields(t *testing.T) {
 	arts, err := e.db.ArtifactsOfJobs(context.Background(), []int64{j.ID})
 	if err != nil || len(arts) != 1 || arts[0].FileType != "junit" || arts[0].FileFormat != "gzip" || arts[0].ExpireAt != nil || arts[0].Filename != "junit.xml.gz" {
 		t.Fatalf("artifacts %+v, %v", arts, err)
+	}
+}
+
+// TestUploadArchiveLimits uploads archives over the index's limits, or
+// whose entries overlap, through the runner API: each is refused with the
+// limit's message, and neither a blob, nor a row, nor a temporary file of
+// the index stays behind. An archive within the limits is then stored.
+func TestUploadArchiveLimits(t *testing.T) {
+	tmp := t.TempDir()
+	lim := archive.Limits{MaxEntries: 5, MaxUncompressed: 1 << 20, TempDir: tmp}
+	e := newEnv(t, func(s *Server) {
+		s.Index = func(r io.ReaderAt, size int64) (io.WriterTo, error) {
+			x, err := archive.BuildLimited(r, size, lim)
+			if err != nil {
+				return nil, err
+			}
+			return x, nil
+		}
+	})
+	e.pipeline([]string{"build"}, ci.JobSpec{Name: "build", Stage: "build", Script: []string{"true"}})
+	j := e.takeJob(e.runner)
+	files := func(n int) []ziptest.File {
+		var fs []ziptest.File
+		for i := range n {
+			fs = append(fs, ziptest.File{Name: "f" + itoa(int64(i)), Data: []byte("data")})
+		}
+		return fs
+	}
+	zipped := func(fs ...ziptest.File) []byte {
+		var buf bytes.Buffer
+		if _, err := ziptest.Write(&buf, fs); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	cases := []struct {
+		name    string
+		body    []byte
+		status  int
+		message string
+	}{
+		{"too many entries", zipped(files(6)...), http.StatusRequestEntityTooLarge,
+			"artifact archive has 6 entries; at most 5 are allowed (--max-artifact-entries)"},
+		{"too much declared", zipped(ziptest.File{Name: "a", Data: []byte("x"), Size: 1<<20 + 1}), http.StatusRequestEntityTooLarge,
+			"artifact archive declares at least 1048577 bytes of uncompressed data; at most 1 MiB is allowed (--max-artifact-uncompressed)"},
+		{"overlapping entries", zipped(ziptest.File{Name: "a", Data: []byte("x")}, ziptest.File{Name: "b", SharesWith: 1}), http.StatusBadRequest,
+			"artifact archive has overlapping entries: 'a' and 'b' share bytes at offset 0 (refused as a zip bomb)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := upload(e, j, "artifact_format=zip&artifact_type=archive", "artifacts.zip", bytes.NewReader(c.body))
+			var msg struct {
+				Message string `json:"message"`
+			}
+			expectJSON(t, resp, c.status, &msg)
+			if msg.Message != c.message {
+				t.Fatalf("message %q; want %q", msg.Message, c.message)
+			}
+			if arts, err := e.db.ArtifactsOfJobs(t.Context(), []int64{j.ID}); err != nil || len(arts) != 0 {
+				t.Fatalf("artifacts %v, %v; want none", arts, err)
+			}
+			if n := countFiles(t, e); n != 0 {
+				t.Fatalf("%d blob files left", n)
+			}
+			if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+				t.Fatalf("temporary files left: %v, %v", left, err)
+			}
+		})
+	}
+	resp := upload(e, j, "artifact_format=zip&artifact_type=archive", "artifacts.zip", bytes.NewReader(zipped(files(5)...)))
+	expect(t, resp, http.StatusCreated)
+	if n := countFiles(t, e); n != 2 {
+		t.Fatalf("%d blob files after a good upload; want the archive and its index", n)
 	}
 }

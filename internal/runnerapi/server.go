@@ -38,8 +38,10 @@ type Scheduler interface {
 	JobFinished(ctx context.Context, jobID int64) error
 }
 
-// Indexer builds the entry index of a zip archive (archive.Build adapted).
-// A corrupt or non-zip archive is KindInvalid with a client-safe message.
+// Indexer builds the entry index of a zip archive (archive.BuildLimited
+// adapted). A corrupt or non-zip archive is KindInvalid with a client-safe
+// message, one over a limit KindTooLarge. A result that is also an
+// io.Closer is closed once stored.
 type Indexer func(r io.ReaderAt, size int64) (io.WriterTo, error)
 
 // Defaults for the zero values of Server's fields.

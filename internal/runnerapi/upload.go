@@ -212,6 +212,9 @@ func (s *Server) inspectArtifact(ctx context.Context, a *ci.Artifact) error {
 		}
 		return err
 	}
+	if c, ok := idx.(io.Closer); ok {
+		defer c.Close() // the index's temporary storage
+	}
 	a.IndexKey = a.BlobKey + ".index"
 	if _, err := putWriterTo(ctx, s.Blobs, a.IndexKey, idx); err != nil {
 		return fmt.Errorf("storing archive index: %w", err)
