@@ -8,18 +8,22 @@ import (
 // Job is one attempt of one job of a pipeline. A retry creates a new Job with
 // the same name and marks the old one Retried.
 type Job struct {
-	ID            int64
-	ProjectID     int64
-	PipelineID    int64
-	Name          string
-	Stage         string
-	StageIdx      int
-	Status        Status
-	Spec          JobSpec // what the YAML said, frozen at pipeline creation
-	Retried       bool    // a newer attempt exists
-	Attempt       int     // 1 for the first run, 2 for the first retry, ...
-	RunnerID      int64   // 0 until assigned
-	TokenHash     string  // hash of the job token; valid while the job is active
+	ID         int64
+	ProjectID  int64
+	PipelineID int64
+	Name       string
+	Stage      string
+	StageIdx   int
+	Status     Status
+	Spec       JobSpec // what the YAML said, frozen at pipeline creation
+	// PartialSpec is set on jobs listed with JobFilter.ScheduleOnly: Spec
+	// holds only the scheduling fields. Such a job must not be copied into
+	// a new attempt (the store refuses to insert it).
+	PartialSpec   bool
+	Retried       bool   // a newer attempt exists
+	Attempt       int    // 1 for the first run, 2 for the first retry, ...
+	RunnerID      int64  // 0 until assigned
+	TokenHash     string // hash of the job token; valid while the job is active
 	FailureReason string
 	ExitCode      *int
 	UserID        int64
@@ -54,9 +58,15 @@ type JobSpec struct {
 	BeforeScript []string    `json:"before_script,omitempty"`
 	Script       []string    `json:"script,omitempty"`
 	AfterScript  []string    `json:"after_script,omitempty"`
-	Variables    []Variable  `json:"variables,omitempty"` // global, default and job variables merged, in order
-	When         string      `json:"when"`                // on_success, on_failure, always, manual
-	AllowFailure bool        `json:"allow_failure,omitempty"`
+	// Variables are the job's own variables (job, rules and matrix ones,
+	// merged in order); the pipeline's global ones live in PipelineSpec.
+	Variables []Variable `json:"variables,omitempty"`
+	// LimitInherit, set by inherit:variables false or a list, makes the job
+	// inherit only the global variables named in InheritVariables.
+	LimitInherit     bool     `json:"limit_inherit,omitempty"`
+	InheritVariables []string `json:"inherit_variables,omitempty"`
+	When             string   `json:"when"` // on_success, on_failure, always, manual
+	AllowFailure     bool     `json:"allow_failure,omitempty"`
 	// AllowFailureExitCodes lists exit codes that count as an allowed failure.
 	AllowFailureExitCodes []int `json:"allow_failure_exit_codes,omitempty"`
 	// Needs, when HasNeeds, replaces stage ordering: the job starts once these
@@ -75,6 +85,36 @@ type JobSpec struct {
 	Interruptible   bool           `json:"interruptible,omitempty"`
 	Environment     string         `json:"environment,omitempty"`
 	Coverage        string         `json:"coverage,omitempty"`
+}
+
+// Inherits reports whether the job inherits the global variable key.
+func (s *JobSpec) Inherits(key string) bool {
+	return !s.LimitInherit || slices.Contains(s.InheritVariables, key)
+}
+
+// EffectiveVariables are the YAML variables the job sees: the global ones it
+// inherits overlaid with its own (a key keeps its first position and takes
+// the later value), GitLab's precedence of job over global variables.
+func (s *JobSpec) EffectiveVariables(global []Variable) []Variable {
+	out := make([]Variable, 0, len(global)+len(s.Variables))
+	pos := make(map[string]int, len(global)+len(s.Variables))
+	add := func(v Variable) {
+		if i, ok := pos[v.Key]; ok {
+			out[i] = v
+			return
+		}
+		pos[v.Key] = len(out)
+		out = append(out, v)
+	}
+	for _, v := range global {
+		if s.Inherits(v.Key) {
+			add(v)
+		}
+	}
+	for _, v := range s.Variables {
+		add(v)
+	}
+	return out
 }
 
 // ImageSpec is an image or service: recorded and passed to runners.

@@ -30,10 +30,15 @@ type Pipeline struct {
 	// over the file's variables.
 	Variables   []Variable
 	CommitTitle string // first line of the head commit's message
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	StartedAt   *time.Time
-	FinishedAt  *time.Time
+	// Spec is what the configuration says for the whole pipeline, stored
+	// once rather than in every job. CreatePipeline writes it; PipelineByID
+	// and ListPipelines leave it empty (read it with PipelineSpec), so that
+	// status reads never carry it.
+	Spec       PipelineSpec
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
 }
 
 // Duration is the pipeline's running time in seconds, 0 until it started.
@@ -56,6 +61,16 @@ func span(start, end *time.Time, now time.Time) float64 {
 type PipelinePlan struct {
 	Stages []string  // in order, including .pre and .post
 	Jobs   []JobSpec // jobs whose rules let them into the pipeline; parallel jobs expanded
+	Spec   PipelineSpec
+}
+
+// PipelineSpec is the part of a plan that is the same for every job: it is
+// stored once per pipeline, not copied into each job.
+type PipelineSpec struct {
+	// Variables are the file's global variables, then the matching
+	// workflow rule's. A job inherits them (see JobSpec.InheritedVariables)
+	// below its own.
+	Variables []Variable `json:"variables,omitempty"`
 }
 
 // PipelineRequest asks for a new pipeline of a project at a ref (an API

@@ -120,7 +120,11 @@ type PipelineStore interface {
 	// CreatePipeline inserts p and its jobs in one transaction, setting p.ID,
 	// p.IID (next per project), timestamps and each job's ID, PipelineID and ProjectID.
 	CreatePipeline(ctx context.Context, p *Pipeline, jobs []*Job) error
+	// PipelineByID returns the pipeline without its Spec.
 	PipelineByID(ctx context.Context, id int64) (*Pipeline, error)
+	// PipelineSpec returns what CreatePipeline stored as p.Spec; an empty
+	// spec for a pipeline that has none (or none any more).
+	PipelineSpec(ctx context.Context, pipelineID int64) (*PipelineSpec, error)
 	ListPipelines(ctx context.Context, f PipelineFilter) ([]*Pipeline, int, error)
 	// UpdatePipeline saves status, started/finished times and sets UpdatedAt.
 	UpdatePipeline(ctx context.Context, p *Pipeline) error
@@ -130,10 +134,17 @@ type PipelineStore interface {
 
 // JobFilter selects jobs for ListJobs.
 type JobFilter struct {
-	ProjectID      int64
-	PipelineID     int64
-	Name           string // exact
-	Statuses       []Status
+	ProjectID  int64
+	PipelineID int64
+	Name       string   // exact
+	Names      []string // any of these, exact
+	Statuses   []Status
+	// ScheduleOnly loads only the part of each Spec that scheduling reads
+	// (When, AllowFailure, AllowFailureExitCodes, Needs, HasNeeds,
+	// NodeIndex, NodeTotal, Timeout, Retry, Interruptible) and marks the jobs
+	// PartialSpec: listing a pipeline's jobs to advance it then never reads
+	// their scripts, variables, images or artifacts.
+	ScheduleOnly   bool
 	IncludeRetried bool
 	Page                // PerPage 0 = no limit
 	Ascending      bool // by id; default newest first

@@ -117,3 +117,19 @@ func TestErrorShapes(t *testing.T) {
 	})
 	assertInvalid(t, err, "jobs:build:artifacts config contains unknown keys: pathz; jobs:test config should implement")
 }
+
+// effective returns plan's jobs with the variables each one sees (the
+// inherited globals of plan.Spec overlaid with its own) in Variables, as a
+// runner receives them.
+func effective(plan *ci.PipelinePlan) []ci.JobSpec {
+	out := make([]ci.JobSpec, len(plan.Jobs))
+	for i, s := range plan.Jobs {
+		s.Variables = s.EffectiveVariables(plan.Spec.Variables)
+		if len(s.Variables) == 0 {
+			s.Variables = nil
+		}
+		s.LimitInherit, s.InheritVariables = false, nil
+		out[i] = s
+	}
+	return out
+}

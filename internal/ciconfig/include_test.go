@@ -47,7 +47,7 @@ build:
 				t.Fatal(err)
 			}
 			vars := []ci.Variable{{Key: "GO_VERSION", Value: "1.26"}, {Key: "CGO_ENABLED", Value: "0"}}
-			assertEqual(t, plan.Jobs, []ci.JobSpec{
+			assertEqual(t, effective(plan), []ci.JobSpec{
 				{Name: "lint", Stage: ".pre", When: "on_success", Script: []string{"golangci-lint run"}, Variables: vars},
 				{Name: "build", Stage: "test", When: "on_success", Image: &ci.ImageSpec{Name: "golang:$GO_VERSION"},
 					Tags: []string{"docker"}, Script: []string{"go build ./..."}, Variables: vars,

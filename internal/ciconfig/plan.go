@@ -109,7 +109,7 @@ func (p *planner) plan() (*ci.PipelinePlan, error) {
 	if err := p.probs.err(); err != nil {
 		return nil, err
 	}
-	return &ci.PipelinePlan{Stages: p.stages, Jobs: specs}, nil
+	return &ci.PipelinePlan{Stages: p.stages, Jobs: specs, Spec: ci.PipelineSpec{Variables: p.vars}}, nil
 }
 
 // parseGlobals reads stages and variables and checks that every other

@@ -275,7 +275,7 @@ rspec:
 			if len(plan.Jobs) != 1 {
 				t.Fatalf("jobs = %v, want just %s", jobNames(plan), tt.want.Name)
 			}
-			assertEqual(t, plan.Jobs[0], tt.want)
+			assertEqual(t, effective(plan)[0], tt.want)
 		})
 	}
 }

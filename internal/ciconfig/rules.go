@@ -192,20 +192,30 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 	var out []*jobDef
 	regular := false
 	for _, j := range p.jobs {
-		// Every job copies the global variables: bound the total work.
+		// Every job's rules see the global variables: bound the total work.
 		if p.work = capAdd(p.work, len(p.vars)+len(j.vars)+len(p.in.Variables)); p.work > maxTotalWork {
 			return nil, &ConfigError{Errors: []string{"the configuration is too large: too many jobs times variables"}}
 		}
 		var global []ci.Variable
+		var inherited []string
+		limited := false
 		for _, v := range p.vars {
 			if j.inheritVars(v.Key) {
 				global = append(global, v)
+				inherited = append(inherited, v.Key)
+			} else {
+				limited = true
 			}
 		}
 		env := p.env(global, j.vars)
 		sel := *j
 		s := &sel.spec
-		s.Variables = mergeVariables(global, j.vars)
+		// The global variables stay in the plan's PipelineSpec, stored once
+		// per pipeline; the job keeps its own and which globals it inherits.
+		s.Variables = mergeVariables(nil, j.vars)
+		if limited {
+			s.LimitInherit, s.InheritVariables = true, inherited
+		}
 		if j.hasRules {
 			r := p.firstMatch(j.rules, env)
 			if r == nil || r.when == "never" {

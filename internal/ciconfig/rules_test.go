@@ -83,7 +83,7 @@ flaky:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertEqual(t, mustPlan(t, yaml, tt.vars).Jobs, tt.want)
+			assertEqual(t, effective(mustPlan(t, yaml, tt.vars)), tt.want)
 		})
 	}
 }
@@ -183,7 +183,7 @@ test:
 `
 	t.Run("main gets workflow variables in jobs and rules", func(t *testing.T) {
 		plan := mustPlan(t, yaml, nil)
-		assertEqual(t, plan.Jobs, []ci.JobSpec{
+		assertEqual(t, effective(plan), []ci.JobSpec{
 			{Name: "deploy", Stage: "test", When: "on_success", Script: []string{"./deploy"}, Variables: []ci.Variable{{Key: "ENV", Value: "prod"}}},
 			{Name: "test", Stage: "test", When: "on_success", Script: []string{"./test"}, Variables: []ci.Variable{{Key: "ENV", Value: "prod"}}},
 		})

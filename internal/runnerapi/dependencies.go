@@ -15,10 +15,6 @@ func (s *Server) dependencyJobs(ctx context.Context, j *ci.Job) ([]*ci.Job, erro
 	if j.Spec.HasNeeds && len(j.Spec.Needs) == 0 || j.Spec.HasDependencies && len(j.Spec.Dependencies) == 0 {
 		return nil, nil
 	}
-	all, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: j.PipelineID, Ascending: true})
-	if err != nil {
-		return nil, fmt.Errorf("listing jobs of pipeline %d: %w", j.PipelineID, err)
-	}
 	var want map[string]bool
 	if j.Spec.HasNeeds {
 		want = map[string]bool{}
@@ -36,6 +32,21 @@ func (s *Server) dependencyJobs(ctx context.Context, j *ci.Job) ([]*ci.Job, erro
 			}
 		}
 		want = named
+	}
+	// Only the rows that can be dependencies, and only their scheduling
+	// columns: a job request never reads every spec of a big pipeline.
+	f := ci.JobFilter{PipelineID: j.PipelineID, Ascending: true, ScheduleOnly: true}
+	if want != nil {
+		if len(want) == 0 {
+			return nil, nil
+		}
+		for name := range want {
+			f.Names = append(f.Names, name)
+		}
+	}
+	all, _, err := s.Store.ListJobs(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("listing jobs of pipeline %d: %w", j.PipelineID, err)
 	}
 	var out []*ci.Job
 	for _, o := range all {

@@ -137,12 +137,18 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	if err != nil {
 		return nil, err
 	}
+	spec, err := s.Store.PipelineSpec(ctx, pl.ID)
+	if err != nil {
+		return nil, err
+	}
 	// Precedence, lowest first (the runner lets later entries win):
-	// predefined, YAML, dotenv of dependencies, pipeline variables.
+	// predefined, YAML (global, then the job's own), dotenv of dependencies,
+	// pipeline variables. No user-set entry may carry a reserved name
+	// (ci.Reserved: URLs, tokens, identity): the predefined value stands.
 	vars := s.predefinedVariables(c)
-	vars = append(vars, fromCI(j.Spec.Variables)...)
-	vars = append(vars, dotenv...)
-	vars = append(vars, fromCI(pl.Variables)...)
+	vars = append(vars, unreserved(fromCI(j.Spec.EffectiveVariables(spec.Variables)))...)
+	vars = append(vars, unreserved(dotenv)...)
+	vars = append(vars, unreserved(fromCI(pl.Variables))...)
 
 	ref := "refs/heads/" + pl.Ref + ":refs/remotes/origin/" + pl.Ref
 	refType := "branch"

@@ -120,6 +120,19 @@ func fromCI(vs []ci.Variable) []jobVariable {
 	return out
 }
 
+// unreserved drops the variables whose names are reserved for predefined
+// ones (ci.Reserved). Planning refuses them already; this keeps pipelines
+// stored before that rule, and dotenv reports, from overriding them.
+func unreserved(vs []jobVariable) []jobVariable {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if !ci.Reserved(v.Key) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func jsonStrings(s []string) string {
 	var b strings.Builder
 	b.WriteByte('[')

@@ -160,7 +160,13 @@ func (s *Scheduler) RetryPipeline(ctx context.Context, pipelineID, userID int64)
 	for _, j := range jobs {
 		switch j.Status {
 		case ci.StatusFailed, ci.StatusCanceled:
-			if _, err := s.newAttempt(ctx, j, userID, false); err != nil && !ci.IsConflict(err) {
+			// The listing holds only the scheduling part of each spec; a new
+			// attempt copies the whole one.
+			full, err := s.jobs.JobByID(ctx, j.ID)
+			if err != nil {
+				return fmt.Errorf("loading job %d: %w", j.ID, err)
+			}
+			if _, err := s.newAttempt(ctx, full, userID, false); err != nil && !ci.IsConflict(err) {
 				return err
 			}
 		case ci.StatusSkipped:

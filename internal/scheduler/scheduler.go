@@ -185,10 +185,13 @@ func (s *Scheduler) stamp(j *ci.Job) {
 	j.UpdatedAt = now
 }
 
-// pipelineJobs lists a pipeline's jobs in id order.
+// pipelineJobs lists a pipeline's jobs in id order, with only the
+// scheduling part of their specs (ScheduleOnly): advancing a pipeline must
+// not read every job's scripts and variables.
 func (s *Scheduler) pipelineJobs(ctx context.Context, pipelineID int64, withRetried bool) ([]*ci.Job, error) {
 	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{
 		PipelineID: pipelineID, IncludeRetried: withRetried, Ascending: true, Page: ci.Page{Page: 1},
+		ScheduleOnly: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing jobs of pipeline %d: %w", pipelineID, err)

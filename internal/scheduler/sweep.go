@@ -72,7 +72,7 @@ func later(a, b time.Time) time.Time {
 }
 
 func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
-	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Ascending: true, Page: ci.Page{Page: 1}})
+	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
 	if err != nil {
 		return fmt.Errorf("listing running jobs: %w", err)
 	}
@@ -90,7 +90,7 @@ func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
 }
 
 func (s *Scheduler) sweepPending(ctx context.Context) error {
-	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusPending}, Ascending: true, Page: ci.Page{Page: 1}})
+	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusPending}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
 	if err != nil {
 		return fmt.Errorf("listing pending jobs: %w", err)
 	}

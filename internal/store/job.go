@@ -15,6 +15,18 @@ const jobCols = `id, project_id, pipeline_id, name, stage, stage_idx, status, sp
 	COALESCE(token_hash, ''), failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
 	finished_at, updated_at, erased_at`
 
+// jobSchedCols are jobCols with the scheduling part of the spec (sched) in
+// place of the whole spec; scanned jobs are PartialSpec.
+var jobSchedCols = strings.Replace(jobCols, "status, spec,", "status, sched,", 1)
+
+// schedSpec is the part of s that scheduling reads, stored as jobs.sched.
+func schedSpec(s *ci.JobSpec) ci.JobSpec {
+	return ci.JobSpec{Name: s.Name, Stage: s.Stage, When: s.When, AllowFailure: s.AllowFailure,
+		AllowFailureExitCodes: s.AllowFailureExitCodes, Needs: s.Needs, HasNeeds: s.HasNeeds,
+		NodeIndex: s.NodeIndex, NodeTotal: s.NodeTotal, Timeout: s.Timeout, Retry: s.Retry,
+		Interruptible: s.Interruptible}
+}
+
 func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
 	j := &ci.Job{}
 	var status, spec string
@@ -64,16 +76,23 @@ func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time
 	}
 	j.CreatedAt, j.UpdatedAt = norm(j.CreatedAt), norm(j.UpdatedAt)
 	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	if j.PartialSpec {
+		return fmt.Errorf("job %q: refusing to store a partial spec (listed with ScheduleOnly)", j.Name)
+	}
 	spec, err := json.Marshal(j.Spec)
 	if err != nil {
 		return fmt.Errorf("encoding spec of job %q: %w", j.Name, err)
 	}
+	sched, err := json.Marshal(schedSpec(&j.Spec))
+	if err != nil {
+		return fmt.Errorf("encoding spec of job %q: %w", j.Name, err)
+	}
 	err = db.queryRow(ctx, tx,
-		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, retried, attempt, runner_id,
-			token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at, finished_at,
-			updated_at, erased_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), j.Retried, j.Attempt,
+		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, sched, retried, attempt,
+			runner_id, token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
+			finished_at, updated_at, erased_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), string(sched), j.Retried, j.Attempt,
 		j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), j.UserID, db.t(j.CreatedAt),
 		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt)).Scan(&j.ID)
 	if err != nil {
@@ -130,6 +149,13 @@ func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, err
 	if f.Name != "" {
 		add(`name = ?`, f.Name)
 	}
+	if len(f.Names) > 0 {
+		names := make([]any, len(f.Names))
+		for i, n := range f.Names {
+			names[i] = n
+		}
+		add(`name IN (`+placeholders(len(names))+`)`, names...)
+	}
 	if len(f.Statuses) > 0 {
 		add(`status IN (`+placeholders(len(f.Statuses))+`)`, statusArgs(f.Statuses)...)
 	}
@@ -144,9 +170,16 @@ func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, err
 	if f.Ascending {
 		dir = "ASC"
 	}
-	jobs, err := db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs`+where+` ORDER BY id `+dir+limitOffset(f.Page), args...)
+	cols := jobCols
+	if f.ScheduleOnly {
+		cols = jobSchedCols
+	}
+	jobs, err := db.listJobs(ctx, `SELECT `+cols+` FROM jobs`+where+` ORDER BY id `+dir+limitOffset(f.Page), args...)
 	if err != nil {
 		return nil, 0, err
+	}
+	for _, j := range jobs {
+		j.PartialSpec = f.ScheduleOnly
 	}
 	total, err := db.total(ctx, f.Page, len(jobs), `SELECT COUNT(*) FROM jobs`+where, args...)
 	if err != nil {

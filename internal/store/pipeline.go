@@ -38,6 +38,12 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 	if err != nil {
 		return fmt.Errorf("encoding pipeline variables: %w", err)
 	}
+	var spec []byte
+	if len(p.Spec.Variables) > 0 {
+		if spec, err = json.Marshal(p.Spec); err != nil {
+			return fmt.Errorf("encoding pipeline spec: %w", err)
+		}
+	}
 	if p.Status == "" {
 		p.Status = ci.StatusCreated
 	}
@@ -60,6 +66,11 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 			p.UserID, string(vars), p.CommitTitle, db.t(at), db.t(at), db.tp(p.StartedAt), db.tp(p.FinishedAt)).Scan(&id)
 		if err != nil {
 			return db.violation(err, "creating pipeline", "pipeline already exists")
+		}
+		if spec != nil {
+			if _, err := db.exec(ctx, tx, `INSERT INTO pipeline_specs (pipeline_id, spec) VALUES (?, ?)`, id, string(spec)); err != nil {
+				return fmt.Errorf("storing pipeline spec: %w", err)
+			}
 		}
 		for _, j := range jobs {
 			j.PipelineID, j.ProjectID = id, p.ProjectID
@@ -88,6 +99,24 @@ func (db *DB) PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error) 
 		return nil, db.notFound(err, "pipeline %d", id)
 	}
 	return p, nil
+}
+
+// PipelineSpec returns the spec CreatePipeline stored for the pipeline,
+// empty if it stored none.
+func (db *DB) PipelineSpec(ctx context.Context, pipelineID int64) (*ci.PipelineSpec, error) {
+	var raw string
+	err := db.queryRow(ctx, db.sql, `SELECT spec FROM pipeline_specs WHERE pipeline_id = ?`, pipelineID).Scan(&raw)
+	if isNoRows(err) {
+		return &ci.PipelineSpec{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading spec of pipeline %d: %w", pipelineID, err)
+	}
+	spec := &ci.PipelineSpec{}
+	if err := json.Unmarshal([]byte(raw), spec); err != nil {
+		return nil, fmt.Errorf("decoding spec of pipeline %d: %w", pipelineID, err)
+	}
+	return spec, nil
 }
 
 var pipelineOrder = map[string]string{
