@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/batonci/baton/internal/planner"
 )
 
 // Config is everything `baton server` and `baton up` can be told. Each field
@@ -42,6 +44,10 @@ type Config struct {
 	StuckAfter   time.Duration // an active job silent this long fails (runner_system_failure)
 	LongPoll     time.Duration // how long jobs/request may hold
 	TraceLimitMB int64
+
+	MaxPlanBytes     int64 // stored spec bytes of one planned pipeline
+	MaxVariableBytes int64 // one YAML or request variable value
+	MaxVariables     int64 // variables of one scope (global, a job, a request)
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -96,6 +102,9 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
 	duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job (0: answer at once)")
 	integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
+	integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
+	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
+	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
 }
 
 func envOr(key, def string) string {

@@ -93,7 +93,8 @@ func (m *Main) Open(ctx context.Context) error {
 	queue := m.queue
 	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
 		JobTimeout: m.jobTimeout})
-	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger}
+	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
+		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}}
 	m.RunnerAPI = &runnerapi.Server{
 		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue,
 		Index:       m.indexer(),

@@ -53,6 +53,7 @@ type Planner struct {
 	Creator     Creator
 	Store       Store
 	ExternalURL string
+	Limits      Limits
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -61,6 +62,9 @@ type Planner struct {
 // An invalid or missing configuration is KindInvalid with GitLab's messages
 // and creates nothing; an unknown ref is KindInvalid "Reference not found".
 func (p *Planner) CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error) {
+	if err := p.Limits.checkRequestVariables(req.Variables); err != nil {
+		return nil, err
+	}
 	c, tag, err := p.Source.ResolveRef(ctx, req.Project.ID, req.Ref)
 	if ci.IsNotFound(err) {
 		return nil, ci.Errorf(ci.KindInvalid, "Reference not found")
@@ -102,13 +106,20 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	if err != nil {
 		return nil, err
 	}
-	return ciconfig.Plan(ciconfig.Input{
+	plan, err := ciconfig.Plan(ciconfig.Input{
 		Content:   content,
 		Variables: vars,
 		ReadFile: func(name string) ([]byte, error) {
 			return p.Source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Limits.checkPlan(pl, plan); err != nil {
+		return nil, err
+	}
+	return plan, nil
 }
 
 // ruleVariables are the variables rules and workflow:rules can see: the
@@ -135,7 +146,9 @@ func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pi
 		v["CI_COMMIT_BRANCH"] = pl.Ref
 	}
 	for _, pv := range pl.Variables {
-		v[pv.Key] = pv.Value
+		if !ci.Reserved(pv.Key) { // refused on request; never let one through
+			v[pv.Key] = pv.Value
+		}
 	}
 	return v, nil
 }

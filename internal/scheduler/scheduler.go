@@ -86,7 +86,7 @@ func DefaultJobTimeout(j *ci.Job) time.Duration {
 	return time.Hour
 }
 
-// CreatePipeline stores p with one created job per job of plan (StageIdx is
+// CreatePipeline stores p, with plan.Spec once, and one created job per job of plan (StageIdx is
 // the index of its stage in plan.Stages, attempt 1) and advances it at once,
 // so jobs of the first stage are pending when it returns. A nil plan or one
 // without jobs stores p as given (a pipeline that failed to be planned, say).
@@ -95,6 +95,7 @@ func (s *Scheduler) CreatePipeline(ctx context.Context, p *ci.Pipeline, plan *ci
 	var jobs []*ci.Job
 	now := s.opts.Now()
 	if plan != nil {
+		p.Spec = plan.Spec
 		for _, spec := range plan.Jobs {
 			idx := slices.Index(plan.Stages, spec.Stage)
 			if idx < 0 {
