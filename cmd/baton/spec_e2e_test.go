@@ -121,7 +121,7 @@ func TestPlanSpecStoredOnce(t *testing.T) {
 // and create nothing.
 func TestPlanBudget(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		in := startBaton(t, e, func(c *Config) { c.MaxPlanBytes, c.MaxVariableBytes, c.MaxVariables = 256 << 10, 8 << 10, 20 })
+		in := startBaton(t, e, func(c *Config) { c.MaxPlanBytes, c.MaxVariableBytes, c.MaxVariables = 256<<10, 8<<10, 20 })
 		script := strings.Repeat("x", 2048)
 		tooMany := "variables:\n"
 		for i := 0; i < 21; i++ {
