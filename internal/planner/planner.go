@@ -137,7 +137,7 @@ func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pi
 		"CI_PROJECT_URL": p.ExternalURL + "/" + proj.FullPath, "CI_PROJECT_VISIBILITY": string(proj.Visibility),
 		"CI_DEFAULT_BRANCH": proj.DefaultBranch, "CI_PIPELINE_SOURCE": pl.Source,
 		"CI_COMMIT_SHA": c.SHA, "CI_COMMIT_SHORT_SHA": c.SHA[:min(8, len(c.SHA))], "CI_COMMIT_BEFORE_SHA": pl.BeforeSHA,
-		"CI_COMMIT_REF_NAME": pl.Ref, "CI_COMMIT_REF_SLUG": RefSlug(pl.Ref),
+		"CI_COMMIT_REF_NAME": pl.Ref, "CI_COMMIT_REF_SLUG": ci.Slug(pl.Ref),
 		"CI_COMMIT_MESSAGE": c.Message, "CI_COMMIT_TITLE": c.Title,
 	}
 	if pl.Tag {
@@ -151,21 +151,6 @@ func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pi
 		}
 	}
 	return v, nil
-}
-
-// RefSlug is GitLab's CI_COMMIT_REF_SLUG: lowercased, anything but a-z and
-// 0-9 replaced by '-', at most 63 bytes, no leading or trailing '-'.
-func RefSlug(ref string) string {
-	b := []byte(strings.ToLower(ref))
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			b[i] = '-'
-		}
-	}
-	if len(b) > 63 {
-		b = b[:63]
-	}
-	return strings.Trim(string(b), "-")
 }
 
 // isNoPipeline reports whether err means "this push runs no pipeline" rather

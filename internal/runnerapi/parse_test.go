@@ -134,24 +134,3 @@ func TestParseTagList(t *testing.T) {
 		})
 	}
 }
-
-func TestSlug(t *testing.T) {
-	cases := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"main", 63, "main"},
-		{"feature/Foo_Bar", 63, "feature-foo-bar"},
-		{"--x--", 63, "x"},
-		{strings.Repeat("ab-", 40), 63, strings.TrimRight(strings.Repeat("ab-", 21), "-")},
-		{"g/Sub/Proj", 0, "g-sub-proj"},
-	}
-	for _, c := range cases {
-		t.Run(c.in, func(t *testing.T) {
-			if got := Slug(c.in, c.max); got != c.want {
-				t.Fatalf("Slug(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
-			}
-		})
-	}
-}

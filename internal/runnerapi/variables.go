@@ -61,13 +61,13 @@ func (s *Server) predefinedVariables(c *jobContext) []jobVariable {
 		pub("CI_SERVER_URL", base), pub("CI_SERVER_HOST", host), pub("CI_SERVER_PORT", port),
 		pub("CI_SERVER_PROTOCOL", proto), pub("CI_API_V4_URL", apiURL),
 		pub("CI_PROJECT_ID", projID), pub("CI_PROJECT_NAME", p.Path), pub("CI_PROJECT_TITLE", p.Name),
-		pub("CI_PROJECT_PATH", p.FullPath), pub("CI_PROJECT_PATH_SLUG", Slug(p.FullPath, 0)),
+		pub("CI_PROJECT_PATH", p.FullPath), pub("CI_PROJECT_PATH_SLUG", ci.Slug(p.FullPath)),
 		pub("CI_PROJECT_NAMESPACE", namespace), pub("CI_PROJECT_ROOT_NAMESPACE", root),
 		pub("CI_PROJECT_URL", projectURL), pub("CI_PROJECT_VISIBILITY", string(p.Visibility)),
 		pub("CI_DEFAULT_BRANCH", p.DefaultBranch), pub("CI_CONFIG_PATH", configPath(p)),
 		pub("CI_COMMIT_SHA", pl.SHA), pub("CI_COMMIT_SHORT_SHA", shortSHA),
 		pub("CI_COMMIT_BEFORE_SHA", beforeSHA), pub("CI_COMMIT_REF_NAME", pl.Ref),
-		pub("CI_COMMIT_REF_SLUG", Slug(pl.Ref, 63)), pub("CI_COMMIT_REF_PROTECTED", "false"),
+		pub("CI_COMMIT_REF_SLUG", ci.Slug(pl.Ref)), pub("CI_COMMIT_REF_PROTECTED", "false"),
 		pub("CI_COMMIT_TITLE", pl.CommitTitle),
 	}
 	if pl.Tag {
@@ -80,7 +80,7 @@ func (s *Server) predefinedVariables(c *jobContext) []jobVariable {
 		pub("CI_PIPELINE_URL", projectURL+"/-/pipelines/"+pid), pub("CI_PIPELINE_SOURCE", pl.Source),
 		pub("CI_PIPELINE_CREATED_AT", pl.CreatedAt.UTC().Format(time.RFC3339)),
 		pub("CI_PIPELINE_ARTIFACTS_URL", apiURL+"/projects/"+projID+"/pipelines/"+pid+"/artifacts"),
-		pub("CI_JOB_ID", jobID), pub("CI_JOB_NAME", j.Name), pub("CI_JOB_NAME_SLUG", Slug(j.Name, 63)),
+		pub("CI_JOB_ID", jobID), pub("CI_JOB_NAME", j.Name), pub("CI_JOB_NAME_SLUG", ci.Slug(j.Name)),
 		pub("CI_JOB_STAGE", j.Stage), pub("CI_JOB_URL", projectURL+"/-/jobs/"+jobID),
 		pub("CI_JOB_TIMEOUT", strconv.Itoa(c.timeout)),
 		jobVariable{Key: "CI_JOB_TOKEN", Value: c.token, Masked: true},
@@ -144,30 +144,6 @@ func jsonStrings(s []string) string {
 	}
 	b.WriteByte(']')
 	return b.String()
-}
-
-// Slug is GitLab's CI_COMMIT_REF_SLUG: lowercase, every run of characters
-// other than [a-z0-9] replaced by "-", no leading or trailing "-", at most
-// max bytes (0 = unlimited).
-func Slug(s string, max int) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
-			continue
-		}
-		dash = true
-	}
-	out := b.String()
-	if max > 0 && len(out) > max {
-		out = strings.TrimRight(out[:max], "-")
-	}
-	return out
 }
 
 // lookupVariable returns the value of the last variable named key.

@@ -1,0 +1,32 @@
+package ci
+
+import (
+	"strings"
+	"testing"
+)
+
+// The expected values follow GitLab's
+// str.downcase.gsub(/[^a-z0-9]/, '-')[0..62].gsub(/(\A-+|-+\z)/, '').
+func TestSlug(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"main", "main"},
+		{"feature//x", "feature--x"}, // runs are not collapsed
+		{"feature/Login_Page", "feature-login-page"},
+		{"a__b", "a--b"},
+		{"-v1.2.3-", "v1-2-3"},
+		{"--x--", "x"},
+		{"UPPER", "upper"},
+		{"", ""},
+		{"g/Sub/Proj", "g-sub-proj"},
+		{"aé b", "a--b"}, // one '-' per character, not per byte
+		{"Émile", "mile"},
+		{strings.Repeat("a", 70), strings.Repeat("a", 63)},
+		{strings.Repeat("a", 62) + "/b", strings.Repeat("a", 62)}, // cut at 63, then trimmed
+		{strings.Repeat("ab-", 40), strings.TrimRight(strings.Repeat("ab-", 21), "-")},
+	}
+	for _, tt := range tests {
+		if got := Slug(tt.in); got != tt.want {
+			t.Errorf("Slug(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
