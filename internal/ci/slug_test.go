@@ -6,7 +6,7 @@ import (
 )
 
 // The expected values follow GitLab's
-// str.downcase.gsub(/[^a-z0-9]/, '-')[0..62].gsub(/(\A-+|-+\z)/, '').
+// str.downcase.gsub(/[^a-z0-9]/, '-')[0..62].gsub(/(\A-+|-+\z)/, ”).
 func TestSlug(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"main", "main"},
