@@ -16,9 +16,9 @@ type runnerVariable struct {
 	Value string `json:"value"`
 }
 
-// requestJob asks for a job as the runner with token and returns the
+// jobVariables asks for a job as the runner with token and returns the
 // payload's variables, failing unless a job is handed out.
-func (in *instance) requestJob(token string) (int64, []runnerVariable) {
+func (in *instance) jobVariables(token string) (int64, []runnerVariable) {
 	in.t.Helper()
 	status, body, _ := in.do("POST", "/api/v4/jobs/request", nil, map[string]string{"token": token})
 	if status != http.StatusCreated {
@@ -94,7 +94,7 @@ func TestPlanSpecStoredOnce(t *testing.T) {
 
 		// The runner receives the variables, job over global.
 		token := in.runnerToken()
-		_, vars := in.requestJob(token)
+		_, vars := in.jobVariables(token)
 		for key, want := range map[string]string{"BIG": big, "SHARED": "job", "OVERRIDDEN": "yaml", "CI_NODE_TOTAL": "200"} {
 			if got, ok := lastValue(vars, key); !ok || got != want {
 				t.Errorf("payload %s = %.40q (present %v), want %.40q", key, got, ok, want)
@@ -107,7 +107,7 @@ func TestPlanSpecStoredOnce(t *testing.T) {
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", pid), map[string]any{"ref": "main",
 			"variables": []map[string]string{{"key": "OVERRIDDEN", "value": "api"}, {"key": "SHARED", "value": "api"}}},
 			http.StatusCreated, &created)
-		_, vars = in.requestJob(token)
+		_, vars = in.jobVariables(token)
 		for key, want := range map[string]string{"CI_PIPELINE_ID": fmt.Sprint(created.ID), "OVERRIDDEN": "api", "SHARED": "api", "BIG": big} {
 			if got, _ := lastValue(vars, key); got != want {
 				t.Errorf("payload of the API pipeline: %s = %.40q, want %.40q", key, got, want)
