@@ -48,6 +48,9 @@ type Config struct {
 	MaxPlanBytes     int64 // stored spec bytes of one planned pipeline
 	MaxVariableBytes int64 // one YAML or request variable value
 	MaxVariables     int64 // variables of one scope (global, a job, a request)
+	// Bounds (README "Security"): held waits, connections, timeouts.
+	MaxWaiters          int64
+	MaxWaitersPerClient int64
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -105,6 +108,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
 	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
+	c.bindBounds(fs, integer, duration)
 }
 
 func envOr(key, def string) string {

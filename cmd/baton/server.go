@@ -16,6 +16,7 @@ import (
 
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	blobfs "github.com/batonci/baton/internal/blob/fs"
@@ -50,6 +51,8 @@ type Main struct {
 	Policy    *policy.Policy
 	Scheduler *scheduler.Scheduler
 	Planner   *planner.Planner
+	Artifacts *artifacts.Service
+	Waiters   *artifacts.Hub // requests waiting for archives
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
 	Web       *web.Server
@@ -95,17 +98,19 @@ func (m *Main) Open(ctx context.Context) error {
 		JobTimeout: m.jobTimeout})
 	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}}
+	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
+	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
+		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
+		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger}
 	m.RunnerAPI = &runnerapi.Server{
-		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue,
+		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue, Artifacts: m.Artifacts,
 		Index:       m.indexer(),
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
 	}
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
-		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
-		Indexes:     archive.NewCache(256 << 20),
+		Blobs: m.Blobs, Artifacts: m.Artifacts,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
 		return err
@@ -218,7 +223,7 @@ func (m *Main) Handler() http.Handler {
 	})
 	m.RunnerAPI.Register(mux)
 	m.API.Register(mux)
-	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.API, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
+	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.Artifacts, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
 	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
 		Resolve:       m.Store.ProjectByFullPath,
 		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
@@ -290,6 +295,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return reqCtx }}
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
+	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", (&reaper.Reaper{Store: m.Store, Blobs: m.Blobs, KeepLatest: m.Config.KeepLatest, Logger: m.Logger}).Run)
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

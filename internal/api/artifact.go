@@ -2,102 +2,139 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
-// artifactQuery reads job (required), wait and search_recent_successful_pipelines.
-type artifactQuery struct {
-	job          string
-	wait         time.Duration
-	searchRecent bool
-}
-
-func readArtifactQuery(r *http.Request, needJob bool) (artifactQuery, error) {
-	q := r.URL.Query()
-	aq := artifactQuery{job: q.Get("job")}
-	if needJob && aq.job == "" {
-		return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
-	}
-	if raw := q.Get("wait"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 || time.Duration(n)*time.Second > maxWait {
-			return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - wait must be a number of seconds from 0 to %d", int(maxWait.Seconds()))
-		}
-		aq.wait = time.Duration(n) * time.Second
-	}
-	if raw := q.Get("search_recent_successful_pipelines"); raw != "" {
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - search_recent_successful_pipelines must be true or false")
-		}
-		aq.searchRecent = b
-	}
-	return aq, nil
-}
-
 // artifactHandler is a route that resolves a chosen archive and serves it.
-type artifactHandler func(ctx context.Context, r *http.Request, proj *ci.Project, aq artifactQuery) (*chosen, error)
+// The wait spec it gets names the scope (project, and pipeline when known
+// beforehand); a chooser that learns the pipeline only from the path sets it.
+type artifactHandler func(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, spec *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error)
 
-// serveChosen wraps a chooser into the archive, raw and tree handlers.
-func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve func(w http.ResponseWriter, r *http.Request, c *chosen) error) handlerFunc {
+// serveChosen wraps a chooser into the archive, raw and tree handlers. A
+// wait holds the request until an upload or job finish in its scope wakes
+// it; every wake-up authorizes the caller again.
+func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve func(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		proj, _, err := s.projectFor(r, policy.ReadArtifact)
+		proj, p, err := s.projectFor(r, policy.ReadArtifact)
 		if err != nil {
 			return err
 		}
-		aq, err := readArtifactQuery(r, needJob)
+		aq, err := artifacts.ReadQuery(r, needJob)
 		if err != nil {
 			return err
 		}
-		c, err := waitFor(r.Context(), aq.wait, func() (*chosen, error) { return choose(r.Context(), r, proj, aq) })
+		spec := artifacts.WaitSpec{For: aq.Wait, ProjectID: proj.ID, Clients: waitClients(r, p),
+			Recheck: func(context.Context) error {
+				_, _, err := s.projectFor(r, policy.ReadArtifact)
+				return err
+			}}
+		pick, err := choose(r.Context(), r, proj, aq, &spec)
 		if err != nil {
 			return err
 		}
-		w.Header().Set("X-Baton-Job-Id", itoa(c.job.ID))
+		if aq.Wait > 0 {
+			httpx.Hold(w, aq.Wait)
+		}
+		c, err := s.Artifacts.Wait(r.Context(), spec, pick)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("X-Baton-Job-Id", itoa(c.Job.ID))
 		return serve(w, r, c)
 	}
 }
 
-func (s *Server) archiveOfChosen(w http.ResponseWriter, r *http.Request, c *chosen) error {
-	return s.serveArchive(w, r, c.archive)
+// waitClients are the keys a wait counts against --max-waiters-per-client:
+// the caller's IP, and the user or job behind its token.
+func waitClients(r *http.Request, p *auth.Principal) []string {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	out := []string{"ip:" + ip}
+	switch {
+	case p == nil:
+	case p.Job != nil:
+		out = append(out, "job:"+itoa(p.Job.ID))
+	case p.User != nil:
+		out = append(out, "user:"+itoa(p.User.ID))
+	}
+	return out
 }
 
-func (s *Server) rawOfChosen(w http.ResponseWriter, r *http.Request, c *chosen) error {
-	return s.serveEntry(w, r, c.archive, r.PathValue("path"), false)
+func (s *Server) archiveOfChosen(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error {
+	return s.Artifacts.ServeArchive(w, r, c.Archive)
 }
 
-func (s *Server) treeOfChosen(w http.ResponseWriter, r *http.Request, c *chosen) error {
-	return s.serveTree(w, r, c.archive)
+func (s *Server) rawOfChosen(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error {
+	return s.Artifacts.ServeEntry(w, r, c.Archive, r.PathValue("path"), false)
+}
+
+// treeOfChosen lists a directory of an archive in GitLab's tree shape.
+func (s *Server) treeOfChosen(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error {
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return err
+	}
+	recursive, err := q.Bool("recursive", false)
+	if err != nil {
+		return err
+	}
+	out, total, err := s.Artifacts.Tree(r.Context(), c.Archive, q.Get("path"), recursive, pg)
+	if err != nil {
+		return err
+	}
+	setPagination(w, r, pg, total)
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // choosePipeline is Baton's pipeline scope: ?job=NAME in :pipeline_id.
-func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.Project, aq artifactQuery) (*chosen, error) {
+func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, spec *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
 	pl, err := s.pipelineIn(r, proj)
 	if err != nil {
 		return nil, err
 	}
-	return s.inPipeline(ctx, pl, aq.job)
+	spec.PipelineID = pl.ID
+	return func(ctx context.Context) (*artifacts.Choice, error) { return s.Artifacts.InPipeline(ctx, pl, aq.Job) }, nil
 }
 
 // chooseCommit is Baton's commit scope: ?job=NAME at :sha.
-func (s *Server) chooseCommit(ctx context.Context, r *http.Request, proj *ci.Project, aq artifactQuery) (*chosen, error) {
-	return s.inCommit(ctx, proj, r.PathValue("sha"), aq.job)
+func (s *Server) chooseCommit(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, _ *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
+	sha := r.PathValue("sha")
+	return func(ctx context.Context) (*artifacts.Choice, error) {
+		return s.Artifacts.InCommit(ctx, proj, sha, aq.Job)
+	}, nil
 }
 
 // chooseJob is GitLab's job scope: :job_id.
-func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Project, _ artifactQuery) (*chosen, error) {
+func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Project, _ artifacts.Query, spec *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
 	j, err := s.jobIn(r, proj)
 	if err != nil {
 		return nil, err
 	}
-	return s.byJob(ctx, j)
+	spec.PipelineID = j.PipelineID
+	return func(ctx context.Context) (*artifacts.Choice, error) {
+		// The job row is read again: its status decides whether waiting helps.
+		fresh, err := s.Store.JobByID(ctx, j.ID)
+		if err != nil {
+			return nil, err
+		}
+		return s.Artifacts.OfJob(ctx, fresh)
+	}, nil
 }
 
 // jobSubroutes serves GET /projects/:id/jobs/:job_id/{rest...}: a job's
@@ -125,7 +162,7 @@ func (s *Server) jobSubroutes(w http.ResponseWriter, r *http.Request) error {
 // refRoutes serves /jobs/artifacts/:ref/download and /jobs/artifacts/:ref/raw/*path.
 func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) error {
 	var ref string
-	var serve func(w http.ResponseWriter, r *http.Request, c *chosen) error
+	var serve func(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error
 	if i := strings.Index(rest, "/raw/"); i > 0 {
 		ref = rest[:i]
 		r.SetPathValue("path", rest[i+len("/raw/"):])
@@ -139,8 +176,10 @@ func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) 
 	if ref == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - ref_name is missing")
 	}
-	choose := func(ctx context.Context, r *http.Request, proj *ci.Project, aq artifactQuery) (*chosen, error) {
-		return s.onRef(ctx, proj, ref, aq.job, aq.searchRecent)
+	choose := func(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, _ *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
+		return func(ctx context.Context) (*artifacts.Choice, error) {
+			return s.Artifacts.OnRef(ctx, proj, ref, aq.Job, aq.SearchRecent)
+		}, nil
 	}
 	return s.serveChosen(choose, true, serve)(w, r)
 }
@@ -156,7 +195,7 @@ func (s *Server) keepArtifacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if archiveOf(arts, j.ID) == nil {
+	if artifacts.ArchiveOf(arts, j.ID) == nil {
 		return ci.Errorf(ci.KindNotFound, "404 Job %d has no artifacts to keep", j.ID)
 	}
 	for _, a := range arts {

@@ -7,9 +7,13 @@ import (
 	"github.com/batonci/baton/internal/policy"
 )
 
-// Register adds the API's routes under /api/v4 to mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	h := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.wrap(fn)) }
+// Register adds the API's routes under /api/v4 to mux. Every route takes
+// JSON or form parameters (artifacts are uploaded through the runner API),
+// so every body is bounded by httpx.SmallBody.
+func (s *Server) Register(mux httpx.Mux) {
+	h := func(pattern string, fn handlerFunc) {
+		mux.Handle(pattern, httpx.LimitBody(httpx.SmallBody, s.wrap(fn)))
+	}
 
 	h("GET /api/v4/version", s.getVersion)
 	h("GET /api/v4/user", s.getCurrentUser)

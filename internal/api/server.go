@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
@@ -62,13 +62,11 @@ type Server struct {
 	Planner   Planner
 	Repos     Repos
 	Blobs     blob.Store
-	Indexes   *archive.Cache // opened artifact indexes; nil = a small default
-	// RedirectDownloads sends archive downloads to short-lived signed URLs
-	// when the blob store can sign them (S3), instead of proxying the bytes.
-	RedirectDownloads bool
-	ExternalURL       string // without trailing slash, e.g. http://baton.example:8080
-	Version           string
-	Logger            *slog.Logger
+	// Artifacts chooses and serves archives (artifact routes need it).
+	Artifacts   *artifacts.Service
+	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
+	Version     string
+	Logger      *slog.Logger
 }
 
 // handlerFunc is an API handler that returns its error for writeError.

@@ -21,6 +21,7 @@ const (
 	KindForbidden    Kind = "forbidden"
 	KindTooLarge     Kind = "too_large"
 	KindUnavailable  Kind = "unavailable"
+	KindTooMany      Kind = "too_many_requests"
 	KindInternal     Kind = "internal"
 )
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -25,6 +26,8 @@ func statusOf(kind ci.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case ci.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case ci.KindTooMany:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -62,6 +65,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if !errors.As(err, &ce) || ce.Kind == ci.KindInternal {
 			log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 		}
+	}
+	var ra interface{ RetryAfter() int }
+	if errors.As(err, &ra) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(ra.RetryAfter()))
 	}
 	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="Baton"`)

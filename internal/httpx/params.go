@@ -3,8 +3,10 @@ package httpx
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,33 +30,34 @@ type Params struct {
 	JSON map[string]json.RawMessage
 }
 
-// ReadParams reads r's parameters. A body over 1 MiB is KindTooLarge, a
-// malformed one KindInvalid.
+// ReadParams reads r's parameters. A body over 1 MiB (or over the route's
+// limit, see LimitBody) is KindTooLarge, a malformed one KindInvalid.
+// Nothing is ever written to disk: multipart bodies are parsed in memory,
+// every part (file parts too) counting against the same limit.
 func ReadParams(r *http.Request) (*Params, error) {
 	p := &Params{Values: r.URL.Query(), JSON: map[string]json.RawMessage{}}
 	if r.Body == nil || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return p, nil
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	body := &countingReader{r: r.Body, left: maxParamsBody}
 	if ct == "multipart/form-data" {
-		if err := r.ParseMultipartForm(maxParamsBody); err != nil {
-			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: %v", err)
+		form, err := readMultipart(body, ctParams["boundary"])
+		if err != nil {
+			return nil, err
 		}
-		p.merge(r.PostForm)
+		p.merge(form)
 		return p, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxParamsBody+1))
+	data, err := io.ReadAll(body)
 	if err != nil {
-		return nil, ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading body")
+		return nil, bodyError(err)
 	}
-	if len(body) > maxParamsBody {
-		return nil, ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: parameters over 1 MiB")
-	}
-	trimmed := bytes.TrimSpace(body)
+	trimmed := bytes.TrimSpace(data)
 	switch {
 	case len(trimmed) == 0:
 	case ct == "application/x-www-form-urlencoded":
-		form, err := url.ParseQuery(string(body))
+		form, err := url.ParseQuery(string(data))
 		if err != nil {
 			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: %v", err)
 		}
@@ -74,6 +77,84 @@ func ReadParams(r *http.Request) (*Params, error) {
 		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - the body must be a JSON object or a form")
 	}
 	return p, nil
+}
+
+// errParamsTooLarge is a parameter body over maxParamsBody.
+var errParamsTooLarge = errors.New("parameters too large")
+
+// countingReader fails once more than left bytes are read.
+type countingReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errParamsTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, errParamsTooLarge
+	}
+	return n, err
+}
+
+func bodyError(err error) error {
+	if tl := TooLarge(err); tl != nil {
+		return tl
+	}
+	if errors.Is(err, errParamsTooLarge) {
+		return ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: parameters over 1 MiB")
+	}
+	return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading body")
+}
+
+// readMultipart parses a multipart/form-data body into values, in memory:
+// unlike Request.ParseMultipartForm it never spills file parts to
+// temporary files (which outlived requests), and the whole body, file
+// parts included, is bounded by the reader it is given.
+func readMultipart(body io.Reader, boundary string) (url.Values, error) {
+	if boundary == "" {
+		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: no multipart boundary")
+	}
+	mr := multipart.NewReader(body, boundary)
+	form := url.Values{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return form, nil
+		}
+		if err != nil {
+			if e := bodyLimitError(err); e != nil {
+				return nil, e
+			}
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: %v", err)
+		}
+		v, err := io.ReadAll(part)
+		part.Close()
+		if err != nil {
+			if e := bodyLimitError(err); e != nil {
+				return nil, e
+			}
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form body: %v", err)
+		}
+		if name := part.FormName(); name != "" {
+			form.Add(name, string(v))
+		}
+	}
+}
+
+// bodyLimitError is bodyError for limit errors only, nil for others.
+func bodyLimitError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || errors.Is(err, errParamsTooLarge) {
+		return bodyError(err)
+	}
+	return nil
 }
 
 // merge adds body fields the query string did not already set.

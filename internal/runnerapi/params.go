@@ -74,6 +74,9 @@ func info(p *httpx.Params) runnerInfo {
 func decodeJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxParamsBody))
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		if tl := httpx.TooLarge(err); tl != nil {
+			return tl
+		}
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - malformed JSON body: %v", err)
 	}
 	return nil

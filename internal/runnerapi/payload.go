@@ -134,9 +134,9 @@ func steps(spec *ci.JobSpec, timeout int) []jobStep {
 	return out
 }
 
-// artifacts is the payload's artifacts list: one archive entry when the job
+// artifactsPayload is the payload's artifacts list: one archive entry when the job
 // has paths or untracked, and one gzip entry per report.
-func artifacts(spec *ci.ArtifactsSpec) []jobArtifact {
+func artifactsPayload(spec *ci.ArtifactsSpec) []jobArtifact {
 	out := []jobArtifact{}
 	if spec == nil {
 		return out

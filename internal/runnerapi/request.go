@@ -36,6 +36,7 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 	hold := p.Get("last_update") != "" && p.Get("last_update") == version && s.longPoll() > 0
 	var deadline <-chan time.Time
 	if hold {
+		httpx.Hold(w, s.longPoll()) // past the server's read and write timeouts
 		t := time.NewTimer(s.longPoll())
 		defer t.Stop()
 		deadline = t.C
@@ -185,7 +186,7 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 		Variables:    vars,
 		Steps:        steps(&j.Spec, c.timeout),
 		Services:     []jobImage{},
-		Artifacts:    artifacts(j.Spec.Artifacts),
+		Artifacts:    artifactsPayload(j.Spec.Artifacts),
 		Cache:        []struct{}{},
 		Credentials:  []struct{}{},
 		Dependencies: deps,

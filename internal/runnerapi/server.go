@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
@@ -85,16 +87,29 @@ type Server struct {
 	DefaultArtifactExpireIn string
 	// TraceLimit is a job's maximum log size; 0 means DefaultTraceLimit.
 	TraceLimit int64
-	// RedirectDownloads makes dependency downloads answer 302 to a signed
-	// URL when the blob store can sign one.
-	RedirectDownloads bool
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// Artifacts serves dependency downloads (redirecting to signed URLs
+	// when it is set to) and wakes waits for archives on uploads and job
+	// finishes; nil means a proxying service over Store and Blobs.
+	Artifacts *artifacts.Service
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	artifactsOnce    sync.Once
+	defaultArtifacts *artifacts.Service
 }
 
-// Register adds the runner protocol's routes to mux.
-func (s *Server) Register(mux *http.ServeMux) {
-	h := func(pattern string, fn handlerFunc) { mux.Handle(pattern, s.wrap(fn)) }
+// Register adds the runner protocol's routes to mux, each with the most
+// body bytes it reads: httpx.SmallBody for JSON and form routes (several
+// of which read the body before they can authenticate: registration,
+// verify, jobs/request), a trace chunk for trace patches, and the artifact
+// size limit for uploads.
+func (s *Server) Register(mux httpx.Mux) {
+	limited := func(max int64, pattern string, fn handlerFunc) { mux.Handle(pattern, httpx.LimitBody(max, s.wrap(fn))) }
+	h := func(pattern string, fn handlerFunc) { limited(httpx.SmallBody, pattern, fn) }
+	upload := int64(-1)
+	if max := s.maxArtifactSize(); max > 0 {
+		upload = max + multipartSlack
+	}
 
 	h("POST /api/v4/runners", s.registerRunner)
 	h("POST /api/v4/runners/verify", s.verifyRunner)
@@ -113,8 +128,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 
 	h("POST /api/v4/jobs/request", s.requestJob)
 	h("PUT /api/v4/jobs/{id}", s.updateJob)
-	h("PATCH /api/v4/jobs/{id}/trace", s.patchTrace)
-	h("POST /api/v4/jobs/{id}/artifacts", s.uploadArtifact)
+	limited(maxTracePatch, "PATCH /api/v4/jobs/{id}/trace", s.patchTrace)
+	limited(upload, "POST /api/v4/jobs/{id}/artifacts", s.uploadArtifact)
 	h("GET /api/v4/jobs/{id}/artifacts", s.downloadArtifact)
 }
 
@@ -134,6 +149,14 @@ func (s *Server) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Server) artifactSvc() *artifacts.Service {
+	if s.Artifacts != nil {
+		return s.Artifacts
+	}
+	s.artifactsOnce.Do(func() { s.defaultArtifacts = &artifacts.Service{Store: s.Store, Blobs: s.Blobs, Logger: s.Logger} })
+	return s.defaultArtifacts
 }
 
 func (s *Server) now() time.Time {
@@ -173,11 +196,14 @@ func (s *Server) jobStarted(ctx context.Context, jobID int64) {
 	}
 }
 
-func (s *Server) jobFinished(ctx context.Context, jobID int64) {
+// jobFinished advances the job's pipeline and wakes the waits for
+// archives of its pipeline (they answer now that none is coming).
+func (s *Server) jobFinished(ctx context.Context, j *ci.Job) {
+	defer s.artifactSvc().Notify(j.ProjectID, j.PipelineID)
 	if s.Scheduler == nil {
 		return
 	}
-	if err := s.Scheduler.JobFinished(ctx, jobID); err != nil {
-		s.logger().ErrorContext(ctx, "advancing pipeline after job finished", "job_id", jobID, "err", err)
+	if err := s.Scheduler.JobFinished(ctx, j.ID); err != nil {
+		s.logger().ErrorContext(ctx, "advancing pipeline after job finished", "job_id", j.ID, "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // maxTracePatch bounds one trace patch; runners send at most 1 MiB.
@@ -59,6 +60,9 @@ func (s *Server) patchTrace(w http.ResponseWriter, r *http.Request) error {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - %v", err)
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxTracePatch+1))
+	if tl := httpx.TooLarge(err); tl != nil {
+		return tl
+	}
 	if err != nil {
 		return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading trace patch")
 	}

@@ -114,7 +114,7 @@ func (s *Server) finishJob(ctx context.Context, j *ci.Job, req updateRequest) (*
 		err := s.Store.UpdateJob(ctx, j, from)
 		if err == nil {
 			s.logger().InfoContext(ctx, "job finished", "job_id", j.ID, "status", j.Status, "failure_reason", j.FailureReason)
-			s.jobFinished(ctx, j.ID)
+			s.jobFinished(ctx, j)
 			return j, nil
 		}
 		if !ci.IsConflict(err) || attempt >= 3 {
@@ -141,7 +141,7 @@ func (s *Server) failJob(ctx context.Context, j *ci.Job, reason string) {
 		s.logger().ErrorContext(ctx, "failing job", "job_id", j.ID, "reason", reason, "err", err)
 		return
 	}
-	s.jobFinished(ctx, j.ID)
+	s.jobFinished(ctx, j)
 }
 
 // checkTrace compares the runner's CRC32 of the whole log with the stored

@@ -23,7 +23,7 @@ import (
 // Content-Length may be (boundaries, part headers, form fields).
 const multipartSlack = 1 << 20
 
-// maxFormField bounds one non-file form field of an upload.
+// maxFormField bounds the non-file form fields of an upload, together.
 const maxFormField = 64 << 10
 
 // uploadSettings are the artifact_type, artifact_format, expire_in and token
@@ -80,19 +80,33 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Until the token is known, only form fields are read, and at most
+	// maxFormField bytes of them: nobody unauthenticated makes Baton read
+	// (or store) a large body. The stock runner sends JOB-TOKEN, so its
+	// uploads are authenticated before the body is touched.
+	fields := int64(0)
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return ci.Errorf(ci.KindInvalid, "400 Bad request - file is missing")
 		}
 		if err != nil {
+			if tl := httpx.TooLarge(err); tl != nil {
+				return tl
+			}
 			return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading multipart body")
 		}
 		if part.FormName() != "file" {
-			v, err := io.ReadAll(io.LimitReader(part, maxFormField))
+			v, err := io.ReadAll(io.LimitReader(part, maxFormField-fields+1))
 			part.Close()
+			if tl := httpx.TooLarge(err); tl != nil {
+				return tl
+			}
 			if err != nil {
 				return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading form field")
+			}
+			if fields += int64(len(v)); fields > maxFormField {
+				return ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: the form fields of an upload may hold at most %d KiB", maxFormField>>10)
 			}
 			set.set(part.FormName(), string(v))
 			continue
@@ -102,11 +116,18 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
+		// Authenticated: the file may take as long as its size needs.
+		if limit >= 0 {
+			httpx.ExtendRead(w, limit+multipartSlack)
+		} else {
+			httpx.ExtendRead(w, 1<<40)
+		}
 		a, err := s.storeArtifact(r.Context(), j, set, part, limit)
 		part.Close()
 		if err != nil {
 			return err
 		}
+		s.artifactSvc().Notify(j.ProjectID, j.PipelineID)
 		s.logger().InfoContext(r.Context(), "artifact stored", "job_id", j.ID, "artifact_id", a.ID, "file_type", a.FileType, "size", a.Size)
 		httpx.WriteJSON(w, http.StatusCreated, map[string]any{"message": "201 Created", "id": a.ID, "file_type": a.FileType, "size": a.Size})
 		return nil
@@ -148,6 +169,9 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 	info, err := s.Blobs.Put(ctx, a.BlobKey, counted)
 	if err != nil {
 		if counted.exceeded {
+			return nil, tooLarge(limit)
+		}
+		if tl := httpx.TooLarge(counted.readErr); tl != nil {
 			return nil, tooLarge(limit)
 		}
 		if counted.readErr != nil {

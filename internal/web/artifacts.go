@@ -8,14 +8,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/policy"
 )
 
-func (s *Server) jobArtifact(c *req, j *ci.Job) (*api.ArtifactChoice, error) {
-	return s.Artifacts.ArtifactOfJob(c.r.Context(), j)
+func (s *Server) jobArtifact(c *req, j *ci.Job) (*artifacts.Choice, error) {
+	return s.Artifacts.OfJob(c.r.Context(), j)
 }
 
 // jobArchive is GitLab's /-/jobs/:id/artifacts/download.
@@ -24,7 +24,7 @@ func (s *Server) jobArchive(c *req, j *ci.Job) error {
 	if err != nil {
 		return err
 	}
-	return s.Artifacts.ServeArtifactArchive(c.w, c.r, ch.Archive)
+	return s.Artifacts.ServeArchive(c.w, c.r, ch.Archive)
 }
 
 // jobRaw is GitLab's /-/jobs/:id/artifacts/raw/*path: one file, shown inline
@@ -34,7 +34,7 @@ func (s *Server) jobRaw(c *req, j *ci.Job, p string) error {
 	if err != nil {
 		return err
 	}
-	return s.Artifacts.ServeArtifactEntry(c.w, c.r, ch.Archive, p, true)
+	return s.Artifacts.ServeEntry(c.w, c.r, ch.Archive, p, true)
 }
 
 // refArtifact is GitLab's /-/jobs/artifacts/:ref/{download,raw/*path}?job=NAME.
@@ -52,14 +52,14 @@ func (s *Server) refArtifact(c *req, rest string) error {
 	if name == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
 	}
-	ch, err := s.Artifacts.ArtifactOnRef(c.r.Context(), c.proj, ref, name)
+	ch, err := s.Artifacts.OnRef(c.r.Context(), c.proj, ref, name, false)
 	if err != nil {
 		return err
 	}
 	if download {
-		return s.Artifacts.ServeArtifactArchive(c.w, c.r, ch.Archive)
+		return s.Artifacts.ServeArchive(c.w, c.r, ch.Archive)
 	}
-	return s.Artifacts.ServeArtifactEntry(c.w, c.r, ch.Archive, file, true)
+	return s.Artifacts.ServeEntry(c.w, c.r, ch.Archive, file, true)
 }
 
 // pipelineArtifact is Baton's /-/pipelines/:pid/artifacts/{download,raw/*path}?job=NAME.
@@ -68,14 +68,14 @@ func (s *Server) pipelineArtifact(c *req, pl *ci.Pipeline, file string) error {
 	if name == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
 	}
-	ch, err := s.Artifacts.ArtifactInPipeline(c.r.Context(), pl, name)
+	ch, err := s.Artifacts.InPipeline(c.r.Context(), pl, name)
 	if err != nil {
 		return err
 	}
 	if file == "" {
-		return s.Artifacts.ServeArtifactArchive(c.w, c.r, ch.Archive)
+		return s.Artifacts.ServeArchive(c.w, c.r, ch.Archive)
 	}
-	return s.Artifacts.ServeArtifactEntry(c.w, c.r, ch.Archive, file, true)
+	return s.Artifacts.ServeEntry(c.w, c.r, ch.Archive, file, true)
 }
 
 // crumb is one step of the artifact browser's breadcrumb.
@@ -101,7 +101,7 @@ func (s *Server) browsePage(c *req, j *ci.Job, dir string) error {
 	if err != nil {
 		return err
 	}
-	x, done, err := s.Artifacts.OpenArtifactIndex(c.r, ch.Archive)
+	x, done, err := s.Artifacts.OpenIndex(c.r.Context(), ch.Archive)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func (s *Server) previewPage(c *req, j *ci.Job, p string) error {
 	if err != nil {
 		return err
 	}
-	x, done, err := s.Artifacts.OpenArtifactIndex(c.r, ch.Archive)
+	x, done, err := s.Artifacts.OpenIndex(c.r.Context(), ch.Archive)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (s *Server) previewPage(c *req, j *ci.Job, p string) error {
 	if imageTypes[strings.ToLower(path.Ext(p))] {
 		data["Image"] = true
 	} else {
-		rc, err := s.Artifacts.OpenArtifactEntry(c.r.Context(), ch.Archive, e)
+		rc, err := s.Artifacts.OpenEntry(c.r.Context(), ch.Archive, e)
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func (s *Server) artifactAction(c *req, j *ci.Job, action string) error {
 			if err := s.Store.DeleteArtifact(ctx, a.ID); err != nil && !ci.IsNotFound(err) {
 				return err
 			}
-			s.Artifacts.DeleteArtifactBytes(c.r, a)
+			s.Artifacts.DeleteBytes(ctx, a)
 		}
 	}
 	to := "/" + c.proj.FullPath + "/-/jobs/" + strconv.FormatInt(j.ID, 10)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 )
 
 // Sessions are signed cookies, not rows: the cookie holds the hash of the
@@ -138,8 +139,8 @@ func clearCookie(c *req, name, path string) {
 // with the session cookie and send the session's CSRF token. Anything else
 // is KindForbidden (403).
 func (s *Server) checkCSRF(c *req) error {
-	if err := c.r.ParseForm(); err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form")
+	if err := parseForm(c.r); err != nil {
+		return err
 	}
 	if c.sess == nil {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: sign in first")
@@ -183,8 +184,8 @@ func safeNext(next string) string {
 }
 
 func (s *Server) signIn(c *req) error {
-	if err := c.r.ParseForm(); err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form")
+	if err := parseForm(c.r); err != nil {
+		return err
 	}
 	ck, err := c.r.Cookie(loginCookie)
 	if err != nil || ck.Value == "" || !hmac.Equal([]byte(ck.Value), []byte(c.r.PostForm.Get(csrfField))) {
@@ -216,5 +217,18 @@ func (s *Server) signOut(c *req) error {
 	}
 	clearCookie(c, sessionCookie, "/")
 	http.Redirect(c.w, c.r, "/", http.StatusSeeOther)
+	return nil
+}
+
+// parseForm parses a posted urlencoded form in memory; its body is already
+// bounded (ServeHTTP). Multipart bodies are not parsed (no form needs one):
+// their fields are simply absent.
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		if tl := httpx.TooLarge(err); tl != nil {
+			return tl
+		}
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - malformed form")
+	}
 	return nil
 }

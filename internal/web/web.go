@@ -1,7 +1,7 @@
 // Package web serves Baton's browser UI: server-rendered pages from embedded
 // html/template files, a stylesheet and a little JavaScript that polls small
 // JSON endpoints for live pipeline graphs and job logs. It uses the domain's
-// store interfaces, the scheduler and the API's artifact machinery; it never
+// store interfaces, the scheduler and the artifact service the API also uses; it never
 // reaches into SQL.
 package web
 
@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
-	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -42,19 +42,6 @@ type Scheduler interface {
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }
 
-// Artifacts chooses and serves artifact archives; *api.Server implements it,
-// so the UI and the API agree on which archive a URL means.
-type Artifacts interface {
-	ArtifactInPipeline(ctx context.Context, pl *ci.Pipeline, name string) (*api.ArtifactChoice, error)
-	ArtifactOnRef(ctx context.Context, proj *ci.Project, ref, name string) (*api.ArtifactChoice, error)
-	ArtifactOfJob(ctx context.Context, j *ci.Job) (*api.ArtifactChoice, error)
-	ServeArtifactArchive(w http.ResponseWriter, r *http.Request, a *ci.Artifact) error
-	ServeArtifactEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifact, path string, inline bool) error
-	OpenArtifactIndex(r *http.Request, a *ci.Artifact) (*archive.Reader, func(), error)
-	OpenArtifactEntry(ctx context.Context, a *ci.Artifact, e archive.Entry) (io.ReadCloser, error)
-	DeleteArtifactBytes(r *http.Request, a *ci.Artifact)
-}
-
 // Repos creates a new project's git repository.
 type Repos interface {
 	Create(ctx context.Context, projectID int64) error
@@ -66,7 +53,7 @@ type Deps struct {
 	Auth      *auth.Authenticator
 	Policy    *policy.Policy
 	Scheduler Scheduler
-	Artifacts Artifacts
+	Artifacts *artifacts.Service // chooses and serves archives as the API does
 	Repos     Repos
 	// RegistrationToken returns the instance's runner registration token,
 	// creating it on first use (runnerapi.Server.RegistrationToken).
@@ -102,7 +89,18 @@ func New(d Deps) *Server {
 
 // ServeHTTP routes a request: instance-wide pages under /-/, the project
 // list at /, and everything else under a project's full path.
+//
+// Every form the UI posts is a few fields: bodies are bounded by
+// httpx.SmallBody, and forms are parsed in memory (ParseForm, never
+// ParseMultipartForm).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > httpx.SmallBody {
+			s.fail(w, r, nil, ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: forms may hold at most %d KiB", httpx.SmallBody>>10))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, httpx.SmallBody)
+	}
 	c, err := s.newRequest(w, r)
 	if err != nil {
 		s.fail(w, r, nil, err)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonci/baton/internal/api"
+	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/policy"
@@ -105,7 +105,7 @@ func newFixture(tb testing.TB, n int) *fixture {
 	}
 	a := &auth.Authenticator{Users: db, Jobs: db, Projects: db}
 	sched := scheduler.New(db, db, scheduler.Options{})
-	ui := New(Deps{Store: db, Auth: a, Policy: policy.New(db), Scheduler: sched, Artifacts: &api.Server{Store: db, Auth: a, Policy: policy.New(db)}, ExternalURL: "http://baton.test",
+	ui := New(Deps{Store: db, Auth: a, Policy: policy.New(db), Scheduler: sched, Artifacts: &artifacts.Service{Store: db}, ExternalURL: "http://baton.test",
 		RegistrationToken: func(context.Context) (string, error) { return "GR1348941x", nil }})
 	return &fixture{ui: ui, db: db, token: secret, project: proj, pipeline: pl}
 }

@@ -1,8 +1,9 @@
-package api
+package artifacts
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -10,7 +11,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/batonci/baton/internal/archive"
@@ -18,29 +18,38 @@ import (
 	"github.com/batonci/baton/internal/httpx"
 )
 
-var defaultIndexes = sync.OnceValue(func() *archive.Cache { return archive.NewCache(64 << 20) })
+// SignedURLTTL is how long a redirect to a signed download URL is valid.
+const SignedURLTTL = 5 * time.Minute
 
-func (s *Server) indexes() *archive.Cache {
-	if s.Indexes != nil {
-		return s.Indexes
+// ContentType is the Content-Type of an archive as a whole, by its format.
+func ContentType(a *ci.Artifact) string {
+	switch a.FileFormat {
+	case ci.FormatGzip:
+		return "application/gzip"
+	case ci.FormatRaw:
+		return "application/octet-stream"
 	}
-	return defaultIndexes()
+	return "application/zip"
 }
 
-// serveArchive answers with a whole archive: ETag (its sha256), Range,
+// ServeArchive answers with a whole archive: ETag (its sha256), Range,
 // If-None-Match and HEAD through http.ServeContent, sendfile for local
-// files, or a redirect to a signed URL when configured.
-func (s *Server) serveArchive(w http.ResponseWriter, r *http.Request, a *ci.Artifact) error {
+// files, or a 302 to a signed URL when RedirectDownloads is set and the
+// blob store can sign one. Bytes gone from the blob store are KindNotFound.
+func (s *Service) ServeArchive(w http.ResponseWriter, r *http.Request, a *ci.Artifact) error {
+	ct := ContentType(a)
 	h := w.Header()
-	h.Set("ETag", `"`+a.SHA256+`"`)
+	if a.SHA256 != "" {
+		h.Set("ETag", `"`+a.SHA256+`"`)
+	}
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
-	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Type", ct)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-transform")
 	if s.RedirectDownloads && r.Method != http.MethodHead { // a signed GET URL cannot answer HEAD
-		u, err := s.Blobs.SignedURL(r.Context(), a.BlobKey, 5*time.Minute, a.Filename, "application/zip")
+		u, err := s.Blobs.SignedURL(r.Context(), a.BlobKey, SignedURLTTL, a.Filename, ct)
 		if err != nil {
-			return err
+			return fmt.Errorf("signing artifact URL: %w", err)
 		}
 		if u != "" {
 			http.Redirect(w, r, u, http.StatusFound)
@@ -52,35 +61,16 @@ func (s *Server) serveArchive(w http.ResponseWriter, r *http.Request, a *ci.Arti
 		return ci.Errorf(ci.KindNotFound, "404 Artifacts file Not Found (its bytes are gone)")
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("opening artifact %d: %w", a.ID, err)
 	}
 	defer obj.Close()
 	var content io.ReadSeeker = obj
 	if f, ok := obj.(interface{ File() *os.File }); ok {
 		content = f.File() // lets net/http use sendfile
 	}
+	httpx.ExtendWrite(w, obj.Size())
 	http.ServeContent(w, r, "", a.CreatedAt, content)
 	return nil
-}
-
-// openIndex opens the entry index of an archive.
-func (s *Server) openIndex(r *http.Request, a *ci.Artifact) (*archive.Reader, func(), error) {
-	if a.IndexKey == "" {
-		return nil, nil, ci.Errorf(ci.KindNotFound, "404 Artifacts metadata Not Found")
-	}
-	if x, ok := s.indexes().Cached(a.IndexKey); ok {
-		return x, func() {}, nil
-	}
-	obj, err := s.Blobs.Open(r.Context(), a.IndexKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	x, err := s.indexes().Open(a.IndexKey, obj, obj.Size())
-	if err != nil {
-		obj.Close()
-		return nil, nil, err
-	}
-	return x, func() { obj.Close() }, nil
 }
 
 // activeTypes are content types a browser would run as script on Baton's
@@ -109,9 +99,11 @@ func SafeContentType(name string) string {
 	return ct
 }
 
-// serveEntry streams one file of an archive, reading only that entry.
-// inline serves it for display (the UI's preview); otherwise as an attachment.
-func (s *Server) serveEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifact, rawPath string, inline bool) error {
+// ServeEntry streams one file of an archive, reading only that entry:
+// active content types as text/plain, a sandboxing CSP, nosniff. inline
+// serves it for display (the UI's preview); otherwise as an attachment. An
+// unsafe path is KindInvalid, a missing one KindNotFound.
+func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifact, rawPath string, inline bool) error {
 	p, err := archive.CleanPath(rawPath)
 	if err != nil {
 		return err
@@ -119,7 +111,7 @@ func (s *Server) serveEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifa
 	if p == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - artifact path is missing")
 	}
-	x, done, err := s.openIndex(r, a)
+	x, done, err := s.OpenIndex(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -160,43 +152,12 @@ func (s *Server) serveEntry(w http.ResponseWriter, r *http.Request, a *ci.Artifa
 		return err
 	}
 	defer rc.Close()
+	httpx.ExtendWrite(w, e.Size)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.Copy(w, rc); err != nil {
 		// Headers are gone; abort the response so the client sees a broken transfer.
-		s.Logger.Warn("streaming artifact entry", "artifact_id", a.ID, "path", p, "err", err)
+		s.logger().Warn("streaming artifact entry", "artifact_id", a.ID, "path", p, "err", err)
 		panic(http.ErrAbortHandler)
 	}
-	return nil
-}
-
-// serveTree lists a directory of an archive in GitLab's tree shape.
-func (s *Server) serveTree(w http.ResponseWriter, r *http.Request, a *ci.Artifact) error {
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
-	}
-	recursive, err := q.Bool("recursive", false)
-	if err != nil {
-		return err
-	}
-	x, done, err := s.openIndex(r, a)
-	if err != nil {
-		return err
-	}
-	defer done()
-	entries, total, err := x.List(q.Get("path"), recursive, pg)
-	if err != nil {
-		return err
-	}
-	out := make([]archive.TreeEntry, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, e.Tree())
-	}
-	setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

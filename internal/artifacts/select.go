@@ -1,27 +1,26 @@
-package api
+package artifacts
 
 import (
 	"context"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/batonci/baton/internal/ci"
 )
 
-// chosen is the job whose archive a request asked for, with that archive
-// (and its pipeline, except when chosen by job id).
-type chosen struct {
-	job      *ci.Job
-	archive  *ci.Artifact
-	pipeline *ci.Pipeline
+// Choice is the job whose archive a request asked for, with that archive
+// and its pipeline.
+type Choice struct {
+	Job      *ci.Job
+	Archive  *ci.Artifact
+	Pipeline *ci.Pipeline // nil when chosen by job id
 }
 
-// archiveOf returns the job's archive among arts, or nil. An expired
+// ArchiveOf returns the job's archive among arts, or nil. An expired
 // archive is served until the reaper deletes it, which it never does for
 // the latest successful pipeline of a ref (--keep-latest-artifacts), so
 // one rule decides what survives its expiry: the reaper's.
-func archiveOf(arts []*ci.Artifact, jobID int64) *ci.Artifact {
+func ArchiveOf(arts []*ci.Artifact, jobID int64) *ci.Artifact {
 	for _, a := range arts {
 		if a.JobID == jobID && a.FileType == ci.FileTypeArchive {
 			return a
@@ -32,7 +31,7 @@ func archiveOf(arts []*ci.Artifact, jobID int64) *ci.Artifact {
 
 // jobsNamed returns every attempt of the jobs named name in a pipeline,
 // newest first, with their artifacts.
-func (s *Server) jobsNamed(ctx context.Context, pipelineID int64, name string) ([]*ci.Job, []*ci.Artifact, error) {
+func (s *Service) jobsNamed(ctx context.Context, pipelineID int64, name string) ([]*ci.Job, []*ci.Artifact, error) {
 	jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: pipelineID, Name: name, IncludeRetried: true})
 	if err != nil || len(jobs) == 0 {
 		return nil, nil, err
@@ -45,24 +44,9 @@ func (s *Server) jobsNamed(ctx context.Context, pipelineID int64, name string) (
 	return jobs, arts, err
 }
 
-// pendingError is a 404 for a job that exists but has no archive (yet). It
-// remembers whether waiting could still help.
-type pendingError struct {
-	err      *ci.Error
-	waitable bool
-}
-
-func (e *pendingError) Error() string { return e.err.Error() }
-func (e *pendingError) Unwrap() error { return e.err }
-
-func noArchiveYet(what string, j *ci.Job) error {
-	return &pendingError{err: ci.Errorf(ci.KindNotFound, "404 %s has no artifacts yet (status: %s)", what, j.Status),
-		waitable: !j.Status.Finished() && j.Status != ci.StatusManual}
-}
-
-// inPipeline chooses, among the jobs named name in pipeline pl (original and
+// InPipeline chooses, among the jobs named name in pipeline pl (original and
 // retries), the most recent attempt that has an archive.
-func (s *Server) inPipeline(ctx context.Context, pl *ci.Pipeline, name string) (*chosen, error) {
+func (s *Service) InPipeline(ctx context.Context, pl *ci.Pipeline, name string) (*Choice, error) {
 	jobs, arts, err := s.jobsNamed(ctx, pl.ID, name)
 	if err != nil {
 		return nil, err
@@ -71,8 +55,8 @@ func (s *Server) inPipeline(ctx context.Context, pl *ci.Pipeline, name string) (
 		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in pipeline %d", name, pl.ID)
 	}
 	for _, j := range jobs {
-		if a := archiveOf(arts, j.ID); a != nil {
-			return &chosen{job: j, archive: a, pipeline: pl}, nil
+		if a := ArchiveOf(arts, j.ID); a != nil {
+			return &Choice{Job: j, Archive: a, Pipeline: pl}, nil
 		}
 	}
 	return nil, noArchiveYet(fmt.Sprintf("job '%s' in pipeline %d", name, pl.ID), jobs[0])
@@ -80,10 +64,10 @@ func (s *Server) inPipeline(ctx context.Context, pl *ci.Pipeline, name string) (
 
 var shaRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
 
-// inCommit chooses from the newest pipelines whose sha matches (full or a
+// InCommit chooses from the newest pipelines whose sha matches (full or a
 // unique prefix of at least 7): a successful job with an archive if any
 // pipeline has one, else the newest attempt with an archive.
-func (s *Server) inCommit(ctx context.Context, proj *ci.Project, sha, name string) (*chosen, error) {
+func (s *Service) InCommit(ctx context.Context, proj *ci.Project, sha, name string) (*Choice, error) {
 	if !shaRe.MatchString(sha) {
 		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - sha %q must be a commit sha or a prefix of at least 7 hex characters", sha)
 	}
@@ -99,7 +83,7 @@ func (s *Server) inCommit(ctx context.Context, proj *ci.Project, sha, name strin
 			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - sha prefix %q is ambiguous (%s, %s)", sha, shortSHA(pls[0].SHA), shortSHA(pl.SHA))
 		}
 	}
-	var fallback *chosen
+	var fallback *Choice
 	var newest *ci.Job
 	for _, pl := range pls {
 		jobs, arts, err := s.jobsNamed(ctx, pl.ID, name)
@@ -110,15 +94,15 @@ func (s *Server) inCommit(ctx context.Context, proj *ci.Project, sha, name strin
 			if newest == nil {
 				newest = j
 			}
-			a := archiveOf(arts, j.ID)
+			a := ArchiveOf(arts, j.ID)
 			if a == nil {
 				continue
 			}
 			if j.Status == ci.StatusSuccess {
-				return &chosen{job: j, archive: a, pipeline: pl}, nil
+				return &Choice{Job: j, Archive: a, Pipeline: pl}, nil
 			}
 			if fallback == nil {
-				fallback = &chosen{job: j, archive: a, pipeline: pl}
+				fallback = &Choice{Job: j, Archive: a, Pipeline: pl}
 			}
 		}
 	}
@@ -131,10 +115,10 @@ func (s *Server) inCommit(ctx context.Context, proj *ci.Project, sha, name strin
 	return nil, noArchiveYet(fmt.Sprintf("job '%s' of commit %s", name, shortSHA(pls[0].SHA)), newest)
 }
 
-// onRef chooses as GitLab does: the job named name (not retried) with an
+// OnRef chooses as GitLab does: the job named name (not retried) with an
 // archive in the latest successful pipeline for ref, or with searchRecent,
 // the newest such job among the 100 latest successful pipelines.
-func (s *Server) onRef(ctx context.Context, proj *ci.Project, ref, name string, searchRecent bool) (*chosen, error) {
+func (s *Service) OnRef(ctx context.Context, proj *ci.Project, ref, name string, searchRecent bool) (*Choice, error) {
 	limit := 1
 	if searchRecent {
 		limit = 100
@@ -156,47 +140,30 @@ func (s *Server) onRef(ctx context.Context, proj *ci.Project, ref, name string, 
 			if j.Retried {
 				continue
 			}
-			if a := archiveOf(arts, j.ID); a != nil {
-				return &chosen{job: j, archive: a, pipeline: pl}, nil
+			if a := ArchiveOf(arts, j.ID); a != nil {
+				return &Choice{Job: j, Archive: a, Pipeline: pl}, nil
 			}
 		}
 	}
 	return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found with artifacts in the latest successful pipeline for ref '%s'", name, ref)
 }
 
-// byJob returns the archive of one job.
-func (s *Server) byJob(ctx context.Context, j *ci.Job) (*chosen, error) {
+// OfJob returns the archive of one job.
+func (s *Service) OfJob(ctx context.Context, j *ci.Job) (*Choice, error) {
 	arts, err := s.Store.ArtifactsOfJobs(ctx, []int64{j.ID})
 	if err != nil {
 		return nil, err
 	}
-	a := archiveOf(arts, j.ID)
+	a := ArchiveOf(arts, j.ID)
 	if a == nil {
 		return nil, noArchiveYet(fmt.Sprintf("job %d", j.ID), j)
 	}
-	return &chosen{job: j, archive: a}, nil // the pipeline is not needed to serve it
+	return &Choice{Job: j, Archive: a}, nil // the pipeline is not needed to serve it
 }
 
-// maxWait caps the wait parameter.
-const maxWait = 300 * time.Second
-
-// waitFor retries choose until it finds an archive, fails for a reason other
-// than a job still running, or wait passes. The database is polled, so an
-// upload through any replica ends the wait.
-func waitFor(ctx context.Context, wait time.Duration, choose func() (*chosen, error)) (*chosen, error) {
-	deadline := time.Now().Add(wait)
-	interval := 100 * time.Millisecond
-	for {
-		c, err := choose()
-		pe, ok := err.(*pendingError)
-		if err == nil || !ok || !pe.waitable || time.Now().After(deadline) {
-			return c, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(min(interval, time.Until(deadline))):
-		}
-		interval = min(interval*2, time.Second)
+func shortSHA(sha string) string {
+	if len(sha) > 8 {
+		return sha[:8]
 	}
+	return sha
 }
