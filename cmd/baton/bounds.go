@@ -2,18 +2,110 @@ package main
 
 import (
 	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/batonci/baton/internal/artifacts"
 )
+
+// Bounds are what one client, or all of them, can hold of the server.
+type Bounds struct {
+	MaxWaiters          int64
+	MaxWaitersPerClient int64
+	MaxConnections      int64
+	ReadHeaderTimeout   time.Duration
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	IdleTimeout         time.Duration
+}
 
 // bindBounds registers the flags that bound what clients can hold: waits
 // for artifacts, connections, and the HTTP server's timeouts.
 func (c *Config) bindBounds(_ *flag.FlagSet,
 	integer func(p *int64, name, env string, def int64, usage string),
 	duration func(p *time.Duration, name, env string, def time.Duration, usage string)) {
-	integer(&c.MaxWaiters, "max-waiters", "BATON_MAX_WAITERS", artifacts.DefaultMaxWaiters,
+	b := &c.Bounds
+	integer(&b.MaxWaiters, "max-waiters", "BATON_MAX_WAITERS", artifacts.DefaultMaxWaiters,
 		"requests that may wait (wait=SECONDS) for artifacts at once; beyond: 429 (-1: no limit)")
-	integer(&c.MaxWaitersPerClient, "max-waiters-per-client", "BATON_MAX_WAITERS_PER_CLIENT", artifacts.DefaultMaxWaitersPerClient,
+	integer(&b.MaxWaitersPerClient, "max-waiters-per-client", "BATON_MAX_WAITERS_PER_CLIENT", artifacts.DefaultMaxWaitersPerClient,
 		"requests one IP, user or job token may have waiting for artifacts at once; beyond: 429 (-1: no limit)")
+	integer(&b.MaxConnections, "max-connections", "BATON_MAX_CONNECTIONS", 10000,
+		"open client connections at most; more wait to be accepted (lowered to fit the open-file limit)")
+	duration(&b.ReadHeaderTimeout, "read-header-timeout", "BATON_READ_HEADER_TIMEOUT", 10*time.Second,
+		"time a client has to send a request's headers")
+	duration(&b.ReadTimeout, "read-timeout", "BATON_READ_TIMEOUT", time.Minute,
+		"time a client has to send a whole request (uploads, long polls and waits are given more)")
+	duration(&b.WriteTimeout, "write-timeout", "BATON_WRITE_TIMEOUT", 10*time.Minute,
+		"time to write a response (downloads are given what their size needs at 64 KiB/s)")
+	duration(&b.IdleTimeout, "idle-timeout", "BATON_IDLE_TIMEOUT", 2*time.Minute,
+		"how long an idle keep-alive connection stays open")
+}
+
+// httpServer is the http.Server with the configured timeouts.
+func (b Bounds) httpServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: b.ReadHeaderTimeout, ReadTimeout: b.ReadTimeout,
+		WriteTimeout: b.WriteTimeout, IdleTimeout: b.IdleTimeout}
+}
+
+// fdHeadroom is how many descriptors are kept for everything but client
+// connections: database, blob files, git processes, logs.
+const fdHeadroom = 1024
+
+// connectionCap is --max-connections, lowered to leave fdHeadroom under the
+// open-file limit, which is first raised to its hard maximum.
+func (b Bounds) connectionCap(log *slog.Logger) int {
+	limit := raiseOpenFileLimit()
+	n := b.MaxConnections
+	if n <= 0 {
+		return 0
+	}
+	if limit > 0 && n > int64(limit)-fdHeadroom {
+		lowered := max(int64(limit)-fdHeadroom, 64)
+		log.Warn("--max-connections lowered to fit the open-file limit", "max_connections", n, "open_file_limit", limit, "now", lowered)
+		n = lowered
+	}
+	return int(n)
+}
+
+// limitListener accepts at most n connections at once: Accept waits while
+// n are open, leaving further clients in the kernel's backlog instead of
+// running out of descriptors.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func newLimitListener(l net.Listener, n int) net.Listener {
+	if n <= 0 {
+		return l
+	}
+	return &limitListener{Listener: l, sem: make(chan struct{}, n)}
+}
+
+// Open is the number of connections open now.
+func (l *limitListener) Open() int { return len(l.sem) }
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

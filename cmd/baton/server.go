@@ -232,6 +232,8 @@ func (m *Main) Handler() http.Handler {
 	m.git = git
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, _, ok := gitserve.Match(r.URL.Path); ok {
+			// Clones and pushes stream for as long as the repository needs.
+			httpx.Hold(w, gitTransferTime)
 			git.ServeHTTP(w, r)
 			return
 		}
@@ -241,6 +243,10 @@ func (m *Main) Handler() http.Handler {
 	mux.Handle("GET /metrics", metrics)
 	return httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux))
 }
+
+// gitTransferTime is how long one git HTTP request may take, past the
+// server's read and write timeouts.
+const gitTransferTime = time.Hour
 
 // longPoll maps --long-poll to the runner API's setting, where 0 means
 // "the default": on the command line 0 turns holding off.
@@ -285,14 +291,15 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("listening on %s: %w", m.Config.Listen, err)
 		}
 	}
+	ln = newLimitListener(ln, m.Config.connectionCap(m.Logger))
 	m.listener = ln
 	// Requests do not end with ctx: at shutdown a built-in runner still
 	// reports its jobs, and Close ends what is left after Shutdown.
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	ctx, cancelLoops := context.WithCancel(ctx)
 	m.cancel = func() { cancelLoops(); cancelRequests() }
-	m.server = &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 30 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return reqCtx }}
+	m.server = m.Config.httpServer(m.Handler())
+	m.server.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })

@@ -1,0 +1,61 @@
+package httpx
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// TestReadParamsMultipart: multipart forms are parsed in memory, file
+// parts counting against the limit, and nothing is written to TMPDIR.
+func TestReadParamsMultipart(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	form := func(fileSize int) (*bytes.Buffer, string) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.WriteField("name", "demo")
+		f, _ := mw.CreateFormFile("file", "f.bin")
+		f.Write(bytes.Repeat([]byte("x"), fileSize))
+		mw.Close()
+		return &b, mw.FormDataContentType()
+	}
+	cases := []struct {
+		name     string
+		fileSize int
+		limit    int64 // route limit, 0 for none
+		wantKind ci.Kind
+	}{
+		{"small form", 10, 0, ""},
+		{"file part over the parameter limit", 3 << 20, 0, ci.KindTooLarge},
+		{"file part within the parameter limit", 900 << 10, 0, ""},
+		{"over the route limit", 100 << 10, SmallBody, ci.KindTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body, ct := form(c.fileSize)
+			r := httptest.NewRequest("POST", "/x", io.MultiReader(body))
+			r.Header.Set("Content-Type", ct)
+			if c.limit > 0 {
+				r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, c.limit)
+			}
+			p, err := ReadParams(r)
+			if c.wantKind != "" {
+				if ci.KindOf(err) != c.wantKind {
+					t.Fatalf("err %v, want %s", err, c.wantKind)
+				}
+			} else if err != nil || p.Get("name") != "demo" || len(p.Get("file")) != c.fileSize {
+				t.Fatalf("params %v (file %d bytes), err %v", p.Get("name"), len(p.Get("file")), err)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Fatalf("%d files left in TMPDIR", len(left))
+			}
+		})
+	}
+}
