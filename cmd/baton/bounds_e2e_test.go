@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -62,7 +63,9 @@ func TestBodyLimits(t *testing.T) {
 	routes := routeTable{}
 	in.main.API.Register(routes)
 	in.main.RunnerAPI.Register(routes)
-	in.project("limits", map[string]string{".gitlab-ci.yml": "j:\n  script: [\"true\"]\n"}) // project 1, for the trigger routes
+	// Project 1, for the trigger routes; public, since a private project
+	// answers a failed trigger (413 included) as a missing one.
+	in.api("POST", "/api/v4/projects", url.Values{"name": {"limits"}, "visibility": {"public"}}, http.StatusCreated, nil)
 	if len(routes) < 50 {
 		t.Fatalf("only %d routes recorded", len(routes))
 	}
@@ -114,7 +117,7 @@ func TestBodyLimits(t *testing.T) {
 // forms, before and after authentication: nothing is left in TMPDIR.
 func TestNoTempFiles(t *testing.T) {
 	in := startBaton(t, engines()[0])
-	in.project("forms", map[string]string{".gitlab-ci.yml": "j:\n  script: [\"true\"]\n"}) // project 1
+	in.api("POST", "/api/v4/projects", url.Values{"name": {"forms"}, "visibility": {"public"}}, http.StatusCreated, nil) // project 1
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where net/http's multipart parsing would spill
 	var body bytes.Buffer
