@@ -48,7 +48,7 @@ type Config struct {
 	MaxPlanBytes     int64 // stored spec bytes of one planned pipeline
 	MaxVariableBytes int64 // one YAML or request variable value
 	MaxVariables     int64 // variables of one scope (global, a job, a request)
-	Bounds // README "Security": held waits, connections, timeouts
+	Bounds                 // README "Security": held waits, connections, timeouts
 }
 
 // bind registers the config's flags on fs, with defaults taken from the

@@ -9,10 +9,14 @@ import (
 
 // Register adds the API's routes under /api/v4 to mux. Every route takes
 // JSON or form parameters (artifacts are uploaded through the runner API),
-// so every body is bounded by httpx.SmallBody.
+// so every body is bounded by httpx.SmallBody, except the routes that
+// create pipelines with variables (httpx.ParamsBody).
 func (s *Server) Register(mux httpx.Mux) {
 	h := func(pattern string, fn handlerFunc) {
 		mux.Handle(pattern, httpx.LimitBody(httpx.SmallBody, s.wrap(fn)))
+	}
+	withVariables := func(pattern string, fn handlerFunc) {
+		mux.Handle(pattern, httpx.LimitBody(httpx.ParamsBody, s.wrap(fn)))
 	}
 
 	h("GET /api/v4/version", s.getVersion)
@@ -38,7 +42,7 @@ func (s *Server) Register(mux httpx.Mux) {
 	h("POST /api/v4/projects/{id}/job_token_scope/allowlist", s.addAllowlist)
 	h("DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", s.removeAllowlist)
 
-	h("POST /api/v4/projects/{id}/pipeline", s.createPipeline)
+	withVariables("POST /api/v4/projects/{id}/pipeline", s.createPipeline)
 	h("GET /api/v4/projects/{id}/pipelines", s.listPipelines)
 	h("GET /api/v4/projects/{id}/pipelines/latest", s.latestPipeline)
 	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}", s.getPipeline)
@@ -51,8 +55,8 @@ func (s *Server) Register(mux httpx.Mux) {
 	h("GET /api/v4/projects/{id}/triggers", s.listTriggers)
 	h("POST /api/v4/projects/{id}/triggers", s.createTrigger)
 	h("DELETE /api/v4/projects/{id}/triggers/{trigger_id}", s.deleteTrigger)
-	h("POST /api/v4/projects/{id}/trigger/pipeline", s.triggerPipeline)
-	h("POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", s.triggerPipeline)
+	withVariables("POST /api/v4/projects/{id}/trigger/pipeline", s.triggerPipeline)
+	withVariables("POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", s.triggerPipeline)
 
 	h("GET /api/v4/job", s.getOwnJob)
 	h("GET /api/v4/projects/{id}/jobs", s.listProjectJobs)

@@ -12,6 +12,11 @@ import (
 // are a few KiB at most.
 const SmallBody = 64 << 10
 
+// ParamsBody is the body limit of routes whose parameters may legitimately
+// be larger (pipeline variables: up to 10,000 characters each); it is the
+// most ReadParams ever reads.
+const ParamsBody = maxParamsBody
+
 // Mux is where routes are registered (*http.ServeMux). Registering through
 // this interface lets tests walk a surface's route table.
 type Mux interface {
