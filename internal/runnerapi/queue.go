@@ -21,11 +21,19 @@ type Queue struct {
 	// it; set it before the queue is shared otherwise.
 	Publish func()
 
-	prefix string
-	mu     sync.Mutex
-	n      uint64
-	ch     chan struct{}
-	closed bool
+	prefix  string
+	mu      sync.Mutex
+	n       uint64
+	ch      chan struct{}
+	closed  bool
+	waiting int
+}
+
+// Waiting is how many requests are held in Wait right now.
+func (q *Queue) Waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiting
 }
 
 // NewQueue returns a Queue with a fresh version.
@@ -93,7 +101,13 @@ func (q *Queue) Wait(ctx context.Context, version string) bool {
 		return true
 	}
 	ch := q.ch
+	q.waiting++
 	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		q.waiting--
+		q.mu.Unlock()
+	}()
 	select {
 	case <-ch:
 		q.mu.Lock()

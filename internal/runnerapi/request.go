@@ -42,6 +42,9 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 		deadline = t.C
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return err // the runner left: never hand it a job it cannot read
+		}
 		payload, err := s.assign(ctx, rn)
 		if err != nil {
 			return err

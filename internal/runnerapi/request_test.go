@@ -94,6 +94,7 @@ func TestLongPoll(t *testing.T) {
 		if err := <-done; err == nil {
 			t.Fatalf("request succeeded after cancel")
 		}
+		waitFor(t, "the server to notice the client left", func() bool { return e.srv.Queue.Waiting() == 0 })
 		// The server side must not keep the job for the gone client: a new
 		// job goes to the next poll.
 		e.pipeline([]string{"test"}, ci.JobSpec{Name: "after", Stage: "test", Script: []string{"true"}})
