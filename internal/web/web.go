@@ -64,8 +64,8 @@ type Deps struct {
 	// this long after sign-in (0: DefaultSessionIdle, DefaultSessionMaxAge).
 	SessionIdle   time.Duration
 	SessionMaxAge time.Duration
-	Logger            *slog.Logger
-	Now               func() time.Time
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Server is the web UI, an http.Handler for every path the rest of Baton
