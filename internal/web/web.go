@@ -127,6 +127,7 @@ type req struct {
 	r       *http.Request
 	p       *auth.Principal
 	sess    *session // nil unless signed in with the session cookie
+	script  bool     // an artifact download with a token in a header
 	proj    *ci.Project
 	started time.Time
 }
@@ -154,6 +155,8 @@ func (s *Server) artifactAuth(c *req) error {
 	if c.sess != nil {
 		return nil
 	}
+	secret, _ := auth.HeaderCredential(c.r)
+	c.script = secret != ""
 	p, err := s.Auth.AuthenticateHeaders(c.r.Context(), c.r)
 	if err != nil {
 		return err
