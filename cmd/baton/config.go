@@ -46,13 +46,13 @@ type Config struct {
 	LongPoll     time.Duration // how long jobs/request may hold
 	TraceLimitMB int64
 
-	MaxPlanBytes     int64 // stored spec bytes of one planned pipeline
-	MaxVariableBytes int64 // one YAML or request variable value
-	MaxVariables     int64 // variables of one scope (global, a job, a request)
-	Bounds                 // README "Security": held waits, connections, timeouts
-	MetricsToken  string        // if set, GET /metrics needs Authorization: Bearer <token>
-	SessionIdle   time.Duration // web sessions unused this long end
-	SessionMaxAge time.Duration // web sessions end this long after sign-in
+	MaxPlanBytes     int64         // stored spec bytes of one planned pipeline
+	MaxVariableBytes int64         // one YAML or request variable value
+	MaxVariables     int64         // variables of one scope (global, a job, a request)
+	Bounds                         // README "Security": held waits, connections, timeouts
+	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
+	SessionIdle      time.Duration // web sessions unused this long end
+	SessionMaxAge    time.Duration // web sessions end this long after sign-in
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
