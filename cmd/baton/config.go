@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/web"
 )
 
 // Config is everything `baton server` and `baton up` can be told. Each field
@@ -45,10 +46,13 @@ type Config struct {
 	LongPoll     time.Duration // how long jobs/request may hold
 	TraceLimitMB int64
 
-	MaxPlanBytes     int64 // stored spec bytes of one planned pipeline
-	MaxVariableBytes int64 // one YAML or request variable value
-	MaxVariables     int64 // variables of one scope (global, a job, a request)
-	Bounds                 // README "Security": held waits, connections, timeouts
+	MaxPlanBytes     int64         // stored spec bytes of one planned pipeline
+	MaxVariableBytes int64         // one YAML or request variable value
+	MaxVariables     int64         // variables of one scope (global, a job, a request)
+	Bounds                         // README "Security": held waits, connections, timeouts
+	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
+	SessionIdle      time.Duration // web sessions unused this long end
+	SessionMaxAge    time.Duration // web sessions end this long after sign-in
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -107,6 +111,9 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
 	c.bindBounds(fs, integer, duration)
+	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
+	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
+	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")
 }
 
 func envOr(key, def string) string {
@@ -149,6 +156,9 @@ func (c *Config) finish() error {
 	}
 	if _, err := c.level(); err != nil {
 		return err
+	}
+	if c.SessionIdle <= 0 || c.SessionMaxAge <= 0 {
+		return fmt.Errorf("--session-idle-timeout and --session-max-age must be positive")
 	}
 	return nil
 }

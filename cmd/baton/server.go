@@ -223,7 +223,8 @@ func (m *Main) Handler() http.Handler {
 	})
 	m.RunnerAPI.Register(mux)
 	m.API.Register(mux)
-	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.Artifacts, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger})
+	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.Artifacts, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
+		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge})
 	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
 		Resolve:       m.Store.ProjectByFullPath,
 		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
@@ -240,6 +241,7 @@ func (m *Main) Handler() http.Handler {
 		m.Web.ServeHTTP(w, r)
 	})
 	metrics := httpx.NewMetrics()
+	metrics.Token = m.Config.MetricsToken
 	mux.Handle("GET /metrics", metrics)
 	return httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux))
 }

@@ -60,6 +60,14 @@ func (b *browser) csrf(path string) string {
 	return m[1]
 }
 
+// copy is a second browser holding a copy of b's cookies.
+func (b *browser) copy() *browser {
+	c := newBrowser(b.t, b.base)
+	u, _ := url.Parse(b.base)
+	c.c.Jar.SetCookies(u, b.c.Jar.Cookies(u))
+	return c
+}
+
 // signIn signs in with token through the sign-in form.
 func (b *browser) signIn(token string) {
 	b.t.Helper()
@@ -208,9 +216,30 @@ func TestWebUI(t *testing.T) {
 			if status != 200 || h.Get("Content-Type") != "application/zip" {
 				t.Errorf("download: %d %s", status, h.Get("Content-Type"))
 			}
-			status, _, _ = anon.get(jobPath + "/artifacts/download?private_token=" + in.token)
-			if status != 200 {
-				t.Errorf("download with a token parameter: %d", status)
+			// Scripts download artifacts from the web URLs with a token in a
+			// header, as from GitLab's; a token in the query string opens no
+			// web route (it leaks into logs and Referer headers).
+			for _, q := range []string{"?private_token=" + in.token, "?job_token=" + in.token} {
+				if status, _, _ := anon.get(jobPath + "/artifacts/download" + q); status != 404 {
+					t.Errorf("download with a token parameter %s: %d, want 404", q[:strings.Index(q, "=")], status)
+				}
+			}
+			if status, _, h := in.doNoRedirect("GET", jobPath+"/artifacts/download", map[string]string{"PRIVATE-TOKEN": in.token}); status != 200 || h.Get("Content-Type") != "application/zip" {
+				t.Errorf("download with a PRIVATE-TOKEN header: %d %s", status, h.Get("Content-Type"))
+			}
+			if status, _, _ := in.doNoRedirect("GET", jobPath+"/artifacts/download", map[string]string{"PRIVATE-TOKEN": "glpat-wrong"}); status != 401 {
+				t.Errorf("download with a wrong PRIVATE-TOKEN header: %d, want 401", status)
+			}
+			for _, page := range []string{"/root/webapp", plPath, jobPath, jobPath + "/artifacts/browse"} {
+				if status, _, _ := in.doNoRedirect("GET", page, map[string]string{"PRIVATE-TOKEN": in.token}); status != 404 {
+					t.Errorf("page %s with a PRIVATE-TOKEN header: %d, want 404 (pages need a session)", page, status)
+				}
+				if status, _, _ := anon.get(page + "?private_token=" + in.token); status != 404 {
+					t.Errorf("page %s with a private_token parameter: %d, want 404", page, status)
+				}
+			}
+			if status, _, h := anon.get("/-/admin?private_token=" + in.token); status != 303 || !strings.HasPrefix(h.Get("Location"), "/-/sign_in") {
+				t.Errorf("admin page with a private_token parameter: %d %s, want the sign-in redirect", status, h.Get("Location"))
 			}
 		})
 
@@ -257,12 +286,19 @@ func TestWebUI(t *testing.T) {
 		t.Run("sign out", func(t *testing.T) {
 			b := newBrowser(t, in.url)
 			b.signIn(in.token)
+			copied := b.copy() // e.g. stolen from the browser's profile
+			if status, _, _ := copied.get("/root/webapp"); status != 200 {
+				t.Fatalf("copied cookie before sign-out: %d", status)
+			}
 			token := b.csrf("/")
 			if status, _, _ := b.post("/-/sign_out", url.Values{"_csrf": {token}}); status != 303 {
 				t.Fatalf("sign out: %d", status)
 			}
 			if status, _, _ := b.get("/root/webapp"); status != 404 {
 				t.Errorf("after sign-out: %d, want 404", status)
+			}
+			if status, _, _ := copied.get("/root/webapp"); status != 404 {
+				t.Errorf("copied cookie after sign-out: %d, want 404 (the session must end server-side)", status)
 			}
 		})
 	})

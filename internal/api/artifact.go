@@ -97,7 +97,7 @@ func (s *Server) treeOfChosen(w http.ResponseWriter, r *http.Request, c *artifac
 	if err != nil {
 		return err
 	}
-	setPagination(w, r, pg, total)
+	s.setPagination(w, r, pg, total)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

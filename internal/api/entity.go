@@ -1,9 +1,11 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
 
@@ -18,17 +20,36 @@ type userEntity struct {
 	AvatarURL string     `json:"avatar_url"`
 	WebURL    string     `json:"web_url"`
 	Email     string     `json:"email,omitempty"`
-	IsAdmin   bool       `json:"is_admin"`
+	IsAdmin   *bool      `json:"is_admin,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 }
 
-func (s *Server) user(u *ci.User) *userEntity {
+// user is u's entity as viewer sees it. Like GitLab, which shows other
+// users only the public profile, it includes email and is_admin only for
+// the user themselves and for administrators (personal-token callers; a job
+// token is neither).
+func (s *Server) user(viewer *auth.Principal, u *ci.User) *userEntity {
 	if u == nil {
 		return nil
 	}
 	t := u.CreatedAt.UTC()
-	return &userEntity{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
-		WebURL: s.ExternalURL + "/" + u.Username, Email: u.Email, IsAdmin: u.Admin, CreatedAt: &t}
+	e := &userEntity{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
+		WebURL: s.ExternalURL + "/" + u.Username, CreatedAt: &t}
+	if viewer.Admin() || (viewer != nil && !viewer.IsJob() && viewer.UserID() == u.ID) {
+		admin := u.Admin
+		e.Email, e.IsAdmin = u.Email, &admin
+	}
+	return e
+}
+
+// viewer is the caller a response's user entities are shaped for,
+// authenticated the way the handlers do; nil (anonymous) if that fails.
+func (s *Server) viewer(r *http.Request) *auth.Principal {
+	p, err := s.principal(r)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 type namespaceEntity struct {
@@ -181,8 +202,8 @@ func (s *Server) pipelineBasic(p *ci.Pipeline, proj *ci.Project) pipelineBasic {
 		Source: p.Source, CreatedAt: &c, UpdatedAt: &u, WebURL: s.pipelineURL(proj, p.ID)}
 }
 
-func (s *Server) pipeline(p *ci.Pipeline, proj *ci.Project, u *ci.User) pipelineEntity {
-	e := pipelineEntity{pipelineBasic: s.pipelineBasic(p, proj), BeforeSHA: p.BeforeSHA, Tag: p.Tag, User: s.user(u),
+func (s *Server) pipeline(viewer *auth.Principal, p *ci.Pipeline, proj *ci.Project, u *ci.User) pipelineEntity {
+	e := pipelineEntity{pipelineBasic: s.pipelineBasic(p, proj), BeforeSHA: p.BeforeSHA, Tag: p.Tag, User: s.user(viewer, u),
 		StartedAt: utc(p.StartedAt), FinishedAt: utc(p.FinishedAt),
 		DetailedStatus: statusDetail(p.Status, "/"+proj.FullPath+"/-/pipelines/"+itoa(p.ID))}
 	if p.YAMLErrors != "" {

@@ -129,7 +129,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	for _, g := range groups {
 		out = append(out, s.group(g))
 	}
-	setPagination(w, r, pg, total)
+	s.setPagination(w, r, pg, total)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -96,12 +96,12 @@ func (s *Server) jobURL(proj *ci.Project, id int64) string {
 	return s.ExternalURL + "/" + proj.FullPath + "/-/jobs/" + itoa(id)
 }
 
-func (s *Server) job(v jobView) jobEntity {
+func (s *Server) job(viewer *auth.Principal, v jobView) jobEntity {
 	j, pl, proj := v.job, v.pipeline, v.project
 	now := time.Now()
 	e := jobEntity{ID: j.ID, Status: string(j.Status), Stage: j.Stage, Name: j.Name, Ref: pl.Ref, Tag: pl.Tag,
 		AllowFailure: j.AllowedFailure(), CreatedAt: utc(&j.CreatedAt), StartedAt: utc(j.StartedAt),
-		FinishedAt: utc(j.FinishedAt), ErasedAt: utc(j.ErasedAt), User: s.user(v.user),
+		FinishedAt: utc(j.FinishedAt), ErasedAt: utc(j.ErasedAt), User: s.user(viewer, v.user),
 		Commit:        commitEntity{ID: pl.SHA, ShortID: shortSHA(pl.SHA), Title: pl.CommitTitle, Message: pl.CommitTitle},
 		Pipeline:      jobPipelineEntity{ID: pl.ID, ProjectID: pl.ProjectID, Ref: pl.Ref, SHA: pl.SHA, Status: string(pl.Status), Source: pl.Source, WebURL: s.pipelineURL(proj, pl.ID)},
 		FailureReason: j.FailureReason, WebURL: s.jobURL(proj, j.ID),
@@ -162,6 +162,7 @@ func (s *Server) jobViews(r *http.Request, proj *ci.Project, jobs []*ci.Job) ([]
 		byJob[a.JobID] = append(byJob[a.JobID], a)
 	}
 	pipelines, users, runners := map[int64]*ci.Pipeline{}, map[int64]*ci.User{}, map[int64]*ci.Runner{}
+	viewer := s.viewer(r)
 	out := make([]jobEntity, 0, len(jobs))
 	for _, j := range jobs {
 		pl := pipelines[j.PipelineID]
@@ -188,7 +189,7 @@ func (s *Server) jobViews(r *http.Request, proj *ci.Project, jobs []*ci.Job) ([]
 			}
 			v.runner = runners[j.RunnerID]
 		}
-		out = append(out, s.job(v))
+		out = append(out, s.job(viewer, v))
 	}
 	return out, nil
 }
@@ -244,7 +245,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Proje
 	if err != nil {
 		return err
 	}
-	setPagination(w, r, f.Page, total)
+	s.setPagination(w, r, f.Page, total)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -33,7 +33,7 @@ func (s *Server) writePipeline(w http.ResponseWriter, r *http.Request, status in
 			return err
 		}
 	}
-	httpx.WriteJSON(w, status, s.pipeline(pl, proj, u))
+	httpx.WriteJSON(w, status, s.pipeline(s.viewer(r), pl, proj, u))
 	return nil
 }
 
@@ -184,7 +184,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if name := q.Get("username"); name != "" {
 		u, err := s.Store.UserByUsername(r.Context(), name)
 		if ci.IsNotFound(err) {
-			setPagination(w, r, pg, 0)
+			s.setPagination(w, r, pg, 0)
 			httpx.WriteJSON(w, http.StatusOK, []pipelineBasic{})
 			return nil
 		}
@@ -201,7 +201,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	for _, pl := range pls {
 		out = append(out, s.pipelineBasic(pl, proj))
 	}
-	setPagination(w, r, pg, total)
+	s.setPagination(w, r, pg, total)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

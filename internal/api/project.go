@@ -208,7 +208,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		setPagination(w, r, ci.Page{Page: 1, PerPage: pg.PerPage}, 1)
+		s.setPagination(w, r, ci.Page{Page: 1, PerPage: pg.PerPage}, 1)
 		httpx.WriteJSON(w, http.StatusOK, []projectEntity{e})
 		return nil
 	}
@@ -241,7 +241,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, s.project(proj, ns))
 	}
-	setPagination(w, r, pg, total)
+	s.setPagination(w, r, pg, total)
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

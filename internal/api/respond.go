@@ -9,8 +9,10 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
-// setPagination writes GitLab's pagination headers for a list of total rows.
-func setPagination(w http.ResponseWriter, r *http.Request, pg ci.Page, total int) {
+// setPagination writes GitLab's pagination headers for a list of total
+// rows. Link URLs start with the external URL, never the request's Host
+// header, which the client chooses.
+func (s *Server) setPagination(w http.ResponseWriter, r *http.Request, pg ci.Page, total int) {
 	pages := (total + pg.PerPage - 1) / pg.PerPage
 	if pages == 0 {
 		pages = 1
@@ -38,7 +40,7 @@ func setPagination(w http.ResponseWriter, r *http.Request, pg ci.Page, total int
 		q.Set("page", strconv.Itoa(page))
 		q.Set("per_page", strconv.Itoa(pg.PerPage))
 		u.RawQuery = q.Encode()
-		return fmt.Sprintf("<%s>; rel=%q", requestBase(r)+u.RequestURI(), rel)
+		return fmt.Sprintf("<%s>; rel=%q", s.ExternalURL+u.RequestURI(), rel)
 	}
 	var links []string
 	if prev != "" {
@@ -49,12 +51,4 @@ func setPagination(w http.ResponseWriter, r *http.Request, pg ci.Page, total int
 	}
 	links = append(links, link(1, "first"), link(pages, "last"))
 	h.Set("Link", strings.Join(links, ", "))
-}
-
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }

@@ -31,7 +31,7 @@ func (s *Server) trigger(r *http.Request, t *ci.Trigger, secret string) triggerE
 		e.Token = auth.PrefixTrigger + "…" + t.TokenTail
 	}
 	if u, err := s.Store.UserByID(r.Context(), t.OwnerID); err == nil {
-		e.Owner = s.user(u)
+		e.Owner = s.user(s.viewer(r), u)
 	}
 	return e
 }

@@ -27,7 +27,7 @@ func (s *Server) getCurrentUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Policy.Instance(p, policy.ReadOwnUser); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.user(p.User))
+	httpx.WriteJSON(w, http.StatusOK, s.user(p, p.User))
 	return nil
 }
 
@@ -44,7 +44,8 @@ func (s *Server) requireAdmin(r *http.Request) (*auth.Principal, error) {
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.requireAdmin(r); err != nil {
+	caller, err := s.requireAdmin(r)
+	if err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -72,12 +73,13 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.user(u))
+	httpx.WriteJSON(w, http.StatusCreated, s.user(caller, u))
 	return nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.mustPrincipal(r); err != nil {
+	p, err := s.mustPrincipal(r)
+	if err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -91,9 +93,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	out := []*userEntity{}
 	u, err := s.Store.UserByUsername(r.Context(), name)
 	if err == nil {
-		e := s.user(u)
-		e.Email = ""
-		out = append(out, e)
+		out = append(out, s.user(p, u))
 	} else if !ci.IsNotFound(err) {
 		return err
 	}

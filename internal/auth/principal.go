@@ -43,15 +43,8 @@ type Authenticator struct {
 // PRIVATE-TOKEN, Authorization: Bearer, JOB-TOKEN, then the private_token and
 // job_token parameters. It reports whether the secret was given as a job token.
 func Credential(r *http.Request) (secret string, job bool) {
-	if v := r.Header.Get("Private-Token"); v != "" {
-		return v, false
-	}
-	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		v = strings.TrimSpace(v[7:])
-		return v, strings.HasPrefix(v, PrefixJob)
-	}
-	if v := r.Header.Get("Job-Token"); v != "" {
-		return v, true
+	if secret, job = HeaderCredential(r); secret != "" {
+		return secret, job
 	}
 	q := r.URL.Query()
 	if v := q.Get("private_token"); v != "" {
@@ -63,10 +56,37 @@ func Credential(r *http.Request) (secret string, job bool) {
 	return "", false
 }
 
+// HeaderCredential is Credential without the query parameters: PRIVATE-TOKEN,
+// Authorization: Bearer, then JOB-TOKEN.
+func HeaderCredential(r *http.Request) (secret string, job bool) {
+	if v := r.Header.Get("Private-Token"); v != "" {
+		return v, false
+	}
+	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		v = strings.TrimSpace(v[7:])
+		return v, strings.HasPrefix(v, PrefixJob)
+	}
+	if v := r.Header.Get("Job-Token"); v != "" {
+		return v, true
+	}
+	return "", false
+}
+
 // Authenticate resolves the request's credentials. No credentials give a nil
 // Principal (anonymous); wrong, expired or revoked ones are KindUnauthorized.
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
 	secret, job := Credential(r)
+	return a.authenticate(ctx, secret, job)
+}
+
+// AuthenticateHeaders is Authenticate for credentials in headers only; the
+// query parameters private_token and job_token are ignored.
+func (a *Authenticator) AuthenticateHeaders(ctx context.Context, r *http.Request) (*Principal, error) {
+	secret, job := HeaderCredential(r)
+	return a.authenticate(ctx, secret, job)
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, secret string, job bool) (*Principal, error) {
 	if secret == "" {
 		return nil, nil
 	}

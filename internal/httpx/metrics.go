@@ -1,11 +1,14 @@
 package httpx
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,12 +17,28 @@ import (
 // It is deliberately small: requests by method and status, and a latency
 // histogram. Safe for concurrent use.
 type Metrics struct {
+	// Token, if set, must come as "Authorization: Bearer <Token>" for
+	// ServeHTTP to answer; other requests get 401. Set it before serving.
+	Token string
+
 	start   time.Time
 	mu      sync.Mutex
 	counts  map[[2]string]uint64 // {method, code} → requests
 	buckets []uint64             // cumulative counts per latencyBounds entry
 	sum     float64              // seconds
 	total   uint64
+}
+
+// bearer reports whether r carries "Authorization: Bearer <token>",
+// compared in constant time.
+func bearer(r *http.Request, token string) bool {
+	v := r.Header.Get("Authorization")
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(v[7:])))
+	want := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 var latencyBounds = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60}
@@ -48,6 +67,11 @@ func (m *Metrics) observe(method string, code int, d time.Duration) {
 
 // ServeHTTP writes the metrics.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.Token != "" && !bearer(r, m.Token) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		http.Error(w, "401 Unauthorized: GET /metrics needs the metrics token as a bearer token", http.StatusUnauthorized)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -42,6 +42,10 @@ type Engine struct {
 	LockMigrations func(ctx context.Context, conn *sql.Conn) (func(), error)
 	// Notifier, if set, carries Notify/Listen across processes.
 	Notifier Notifier
+	// AppendBytes is the SQL expression of column data with the bytes of
+	// the ? argument appended. Default "data || ?" (PostgreSQL bytea);
+	// SQLite's || yields text, so it casts the result back to a blob.
+	AppendBytes string
 }
 
 // DB implements every store interface of package ci on one *sql.DB. It is safe
@@ -62,6 +66,7 @@ var (
 	_ ci.ArtifactStore  = (*DB)(nil)
 	_ ci.RunnerStore    = (*DB)(nil)
 	_ ci.SettingStore   = (*DB)(nil)
+	_ ci.SessionStore   = (*DB)(nil)
 )
 
 // New wraps an open *sql.DB. Callers normally use sqlite.Open or
@@ -69,6 +74,9 @@ var (
 func New(db *sql.DB, e Engine) *DB {
 	if e.Classify == nil {
 		e.Classify = func(error) Violation { return NoViolation }
+	}
+	if e.AppendBytes == "" {
+		e.AppendBytes = "data || ?"
 	}
 	return &DB{sql: db, engine: e, local: newLocalNotifier()}
 }

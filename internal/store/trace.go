@@ -8,6 +8,10 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
+// TraceChunkSize is the size up to which AppendTrace grows a job's last
+// trace chunk row before it starts a new one.
+const TraceChunkSize = 128 << 10
+
 // AppendTrace appends data to the job's log if offset equals its current
 // size and returns the new size. On a mismatch it returns the current size
 // and a KindConflict error; a missing job is KindNotFound. The size check
@@ -31,6 +35,22 @@ func (db *DB) AppendTrace(ctx context.Context, jobID, offset int64, data []byte)
 			return fmt.Errorf("growing trace of job %d: %w", jobID, err)
 		}
 		if len(data) == 0 {
+			return nil
+		}
+		// Small patches grow the last chunk instead of adding rows, so a
+		// log of n bytes has about n/TraceChunkSize rows however the
+		// runner sliced it.
+		var lastPos, lastLen int64
+		err = db.queryRow(ctx, tx, `SELECT pos, length(data) FROM trace_chunks WHERE job_id = ? ORDER BY pos DESC LIMIT 1`,
+			jobID).Scan(&lastPos, &lastLen)
+		if err != nil && !isNoRows(err) {
+			return fmt.Errorf("finding the last trace chunk of job %d: %w", jobID, err)
+		}
+		if err == nil && lastPos+lastLen == offset && lastLen+int64(len(data)) <= TraceChunkSize {
+			if _, err := db.exec(ctx, tx, `UPDATE trace_chunks SET data = `+db.engine.AppendBytes+` WHERE job_id = ? AND pos = ?`,
+				data, jobID, lastPos); err != nil {
+				return fmt.Errorf("appending trace of job %d: %w", jobID, err)
+			}
 			return nil
 		}
 		if _, err := db.exec(ctx, tx, `INSERT INTO trace_chunks (job_id, pos, data) VALUES (?, ?, ?)`,

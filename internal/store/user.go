@@ -96,9 +96,18 @@ func (db *DB) CreatePersonalToken(ctx context.Context, t *ci.PersonalToken) erro
 // PersonalTokenByHash finds a token by the hex SHA-256 of its secret,
 // KindNotFound if there is none.
 func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (*ci.PersonalToken, error) {
+	return db.personalToken(ctx, `token_hash = ?`, hash)
+}
+
+// PersonalTokenByID returns the token with id, KindNotFound if there is none.
+func (db *DB) PersonalTokenByID(ctx context.Context, id int64) (*ci.PersonalToken, error) {
+	return db.personalToken(ctx, `id = ?`, id)
+}
+
+func (db *DB) personalToken(ctx context.Context, where string, arg any) (*ci.PersonalToken, error) {
 	t := &ci.PersonalToken{}
 	var scopes string
-	err := db.queryRow(ctx, db.sql, `SELECT `+tokenCols+` FROM personal_tokens WHERE token_hash = ?`, hash).Scan(
+	err := db.queryRow(ctx, db.sql, `SELECT `+tokenCols+` FROM personal_tokens WHERE `+where, arg).Scan(
 		&t.ID, &t.UserID, &t.Name, &scopes, &t.TokenHash, scanNullTime(&t.ExpiresAt), &t.Revoked,
 		scanTime(&t.CreatedAt), scanNullTime(&t.LastUsedAt))
 	if err != nil {

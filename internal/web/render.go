@@ -144,7 +144,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, c *req, err error)
 		return
 	}
 	anonymous := c == nil || c.p == nil
-	if status == http.StatusUnauthorized && anonymous && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	script := c != nil && c.script // a script's wrong token gets its 401, not the sign-in page
+	if status == http.StatusUnauthorized && anonymous && !script && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		http.Redirect(w, r, "/-/sign_in?next="+url.QueryEscape(withoutSecrets(r.URL)), http.StatusSeeOther)
 		return
 	}

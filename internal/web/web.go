@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/batonci/baton/internal/artifacts"
@@ -31,6 +30,7 @@ type Store interface {
 	ci.ArtifactStore
 	ci.RunnerStore
 	ci.SettingStore
+	ci.SessionStore
 }
 
 // Scheduler is the part of the pipeline state machine the UI's buttons drive.
@@ -58,10 +58,14 @@ type Deps struct {
 	// RegistrationToken returns the instance's runner registration token,
 	// creating it on first use (runnerapi.Server.RegistrationToken).
 	RegistrationToken func(ctx context.Context) (string, error)
-	ExternalURL       string // without trailing slash
+	ExternalURL       string // without trailing slash; https makes every cookie Secure
 	Version           string
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// SessionIdle ends a session unused this long, SessionMaxAge any session
+	// this long after sign-in (0: DefaultSessionIdle, DefaultSessionMaxAge).
+	SessionIdle   time.Duration
+	SessionMaxAge time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Server is the web UI, an http.Handler for every path the rest of Baton
@@ -69,9 +73,6 @@ type Deps struct {
 type Server struct {
 	Deps
 	pages pages
-
-	keyMu sync.Mutex
-	key   []byte // session signing key, loaded from settings on first use
 }
 
 // New returns the UI with its templates parsed. It panics if an embedded
@@ -126,23 +127,55 @@ type req struct {
 	r       *http.Request
 	p       *auth.Principal
 	sess    *session // nil unless signed in with the session cookie
+	script  bool     // an artifact download with a token in a header
 	proj    *ci.Project
 	started time.Time
 }
 
+// newRequest authenticates the caller by the session cookie only: pages
+// never take a token from the URL (where it leaks into logs, history and
+// Referer headers) or from headers. The artifact download routes also take
+// a token in a header (see artifactAuth).
 func (s *Server) newRequest(w http.ResponseWriter, r *http.Request) (*req, error) {
 	c := &req{w: w, r: r, started: time.Now()}
 	sess, p, err := s.sessionPrincipal(r)
 	if err != nil {
 		return c, err
 	}
-	if p == nil {
-		if p, err = s.Auth.Authenticate(r.Context(), r); err != nil {
-			return c, err
-		}
-	}
 	c.sess, c.p = sess, p
 	return c, nil
+}
+
+// artifactAuth lets scripts download artifacts from the web URLs the way
+// they do from GitLab's (curl -H "PRIVATE-TOKEN: ..." or -H "JOB-TOKEN:
+// ..."): without a session, a token in a header authenticates. Tokens in
+// the query string are ignored here as on every page; the API routes take
+// them as GitLab's API does.
+func (s *Server) artifactAuth(c *req) error {
+	if c.sess != nil {
+		return nil
+	}
+	secret, _ := auth.HeaderCredential(c.r)
+	c.script = secret != ""
+	p, err := s.Auth.AuthenticateHeaders(c.r.Context(), c.r)
+	if err != nil {
+		return err
+	}
+	c.p = p
+	return nil
+}
+
+// artifactDownload reports whether rest (the part of a project path after
+// /-/) names a route serving artifact bytes, which artifactAuth covers.
+func artifactDownload(rest string) bool {
+	seg := strings.Split(rest, "/")
+	switch {
+	case len(seg) >= 4 && seg[0] == "jobs" && seg[1] == "artifacts": // jobs/artifacts/<ref>/{download,raw/...}
+		return true
+	case len(seg) >= 4 && (seg[0] == "jobs" || seg[0] == "pipelines") && seg[2] == "artifacts":
+		return seg[3] == "download" || (seg[3] == "raw" && len(seg) >= 5)
+	}
+	return false
 }
 
 // user is the signed-in user, nil for anonymous visitors.
@@ -197,6 +230,10 @@ func (s *Server) globalRoutes(c *req, rest string) error {
 		return s.toggleRunner(c, strings.TrimSuffix(strings.TrimPrefix(rest, "runners/"), "/pause"))
 	case rest == "admin" && get:
 		return s.adminPage(c)
+	case rest == "user/sessions" && get:
+		return s.sessionsPage(c)
+	case strings.HasPrefix(rest, "user/sessions/") && strings.HasSuffix(rest, "/revoke") && m == http.MethodPost:
+		return s.revokeSession(c, strings.TrimSuffix(strings.TrimPrefix(rest, "user/sessions/"), "/revoke"))
 	case strings.HasPrefix(rest, "ui/pipelines/") && strings.HasSuffix(rest, ".json") && get:
 		return s.pipelineJSON(c, strings.TrimSuffix(strings.TrimPrefix(rest, "ui/pipelines/"), ".json"))
 	case strings.HasPrefix(rest, "ui/jobs/") && strings.HasSuffix(rest, "/trace.json") && get:
@@ -212,6 +249,13 @@ func (s *Server) projectRoutes(c *req) error {
 	full, rest, _ := strings.Cut(strings.Trim(c.r.URL.Path, "/"), "/-/")
 	if !strings.Contains(full, "/") {
 		return notFound()
+	}
+	// Before the project lookup, so that a wrong token is 401 whether or
+	// not the project exists.
+	if (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) && artifactDownload(rest) {
+		if err := s.artifactAuth(c); err != nil {
+			return err
+		}
 	}
 	proj, err := s.Store.ProjectByFullPath(c.r.Context(), full)
 	if ci.IsNotFound(err) {

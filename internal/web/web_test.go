@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,19 +60,27 @@ func TestRenderLog(t *testing.T) {
 type fixture struct {
 	ui       *Server
 	db       *store.DB
-	token    string
+	token    string // root's personal access token
+	cookie   string // a session of root, signed in with token
 	project  *ci.Project
 	pipeline *ci.Pipeline
 }
 
 func newFixture(tb testing.TB, n int) *fixture {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "baton.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "baton.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
+	return newFixtureOn(tb, db, n, nil)
+}
+
+// newFixtureOn builds the fixture on db; tweak, if set, adjusts the UI's
+// dependencies first.
+func newFixtureOn(tb testing.TB, db *store.DB, n int, tweak func(*Deps)) *fixture {
+	tb.Helper()
+	ctx := context.Background()
 	u := &ci.User{Username: "root", Name: "Admin", Email: "a@example.com", Admin: true}
 	if err := db.CreateUser(ctx, u); err != nil {
 		tb.Fatal(err)
@@ -105,15 +114,50 @@ func newFixture(tb testing.TB, n int) *fixture {
 	}
 	a := &auth.Authenticator{Users: db, Jobs: db, Projects: db}
 	sched := scheduler.New(db, db, scheduler.Options{})
-	ui := New(Deps{Store: db, Auth: a, Policy: policy.New(db), Scheduler: sched, Artifacts: &artifacts.Service{Store: db}, ExternalURL: "http://baton.test",
-		RegistrationToken: func(context.Context) (string, error) { return "GR1348941x", nil }})
-	return &fixture{ui: ui, db: db, token: secret, project: proj, pipeline: pl}
+	d := Deps{Store: db, Auth: a, Policy: policy.New(db), Scheduler: sched, Artifacts: &artifacts.Service{Store: db}, ExternalURL: "http://baton.test",
+		RegistrationToken: func(context.Context) (string, error) { return "GR1348941x", nil }}
+	if tweak != nil {
+		tweak(&d)
+	}
+	ui := New(d)
+	f := &fixture{ui: ui, db: db, token: secret, project: proj, pipeline: pl}
+	f.cookie = f.signIn(tb, secret, "Go-http-client/1.1 (fixture)")
+	return f
 }
 
-func (f *fixture) get(path, token string) *httptest.ResponseRecorder {
+// signIn goes through the sign-in form with token and returns the session
+// cookie's value.
+func (f *fixture) signIn(tb testing.TB, token, userAgent string) string {
+	tb.Helper()
+	w := httptest.NewRecorder()
+	f.ui.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/-/sign_in", nil))
+	var nonce string
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == loginCookie {
+			nonce = ck.Value
+		}
+	}
+	form := url.Values{"_csrf": {nonce}, "token": {token}, "next": {"/"}}
+	r := httptest.NewRequest(http.MethodPost, "/-/sign_in", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("User-Agent", userAgent)
+	r.AddCookie(&http.Cookie{Name: loginCookie, Value: nonce})
+	w = httptest.NewRecorder()
+	f.ui.ServeHTTP(w, r)
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == sessionCookie && ck.Value != "" {
+			return ck.Value
+		}
+	}
+	tb.Fatalf("sign-in gave no session cookie: %d %.300s", w.Code, w.Body.String())
+	return ""
+}
+
+// get requests path with the session cookie (none if "").
+func (f *fixture) get(path, cookie string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodGet, path, nil)
-	if token != "" {
-		r.Header.Set("PRIVATE-TOKEN", token)
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
 	}
 	w := httptest.NewRecorder()
 	f.ui.ServeHTTP(w, r)
@@ -124,27 +168,27 @@ func TestPages(t *testing.T) {
 	f := newFixture(t, 40)
 	pl := fmt.Sprintf("/root/app/-/pipelines/%d", f.pipeline.ID)
 	for _, tc := range []struct {
-		name, path, token string
-		want              int
+		name, path, cookie string
+		want               int
 	}{
 		{"projects anonymous", "/", "", 200},
 		{"private project anonymous", "/root/app", "", 404},
 		{"private pipeline anonymous", pl, "", 404},
 		{"private pipeline json anonymous", fmt.Sprintf("/-/ui/pipelines/%d.json", f.pipeline.ID), "", 404},
-		{"project", "/root/app", f.token, 200},
-		{"pipelines", "/root/app/-/pipelines?status=running", f.token, 200},
-		{"bad status filter", "/root/app/-/pipelines?status=nope", f.token, 400},
-		{"pipeline", pl, f.token, 200},
-		{"pipeline of another project", "/root/other/-/pipelines/1", f.token, 404},
-		{"unknown pipeline", "/root/app/-/pipelines/999", f.token, 404},
-		{"runners", "/-/runners", f.token, 200},
-		{"admin", "/-/admin", f.token, 200},
+		{"project", "/root/app", f.cookie, 200},
+		{"pipelines", "/root/app/-/pipelines?status=running", f.cookie, 200},
+		{"bad status filter", "/root/app/-/pipelines?status=nope", f.cookie, 400},
+		{"pipeline", pl, f.cookie, 200},
+		{"pipeline of another project", "/root/other/-/pipelines/1", f.cookie, 404},
+		{"unknown pipeline", "/root/app/-/pipelines/999", f.cookie, 404},
+		{"runners", "/-/runners", f.cookie, 200},
+		{"admin", "/-/admin", f.cookie, 200},
 		{"admin anonymous", "/-/admin", "", 303},
 		{"static", "/-/static/app.js", "", 200},
 		{"static traversal", "/-/static/../web.go", "", 404},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := f.get(tc.path, tc.token)
+			w := f.get(tc.path, tc.cookie)
 			if w.Code != tc.want {
 				t.Fatalf("status %d, want %d: %.300s", w.Code, tc.want, w.Body.String())
 			}
@@ -155,7 +199,7 @@ func TestPages(t *testing.T) {
 		})
 	}
 	t.Run("graph", func(t *testing.T) {
-		body := f.get(pl, f.token).Body.String()
+		body := f.get(pl, f.cookie).Body.String()
 		if n := strings.Count(body, `class="node st-`); n != 40 {
 			t.Errorf("%d nodes, want 40", n)
 		}
@@ -163,14 +207,29 @@ func TestPages(t *testing.T) {
 			t.Errorf("%d edges, want 32", n)
 		}
 	})
-	t.Run("post without session is forbidden", func(t *testing.T) {
-		r := httptest.NewRequest(http.MethodPost, pl+"/cancel", strings.NewReader("_csrf=x"))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("PRIVATE-TOKEN", f.token)
-		w := httptest.NewRecorder()
-		f.ui.ServeHTTP(w, r)
-		if w.Code != http.StatusForbidden {
-			t.Fatalf("status %d, want 403", w.Code)
+	t.Run("post without session or csrf token", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			cookie string
+			header bool
+			want   int
+		}{
+			{"token header is no session", "", true, http.StatusNotFound}, // anonymous: the private project is hidden
+			{"session without csrf token", f.cookie, false, http.StatusForbidden},
+		} {
+			r := httptest.NewRequest(http.MethodPost, pl+"/cancel", strings.NewReader("_csrf=x"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.header {
+				r.Header.Set("PRIVATE-TOKEN", f.token)
+			}
+			if tc.cookie != "" {
+				r.AddCookie(&http.Cookie{Name: sessionCookie, Value: tc.cookie})
+			}
+			w := httptest.NewRecorder()
+			f.ui.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Errorf("%s: status %d, want %d", tc.name, w.Code, tc.want)
+			}
 		}
 	})
 }
@@ -181,11 +240,11 @@ func TestPages(t *testing.T) {
 func TestPipelinePageRenderTime(t *testing.T) {
 	f := newFixture(t, 200)
 	path := fmt.Sprintf("/root/app/-/pipelines/%d", f.pipeline.ID)
-	f.get(path, f.token) // warm the session key and SQLite caches
+	f.get(path, f.cookie) // warm the session key and SQLite caches
 	const runs = 20
 	start := time.Now()
 	for range runs {
-		if w := f.get(path, f.token); w.Code != 200 {
+		if w := f.get(path, f.cookie); w.Code != 200 {
 			t.Fatalf("status %d", w.Code)
 		}
 	}
@@ -197,7 +256,7 @@ func BenchmarkPipelinePage200Jobs(b *testing.B) {
 	path := fmt.Sprintf("/root/app/-/pipelines/%d", f.pipeline.ID)
 	b.ResetTimer()
 	for b.Loop() {
-		if w := f.get(path, f.token); w.Code != 200 {
+		if w := f.get(path, f.cookie); w.Code != 200 {
 			b.Fatalf("status %d", w.Code)
 		}
 	}

@@ -50,7 +50,7 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	sdb.SetMaxOpenConns(8)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(0)
-	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify})
+	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify, AppendBytes: "CAST(data || ? AS BLOB)"})
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
