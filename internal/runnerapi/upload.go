@@ -249,12 +249,15 @@ func (s *Server) inspectArtifact(ctx context.Context, a *ci.Artifact) error {
 // putWriterTo streams what wt writes into key.
 func putWriterTo(ctx context.Context, store blob.Store, key string, wt io.WriterTo) (blob.Info, error) {
 	pr, pw := io.Pipe()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		_, err := wt.WriteTo(pw)
 		pw.CloseWithError(err)
 	}()
 	info, err := store.Put(ctx, key, pr)
 	pr.CloseWithError(errors.New("index upload ended")) // unblock the writer if Put stopped early
+	<-done                                              // the caller may free what the writer reads
 	return info, err
 }
 
