@@ -72,7 +72,7 @@ func run(ctx context.Context, n int, budget int64, pgURL string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	q := runnerapi.NewQueue()
+	q := runnerapi.NewQueue(db)
 	defer q.Close()
 	sched := scheduler.New(db, db, scheduler.Options{Notify: q.Notify, Logger: logger})
 	srv := &runnerapi.Server{Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger, LongPoll: -1}

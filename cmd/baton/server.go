@@ -92,7 +92,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Auth = &auth.Authenticator{Users: db, Jobs: db, Projects: db}
 	m.Policy = policy.New(db)
-	m.queue = runnerapi.NewQueue()
+	m.queue = runnerapi.NewQueue(db)
 	queue := m.queue
 	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
 		JobTimeout: m.jobTimeout})

@@ -331,6 +331,12 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 				}
 				return fmt.Errorf("listening on %s: channel closed", Channel)
 			}
+			if m == "" {
+				// The listener (re)connected: messages may have been
+				// missed, so every wait re-checks.
+				h.wakeAll()
+				continue
+			}
 			f := strings.Fields(m)
 			if len(f) != 3 || f[0] == h.prefix {
 				continue

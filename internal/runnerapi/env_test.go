@@ -55,7 +55,7 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	if err != nil {
 		t.Fatalf("opening blob store: %v", err)
 	}
-	q := NewQueue()
+	q := NewQueue(db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := scheduler.New(db, db, scheduler.Options{Notify: q.Notify, Logger: logger})
 	srv := &Server{
@@ -79,6 +79,11 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
 	t.Cleanup(q.Close)
+	// As the server does: the database's queue notifications wake holds.
+	rctx, stopRelay := context.WithCancel(context.Background())
+	relayed := make(chan struct{})
+	go func() { defer close(relayed); _ = q.Relay(rctx, db) }()
+	t.Cleanup(func() { stopRelay(); <-relayed })
 	srv.ExternalURL = hs.URL
 
 	e := &env{t: t, db: db, srv: srv, sched: sched, url: hs.URL, blobRoot: blobRoot}
@@ -252,3 +257,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+// version is the queue version a job request is answered with now.
+func (e *env) version() string {
+	e.t.Helper()
+	v, err := e.srv.Queue.Version(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}

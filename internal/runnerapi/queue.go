@@ -2,31 +2,37 @@ package runnerapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"sync"
 )
 
-// Queue wakes long-polling job requests when jobs become pending. It holds
-// no jobs (the database is the queue); it only has a version that changes on
-// every Notify, which runners echo back as last_update.
-//
-// Versions start with a random per-process prefix, so a version from another
-// replica or from before a restart never matches: such a runner is answered
-// at once instead of being held.
-type Queue struct {
-	// Publish, if set, is called by Notify so that other replicas can be
-	// told (e.g. PostgreSQL NOTIFY); their listener calls Wake. Relay sets
-	// it; set it before the queue is shared otherwise.
-	Publish func()
+// VersionSource reads the job queue's version, the same on every replica
+// (store.DB: a database sequence or counter that triggers move on).
+type VersionSource interface {
+	QueueVersion(ctx context.Context) (int64, error)
+}
 
-	prefix  string
+// Queue wakes long-polling job requests when the job queue may have
+// changed. It holds no jobs (the database is the queue) and no version of
+// its own: Version reads the database's, so a runner whose requests
+// alternate between replicas echoes back a version every replica knows.
+//
+// Waking is local: Notify (this process made jobs pending) and messages on
+// store.QueueChannel (any replica did; Relay listens) end every Wait that
+// started before. A woken request re-checks the database.
+type Queue struct {
+	src VersionSource
+
 	mu      sync.Mutex
-	n       uint64
+	gen     uint64 // counts wake-ups; Wait returns once it moved
 	ch      chan struct{}
 	closed  bool
 	waiting int
+}
+
+// NewQueue returns a Queue reading its version from src.
+func NewQueue(src VersionSource) *Queue {
+	return &Queue{src: src, ch: make(chan struct{})}
 }
 
 // Waiting is how many requests are held in Wait right now.
@@ -36,43 +42,36 @@ func (q *Queue) Waiting() int {
 	return q.waiting
 }
 
-// NewQueue returns a Queue with a fresh version.
-func NewQueue() *Queue {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return &Queue{prefix: hex.EncodeToString(b), ch: make(chan struct{})}
+// Version is the current queue version, an opaque string runners echo back
+// as last_update.
+func (q *Queue) Version(ctx context.Context) (string, error) {
+	v, err := q.src.QueueVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(v, 10), nil
 }
 
-// Version is the current queue version, an opaque string.
-func (q *Queue) Version() string {
+// Gen is the wake-up count to pass to Wait. Take it before checking the
+// database, so that a wake-up after the check is never missed.
+func (q *Queue) Gen() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.version()
+	return q.gen
 }
 
-func (q *Queue) version() string { return q.prefix + "-" + strconv.FormatUint(q.n, 10) }
+// Notify wakes every waiter: jobs may have become pending. Use it as the
+// scheduler's Notify hook (the database tells other replicas itself).
+func (q *Queue) Notify() { q.Wake() }
 
-// Notify records that jobs became pending: it changes the version, wakes
-// every waiter and calls Publish. Use it as the scheduler's Notify hook.
-func (q *Queue) Notify() {
-	q.Wake()
-	q.mu.Lock()
-	publish := q.Publish
-	q.mu.Unlock()
-	if publish != nil {
-		publish()
-	}
-}
-
-// Wake changes the version and wakes waiters without calling Publish; it is
-// for notifications that came from another replica.
+// Wake ends every Wait in progress; they re-check the database.
 func (q *Queue) Wake() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return
 	}
-	q.n++
+	q.gen++
 	close(q.ch)
 	q.ch = make(chan struct{})
 }
@@ -88,15 +87,15 @@ func (q *Queue) Close() {
 	}
 }
 
-// Wait blocks until the version differs from version, the queue is closed
-// or ctx ends. It reports whether the version changed.
-func (q *Queue) Wait(ctx context.Context, version string) bool {
+// Wait blocks until a wake-up after gen (true), or until the queue is
+// closed or ctx ends (false).
+func (q *Queue) Wait(ctx context.Context, gen uint64) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return false
 	}
-	if q.version() != version {
+	if q.gen != gen {
 		q.mu.Unlock()
 		return true
 	}

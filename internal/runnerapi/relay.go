@@ -8,43 +8,35 @@ import (
 // Notifier carries wake-up messages between replicas sharing a database
 // (store.DB's PostgreSQL LISTEN/NOTIFY, or in-process on SQLite).
 type Notifier interface {
-	Notify(ctx context.Context, channel, payload string) error
 	Listen(ctx context.Context, channel string) (<-chan string, error)
 }
 
-// QueueChannel is the notification channel Relay uses.
+// QueueChannel is the notification channel Relay listens on. The database
+// notifies it whenever the queue version moves (store.QueueChannel).
 const QueueChannel = "baton_job_queue"
 
-// Relay connects the queue to other replicas until ctx ends: Notify also
-// sends a message on QueueChannel, and messages from other replicas wake
-// this queue's waiters. Messages this queue sent itself are ignored. It
-// returns when ctx ends (nil) or when listening fails.
+// Relay wakes this queue's waiters whenever any replica changed the queue,
+// until ctx ends. Every message wakes them, including the empty one the
+// listener delivers after (re)connecting, when messages may have been
+// missed: held requests re-check the database. It returns nil when ctx
+// ends, an error when listening fails (run it again).
 func (q *Queue) Relay(ctx context.Context, n Notifier) error {
 	msgs, err := n.Listen(ctx, QueueChannel)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", QueueChannel, err)
 	}
-	q.mu.Lock()
-	q.Publish = func() {
-		// Best effort: a lost message only delays runners held on other
-		// replicas until their hold ends.
-		_ = n.Notify(context.WithoutCancel(ctx), QueueChannel, q.prefix)
-	}
-	q.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case m, ok := <-msgs:
+		case _, ok := <-msgs:
 			if !ok {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return fmt.Errorf("listening on %s: channel closed", QueueChannel)
 			}
-			if m != q.prefix {
-				q.Wake()
-			}
+			q.Wake()
 		}
 	}
 }

@@ -15,24 +15,34 @@ import (
 )
 
 // requestJob is POST /api/v4/jobs/request. It assigns the oldest pending
-// job the runner may run (201 with the payload), or answers 204 with the
-// queue version in X-GitLab-Last-Update. When the runner's last_update is
-// the current version, nothing can have changed since its last poll, so the
-// request is held for up to LongPoll and retried whenever the queue is
-// notified.
+// job the runner may run (201 with the payload), or answers 204. Both carry
+// the queue version in X-GitLab-Last-Update, which runners echo back as
+// last_update. The version lives in the database, so it means the same on
+// every replica. When the runner's last_update is the current version,
+// nothing changed since its last answer, so the request is held for up to
+// LongPoll: whenever the queue is woken (a job became pending, the runner's
+// tags or paused state changed, the listener reconnected) it re-reads the
+// runner and tries again.
 func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 	p, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	rn, err := s.runnerByToken(ctx, runnerToken(r, p))
+	token := runnerToken(r, p)
+	rn, err := s.runnerByToken(ctx, token)
 	if err != nil {
 		return err
 	}
 	s.touchRunner(r, rn, info(p))
 
-	version := s.Queue.Version()
+	// The wake-up count is taken before the version and the assignment
+	// read the database: a change committed after them wakes the wait.
+	gen := s.Queue.Gen()
+	version, err := s.Queue.Version(ctx)
+	if err != nil {
+		return err
+	}
 	hold := p.Get("last_update") != "" && p.Get("last_update") == version && s.longPoll() > 0
 	var deadline <-chan time.Time
 	if hold {
@@ -50,22 +60,33 @@ func (s *Server) requestJob(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if payload != nil {
+			// As GitLab: the runner keeps the version of every answer, so
+			// its next request (at once, for more jobs) is held if nothing
+			// changed meanwhile instead of being answered 204 at once.
+			w.Header().Set("X-GitLab-Last-Update", version)
 			httpx.WriteJSON(w, http.StatusCreated, payload)
 			return nil
 		}
-		if !hold || !s.wait(ctx, version, deadline) {
+		if !hold || !s.wait(ctx, gen, deadline) {
 			break
 		}
-		version = s.Queue.Version()
+		gen = s.Queue.Gen()
+		if version, err = s.Queue.Version(ctx); err != nil {
+			return err
+		}
+		// Its tags, paused state or token may have changed.
+		if rn, err = s.runnerByToken(ctx, token); err != nil {
+			return err
+		}
 	}
 	w.Header().Set("X-GitLab-Last-Update", version)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// wait blocks until the queue version moves past version (true), or the
-// deadline passes, the request ends or the queue closes (false).
-func (s *Server) wait(ctx context.Context, version string, deadline <-chan time.Time) bool {
+// wait blocks until the queue is woken after gen (true), or the deadline
+// passes, the request ends or the queue closes (false).
+func (s *Server) wait(ctx context.Context, gen uint64, deadline <-chan time.Time) bool {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -75,7 +96,7 @@ func (s *Server) wait(ctx context.Context, version string, deadline <-chan time.
 		case <-wctx.Done():
 		}
 	}()
-	return s.Queue.Wait(wctx, version)
+	return s.Queue.Wait(wctx, gen)
 }
 
 // assign hands the next job to rn and builds its payload; nil when none is

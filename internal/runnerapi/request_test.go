@@ -20,8 +20,8 @@ func TestLongPoll(t *testing.T) {
 		e := newEnv(t, func(s *Server) { s.LongPoll = time.Hour })
 		resp := e.requestJob(e.runner, "")
 		expect(t, resp, http.StatusNoContent)
-		if v := resp.Header.Get("X-GitLab-Last-Update"); v != e.srv.Queue.Version() {
-			t.Fatalf("X-GitLab-Last-Update %q, want %q", v, e.srv.Queue.Version())
+		if v := resp.Header.Get("X-GitLab-Last-Update"); v != e.version() {
+			t.Fatalf("X-GitLab-Last-Update %q, want %q", v, e.version())
 		}
 	})
 	t.Run("stale last_update answers at once", func(t *testing.T) {
@@ -30,7 +30,7 @@ func TestLongPoll(t *testing.T) {
 	})
 	t.Run("held request gets a job that becomes pending", func(t *testing.T) {
 		e := newEnv(t, func(s *Server) { s.LongPoll = time.Hour })
-		version := e.srv.Queue.Version()
+		version := e.version()
 		got := make(chan *http.Response, 1)
 		go func() { got <- e.requestJob(e.runner, version) }()
 		// The request is held: nothing answers until a job is queued.
@@ -47,9 +47,48 @@ func TestLongPoll(t *testing.T) {
 			t.Fatalf("got job %q", j.JobInfo.Name)
 		}
 	})
+	t.Run("a 201 carries the version, so the next request is held", func(t *testing.T) {
+		e := newEnv(t, func(s *Server) { s.LongPoll = time.Hour })
+		e.pipeline([]string{"test"}, ci.JobSpec{Name: "first", Stage: "test", Script: []string{"true"}})
+		resp := e.requestJob(e.runner, "")
+		expect(t, resp, http.StatusCreated)
+		version := resp.Header.Get("X-GitLab-Last-Update")
+		if version == "" || version != e.version() {
+			t.Fatalf("201 carries X-GitLab-Last-Update %q, want the current version %q", version, e.version())
+		}
+		got := make(chan *http.Response, 1)
+		go func() { got <- e.requestJob(e.runner, version) }()
+		waitFor(t, "the next request to be held", func() bool { return e.srv.Queue.Waiting() == 1 })
+		e.pipeline([]string{"test"}, ci.JobSpec{Name: "second", Stage: "test", Script: []string{"true"}})
+		var j specJob
+		expectJSON(t, <-got, http.StatusCreated, &j)
+		if j.JobInfo.Name != "second" {
+			t.Fatalf("got job %q", j.JobInfo.Name)
+		}
+	})
+	t.Run("a runner's new tags reach its held request", func(t *testing.T) {
+		// The hold is long but finite: without the wake-up the request
+		// ends 204 and the test fails rather than hangs.
+		e := newEnv(t, func(s *Server) { s.LongPoll = 30 * time.Second })
+		rn := &ci.Runner{RunnerType: ci.RunnerInstance, Tags: []string{"cpu"}}
+		token := e.newRunner(rn)
+		e.pipeline([]string{"test"}, ci.JobSpec{Name: "gpu job", Stage: "test", Script: []string{"true"}, Tags: []string{"gpu"}})
+		got := make(chan *http.Response, 1)
+		go func() { got <- e.requestJob(token, e.version()) }()
+		waitFor(t, "the request to be held", func() bool { return e.srv.Queue.Waiting() == 1 })
+		rn.Tags = []string{"cpu", "gpu"} // what PUT /runners/:id stores
+		if err := e.db.UpdateRunner(context.Background(), rn); err != nil {
+			t.Fatal(err)
+		}
+		var j specJob
+		expectJSON(t, <-got, http.StatusCreated, &j)
+		if j.JobInfo.Name != "gpu job" {
+			t.Fatalf("got job %q", j.JobInfo.Name)
+		}
+	})
 	t.Run("held request ends with 204 after the hold", func(t *testing.T) {
 		e := newEnv(t, func(s *Server) { s.LongPoll = 50 * time.Millisecond })
-		version := e.srv.Queue.Version()
+		version := e.version()
 		resp := e.requestJob(e.runner, version)
 		expect(t, resp, http.StatusNoContent)
 		if resp.Header.Get("X-GitLab-Last-Update") != version {
@@ -58,7 +97,7 @@ func TestLongPoll(t *testing.T) {
 	})
 	t.Run("a job for another runner does not end the hold with a job", func(t *testing.T) {
 		e := newEnv(t, func(s *Server) { s.LongPoll = 200 * time.Millisecond })
-		version := e.srv.Queue.Version()
+		version := e.version()
 		got := make(chan *http.Response, 1)
 		go func() { got <- e.requestJob(e.runner, version) }()
 		time.Sleep(20 * time.Millisecond)
@@ -71,7 +110,7 @@ func TestLongPoll(t *testing.T) {
 	})
 	t.Run("queue close ends holds", func(t *testing.T) {
 		e := newEnv(t, func(s *Server) { s.LongPoll = time.Hour })
-		version := e.srv.Queue.Version()
+		version := e.version()
 		got := make(chan *http.Response, 1)
 		go func() { got <- e.requestJob(e.runner, version) }()
 		time.Sleep(20 * time.Millisecond)
@@ -81,7 +120,7 @@ func TestLongPoll(t *testing.T) {
 	t.Run("client going away ends the hold", func(t *testing.T) {
 		e := newEnv(t, func(s *Server) { s.LongPoll = time.Hour })
 		ctx, cancel := context.WithCancel(context.Background())
-		body := fmt.Sprintf(`{"token":%q,"last_update":%q}`, e.runner, e.srv.Queue.Version())
+		body := fmt.Sprintf(`{"token":%q,"last_update":%q}`, e.runner, e.version())
 		req, _ := http.NewRequestWithContext(ctx, "POST", e.url+"/api/v4/jobs/request", stringsReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		done := make(chan error, 1)

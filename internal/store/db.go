@@ -46,6 +46,9 @@ type Engine struct {
 	// the ? argument appended. Default "data || ?" (PostgreSQL bytea);
 	// SQLite's || yields text, so it casts the result back to a blob.
 	AppendBytes string
+	// QueueVersion is the query reading the job queue's version (migration
+	// 0004). Default: SQLite's counter row.
+	QueueVersion string
 }
 
 // DB implements every store interface of package ci on one *sql.DB. It is safe
@@ -77,6 +80,9 @@ func New(db *sql.DB, e Engine) *DB {
 	}
 	if e.AppendBytes == "" {
 		e.AppendBytes = "data || ?"
+	}
+	if e.QueueVersion == "" {
+		e.QueueVersion = "SELECT version FROM job_queue WHERE id = 1"
 	}
 	return &DB{sql: db, engine: e, local: newLocalNotifier()}
 }

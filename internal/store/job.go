@@ -231,6 +231,9 @@ func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
 		return db.violation(err, fmt.Sprintf("updating job %d", j.ID), "job token already in use")
 	}
 	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	if j.Status == ci.StatusPending && from != ci.StatusPending {
+		db.queueChanged(ctx)
+	}
 	return nil
 }
 
@@ -276,6 +279,9 @@ func (db *DB) RetryJob(ctx context.Context, old, next *ci.Job) error {
 		return err
 	}
 	old.Retried = true
+	if next.Status == ci.StatusPending {
+		db.queueChanged(ctx)
+	}
 	return nil
 }
 

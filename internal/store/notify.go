@@ -11,7 +11,10 @@ import (
 type Notifier interface {
 	Notify(ctx context.Context, channel, payload string) error
 	// Listen delivers the channel's payloads until ctx ends, then closes
-	// the returned channel.
+	// the returned channel. An empty payload means "messages may have been
+	// missed" (the listener connected or reconnected): listeners re-check
+	// everything they wait for. It is delivered after every successful
+	// (re)connection, the first one included.
 	Listen(ctx context.Context, channel string) (<-chan string, error)
 }
 
@@ -57,6 +60,7 @@ func (n *localNotifier) Notify(_ context.Context, channel, payload string) error
 
 func (n *localNotifier) Listen(ctx context.Context, channel string) (<-chan string, error) {
 	c := make(chan string, 16)
+	c <- "" // connected: re-check
 	n.mu.Lock()
 	if n.subs[channel] == nil {
 		n.subs[channel] = map[chan string]struct{}{}

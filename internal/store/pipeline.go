@@ -86,6 +86,12 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 		}
 		return err
 	}
+	for _, j := range jobs {
+		if j.Status == ci.StatusPending {
+			db.queueChanged(ctx)
+			break
+		}
+	}
 	p.ID, p.IID, p.CreatedAt, p.UpdatedAt = id, iid, at, at
 	p.SHA = strings.ToLower(p.SHA)
 	p.StartedAt, p.FinishedAt = normp(p.StartedAt), normp(p.FinishedAt)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -78,4 +79,30 @@ func uniqueTags(tags []string) []string {
 		}
 	}
 	return out
+}
+
+// QueueChannel is the notification channel that hears of every change of
+// the job queue's version. On PostgreSQL the database itself notifies it
+// (triggers of migration 0004, delivered at commit); on SQLite the store
+// does after its writes. A message's payload means nothing: re-check.
+const QueueChannel = "baton_job_queue"
+
+// QueueVersion is the job queue's version, the same on every replica: it
+// moves on whenever a job becomes pending or a runner's tags, paused state
+// or scope change (database triggers, in the transaction making the change).
+func (db *DB) QueueVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := db.queryRow(ctx, db.sql, db.engine.QueueVersion).Scan(&v); err != nil {
+		return 0, fmt.Errorf("reading the job queue version: %w", err)
+	}
+	return v, nil
+}
+
+// queueChanged tells this process's listeners of QueueChannel that the
+// queue version moved. PostgreSQL's triggers notify every replica
+// themselves; SQLite has one process and no NOTIFY, so the store does.
+func (db *DB) queueChanged(ctx context.Context) {
+	if db.engine.Notifier == nil {
+		_ = db.local.Notify(ctx, QueueChannel, "")
+	}
 }

@@ -132,7 +132,12 @@ func (db *DB) UpdateRunner(ctx context.Context, r *ci.Runner) error {
 		return db.violation(err, fmt.Sprintf("updating runner %d", r.ID), "runner token already exists")
 	}
 	r.TokenExpiresAt, r.ContactedAt = normp(r.TokenExpiresAt), normp(r.ContactedAt)
-	return mustAffect(res, "runner %d", r.ID)
+	if err := mustAffect(res, "runner %d", r.ID); err != nil {
+		return err
+	}
+	// Its held job request re-checks with the new tags or paused state.
+	db.queueChanged(ctx)
+	return nil
 }
 
 // DeleteRunner removes a runner; KindNotFound if it is gone.

@@ -42,6 +42,7 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 		Classify:       classify,
 		LockMigrations: lockMigrations,
 		Notifier:       &notifier{db: sdb, url: url},
+		QueueVersion:   "SELECT last_value FROM job_queue_version",
 	})
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()

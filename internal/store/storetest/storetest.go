@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/store"
@@ -114,5 +115,50 @@ func WantKind(tb testing.TB, err error, want ci.Kind) {
 	tb.Helper()
 	if got := ci.KindOf(err); got != want {
 		tb.Fatalf("error %v is of kind %q, want %q", err, got, want)
+	}
+}
+
+// KillListeners ends every PostgreSQL connection of db's database that is
+// waiting in LISTEN, as a server restart or a network failure would, and
+// waits until they are gone.
+func KillListeners(tb testing.TB, db *store.DB) {
+	tb.Helper()
+	ctx := context.Background()
+	rows, err := db.SQL().QueryContext(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN %'`)
+	if err != nil {
+		tb.Fatalf("finding listeners: %v", err)
+	}
+	var pids []int64
+	for rows.Next() {
+		var pid int64
+		if err := rows.Scan(&pid); err != nil {
+			tb.Fatalf("finding listeners: %v", err)
+		}
+		pids = append(pids, pid)
+	}
+	rows.Close()
+	if len(pids) == 0 {
+		tb.Fatalf("no listening connection to terminate")
+	}
+	for _, pid := range pids {
+		if _, err := db.SQL().ExecContext(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+			tb.Fatalf("terminating listener %d: %v", pid, err)
+		}
+	}
+	for _, pid := range pids {
+		for i := 0; ; i++ {
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&n); err != nil {
+				tb.Fatalf("checking listener %d: %v", pid, err)
+			}
+			if n == 0 {
+				break
+			}
+			if i == 3000 {
+				tb.Fatalf("listener %d still there", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }
