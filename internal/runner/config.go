@@ -35,6 +35,11 @@ type Config struct {
 // Baton's default --max-artifact-uncompressed lets an upload declare.
 const DefaultMaxExtractSize = 16 << 30
 
+// DefaultMaxPollBackoff caps the wait between job requests after failures
+// (coordinator unreachable, 5xx, 403): short, so that a runner is back
+// within seconds of an outage or a coordinator replica's restart.
+const DefaultMaxPollBackoff = 5 * time.Second
+
 // Runner polls a coordinator for jobs and runs them with bash. Create it with [New].
 type Runner struct {
 	cfg      Config
@@ -100,7 +105,7 @@ func New(cfg Config) (*Runner, error) {
 		killGrace:       10 * time.Second,
 		finalRetries:    10,
 		finalBackoff:    time.Second,
-		maxPollBackoff:  5 * time.Minute,
+		maxPollBackoff:  DefaultMaxPollBackoff,
 		afterScriptTime: 5 * time.Minute,
 		traceLimit:      4 << 20,
 	}, nil

@@ -7,8 +7,10 @@
 // A [Runner] polls POST /api/v4/jobs/request with its runner token (header
 // RUNNER-TOKEN and body "token"), echoing X-GitLab-Last-Update back as
 // "last_update". It keeps at most Config.Concurrency jobs running and polls
-// only while a slot is free: right away after a 201, after PollInterval after
-// a 204, with growing back-off after 403, 5xx or network errors.
+// only while a slot is free: right away after a 201 or after a 204 whose
+// X-GitLab-Last-Update is new (the queue changed; the coordinator holds the
+// next request), after PollInterval after any other 204, with growing
+// back-off, at most 5 s, after 403, 5xx or network errors.
 //
 // For every job it
 //

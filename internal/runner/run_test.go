@@ -163,3 +163,39 @@ func TestGitOverHTTP(t *testing.T) {
 		t.Errorf("job token in trace")
 	}
 }
+
+// TestPollsAgainAtOnceAfterNewVersion: a 204 carrying a version the runner
+// did not send means the queue changed, so the runner asks again at once
+// (to be held) instead of sleeping PollInterval; a 204 with the version it
+// sent means nothing changed, and then it sleeps.
+func TestPollsAgainAtOnceAfterNewVersion(t *testing.T) {
+	f := newFakeCoordinator(t)
+	r := newTestRunner(t, f, 1)
+	r.cfg.PollInterval = time.Hour
+	startRunner(t, r)
+	eventually(t, "the second poll", func() bool { return f.requestCount() >= 2 })
+	f.mu.Lock()
+	got := append([]string(nil), f.lastUpdates...)
+	f.mu.Unlock()
+	if got[0] != "" || got[1] != "v0" {
+		t.Fatalf("last_update sequence %q, want \"\", v0", got)
+	}
+	// v0 came back unchanged: the runner now sleeps its hour.
+	time.Sleep(100 * time.Millisecond)
+	if n := f.requestCount(); n != 2 {
+		t.Fatalf("%d polls, want 2: an unchanged version must be followed by PollInterval", n)
+	}
+}
+
+func TestPollBackoffIsCapped(t *testing.T) {
+	for _, interval := range []time.Duration{20 * time.Millisecond, 3 * time.Second, time.Minute} {
+		var wait, longest time.Duration
+		for range 20 { // a long outage
+			wait = pollBackoff(wait, interval, DefaultMaxPollBackoff)
+			longest = max(longest, wait)
+		}
+		if longest > 5*time.Second || wait <= 0 {
+			t.Errorf("poll interval %s: back-off reached %s (last %s), want at most 5s", interval, longest, wait)
+		}
+	}
+}
