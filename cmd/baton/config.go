@@ -21,6 +21,7 @@ type Config struct {
 	Listen      string // host:port to listen on
 	ExternalURL string // how runners and users reach Baton; derived from Listen when empty
 	DataDir     string // repositories, local artifacts, the default SQLite database
+	ReposDir    string // git repositories; default DATA_DIR/repos, shared by every replica
 	DatabaseURL string // sqlite:PATH or postgres://...
 	LogFormat   string // text or json
 	LogLevel    string // debug, info, warn, error
@@ -87,6 +88,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.Listen, "listen", "BATON_LISTEN", "127.0.0.1:8080", "address to listen on")
 	str(&c.ExternalURL, "external-url", "BATON_EXTERNAL_URL", "", "URL users and runners reach Baton at (default: from --listen)")
 	str(&c.DataDir, "data-dir", "BATON_DATA_DIR", ".baton", "directory for repositories, local artifacts and the SQLite database")
+	str(&c.ReposDir, "repos-dir", "BATON_REPOS_DIR", "", "directory of the git repositories, shared by every replica (e.g. NFS); default DATA_DIR/repos")
 	str(&c.DatabaseURL, "database-url", "BATON_DATABASE_URL", "", "sqlite:PATH or postgres://... (default: sqlite:DATA_DIR/baton.db)")
 	str(&c.LogFormat, "log-format", "BATON_LOG_FORMAT", "text", "log format: text or json")
 	str(&c.LogLevel, "log-level", "BATON_LOG_LEVEL", "info", "log level: debug, info, warn or error")
@@ -127,6 +129,9 @@ func envOr(key, def string) string {
 func (c *Config) finish() error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "baton.db")
+	}
+	if c.ReposDir == "" {
+		c.ReposDir = filepath.Join(c.DataDir, "repos")
 	}
 	if c.ExternalURL == "" {
 		host, port, err := net.SplitHostPort(c.Listen)

@@ -87,7 +87,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Blobs, err = m.openBlobs(ctx); err != nil {
 		return err
 	}
-	if m.Repos, err = gitserve.NewRepos(filepath.Join(m.Config.DataDir, "repos")); err != nil {
+	if m.Repos, err = gitserve.NewRepos(m.Config.ReposDir); err != nil {
 		return fmt.Errorf("opening repositories: %w", err)
 	}
 	m.Auth = &auth.Authenticator{Users: db, Jobs: db, Projects: db}
@@ -95,7 +95,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.queue = runnerapi.NewQueue(db)
 	queue := m.queue
 	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
-		JobTimeout: m.jobTimeout})
+		JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
 	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}}
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
@@ -244,6 +244,16 @@ func (m *Main) Handler() http.Handler {
 	metrics.Token = m.Config.MetricsToken
 	mux.Handle("GET /metrics", metrics)
 	return httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux))
+}
+
+// sweepInterval is how often the scheduler sweeps: every 30 s, or twice
+// per --stuck-after when that is shorter, so that a job whose runner or
+// replica vanished fails within about 1.5 × --stuck-after.
+func sweepInterval(stuckAfter time.Duration) time.Duration {
+	if stuckAfter > 0 && stuckAfter/2 < 30*time.Second {
+		return max(stuckAfter/2, 100*time.Millisecond)
+	}
+	return 30 * time.Second
 }
 
 // gitTransferTime is how long one git HTTP request may take, past the

@@ -23,6 +23,7 @@ type cluster struct {
 	pgCtl string
 	cred  *syscall.Credential
 	url   string
+	opts  string // postgres options: port, socket directory, settings
 }
 
 // findBinaries returns the directory holding initdb, pg_ctl and postgres.
@@ -121,12 +122,11 @@ func startCluster(bin string) (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off "+
+	c.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off "+
 		"-c full_page_writes=off -c max_connections=300", port, dir)
-	if out, err := c.run(c.pgCtl, "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if err := c.start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %w: %s %s", err, out, log)
+		return nil, err
 	}
 	c.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -148,6 +148,25 @@ func (c *cluster) run(name string, args ...string) ([]byte, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	}
 	return cmd.CombinedOutput()
+}
+
+// start starts the initialized cluster and waits until it accepts connections.
+func (c *cluster) start() error {
+	if out, err := c.run(c.pgCtl, "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60",
+		"-o", c.opts, "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %w: %s %s", err, out, log)
+	}
+	return nil
+}
+
+// halt stops the cluster as a crash would (immediate shutdown: every
+// connection breaks), keeping its files so that start brings it back.
+func (c *cluster) halt() error {
+	if out, err := c.run(c.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
+	}
+	return nil
 }
 
 func (c *cluster) stop() {

@@ -124,3 +124,49 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// Cluster is a PostgreSQL cluster of one test's own, which the test may
+// stop and start again at the same address, as a database restart or
+// fail-over looks to its clients. It is removed when the test ends.
+type Cluster struct {
+	c *cluster
+}
+
+// NewCluster starts a cluster for tb alone (not the shared one: stopping
+// it must not disturb other tests). It skips or fails like URL when
+// PostgreSQL's binaries are missing.
+func NewCluster(tb testing.TB) *Cluster {
+	tb.Helper()
+	bin, err := findBinaries()
+	switch {
+	case err != nil && os.Getenv("CI") == "":
+		tb.Skip(err.Error())
+	case err != nil:
+		tb.Fatalf("testpg: %v (CI is set, so this is a failure)", err)
+	}
+	c, err := startCluster(bin)
+	if err != nil {
+		tb.Fatalf("testpg: %v", err)
+	}
+	tb.Cleanup(c.stop)
+	return &Cluster{c: c}
+}
+
+// URL is the cluster's postgres database.
+func (c *Cluster) URL() string { return c.c.url }
+
+// Stop shuts the cluster down immediately: every connection breaks.
+func (c *Cluster) Stop(tb testing.TB) {
+	tb.Helper()
+	if err := c.c.halt(); err != nil {
+		tb.Fatalf("testpg: %v", err)
+	}
+}
+
+// Start starts a stopped cluster again on the same address.
+func (c *Cluster) Start(tb testing.TB) {
+	tb.Helper()
+	if err := c.c.start(); err != nil {
+		tb.Fatalf("testpg: %v", err)
+	}
+}

@@ -33,3 +33,30 @@ func TestURLGivesFreshDatabases(t *testing.T) {
 		conn.Close(ctx)
 	}
 }
+
+func TestClusterRestarts(t *testing.T) {
+	ctx := context.Background()
+	c := NewCluster(t)
+	conn, err := pgx.Connect(ctx, c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop(t)
+	if err := conn.Ping(ctx); err == nil {
+		t.Fatalf("a connection survived the stop")
+	}
+	c.Start(t)
+	again, err := pgx.Connect(ctx, c.URL())
+	if err != nil {
+		t.Fatalf("reconnecting after the restart: %v", err)
+	}
+	defer again.Close(ctx)
+	var id int
+	if err := again.QueryRow(ctx, `SELECT id FROM kept`).Scan(&id); err != nil || id != 7 {
+		t.Fatalf("after the restart: %d, %v; want the row written before", id, err)
+	}
+}
