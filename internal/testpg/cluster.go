@@ -160,10 +160,11 @@ func (c *cluster) start() error {
 	return nil
 }
 
-// halt stops the cluster as a crash would (immediate shutdown: every
-// connection breaks), keeping its files so that start brings it back.
+// halt stops the cluster (fast shutdown: every connection breaks, commits
+// are kept, unlike an immediate one with synchronous_commit off), keeping
+// its files so that start brings it back.
 func (c *cluster) halt() error {
-	if out, err := c.run(c.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+	if out, err := c.run(c.pgCtl, "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop"); err != nil {
 		return fmt.Errorf("pg_ctl stop: %w: %s", err, out)
 	}
 	return nil

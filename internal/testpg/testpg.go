@@ -155,7 +155,8 @@ func NewCluster(tb testing.TB) *Cluster {
 // URL is the cluster's postgres database.
 func (c *Cluster) URL() string { return c.c.url }
 
-// Stop shuts the cluster down immediately: every connection breaks.
+// Stop shuts the cluster down (fast mode): every connection breaks,
+// committed data stays.
 func (c *Cluster) Stop(tb testing.TB) {
 	tb.Helper()
 	if err := c.c.halt(); err != nil {
