@@ -369,7 +369,7 @@ func (p *process) kill(t *testing.T) {
 // replica is one `baton server` process.
 type replica struct {
 	*process
-	url string
+	url  string
 	hits sync.Map // path class → *atomic.Int64, counted by the proxy
 }
 
