@@ -26,7 +26,7 @@ func (n *notifier) Notify(ctx context.Context, channel, payload string) error {
 // listenBackoffMin, doubling up to listenBackoffMax.
 const (
 	listenBackoffMin = 100 * time.Millisecond
-	listenBackoffMax = 5 * time.Second
+	listenBackoffMax = 2 * time.Second
 )
 
 // Listen holds one dedicated connection per call until ctx ends. When the
