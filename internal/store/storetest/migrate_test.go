@@ -101,6 +101,9 @@ func TestNotify(t *testing.T) {
 		defer cancel()
 		c, err := db.Listen(ctx, "jobs")
 		must(t, err)
+		if got := <-c; got != "" {
+			t.Fatalf("first message %q, want the empty connected one", got)
+		}
 		must(t, db.Notify(ctx, "jobs", "wake"))
 		if got := <-c; got != "wake" {
 			t.Errorf("got %q", got)
