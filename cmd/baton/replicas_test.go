@@ -139,6 +139,20 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("a runner's new tags reach its request held on the other replica", func(t *testing.T) {
+		pid, _ := lb.project("retag", map[string]string{".gitlab-ci.yml": "gpu:\n  tags: [gpu]\n  script: 'true'\n"})
+		id, tok := lb.taggedRunnerID("cpu")
+		track := runnerThrough(t, b.url, tok, 1, "retag")
+		pl := lb.latestPipeline(pid)
+		heldSince := track.waitHeld(t)
+		direct["a"].api("PUT", fmt.Sprintf("/api/v4/runners/%d", id), url.Values{"tag_list": {"cpu,gpu"}}, http.StatusOK, nil)
+		lb.waitPipeline(pid, pl.ID, 2*replicaLongPoll, "success")
+		job := lb.jobs(pid, pl.ID, false)["gpu"][0]
+		if deadline := heldSince.Add(replicaLongPoll); !job.StartedAt.Before(deadline) {
+			t.Fatalf("the job started at %v, not before the held request's hold ended (%v): the tag change did not reach it", job.StartedAt, deadline)
+		}
+	})
+
 	t.Run("held runners hear of jobs after PostgreSQL restarts", func(t *testing.T) {
 		// The runner is held on replica b; the job is created through a.
 		// Only the database's notification can wake it: if it were lost,
@@ -277,12 +291,20 @@ func killJobGroup(pidFile string) {
 // taggedRunner creates an instance runner that runs only jobs with its tags.
 func (in *instance) taggedRunner(tags ...string) string {
 	in.t.Helper()
+	_, token := in.taggedRunnerID(tags...)
+	return token
+}
+
+// taggedRunnerID is taggedRunner that also returns the runner's id.
+func (in *instance) taggedRunnerID(tags ...string) (int64, string) {
+	in.t.Helper()
 	var out struct {
+		ID    int64  `json:"id"`
 		Token string `json:"token"`
 	}
 	form := url.Values{"runner_type": {"instance_type"}, "run_untagged": {"false"}, "tag_list": {strings.Join(tags, ",")}}
 	in.api("POST", "/api/v4/user/runners", form, http.StatusCreated, &out)
-	return out.Token
+	return out.ID, out.Token
 }
 
 // pickup creates a pipeline of the project's default branch and returns how
