@@ -42,4 +42,33 @@ type Store interface {
 	// the given download filename and content type. Stores that cannot sign
 	// (local disk) return "" and a nil error.
 	SignedURL(ctx context.Context, key string, ttl time.Duration, filename, contentType string) (string, error)
+
+	// List calls fn with every complete object whose key starts with
+	// prefix, in no particular order, and stops at fn's first error, which
+	// it returns. Uploads not yet complete are not listed.
+	List(ctx context.Context, prefix string, fn func(Entry) error) error
+	// Uploads calls fn with every upload that has not completed: one under
+	// way, or one a crashed process left behind (a temporary file, an S3
+	// multipart upload). A Put that returned has none left.
+	Uploads(ctx context.Context, fn func(Upload) error) error
+	// AbortUpload discards an unfinished upload and its bytes. An upload
+	// already gone is not an error. Aborting one still under way makes its
+	// Put fail.
+	AbortUpload(ctx context.Context, u Upload) error
+}
+
+// Entry is a listed object.
+type Entry struct {
+	Key  string
+	Size int64
+	// ModTime is when the object was stored. On S3 a multipart upload's
+	// object carries the time the upload began, not when it completed.
+	ModTime time.Time
+}
+
+// Upload is an upload that has not completed.
+type Upload struct {
+	Key     string    // the key being written; "" where the store does not know it (fs)
+	ID      string    // the store's name for the upload
+	Started time.Time // when the upload began (fs: when it last wrote)
 }

@@ -34,6 +34,9 @@ func TestStore(t *testing.T, newStore func(t *testing.T) blob.Store) {
 	t.Run("Large", func(t *testing.T) { testLarge(t, newStore(t)) })
 	t.Run("BoundedMemory", func(t *testing.T) { testBoundedMemory(t, newStore(t)) })
 	t.Run("SignedURL", func(t *testing.T) { testSignedURL(t, newStore(t)) })
+	t.Run("List", func(t *testing.T) { testList(t, newStore(t)) })
+	t.Run("FailedPutLeavesNoUpload", func(t *testing.T) { testFailedPutLeavesNoUpload(t, newStore(t)) })
+	t.Run("AbortUpload", func(t *testing.T) { testAbortUpload(t, newStore(t)) })
 }
 
 // MustPut stores c under key and checks the returned Info.

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/blob/blobtest"
@@ -79,35 +78,6 @@ func TestDeleteRemovesEmptyDirectories(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "data", "a", "d")); err != nil {
 		t.Errorf("sibling a/d gone: %v", err)
-	}
-}
-
-func TestSweep(t *testing.T) {
-	root := t.TempDir()
-	s, err := fs.New(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stale := filepath.Join(root, "tmp", "put-stale")
-	fresh := filepath.Join(root, "tmp", "put-fresh")
-	for _, p := range []string{stale, fresh} {
-		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old := time.Now().Add(-48 * time.Hour)
-	if err := os.Chtimes(stale, old, old); err != nil {
-		t.Fatal(err)
-	}
-	n, err := s.Sweep(context.Background(), 24*time.Hour)
-	if err != nil || n != 1 {
-		t.Fatalf("Sweep = %d, %v; want 1, nil", n, err)
-	}
-	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("stale temp file still there (stat error %v)", err)
-	}
-	if _, err := os.Stat(fresh); err != nil {
-		t.Errorf("fresh temp file removed: %v", err)
 	}
 }
 
