@@ -1,6 +1,11 @@
 package ci
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Artifact file types (GitLab's file_type values Baton stores).
 const (
@@ -35,4 +40,41 @@ type Artifact struct {
 	ExpireAt   *time.Time
 	Locked     bool // kept regardless of expiry (keep, or latest successful pipeline)
 	CreatedAt  time.Time
+}
+
+// Blob keys of artifacts. Every byte Baton puts in the blob store is an
+// artifact's file or its archive index, at these keys; the orphan sweep
+// reads the job back from a key to find the row that should reference it.
+const (
+	// ArtifactKeyPrefix starts every artifact blob key.
+	ArtifactKeyPrefix = "artifacts/"
+	// IndexKeySuffix turns an archive's key into its index's key.
+	IndexKeySuffix = ".index"
+)
+
+// ArtifactBlobKey is the key of a job's uploaded file:
+// artifacts/<project>/<job>/<file type>/<name>, name unique per upload.
+func ArtifactBlobKey(projectID, jobID int64, fileType, name string) string {
+	return fmt.Sprintf("%s%d/%d/%s/%s", ArtifactKeyPrefix, projectID, jobID, fileType, name)
+}
+
+// ArtifactKeyJob returns the job whose artifact (or archive index) key is
+// key; ok is false for a key of any other shape.
+func ArtifactKeyJob(key string) (jobID int64, ok bool) {
+	rest, found := strings.CutPrefix(key, ArtifactKeyPrefix)
+	if !found {
+		return 0, false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 4 || parts[2] == "" || parts[3] == "" {
+		return 0, false
+	}
+	if _, err := strconv.ParseInt(parts[0], 10, 64); err != nil {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || id <= 0 {
+		return 0, false
+	}
+	return id, true
 }

@@ -163,7 +163,7 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 	a := &ci.Artifact{
 		JobID: j.ID, PipelineID: j.PipelineID, ProjectID: j.ProjectID, FileType: typ, FileFormat: format,
 		Filename: artifactFilename(part.FileName(), typ, format), ExpireAt: expireAt,
-		BlobKey: fmt.Sprintf("artifacts/%d/%d/%s/%s", j.ProjectID, j.ID, typ, randomName()),
+		BlobKey: ci.ArtifactBlobKey(j.ProjectID, j.ID, typ, randomName()),
 	}
 	counted := &limitedReader{r: part, left: limit}
 	info, err := s.Blobs.Put(ctx, a.BlobKey, counted)
@@ -239,7 +239,7 @@ func (s *Server) inspectArtifact(ctx context.Context, a *ci.Artifact) error {
 	if c, ok := idx.(io.Closer); ok {
 		defer c.Close() // the index's temporary storage
 	}
-	a.IndexKey = a.BlobKey + ".index"
+	a.IndexKey = a.BlobKey + ci.IndexKeySuffix
 	if _, err := putWriterTo(ctx, s.Blobs, a.IndexKey, idx); err != nil {
 		return fmt.Errorf("storing archive index: %w", err)
 	}
