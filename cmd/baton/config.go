@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/sweeper"
 	"github.com/batonci/baton/internal/web"
 )
 
@@ -34,6 +35,7 @@ type Config struct {
 	S3SecretKey      string
 	S3UseSSL         bool
 	S3PathStyle      bool
+	S3CreateBucket   bool   // create the bucket at start when it is missing
 	ArtifactDownload string // proxy or redirect (S3 only)
 	MaxArtifactMiB   int64
 	// Limits of an uploaded zip's index: central directory records, and
@@ -42,6 +44,9 @@ type Config struct {
 	MaxArtifactUncompressedMiB int64
 	DefaultExpireIn            string // GitLab duration, or "never"
 	KeepLatest                 bool   // keep artifacts of the latest successful pipeline per ref
+	// OrphanAfter is the age past which unfinished uploads and artifact
+	// bytes no row references are removed; 0 turns the sweep off.
+	OrphanAfter time.Duration
 
 	StuckAfter   time.Duration // an active job silent this long fails (runner_system_failure)
 	LongPoll     time.Duration // how long jobs/request may hold
@@ -100,12 +105,14 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.S3SecretKey, "s3-secret-key", "BATON_S3_SECRET_KEY", "", "S3 secret key")
 	boolean(&c.S3UseSSL, "s3-ssl", "BATON_S3_SSL", false, "use https for S3")
 	boolean(&c.S3PathStyle, "s3-path-style", "BATON_S3_PATH_STYLE", true, "path-style S3 URLs")
+	boolean(&c.S3CreateBucket, "s3-create-bucket", "BATON_S3_CREATE_BUCKET", true, "create the S3 bucket at start if it is missing")
 	str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
 	integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
 	integer(&c.MaxArtifactEntries, "max-artifact-entries", "BATON_MAX_ARTIFACT_ENTRIES", 200_000, "most entries an uploaded zip may have (-1: no limit)")
 	integer(&c.MaxArtifactUncompressedMiB, "max-artifact-uncompressed", "BATON_MAX_ARTIFACT_UNCOMPRESSED", 16<<10, "most MiB the entries of an uploaded zip may declare uncompressed (-1: no limit)")
 	str(&c.DefaultExpireIn, "default-expire-in", "BATON_DEFAULT_EXPIRE_IN", "30 days", "artifact expiry when a job sets none (GitLab syntax, or never)")
 	boolean(&c.KeepLatest, "keep-latest-artifacts", "BATON_KEEP_LATEST_ARTIFACTS", true, "keep artifacts of the latest successful pipeline per ref regardless of expiry")
+	duration(&c.OrphanAfter, "orphan-after", "BATON_ORPHAN_AFTER", sweeper.DefaultOlderThan, "remove unfinished uploads and unreferenced artifact bytes older than this (0: never)")
 	duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
 	duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job (0: answer at once)")
 	integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
@@ -161,6 +168,9 @@ func (c *Config) finish() error {
 	}
 	if _, err := c.level(); err != nil {
 		return err
+	}
+	if c.OrphanAfter < 0 {
+		return fmt.Errorf("--orphan-after must not be negative")
 	}
 	if c.SessionIdle <= 0 || c.SessionMaxAge <= 0 {
 		return fmt.Errorf("--session-idle-timeout and --session-max-age must be positive")

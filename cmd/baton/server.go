@@ -32,6 +32,7 @@ import (
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/postgres"
 	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/sweeper"
 	"github.com/batonci/baton/internal/web"
 )
 
@@ -165,7 +166,8 @@ func (m *Main) openBlobs(ctx context.Context) (blob.Store, error) {
 	c := m.Config
 	if c.ArtifactStore == "s3" {
 		s, err := blobs3.New(ctx, blobs3.Config{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region,
-			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseSSL: c.S3UseSSL, PathStyle: c.S3PathStyle})
+			AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseSSL: c.S3UseSSL, PathStyle: c.S3PathStyle,
+			CreateBucket: c.S3CreateBucket})
 		if err != nil {
 			return nil, fmt.Errorf("opening S3 bucket %s: %w", c.S3Bucket, err)
 		}
@@ -316,6 +318,9 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", (&reaper.Reaper{Store: m.Store, Blobs: m.Blobs, KeepLatest: m.Config.KeepLatest, Logger: m.Logger}).Run)
+	if m.Config.OrphanAfter > 0 {
+		m.loop(ctx, "orphan-sweeper", m.sweeper().Run)
+	}
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("serving HTTP", "err", err)
@@ -323,6 +328,13 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	m.Logger.Info("Baton is listening", "addr", ln.Addr().String(), "url", m.Config.ExternalURL, "database", redactURL(m.Config.DatabaseURL))
 	return nil
+}
+
+// sweeper removes what crashed uploads leave: unfinished uploads, index
+// spills in DATA_DIR/tmp and artifact bytes no row references.
+func (m *Main) sweeper() *sweeper.Sweeper {
+	return &sweeper.Sweeper{Store: m.Store, Blobs: m.Blobs, TempDirs: []string{filepath.Join(m.Config.DataDir, "tmp")},
+		OlderThan: m.Config.OrphanAfter, Logger: m.Logger}
 }
 
 // loop runs a background loop until ctx ends, restarting it after errors.

@@ -51,6 +51,22 @@ func TestNew(t *testing.T) {
 			}
 		})
 	}
+	t.Run("replicas creating at once", func(t *testing.T) {
+		cfg := config(b)
+		cfg.Bucket, cfg.CreateBucket = b.Bucket+"-together", true
+		errs := make(chan error, 3)
+		for range cap(errs) {
+			go func() {
+				_, err := s3.New(context.Background(), cfg)
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Errorf("New of a bucket another replica creates too: %v", err)
+			}
+		}
+	})
 	t.Run("unreachable", func(t *testing.T) {
 		cfg := config(b)
 		cfg.Endpoint = "127.0.0.1:1" // nothing listens on port 1

@@ -66,8 +66,9 @@ type Store struct {
 var _ blob.Store = (*Store)(nil)
 
 // New connects to the store and checks that the bucket exists, creating it
-// if cfg.CreateBucket. A missing bucket is KindInvalid; an unreachable
-// server KindUnavailable.
+// if cfg.CreateBucket. A missing bucket that is not to be (or cannot be)
+// created is KindInvalid, with a message that says so; an unreachable server
+// KindUnavailable.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Bucket == "" {
 		return nil, ci.Errorf(ci.KindInvalid, "s3: no bucket configured")
@@ -96,13 +97,34 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if !ok {
 		if !cfg.CreateBucket {
-			return nil, ci.Errorf(ci.KindInvalid, "s3: bucket %s does not exist", cfg.Bucket)
+			return nil, ci.Errorf(ci.KindInvalid, "s3: bucket %s does not exist (create it, or let Baton create it)", cfg.Bucket)
 		}
-		if err := client.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
-			return nil, classify(err, "creating bucket %s", cfg.Bucket)
+		if err := s.makeBucket(ctx, cfg); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// makeBucket creates the bucket. Another replica creating it at the same
+// moment is success; a store that refuses (no s3:CreateBucket permission,
+// a name taken by another account) is KindInvalid with what to do.
+func (s *Store) makeBucket(ctx context.Context, cfg Config) error {
+	err := s.client.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region})
+	if err == nil {
+		return nil
+	}
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) && resp.Code == "BucketAlreadyOwnedByYou" {
+		return nil
+	}
+	if ok, e := s.client.BucketExists(ctx, cfg.Bucket); e == nil && ok {
+		return nil // made by someone else meanwhile
+	}
+	if c := classify(err, "creating bucket %s", cfg.Bucket); ci.KindOf(c) == ci.KindUnavailable {
+		return c
+	}
+	return ci.Wrap(ci.KindInvalid, err, "s3: bucket %s does not exist and creating it failed: create it beforehand, or allow these credentials to create buckets", cfg.Bucket)
 }
 
 func newClient(endpoint string, cfg Config) (*minio.Client, error) {
