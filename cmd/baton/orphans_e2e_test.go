@@ -144,7 +144,7 @@ func TestUploadDisconnectedMidBody(t *testing.T) {
 			}
 			m := serveAt(t, ln, dir, engines()[0].url(t, dir), func(c *Config) {
 				configure(c)
-				c.OrphanAfter = time.Second
+				c.OrphanAfter = 0
 			})
 			in := &instance{t: t, main: m, url: m.Config.ExternalURL, token: m.AdminToken}
 			runnerToken := in.runnerToken()
@@ -251,4 +251,3 @@ func streamUpload(t *testing.T, baseURL string, j matrixJob) (sent *atomic.Int64
 	t.Cleanup(func() { pw.CloseWithError(fmt.Errorf("test over")) })
 	return sent, stop
 }
-
