@@ -251,3 +251,25 @@ func streamUpload(t *testing.T, baseURL string, j matrixJob) (sent *atomic.Int64
 	t.Cleanup(func() { pw.CloseWithError(fmt.Errorf("test over")) })
 	return sent, stop
 }
+
+// TestUploadFailureIsNotScriptFailure: a job whose script passes but whose
+// artifacts Baton refuses (larger than --max-artifact-size) fails as
+// archived_failure, which Baton offers its runners, not as script_failure.
+func TestUploadFailureIsNotScriptFailure(t *testing.T) {
+	in := startBaton(t, engines()[0], func(c *Config) { c.MaxArtifactMiB = 1 })
+	in.startRunner(in.runnerToken(), 1)
+	projID, _ := in.project("toobig", map[string]string{".gitlab-ci.yml": `
+build:
+  script: head -c 3000000 /dev/urandom > big.bin
+  artifacts:
+    paths: [big.bin]
+`})
+	pl := in.latestPipeline(projID)
+	if done := in.waitPipeline(projID, pl.ID, 60*time.Second, "success", "failed", "canceled"); done.Status != "failed" {
+		t.Fatalf("pipeline %s, want failed", done.Status)
+	}
+	j := in.jobs(projID, pl.ID, false)["build"][0]
+	if j.Status != "failed" || j.FailureReason != "archived_failure" {
+		t.Errorf("job %s with failure reason %q, want failed with archived_failure; trace:\n%s", j.Status, j.FailureReason, in.trace(projID, j.ID))
+	}
+}

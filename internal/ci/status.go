@@ -52,6 +52,9 @@ const (
 	FailureTraceSizeExceeded = "trace_size_exceeded"
 	FailureJobCanceled       = "job_canceled"
 	FailureConfigError       = "config_error"
+	// FailureArchived is GitLab's archived_failure, which a runner reports
+	// when the job's script passed but its artifacts could not be stored.
+	FailureArchived = "archived_failure"
 )
 
 // Pipeline sources, GitLab's names.

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -297,6 +298,65 @@ func TestDependencyLimits(t *testing.T) {
 			}
 			if errA == nil {
 				t.Fatal("a.txt was extracted from a refused archive")
+			}
+		})
+	}
+}
+
+// TestUploadRetried: like gitlab-runner, an artifact upload the coordinator
+// fails (the connection dropped mid-body, as when it is killed, or an error
+// status) is tried again with back-off, 3 tries in all (6 while it answers
+// 503); an upload that never succeeds fails the job as archived_failure
+// (runner_system_failure for a coordinator that does not know that
+// reason), never as the script's failure. HTTP-level retries are off here,
+// so each request is one try.
+func TestUploadRetried(t *testing.T) {
+	tests := []struct {
+		name      string
+		fail      int
+		code      int  // 0: drop the connection
+		archived  bool // the coordinator lists archived_failure
+		wantTries int
+		wantState string
+		reason    string
+	}{
+		{"two dropped, then stored", 2, 0, true, 3, "success", ""},
+		{"two 500s, then stored", 2, http.StatusInternalServerError, true, 3, "success", ""},
+		{"five 503s, then stored", 5, http.StatusServiceUnavailable, true, 6, "success", ""},
+		{"always dropped", 10, 0, true, 3, "failed", "archived_failure"},
+		{"always 502", 10, http.StatusBadGateway, true, 3, "failed", "archived_failure"},
+		{"always dropped, reason unknown to the coordinator", 10, 0, false, 3, "failed", "runner_system_failure"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeCoordinator(t)
+			f.failUploads, f.failUploadCode = tt.fail, tt.code
+			p := payload(300+i, []string{"echo r > r.txt"}, map[string]any{
+				"artifacts": []map[string]any{{"name": "a", "paths": []string{"r.txt"}, "artifact_format": "zip", "artifact_type": "archive"}},
+			})
+			if !tt.archived {
+				p["features"] = map[string]any{"trace_sections": true,
+					"failure_reasons": []string{"script_failure", "runner_system_failure", "job_execution_timeout", "unknown_failure", "job_canceled"}}
+			}
+			j := f.enqueue(p)
+			r := newTestRunner(t, f, 1)
+			r.client.attempts = 1
+			startRunner(t, r)
+			trace, final, uploads := waitFinal(t, f, j)
+			checkFinal(t, trace, final, tt.wantState, tt.reason, 0)
+			f.mu.Lock()
+			tries := f.uploadTries
+			f.mu.Unlock()
+			if tries != tt.wantTries {
+				t.Errorf("upload tries = %d, want %d; trace:\n%s", tries, tt.wantTries, trace)
+			}
+			if tt.wantState == "success" {
+				if len(uploads) != 1 || zipEntries(t, uploads[0].data)["r.txt"] != "r\n" {
+					t.Errorf("stored uploads %d", len(uploads))
+				}
+			}
+			if !strings.Contains(trace, "retrying") {
+				t.Errorf("trace does not say the upload is retried:\n%s", trace)
 			}
 		})
 	}

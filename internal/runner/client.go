@@ -30,6 +30,9 @@ type client struct {
 	attempts   int           // HTTP-level attempts for retryable statuses
 	backoff    time.Duration // first retry wait
 	maxBackoff time.Duration
+	// Between tries of an artifact upload: doubling from uploadBackoff up
+	// to uploadMaxBackoff (gitlab-runner: 1 s to 5 s).
+	uploadBackoff, uploadMaxBackoff time.Duration
 }
 
 func newClient(base *url.URL, hc *http.Client, log *slog.Logger) *client {
@@ -42,7 +45,8 @@ func newClient(base *url.URL, hc *http.Client, log *slog.Logger) *client {
 	}
 	// Redirects are followed explicitly where the protocol wants them.
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{base: base, http: c, log: log, attempts: 5, backoff: 100 * time.Millisecond, maxBackoff: 60 * time.Second}
+	return &client{base: base, http: c, log: log, attempts: 5, backoff: 100 * time.Millisecond, maxBackoff: 60 * time.Second,
+		uploadBackoff: time.Second, uploadMaxBackoff: 5 * time.Second}
 }
 
 // apiRequest is one API call. body is called once per attempt, so a streamed
@@ -146,6 +150,15 @@ func (c *client) wait(attempt int, resp *http.Response) time.Duration {
 		d = c.maxBackoff
 	}
 	return d/2 + mrand.N(d/2+1)
+}
+
+// uploadWait is the pause after the attempt-th failed try of an upload.
+func (c *client) uploadWait(attempt int) time.Duration {
+	d := c.uploadBackoff << (attempt - 1)
+	if d <= 0 || d > c.uploadMaxBackoff {
+		d = c.uploadMaxBackoff
+	}
+	return d
 }
 
 // sleep waits d or until ctx is done.

@@ -45,6 +45,12 @@ type fakeCoordinator struct {
 	uploadHosts    []string
 	// uploadCode, when set, answers artifact uploads instead of 201.
 	uploadCode int
+	// failUploads drops that many upload requests first, mid-body, as a
+	// coordinator killed during the upload; failUploadCode, when set,
+	// answers them with that status instead.
+	failUploads    int
+	failUploadCode int
+	uploadTries    int // upload requests received
 }
 
 // fakeJob is the server's view of one job.
@@ -262,7 +268,27 @@ func (f *fakeCoordinator) upload(w http.ResponseWriter, r *http.Request) {
 	redirect := f.redirectUpload
 	f.redirectUpload = false
 	f.uploadHosts = append(f.uploadHosts, r.Host)
+	f.uploadTries++
+	fail := f.failUploads > 0
+	if fail {
+		f.failUploads--
+	}
+	failCode := f.failUploadCode
 	f.mu.Unlock()
+	if fail {
+		_, _ = io.CopyN(io.Discard, r.Body, 1024)
+		if failCode != 0 {
+			http.Error(w, `{"message":"failing"}`, failCode)
+			return
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			f.t.Errorf("upload: hijacking: %v", err)
+			return
+		}
+		conn.Close()
+		return
+	}
 	if redirect {
 		u := *r.URL
 		u.Scheme, u.Host = "http", strings.Replace(f.srv.Listener.Addr().String(), "127.0.0.1", "localhost", 1)

@@ -24,6 +24,7 @@ func newTestRunner(t *testing.T, f *fakeCoordinator, concurrency int) *Runner {
 	r.killGrace = 2 * time.Second
 	r.finalBackoff = 10 * time.Millisecond
 	r.client.backoff = time.Millisecond
+	r.client.uploadBackoff, r.client.uploadMaxBackoff = time.Millisecond, 5*time.Millisecond
 	return r
 }
 
@@ -130,7 +131,7 @@ func payload(id int, script []string, extra map[string]any) map[string]any {
 		},
 		"steps": []map[string]any{{"name": "script", "script": script, "timeout": 3600, "when": "on_success", "allow_failure": false}},
 		"features": map[string]any{"trace_sections": true,
-			"failure_reasons": []string{"script_failure", "runner_system_failure", "job_execution_timeout", "unknown_failure", "job_canceled"}},
+			"failure_reasons": []string{"script_failure", "runner_system_failure", "job_execution_timeout", "unknown_failure", "job_canceled", "archived_failure"}},
 	}
 	for k, v := range extra {
 		p[k] = v

@@ -227,6 +227,9 @@ func (j *job) outcome(err error) (state, reason string, exitCode int) {
 	case errors.As(err, &ee):
 		j.errorf("Job failed: exit code %d", ee.code)
 		return "failed", reasonScript, ee.code
+	case errors.As(err, new(*uploadError)):
+		j.errorf("Job failed: uploading artifacts: %v", err)
+		return "failed", reasonArchived, 0
 	case errors.As(err, new(*systemError)):
 		j.errorf("Job failed (system failure): %v", err)
 		return "failed", reasonSystem, 0

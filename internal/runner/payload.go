@@ -119,6 +119,7 @@ const (
 	reasonUnknown     = "unknown_failure"
 	reasonCanceled    = "job_canceled"
 	reasonInterrupted = "runner_interrupted"
+	reasonArchived    = "archived_failure" // the artifacts could not be stored
 )
 
 // failureReason maps reason onto what the coordinator said it supports, as gitlab-runner does.
@@ -131,6 +132,9 @@ func (j *jobPayload) failureReason(reason string) string {
 		if r == reason {
 			return reason
 		}
+	}
+	if reason == reasonArchived {
+		return reasonSystem // not the script's failure, whatever the coordinator knows
 	}
 	return reasonUnknown
 }

@@ -99,7 +99,7 @@ func TestUploadRefusedFailsJob(t *testing.T) {
 			}))
 			startRunner(t, newTestRunner(t, f, 1))
 			trace, final, uploads := waitFinal(t, f, j)
-			checkFinal(t, trace, final, "failed", "script_failure", 0)
+			checkFinal(t, trace, final, "failed", "archived_failure", 0)
 			if len(uploads) != 1 {
 				t.Errorf("a refused upload was retried: %d uploads", len(uploads))
 			}

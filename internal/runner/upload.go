@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // errUploadFatal marks an upload the coordinator refused for good (403, 413).
@@ -108,42 +107,60 @@ func (j *job) uploadOne(ctx context.Context, a jobArtifact) error {
 		return pr, nil
 	}
 	hdr := http.Header{"Job-Token": {j.p.Token}, "Content-Type": {mw.FormDataContentType()}}
+	// Like gitlab-runner's artifacts-uploader: up to 3 tries (6 while the
+	// coordinator answers 503), each on top of the client's HTTP-level
+	// retries, with back-off between tries; a 307 is followed at once.
+	// Network errors are retried too: the coordinator may be restarting.
 	for attempt := 1; ; attempt++ {
+		limit := 3
+		var failure error
 		resp, err := j.r.client.doURL(ctx, target.String(), apiRequest{method: http.MethodPost, path: target.Path, header: hdr, body: body})
 		if err != nil {
-			return fmt.Errorf("uploading: %w", err)
-		}
-		msg := errorMessage(resp)
-		resp.Body.Close()
-		j.observe(resp)
-		limit := 3
-		switch resp.StatusCode {
-		case http.StatusCreated:
-			j.printf("Uploading artifacts as %q to coordinator... 201 Created\n", orDefault(a.ArtifactType, "archive"))
-			return nil
-		case http.StatusTemporaryRedirect:
-			loc, err := resp.Location()
-			if err != nil {
-				return fmt.Errorf("uploading: bad redirect: %w", err)
+			if ctx.Err() != nil {
+				return err
 			}
-			target.Scheme, target.Host = loc.Scheme, loc.Host
-			if attempt < limit {
-				continue // retry at once against the new host
+			failure = fmt.Errorf("uploading: %w", err)
+		} else {
+			msg := errorMessage(resp)
+			resp.Body.Close()
+			j.observe(resp)
+			switch resp.StatusCode {
+			case http.StatusCreated:
+				j.printf("Uploading artifacts as %q to coordinator... 201 Created\n", orDefault(a.ArtifactType, "archive"))
+				return nil
+			case http.StatusTemporaryRedirect:
+				loc, err := resp.Location()
+				if err != nil {
+					return &uploadError{fmt.Errorf("uploading: bad redirect: %w", err)}
+				}
+				target.Scheme, target.Host = loc.Scheme, loc.Host
+				if attempt < limit {
+					continue // retry at once against the new host
+				}
+			case http.StatusForbidden, http.StatusRequestEntityTooLarge:
+				return &uploadError{fmt.Errorf("%w: %d %s", errUploadFatal, resp.StatusCode, msg)}
+			case http.StatusServiceUnavailable:
+				limit = 6
 			}
-		case http.StatusForbidden, http.StatusRequestEntityTooLarge:
-			return fmt.Errorf("%w: %d %s", errUploadFatal, resp.StatusCode, msg)
-		case http.StatusServiceUnavailable:
-			limit = 6
+			failure = fmt.Errorf("uploading: status %d %s", resp.StatusCode, msg)
 		}
 		if attempt >= limit {
-			return fmt.Errorf("uploading: status %d %s", resp.StatusCode, msg)
+			return &uploadError{failure}
 		}
-		j.warnf("Uploading artifacts to coordinator... %d, retrying", resp.StatusCode)
-		if err := sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+		j.warnf("Uploading artifacts to coordinator... %v, retrying", failure)
+		if err := sleep(ctx, j.r.client.uploadWait(attempt)); err != nil {
 			return err
 		}
 	}
 }
+
+// uploadError is an artifact upload that failed after the job's script
+// passed: reported as archived_failure (or runner_system_failure), not as
+// the script's failure.
+type uploadError struct{ err error }
+
+func (e *uploadError) Error() string { return e.err.Error() }
+func (e *uploadError) Unwrap() error { return e.err }
 
 func orDefault(s, d string) string {
 	if s == "" {

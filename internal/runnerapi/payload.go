@@ -107,7 +107,7 @@ type jobFeatures struct {
 var failureReasons = []string{
 	ci.FailureScriptFailure, ci.FailureRunnerSystem, ci.FailureJobTimeout,
 	"image_pull_failure", "unknown_failure", "runner_configuration_error",
-	"runner_external_dependency_failure", "runner_interrupted", ci.FailureJobCanceled,
+	"runner_external_dependency_failure", "runner_interrupted", ci.FailureJobCanceled, ci.FailureArchived,
 }
 
 func knownFailureReason(r string) bool {
