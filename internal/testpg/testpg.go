@@ -171,3 +171,19 @@ func (c *Cluster) Start(tb testing.TB) {
 		tb.Fatalf("testpg: %v", err)
 	}
 }
+
+// Start starts a throwaway cluster of its own, for programs such as
+// benchmarks, from the same binaries the tests use, and returns the URL of
+// its postgres database and a function that stops it and removes its files.
+func Start() (url string, stop func(), err error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := startCluster(bin)
+	if err != nil {
+		return "", nil, err
+	}
+	var once sync.Once
+	return c.url, func() { once.Do(c.stop) }, nil
+}

@@ -16,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // toolsModule is the module path of the repository's tools module, whose
@@ -36,14 +39,19 @@ var build struct {
 // test when that is impossible.
 func gatewayBinary(tb testing.TB) string {
 	tb.Helper()
-	build.once.Do(func() { build.path, build.err = buildGateway() })
-	if build.err != nil {
+	if _, err := buildOnce(); err != nil {
 		if os.Getenv("CI") != "" {
-			tb.Fatalf("no S3 server for tests: %v", build.err)
+			tb.Fatalf("no S3 server for tests: %v", err)
 		}
-		tb.Skipf("no S3 server for tests (set BATON_TEST_S3_ENDPOINT or make versitygw buildable): %v", build.err)
+		tb.Skipf("no S3 server for tests (set BATON_TEST_S3_ENDPOINT or make versitygw buildable): %v", err)
 	}
 	return build.path
+}
+
+// buildOnce builds versitygw once per process.
+func buildOnce() (string, error) {
+	build.once.Do(func() { build.path, build.err = buildGateway() })
+	return build.path, build.err
 }
 
 func buildGateway() (string, error) {
@@ -181,10 +189,20 @@ func freeAddr() (string, error) {
 // runGateway starts versitygw and waits until it answers HTTP. On success the
 // process is stopped at test cleanup; on failure it is already stopped.
 func runGateway(tb testing.TB, bin, addr, root string, b Bucket) error {
-	logPath := filepath.Join(tb.TempDir(), "versitygw.log")
-	logFile, err := os.Create(logPath)
+	stop, err := launch(bin, addr, root, filepath.Join(tb.TempDir(), "versitygw.log"), b)
 	if err != nil {
 		return err
+	}
+	tb.Cleanup(stop)
+	return nil
+}
+
+// launch starts versitygw serving root on addr, logging to logPath, and
+// waits until it answers HTTP. On failure it is already stopped.
+func launch(bin, addr, root, logPath string, b Bucket) (stop func(), err error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin, "--quiet", "--access", b.AccessKey, "--secret", b.SecretKey,
@@ -192,11 +210,11 @@ func runGateway(tb testing.TB, bin, addr, root string, b Bucket) error {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("running %s: %w", bin, err)
+		return nil, fmt.Errorf("running %s: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
+	kill := func() {
 		cmd.Process.Kill()
 		<-exited
 	}
@@ -207,22 +225,62 @@ func runGateway(tb testing.TB, bin, addr, root string, b Bucket) error {
 	defer ticker.Stop()
 	for {
 		if answers(ctx, addr) {
-			tb.Cleanup(stop)
-			return nil
+			var once sync.Once
+			return func() { once.Do(kill) }, nil
 		}
 		select {
 		case err := <-exited:
 			exited <- err
-			stop()
+			kill()
 			out, _ := os.ReadFile(logPath)
-			return fmt.Errorf("versitygw exited: %v\n%s", err, out)
+			return nil, fmt.Errorf("versitygw exited: %v\n%s", err, out)
 		case <-ctx.Done():
-			stop()
+			kill()
 			out, _ := os.ReadFile(logPath)
-			return fmt.Errorf("versitygw did not answer on %s: %w\n%s", addr, ctx.Err(), out)
+			return nil, fmt.Errorf("versitygw did not answer on %s: %w\n%s", addr, ctx.Err(), out)
 		case <-ticker.C:
 		}
 	}
+}
+
+// Start runs a versitygw gateway on dir (its buckets and log) and a free
+// loopback port, for programs such as benchmarks, and creates bucket on
+// it. It builds versitygw as the tests do. stop ends the gateway.
+func Start(dir, bucket string) (b Bucket, stop func(), err error) {
+	bin, err := buildOnce()
+	if err != nil {
+		return Bucket{}, nil, err
+	}
+	root := filepath.Join(dir, "s3")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Bucket{}, nil, err
+	}
+	b = Bucket{Region: "us-east-1", AccessKey: "baton-bench", SecretKey: "baton-bench-secret", Bucket: bucket}
+	for range 3 {
+		addr, aerr := freeAddr()
+		if aerr != nil {
+			return Bucket{}, nil, aerr
+		}
+		if stop, err = launch(bin, addr, root, filepath.Join(dir, "versitygw.log"), b); err == nil {
+			b.Endpoint = addr
+			break
+		}
+	}
+	if err != nil {
+		return Bucket{}, nil, fmt.Errorf("starting versitygw: %w", err)
+	}
+	if bucket != "" {
+		c, err := minio.New(b.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(b.AccessKey, b.SecretKey, ""), Region: b.Region,
+			BucketLookup: minio.BucketLookupPath})
+		if err == nil {
+			err = c.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{Region: b.Region})
+		}
+		if err != nil {
+			stop()
+			return Bucket{}, nil, fmt.Errorf("creating bucket %s: %w", bucket, err)
+		}
+	}
+	return b, stop, nil
 }
 
 // answers reports whether something serves HTTP on addr (an anonymous
