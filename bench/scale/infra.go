@@ -55,9 +55,10 @@ type replica struct {
 var patRe = regexp.MustCompile(`glpat-[A-Za-z0-9_\-]+`)
 
 // startReplica starts bin as one replica: its own data directory, the
-// shared database and bucket. It waits for /-/readiness and, when
+// shared database, bucket and repository directory. It waits for /-/readiness and, when
 // wantToken, for the administrator token the first replica prints.
 func startReplica(ctx context.Context, bin, tmp, name, dbURL string, b tests3.Bucket, maxUploadMiB int64, wantToken bool) (*replica, error) {
+	reposDir := filepath.Join(tmp, "repos") // shared, as NFS would be
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func startReplica(ctx context.Context, bin, tmp, name, dbURL string, b tests3.Bu
 	}
 	defer logFile.Close()
 	r.cmd = exec.Command(bin, "server", "--listen", addr, "--data-dir", filepath.Join(tmp, "data-"+name),
-		"--database-url", dbURL, "--log-level", "warn",
+		"--repos-dir", reposDir, "--database-url", dbURL, "--log-level", "warn",
 		"--artifact-store", "s3", "--s3-endpoint", b.Endpoint, "--s3-bucket", bucketName, "--s3-region", b.Region,
 		"--s3-access-key", b.AccessKey, "--s3-secret-key", b.SecretKey,
 		"--max-artifact-size", fmt.Sprint(maxUploadMiB))

@@ -196,8 +196,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Repositories live on the replica that received the push (until
-	// --repos-dir shares them): pipelines are created on replica a.
+	// The replicas share --repos-dir: a push through a is planned by b too.
 	if err := pushRepo(ctx, a.url, a.token, tmp, load.Path, noopYAML(cfg.Jobs)); err != nil {
 		return err
 	}
@@ -295,7 +294,8 @@ func sampleAPI(ctx context.Context, apis []*api, projectID int64, ids func() []i
 	return out, int(errs.Load())
 }
 
-// measureDrain creates cfg.Pipelines pipelines at once and waits for all
+// measureDrain creates cfg.Pipelines pipelines at once, alternately
+// through both replicas, and waits for all
 // of them to finish, sampling the API meanwhile; then samples the idle API.
 func measureDrain(ctx context.Context, cfg config, apis []*api, projectID int64, r *results) error {
 	var mu sync.Mutex
@@ -316,8 +316,12 @@ func measureDrain(ctx context.Context, cfg config, apis []*api, projectID int64,
 	errs := make(chan error, 8)
 	for range 8 {
 		create.Go(func() {
-			for next.Add(1) <= int64(cfg.Pipelines) {
-				id, err := apis[0].createPipeline(ctx, projectID)
+			for {
+				i := next.Add(1)
+				if i > int64(cfg.Pipelines) {
+					return
+				}
+				id, err := apis[i%int64(len(apis))].createPipeline(ctx, projectID)
 				if err != nil {
 					errs <- err
 					return
