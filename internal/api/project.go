@@ -21,9 +21,10 @@ func (s *Server) lookupProject(r *http.Request) (*ci.Project, error) {
 	return proj, err
 }
 
-// projectFor resolves :id and asks the policy whether the caller may do a
-// on the project. A project the caller cannot see is 404, like a missing one.
-func (s *Server) projectFor(r *http.Request, a policy.Ability) (*ci.Project, *auth.Principal, error) {
+// projectFor resolves :id and asks the policy whether the caller may do the
+// route's ability on the project. A project the caller cannot see is 404,
+// like a missing one.
+func (s *Server) projectFor(r *http.Request) (*ci.Project, *auth.Principal, error) {
 	p, err := s.principal(r)
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +33,7 @@ func (s *Server) projectFor(r *http.Request, a policy.Ability) (*ci.Project, *au
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.Policy.Project(r.Context(), p, a, proj); err != nil {
+	if err := s.Policy.Project(r.Context(), p, routeAbility(r), proj); err != nil {
 		return nil, nil, err
 	}
 	return proj, p, nil
@@ -80,11 +81,8 @@ func parseVisibility(v string, def ci.Visibility) (ci.Visibility, error) {
 }
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.mustPrincipal(r)
+	p, err := s.instanceFor(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Policy.Instance(p, policy.CreateProject); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -159,7 +157,7 @@ func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *httpx.Pa
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadProject)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -183,11 +181,8 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
+	p, err := s.instanceFor(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Policy.Instance(p, policy.ListProjects); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -247,7 +242,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.DeleteProject)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
