@@ -129,13 +129,18 @@ func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Projec
 		return nil, err
 	}
 	spec.PipelineID = j.PipelineID
+	fresh := j // just read; choosing again after a wait reads it again
 	return func(ctx context.Context) (*artifacts.Choice, error) {
-		// The job row is read again: its status decides whether waiting helps.
-		fresh, err := s.Store.JobByID(ctx, j.ID)
-		if err != nil {
-			return nil, err
+		if fresh == nil {
+			// Its status decides whether waiting (more) helps.
+			var err error
+			if fresh, err = s.Store.JobByID(ctx, j.ID); err != nil {
+				return nil, err
+			}
 		}
-		return s.Artifacts.OfJob(ctx, fresh)
+		c, err := s.Artifacts.OfJob(ctx, fresh)
+		fresh = nil
+		return c, err
 	}, nil
 }
 

@@ -29,6 +29,9 @@ type UserStore interface {
 	CreatePersonalToken(ctx context.Context, t *PersonalToken) error
 	// PersonalTokenByHash finds a token by the hex SHA-256 of its secret.
 	PersonalTokenByHash(ctx context.Context, hash string) (*PersonalToken, error)
+	// PersonalTokenWithUser is PersonalTokenByHash with the token's user,
+	// read together (authentication's one query).
+	PersonalTokenWithUser(ctx context.Context, hash string) (*PersonalToken, *User, error)
 	// TouchPersonalToken records the token's last use.
 	TouchPersonalToken(ctx context.Context, id int64, at time.Time) error
 }
