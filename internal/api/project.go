@@ -21,6 +21,21 @@ func (s *Server) lookupProject(r *http.Request) (*ci.Project, error) {
 	return proj, err
 }
 
+// lookupProjectWithLevel is lookupProject with userID's membership level.
+func (s *Server) lookupProjectWithLevel(r *http.Request, userID int64) (*ci.Project, ci.AccessLevel, error) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	path := ""
+	if err != nil {
+		id, path = 0, strings.Trim(raw, "/")
+	}
+	proj, lvl, err := s.Store.ProjectWithLevel(r.Context(), id, path, userID)
+	if ci.IsNotFound(err) {
+		return nil, ci.AccessNone, ci.Errorf(ci.KindNotFound, "404 Project Not Found")
+	}
+	return proj, lvl, err
+}
+
 // projectFor resolves :id and asks the policy whether the caller may do the
 // route's ability on the project. A project the caller cannot see is 404,
 // like a missing one.
@@ -28,6 +43,17 @@ func (s *Server) projectFor(r *http.Request) (*ci.Project, *auth.Principal, erro
 	p, err := s.principal(r)
 	if err != nil {
 		return nil, nil, err
+	}
+	if policy.NeedsMemberLevel(p) {
+		// The project and the caller's level on it in one query.
+		proj, lvl, err := s.lookupProjectWithLevel(r, p.User.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Policy.ProjectAt(r.Context(), p, routeAbility(r), proj, lvl); err != nil {
+			return nil, nil, err
+		}
+		return proj, p, nil
 	}
 	proj, err := s.lookupProject(r)
 	if err != nil {

@@ -71,6 +71,10 @@ type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	ProjectByFullPath(ctx context.Context, fullPath string) (*Project, error)
+	// ProjectWithLevel is ProjectByID (fullPath == "") or ProjectByFullPath
+	// with userID's effective access level on it (as AccessLevel answers),
+	// read together.
+	ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*Project, AccessLevel, error)
 	ListProjects(ctx context.Context, f ProjectFilter) ([]*Project, int, error)
 	// UpdateProject saves the mutable fields: name, description, default branch,
 	// visibility, CI config path, job token scope; it sets UpdatedAt.
