@@ -13,7 +13,7 @@ import (
 // may read it (GitLab's /job_token_scope/allowlist).
 
 func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, policy.ReadAllowlist)
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, policy.AdminAllowlist)
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.AdminAllowlist)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
-	"github.com/batonci/baton/internal/policy"
 )
 
 // artifactHandler is a route that resolves a chosen archive and serves it.
@@ -19,12 +18,15 @@ import (
 // beforehand); a chooser that learns the pipeline only from the path sets it.
 type artifactHandler func(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, spec *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error)
 
+// serveFunc answers with a chosen archive: whole, one file or a listing.
+type serveFunc func(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error
+
 // serveChosen wraps a chooser into the archive, raw and tree handlers. A
 // wait holds the request until an upload or job finish in its scope wakes
 // it; every wake-up authorizes the caller again.
-func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve func(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error) handlerFunc {
+func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve serveFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		proj, p, err := s.projectFor(r, policy.ReadArtifact)
+		proj, p, err := s.projectFor(r)
 		if err != nil {
 			return err
 		}
@@ -34,7 +36,7 @@ func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve func(w 
 		}
 		spec := artifacts.WaitSpec{For: aq.Wait, ProjectID: proj.ID, Clients: waitClients(r, p),
 			Recheck: func(context.Context) error {
-				_, _, err := s.projectFor(r, policy.ReadArtifact)
+				_, _, err := s.projectFor(r)
 				return err
 			}}
 		pick, err := choose(r.Context(), r, proj, aq, &spec)
@@ -127,13 +129,18 @@ func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Projec
 		return nil, err
 	}
 	spec.PipelineID = j.PipelineID
+	fresh := j // just read; choosing again after a wait reads it again
 	return func(ctx context.Context) (*artifacts.Choice, error) {
-		// The job row is read again: its status decides whether waiting helps.
-		fresh, err := s.Store.JobByID(ctx, j.ID)
-		if err != nil {
-			return nil, err
+		if fresh == nil {
+			// Its status decides whether waiting (more) helps.
+			var err error
+			if fresh, err = s.Store.JobByID(ctx, j.ID); err != nil {
+				return nil, err
+			}
 		}
-		return s.Artifacts.OfJob(ctx, fresh)
+		c, err := s.Artifacts.OfJob(ctx, fresh)
+		fresh = nil
+		return c, err
 	}, nil
 }
 
@@ -162,7 +169,7 @@ func (s *Server) jobSubroutes(w http.ResponseWriter, r *http.Request) error {
 // refRoutes serves /jobs/artifacts/:ref/download and /jobs/artifacts/:ref/raw/*path.
 func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) error {
 	var ref string
-	var serve func(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error
+	var serve serveFunc
 	if i := strings.Index(rest, "/raw/"); i > 0 {
 		ref = rest[:i]
 		r.SetPathValue("path", rest[i+len("/raw/"):])
@@ -187,7 +194,7 @@ func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) 
 // keepArtifacts is POST /projects/:id/jobs/:job_id/artifacts/keep: the
 // job's artifacts no longer expire.
 func (s *Server) keepArtifacts(w http.ResponseWriter, r *http.Request) error {
-	proj, j, _, err := s.jobFor(r, policy.KeepArtifacts)
+	proj, j, _, err := s.jobFor(r)
 	if err != nil {
 		return err
 	}
@@ -211,7 +218,7 @@ func (s *Server) keepArtifacts(w http.ResponseWriter, r *http.Request) error {
 
 // deleteJobArtifacts is DELETE /projects/:id/jobs/:job_id/artifacts (maintainers).
 func (s *Server) deleteJobArtifacts(w http.ResponseWriter, r *http.Request) error {
-	_, j, _, err := s.jobFor(r, policy.DeleteArtifacts)
+	_, j, _, err := s.jobFor(r)
 	if err != nil {
 		return err
 	}
@@ -235,7 +242,7 @@ func (s *Server) deleteJobArtifacts(w http.ResponseWriter, r *http.Request) erro
 // deleteProjectArtifacts is DELETE /projects/:id/artifacts: every artifact
 // not kept expires now; the reaper removes the bytes.
 func (s *Server) deleteProjectArtifacts(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.DeleteArtifacts)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,9 @@ import (
 )
 
 // groupFor resolves :id to a group and asks the policy whether the caller
-// may do a on it. A group the caller cannot see is 404, like a missing one.
-func (s *Server) groupFor(r *http.Request, a policy.Ability) (*ci.Namespace, *auth.Principal, error) {
+// may do the route's ability on it. A group the caller cannot see is 404,
+// like a missing one.
+func (s *Server) groupFor(r *http.Request) (*ci.Namespace, *auth.Principal, error) {
 	p, err := s.principal(r)
 	if err != nil {
 		return nil, nil, err
@@ -22,7 +23,7 @@ func (s *Server) groupFor(r *http.Request, a policy.Ability) (*ci.Namespace, *au
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.Policy.Namespace(r.Context(), p, a, g); err != nil {
+	if err := s.Policy.Namespace(r.Context(), p, routeAbility(r), g); err != nil {
 		return nil, nil, err
 	}
 	return g, p, nil
@@ -37,11 +38,8 @@ func (s *Server) lookupGroup(r *http.Request) (*ci.Namespace, error) {
 }
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.mustPrincipal(r)
+	p, err := s.instanceFor(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Policy.Instance(p, policy.CreateProject); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -97,7 +95,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
-	g, _, err := s.groupFor(r, policy.ReadGroup)
+	g, _, err := s.groupFor(r)
 	if err != nil {
 		return err
 	}
@@ -106,11 +104,8 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
+	p, err := s.instanceFor(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Policy.Instance(p, policy.ListGroups); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)

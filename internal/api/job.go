@@ -8,7 +8,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
-	"github.com/batonci/baton/internal/policy"
 )
 
 type artifactFileEntity struct {
@@ -203,9 +202,10 @@ func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, status int, pr
 	return nil
 }
 
-// jobFor resolves :id and :job_id, checking the job belongs to the project.
-func (s *Server) jobFor(r *http.Request, a policy.Ability) (*ci.Project, *ci.Job, *auth.Principal, error) {
-	proj, p, err := s.projectFor(r, a)
+// jobFor resolves :id and :job_id, checking the job belongs to the project
+// and the route's ability.
+func (s *Server) jobFor(r *http.Request) (*ci.Project, *ci.Job, *auth.Principal, error) {
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -251,7 +251,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Proje
 }
 
 func (s *Server) listPipelineJobs(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r, policy.ReadJob)
+	proj, pl, _, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (s *Server) listPipelineJobs(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadJob)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
-	proj, j, _, err := s.jobFor(r, policy.ReadJob)
+	proj, j, _, err := s.jobFor(r)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (s *Server) getOwnJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJobTrace(w http.ResponseWriter, r *http.Request) error {
-	_, j, _, err := s.jobFor(r, policy.ReadLog)
+	_, j, _, err := s.jobFor(r)
 	if err != nil {
 		return err
 	}
@@ -307,9 +307,9 @@ func (s *Server) getJobTrace(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) jobAction(a policy.Ability, action func(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error), status int) handlerFunc {
+func (s *Server) jobAction(action func(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error), status int) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		proj, j, p, err := s.jobFor(r, a)
+		proj, j, p, err := s.jobFor(r)
 		if err != nil {
 			return err
 		}

@@ -80,7 +80,7 @@ func (s *Server) memberFromParams(r *http.Request) (*ci.Member, *ci.User, error)
 }
 
 func (s *Server) listProjectMembers(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadProject)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (s *Server) listProjectMembers(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, policy.AdminMembers)
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) removeProjectMember(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, policy.AdminMembers)
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *Server) changeMember(r *http.Request, p *auth.Principal, proj *ci.Proje
 }
 
 func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request) error {
-	g, _, err := s.groupFor(r, policy.ReadGroup)
+	g, _, err := s.groupFor(r)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request) error {
-	g, p, err := s.groupFor(r, policy.AdminGroupMembers)
+	g, p, err := s.groupFor(r)
 	if err != nil {
 		return err
 	}

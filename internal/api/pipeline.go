@@ -8,13 +8,12 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
-	"github.com/batonci/baton/internal/policy"
 )
 
 // pipelineFor resolves :id and :pipeline_id, checking that the pipeline
-// belongs to the project and that the caller has min access.
-func (s *Server) pipelineFor(r *http.Request, a policy.Ability) (*ci.Project, *ci.Pipeline, *auth.Principal, error) {
-	proj, p, err := s.projectFor(r, a)
+// belongs to the project and the route's ability.
+func (s *Server) pipelineFor(r *http.Request) (*ci.Project, *ci.Pipeline, *auth.Principal, error) {
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -118,7 +117,7 @@ func writePlanError(w http.ResponseWriter, err error) bool {
 }
 
 func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, policy.CreatePipeline)
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -147,7 +146,7 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 var pipelineOrder = map[string]bool{"": true, "id": true, "status": true, "ref": true, "updated_at": true, "user_id": true}
 
 func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadPipeline)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -207,7 +206,7 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r, policy.ReadPipeline)
+	proj, pl, _, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}
@@ -215,7 +214,7 @@ func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) latestPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadPipeline)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -234,7 +233,7 @@ func (s *Server) latestPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r, policy.UpdatePipeline)
+	proj, pl, _, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}
@@ -245,7 +244,7 @@ func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retryPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, p, err := s.pipelineFor(r, policy.UpdatePipeline)
+	proj, pl, p, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}
@@ -265,7 +264,7 @@ func (s *Server) reloadPipeline(w http.ResponseWriter, r *http.Request, id int64
 }
 
 func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
-	_, pl, _, err := s.pipelineFor(r, policy.DeletePipeline)
+	_, pl, _, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}
@@ -298,7 +297,7 @@ func (s *Server) deleteArtifactBytes(r *http.Request, a *ci.Artifact) {
 }
 
 func (s *Server) pipelineVariablesList(w http.ResponseWriter, r *http.Request) error {
-	_, pl, _, err := s.pipelineFor(r, policy.ReadPipelineVariables)
+	_, pl, _, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}

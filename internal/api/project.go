@@ -21,18 +21,45 @@ func (s *Server) lookupProject(r *http.Request) (*ci.Project, error) {
 	return proj, err
 }
 
-// projectFor resolves :id and asks the policy whether the caller may do a
-// on the project. A project the caller cannot see is 404, like a missing one.
-func (s *Server) projectFor(r *http.Request, a policy.Ability) (*ci.Project, *auth.Principal, error) {
+// lookupProjectWithLevel is lookupProject with userID's membership level.
+func (s *Server) lookupProjectWithLevel(r *http.Request, userID int64) (*ci.Project, ci.AccessLevel, error) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	path := ""
+	if err != nil {
+		id, path = 0, strings.Trim(raw, "/")
+	}
+	proj, lvl, err := s.Store.ProjectWithLevel(r.Context(), id, path, userID)
+	if ci.IsNotFound(err) {
+		return nil, ci.AccessNone, ci.Errorf(ci.KindNotFound, "404 Project Not Found")
+	}
+	return proj, lvl, err
+}
+
+// projectFor resolves :id and asks the policy whether the caller may do the
+// route's ability on the project. A project the caller cannot see is 404,
+// like a missing one.
+func (s *Server) projectFor(r *http.Request) (*ci.Project, *auth.Principal, error) {
 	p, err := s.principal(r)
 	if err != nil {
 		return nil, nil, err
+	}
+	if policy.NeedsMemberLevel(p) {
+		// The project and the caller's level on it in one query.
+		proj, lvl, err := s.lookupProjectWithLevel(r, p.User.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := s.Policy.ProjectAt(r.Context(), p, routeAbility(r), proj, lvl); err != nil {
+			return nil, nil, err
+		}
+		return proj, p, nil
 	}
 	proj, err := s.lookupProject(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.Policy.Project(r.Context(), p, a, proj); err != nil {
+	if err := s.Policy.Project(r.Context(), p, routeAbility(r), proj); err != nil {
 		return nil, nil, err
 	}
 	return proj, p, nil
@@ -80,11 +107,8 @@ func parseVisibility(v string, def ci.Visibility) (ci.Visibility, error) {
 }
 
 func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.mustPrincipal(r)
+	p, err := s.instanceFor(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Policy.Instance(p, policy.CreateProject); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -159,7 +183,7 @@ func (s *Server) targetNamespace(r *http.Request, p *auth.Principal, q *httpx.Pa
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadProject)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -183,11 +207,8 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.principal(r)
+	p, err := s.instanceFor(r)
 	if err != nil {
-		return err
-	}
-	if err := s.Policy.Instance(p, policy.ListProjects); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)
@@ -247,7 +268,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.DeleteProject)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}

@@ -1,92 +1,143 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
-// Register adds the API's routes under /api/v4 to mux. Every route takes
-// JSON or form parameters (artifacts are uploaded through the runner API),
-// so every body is bounded by httpx.SmallBody, except the routes that
-// create pipelines with variables (httpx.ParamsBody).
+// route is one line of the API's route table: the method and path, the
+// ability the caller needs (or a marker saying why none is asked), the most
+// body bytes the route reads, and the handler. The handler does not name
+// the ability: projectFor, pipelineFor, jobFor, groupFor and instanceFor
+// ask the policy for the route's.
+type route struct {
+	pattern string
+	ability policy.Ability
+	body    int64
+	handler handlerFunc
+}
+
+// Body limits: every route takes JSON or form parameters (artifacts are
+// uploaded through the runner API), so small, except the routes that create
+// pipelines with variables.
+const (
+	small     = httpx.SmallBody
+	variables = httpx.ParamsBody
+)
+
+// routes is the API's route table, the one place that says which ability
+// each route needs.
+func (s *Server) routes() []route {
+	chosen := func(choose artifactHandler, serve serveFunc) handlerFunc { return s.serveChosen(choose, true, serve) }
+	return []route{
+		{"GET /api/v4/version", policy.SignedIn, small, s.getVersion},
+		{"GET /api/v4/user", policy.ReadOwnUser, small, s.getCurrentUser},
+		{"GET /api/v4/users", policy.SignedIn, small, s.listUsers},
+		{"POST /api/v4/users", policy.AdminInstance, small, s.createUser},
+		{"POST /api/v4/users/{user_id}/personal_access_tokens", policy.AdminInstance, small, s.createUserToken},
+
+		{"GET /api/v4/groups", policy.ListGroups, small, s.listGroups},
+		{"POST /api/v4/groups", policy.CreateProject, small, s.createGroup},
+		{"GET /api/v4/groups/{id}", policy.ReadGroup, small, s.getGroup},
+		{"GET /api/v4/groups/{id}/members", policy.ReadGroup, small, s.listGroupMembers},
+		{"POST /api/v4/groups/{id}/members", policy.AdminGroupMembers, small, s.addGroupMember},
+
+		{"GET /api/v4/projects", policy.ListProjects, small, s.listProjects},
+		{"POST /api/v4/projects", policy.CreateProject, small, s.createProject},
+		{"GET /api/v4/projects/{id}", policy.ReadProject, small, s.getProject},
+		{"DELETE /api/v4/projects/{id}", policy.DeleteProject, small, s.deleteProject},
+		{"GET /api/v4/projects/{id}/members", policy.ReadProject, small, s.listProjectMembers},
+		{"POST /api/v4/projects/{id}/members", policy.AdminMembers, small, s.addProjectMember},
+		{"DELETE /api/v4/projects/{id}/members/{user_id}", policy.AdminMembers, small, s.removeProjectMember},
+		{"GET /api/v4/projects/{id}/job_token_scope/allowlist", policy.ReadAllowlist, small, s.listAllowlist},
+		{"POST /api/v4/projects/{id}/job_token_scope/allowlist", policy.AdminAllowlist, small, s.addAllowlist},
+		{"DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", policy.AdminAllowlist, small, s.removeAllowlist},
+
+		{"POST /api/v4/projects/{id}/pipeline", policy.CreatePipeline, variables, s.createPipeline},
+		{"GET /api/v4/projects/{id}/pipelines", policy.ReadPipeline, small, s.listPipelines},
+		{"GET /api/v4/projects/{id}/pipelines/latest", policy.ReadPipeline, small, s.latestPipeline},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}", policy.ReadPipeline, small, s.getPipeline},
+		{"DELETE /api/v4/projects/{id}/pipelines/{pipeline_id}", policy.DeletePipeline, small, s.deletePipeline},
+		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/cancel", policy.UpdatePipeline, small, s.cancelPipeline},
+		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/retry", policy.UpdatePipeline, small, s.retryPipeline},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/variables", policy.ReadPipelineVariables, small, s.pipelineVariablesList},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", policy.ReadJob, small, s.listPipelineJobs},
+
+		{"GET /api/v4/projects/{id}/triggers", policy.ReadTriggers, small, s.listTriggers},
+		{"POST /api/v4/projects/{id}/triggers", policy.AdminTriggers, small, s.createTrigger},
+		{"DELETE /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, s.deleteTrigger},
+		{"POST /api/v4/projects/{id}/trigger/pipeline", policy.TriggerToken, variables, s.triggerPipeline},
+		{"POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", policy.TriggerToken, variables, s.triggerPipeline},
+
+		{"GET /api/v4/job", policy.JobToken, small, s.getOwnJob},
+		{"GET /api/v4/projects/{id}/jobs", policy.ReadJob, small, s.listProjectJobs},
+		{"GET /api/v4/projects/{id}/jobs/{job_id}", policy.ReadJob, small, s.getJob},
+		{"GET /api/v4/projects/{id}/jobs/{job_id}/trace", policy.ReadLog, small, s.getJobTrace},
+		{"POST /api/v4/projects/{id}/jobs/{job_id}/cancel", policy.UpdateJob, small, s.jobAction(s.cancelJob, http.StatusCreated)},
+		{"POST /api/v4/projects/{id}/jobs/{job_id}/retry", policy.UpdateJob, small, s.jobAction(s.retryJob, http.StatusCreated)},
+		{"POST /api/v4/projects/{id}/jobs/{job_id}/play", policy.UpdateJob, small, s.jobAction(s.playJob, http.StatusOK)},
+		{"POST /api/v4/projects/{id}/jobs/{job_id}/erase", policy.DeleteArtifacts, small, s.jobAction(s.eraseJob, http.StatusCreated)},
+
+		// Artifacts: Baton's pipeline and commit scopes, GitLab's job and
+		// ref scopes (one pattern for both, see jobSubroutes).
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts", policy.ReadArtifact, small, chosen(s.choosePipeline, s.archiveOfChosen)},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts/raw/{path...}", policy.ReadArtifact, small, chosen(s.choosePipeline, s.rawOfChosen)},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts/tree", policy.ReadArtifact, small, chosen(s.choosePipeline, s.treeOfChosen)},
+		{"GET /api/v4/projects/{id}/repository/commits/{sha}/artifacts", policy.ReadArtifact, small, chosen(s.chooseCommit, s.archiveOfChosen)},
+		{"GET /api/v4/projects/{id}/repository/commits/{sha}/artifacts/raw/{path...}", policy.ReadArtifact, small, chosen(s.chooseCommit, s.rawOfChosen)},
+		{"GET /api/v4/projects/{id}/repository/commits/{sha}/artifacts/tree", policy.ReadArtifact, small, chosen(s.chooseCommit, s.treeOfChosen)},
+		{"GET /api/v4/projects/{id}/jobs/{job_id}/{rest...}", policy.ReadArtifact, small, s.jobSubroutes},
+		{"POST /api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", policy.KeepArtifacts, small, s.keepArtifacts},
+		{"DELETE /api/v4/projects/{id}/jobs/{job_id}/artifacts", policy.DeleteArtifacts, small, s.deleteJobArtifacts},
+		{"DELETE /api/v4/projects/{id}/artifacts", policy.DeleteArtifacts, small, s.deleteProjectArtifacts},
+
+		// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
+		{"/api/v4/", policy.Public, small, notFound},
+	}
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
+	return nil
+}
+
+// Register adds the route table's routes under /api/v4 to mux, each with
+// its body limit.
 func (s *Server) Register(mux httpx.Mux) {
-	h := func(pattern string, fn handlerFunc) {
-		mux.Handle(pattern, httpx.LimitBody(httpx.SmallBody, s.wrap(fn)))
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, httpx.LimitBody(rt.body, s.wrap(rt.ability, rt.handler)))
 	}
-	withVariables := func(pattern string, fn handlerFunc) {
-		mux.Handle(pattern, httpx.LimitBody(httpx.ParamsBody, s.wrap(fn)))
+}
+
+// Routes describes the route table for checks that walk every surface.
+func (s *Server) Routes() []policy.Route {
+	rts := s.routes()
+	out := make([]policy.Route, len(rts))
+	for i, rt := range rts {
+		out[i] = policy.Route{Pattern: rt.pattern, Ability: rt.ability, Body: rt.body}
 	}
+	return out
+}
 
-	h("GET /api/v4/version", s.getVersion)
-	h("GET /api/v4/user", s.getCurrentUser)
-	h("GET /api/v4/users", s.listUsers)
-	h("POST /api/v4/users", s.createUser)
-	h("POST /api/v4/users/{user_id}/personal_access_tokens", s.createUserToken)
+// abilityKey is where wrap puts the route's ability for the handler's
+// resource lookup (projectFor, groupFor, instanceFor, ...).
+type abilityKey struct{}
 
-	h("GET /api/v4/groups", s.listGroups)
-	h("POST /api/v4/groups", s.createGroup)
-	h("GET /api/v4/groups/{id}", s.getGroup)
-	h("GET /api/v4/groups/{id}/members", s.listGroupMembers)
-	h("POST /api/v4/groups/{id}/members", s.addGroupMember)
+// routeAbility is the ability of the route serving r; the zero Ability,
+// which the policy refuses, outside a route.
+func routeAbility(r *http.Request) policy.Ability {
+	a, _ := r.Context().Value(abilityKey{}).(policy.Ability)
+	return a
+}
 
-	h("GET /api/v4/projects", s.listProjects)
-	h("POST /api/v4/projects", s.createProject)
-	h("GET /api/v4/projects/{id}", s.getProject)
-	h("DELETE /api/v4/projects/{id}", s.deleteProject)
-	h("GET /api/v4/projects/{id}/members", s.listProjectMembers)
-	h("POST /api/v4/projects/{id}/members", s.addProjectMember)
-	h("DELETE /api/v4/projects/{id}/members/{user_id}", s.removeProjectMember)
-	h("GET /api/v4/projects/{id}/job_token_scope/allowlist", s.listAllowlist)
-	h("POST /api/v4/projects/{id}/job_token_scope/allowlist", s.addAllowlist)
-	h("DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", s.removeAllowlist)
-
-	withVariables("POST /api/v4/projects/{id}/pipeline", s.createPipeline)
-	h("GET /api/v4/projects/{id}/pipelines", s.listPipelines)
-	h("GET /api/v4/projects/{id}/pipelines/latest", s.latestPipeline)
-	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}", s.getPipeline)
-	h("DELETE /api/v4/projects/{id}/pipelines/{pipeline_id}", s.deletePipeline)
-	h("POST /api/v4/projects/{id}/pipelines/{pipeline_id}/cancel", s.cancelPipeline)
-	h("POST /api/v4/projects/{id}/pipelines/{pipeline_id}/retry", s.retryPipeline)
-	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}/variables", s.pipelineVariablesList)
-	h("GET /api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", s.listPipelineJobs)
-
-	h("GET /api/v4/projects/{id}/triggers", s.listTriggers)
-	h("POST /api/v4/projects/{id}/triggers", s.createTrigger)
-	h("DELETE /api/v4/projects/{id}/triggers/{trigger_id}", s.deleteTrigger)
-	withVariables("POST /api/v4/projects/{id}/trigger/pipeline", s.triggerPipeline)
-	withVariables("POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", s.triggerPipeline)
-
-	h("GET /api/v4/job", s.getOwnJob)
-	h("GET /api/v4/projects/{id}/jobs", s.listProjectJobs)
-	h("GET /api/v4/projects/{id}/jobs/{job_id}", s.getJob)
-	h("GET /api/v4/projects/{id}/jobs/{job_id}/trace", s.getJobTrace)
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/cancel", s.jobAction(policy.UpdateJob, s.cancelJob, http.StatusCreated))
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/retry", s.jobAction(policy.UpdateJob, s.retryJob, http.StatusCreated))
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/play", s.jobAction(policy.UpdateJob, s.playJob, http.StatusOK))
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/erase", s.jobAction(policy.DeleteArtifacts, s.eraseJob, http.StatusCreated))
-
-	// Artifacts: Baton's pipeline and commit scopes, GitLab's job and ref scopes.
-	for _, scope := range []struct {
-		prefix string
-		choose artifactHandler
-	}{
-		{"/api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts", s.choosePipeline},
-		{"/api/v4/projects/{id}/repository/commits/{sha}/artifacts", s.chooseCommit},
-	} {
-		h("GET "+scope.prefix, s.serveChosen(scope.choose, true, s.archiveOfChosen))
-		h("GET "+scope.prefix+"/raw/{path...}", s.serveChosen(scope.choose, true, s.rawOfChosen))
-		h("GET "+scope.prefix+"/tree", s.serveChosen(scope.choose, true, s.treeOfChosen))
-	}
-	h("GET /api/v4/projects/{id}/jobs/{job_id}/{rest...}", s.jobSubroutes)
-	h("POST /api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", s.keepArtifacts)
-	h("DELETE /api/v4/projects/{id}/jobs/{job_id}/artifacts", s.deleteJobArtifacts)
-	h("DELETE /api/v4/projects/{id}/artifacts", s.deleteProjectArtifacts)
-
-	// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
-	h("/api/v4/", func(w http.ResponseWriter, r *http.Request) error {
-		httpx.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
-		return nil
+func (s *Server) wrap(a policy.Ability, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), abilityKey{}, a))
+		if err := h(w, r); err != nil {
+			httpx.WriteError(w, r, s.Logger, err)
+		}
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -72,19 +71,24 @@ type Server struct {
 // handlerFunc is an API handler that returns its error for writeError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-func (s *Server) wrap(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			httpx.WriteError(w, r, s.Logger, err)
-		}
-	})
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // principal authenticates the request. Anonymous callers get nil.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
 	return s.Auth.Authenticate(r.Context(), r)
+}
+
+// instanceFor authenticates the request and asks the policy for the
+// route's instance ability (anonymous callers get nil where it allows them).
+func (s *Server) instanceFor(r *http.Request) (*auth.Principal, error) {
+	p, err := s.principal(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Policy.Instance(p, routeAbility(r)); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // mustPrincipal is principal for routes that need a signed-in caller.

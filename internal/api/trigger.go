@@ -37,7 +37,7 @@ func (s *Server) trigger(r *http.Request, t *ci.Trigger, secret string) triggerE
 }
 
 func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r, policy.AdminTriggers)
+	proj, p, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.ReadTriggers)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r, policy.AdminTriggers)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}

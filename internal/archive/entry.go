@@ -62,8 +62,13 @@ func OpenEntry(archive io.ReaderAt, e Entry) (io.ReadCloser, error) {
 	var data io.Reader
 	if int64(len(first)) >= dataStart {
 		have := min(int64(len(first))-dataStart, e.CompressedSize)
-		rest := io.NewSectionReader(archive, e.HeaderOffset+dataStart+have, e.CompressedSize-have)
-		data = io.MultiReader(bytes.NewReader(first[dataStart:dataStart+have]), bufio.NewReaderSize(rest, entryBufferSize))
+		data = bytes.NewReader(first[dataStart : dataStart+have])
+		if have < e.CompressedSize {
+			// Small entries came whole with the header; only larger ones
+			// need the buffer (which cost more than the read itself).
+			rest := io.NewSectionReader(archive, e.HeaderOffset+dataStart+have, e.CompressedSize-have)
+			data = io.MultiReader(data, bufio.NewReaderSize(rest, entryBufferSize))
+		}
 	} else {
 		rest := io.NewSectionReader(archive, e.HeaderOffset+dataStart, e.CompressedSize)
 		data = bufio.NewReaderSize(rest, entryBufferSize)

@@ -98,7 +98,7 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string, job boo
 
 // PersonalPrincipal resolves a personal access token.
 func (a *Authenticator) PersonalPrincipal(ctx context.Context, secret string) (*Principal, error) {
-	tok, err := a.Users.PersonalTokenByHash(ctx, Hash(secret))
+	tok, u, err := a.Users.PersonalTokenWithUser(ctx, Hash(secret))
 	if ci.IsNotFound(err) {
 		// GitLab lets a job token stand in the Bearer header without its prefix.
 		if p, jerr := a.JobPrincipal(ctx, secret); jerr == nil {
@@ -112,10 +112,6 @@ func (a *Authenticator) PersonalPrincipal(ctx context.Context, secret string) (*
 	now := a.now()
 	if !tok.Active(now) {
 		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized: token expired or revoked")
-	}
-	u, err := a.Users.UserByID(ctx, tok.UserID)
-	if err != nil {
-		return nil, err
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) > time.Minute {
 		_ = a.Users.TouchPersonalToken(ctx, tok.ID, now)

@@ -29,6 +29,9 @@ type UserStore interface {
 	CreatePersonalToken(ctx context.Context, t *PersonalToken) error
 	// PersonalTokenByHash finds a token by the hex SHA-256 of its secret.
 	PersonalTokenByHash(ctx context.Context, hash string) (*PersonalToken, error)
+	// PersonalTokenWithUser is PersonalTokenByHash with the token's user,
+	// read together (authentication's one query).
+	PersonalTokenWithUser(ctx context.Context, hash string) (*PersonalToken, *User, error)
 	// TouchPersonalToken records the token's last use.
 	TouchPersonalToken(ctx context.Context, id int64, at time.Time) error
 }
@@ -68,6 +71,10 @@ type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error
 	ProjectByID(ctx context.Context, id int64) (*Project, error)
 	ProjectByFullPath(ctx context.Context, fullPath string) (*Project, error)
+	// ProjectWithLevel is ProjectByID (fullPath == "") or ProjectByFullPath
+	// with userID's effective access level on it (as AccessLevel answers),
+	// read together.
+	ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*Project, AccessLevel, error)
 	ListProjects(ctx context.Context, f ProjectFilter) ([]*Project, int, error)
 	// UpdateProject saves the mutable fields: name, description, default branch,
 	// visibility, CI config path, job token scope; it sets UpdatedAt.

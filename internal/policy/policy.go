@@ -60,6 +60,20 @@ var (
 // internal projects, anonymous callers Guest on public ones. AccessNone
 // means the caller cannot see the project.
 func (p *Policy) Level(ctx context.Context, who *auth.Principal, proj *ci.Project) (ci.AccessLevel, error) {
+	return p.level(ctx, who, proj, nil)
+}
+
+// NeedsMemberLevel reports whether deciding on a project for who reads
+// who's membership level from the store (signed-in users other than
+// administrators). A caller that reads the project anyway can read that
+// level with it (ci.ProjectStore's ProjectWithLevel) and use ProjectAt.
+func NeedsMemberLevel(who *auth.Principal) bool {
+	return who != nil && who.Job == nil && who.User != nil && !who.User.Admin
+}
+
+// level is Level; member, when not nil, is who's membership level on proj
+// as Levels.AccessLevel answers it, read by the caller.
+func (p *Policy) level(ctx context.Context, who *auth.Principal, proj *ci.Project, member *ci.AccessLevel) (ci.AccessLevel, error) {
 	switch {
 	case who == nil:
 		if proj.Visibility == ci.VisibilityPublic {
@@ -83,9 +97,14 @@ func (p *Policy) Level(ctx context.Context, who *auth.Principal, proj *ci.Projec
 	case who.User.Admin:
 		return ci.AccessOwner, nil
 	}
-	lvl, err := p.levels.AccessLevel(ctx, who.User.ID, proj.ID)
-	if err != nil {
-		return ci.AccessNone, err
+	var lvl ci.AccessLevel
+	if member != nil {
+		lvl = *member
+	} else {
+		var err error
+		if lvl, err = p.levels.AccessLevel(ctx, who.User.ID, proj.ID); err != nil {
+			return ci.AccessNone, err
+		}
 	}
 	if lvl == ci.AccessNone && proj.Visibility != ci.VisibilityPrivate {
 		lvl = ci.AccessGuest
@@ -99,6 +118,17 @@ func (p *Policy) Level(ctx context.Context, who *auth.Principal, proj *ci.Projec
 // the needed scope, a job token asked to write, or a level below the
 // ability's gets KindForbidden.
 func (p *Policy) Project(ctx context.Context, who *auth.Principal, a Ability, proj *ci.Project) error {
+	return p.project(ctx, who, a, proj, nil)
+}
+
+// ProjectAt is Project for a caller that read who's membership level on
+// proj together with proj (see NeedsMemberLevel): the same rules, one
+// query fewer.
+func (p *Policy) ProjectAt(ctx context.Context, who *auth.Principal, a Ability, proj *ci.Project, member ci.AccessLevel) error {
+	return p.project(ctx, who, a, proj, &member)
+}
+
+func (p *Policy) project(ctx context.Context, who *auth.Principal, a Ability, proj *ci.Project, member *ci.AccessLevel) error {
 	r, ok := projectRules[a]
 	if !ok {
 		return fmt.Errorf("policy: %v is not a project ability", a)
@@ -106,7 +136,7 @@ func (p *Policy) Project(ctx context.Context, who *auth.Principal, a Ability, pr
 	if err := r.scope.check(who); err != nil {
 		return err
 	}
-	lvl, err := p.Level(ctx, who, proj)
+	lvl, err := p.level(ctx, who, proj, member)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
-	"github.com/batonci/baton/internal/policy"
 )
 
 // SettingRegistrationToken is the settings key of the instance's runner
@@ -266,7 +265,7 @@ func (s *Server) resetRegistrationToken(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if err := s.Policy.Instance(pr, policy.AdminInstance); err != nil {
+	if err := s.Policy.Instance(pr, routeAbility(r)); err != nil {
 		return err
 	}
 	tok, _ := auth.NewToken(auth.PrefixRegistration)

@@ -9,7 +9,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
-	"github.com/batonci/baton/internal/policy"
 )
 
 // onlineWindow is how recent a contact must be for a runner to count as
@@ -62,7 +61,7 @@ func (s *Server) createUserRunner(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - runner_type does not have a valid value")
 	}
-	if err := s.Policy.Runner(r.Context(), pr, policy.CreateRunner, rn); err != nil {
+	if err := s.Policy.Runner(r.Context(), pr, routeAbility(r), rn); err != nil {
 		return err
 	}
 	if err := applyRunnerParams(rn, p, true); err != nil {
@@ -135,7 +134,7 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Policy.Instance(pr, policy.ListInstanceRunner); err != nil {
+	if err := s.Policy.Instance(pr, routeAbility(r)); err != nil {
 		return err
 	}
 	p, err := httpx.ReadParams(r)
@@ -183,7 +182,7 @@ func (s *Server) listRunners(w http.ResponseWriter, r *http.Request) error {
 }
 
 // managedRunner loads the runner named in the path and checks that the
-// caller may manage it. A runner the caller may not manage is 403, as in
+// caller may do the route's ability on it. A runner the caller may not manage is 403, as in
 // GitLab; a missing one 404.
 func (s *Server) managedRunner(r *http.Request) (*ci.Runner, error) {
 	pr, err := s.principal(r)
@@ -201,11 +200,7 @@ func (s *Server) managedRunner(r *http.Request) (*ci.Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading runner %d: %w", id, err)
 	}
-	a := policy.AdminRunner
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		a = policy.ReadRunner
-	}
-	if err := s.Policy.Runner(r.Context(), pr, a, rn); err != nil {
+	if err := s.Policy.Runner(r.Context(), pr, routeAbility(r), rn); err != nil {
 		return nil, err
 	}
 	return rn, nil

@@ -104,40 +104,86 @@ type Server struct {
 // verify, jobs/request), a trace chunk for trace patches, and the artifact
 // size limit for uploads.
 func (s *Server) Register(mux httpx.Mux) {
-	limited := func(max int64, pattern string, fn handlerFunc) { mux.Handle(pattern, httpx.LimitBody(max, s.wrap(fn))) }
-	h := func(pattern string, fn handlerFunc) { limited(httpx.SmallBody, pattern, fn) }
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, httpx.LimitBody(rt.body, s.wrap(rt.ability, rt.handler)))
+	}
+}
+
+// route is one line of the route table: method and path, the ability the
+// caller needs (management routes) or the token the route authenticates
+// (the protocol's markers), the most body bytes it reads, the handler.
+type route struct {
+	pattern string
+	ability policy.Ability
+	body    int64
+	handler handlerFunc
+}
+
+// routes is the runner API's route table.
+func (s *Server) routes() []route {
+	const small = httpx.SmallBody
 	upload := int64(-1)
 	if max := s.maxArtifactSize(); max > 0 {
 		upload = max + multipartSlack
 	}
+	return []route{
+		// The runner protocol: registration and runner tokens.
+		{"POST /api/v4/runners", policy.RunnerToken, small, s.registerRunner},
+		{"POST /api/v4/runners/verify", policy.RunnerToken, small, s.verifyRunner},
+		{"DELETE /api/v4/runners", policy.RunnerToken, small, s.unregisterRunner},
+		{"DELETE /api/v4/runners/managers", policy.RunnerToken, small, s.unregisterManager},
+		{"POST /api/v4/runners/reset_authentication_token", policy.RunnerToken, small, s.resetOwnToken},
+		{"POST /api/v4/jobs/request", policy.RunnerToken, small, s.requestJob},
 
-	h("POST /api/v4/runners", s.registerRunner)
-	h("POST /api/v4/runners/verify", s.verifyRunner)
-	h("DELETE /api/v4/runners", s.unregisterRunner)
-	h("DELETE /api/v4/runners/managers", s.unregisterManager)
-	h("POST /api/v4/runners/reset_authentication_token", s.resetOwnToken)
-	h("POST /api/v4/runners/reset_registration_token", s.resetRegistrationToken)
+		// The runner protocol: job tokens.
+		{"PUT /api/v4/jobs/{id}", policy.JobToken, small, s.updateJob},
+		{"PATCH /api/v4/jobs/{id}/trace", policy.JobToken, maxTracePatch, s.patchTrace},
+		{"POST /api/v4/jobs/{id}/artifacts", policy.JobToken, upload, s.uploadArtifact},
+		{"GET /api/v4/jobs/{id}/artifacts", policy.JobToken, small, s.downloadArtifact},
 
-	h("POST /api/v4/user/runners", s.createUserRunner)
-	h("GET /api/v4/runners", s.listRunners)
-	h("GET /api/v4/runners/all", s.listRunners)
-	h("GET /api/v4/runners/{id}", s.getRunner)
-	h("PUT /api/v4/runners/{id}", s.updateRunner)
-	h("DELETE /api/v4/runners/{id}", s.deleteRunner)
-	h("POST /api/v4/runners/{id}/reset_authentication_token", s.resetRunnerToken)
+		// Runner management, by personal access tokens.
+		{"POST /api/v4/runners/reset_registration_token", policy.AdminInstance, small, s.resetRegistrationToken},
+		{"POST /api/v4/user/runners", policy.CreateRunner, small, s.createUserRunner},
+		{"GET /api/v4/runners", policy.ListInstanceRunner, small, s.listRunners},
+		{"GET /api/v4/runners/all", policy.ListInstanceRunner, small, s.listRunners},
+		{"GET /api/v4/runners/{id}", policy.ReadRunner, small, s.getRunner},
+		{"PUT /api/v4/runners/{id}", policy.AdminRunner, small, s.updateRunner},
+		{"DELETE /api/v4/runners/{id}", policy.AdminRunner, small, s.deleteRunner},
+		{"POST /api/v4/runners/{id}/reset_authentication_token", policy.AdminRunner, small, s.resetRunnerToken},
+	}
+}
 
-	h("POST /api/v4/jobs/request", s.requestJob)
-	h("PUT /api/v4/jobs/{id}", s.updateJob)
-	limited(maxTracePatch, "PATCH /api/v4/jobs/{id}/trace", s.patchTrace)
-	limited(upload, "POST /api/v4/jobs/{id}/artifacts", s.uploadArtifact)
-	h("GET /api/v4/jobs/{id}/artifacts", s.downloadArtifact)
+// Routes describes the route table for checks that walk every surface.
+func (s *Server) Routes() []policy.Route {
+	rts := s.routes()
+	out := make([]policy.Route, len(rts))
+	for i, rt := range rts {
+		out[i] = policy.Route{Pattern: rt.pattern, Ability: rt.ability, Body: rt.body}
+	}
+	return out
 }
 
 // handlerFunc is a handler that returns its error for httpx.WriteError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-func (s *Server) wrap(h handlerFunc) http.Handler {
+// abilityKey is where wrap puts the route's ability for the management
+// handlers' policy questions.
+type abilityKey struct{}
+
+// routeAbility is the ability of the route serving r (the zero Ability,
+// which the policy refuses, outside a route).
+func routeAbility(r *http.Request) policy.Ability {
+	a, _ := r.Context().Value(abilityKey{}).(policy.Ability)
+	return a
+}
+
+func (s *Server) wrap(a policy.Ability, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Resource() != policy.ResourceMarker {
+			// Only the management routes ask the policy; the protocol's
+			// hot paths keep their request as it came.
+			r = r.WithContext(context.WithValue(r.Context(), abilityKey{}, a))
+		}
 		if err := h(w, r); err != nil {
 			httpx.WriteError(w, r, s.logger(), err)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
@@ -142,6 +143,7 @@ func (db *DB) rebind(q string) string {
 // exec, query and queryRow run q (with ? placeholders) on qr; outside
 // transactions they use a cached prepared statement.
 func (db *DB) exec(ctx context.Context, qr querier, q string, args ...any) (sql.Result, error) {
+	count(ctx)
 	q = db.rebind(q)
 	if st := db.prepared(ctx, qr, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -150,6 +152,7 @@ func (db *DB) exec(ctx context.Context, qr querier, q string, args ...any) (sql.
 }
 
 func (db *DB) query(ctx context.Context, qr querier, q string, args ...any) (*sql.Rows, error) {
+	count(ctx)
 	q = db.rebind(q)
 	if st := db.prepared(ctx, qr, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -158,11 +161,28 @@ func (db *DB) query(ctx context.Context, qr querier, q string, args ...any) (*sq
 }
 
 func (db *DB) queryRow(ctx context.Context, qr querier, q string, args ...any) *sql.Row {
+	count(ctx)
 	q = db.rebind(q)
 	if st := db.prepared(ctx, qr, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return qr.QueryRowContext(ctx, q, args...)
+}
+
+// countKey is where WithStatementCount puts its counter.
+type countKey struct{}
+
+// WithStatementCount returns ctx with n counting the statements the store
+// runs for it: a request's database cost, for tests that hold a route to a
+// budget.
+func WithStatementCount(ctx context.Context, n *atomic.Int64) context.Context {
+	return context.WithValue(ctx, countKey{}, n)
+}
+
+func count(ctx context.Context) {
+	if n, ok := ctx.Value(countKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
 }
 
 // prepared returns the cached statement for q when qr is the database

@@ -67,6 +67,30 @@ func (db *DB) ListProjectMembers(ctx context.Context, projectID int64) ([]*ci.Me
 	return out, nil
 }
 
+// ancestorsOf is the recursive CTE anc(id, parent_id, depth): the namespace
+// of the project p matching where, and its ancestor groups.
+func ancestorsOf(where string) string {
+	return `anc(id, parent_id, depth) AS (
+		SELECT n.id, n.parent_id, 0 FROM namespaces n JOIN projects p ON p.namespace_id = n.id WHERE ` + where + `
+		UNION ALL
+		SELECT n.id, n.parent_id, anc.depth + 1 FROM namespaces n JOIN anc ON n.id = anc.parent_id WHERE anc.depth < 100
+	)`
+}
+
+// maxLevel is the highest level of a user (the last three parameters) on
+// the project whose id is projectID (an expression) among anc: its
+// project membership, its memberships of the ancestor groups, and Owner
+// for the owner of the personal namespace. NULL if none.
+func maxLevel(projectID string) string {
+	return `MAX(level) FROM (
+		SELECT access_level AS level FROM project_members WHERE project_id = ` + projectID + ` AND user_id = ?
+		UNION ALL
+		SELECT m.access_level FROM namespace_members m JOIN anc ON m.namespace_id = anc.id WHERE m.user_id = ?
+		UNION ALL
+		SELECT ` + ownerLevel + ` FROM namespaces n JOIN anc ON n.id = anc.id WHERE n.owner_id = ?
+	) levels`
+}
+
 // ownerLevel is AccessOwner as an SQL literal.
 var ownerLevel = fmt.Sprint(int(ci.AccessOwner))
 
@@ -76,18 +100,8 @@ var ownerLevel = fmt.Sprint(int(ci.AccessOwner))
 // KindNotFound if the project does not exist.
 func (db *DB) AccessLevel(ctx context.Context, userID, projectID int64) (ci.AccessLevel, error) {
 	var level sql.NullInt64
-	err := db.queryRow(ctx, db.sql, `WITH RECURSIVE anc(id, parent_id, depth) AS (
-		SELECT n.id, n.parent_id, 0 FROM namespaces n JOIN projects p ON p.namespace_id = n.id WHERE p.id = ?
-		UNION ALL
-		SELECT n.id, n.parent_id, anc.depth + 1 FROM namespaces n JOIN anc ON n.id = anc.parent_id WHERE anc.depth < 100
-	)
-	SELECT MAX(level) FROM (
-		SELECT access_level AS level FROM project_members WHERE project_id = ? AND user_id = ?
-		UNION ALL
-		SELECT m.access_level FROM namespace_members m JOIN anc ON m.namespace_id = anc.id WHERE m.user_id = ?
-		UNION ALL
-		SELECT `+ownerLevel+` FROM namespaces n JOIN anc ON n.id = anc.id WHERE n.owner_id = ?
-	) levels`, projectID, projectID, userID, userID, userID).Scan(&level)
+	err := db.queryRow(ctx, db.sql, `WITH RECURSIVE `+ancestorsOf(`p.id = ?`)+`
+	SELECT `+maxLevel(`?`), projectID, projectID, userID, userID, userID).Scan(&level)
 	if err != nil {
 		return ci.AccessNone, fmt.Errorf("resolving access of user %d to project %d: %w", userID, projectID, err)
 	}

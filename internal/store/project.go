@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -63,6 +64,32 @@ func (db *DB) ProjectByID(ctx context.Context, id int64) (*ci.Project, error) {
 	}
 	return p, nil
 }
+
+// ProjectWithLevel is ProjectByID (fullPath == "") or ProjectByFullPath
+// with the user's effective access level on it (see AccessLevel), in one
+// query.
+func (db *DB) ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*ci.Project, ci.AccessLevel, error) {
+	where, arg, what := `p.id = ?`, any(id), any(id)
+	if fullPath != "" {
+		where, arg, what = `p.full_path = ?`, fullPath, fmt.Sprintf("%q", fullPath)
+	}
+	var level sql.NullInt64
+	p, err := scanProject(withLevel{db.queryRow(ctx, db.sql, `WITH RECURSIVE `+ancestorsOf(where)+`
+		SELECT `+projectCols+`, (SELECT `+maxLevel(`p.id`)+`) FROM projects p WHERE `+where,
+		arg, userID, userID, userID, arg), &level})
+	if err != nil {
+		return nil, ci.AccessNone, db.notFound(err, "project %v", what)
+	}
+	return p, ci.AccessLevel(level.Int64), nil
+}
+
+// withLevel scans a project row followed by a level.
+type withLevel struct {
+	row   *sql.Row
+	level *sql.NullInt64
+}
+
+func (w withLevel) Scan(dst ...any) error { return w.row.Scan(append(dst, w.level)...) }
 
 // ProjectByFullPath returns a project, KindNotFound if there is none.
 func (db *DB) ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
@@ -99,6 +100,51 @@ func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (*ci.Persona
 	return db.personalToken(ctx, `token_hash = ?`, hash)
 }
 
+// PersonalTokenWithUser finds a token by the hex SHA-256 of its secret with
+// its user, in one query; KindNotFound if there is none.
+func (db *DB) PersonalTokenWithUser(ctx context.Context, hash string) (*ci.PersonalToken, *ci.User, error) {
+	t, u := &ci.PersonalToken{}, &ci.User{}
+	var scopes string
+	err := db.queryRow(ctx, db.sql, `SELECT t.id, t.user_id, t.name, t.scopes, t.token_hash, t.expires_at, t.revoked, t.created_at, t.last_used_at,
+		u.id, u.username, u.name, u.email, u.admin, u.created_at
+		FROM personal_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, hash).Scan(
+		&t.ID, &t.UserID, &t.Name, &scopes, &t.TokenHash, scanNullTime(&t.ExpiresAt), &t.Revoked,
+		scanTime(&t.CreatedAt), scanNullTime(&t.LastUsedAt),
+		&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, scanTime(&u.CreatedAt))
+	if err != nil {
+		return nil, nil, db.notFound(err, "personal token")
+	}
+	if t.Scopes, err = decodeScopes(scopes); err != nil {
+		return nil, nil, fmt.Errorf("decoding scopes of token %d: %w", t.ID, err)
+	}
+	return t, u, nil
+}
+
+// decodeScopes reads a token's scopes, a JSON list of scope names. The
+// lists Baton writes (plain names) are split without the JSON decoder,
+// which cost a fifth of every authentication.
+func decodeScopes(s string) ([]string, error) {
+	if s == "[]" {
+		return []string{}, nil
+	}
+	if inner, ok := strings.CutPrefix(s, `["`); ok && strings.HasSuffix(inner, `"]`) && !strings.ContainsAny(inner, "\\ \t\n") {
+		parts := strings.Split(strings.TrimSuffix(inner, `"]`), `","`)
+		plain := true
+		for _, p := range parts {
+			if p == "" || strings.Contains(p, `"`) {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return parts, nil
+		}
+	}
+	var out []string
+	err := json.Unmarshal([]byte(s), &out)
+	return out, err
+}
+
 // PersonalTokenByID returns the token with id, KindNotFound if there is none.
 func (db *DB) PersonalTokenByID(ctx context.Context, id int64) (*ci.PersonalToken, error) {
 	return db.personalToken(ctx, `id = ?`, id)
@@ -113,8 +159,9 @@ func (db *DB) personalToken(ctx context.Context, where string, arg any) (*ci.Per
 	if err != nil {
 		return nil, db.notFound(err, "personal token")
 	}
-	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
-		return nil, fmt.Errorf("decoding scopes of token %d: %w", t.ID, err)
+	var err2 error
+	if t.Scopes, err2 = decodeScopes(scopes); err2 != nil {
+		return nil, fmt.Errorf("decoding scopes of token %d: %w", t.ID, err2)
 	}
 	return t, nil
 }

@@ -125,7 +125,7 @@ func (s *Server) traceJSON(c *req, raw string) error {
 	if err != nil {
 		return hideMissing(err)
 	}
-	if err := s.requireView(c, j.ProjectID, policy.ReadLog); err != nil {
+	if err := s.requireView(c, j.ProjectID); err != nil {
 		return err
 	}
 	q := c.r.URL.Query()

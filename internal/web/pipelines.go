@@ -164,7 +164,7 @@ func (s *Server) pipelineJSON(c *req, raw string) error {
 	if err != nil {
 		return hideMissing(err)
 	}
-	if err := s.requireView(c, pl.ProjectID, policy.ReadPipeline); err != nil {
+	if err := s.requireView(c, pl.ProjectID); err != nil {
 		return err
 	}
 	jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: pl.ID, Ascending: true})
@@ -189,15 +189,15 @@ func (s *Server) pipelineJSON(c *req, raw string) error {
 }
 
 // requireView loads a project for the /-/ui endpoints, which are outside a
-// project path, and asks the policy for ability a on it. What the caller
-// may not see answers as what does not exist.
-func (s *Server) requireView(c *req, projectID int64, a policy.Ability) error {
+// project path, and asks the policy for the route's ability on it. What the
+// caller may not see answers as what does not exist.
+func (s *Server) requireView(c *req, projectID int64) error {
 	proj, err := s.Store.ProjectByID(c.r.Context(), projectID)
 	if err != nil {
 		return hideMissing(err)
 	}
 	c.proj = proj
-	return hideMissing(s.allow(c, a))
+	return hideMissing(s.allow(c, c.ability))
 }
 
 // hideMissing gives every not-found answer of the /-/ui endpoints one text,

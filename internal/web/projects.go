@@ -95,8 +95,8 @@ func (s *Server) createProject(c *req) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
 	}
-	if c.p.Token != nil && !c.p.Token.HasScope(ci.ScopeAPI) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden: your token is read-only (it lacks the api scope)")
+	if err := s.requireInstance(c); err != nil { // the route's CreateProject: a token with the api scope
+		return err
 	}
 	f := c.r.PostForm
 	form := map[string]string{"name": strings.TrimSpace(f.Get("name")), "path": strings.TrimSpace(f.Get("path")),

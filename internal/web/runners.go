@@ -30,9 +30,12 @@ func (s *Server) runnerRows(rs []*ci.Runner) []runnerRow {
 	return out
 }
 
-// requireAdmin asks the policy for an instance ability; forms that change
+// requireInstance asks the policy for the route's instance ability.
+func (s *Server) requireInstance(c *req) error { return s.instanceAllowed(c, c.ability) }
+
+// instanceAllowed asks the policy for an instance ability; forms that change
 // something also need a signed-in session (they carry its CSRF token).
-func (s *Server) requireAdmin(c *req, a policy.Ability) error {
+func (s *Server) instanceAllowed(c *req, a policy.Ability) error {
 	if err := s.Policy.Instance(c.p, a); err != nil {
 		return err
 	}
@@ -45,7 +48,7 @@ func (s *Server) requireAdmin(c *req, a policy.Ability) error {
 // runnersPage lists every runner (administrators only); newToken is a
 // runner token just created, shown once.
 func (s *Server) runnersPage(c *req, newToken string) error {
-	if err := s.requireAdmin(c, policy.ReadAdmin); err != nil {
+	if err := s.requireInstance(c); err != nil {
 		return err
 	}
 	page := pageParam(c.r)
@@ -59,7 +62,7 @@ func (s *Server) runnersPage(c *req, newToken string) error {
 	}
 	return s.render(c, status, "runners", "Runners", map[string]any{"Runners": s.runnerRows(rs), "Total": total,
 		"Pager": newPager(c.r, page, 50, total), "NewToken": newToken, "URL": s.ExternalURL,
-		"CanEdit": c.sess != nil && s.requireAdmin(c, policy.AdminInstance) == nil})
+		"CanEdit": c.sess != nil && s.instanceAllowed(c, policy.AdminInstance) == nil})
 }
 
 // createRunner creates an instance runner and shows its glrt- token once.
@@ -67,7 +70,7 @@ func (s *Server) createRunner(c *req) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
 	}
-	if err := s.requireAdmin(c, policy.AdminInstance); err != nil {
+	if err := s.requireInstance(c); err != nil {
 		return err
 	}
 	f := c.r.PostForm
@@ -89,7 +92,7 @@ func (s *Server) toggleRunner(c *req, raw string) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
 	}
-	if err := s.requireAdmin(c, policy.AdminInstance); err != nil {
+	if err := s.requireInstance(c); err != nil {
 		return err
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
@@ -112,7 +115,7 @@ func (s *Server) toggleRunner(c *req, raw string) error {
 // It shows a secret that registers runners, so it needs what changing the
 // instance needs (an administrator's token with the api scope).
 func (s *Server) adminPage(c *req) error {
-	if err := s.requireAdmin(c, policy.AdminInstance); err != nil {
+	if err := s.requireInstance(c); err != nil {
 		return err
 	}
 	ctx := c.r.Context()

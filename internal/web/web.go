@@ -108,10 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case r.URL.Path == "/":
-		err = s.dashboard(c)
-	case strings.HasPrefix(r.URL.Path, "/-/"):
-		err = s.globalRoutes(c, strings.TrimPrefix(r.URL.Path, "/-/"))
+	case r.URL.Path == "/", strings.HasPrefix(r.URL.Path, "/-/"):
+		err = s.globalRoutes(c)
 	default:
 		err = s.projectRoutes(c)
 	}
@@ -130,6 +128,9 @@ type req struct {
 	script  bool     // an artifact download with a token in a header
 	proj    *ci.Project
 	started time.Time
+	// ability is the serving route's (see route): the handlers' checks
+	// (requireInstance, requireView) ask the policy for it.
+	ability policy.Ability
 }
 
 // newRequest authenticates the caller by the session cookie only: pages
@@ -206,186 +207,4 @@ func (s *Server) can(c *req, a policy.Ability) bool { return s.allow(c, a) == ni
 // the caller may not see alike.
 var errProjectNotFound = ci.Errorf(ci.KindNotFound, "404 Project Not Found")
 
-func (s *Server) globalRoutes(c *req, rest string) error {
-	m := c.r.Method
-	get := m == http.MethodGet || m == http.MethodHead
-	switch {
-	case strings.HasPrefix(rest, "static/") && get:
-		return s.static(c, strings.TrimPrefix(rest, "static/"))
-	case rest == "sign_in" && get:
-		return s.signInPage(c, "")
-	case rest == "sign_in" && m == http.MethodPost:
-		return s.signIn(c)
-	case rest == "sign_out" && m == http.MethodPost:
-		return s.signOut(c)
-	case rest == "projects/new" && get:
-		return s.newProjectPage(c, "", nil)
-	case rest == "projects" && m == http.MethodPost:
-		return s.createProject(c)
-	case rest == "runners" && get:
-		return s.runnersPage(c, "")
-	case rest == "runners" && m == http.MethodPost:
-		return s.createRunner(c)
-	case strings.HasPrefix(rest, "runners/") && strings.HasSuffix(rest, "/pause") && m == http.MethodPost:
-		return s.toggleRunner(c, strings.TrimSuffix(strings.TrimPrefix(rest, "runners/"), "/pause"))
-	case rest == "admin" && get:
-		return s.adminPage(c)
-	case rest == "user/sessions" && get:
-		return s.sessionsPage(c)
-	case strings.HasPrefix(rest, "user/sessions/") && strings.HasSuffix(rest, "/revoke") && m == http.MethodPost:
-		return s.revokeSession(c, strings.TrimSuffix(strings.TrimPrefix(rest, "user/sessions/"), "/revoke"))
-	case strings.HasPrefix(rest, "ui/pipelines/") && strings.HasSuffix(rest, ".json") && get:
-		return s.pipelineJSON(c, strings.TrimSuffix(strings.TrimPrefix(rest, "ui/pipelines/"), ".json"))
-	case strings.HasPrefix(rest, "ui/jobs/") && strings.HasSuffix(rest, "/trace.json") && get:
-		return s.traceJSON(c, strings.TrimSuffix(strings.TrimPrefix(rest, "ui/jobs/"), "/trace.json"))
-	}
-	return notFound()
-}
-
 func notFound() error { return ci.Errorf(ci.KindNotFound, "404 Page Not Found") }
-
-// projectRoutes serves /<namespace>/<project>[/-/<rest>].
-func (s *Server) projectRoutes(c *req) error {
-	full, rest, _ := strings.Cut(strings.Trim(c.r.URL.Path, "/"), "/-/")
-	if !strings.Contains(full, "/") {
-		return notFound()
-	}
-	// Before the project lookup, so that a wrong token is 401 whether or
-	// not the project exists.
-	if (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) && artifactDownload(rest) {
-		if err := s.artifactAuth(c); err != nil {
-			return err
-		}
-	}
-	proj, err := s.Store.ProjectByFullPath(c.r.Context(), full)
-	if ci.IsNotFound(err) {
-		return errProjectNotFound
-	}
-	if err != nil {
-		return err
-	}
-	// The page frame shows the project only to those who may see it, so
-	// that a private project's 404 is a missing one's, byte for byte.
-	if err := s.Policy.Project(c.r.Context(), c.p, policy.ReadProject, proj); err != nil {
-		return err
-	}
-	c.proj = proj
-	m := c.r.Method
-	get := m == http.MethodGet || m == http.MethodHead
-	seg := strings.Split(rest, "/")
-	switch {
-	case rest == "" && get:
-		return s.projectPage(c)
-	case rest == "pipelines" && get:
-		if err := s.allow(c, policy.ReadPipeline); err != nil {
-			return err
-		}
-		return s.pipelinesPage(c)
-	case seg[0] == "pipelines" && len(seg) >= 2:
-		return s.pipelineRoutes(c, seg[1], strings.Join(seg[2:], "/"))
-	case seg[0] == "jobs" && len(seg) >= 3 && seg[1] == "artifacts":
-		if get {
-			if err := s.allow(c, policy.ReadArtifact); err != nil {
-				return err
-			}
-			return s.refArtifact(c, strings.Join(seg[2:], "/"))
-		}
-	case seg[0] == "jobs" && len(seg) >= 2:
-		return s.jobRoutes(c, seg[1], strings.Join(seg[2:], "/"))
-	}
-	return notFound()
-}
-
-// projectRoute is one page or action under a project's pipeline or job,
-// with the ability it needs: the route table the UI dispatches by.
-type projectRoute[T any] struct {
-	method  string // GET (HEAD too) or POST
-	match   func(rest string) (arg string, ok bool)
-	ability policy.Ability
-	serve   func(s *Server, c *req, t T, arg string) error
-}
-
-func exact(want string) func(string) (string, bool) {
-	return func(rest string) (string, bool) { return rest, rest == want }
-}
-
-func oneOf(want ...string) func(string) (string, bool) {
-	return func(rest string) (string, bool) {
-		for _, w := range want {
-			if rest == w {
-				return rest, true
-			}
-		}
-		return "", false
-	}
-}
-
-// prefix matches p + "..." (the rest is the argument).
-func prefix(p string) func(string) (string, bool) {
-	return func(rest string) (string, bool) {
-		return strings.TrimPrefix(rest, p), strings.HasPrefix(rest, p)
-	}
-}
-
-// dir matches p and p + "/...".
-func dir(p string) func(string) (string, bool) {
-	return func(rest string) (string, bool) {
-		if rest == p {
-			return "", true
-		}
-		return prefix(p + "/")(rest)
-	}
-}
-
-// pipelineRouteTable is every route under /<project>/-/pipelines/:id.
-var pipelineRouteTable = []projectRoute[*ci.Pipeline]{
-	{"GET", exact(""), policy.ReadPipeline, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelinePage(c, pl) }},
-	{"POST", oneOf("cancel", "retry"), policy.UpdatePipeline, (*Server).pipelineAction},
-	{"GET", exact("artifacts/download"), policy.ReadArtifact, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelineArtifact(c, pl, "") }},
-	{"GET", prefix("artifacts/raw/"), policy.ReadArtifact, (*Server).pipelineArtifact},
-}
-
-// jobRouteTable is every route under /<project>/-/jobs/:id.
-var jobRouteTable = []projectRoute[*ci.Job]{
-	{"GET", exact(""), policy.ReadJob, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobPage(c, j) }},
-	{"GET", exact("raw"), policy.ReadLog, func(s *Server, c *req, j *ci.Job, _ string) error { return s.rawTrace(c, j) }},
-	{"POST", oneOf("cancel", "retry", "play"), policy.UpdateJob, (*Server).jobAction},
-	{"GET", exact("artifacts/download"), policy.ReadArtifact, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobArchive(c, j) }},
-	{"GET", prefix("artifacts/raw/"), policy.ReadArtifact, (*Server).jobRaw},
-	{"GET", dir("artifacts/browse"), policy.ReadArtifact, (*Server).browsePage},
-	{"GET", prefix("artifacts/file/"), policy.ReadArtifact, (*Server).previewPage},
-	{"POST", exact("artifacts/keep"), policy.KeepArtifacts, func(s *Server, c *req, j *ci.Job, _ string) error { return s.artifactAction(c, j, "keep") }},
-	{"POST", exact("artifacts/delete"), policy.DeleteArtifacts, func(s *Server, c *req, j *ci.Job, _ string) error { return s.artifactAction(c, j, "delete") }},
-}
-
-// dispatch finds rest's route in table, asks the policy for its ability and
-// serves it; load resolves the pipeline or job only once the route is known.
-func dispatch[T any](s *Server, c *req, table []projectRoute[T], rest string, load func() (T, error)) error {
-	m := c.r.Method
-	if m == http.MethodHead {
-		m = http.MethodGet
-	}
-	for _, rt := range table {
-		arg, ok := rt.match(rest)
-		if !ok || rt.method != m {
-			continue
-		}
-		if err := s.allow(c, rt.ability); err != nil {
-			return err
-		}
-		t, err := load()
-		if err != nil {
-			return err
-		}
-		return rt.serve(s, c, t, arg)
-	}
-	return notFound()
-}
-
-func (s *Server) pipelineRoutes(c *req, id, rest string) error {
-	return dispatch(s, c, pipelineRouteTable, rest, func() (*ci.Pipeline, error) { return s.pipelineOf(c, id) })
-}
-
-func (s *Server) jobRoutes(c *req, id, rest string) error {
-	return dispatch(s, c, jobRouteTable, rest, func() (*ci.Job, error) { return s.jobOf(c, id) })
-}

@@ -147,10 +147,30 @@ func TestProjects(t *testing.T) {
 					if err != nil || got != tc.want {
 						t.Errorf("AccessLevel = %d, %v; want %d", got, err, tc.want)
 					}
+					want, err := db.ProjectByID(ctx, tc.project)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, path := range []string{"", want.FullPath} {
+						proj, lvl, err := db.ProjectWithLevel(ctx, tc.project, path, tc.user)
+						if err != nil || lvl != tc.want || *proj != *want {
+							t.Errorf("ProjectWithLevel(%d, %q) = %+v, %d, %v; want %+v, %d", tc.project, path, proj, lvl, err, want, tc.want)
+						}
+					}
 				})
 			}
 			_, err := db.AccessLevel(ctx, dev.ID, 9999)
 			WantKind(t, err, ci.KindNotFound)
+			_, _, err = db.ProjectWithLevel(ctx, 9999, "", dev.ID)
+			WantKind(t, err, ci.KindNotFound)
+			if ci.MessageOf(err) != "project 9999 not found" {
+				t.Errorf("message = %q", ci.MessageOf(err))
+			}
+			_, _, err = db.ProjectWithLevel(ctx, 0, "no/such", dev.ID)
+			WantKind(t, err, ci.KindNotFound)
+			if ci.MessageOf(err) != `project "no/such" not found` {
+				t.Errorf("message = %q", ci.MessageOf(err))
+			}
 			ms, err := db.ListProjectMembers(ctx, gp.ID)
 			if err != nil || len(ms) != 1 || ms[0].UserID != guest.ID || ms[0].AccessLevel != ci.AccessGuest || ms[0].CreatedAt.IsZero() {
 				t.Errorf("ListProjectMembers = %+v, %v", ms, err)

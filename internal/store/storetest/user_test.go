@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -92,6 +94,29 @@ func TestUsers(t *testing.T) {
 			_, err = db.PersonalTokenByHash(ctx, "nope")
 			WantKind(t, err, ci.KindNotFound)
 			WantKind(t, db.TouchPersonalToken(ctx, 9999, at), ci.KindNotFound)
+		})
+		t.Run("personal token with its user", func(t *testing.T) {
+			for i, scopes := range [][]string{{}, {"api"}, {"read_api", "create_runner"}, {"with \"quote", "x,y", `a","b`}} {
+				hash := fmt.Sprintf("joined-%d", i)
+				tok := &ci.PersonalToken{UserID: u.ID, Name: "joined", Scopes: scopes, TokenHash: hash}
+				if err := db.CreatePersonalToken(ctx, tok); err != nil {
+					t.Fatal(err)
+				}
+				got, gu, err := db.PersonalTokenWithUser(ctx, hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := db.PersonalTokenByHash(ctx, hash)
+				wantUser, _ := db.UserByID(ctx, u.ID)
+				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gu, wantUser) {
+					t.Errorf("PersonalTokenWithUser = %+v, %+v; want %+v, %+v", got, gu, want, wantUser)
+				}
+				if !reflect.DeepEqual(got.Scopes, scopes) {
+					t.Errorf("scopes = %q, want %q", got.Scopes, scopes)
+				}
+			}
+			_, _, err := db.PersonalTokenWithUser(ctx, "nope")
+			WantKind(t, err, ci.KindNotFound)
 		})
 	})
 }

@@ -1,0 +1,230 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
+)
+
+// route is one line of a route table: the method (GET serves HEAD too), the
+// path below the table's mount, the ability the caller needs (or a marker
+// saying why none is asked), the most body bytes it reads, and the handler,
+// which gets the part of the path the pattern's one {wildcard} matched (the
+// whole path when the pattern has none).
+//
+// A pattern is literal text with at most one {name} or {name...}: it
+// matches a path that starts with the text before it and ends with the
+// text after it, the wildcard taking what is between (slashes included).
+//
+// Project abilities are asked by dispatch before the handler runs (the
+// pipeline and job tables load their resource only then); instance
+// abilities and the /-/ui endpoints' project abilities are asked by the
+// handler (requireInstance, requireView), which reads the route's from c.
+type route[T any] struct {
+	method  string
+	pattern string
+	ability policy.Ability
+	body    int64
+	serve   func(s *Server, c *req, t T, arg string) error
+}
+
+const small = httpx.SmallBody
+
+// match reports whether rest matches the route's pattern, and the wildcard's part.
+func (rt *route[T]) match(rest string) (string, bool) {
+	i := strings.IndexByte(rt.pattern, '{')
+	if i < 0 {
+		return rest, rest == rt.pattern
+	}
+	j := strings.IndexByte(rt.pattern[i:], '}') + i
+	before, after := rt.pattern[:i], rt.pattern[j+1:]
+	if len(rest) < len(before)+len(after) || !strings.HasPrefix(rest, before) || !strings.HasSuffix(rest, after) {
+		return "", false
+	}
+	return rest[len(before) : len(rest)-len(after)], true
+}
+
+// globalRouteTable is every route outside a project: the dashboard at /
+// and the instance-wide pages under /-/. Patterns are the path without its
+// leading slash.
+var globalRouteTable = []route[struct{}]{
+	{"GET", "", policy.Public, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.dashboard(c) }},
+	{"GET", "-/static/{file...}", policy.Public, small, func(s *Server, c *req, _ struct{}, f string) error { return s.static(c, f) }},
+	{"GET", "-/sign_in", policy.Public, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.signInPage(c, "") }},
+	{"POST", "-/sign_in", policy.Public, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.signIn(c) }},
+	{"POST", "-/sign_out", policy.SignedIn, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.signOut(c) }},
+	{"GET", "-/projects/new", policy.SignedIn, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.newProjectPage(c, "", nil) }},
+	{"POST", "-/projects", policy.CreateProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.createProject(c) }},
+	{"GET", "-/runners", policy.ReadAdmin, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.runnersPage(c, "") }},
+	{"POST", "-/runners", policy.AdminInstance, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.createRunner(c) }},
+	{"POST", "-/runners/{id}/pause", policy.AdminInstance, small, func(s *Server, c *req, _ struct{}, id string) error { return s.toggleRunner(c, id) }},
+	{"GET", "-/admin", policy.AdminInstance, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.adminPage(c) }},
+	{"GET", "-/user/sessions", policy.SignedIn, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.sessionsPage(c) }},
+	{"POST", "-/user/sessions/{id}/revoke", policy.SignedIn, small, func(s *Server, c *req, _ struct{}, id string) error { return s.revokeSession(c, id) }},
+	{"GET", "-/ui/pipelines/{id}.json", policy.ReadPipeline, small, func(s *Server, c *req, _ struct{}, id string) error { return s.pipelineJSON(c, id) }},
+	{"GET", "-/ui/jobs/{id}/trace.json", policy.ReadLog, small, func(s *Server, c *req, _ struct{}, id string) error { return s.traceJSON(c, id) }},
+}
+
+// projectRouteTable is every route of a project itself, below
+// /<namespace>/<project>/-/ (the project page is the empty path). The
+// pipeline and job tables serve pipelines/:id/... and jobs/:id/....
+var projectRouteTable = []route[struct{}]{
+	{"GET", "", policy.ReadProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.projectPage(c) }},
+	{"GET", "pipelines", policy.ReadPipeline, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.pipelinesPage(c) }},
+	{"GET", "jobs/artifacts/{ref...}", policy.ReadArtifact, small, func(s *Server, c *req, _ struct{}, rest string) error { return s.refArtifact(c, rest) }},
+}
+
+// pipelineRouteTable is every route under /<project>/-/pipelines/:id.
+var pipelineRouteTable = []route[*ci.Pipeline]{
+	{"GET", "", policy.ReadPipeline, small, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelinePage(c, pl) }},
+	{"POST", "cancel", policy.UpdatePipeline, small, (*Server).pipelineAction},
+	{"POST", "retry", policy.UpdatePipeline, small, (*Server).pipelineAction},
+	{"GET", "artifacts/download", policy.ReadArtifact, small, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelineArtifact(c, pl, "") }},
+	{"GET", "artifacts/raw/{path...}", policy.ReadArtifact, small, (*Server).pipelineArtifact},
+}
+
+// jobRouteTable is every route under /<project>/-/jobs/:id.
+var jobRouteTable = []route[*ci.Job]{
+	{"GET", "", policy.ReadJob, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobPage(c, j) }},
+	{"GET", "raw", policy.ReadLog, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.rawTrace(c, j) }},
+	{"POST", "cancel", policy.UpdateJob, small, (*Server).jobAction},
+	{"POST", "retry", policy.UpdateJob, small, (*Server).jobAction},
+	{"POST", "play", policy.UpdateJob, small, (*Server).jobAction},
+	{"GET", "artifacts/download", policy.ReadArtifact, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobArchive(c, j) }},
+	{"GET", "artifacts/raw/{path...}", policy.ReadArtifact, small, (*Server).jobRaw},
+	{"GET", "artifacts/browse", policy.ReadArtifact, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.browsePage(c, j, "") }},
+	{"GET", "artifacts/browse/{dir...}", policy.ReadArtifact, small, (*Server).browsePage},
+	{"GET", "artifacts/file/{path...}", policy.ReadArtifact, small, (*Server).previewPage},
+	{"POST", "artifacts/keep", policy.KeepArtifacts, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.artifactAction(c, j, "keep") }},
+	{"POST", "artifacts/delete", policy.DeleteArtifacts, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.artifactAction(c, j, "delete") }},
+}
+
+// find is the route of table that serves method and rest.
+func find[T any](table []route[T], method, rest string) (*route[T], string) {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	for i := range table {
+		rt := &table[i]
+		if rt.method != method {
+			continue
+		}
+		if arg, ok := rt.match(rest); ok {
+			return rt, arg
+		}
+	}
+	return nil, ""
+}
+
+// serve runs rt for c: it bounds the body to the route's limit, puts the
+// route's ability where the handler's checks read it, asks the policy for
+// a project ability when c has the project, and loads the route's resource
+// only then.
+func serve[T any](s *Server, c *req, rt *route[T], arg string, load func() (T, error)) error {
+	if rt.body >= 0 && c.r.Body != nil && c.r.Body != http.NoBody {
+		c.r.Body = http.MaxBytesReader(c.w, c.r.Body, rt.body)
+	}
+	c.ability = rt.ability
+	if c.proj != nil && rt.ability.Resource() == policy.ResourceProject {
+		if err := s.allow(c, rt.ability); err != nil {
+			return err
+		}
+	}
+	t, err := load()
+	if err != nil {
+		return err
+	}
+	return rt.serve(s, c, t, arg)
+}
+
+func none() (struct{}, error) { return struct{}{}, nil }
+
+// globalRoutes serves / and /-/... by globalRouteTable.
+func (s *Server) globalRoutes(c *req) error {
+	rt, arg := find(globalRouteTable, c.r.Method, strings.TrimPrefix(c.r.URL.Path, "/"))
+	if rt == nil {
+		return notFound()
+	}
+	return serve(s, c, rt, arg, none)
+}
+
+// projectRoutes serves /<namespace>/<project>[/-/<rest>].
+func (s *Server) projectRoutes(c *req) error {
+	full, rest, _ := strings.Cut(strings.Trim(c.r.URL.Path, "/"), "/-/")
+	if !strings.Contains(full, "/") {
+		return notFound()
+	}
+	// Before the project lookup, so that a wrong token is 401 whether or
+	// not the project exists.
+	if (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) && artifactDownload(rest) {
+		if err := s.artifactAuth(c); err != nil {
+			return err
+		}
+	}
+	proj, err := s.Store.ProjectByFullPath(c.r.Context(), full)
+	if ci.IsNotFound(err) {
+		return errProjectNotFound
+	}
+	if err != nil {
+		return err
+	}
+	// The page frame shows the project only to those who may see it, so
+	// that a private project's 404 is a missing one's, byte for byte.
+	if err := s.Policy.Project(c.r.Context(), c.p, policy.ReadProject, proj); err != nil {
+		return err
+	}
+	c.proj = proj
+	if rt, arg := find(projectRouteTable, c.r.Method, rest); rt != nil {
+		return serve(s, c, rt, arg, none)
+	}
+	seg := strings.SplitN(rest, "/", 3)
+	if len(seg) >= 2 {
+		sub := ""
+		if len(seg) == 3 {
+			sub = seg[2]
+		}
+		switch seg[0] {
+		case "pipelines":
+			return dispatch(s, c, pipelineRouteTable, sub, func() (*ci.Pipeline, error) { return s.pipelineOf(c, seg[1]) })
+		case "jobs":
+			return dispatch(s, c, jobRouteTable, sub, func() (*ci.Job, error) { return s.jobOf(c, seg[1]) })
+		}
+	}
+	return notFound()
+}
+
+// dispatch serves rest by table; load resolves the pipeline or job only
+// once the route is known and allowed.
+func dispatch[T any](s *Server, c *req, table []route[T], rest string, load func() (T, error)) error {
+	rt, arg := find(table, c.r.Method, rest)
+	if rt == nil {
+		return notFound()
+	}
+	return serve(s, c, rt, arg, load)
+}
+
+// Routes describes every route table of the UI, with the paths as they
+// are served ({project} stands for a project's full path), for checks
+// that walk every surface.
+func Routes() []policy.Route {
+	var out []policy.Route
+	add := func(method, path string, a policy.Ability, body int64) {
+		out = append(out, policy.Route{Pattern: method + " " + path, Ability: a, Body: body})
+	}
+	for _, rt := range globalRouteTable {
+		add(rt.method, "/"+rt.pattern, rt.ability, rt.body)
+	}
+	for _, rt := range projectRouteTable {
+		add(rt.method, strings.TrimSuffix("/{project}/-/"+rt.pattern, "/-/"), rt.ability, rt.body)
+	}
+	for _, rt := range pipelineRouteTable {
+		add(rt.method, strings.TrimSuffix("/{project}/-/pipelines/{id}/"+rt.pattern, "/"), rt.ability, rt.body)
+	}
+	for _, rt := range jobRouteTable {
+		add(rt.method, strings.TrimSuffix("/{project}/-/jobs/{id}/"+rt.pattern, "/"), rt.ability, rt.body)
+	}
+	return out
+}
