@@ -95,11 +95,11 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Policy = policy.New(db)
 	m.queue = runnerapi.NewQueue(db)
 	queue := m.queue
+	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
 	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
-		JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
+		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
 	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}}
-	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger}

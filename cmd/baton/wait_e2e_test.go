@@ -230,3 +230,50 @@ func TestRunnerDownloadRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestArtifactWaitEndsOnCancel: a wait for the artifacts of a job that the
+// scheduler finishes without its runner (canceled through the API, here
+// while pending) ends at once with the job's final status, long before
+// its wait= deadline; so does a wait on a pipeline that is deleted.
+func TestArtifactWaitEndsOnCancel(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		pid, r := in.project("pending", map[string]string{".gitlab-ci.yml": "a:\n  script: [\"true\"]\n  artifacts:\n    paths: [out/]\n"})
+		pl := in.latestPipeline(pid)
+		jobs := in.jobs(pid, pl.ID, false)
+		a := jobs["a"][0]
+		root := map[string]string{"PRIVATE-TOKEN": in.token}
+		// No runner: the job stays pending, so the wait holds.
+		done := in.getAsync(fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts?job=a&wait=120", pid, pl.ID), root)
+		in.waiting(1)
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/cancel", pid, a.ID), nil, http.StatusCreated, nil)
+		select {
+		case got := <-done:
+			if got.status != http.StatusNotFound || !strings.Contains(string(got.body), "(status: canceled)") {
+				t.Fatalf("wait after cancel: %d %s, want 404 naming status canceled", got.status, got.body)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("the wait did not end when its job was canceled")
+		}
+
+		// A second pipeline, deleted while a wait holds on it.
+		r.commit("again", map[string]string{"x.txt": "x"})
+		r.git("push", "-q", in.pushURL("root/pending"), "main")
+		var pl2 apiPipeline
+		eventually(t, 30*time.Second, "the second pipeline", func() bool {
+			pl2 = in.latestPipeline(pid)
+			return pl2.ID != pl.ID
+		})
+		done = in.getAsync(fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts?job=a&wait=120", pid, pl2.ID), root)
+		in.waiting(1)
+		in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl2.ID), nil, http.StatusNoContent, nil)
+		select {
+		case got := <-done:
+			if got.status != http.StatusNotFound {
+				t.Fatalf("wait after deleting its pipeline: %d %s, want 404", got.status, got.body)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("the wait did not end when its pipeline was deleted")
+		}
+	})
+}

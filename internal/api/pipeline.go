@@ -275,6 +275,10 @@ func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.DeletePipeline(r.Context(), pl.ID); err != nil {
 		return err
 	}
+	if s.Artifacts != nil {
+		// Requests waiting for its artifacts answer now that none are coming.
+		s.Artifacts.Notify(pl.ProjectID, pl.ID)
+	}
 	for _, a := range arts {
 		s.deleteArtifactBytes(r, a)
 	}

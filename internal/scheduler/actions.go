@@ -137,7 +137,7 @@ func (s *Scheduler) reset(ctx context.Context, jobs []*ci.Job) error {
 		c := *j
 		c.Status = ci.StatusCreated
 		c.UpdatedAt = s.opts.Now()
-		if err := s.jobs.UpdateJob(ctx, &c, ci.StatusSkipped); err != nil && !ci.IsConflict(err) {
+		if err := s.updateJob(ctx, &c, ci.StatusSkipped); err != nil && !ci.IsConflict(err) {
 			return fmt.Errorf("re-opening job %d: %w", j.ID, err)
 		}
 	}
@@ -199,7 +199,7 @@ func (s *Scheduler) PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, 
 	j.Status = ci.StatusPending
 	j.UserID = userID
 	s.stamp(j)
-	if err := s.jobs.UpdateJob(ctx, j, from); err != nil {
+	if err := s.updateJob(ctx, j, from); err != nil {
 		if ci.IsConflict(err) {
 			return nil, ci.Wrap(ci.KindConflict, err, "job is not playable")
 		}

@@ -36,7 +36,7 @@ func (s *Scheduler) cancel(ctx context.Context, j *ci.Job) (bool, error) {
 			c.FailureReason = ""
 		}
 		s.stamp(&c)
-		err := s.jobs.UpdateJob(ctx, &c, j.Status)
+		err := s.updateJob(ctx, &c, j.Status)
 		if err == nil {
 			s.log.InfoContext(ctx, "job canceled", "job_id", j.ID, "pipeline_id", j.PipelineID, "status", to)
 			return true, nil

@@ -34,6 +34,11 @@ type Options struct {
 	JobTimeout func(ctx context.Context, j *ci.Job) time.Duration
 	// Notify is called whenever jobs became pending, to wake long-polling runners.
 	Notify func()
+	// Finished is called whenever a job of the pipeline reached a final
+	// status by any of the scheduler's paths (canceled, timed out, stuck,
+	// skipped), to wake requests waiting for its artifacts
+	// (artifacts.Hub.Notify): they answer at once that none is coming.
+	Finished func(projectID, pipelineID int64)
 }
 
 // Scheduler drives pipelines through their states. It keeps no state of its
@@ -74,6 +79,9 @@ func New(pipelines ci.PipelineStore, jobs ci.JobStore, opts Options) *Scheduler 
 	}
 	if opts.Notify == nil {
 		opts.Notify = func() {}
+	}
+	if opts.Finished == nil {
+		opts.Finished = func(int64, int64) {}
 	}
 	return &Scheduler{pipelines: pipelines, jobs: jobs, opts: opts, log: opts.Logger}
 }
@@ -150,7 +158,7 @@ func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
 			j := *c.Job
 			j.Status = c.To
 			s.stamp(&j)
-			err := s.jobs.UpdateJob(ctx, &j, ci.StatusCreated)
+			err := s.updateJob(ctx, &j, ci.StatusCreated)
 			if ci.IsConflict(err) {
 				lost = true
 				break
@@ -172,6 +180,18 @@ func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
 		s.opts.Notify()
 	}
 	return s.syncPipeline(ctx, pipelineID)
+}
+
+// updateJob saves j if its stored status is still from (UpdateJob), and
+// tells Finished when j thereby reached a final status.
+func (s *Scheduler) updateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
+	if err := s.jobs.UpdateJob(ctx, j, from); err != nil {
+		return err
+	}
+	if j.Status.Finished() {
+		s.opts.Finished(j.ProjectID, j.PipelineID)
+	}
+	return nil
 }
 
 // stamp sets the time fields that go with j's new status.

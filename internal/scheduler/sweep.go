@@ -140,7 +140,7 @@ func (s *Scheduler) finish(ctx context.Context, j *ci.Job, to ci.Status, reason 
 	c := *j
 	c.Status, c.FailureReason = to, reason
 	s.stamp(&c)
-	err := s.jobs.UpdateJob(ctx, &c, j.Status)
+	err := s.updateJob(ctx, &c, j.Status)
 	if ci.IsConflict(err) {
 		return nil // the runner reported, or another replica was faster
 	}
