@@ -120,6 +120,9 @@ type projectEntity struct {
 	BuildsAccessLevel    string            `json:"builds_access_level"`
 	CIConfigPath         string            `json:"ci_config_path"`
 	JobTokenScopeEnabled bool              `json:"ci_job_token_scope_enabled"`
+	BuildTimeout         int               `json:"build_timeout"`
+	AutoCancelPending    string            `json:"auto_cancel_pending_pipelines"`
+	VariablesRole        string            `json:"ci_pipeline_variables_minimum_override_role"`
 	Links                map[string]string `json:"_links"`
 }
 
@@ -133,7 +136,11 @@ func (s *Server) project(p *ci.Project, ns *ci.Namespace) projectEntity {
 		Visibility: string(p.Visibility), WebURL: web, HTTPURLToRepo: web + ".git", SSHURLToRepo: "",
 		CreatorID: p.CreatorID, EmptyRepo: p.DefaultBranch == "", JobsEnabled: true, BuildsAccessLevel: "enabled",
 		CIConfigPath: p.CIConfigPath, JobTokenScopeEnabled: p.JobTokenScopeEnabled,
+		BuildTimeout: p.BuildTimeout, AutoCancelPending: "enabled", VariablesRole: string(p.VariablesRole),
 		Links: map[string]string{"self": api, "repo_branches": api + "/repository/branches", "members": api + "/members"},
+	}
+	if p.AutoCancelDisabled {
+		e.AutoCancelPending = "disabled"
 	}
 	if ns != nil {
 		e.Namespace = s.namespace(ns)

@@ -133,6 +133,11 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if len(vars) > 0 {
+		if err := s.Policy.PipelineVariables(r.Context(), p, proj); err != nil {
+			return err
+		}
+	}
 	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(), Variables: vars})
 	if err != nil {
 		if writePlanError(w, err) {

@@ -137,9 +137,10 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	proj := &ci.Project{NamespaceID: ns.ID, Name: name, Path: path, Description: q.Get("description"),
-		Visibility: vis, CreatorID: p.User.ID, CIConfigPath: q.Get("ci_config_path")}
-	if proj.CIConfigPath == "" {
-		proj.CIConfigPath = ".gitlab-ci.yml"
+		Visibility: vis, CreatorID: p.User.ID}
+	cfg := q.Get("ci_config_path")
+	if _, _, err := (ci.ProjectChange{CIConfigPath: &cfg}).Apply(proj); err != nil {
+		return err
 	}
 	if err := s.Store.CreateProject(r.Context(), proj); err != nil {
 		if ci.IsConflict(err) {

@@ -48,6 +48,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v4/projects", policy.ListProjects, small, s.listProjects},
 		{"POST /api/v4/projects", policy.CreateProject, small, s.createProject},
 		{"GET /api/v4/projects/{id}", policy.ReadProject, small, s.getProject},
+		{"PUT /api/v4/projects/{id}", policy.AdminProject, small, s.editProject},
 		{"DELETE /api/v4/projects/{id}", policy.DeleteProject, small, s.deleteProject},
 		{"GET /api/v4/projects/{id}/members", policy.ReadProject, small, s.listProjectMembers},
 		{"POST /api/v4/projects/{id}/members", policy.AdminMembers, small, s.addProjectMember},

@@ -45,10 +45,13 @@ type Planner interface {
 	CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error)
 }
 
-// Repos creates and removes a project's git repository.
+// Repos creates and removes a project's git repository and sets its
+// default branch.
 type Repos interface {
 	Create(ctx context.Context, projectID int64) error
 	Delete(ctx context.Context, projectID int64) error
+	// SetHEAD points HEAD at branch; KindNotFound if it does not exist.
+	SetHEAD(ctx context.Context, projectID int64, branch string) error
 }
 
 // Server holds the API's dependencies. Fields are set by the caller before

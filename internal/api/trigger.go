@@ -105,7 +105,7 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, userID, source, err := s.triggerCaller(r, proj)
+	q, user, source, err := s.triggerCaller(r, proj)
 	if err != nil {
 		// Until the token is proven to be one of this project's, a private
 		// project answers exactly as a missing one.
@@ -125,7 +125,14 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: userID, Variables: vars})
+	if len(vars) > 0 {
+		// As GitLab: the trigger's owner (or the job's user) must hold the
+		// project's minimum role to set pipeline variables.
+		if err := s.Policy.PipelineVariables(r.Context(), &auth.Principal{User: user}, proj); err != nil {
+			return err
+		}
+	}
+	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: user.ID, Variables: vars})
 	if err != nil {
 		if writePlanError(w, err) {
 			return nil
@@ -179,41 +186,41 @@ var errProjectNotFound = ci.Errorf(ci.KindNotFound, "404 Project Not Found")
 // the pipeline runs for and its source. Errors before the token is proven
 // to belong to proj are for the caller to hide on private projects; a
 // proven token whose owner lost access is KindForbidden.
-func (s *Server) triggerCaller(r *http.Request, proj *ci.Project) (*httpx.Params, int64, string, error) {
+func (s *Server) triggerCaller(r *http.Request, proj *ci.Project) (*httpx.Params, *ci.User, string, error) {
 	q, err := httpx.ReadParams(r)
 	if err != nil {
-		return nil, 0, "", err
+		return nil, nil, "", err
 	}
 	token, err := q.Required("token")
 	if err != nil {
-		return nil, 0, "", err
+		return nil, nil, "", err
 	}
 	ctx := r.Context()
 	if strings.HasPrefix(token, auth.PrefixJob) {
 		p, err := s.Auth.JobPrincipal(ctx, token)
 		if err != nil {
-			return nil, 0, "", err
+			return nil, nil, "", err
 		}
 		// The job's own token never writes (an allow-list grants reads);
 		// the user who runs the job must be allowed to create pipelines in
 		// the target project, as in GitLab.
 		if err := s.Policy.Project(ctx, p, policy.ReadPipeline, proj); err != nil {
-			return nil, 0, "", err
+			return nil, nil, "", err
 		}
 		if p.User == nil {
-			return nil, 0, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: this job runs for no user and cannot trigger pipelines")}
+			return nil, nil, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: this job runs for no user and cannot trigger pipelines")}
 		}
 		if err := s.Policy.Project(ctx, &auth.Principal{User: p.User}, policy.CreatePipeline, proj); err != nil {
-			return nil, 0, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: %s may not create pipelines in %s", p.User.Username, proj.FullPath)}
+			return nil, nil, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: %s may not create pipelines in %s", p.User.Username, proj.FullPath)}
 		}
-		return q, p.UserID(), "pipeline", nil
+		return q, p.User, "pipeline", nil
 	}
 	t, err := s.Store.TriggerByHash(ctx, auth.Hash(token))
 	if ci.IsNotFound(err) || (err == nil && t.ProjectID != proj.ID) {
-		return nil, 0, "", ci.Errorf(ci.KindForbidden, "403 Forbidden: invalid trigger token")
+		return nil, nil, "", ci.Errorf(ci.KindForbidden, "403 Forbidden: invalid trigger token")
 	}
 	if err != nil {
-		return nil, 0, "", err
+		return nil, nil, "", err
 	}
 	owner, err := s.Store.UserByID(ctx, t.OwnerID)
 	if err == nil {
@@ -221,12 +228,12 @@ func (s *Server) triggerCaller(r *http.Request, proj *ci.Project) (*httpx.Params
 	}
 	if err != nil {
 		if ci.KindOf(err) == ci.KindInternal {
-			return nil, 0, "", err
+			return nil, nil, "", err
 		}
-		return nil, 0, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: the owner of trigger %d may no longer create pipelines in this project", t.ID)}
+		return nil, nil, "", ownerLost{ci.Errorf(ci.KindForbidden, "403 Forbidden: the owner of trigger %d may no longer create pipelines in this project", t.ID)}
 	}
 	_ = s.Store.TouchTrigger(ctx, t.ID, time.Now())
-	return q, t.OwnerID, ci.SourceTrigger, nil
+	return q, owner, ci.SourceTrigger, nil
 }
 
 // ownerLost marks a refusal after the token was proven to be the project's:

@@ -46,8 +46,48 @@ type Project struct {
 	CIConfigPath  string // ".gitlab-ci.yml" unless changed
 	// JobTokenScopeEnabled limits job tokens of other projects to the allow-list.
 	JobTokenScopeEnabled bool
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
+	// BuildTimeout is the default timeout of the project's jobs in seconds
+	// (GitLab's build_timeout, DefaultBuildTimeout unless changed); a job's
+	// own timeout: overrides it.
+	BuildTimeout int
+	// AutoCancelDisabled turns off GitLab's auto_cancel_pending_pipelines
+	// (enabled by default, hence the negation: the zero value is GitLab's
+	// default), with which a new pipeline on a branch cancels the older
+	// unfinished pipelines of that branch.
+	AutoCancelDisabled bool
+	// VariablesRole is the least role that may give variables when it runs a
+	// pipeline (GitLab's ci_pipeline_variables_minimum_override_role).
+	VariablesRole VariablesRole
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Bounds and defaults of a project's CI settings, GitLab's.
+const (
+	DefaultBuildTimeout = 3600    // one hour
+	MinBuildTimeout     = 600     // ten minutes
+	MaxBuildTimeout     = 2592000 // thirty days
+)
+
+// VariablesRole is a project's minimum role to set pipeline variables.
+type VariablesRole string
+
+// The values of VariablesRole. GitLab's default for new projects on a
+// self-managed instance is developer.
+const (
+	VariablesNoOneAllowed VariablesRole = "no_one_allowed"
+	VariablesDeveloper    VariablesRole = "developer"
+	VariablesMaintainer   VariablesRole = "maintainer"
+	VariablesOwner        VariablesRole = "owner"
+)
+
+// Valid reports whether r is one of the four values.
+func (r VariablesRole) Valid() bool {
+	switch r {
+	case VariablesNoOneAllowed, VariablesDeveloper, VariablesMaintainer, VariablesOwner:
+		return true
+	}
+	return false
 }
 
 // Member grants a user an access level on a project or a namespace (group).

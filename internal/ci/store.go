@@ -77,7 +77,8 @@ type ProjectStore interface {
 	ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*Project, AccessLevel, error)
 	ListProjects(ctx context.Context, f ProjectFilter) ([]*Project, int, error)
 	// UpdateProject saves the mutable fields: name, description, default branch,
-	// visibility, CI config path, job token scope; it sets UpdatedAt.
+	// visibility, CI config path, job token scope, build timeout, auto-cancel,
+	// variables role; it sets UpdatedAt.
 	UpdateProject(ctx context.Context, p *Project) error
 	// DeleteProject removes the project and, with it, its pipelines, jobs,
 	// traces, members, triggers and artifact rows. Blob bytes are the caller's.

@@ -38,6 +38,9 @@ type Source interface {
 // Creator stores a planned pipeline and starts it.
 type Creator interface {
 	CreatePipeline(ctx context.Context, p *ci.Pipeline, plan *ci.PipelinePlan) error
+	// CancelRedundant cancels the older unfinished pipelines of p's branch
+	// that p makes redundant, returning their ids.
+	CancelRedundant(ctx context.Context, p *ci.Pipeline) ([]int64, error)
 }
 
 // Store is what the planner persists directly.
@@ -81,7 +84,20 @@ func (p *Planner) CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*
 	if err := p.Creator.CreatePipeline(ctx, pl, plan); err != nil {
 		return nil, fmt.Errorf("creating pipeline: %w", err)
 	}
+	p.cancelRedundant(ctx, req.Project, pl)
 	return pl, nil
+}
+
+// cancelRedundant auto-cancels the pipelines the new pipeline pl makes
+// redundant, when the project has auto_cancel_pending_pipelines enabled.
+// A failure is logged: the new pipeline exists either way.
+func (p *Planner) cancelRedundant(ctx context.Context, proj *ci.Project, pl *ci.Pipeline) {
+	if proj.AutoCancelDisabled {
+		return
+	}
+	if _, err := p.Creator.CancelRedundant(ctx, pl); err != nil {
+		p.Logger.Error("auto-canceling redundant pipelines", "project_id", proj.ID, "pipeline_id", pl.ID, "err", err)
+	}
 }
 
 const zeroSHA = "0000000000000000000000000000000000000000"
@@ -118,6 +134,14 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	}
 	if err := p.Limits.checkPlan(pl, plan); err != nil {
 		return nil, err
+	}
+	// A job without a timeout of its own gets the project's (GitLab's
+	// build_timeout), fixed when the pipeline is created; the runner's
+	// maximum still caps it.
+	for i := range plan.Jobs {
+		if plan.Jobs[i].Timeout == 0 && proj.BuildTimeout > 0 {
+			plan.Jobs[i].Timeout = proj.BuildTimeout
+		}
 	}
 	return plan, nil
 }

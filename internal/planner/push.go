@@ -76,6 +76,7 @@ func (p *Planner) pushPipeline(ctx context.Context, proj *ci.Project, pusherID i
 			log.Error("creating pipeline", "err", err)
 			return nil
 		}
+		p.cancelRedundant(ctx, proj, pl)
 	case isNoPipeline(err):
 		log.Info("push runs no pipeline", "reason", ci.MessageOf(err))
 		return nil

@@ -34,6 +34,8 @@ const (
 	DeleteProject                            // delete the project
 	ReadCode                                 // clone and fetch over git
 	PushCode                                 // push over git
+	AdminProject                             // change the project's settings (PUT /projects/:id, the settings page), rename it
+	ChangeVisibility                         // change the project's visibility
 
 	// Group abilities.
 	ReadGroup         // the group itself, its members
@@ -59,7 +61,7 @@ var abilityNames = map[Ability]string{
 	KeepArtifacts: "keep_job_artifacts", DeleteArtifacts: "destroy_artifacts", ReadTriggers: "read_trigger",
 	AdminTriggers: "admin_trigger", ReadAllowlist: "read_job_token_scope", AdminAllowlist: "admin_job_token_scope",
 	AdminMembers: "admin_project_member", AdminProjectRunners: "admin_runner", DeleteProject: "remove_project",
-	ReadCode: "download_code", PushCode: "push_code",
+	ReadCode: "download_code", PushCode: "push_code", AdminProject: "admin_project", ChangeVisibility: "change_visibility_level",
 	ReadGroup: "read_group", CreateProjectIn: "create_projects", CreateSubgroup: "create_subgroup",
 	AdminGroupMembers: "admin_group_member", AdminGroupRunners: "admin_group_runner",
 	ReadOwnUser: "read_user", CreateProject: "create_project", ReadAdmin: "read_admin", AdminInstance: "admin_all_resources",
@@ -168,6 +170,10 @@ var projectRules = map[Ability]projectRule{
 	DeleteProject:         write(ci.AccessOwner),
 	ReadCode:              {level: ci.AccessReporter, public: ci.AccessGuest, scope: scopeGitRead},
 	PushCode:              {level: ci.AccessDeveloper, write: true, scope: scopeGitWrite},
+	// GitLab lets Maintainers rename a project (rename_project) but only
+	// Owners change its visibility (change_visibility_level).
+	AdminProject:     write(ci.AccessMaintainer),
+	ChangeVisibility: write(ci.AccessOwner),
 }
 
 // namespaceRule is the rule of one group ability.

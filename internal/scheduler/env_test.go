@@ -44,6 +44,7 @@ type env struct {
 	project  *ci.Project
 	runner   *ci.Runner
 	notified atomic.Int64
+	finished atomic.Int64 // calls of Options.Finished
 	tokens   atomic.Int64
 }
 
@@ -83,6 +84,11 @@ func newEnv(t testing.TB, db *store.DB) *env {
 // restarted process would have.
 func (e *env) scheduler() *Scheduler {
 	return New(e.db, e.db, Options{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler), Notify: func() { e.notified.Add(1) },
+		Finished: func(projectID, _ int64) {
+			if projectID == e.project.ID {
+				e.finished.Add(1)
+			}
+		},
 		StuckAfter: 10 * time.Minute, CancelGrace: 5 * time.Minute})
 }
 
@@ -117,7 +123,13 @@ func sTimeout(seconds int) func(*ci.JobSpec) { return func(s *ci.JobSpec) { s.Ti
 // create creates a pipeline running jobs in stages build, test, deploy.
 func (e *env) create(jobs ...ci.JobSpec) *ci.Pipeline {
 	e.t.Helper()
-	p := &ci.Pipeline{ProjectID: e.project.ID, Ref: "main", SHA: strings.Repeat("a", 40), Source: ci.SourcePush}
+	return e.createOn("main", strings.Repeat("a", 40), false, jobs...)
+}
+
+// createOn is create for a given ref and commit.
+func (e *env) createOn(ref, sha string, tag bool, jobs ...ci.JobSpec) *ci.Pipeline {
+	e.t.Helper()
+	p := &ci.Pipeline{ProjectID: e.project.ID, Ref: ref, Tag: tag, SHA: sha, Source: ci.SourcePush}
 	plan := &ci.PipelinePlan{Stages: []string{".pre", "build", "test", "deploy", ".post"}, Jobs: jobs}
 	if err := e.s.CreatePipeline(e.ctx, p, plan); err != nil {
 		e.t.Fatalf("CreatePipeline: %v", err)

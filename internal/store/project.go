@@ -10,19 +10,23 @@ import (
 )
 
 const projectCols = `p.id, p.namespace_id, p.name, p.path, p.full_path, p.description, p.default_branch, p.visibility,
-	p.creator_id, p.ci_config_path, p.job_token_scope_enabled, p.created_at, p.updated_at`
+	p.creator_id, p.ci_config_path, p.job_token_scope_enabled, p.build_timeout, p.auto_cancel_pending_pipelines,
+	p.pipeline_variables_minimum_override_role, p.created_at, p.updated_at`
 
 func scanProject(row interface{ Scan(...any) error }) (*ci.Project, error) {
 	p := &ci.Project{}
-	var vis string
+	var vis, role string
+	var autoCancel bool
 	err := row.Scan(&p.ID, &p.NamespaceID, &p.Name, &p.Path, &p.FullPath, &p.Description, &p.DefaultBranch, &vis,
-		&p.CreatorID, &p.CIConfigPath, &p.JobTokenScopeEnabled, scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt))
-	p.Visibility = ci.Visibility(vis)
+		&p.CreatorID, &p.CIConfigPath, &p.JobTokenScopeEnabled, &p.BuildTimeout, &autoCancel, &role,
+		scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt))
+	p.Visibility, p.VariablesRole, p.AutoCancelDisabled = ci.Visibility(vis), ci.VariablesRole(role), !autoCancel
 	return p, err
 }
 
 // CreateProject inserts p, setting ID, FullPath, CreatedAt and UpdatedAt (and
-// defaults: visibility private, CI config path .gitlab-ci.yml). A missing
+// defaults: visibility private, CI config path .gitlab-ci.yml, build timeout
+// an hour, variables role developer). A missing
 // namespace is KindNotFound, a taken path in the namespace KindConflict.
 func (db *DB) CreateProject(ctx context.Context, p *ci.Project) error {
 	if p.Path == "" {
@@ -41,14 +45,22 @@ func (db *DB) CreateProject(ctx context.Context, p *ci.Project) error {
 	if p.CIConfigPath == "" {
 		p.CIConfigPath = ".gitlab-ci.yml"
 	}
+	if p.BuildTimeout == 0 {
+		p.BuildTimeout = ci.DefaultBuildTimeout
+	}
+	if p.VariablesRole == "" {
+		p.VariablesRole = ci.VariablesDeveloper
+	}
 	full := ns.FullPath + "/" + p.Path
 	at := now()
 	err = db.queryRow(ctx, db.sql,
 		`INSERT INTO projects (namespace_id, name, path, full_path, description, default_branch, visibility,
-			creator_id, ci_config_path, job_token_scope_enabled, last_pipeline_iid, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+			creator_id, ci_config_path, job_token_scope_enabled, build_timeout, auto_cancel_pending_pipelines,
+			pipeline_variables_minimum_override_role, last_pipeline_iid, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
 		p.NamespaceID, p.Name, p.Path, full, p.Description, p.DefaultBranch, string(p.Visibility),
-		p.CreatorID, p.CIConfigPath, p.JobTokenScopeEnabled, db.t(at), db.t(at)).Scan(&p.ID)
+		p.CreatorID, p.CIConfigPath, p.JobTokenScopeEnabled, p.BuildTimeout, !p.AutoCancelDisabled, string(p.VariablesRole),
+		db.t(at), db.t(at)).Scan(&p.ID)
 	if err != nil {
 		return db.violation(err, "creating project", fmt.Sprintf("project %q has already been taken", full))
 	}
@@ -169,14 +181,16 @@ func (db *DB) ListProjects(ctx context.Context, f ci.ProjectFilter) ([]*ci.Proje
 }
 
 // UpdateProject saves name, description, default branch, visibility, CI
-// config path and job token scope, and sets UpdatedAt. KindNotFound if the
-// project is gone.
+// config path, job token scope, build timeout, auto-cancel and variables
+// role, and sets UpdatedAt. KindNotFound if the project is gone.
 func (db *DB) UpdateProject(ctx context.Context, p *ci.Project) error {
 	at := now()
 	res, err := db.exec(ctx, db.sql,
 		`UPDATE projects SET name = ?, description = ?, default_branch = ?, visibility = ?, ci_config_path = ?,
-			job_token_scope_enabled = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.Description, p.DefaultBranch, string(p.Visibility), p.CIConfigPath, p.JobTokenScopeEnabled, db.t(at), p.ID)
+			job_token_scope_enabled = ?, build_timeout = ?, auto_cancel_pending_pipelines = ?,
+			pipeline_variables_minimum_override_role = ?, updated_at = ? WHERE id = ?`,
+		p.Name, p.Description, p.DefaultBranch, string(p.Visibility), p.CIConfigPath, p.JobTokenScopeEnabled,
+		p.BuildTimeout, !p.AutoCancelDisabled, string(p.VariablesRole), db.t(at), p.ID)
 	if err != nil {
 		return fmt.Errorf("updating project %d: %w", p.ID, err)
 	}

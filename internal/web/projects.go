@@ -171,6 +171,6 @@ func (s *Server) projectPage(c *req) error {
 	return s.render(c, http.StatusOK, "project", c.proj.FullPath, map[string]any{
 		"CloneURL":  s.ExternalURL + "/" + c.proj.FullPath + ".git",
 		"Pipelines": s.pipelineRows(pls), "Total": total,
-		"Runners": s.runnerRows(runners),
+		"Runners": s.runnerRows(runners), "CanAdmin": s.can(c, policy.AdminProject),
 	})
 }

@@ -75,6 +75,8 @@ var projectRouteTable = []route[struct{}]{
 	{"GET", "", policy.ReadProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.projectPage(c) }},
 	{"GET", "pipelines", policy.ReadPipeline, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.pipelinesPage(c) }},
 	{"GET", "jobs/artifacts/{ref...}", policy.ReadArtifact, small, func(s *Server, c *req, _ struct{}, rest string) error { return s.refArtifact(c, rest) }},
+	{"GET", "settings", policy.AdminProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.settingsPage(c, "", nil) }},
+	{"POST", "settings", policy.AdminProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveSettings(c) }},
 }
 
 // pipelineRouteTable is every route under /<project>/-/pipelines/:id.

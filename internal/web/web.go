@@ -42,9 +42,13 @@ type Scheduler interface {
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }
 
-// Repos creates a new project's git repository.
+// Repos creates a new project's git repository, lists its branches and
+// sets its default branch.
 type Repos interface {
 	Create(ctx context.Context, projectID int64) error
+	Branches(ctx context.Context, projectID int64) ([]string, error)
+	// SetHEAD points HEAD at branch; KindNotFound if it does not exist.
+	SetHEAD(ctx context.Context, projectID int64, branch string) error
 }
 
 // Deps are the UI's collaborators. All are required except Logger and Now.

@@ -90,7 +90,8 @@ func TestProjects(t *testing.T) {
 		if err := db.CreateProject(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		if p.FullPath != owner.Username+"/app" || p.CIConfigPath != ".gitlab-ci.yml" || p.Visibility != ci.VisibilityPrivate {
+		if p.FullPath != owner.Username+"/app" || p.CIConfigPath != ".gitlab-ci.yml" || p.Visibility != ci.VisibilityPrivate ||
+			p.BuildTimeout != ci.DefaultBuildTimeout || p.VariablesRole != ci.VariablesDeveloper || p.AutoCancelDisabled {
 			t.Errorf("created %+v", p)
 		}
 		got, err := db.ProjectByFullPath(ctx, p.FullPath)
@@ -110,6 +111,7 @@ func TestProjects(t *testing.T) {
 			before := p.UpdatedAt
 			time.Sleep(2 * time.Millisecond)
 			p.Description, p.DefaultBranch, p.Visibility, p.JobTokenScopeEnabled = "d", "main", ci.VisibilityInternal, true
+			p.BuildTimeout, p.AutoCancelDisabled, p.VariablesRole = 900, true, ci.VariablesNoOneAllowed
 			if err := db.UpdateProject(ctx, p); err != nil {
 				t.Fatal(err)
 			}
