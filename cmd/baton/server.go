@@ -227,7 +227,7 @@ func (m *Main) Handler() http.Handler {
 	m.API.Register(mux)
 	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.Artifacts, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
 		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge})
-	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger,
+	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger, MaxPushBytes: m.Config.MaxPushMiB << 20,
 		Resolve:       m.Store.ProjectByFullPath,
 		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
 		OnPush:        m.onPush,

@@ -42,6 +42,9 @@ func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.L
 		}
 	}
 	cmd.Env = append(env, cgiEnv(r, repos.Root(), projectID, rest, remoteUser)...)
+	if rest == restReceivePack && h.MaxPushBytes > 0 {
+		cmd.Env = withConfig(cmd.Env, "receive.maxInputSize", strconv.FormatInt(h.MaxPushBytes, 10))
+	}
 	if r.Method == http.MethodPost {
 		cmd.Stdin = body
 	}
@@ -204,3 +207,23 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 func (b *cappedBuffer) String() string { return strings.TrimSpace(b.buf.String()) }
+
+// withConfig adds a git configuration entry to env through
+// GIT_CONFIG_COUNT/KEY/VALUE (which outrank every configuration file),
+// after any entries the server's own environment already sets that way.
+func withConfig(env []string, key, value string) []string {
+	n, at := 0, -1
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GIT_CONFIG_COUNT="); ok {
+			n, _ = strconv.Atoi(v)
+			at = i
+		}
+	}
+	count := "GIT_CONFIG_COUNT=" + strconv.Itoa(n+1)
+	if at >= 0 {
+		env[at] = count
+	} else {
+		env = append(env, count)
+	}
+	return append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", n, key), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", n, value))
+}

@@ -45,6 +45,11 @@ type Handler struct {
 	// so it never delays the client; its context carries the request's
 	// values but is not cancelled when the request ends. Wait waits for it.
 	OnPush func(ctx context.Context, p *ci.Project, pusherUsername string, updates []RefUpdate)
+	// MaxPushBytes, when positive, is the largest pack a push may send:
+	// git's own receive.maxInputSize, given to receive-pack, which refuses a
+	// larger pack with "pack exceeds maximum allowed size" before any ref
+	// changes (and deletes what it received of it).
+	MaxPushBytes int64
 	// Logger receives errors and push records; nil discards them.
 	Logger *slog.Logger
 
