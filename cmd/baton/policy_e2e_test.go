@@ -186,6 +186,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", P + "/members", url.Values{"user_id": {fmt.Sprint(newbie)}, "access_level": {"10"}}, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
 			{"POST", "/api/v4/runners/reset_registration_token", nil, "401 403 403 403 403 403 201 403 403 403 403 403 401 401"},
 			{"POST", fmt.Sprintf("%s/jobs/%d/erase", P, build), nil, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
+			{"PUT", P, url.Values{"description": {"changed"}}, "404 403 403 403 200 200 200 403 403 403 403 404 401 401"},
+			{"PUT", P, url.Values{"visibility": {"private"}}, "404 403 403 403 200 200 200 403 403 403 403 404 401 401"}, // unchanged: no Owner needed
 		}
 		for _, rt := range api {
 			codes := strings.Fields(rt.codes)
@@ -212,6 +214,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/-/admin", "303 403 403 403 403 403 200 403 403"},
 			{"GET", "/-/runners", "303 403 403 403 403 403 200 403 200"},
 			{"POST", fmt.Sprintf("%s/-/pipelines/%d/retry", W, pl2.ID), "404 403 403 303 303 303 303 403 403"},
+			{"GET", W + "/-/settings", "404 403 403 403 200 200 200 403 403"},
 		}
 		for _, rt := range web {
 			codes := strings.Fields(rt.codes)
