@@ -13,6 +13,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -45,8 +46,19 @@ func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.L
 	if rest == restReceivePack && h.MaxPushBytes > 0 {
 		cmd.Env = withConfig(cmd.Env, "receive.maxInputSize", strconv.FormatInt(h.MaxPushBytes, 10))
 	}
+	// The body is copied to git's stdin by a goroutine of our own, so that
+	// the request does not end while it may still be reading the body: git
+	// may exit before reading all of it (a push over receive.maxInputSize),
+	// and a Read still blocked on the client when the handler returns
+	// races the server's own reads of the connection.
+	var stdin io.WriteCloser
 	if r.Method == http.MethodPost {
-		cmd.Stdin = body
+		var err error
+		if stdin, err = cmd.StdinPipe(); err != nil {
+			log.Error("starting git http-backend", "error", err)
+			plainError(w, http.StatusInternalServerError, "Internal Server Error")
+			return false
+		}
 	}
 	stderr := &cappedBuffer{max: maxStderr}
 	cmd.Stderr = stderr
@@ -66,6 +78,25 @@ func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.L
 	// still write progress early; let the body and the answer overlap.
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex()
+	var bodyDone chan struct{}
+	if stdin != nil {
+		bodyDone = make(chan struct{})
+		go func() {
+			defer close(bodyDone)
+			_, _ = io.Copy(stdin, body)
+			_ = stdin.Close()
+		}()
+		defer func() {
+			select {
+			case <-bodyDone:
+			default:
+				// git is gone and the client still sends: stop reading.
+				if rc.SetReadDeadline(time.Now()) == nil {
+					<-bodyDone
+				}
+			}
+		}()
+	}
 
 	br := bufio.NewReaderSize(stdout, 32<<10)
 	status, copyErr := copyCGIResponse(w, rc, br)
