@@ -1,10 +1,13 @@
 package archive
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -67,7 +70,10 @@ type Index struct {
 	count, rootChildren, slots uint32
 	stringsLen, bodyCRC        uint32
 	// The body's sections, in order.
-	records, children, hash, strs *spool
+	records, children, hash, strs, digests *spool
+	// readDigests counts the files hashed by reading the archive, not
+	// from streamed digests (for tests).
+	readDigests int
 }
 
 // Len is the number of entries, implied directories included.
@@ -94,7 +100,7 @@ func (x *Index) Entries() []Entry {
 
 // WriteTo writes the persisted index to w and returns the bytes written.
 func (x *Index) WriteTo(w io.Writer) (int64, error) {
-	l := newLayout(x.count, x.rootChildren, x.slots, x.stringsLen)
+	l := newLayout(formatVersion, x.count, x.rootChildren, x.slots, x.stringsLen)
 	hdr := make([]byte, headerLen)
 	copy(hdr, magic)
 	hdr[7] = formatVersion
@@ -121,7 +127,9 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
-func (x *Index) sections() []*spool { return []*spool{x.records, x.children, x.hash, x.strs} }
+func (x *Index) sections() []*spool {
+	return []*spool{x.records, x.children, x.hash, x.strs, x.digests}
+}
 
 // Close releases the temporary storage of x.
 func (x *Index) Close() error {
@@ -138,6 +146,12 @@ func Build(r io.ReaderAt, size int64) (*Index, error) {
 	return BuildLimited(r, size, Limits{})
 }
 
+// BuildLimited is BuildStreamed without streamed digests: every entry is
+// read once to hash it.
+func BuildLimited(r io.ReaderAt, size int64, lim Limits) (*Index, error) {
+	return BuildStreamed(r, size, lim, nil)
+}
+
 // BuildLimited reads the central directory of the zip archive in r (size
 // bytes) once and indexes its entries, in memory bounded by a few MiB
 // whatever their number. Input that is not a readable zip is KindInvalid
@@ -149,7 +163,13 @@ func Build(r io.ReaderAt, size int64) (*Index, error) {
 // uncompressed bytes than lim allows are KindTooLarge, naming the limit.
 // Of duplicate file entries the last one wins, as when extracting. Failing
 // to use temporary storage is an internal error. Close the Index when done.
-func BuildLimited(r io.ReaderAt, size int64, lim Limits) (*Index, error) {
+//
+// Every file gets the SHA-256 of its uncompressed bytes: from streamed (a
+// Digester's result, nil for none) when it has a digest at the entry's local
+// header offset whose method, CRC-32 and size match the central directory's,
+// else by reading the entry from r. An entry that cannot be read (encrypted,
+// another method, damaged) has no digest; the archive is not refused for it.
+func BuildStreamed(r io.ReaderAt, size int64, lim Limits, streamed *Digests) (*Index, error) {
 	mem := lim.memory
 	if mem <= 0 {
 		mem = defaultBuildMemory
@@ -185,7 +205,7 @@ func BuildLimited(r io.ReaderAt, size int64, lim Limits) (*Index, error) {
 	if err := b.checkOverlaps(); err != nil {
 		return nil, err
 	}
-	x, err := b.tree()
+	x, err := b.tree(r, streamed)
 	if err != nil {
 		return nil, err
 	}
@@ -305,10 +325,11 @@ func (b *builder) checkOverlaps() error {
 // tree walks the entries by path, keeping the last of duplicates, adding
 // implied directories and writing the records and strings; then it sorts
 // the children and hash sections and checksums the body.
-func (b *builder) tree() (*Index, error) {
+func (b *builder) tree(archive io.ReaderAt, streamed *Digests) (*Index, error) {
 	t := &treeWriter{b: b, records: b.spool(), strs: b.spool(), hashes: b.spool(),
-		children: newSorter(b.dir, b.mem/2), stack: []frame{{}}}
+		children: newSorter(b.dir, b.mem/2), fileOffsets: newSorter(b.dir, b.mem/4), stack: []frame{{}}}
 	defer t.children.close()
+	defer t.fileOffsets.close()
 	var pending []byte
 	emitPending := func() error {
 		if pending == nil {
@@ -352,6 +373,9 @@ func (b *builder) tree() (*Index, error) {
 	if err := t.fillChildStart(x.rootChildren); err != nil {
 		return nil, err
 	}
+	if x.digests, x.readDigests, err = t.digestSection(archive, streamed); err != nil {
+		return nil, err
+	}
 	crc := crc32.New(castagnoli)
 	buf := make([]byte, 64<<10)
 	for _, s := range x.sections() {
@@ -374,6 +398,7 @@ type treeWriter struct {
 	b                     *builder
 	records, strs, hashes *spool
 	children              *sorter // parent+1(4) isFile(1) name NUL record(4)
+	fileOffsets           *sorter // headerOffset(8) record(4) fileKey
 	idx                   uint32  // records written
 	stringsLen            uint64
 	// stack holds the open directories, each a prefix of the next; stack[0]
@@ -465,6 +490,15 @@ func (t *treeWriter) write(p, rec []byte) error {
 		return err
 	}
 	parent.children++
+	if !isDir {
+		var k [12 + fileKeyLen]byte
+		binary.BigEndian.PutUint64(k[0:], le.Uint64(r[40:]))
+		binary.BigEndian.PutUint32(k[8:], t.idx)
+		putFileKey(k[12:], r[:])
+		if err := t.fileOffsets.add(k[:]); err != nil {
+			return err
+		}
+	}
 	if isDir {
 		t.stack = append(t.stack, frame{rec: t.idx, pathLen: len(p)})
 		t.cur = append(t.cur, p[len(t.cur):]...)
@@ -636,6 +670,112 @@ func (t *treeWriter) hashSection(slots uint32) (*spool, error) {
 		err = writeZeros(int64(slots)*4 - out.size())
 	}
 	return out, err
+}
+
+// fileKey is what reading an entry needs from its record: method(2)
+// flags(2) crc(4) size(8) compressed(8).
+const fileKeyLen = 24
+
+func putFileKey(k, rec []byte) {
+	copy(k[0:2], rec[6:8])
+	copy(k[2:4], rec[60:62])
+	copy(k[4:8], rec[12:16])
+	copy(k[8:16], rec[24:32])
+	copy(k[16:24], rec[32:40])
+}
+
+// digestSection writes the SHA-256 of every file, by record number: the
+// files are walked by local header offset, next to the streamed digests
+// (also by offset); a file without a matching one is read from archive.
+func (t *treeWriter) digestSection(archive io.ReaderAt, streamed *Digests) (*spool, int, error) {
+	byRecord := newSorter(t.b.dir, t.b.mem/4) // record(4) sha256(32)
+	defer byRecord.close()
+	var next [digestRecordLen]byte
+	have := false
+	var sr *bufio.Reader
+	advance := func() {
+		_, err := io.ReadFull(sr, next[:])
+		have = err == nil
+	}
+	if streamed != nil {
+		sr = streamed.recs.reader(0, 64<<10)
+		advance()
+	}
+	var hr hashReader
+	read := 0
+	err := t.fileOffsets.each(func(rec []byte) error {
+		off, k := binary.BigEndian.Uint64(rec), rec[12:]
+		e := Entry{Path: "entry", HeaderOffset: int64(off), Method: le.Uint16(k[0:]), Flags: le.Uint16(k[2:]),
+			CRC32: le.Uint32(k[4:]), Size: int64(le.Uint64(k[8:])), CompressedSize: int64(le.Uint64(k[16:]))}
+		for have && le.Uint64(next[0:]) < off {
+			advance()
+		}
+		var out [4 + digestLen]byte
+		copy(out[:4], rec[8:12])
+		if have && le.Uint64(next[0:]) == off && le.Uint64(next[8:]) == uint64(e.Size) &&
+			le.Uint32(next[16:]) == e.CRC32 && le.Uint16(next[20:]) == e.Method {
+			copy(out[4:], next[22:])
+			return byRecord.add(out[:])
+		}
+		read++
+		if !hr.digest(archive, e, out[4:]) {
+			return nil // unknown
+		}
+		return byRecord.add(out[:])
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	out := t.b.spool()
+	zeros := make([]byte, 32*digestLen)
+	writeZeros := func(n uint32) {
+		for n > 0 {
+			k := min(n, 32)
+			out.Write(zeros[:k*digestLen])
+			n -= k
+		}
+	}
+	var want uint32
+	err = byRecord.each(func(rec []byte) error {
+		i := binary.BigEndian.Uint32(rec)
+		writeZeros(i - want)
+		_, err := out.Write(rec[4:])
+		want = i + 1
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	writeZeros(t.idx - want)
+	if _, err := out.Write(nil); err != nil {
+		return nil, 0, err
+	}
+	return out, read, nil
+}
+
+// hashReader hashes entries read from an archive, reusing its buffer.
+type hashReader struct {
+	buf []byte
+	sha hash.Hash
+}
+
+// digest writes the SHA-256 of e's bytes to sum and reports whether the
+// entry could be read whole, its size and CRC-32 checked.
+func (h *hashReader) digest(archive io.ReaderAt, e Entry, sum []byte) bool {
+	rc, err := OpenEntry(archive, e)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	if h.sha == nil {
+		h.sha, h.buf = sha256.New(), make([]byte, 64<<10)
+	}
+	h.sha.Reset()
+	if _, err := io.CopyBuffer(h.sha, rc, h.buf); err != nil {
+		return false
+	}
+	h.sha.Sum(sum[:0])
+	return true
 }
 
 func boolByte(b bool) byte {

@@ -7,7 +7,7 @@ import (
 	"math/bits"
 )
 
-// The persisted index ("BTNZIDX", version 1), little-endian:
+// The persisted index ("BTNZIDX", version 2), little-endian:
 //
 //	header   64 bytes: magic[7] version[1] count u32 rootChildren u32
 //	         slots u32 stringsLen u32 totalSize u64 bodyCRC u32 headerCRC u32
@@ -18,13 +18,18 @@ import (
 //	hash     slots × u32 (power of two): record number + 1, 0 = empty;
 //	         FNV-1a of the path, linear probing, load factor ≤ 1/2
 //	strings  the paths, concatenated
+//	digests  count × 32 bytes: each record's SHA-256 of its uncompressed
+//	         bytes, all zero when unknown (directories, methods Baton cannot
+//	         read, damaged entries). Version 2 only: version 1, which Open
+//	         still reads, ends with the strings and knows no digests.
 //
 // totalSize lets Open detect truncation from the header alone; bodyCRC
 // (CRC-32C of everything after the header) is checked by Verify. A lookup
 // reads one hash slot, one record and one path per probe, whatever the count.
 const (
 	magic         = "BTNZIDX"
-	formatVersion = 1
+	formatVersion = 2
+	digestLen     = 32
 	headerLen     = 64
 	recordLen     = 64
 	maxEntries    = 1 << 28
@@ -39,17 +44,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // layout is where the sections of an index of n entries lie.
 type layout struct {
+	version                                 byte
 	count, rootChildren, slots, stringsLen  uint32
 	records, children, hash, strings, total int64
+	digests                                 int64 // 0: none (version 1)
 }
 
-func newLayout(count, rootChildren, slots, stringsLen uint32) layout {
-	l := layout{count: count, rootChildren: rootChildren, slots: slots, stringsLen: stringsLen}
+func newLayout(version byte, count, rootChildren, slots, stringsLen uint32) layout {
+	l := layout{version: version, count: count, rootChildren: rootChildren, slots: slots, stringsLen: stringsLen}
 	l.records = headerLen
 	l.children = l.records + int64(count)*recordLen
 	l.hash = l.children + int64(count)*4
 	l.strings = l.hash + int64(slots)*4
 	l.total = l.strings + int64(stringsLen)
+	if version >= 2 {
+		l.digests = l.total
+		l.total += int64(count) * digestLen
+	}
 	return l
 }
 
@@ -92,8 +103,8 @@ func decodeHeader(hdr []byte, size int64) (layout, uint32, error) {
 	if len(hdr) < headerLen || string(hdr[:7]) != magic {
 		return layout{}, 0, fmt.Errorf("%w: not an artifact index", ErrCorruptIndex)
 	}
-	if hdr[7] != formatVersion {
-		return layout{}, 0, fmt.Errorf("%w: format version %d, this Baton reads %d", ErrCorruptIndex, hdr[7], formatVersion)
+	if hdr[7] < 1 || hdr[7] > formatVersion {
+		return layout{}, 0, fmt.Errorf("%w: format version %d, this Baton reads 1 to %d", ErrCorruptIndex, hdr[7], formatVersion)
 	}
 	if crc32.Checksum(hdr[:36], castagnoli) != le.Uint32(hdr[36:]) {
 		return layout{}, 0, fmt.Errorf("%w: header checksum mismatch", ErrCorruptIndex)
@@ -102,7 +113,7 @@ func decodeHeader(hdr []byte, size int64) (layout, uint32, error) {
 	if count > maxEntries || root > count || slots == 0 || slots&(slots-1) != 0 || uint64(slots) < 2*uint64(count) || slots > 4*maxEntries {
 		return layout{}, 0, fmt.Errorf("%w: impossible header counts", ErrCorruptIndex)
 	}
-	l := newLayout(count, root, slots, le.Uint32(hdr[20:]))
+	l := newLayout(hdr[7], count, root, slots, le.Uint32(hdr[20:]))
 	if total := int64(le.Uint64(hdr[24:])); total != l.total || size != l.total {
 		return layout{}, 0, fmt.Errorf("%w: %d bytes, header says %d (truncated?)", ErrCorruptIndex, size, l.total)
 	}

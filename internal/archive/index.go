@@ -15,6 +15,7 @@
 package archive
 
 import (
+	"encoding/hex"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -48,6 +49,9 @@ type Entry struct {
 	Mode           fs.FileMode
 	Modified       time.Time // UTC, second precision; zero for implied directories
 	CRC32          uint32
+	// SHA256 is the digest of the uncompressed bytes; all zero when unknown
+	// (directories, indexes of format 1, entries Baton cannot read).
+	SHA256 [32]byte
 
 	// Tree links, meaningful for directories only.
 	childStart, childCount, descendants uint32
@@ -60,6 +64,17 @@ func (e Entry) IsDir() bool { return strings.HasSuffix(e.Path, "/") }
 func (e Entry) Name() string {
 	p := strings.TrimSuffix(e.Path, "/")
 	return p[strings.LastIndexByte(p, '/')+1:]
+}
+
+// HasSHA256 reports whether e's digest is known.
+func (e Entry) HasSHA256() bool { return e.SHA256 != [32]byte{} }
+
+// SHA256Hex is e's digest in hex, or "" when unknown.
+func (e Entry) SHA256Hex() string {
+	if !e.HasSHA256() {
+		return ""
+	}
+	return hex.EncodeToString(e.SHA256[:])
 }
 
 // Type is "directory" or "file" (symlinks are files), as GitLab's tree API says.
@@ -78,12 +93,15 @@ type TreeEntry struct {
 	Type string `json:"type"` // "file" or "directory"
 	Size int64  `json:"size"`
 	Mode string `json:"mode"` // permission bits in octal, e.g. "644", as GitLab Workhorse records them
+	// SHA256 is the hex digest of a file's bytes (Baton's addition); absent
+	// for directories and files whose digest is unknown.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Tree returns e in the shape of GitLab's artifacts tree API.
 func (e Entry) Tree() TreeEntry {
 	return TreeEntry{Name: e.Name(), Path: e.Path, Type: e.Type(), Size: e.Size,
-		Mode: strconv.FormatUint(uint64(e.Mode.Perm()), 8)}
+		Mode: strconv.FormatUint(uint64(e.Mode.Perm()), 8), SHA256: e.SHA256Hex()}
 }
 
 // unixUTC is the one way Modified values are made, so that entries built and

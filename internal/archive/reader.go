@@ -221,5 +221,30 @@ func (x *Reader) record(i uint32) (Entry, error) {
 		descendants:    le.Uint32(b[56:]),
 		Flags:          le.Uint16(b[60:]),
 	}
+	if x.l.digests != 0 && !e.IsDir() {
+		d, err := x.src.slice(x.l.digests+int64(i)*digestLen, digestLen)
+		if err != nil {
+			return Entry{}, err
+		}
+		copy(e.SHA256[:], d)
+	}
 	return e, nil
 }
+
+// Walk calls fn with every entry in path order (each directory before its
+// contents), reading the index sequentially; it stops at fn's first error.
+func (x *Reader) Walk(fn func(Entry) error) error {
+	for i := uint32(0); i < x.l.count; i++ {
+		e, err := x.record(i)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HasDigests reports whether the index records digests (format 2).
+func (x *Reader) HasDigests() bool { return x.l.digests != 0 }

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -109,7 +110,11 @@ func TestList(t *testing.T) {
 		})
 	}
 	es, _, _ := r.List("dir", false, ci.Page{})
-	if got := fmt.Sprintf("%+v", es[0].Tree()); got != "{Name:sub Path:dir/sub/ Type:directory Size:0 Mode:755}" {
+	if got := fmt.Sprintf("%+v", es[0].Tree()); got != "{Name:sub Path:dir/sub/ Type:directory Size:0 Mode:755 SHA256:}" {
+		t.Fatalf("tree entry %s", got)
+	}
+	// A file's tree entry carries the SHA-256 of its bytes (here "z").
+	if got := fmt.Sprintf("%+v", es[2].Tree()); got != fmt.Sprintf("{Name:z.txt Path:dir/z.txt Type:file Size:1 Mode:666 SHA256:%x}", sha256.Sum256([]byte("z"))) {
 		t.Fatalf("tree entry %s", got)
 	}
 }

@@ -2,7 +2,9 @@ package archive
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
+	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -36,7 +38,27 @@ func referenceBuild(z []byte) (*refIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return assemble(raws)
+	ref, err := assemble(raws)
+	if err != nil {
+		return nil, err
+	}
+	// A file's digest is the SHA-256 of what OpenEntry serves of it, when
+	// it serves it whole.
+	for i, e := range ref.entries {
+		if e.IsDir() {
+			continue
+		}
+		rc, err := OpenEntry(bytes.NewReader(z), e)
+		if err != nil {
+			continue
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, rc); err == nil {
+			h.Sum(ref.entries[i].SHA256[:0])
+		}
+		rc.Close()
+	}
+	return ref, nil
 }
 
 // compareWithReference fails t unless x and ref hold the same entries and
