@@ -78,3 +78,25 @@ func ArtifactKeyJob(key string) (jobID int64, ok bool) {
 	}
 	return id, true
 }
+
+// ArtifactFile is one file of an archive: its path and the hex SHA-256 of
+// its bytes.
+type ArtifactFile struct {
+	Path   string
+	SHA256 string
+}
+
+// FileProvenance is one archive holding a file of a given digest: where the
+// file came from (commit, pipeline, job, runner) and its path in the archive.
+type FileProvenance struct {
+	ArtifactID        int64
+	PipelineID        int64
+	JobID             int64
+	JobName           string
+	CommitSHA         string
+	Ref               string
+	RunnerID          int64 // 0 when unknown
+	RunnerDescription string
+	Path              string
+	CreatedAt         time.Time // when the archive was stored
+}

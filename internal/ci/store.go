@@ -2,6 +2,7 @@ package ci
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -195,6 +196,15 @@ type ArtifactStore interface {
 	// CreateArtifact inserts a, setting ID and CreatedAt. A second artifact
 	// of the same file type for one job is KindConflict.
 	CreateArtifact(ctx context.Context, a *Artifact) error
+	// CreateArchive is CreateArtifact for an archive together with one row
+	// per file (its path and digest), in one transaction: FilesByDigest
+	// finds the archive's files as soon as it exists. Files with an empty
+	// SHA256 are skipped.
+	CreateArchive(ctx context.Context, a *Artifact, files iter.Seq[ArtifactFile]) error
+	// FilesByDigest lists the archives of a project holding a file whose
+	// SHA-256 is sha256 (lowercase hex), newest first, one page, with the
+	// total count.
+	FilesByDigest(ctx context.Context, projectID int64, sha256 string, p Page) ([]*FileProvenance, int, error)
 	ArtifactByID(ctx context.Context, id int64) (*Artifact, error)
 	// ArtifactsOfJobs lists the artifacts of the given jobs.
 	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*Artifact, error)

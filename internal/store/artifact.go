@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"iter"
+	"strings"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
@@ -30,7 +33,15 @@ func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
 		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
 	}
 	at := now()
-	err := db.queryRow(ctx, db.sql,
+	if err := db.insertArtifact(ctx, db.sql, a, at); err != nil {
+		return err
+	}
+	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
+	return nil
+}
+
+func (db *DB) insertArtifact(ctx context.Context, qr querier, a *ci.Artifact, at time.Time) error {
+	err := db.queryRow(ctx, qr,
 		`INSERT INTO artifacts (job_id, pipeline_id, project_id, file_type, file_format, filename, size, sha256,
 			blob_key, index_key, expire_at, locked, created_at)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -40,8 +51,99 @@ func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
 		return db.violation(err, "creating artifact",
 			fmt.Sprintf("job %d already has a %s artifact", a.JobID, a.FileType))
 	}
+	return nil
+}
+
+// artifactFileBatch is how many file rows one INSERT writes (4 parameters
+// each, well under both engines' limits).
+const artifactFileBatch = 200
+
+// CreateArchive inserts the artifact row a and a row per file with a
+// digest, in one transaction; see CreateArtifact for a's errors.
+func (db *DB) CreateArchive(ctx context.Context, a *ci.Artifact, files iter.Seq[ci.ArtifactFile]) error {
+	if a.PipelineID == 0 || a.ProjectID == 0 {
+		j, err := db.JobByID(ctx, a.JobID)
+		if err != nil {
+			return err
+		}
+		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
+	}
+	at := now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.insertArtifact(ctx, tx, a, at); err != nil {
+			return err
+		}
+		const row = "(?, ?, ?, ?)"
+		insert := func(n int) string {
+			return db.rebind(`INSERT INTO artifact_files (artifact_id, project_id, sha256, path) VALUES ` +
+				strings.TrimSuffix(strings.Repeat(row+", ", n), ", "))
+		}
+		full, err := tx.PrepareContext(ctx, insert(artifactFileBatch))
+		if err != nil {
+			return fmt.Errorf("preparing artifact files: %w", err)
+		}
+		defer full.Close()
+		args := make([]any, 0, 4*artifactFileBatch)
+		for f := range files {
+			if f.SHA256 == "" {
+				continue
+			}
+			args = append(args, a.ID, a.ProjectID, f.SHA256, f.Path)
+			if len(args) == cap(args) {
+				if _, err := full.ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("recording artifact files: %w", err)
+				}
+				args = args[:0]
+			}
+		}
+		if len(args) > 0 {
+			if _, err := tx.ExecContext(ctx, insert(len(args)/4), args...); err != nil {
+				return fmt.Errorf("recording artifact files: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		a.ID = 0
+		return err
+	}
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
 	return nil
+}
+
+// FilesByDigest lists where files of digest sha256 came from in a project,
+// newest archive first (then by path).
+func (db *DB) FilesByDigest(ctx context.Context, projectID int64, sha256 string, p ci.Page) ([]*ci.FileProvenance, int, error) {
+	rows, err := db.query(ctx, db.sql,
+		`SELECT a.id, a.pipeline_id, a.job_id, j.name, pl.sha, pl.ref, j.runner_id, COALESCE(r.description, ''), f.path, a.created_at
+		 FROM artifact_files f
+		 JOIN artifacts a ON a.id = f.artifact_id
+		 JOIN jobs j ON j.id = a.job_id
+		 JOIN pipelines pl ON pl.id = a.pipeline_id
+		 LEFT JOIN runners r ON r.id = j.runner_id
+		 WHERE f.project_id = ? AND f.sha256 = ?
+		 ORDER BY f.artifact_id DESC, f.path`+limitOffset(p), projectID, sha256)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing files by digest: %w", err)
+	}
+	defer rows.Close()
+	var out []*ci.FileProvenance
+	for rows.Next() {
+		f := &ci.FileProvenance{}
+		if err := rows.Scan(&f.ArtifactID, &f.PipelineID, &f.JobID, &f.JobName, &f.CommitSHA, &f.Ref, &f.RunnerID,
+			&f.RunnerDescription, &f.Path, scanTime(&f.CreatedAt)); err != nil {
+			return nil, 0, fmt.Errorf("scanning file provenance: %w", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("listing files by digest: %w", err)
+	}
+	total, err := db.total(ctx, p, len(out), `SELECT COUNT(*) FROM artifact_files WHERE project_id = ? AND sha256 = ?`, projectID, sha256)
+	if err != nil {
+		return nil, 0, fmt.Errorf("counting files by digest: %w", err)
+	}
+	return out, total, nil
 }
 
 // ArtifactByID returns an artifact row, KindNotFound if there is none.

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +150,92 @@ func TestRunners(t *testing.T) {
 		WantKind(t, db.DeleteRunner(ctx, otherR.ID), ci.KindNotFound)
 		_, err = db.RunnerByTokenHash(ctx, "r3")
 		WantKind(t, err, ci.KindNotFound)
+	})
+}
+
+// TestArtifactFiles: an archive's files are recorded with its row and found
+// by digest with their provenance, only in their project, page by page;
+// they go with the archive, and a refused archive leaves none.
+func TestArtifactFiles(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		other := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		r := &ci.Runner{Description: "builder-7", TokenHash: "th-files", RunnerType: ci.RunnerInstance}
+		must(t, db.CreateRunner(ctx, r))
+		p1, j1 := MustPipeline(t, db, proj.ID, "main", map[string][]string{"test 1/2": nil})
+		p2, j2 := MustPipeline(t, db, proj.ID, "dev", map[string][]string{"test 2/2": nil})
+		j1[0].RunnerID = r.ID
+		must(t, db.UpdateJob(ctx, j1[0], j1[0].Status))
+		const n = 2*200 + 37 // more than two INSERT batches
+		shared, unique := strings.Repeat("a", 64), strings.Repeat("b", 64)
+		files := func(extra ci.ArtifactFile) func(yield func(ci.ArtifactFile) bool) {
+			return func(yield func(ci.ArtifactFile) bool) {
+				for i := range n {
+					if !yield(ci.ArtifactFile{Path: fmt.Sprintf("f%04d", i), SHA256: fmt.Sprintf("%064x", i)}) {
+						return
+					}
+				}
+				if !yield(ci.ArtifactFile{Path: "no-digest"}) {
+					return
+				}
+				yield(extra)
+			}
+		}
+		a1 := &ci.Artifact{JobID: j1[0].ID, FileType: ci.FileTypeArchive, FileFormat: ci.FormatZip, BlobKey: "f1"}
+		must(t, db.CreateArchive(ctx, a1, files(ci.ArtifactFile{Path: "out/lib.so", SHA256: shared})))
+		a2 := &ci.Artifact{JobID: j2[0].ID, FileType: ci.FileTypeArchive, FileFormat: ci.FormatZip, BlobKey: "f2"}
+		must(t, db.CreateArchive(ctx, a2, files(ci.ArtifactFile{Path: "dist/lib.so", SHA256: shared})))
+		if a1.ID == 0 || a1.ProjectID != proj.ID || a1.CreatedAt.IsZero() {
+			t.Fatalf("created %+v", a1)
+		}
+
+		got, total, err := db.FilesByDigest(ctx, proj.ID, shared, ci.Page{Page: 1, PerPage: 20})
+		if err != nil || total != 2 || len(got) != 2 {
+			t.Fatalf("FilesByDigest = %+v, %d, %v", got, total, err)
+		}
+		want := []ci.FileProvenance{
+			{ArtifactID: a2.ID, PipelineID: p2.ID, JobID: j2[0].ID, JobName: "test 2/2", CommitSHA: p2.SHA, Ref: "dev", Path: "dist/lib.so", CreatedAt: a2.CreatedAt},
+			{ArtifactID: a1.ID, PipelineID: p1.ID, JobID: j1[0].ID, JobName: "test 1/2", CommitSHA: p1.SHA, Ref: "main", RunnerID: r.ID,
+				RunnerDescription: "builder-7", Path: "out/lib.so", CreatedAt: a1.CreatedAt},
+		}
+		for i := range want {
+			if *got[i] != want[i] {
+				t.Errorf("FilesByDigest[%d] = %+v; want %+v", i, *got[i], want[i])
+			}
+		}
+		// Every file of both archives with a digest was recorded: the last
+		// of the first batch, of the partial one.
+		for _, i := range []int{0, 199, 200, n - 1} {
+			got, total, err := db.FilesByDigest(ctx, proj.ID, fmt.Sprintf("%064x", i), ci.Page{Page: 1, PerPage: 1})
+			if err != nil || total != 2 || len(got) != 1 || got[0].Path != fmt.Sprintf("f%04d", i) || got[0].ArtifactID != a2.ID {
+				t.Fatalf("FilesByDigest(file %d) = %+v, %d, %v", i, got, total, err)
+			}
+		}
+		if got, total, err := db.FilesByDigest(ctx, proj.ID, "", ci.Page{}); err != nil || total != 0 || len(got) != 0 {
+			t.Fatalf("FilesByDigest(empty digest) = %+v, %d, %v; files without digest are not recorded", got, total, err)
+		}
+		if got, total, err := db.FilesByDigest(ctx, other.ID, shared, ci.Page{}); err != nil || total != 0 || len(got) != 0 {
+			t.Fatalf("FilesByDigest(other project) = %+v, %d, %v", got, total, err)
+		}
+		if got, _, err := db.FilesByDigest(ctx, proj.ID, unique, ci.Page{}); err != nil || len(got) != 0 {
+			t.Fatalf("FilesByDigest(unknown) = %+v, %v", got, err)
+		}
+
+		// A second archive for a job is refused, and none of its files stay.
+		dup := &ci.Artifact{JobID: j1[0].ID, FileType: ci.FileTypeArchive, BlobKey: "f3"}
+		WantKind(t, db.CreateArchive(ctx, dup, files(ci.ArtifactFile{Path: "dup", SHA256: unique})), ci.KindConflict)
+		if got, _, err := db.FilesByDigest(ctx, proj.ID, unique, ci.Page{}); err != nil || len(got) != 0 {
+			t.Fatalf("files of a refused archive: %+v, %v", got, err)
+		}
+
+		// Deleting an archive deletes its files.
+		must(t, db.DeleteArtifact(ctx, a2.ID))
+		got, total, err = db.FilesByDigest(ctx, proj.ID, shared, ci.Page{})
+		if err != nil || total != 1 || len(got) != 1 || got[0].ArtifactID != a1.ID {
+			t.Fatalf("after deleting archive %d: %+v, %d, %v", a2.ID, got, total, err)
+		}
 	})
 }
