@@ -128,16 +128,22 @@ func (m *Main) indexer() runnerapi.Indexer {
 	if lim.MaxUncompressed > 0 {
 		lim.MaxUncompressed <<= 20
 	}
-	return func(r io.ReaderAt, size int64) (io.WriterTo, error) {
-		if err := os.MkdirAll(lim.TempDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating temporary directory: %w", err)
-		}
-		x, err := archive.BuildLimited(r, size, lim)
-		if err != nil {
-			return nil, err
-		}
-		return x, nil
+	return indexer{lim}
+}
+
+// indexer is archive.Limits whose temporary directory is created on use.
+type indexer struct{ lim archive.Limits }
+
+func (ix indexer) NewDigester() *archive.Digester {
+	_ = os.MkdirAll(ix.lim.TempDir, 0o700) // if this fails, so does spilling: entries are then read to hash them
+	return ix.lim.NewDigester()
+}
+
+func (ix indexer) Build(r io.ReaderAt, size int64, streamed *archive.Digests) (*archive.Index, error) {
+	if err := os.MkdirAll(ix.lim.TempDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating temporary directory: %w", err)
 	}
+	return archive.BuildStreamed(r, size, ix.lim, streamed)
 }
 
 func openStore(ctx context.Context, url, dataDir string) (*store.DB, error) {

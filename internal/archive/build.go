@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"iter"
 	"slices"
 	"time"
 
@@ -129,6 +130,48 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 
 func (x *Index) sections() []*spool {
 	return []*spool{x.records, x.children, x.hash, x.strs, x.digests}
+}
+
+// Files returns the files of x (not directories) with their digests, in
+// path order, read sequentially from x's temporary storage; err, called
+// after the iteration, reports a failure to read it.
+func (x *Index) Files() (files iter.Seq2[string, [32]byte], err func() error) {
+	var readErr error
+	files = func(yield func(string, [32]byte) bool) {
+		recs, strs, sums := x.records.reader(0, 64<<10), x.strs.reader(0, 64<<10), x.digests.reader(0, 64<<10)
+		var rec [recordLen]byte
+		var sum [32]byte
+		var p []byte
+		for range x.count {
+			if _, readErr = io.ReadFull(recs, rec[:]); readErr != nil {
+				return
+			}
+			p = slices.Grow(p[:0], int(le.Uint16(rec[4:])))[:le.Uint16(rec[4:])]
+			if _, readErr = io.ReadFull(strs, p); readErr != nil {
+				return
+			}
+			if _, readErr = io.ReadFull(sums, sum[:]); readErr != nil {
+				return
+			}
+			if fs.FileMode(le.Uint32(rec[8:]))&fs.ModeDir != 0 {
+				continue
+			}
+			if !yield(string(p), sum) {
+				return
+			}
+		}
+	}
+	return files, func() error {
+		if readErr != nil {
+			return fmt.Errorf("reading artifact index: %w", readErr)
+		}
+		return nil
+	}
+}
+
+// Build is BuildStreamed under lim.
+func (lim Limits) Build(r io.ReaderAt, size int64, streamed *Digests) (*Index, error) {
+	return BuildStreamed(r, size, lim, streamed)
 }
 
 // Close releases the temporary storage of x.

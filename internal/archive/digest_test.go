@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -409,5 +410,42 @@ func TestRawZipOfIsReadable(t *testing.T) {
 		if err != nil || string(b) != string(files[i].data) {
 			t.Fatalf("%s: %q, %v", f.Name, b, err)
 		}
+	}
+}
+
+// TestIndexFiles: Files yields every file (no directory) with its digest,
+// in path order, also when the index spilled to disk.
+func TestIndexFiles(t *testing.T) {
+	var files []zipFile
+	for i := range 500 {
+		files = append(files, zipFile{name: fmt.Sprintf("d%d/f%03d", i%7, i), body: fmt.Sprint(i)})
+	}
+	files = append(files, zipFile{name: "empty/"})
+	z := mustZip(t, files...)
+	x, err := BuildLimited(bytes.NewReader(z), int64(len(z)), Limits{memory: 512, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	body := map[string]string{}
+	for _, f := range files {
+		body[f.name] = f.body
+	}
+	var want []string
+	for _, e := range x.Entries() {
+		if !e.IsDir() {
+			want = append(want, fmt.Sprintf("%s %x", e.Path, sha256.Sum256([]byte(body[e.Path]))))
+		}
+	}
+	seq, errf := x.Files()
+	var got []string
+	for p, sum := range seq {
+		got = append(got, fmt.Sprintf("%s %x", p, sum))
+	}
+	if err := errf(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 500 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Files:\n%s\nwant:\n%s", strings.Join(got[:min(5, len(got))], "\n"), strings.Join(want[:5], "\n"))
 	}
 }

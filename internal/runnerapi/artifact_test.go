@@ -261,13 +261,7 @@ func TestUploadArchiveLimits(t *testing.T) {
 	tmp := t.TempDir()
 	lim := archive.Limits{MaxEntries: 5, MaxUncompressed: 1 << 20, TempDir: tmp}
 	e := newEnv(t, func(s *Server) {
-		s.Index = func(r io.ReaderAt, size int64) (io.WriterTo, error) {
-			x, err := archive.BuildLimited(r, size, lim)
-			if err != nil {
-				return nil, err
-			}
-			return x, nil
-		}
+		s.Index = lim
 	})
 	e.pipeline([]string{"build"}, ci.JobSpec{Name: "build", Stage: "build", Script: []string{"true"}})
 	j := e.takeJob(e.runner)

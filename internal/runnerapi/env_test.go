@@ -60,13 +60,7 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	sched := scheduler.New(db, db, scheduler.Options{Notify: q.Notify, Logger: logger})
 	srv := &Server{
 		Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger,
-		Index: func(r io.ReaderAt, size int64) (io.WriterTo, error) {
-			idx, err := archive.Build(r, size)
-			if err != nil {
-				return nil, err
-			}
-			return idx, nil
-		},
+		Index:    archive.Limits{},
 		Auth:     &auth.Authenticator{Users: db, Jobs: db, Projects: db},
 		Policy:   policy.New(db),
 		LongPoll: -1,

@@ -7,6 +7,7 @@ package runnerapi
 
 import (
 	"context"
+	"github.com/batonci/baton/internal/archive"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,11 +41,15 @@ type Scheduler interface {
 	JobFinished(ctx context.Context, jobID int64) error
 }
 
-// Indexer builds the entry index of a zip archive (archive.BuildLimited
-// adapted). A corrupt or non-zip archive is KindInvalid with a client-safe
-// message, one over a limit KindTooLarge. A result that is also an
-// io.Closer is closed once stored.
-type Indexer func(r io.ReaderAt, size int64) (io.WriterTo, error)
+// Indexer indexes zip archives (archive.Limits is one). NewDigester is
+// fed the bytes of an upload as they stream into the blob store; Build then
+// indexes the stored archive with the digests it found. A corrupt or non-zip
+// archive is KindInvalid with a client-safe message, one over a limit
+// KindTooLarge.
+type Indexer interface {
+	NewDigester() *archive.Digester
+	Build(r io.ReaderAt, size int64, streamed *archive.Digests) (*archive.Index, error)
+}
 
 // Defaults for the zero values of Server's fields.
 const (

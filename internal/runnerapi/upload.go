@@ -14,6 +14,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
@@ -166,7 +167,20 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 		BlobKey: ci.ArtifactBlobKey(j.ProjectID, j.ID, typ, randomName()),
 	}
 	counted := &limitedReader{r: part, left: limit}
-	info, err := s.Blobs.Put(ctx, a.BlobKey, counted)
+	var src io.Reader = counted
+	var digester *archive.Digester
+	if format == ci.FormatZip && s.Index != nil {
+		// Entry digests are computed on the way into the blob store, on
+		// another core, so indexing needs no second read of the archive.
+		digester = s.Index.NewDigester()
+		src = io.TeeReader(counted, digester)
+	}
+	info, err := s.Blobs.Put(ctx, a.BlobKey, src)
+	var streamed *archive.Digests
+	if digester != nil {
+		streamed = digester.Close()
+		defer streamed.Close()
+	}
 	if err != nil {
 		if counted.exceeded {
 			return nil, tooLarge(limit)
@@ -195,11 +209,33 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 			}
 		}
 	}
-	if err := s.inspectArtifact(ctx, a); err != nil {
+	idx, err := s.inspectArtifact(ctx, a, streamed)
+	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	if err := s.Store.CreateArtifact(ctx, a); err != nil {
+	if idx != nil {
+		defer idx.Close()
+		files, readErr := idx.Files()
+		err = s.Store.CreateArchive(ctx, a, func(yield func(ci.ArtifactFile) bool) {
+			for p, sum := range files {
+				if sum == ([32]byte{}) {
+					continue
+				}
+				if !yield(ci.ArtifactFile{Path: p, SHA256: hex.EncodeToString(sum[:])}) {
+					return
+				}
+			}
+		})
+		if err == nil {
+			if err = readErr(); err != nil {
+				err = errors.Join(err, s.Store.DeleteArtifact(context.WithoutCancel(ctx), a.ID))
+			}
+		}
+	} else {
+		err = s.Store.CreateArtifact(ctx, a)
+	}
+	if err != nil {
 		cleanup()
 		if ci.IsConflict(err) {
 			return nil, ci.Errorf(ci.KindConflict, "409 Conflict - job %d already has a %s artifact", j.ID, typ)
@@ -210,40 +246,39 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 }
 
 // inspectArtifact indexes zip archives (setting IndexKey) and validates
-// dotenv reports.
-func (s *Server) inspectArtifact(ctx context.Context, a *ci.Artifact) error {
+// dotenv reports. The index of a zip is returned for its files; the caller
+// closes it.
+func (s *Server) inspectArtifact(ctx context.Context, a *ci.Artifact, streamed *archive.Digests) (*archive.Index, error) {
 	if a.FileType == ci.FileTypeDotenv {
 		obj, err := s.Blobs.Open(ctx, a.BlobKey)
 		if err != nil {
-			return fmt.Errorf("opening dotenv report: %w", err)
+			return nil, fmt.Errorf("opening dotenv report: %w", err)
 		}
 		defer obj.Close()
 		_, err = decodeDotenv(obj)
-		return err
+		return nil, err
 	}
 	if a.FileFormat != ci.FormatZip || s.Index == nil {
-		return nil
+		return nil, nil
 	}
 	obj, err := s.Blobs.Open(ctx, a.BlobKey)
 	if err != nil {
-		return fmt.Errorf("opening archive: %w", err)
+		return nil, fmt.Errorf("opening archive: %w", err)
 	}
 	defer obj.Close()
-	idx, err := s.Index(obj, obj.Size())
+	idx, err := s.Index.Build(obj, obj.Size(), streamed)
 	if err != nil {
 		if ci.KindOf(err) == ci.KindInternal {
-			return fmt.Errorf("indexing archive: %w", err)
+			return nil, fmt.Errorf("indexing archive: %w", err)
 		}
-		return err
-	}
-	if c, ok := idx.(io.Closer); ok {
-		defer c.Close() // the index's temporary storage
+		return nil, err
 	}
 	a.IndexKey = a.BlobKey + ci.IndexKeySuffix
 	if _, err := putWriterTo(ctx, s.Blobs, a.IndexKey, idx); err != nil {
-		return fmt.Errorf("storing archive index: %w", err)
+		idx.Close()
+		return nil, fmt.Errorf("storing archive index: %w", err)
 	}
-	return nil
+	return idx, nil
 }
 
 // putWriterTo streams what wt writes into key.
