@@ -101,11 +101,39 @@ func (x *Reader) Lookup(p string) (Entry, error) {
 // each directory followed by its contents. page selects a window (PerPage 0:
 // everything). A dir that does not exist or is a file is KindNotFound.
 func (x *Reader) List(dir string, recursive bool, page ci.Page) ([]Entry, int, error) {
-	clean, err := CleanPath(dir)
+	start, total, err := x.span(dir, recursive)
 	if err != nil {
 		return nil, 0, err
 	}
-	var total, start uint32 // start: into children (non-recursive) or records
+	from, to := pageWindow(page, total)
+	out := make([]Entry, 0, to-from)
+	for k := from; k < to; k++ {
+		e, err := x.at(start+k, recursive)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, e)
+	}
+	return out, int(total), nil
+}
+
+// pageWindow is the range [from, to) of a list of total entries that page selects.
+func pageWindow(page ci.Page, total uint32) (from, to uint32) {
+	from, to = 0, total
+	if page.PerPage > 0 {
+		from = uint32(min(int64(max(page.Page-1, 0))*int64(page.PerPage), int64(total)))
+		to = uint32(min(int64(from)+int64(page.PerPage), int64(total)))
+	}
+	return from, to
+}
+
+// span locates the listing of dir: the entries at(start), ...,
+// at(start+total-1). A dir that does not exist or is a file is KindNotFound.
+func (x *Reader) span(dir string, recursive bool) (start, total uint32, err error) {
+	clean, err := CleanPath(dir)
+	if err != nil {
+		return 0, 0, err
+	}
 	switch {
 	case clean == "" && recursive:
 		total = x.l.count
@@ -114,14 +142,14 @@ func (x *Reader) List(dir string, recursive bool, page ci.Page) ([]Entry, int, e
 	default:
 		i, ok, err := x.find(clean + "/")
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
 		if !ok {
-			return nil, 0, ci.Errorf(ci.KindNotFound, "directory '%s' not found in artifacts archive", clean)
+			return 0, 0, ci.Errorf(ci.KindNotFound, "directory '%s' not found in artifacts archive", clean)
 		}
 		d, err := x.record(i)
 		if err != nil {
-			return nil, 0, err
+			return 0, 0, err
 		}
 		if recursive {
 			start, total = i+1, d.descendants
@@ -130,30 +158,23 @@ func (x *Reader) List(dir string, recursive bool, page ci.Page) ([]Entry, int, e
 		}
 	}
 	if uint64(start)+uint64(total) > uint64(x.l.count) {
-		return nil, 0, fmt.Errorf("%w: directory range outside the index", ErrCorruptIndex)
+		return 0, 0, fmt.Errorf("%w: directory range outside the index", ErrCorruptIndex)
 	}
-	from, to := uint32(0), total
-	if page.PerPage > 0 {
-		from = uint32(min(int64(max(page.Page-1, 0))*int64(page.PerPage), int64(total)))
-		to = uint32(min(int64(from)+int64(page.PerPage), int64(total)))
-	}
-	out := make([]Entry, 0, to-from)
-	for k := start + from; k < start+to; k++ {
-		i := k
-		if !recursive {
-			b, err := x.src.slice(x.l.children+int64(k)*4, 4)
-			if err != nil {
-				return nil, 0, err
-			}
-			i = le.Uint32(b)
-		}
-		e, err := x.record(i)
+	return start, total, nil
+}
+
+// at is entry k of a span: record k when recursive, else the record that
+// child k names.
+func (x *Reader) at(k uint32, recursive bool) (Entry, error) {
+	i := k
+	if !recursive {
+		b, err := x.src.slice(x.l.children+int64(k)*4, 4)
 		if err != nil {
-			return nil, 0, err
+			return Entry{}, err
 		}
-		out = append(out, e)
+		i = le.Uint32(b)
 	}
-	return out, int(total), nil
+	return x.record(i)
 }
 
 // find looks path up in the hash section.
