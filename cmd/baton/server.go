@@ -102,7 +102,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}}
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
-		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger}
+		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
+		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
 	m.RunnerAPI = &runnerapi.Server{
 		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue, Artifacts: m.Artifacts,
 		Index:       m.indexer(),

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net"
+	"regexp"
 	"net/http"
 	"strings"
 	"time"
@@ -74,11 +75,31 @@ func waitClients(r *http.Request, p *auth.Principal) []string {
 }
 
 func (s *Server) archiveOfChosen(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error {
+	if len(c.Shards) > 0 {
+		return s.Artifacts.ServeMerged(w, r, c)
+	}
 	return s.Artifacts.ServeArchive(w, r, c.Archive)
 }
 
 func (s *Server) rawOfChosen(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error {
+	if len(c.Shards) > 0 {
+		return s.Artifacts.ServeMergedEntry(w, r, c, r.PathValue("path"))
+	}
 	return s.Artifacts.ServeEntry(w, r, c.Archive, r.PathValue("path"), false)
+}
+
+// manifestOfChosen lists every file of an archive with its size, mode and
+// SHA-256.
+func (s *Server) manifestOfChosen(w http.ResponseWriter, r *http.Request, c *artifacts.Choice) error {
+	return s.Artifacts.ServeManifest(w, r, c)
+}
+
+// noMerge refuses merge= on a scope other than the pipeline's.
+func noMerge(aq artifacts.Query) error {
+	if aq.Merge != "" {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - merge=%s is supported on the pipeline routes only (/pipelines/:pipeline_id/artifacts?job=NAME&merge=%s)", aq.Merge, aq.Merge)
+	}
+	return nil
 }
 
 // treeOfChosen lists a directory of an archive in GitLab's tree shape.
@@ -95,7 +116,7 @@ func (s *Server) treeOfChosen(w http.ResponseWriter, r *http.Request, c *artifac
 	if err != nil {
 		return err
 	}
-	out, total, err := s.Artifacts.Tree(r.Context(), c.Archive, q.Get("path"), recursive, pg)
+	out, total, err := s.Artifacts.ChoiceTree(r.Context(), c, q.Get("path"), recursive, pg)
 	if err != nil {
 		return err
 	}
@@ -111,11 +132,17 @@ func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.P
 		return nil, err
 	}
 	spec.PipelineID = pl.ID
+	if aq.Merge == artifacts.MergeParallel {
+		return func(ctx context.Context) (*artifacts.Choice, error) { return s.Artifacts.ParallelInPipeline(ctx, pl, aq.Job) }, nil
+	}
 	return func(ctx context.Context) (*artifacts.Choice, error) { return s.Artifacts.InPipeline(ctx, pl, aq.Job) }, nil
 }
 
 // chooseCommit is Baton's commit scope: ?job=NAME at :sha.
 func (s *Server) chooseCommit(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, _ *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
+	if err := noMerge(aq); err != nil {
+		return nil, err
+	}
 	sha := r.PathValue("sha")
 	return func(ctx context.Context) (*artifacts.Choice, error) {
 		return s.Artifacts.InCommit(ctx, proj, sha, aq.Job)
@@ -123,7 +150,10 @@ func (s *Server) chooseCommit(ctx context.Context, r *http.Request, proj *ci.Pro
 }
 
 // chooseJob is GitLab's job scope: :job_id.
-func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Project, _ artifacts.Query, spec *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
+func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, spec *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
+	if err := noMerge(aq); err != nil {
+		return nil, err
+	}
 	j, err := s.jobIn(r, proj)
 	if err != nil {
 		return nil, err
@@ -159,6 +189,8 @@ func (s *Server) jobSubroutes(w http.ResponseWriter, r *http.Request) error {
 		return s.serveChosen(s.chooseJob, false, s.archiveOfChosen)(w, r)
 	case rest == "artifacts/tree":
 		return s.serveChosen(s.chooseJob, false, s.treeOfChosen)(w, r)
+	case rest == "artifacts/manifest":
+		return s.serveChosen(s.chooseJob, false, s.manifestOfChosen)(w, r)
 	case strings.HasPrefix(rest, "artifacts/"):
 		r.SetPathValue("path", strings.TrimPrefix(rest, "artifacts/"))
 		return s.serveChosen(s.chooseJob, false, s.rawOfChosen)(w, r)
@@ -184,6 +216,9 @@ func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) 
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - ref_name is missing")
 	}
 	choose := func(ctx context.Context, r *http.Request, proj *ci.Project, aq artifacts.Query, _ *artifacts.WaitSpec) (func(context.Context) (*artifacts.Choice, error), error) {
+		if err := noMerge(aq); err != nil {
+			return nil, err
+		}
 		return func(ctx context.Context) (*artifacts.Choice, error) {
 			return s.Artifacts.OnRef(ctx, proj, ref, aq.Job, aq.SearchRecent)
 		}, nil
@@ -261,5 +296,68 @@ func (s *Server) deleteProjectArtifacts(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	httpx.WriteJSON(w, http.StatusAccepted, map[string]string{"message": "202 Accepted"})
+	return nil
+}
+
+var sha256Re = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// digestSource is one element of GET /projects/:id/artifacts/by_digest/:sha256:
+// an archive holding a file with that digest, and where it came from.
+type digestSource struct {
+	Path       string          `json:"path"`
+	ArtifactID int64           `json:"artifact_id"`
+	CommitSHA  string          `json:"commit_sha"`
+	Ref        string          `json:"ref"`
+	PipelineID int64           `json:"pipeline_id"`
+	Job        digestSourceJob `json:"job"`
+	Runner     *digestRunner   `json:"runner"` // null when the job ran on no known runner
+	CreatedAt  time.Time       `json:"created_at"`
+}
+
+type digestSourceJob struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+type digestRunner struct {
+	ID          int64  `json:"id"`
+	Description string `json:"description"`
+}
+
+// artifactsByDigest is GET /projects/:id/artifacts/by_digest/:sha256: which
+// jobs produced a file with this SHA-256 (provenance), newest archive
+// first, paginated. Reading it is reading the project's artifacts.
+func (s *Server) artifactsByDigest(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	sum := r.PathValue("sha256")
+	if !sha256Re.MatchString(sum) {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - sha256 must be 64 hex characters")
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return err
+	}
+	found, total, err := s.Store.FilesByDigest(r.Context(), proj.ID, strings.ToLower(sum), pg)
+	if err != nil {
+		return err
+	}
+	out := make([]digestSource, 0, len(found))
+	for _, f := range found {
+		d := digestSource{Path: f.Path, ArtifactID: f.ArtifactID, CommitSHA: f.CommitSHA, Ref: f.Ref, PipelineID: f.PipelineID,
+			Job: digestSourceJob{ID: f.JobID, Name: f.JobName}, CreatedAt: f.CreatedAt.UTC()}
+		if f.RunnerID != 0 {
+			d.Runner = &digestRunner{ID: f.RunnerID, Description: f.RunnerDescription}
+		}
+		out = append(out, d)
+	}
+	s.setPagination(w, r, pg, total)
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }

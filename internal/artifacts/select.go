@@ -14,6 +14,9 @@ type Choice struct {
 	Job      *ci.Job
 	Archive  *ci.Artifact
 	Pipeline *ci.Pipeline // nil when chosen by job id
+	// Shards are the instances of a parallel job, in order, when the
+	// request merges them (merge=parallel); Job and Archive are the first's.
+	Shards []*Choice
 }
 
 // ArchiveOf returns the job's archive among arts, or nil. An expired

@@ -1,8 +1,11 @@
 package artifacts
 
 import (
+	"bufio"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -137,6 +140,7 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
+	setDigest(h, e)
 	h.Set("Content-Length", strconv.FormatInt(e.Size, 10))
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
@@ -157,6 +161,80 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 	if _, err := io.Copy(w, rc); err != nil {
 		// Headers are gone; abort the response so the client sees a broken transfer.
 		s.logger().Warn("streaming artifact entry", "artifact_id", a.ID, "path", p, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// setDigest announces the SHA-256 of a file's bytes, when the index knows
+// it, as RFC 3230's Digest and RFC 9530's Repr-Digest (the file is served
+// whole and unencoded, so both describe the body).
+func setDigest(h http.Header, e archive.Entry) {
+	if !e.HasSHA256() {
+		return
+	}
+	b64 := base64.StdEncoding.EncodeToString(e.SHA256[:])
+	h.Set("Digest", "sha-256="+b64)
+	h.Set("Repr-Digest", "sha-256=:"+b64+":")
+}
+
+// ManifestEntry is one file of GET .../artifacts/manifest.
+type ManifestEntry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	Mode   string `json:"mode"`             // permission bits in octal, as in the tree
+	SHA256 string `json:"sha256,omitempty"` // absent when unknown (an archive indexed before digests)
+}
+
+// ServeManifest answers with every file of c's archive (of the union of
+// its shards when merging) as a JSON array of ManifestEntry, in path order,
+// streamed: its size grows with the archive, bounded by the entry limit.
+func (s *Service) ServeManifest(w http.ResponseWriter, r *http.Request, c *Choice) error {
+	var walk func(fn func(archive.Entry) error) error
+	if len(c.Shards) > 0 {
+		m, done, err := s.openMerged(r.Context(), c)
+		if err != nil {
+			return err
+		}
+		defer done()
+		walk = func(fn func(archive.Entry) error) error {
+			return m.Walk(func(_ int, e archive.Entry) error { return fn(e) })
+		}
+	} else {
+		x, done, err := s.OpenIndex(r.Context(), c.Archive)
+		if err != nil {
+			return err
+		}
+		defer done()
+		walk = x.Walk
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "private, no-transform")
+	if c.Archive.SHA256 != "" && len(c.Shards) == 0 {
+		h.Set("ETag", `"manifest-`+c.Archive.SHA256+`"`)
+	}
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	bw.WriteString("[")
+	first := true
+	err := walk(func(e archive.Entry) error {
+		if e.IsDir() {
+			return nil
+		}
+		if !first {
+			bw.WriteString(",")
+		}
+		first = false
+		return enc.Encode(ManifestEntry{Path: e.Path, Size: e.Size, Mode: strconv.FormatUint(uint64(e.Mode.Perm()), 8), SHA256: e.SHA256Hex()})
+	})
+	bw.WriteString("]\n")
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		s.logger().Warn("streaming artifact manifest", "artifact_id", c.Archive.ID, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return nil

@@ -38,6 +38,9 @@ type Service struct {
 	// means a default Hub with the default limits, woken only by this
 	// process's Notify calls.
 	Waiters *Hub
+	// TempDir is where a merged archive's central directory spills beyond
+	// 1 MiB; "" is the system's temporary directory.
+	TempDir string
 	Logger  *slog.Logger
 }
 

@@ -32,6 +32,7 @@ type Query struct {
 	Job          string
 	Wait         time.Duration
 	SearchRecent bool
+	Merge        string // "" or MergeParallel
 }
 
 // ReadQuery reads job (required when needJob), wait (seconds, at most
@@ -48,6 +49,11 @@ func ReadQuery(r *http.Request, needJob bool) (Query, error) {
 			return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - wait must be a number of seconds from 0 to %d", int(MaxWait.Seconds()))
 		}
 		aq.Wait = time.Duration(n) * time.Second
+	}
+	switch aq.Merge = q.Get("merge"); aq.Merge {
+	case "", MergeParallel:
+	default:
+		return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - merge must be %q", MergeParallel)
 	}
 	if raw := q.Get("search_recent_successful_pipelines"); raw != "" {
 		b, err := strconv.ParseBool(raw)
