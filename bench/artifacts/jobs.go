@@ -22,9 +22,11 @@ type job struct {
 func uploadJob(round int) string { return fmt.Sprintf("upload-%d", round+1) }
 
 // setupJobs creates project bench, pushes a .gitlab-ci.yml with one job per
-// upload round plus jobs "many" and "few", registers an instance runner and
-// takes every job as that runner. The jobs are running when it returns.
-func setupJobs(ctx context.Context, s *server, tmp string, rounds int, extra ...string) (map[string]*job, error) {
+// upload round plus jobs "many" and "few", the extra ones and, for each
+// name in parallel, a job of 3 instances ("name 1/3" ...), registers an
+// instance runner and takes every job as that runner. The jobs are running
+// when it returns.
+func setupJobs(ctx context.Context, s *server, tmp string, rounds int, parallel []string, extra ...string) (map[string]*job, error) {
 	var proj struct {
 		ID                int64  `json:"id"`
 		PathWithNamespace string `json:"path_with_namespace"`
@@ -41,6 +43,11 @@ func setupJobs(ctx context.Context, s *server, tmp string, rounds int, extra ...
 	for _, n := range names {
 		fmt.Fprintf(&yml, "%s:\n  stage: build\n  script: [echo]\n", n)
 	}
+	want := len(names)
+	for _, n := range parallel {
+		fmt.Fprintf(&yml, "%s:\n  stage: build\n  parallel: 3\n  script: [echo]\n", n)
+		want += 3
+	}
 	if err := pushRepo(ctx, s, tmp, proj.PathWithNamespace, yml.String()); err != nil {
 		return nil, err
 	}
@@ -53,14 +60,14 @@ func setupJobs(ctx context.Context, s *server, tmp string, rounds int, extra ...
 	}
 	jobs := map[string]*job{}
 	deadline := time.Now().Add(60 * time.Second)
-	for len(jobs) < len(names) {
+	for len(jobs) < want {
 		j, err := requestJob(ctx, s, rn.Token)
 		if err != nil {
 			return nil, err
 		}
 		if j == nil {
 			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("got %d of %d jobs after 60 s", len(jobs), len(names))
+				return nil, fmt.Errorf("got %d of %d jobs after 60 s", len(jobs), want)
 			}
 			if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
 				return nil, err

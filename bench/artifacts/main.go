@@ -6,7 +6,10 @@
 //  2. uploading it the way gitlab-runner does (chunked multipart) vs dd with
 //     conv=fsync onto the same disk, plus the server's RSS growth;
 //  3. reading one small file out of an archive of many entries vs unzip -p,
-//     and vs the same read from an archive of 10 entries.
+//     and vs the same read from an archive of 10 entries;
+//  4. downloading the shards of a parallel job merged into one zip
+//     (merge=parallel, 3 shards of a third each) vs one archive of the
+//     same entries and size.
 //
 // It starts the real baton binary (built from ./cmd/baton unless -baton
 // names one) with a fresh data directory, acts as a runner to get jobs, and
@@ -42,14 +45,17 @@ type config struct {
 	Unzip      string // unzip binary; "" or "none" skips that baseline
 	Strace     bool   // trace the server's sendfile calls during one download
 	TempParent string // parent of the temp dir; "" is os.TempDir
+	MergeSize  int64  // bytes of the merged download case (3 shards of a third); 0 skips it
 }
 
 func defaultConfig() config {
-	return config{Size: 1 << 30, Entries: 100_000, Rounds: 3, Requests: 2000, UnzipRuns: 20, Nginx: "nginx", Unzip: "unzip"}
+	return config{Size: 1 << 30, Entries: 100_000, Rounds: 3, Requests: 2000, UnzipRuns: 20, Nginx: "nginx", Unzip: "unzip",
+		MergeSize: 300 << 20}
 }
 
 func quickConfig() config {
-	return config{Size: 32 << 20, Entries: 2000, Rounds: 2, Requests: 300, UnzipRuns: 5, Nginx: "nginx", Unzip: "unzip"}
+	return config{Size: 32 << 20, Entries: 2000, Rounds: 2, Requests: 300, UnzipRuns: 5, Nginx: "nginx", Unzip: "unzip",
+		MergeSize: 24 << 20}
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -58,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	def := defaultConfig()
 	quick := fs.Bool("quick", false, "smoke run: 32MiB, 2000 entries, 2 rounds, 300 requests (explicit flags still win)")
 	size := fs.String("size", "1GiB", "size of the large archive (KiB, MiB, GiB suffixes)")
+	mergeSize := fs.String("merge-size", "300MiB", "total size of the merged download case: 3 shards of a third each (0 skips it)")
 	fs.IntVar(&def.Entries, "entries", def.Entries, "entries of the many-entries archive")
 	fs.IntVar(&def.Rounds, "rounds", def.Rounds, "upload and download rounds")
 	fs.IntVar(&def.Requests, "requests", def.Requests, "one-file reads per archive")
@@ -83,6 +90,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			return config{}, fmt.Errorf("-size: %w", err)
 		}
 		cfg.Size = n
+	}
+	if !*quick || set["merge-size"] {
+		if strings.TrimSpace(*mergeSize) == "0" {
+			cfg.MergeSize = 0
+		} else {
+			n, err := parseSize(*mergeSize)
+			if err != nil {
+				return config{}, fmt.Errorf("-merge-size: %w", err)
+			}
+			cfg.MergeSize = n
+		}
 	}
 	if *quick {
 		for name, dst := range map[string]*int{"entries": &cfg.Entries, "rounds": &cfg.Rounds, "requests": &cfg.Requests, "unzip-runs": &cfg.UnzipRuns} {

@@ -19,7 +19,7 @@ func TestRunTiny(t *testing.T) {
 		t.Skip("builds and starts the baton binary")
 	}
 	cfg := config{Size: 4 << 20, Entries: 200, Rounds: 1, Requests: 40, UnzipRuns: 2,
-		Nginx: "baton-bench-no-such-nginx", Unzip: "unzip", TempParent: t.TempDir()}
+		Nginx: "baton-bench-no-such-nginx", Unzip: "unzip", TempParent: t.TempDir(), MergeSize: 3 << 20}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
@@ -48,9 +48,13 @@ func TestRunTiny(t *testing.T) {
 		t.Errorf("unzip baseline absent without a reason: %q", res.UnzipMsg)
 	}
 
+	if m := res.Merged; m == nil || len(m.MergedMBps) != 1 || len(m.WholeMBps) != 1 || m.MergedBytes <= 3<<20-(1<<16) || m.WholeBytes <= 0 {
+		t.Errorf("merged download = %+v; want one round of each, the merge holding the shards' bytes", m)
+	}
+
 	var report bytes.Buffer
 	outcome := printReport(&report, cfg, res)
-	for _, key := range []string{"download", "upload", "rss", "vs-unzip", "p50", "scaling"} {
+	for _, key := range []string{"download", "upload", "rss", "vs-unzip", "p50", "scaling", "merged"} {
 		switch outcome[key] {
 		case "met", "MISSED", "n/a":
 		default:
@@ -60,7 +64,7 @@ func TestRunTiny(t *testing.T) {
 	if outcome["download"] != "n/a" {
 		t.Errorf("download target without nginx = %q, want n/a", outcome["download"])
 	}
-	for _, want := range []string{"download 4.0 MiB", "upload 4.0 MiB", "RSS growth", "200 entries", "load average"} {
+	for _, want := range []string{"download 4.0 MiB", "upload 4.0 MiB", "RSS growth", "200 entries", "load average", "merged download 3 × 1.0 MiB"} {
 		if !strings.Contains(report.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, report.String())
 		}

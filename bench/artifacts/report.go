@@ -98,6 +98,13 @@ func printReport(w io.Writer, cfg config, r *results) targets {
 		fmt.Fprintf(tw, "  server RSS growth during upload (worst round)\t%.1f MiB\tRSS before %.1f MiB\t\t< 64 MiB\t%s\n",
 			float64(growth)/(1<<20), float64(base)/(1<<20), out["rss"])
 	}
+	if m := r.Merged; m != nil && len(m.MergedMBps) > 0 {
+		q := median(m.MergedMBps) / median(m.WholeMBps)
+		out["merged"] = verdict(q >= 0.8)
+		fmt.Fprintf(tw, "merged download 3 × %s (merge=parallel), best / median\t%.0f / %.0f MB/s\tone %s archive %.0f / %.0f MB/s\t%.2f×\t≥ 0.80× one archive\t%s\n",
+			human(cfg.MergeSize/3), best(m.MergedMBps), median(m.MergedMBps), human(m.WholeBytes), best(m.WholeMBps), median(m.WholeMBps), q, out["merged"])
+		fmt.Fprintf(tw, "  server CPU per GiB sent, merged / one archive\t%.2f s/GiB\t%.2f s/GiB\t\t(info)\t\n", m.MergedCPU, m.WholeCPU)
+	}
 	many, okMany := r.Entries["many"]
 	few, okFew := r.Entries["few"]
 	if okMany {
@@ -142,6 +149,10 @@ func printReport(w io.Writer, cfg config, r *results) targets {
 	}
 	fmt.Fprintf(w, "  baton upload:   %s\n", rates(r.Upload.MBps))
 	fmt.Fprintf(w, "  dd conv=fsync:  %s\n", rates(r.DD.MBps))
+	if m := r.Merged; m != nil {
+		fmt.Fprintf(w, "  merged download: %s\n", rates(m.MergedMBps))
+		fmt.Fprintf(w, "  one archive:     %s\n", rates(m.WholeMBps))
+	}
 	for i := range r.Upload.RSSPeak {
 		fmt.Fprintf(w, "  upload %d RSS: before %.1f MiB, peak %.1f MiB (%d samples at 20 ms)\n", i+1,
 			float64(r.Upload.RSSBase[i])/(1<<20), float64(r.Upload.RSSPeak[i])/(1<<20), r.Upload.Samples[i])

@@ -29,6 +29,7 @@ type results struct {
 	Indexes  map[string]int64     // stored index sizes, by archive label
 	Unzip    *unzipResult
 	UnzipMsg string
+	Merged   *mergedResult // nil when skipped (-merge-size 0)
 
 	ManyEntries, FewEntries int
 }
@@ -87,7 +88,11 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 	if cfg.Strace {
 		extra = append(extra, "strace-upload")
 	}
-	jobs, err := setupJobs(ctx, srv, tmp, cfg.Rounds, extra...)
+	var parallel []string
+	if cfg.MergeSize > 0 {
+		parallel, extra = append(parallel, mergeJob), append(extra, wholeJob)
+	}
+	jobs, err := setupJobs(ctx, srv, tmp, cfg.Rounds, parallel, extra...)
 	if err != nil {
 		return fail(err)
 	}
@@ -100,6 +105,12 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 		zf := map[string]*zipFile{"many": many, "few": few}[name]
 		if err := uploadZip(ctx, srv, jobs[name], zf); err != nil {
 			return fail(fmt.Errorf("uploading the %s-entries archive: %w", name, err))
+		}
+	}
+	if cfg.MergeSize > 0 {
+		logf("merged download: 3 shards of %s", human(cfg.MergeSize/3))
+		if err := prepareMerged(ctx, srv, jobs, tmp, cfg.MergeSize); err != nil {
+			return fail(err)
 		}
 	}
 	if cfg.Strace {
@@ -132,6 +143,13 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 		res.Sendfile = straceDownload(ctx, srv, jobs[uploadJob(0)], big.Size)
 	}
 
+	if cfg.MergeSize > 0 {
+		logf("merged download: %d rounds each", cfg.Rounds)
+		if res.Merged, err = benchMerged(ctx, srv, jobs, cfg.Rounds); err != nil {
+			return fail(err)
+		}
+	}
+
 	logf("one-file reads: %d requests on each archive", cfg.Requests)
 	for _, name := range []string{"many", "few"} {
 		if res.Indexes[name], err = indexSize(filepath.Join(tmp, "data"), jobs[name]); err != nil {
@@ -160,7 +178,7 @@ func checkRoom(dir string, cfg config) error {
 		return fmt.Errorf("checking free space of %s: %w", dir, err)
 	}
 	free := int64(st.Bavail) * st.Bsize
-	need := cfg.Size*int64(cfg.Rounds+2) + 2*int64(cfg.Entries)*(entrySize+200) + 256<<20
+	need := cfg.Size*int64(cfg.Rounds+2) + 2*int64(cfg.Entries)*(entrySize+200) + 4*cfg.MergeSize + 256<<20
 	if free < need {
 		return fmt.Errorf("%s has %s free, this run needs about %s (lower -size or -rounds, or use -tmp)", dir, human(free), human(need))
 	}

@@ -26,22 +26,36 @@ type zipFile struct {
 // writeLargeZip writes a valid zip of about size bytes: 64 stored entries of
 // incompressible random data, so neither side can win by compressing.
 func writeLargeZip(path string, size int64) (*zipFile, error) {
+	return writeShardsZip(path, size, []int{0})
+}
+
+// writeShardsZip writes, for each shard k, 64 stored entries of random data
+// (seeded by k) named shardK/blob/partNN.bin, about size bytes per shard;
+// shard 0 is named blob/partNN.bin. The archive of shards {1,2,3} holds
+// exactly the entries of the three archives of {1}, {2} and {3}.
+func writeShardsZip(path string, size int64, shards []int) (*zipFile, error) {
 	per := size / largeEntries
-	src := rand.NewChaCha8([32]byte{1})
 	buf := make([]byte, 1<<20)
 	err := writeZip(path, func(zw *zip.Writer) error {
-		for i := range largeEntries {
-			w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("blob/part%02d.bin", i), Method: zip.Store})
-			if err != nil {
-				return err
+		for _, k := range shards {
+			src := rand.NewChaCha8([32]byte{1, byte(k)})
+			prefix := ""
+			if k != 0 {
+				prefix = fmt.Sprintf("shard%d/", k)
 			}
-			for left := per; left > 0; {
-				n := min(left, int64(len(buf)))
-				_, _ = src.Read(buf[:n])
-				if _, err := w.Write(buf[:n]); err != nil {
+			for i := range largeEntries {
+				w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("%sblob/part%02d.bin", prefix, i), Method: zip.Store})
+				if err != nil {
 					return err
 				}
-				left -= n
+				for left := per; left > 0; {
+					n := min(left, int64(len(buf)))
+					_, _ = src.Read(buf[:n])
+					if _, err := w.Write(buf[:n]); err != nil {
+						return err
+					}
+					left -= n
+				}
 			}
 		}
 		return nil
@@ -49,7 +63,7 @@ func writeLargeZip(path string, size int64) (*zipFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return statZip(path, largeEntries, nil)
+	return statZip(path, largeEntries*len(shards), nil)
 }
 
 // writeEntriesZip writes n stored entries of entrySize bytes each, spread
