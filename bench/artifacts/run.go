@@ -74,7 +74,7 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 	}
 	res.ManyEntries, res.FewEntries = many.Entries, few.Entries
 
-	srv, err := startServer(ctx, bin, tmp, max(big.Size, many.Size))
+	srv, err := startServer(ctx, bin, tmp, max(big.Size, many.Size, cfg.MergeSize))
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ shard:
     - mkdir -p out/common reports
     - echo "shared content" > out/common/lib.txt
     - echo "node $CI_NODE_INDEX" > reports/node-$CI_NODE_INDEX.txt
-    - head -c 300000 /dev/zero | tr '\0' "$CI_NODE_INDEX" > out/big-$CI_NODE_INDEX.txt
+    - head -c 300000 /dev/urandom > out/big-$CI_NODE_INDEX.txt
     - touch out/empty
   artifacts:
     paths: [out/, reports/]

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -94,4 +95,56 @@ func BenchmarkReadEntry4KiB(b *testing.B) {
 		rc.Close()
 	}
 	b.ReportMetric(float64(src.calls)/float64(b.N), "readats/op")
+}
+
+// benchStoredZip is 64 MiB of random data in 64 stored entries written by
+// archive/zip (data descriptors), like the artifact benchmark's archive.
+func benchStoredZip(b *testing.B) []byte {
+	var files []zipFile
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 64 {
+		body := make([]byte, 1<<20)
+		for k := range body {
+			body[k] = byte(rng.Uint32())
+		}
+		files = append(files, zipFile{name: fmt.Sprintf("blob/part%02d.bin", i), body: string(body)})
+	}
+	return mustZip(b, files...)
+}
+
+// BenchmarkDigester: the streamed digests of an upload (the Digester's
+// goroutine hashing while the bytes are written), then the index build
+// using them.
+func BenchmarkDigester(b *testing.B) {
+	z := benchStoredZip(b)
+	b.SetBytes(int64(len(z)))
+	for b.Loop() {
+		d := Limits{}.NewDigester()
+		for rest := z; len(rest) > 0; {
+			n := min(len(rest), 32<<10)
+			d.Write(rest[:n])
+			rest = rest[n:]
+		}
+		g := d.Close()
+		x, err := BuildStreamed(bytes.NewReader(z), int64(len(z)), Limits{}, g)
+		if err != nil || x.readDigests != 0 {
+			b.Fatalf("%v, %d read", err, x.readDigests)
+		}
+		x.Close()
+		g.Close()
+	}
+}
+
+// BenchmarkDigestsByReading: the index build reading every entry back to
+// hash it (no streamed digests).
+func BenchmarkDigestsByReading(b *testing.B) {
+	z := benchStoredZip(b)
+	b.SetBytes(int64(len(z)))
+	for b.Loop() {
+		x, err := BuildLimited(bytes.NewReader(z), int64(len(z)), Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		x.Close()
+	}
 }

@@ -8,6 +8,13 @@
 // entries as in one of a hundred thousand. OpenEntry streams one entry of the
 // archive, verifying its size and CRC-32.
 //
+// Each file's SHA-256 is part of its entry: a Digester computes them from
+// the archive's bytes while they are uploaded (BuildStreamed matches them to
+// the central directory), and Build reads an entry only when no streamed
+// digest matches it. Merge is the union of several archives' indexes (the
+// shards of a parallel job), written out by WriteZip as one zip whose
+// entries' compressed bytes are copied, not recompressed.
+//
 // Paths are relative and slash-separated, without a leading slash. Directory
 // entries carry a trailing slash in Entry.Path ("coverage/html/"), as GitLab's
 // artifact metadata does; Entry.Name never has one. Every parent directory of

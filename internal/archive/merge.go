@@ -517,7 +517,8 @@ const sendfileMin = 256 << 10
 
 // copyData copies n bytes at off of src to bw. A large entry of a file is
 // copied from the file's position with bw empty, so that bw.ReadFrom hands
-// the file to its writer's ReadFrom (sendfile on a connection).
+// the file to its writer's ReadFrom (sendfile on a connection); a large
+// entry of another seekable source is read sequentially from its position.
 func copyData(bw *bufio.Writer, src io.ReaderAt, off, n int64, buf []byte) error {
 	if f, ok := src.(interface{ File() *os.File }); ok && n >= sendfileMin {
 		if err := bw.Flush(); err != nil {
@@ -528,6 +529,18 @@ func copyData(bw *bufio.Writer, src io.ReaderAt, off, n int64, buf []byte) error
 			return err
 		}
 		got, err := io.Copy(bw, io.LimitReader(file, n))
+		if err == nil && got < n {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if rs, ok := src.(io.ReadSeeker); ok && n >= sendfileMin {
+		// One sequential read (on S3: one GET) rather than a ranged read
+		// per buffer.
+		if _, err := rs.Seek(off, io.SeekStart); err != nil {
+			return err
+		}
+		got, err := io.CopyBuffer(bw, io.LimitReader(rs, n), buf)
 		if err == nil && got < n {
 			err = io.ErrUnexpectedEOF
 		}

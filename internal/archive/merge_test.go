@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,8 @@ func mergedZip(t *testing.T, m *Merged, archives []io.ReaderAt) []byte {
 func TestMergeZip(t *testing.T) {
 	mod := time.Date(2024, 5, 6, 7, 8, 10, 0, time.UTC)
 	big := strings.Repeat("compressible line\n", 50000)
+	noise := make([]byte, 300<<10) // stored and larger than sendfileMin: read sequentially
+	rand.NewChaCha8([32]byte{3}).Read(noise)
 	shard1 := mustZip(t,
 		zipFile{name: "common/lib.so", body: "same bytes", method: zip.Deflate, modified: mod},
 		zipFile{name: "reports/1.xml", body: "<one/>", method: zip.Deflate, modified: mod},
@@ -66,6 +69,7 @@ func TestMergeZip(t *testing.T) {
 	)
 	shard3 := mustZip(t,
 		zipFile{name: "reports/3.xml", body: "<three/>", modified: mod},
+		zipFile{name: "noise.bin", body: string(noise), modified: mod},
 		zipFile{name: "empty", body: "", modified: mod},
 	)
 	m, archives := shardsOf(t, shard1, shard2, shard3)
@@ -88,6 +92,7 @@ func TestMergeZip(t *testing.T) {
 		"empty":         {"", 0o666, zip.Store},
 		"ünïcode.txt":   {"ü", 0o666, zip.Store},
 		"bin/":          {"", fs.ModeDir | 0o750, zip.Store},
+		"noise.bin":     {string(noise), 0o666, zip.Store},
 	}
 	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
 	if err != nil {
