@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 	"net"
-	"regexp"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -133,7 +133,9 @@ func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.P
 	}
 	spec.PipelineID = pl.ID
 	if aq.Merge == artifacts.MergeParallel {
-		return func(ctx context.Context) (*artifacts.Choice, error) { return s.Artifacts.ParallelInPipeline(ctx, pl, aq.Job) }, nil
+		return func(ctx context.Context) (*artifacts.Choice, error) {
+			return s.Artifacts.ParallelInPipeline(ctx, pl, aq.Job)
+		}, nil
 	}
 	return func(ctx context.Context) (*artifacts.Choice, error) { return s.Artifacts.InPipeline(ctx, pl, aq.Job) }, nil
 }
