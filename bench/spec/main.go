@@ -119,7 +119,16 @@ func run(ctx context.Context, n int, budget int64, pgURL string) error {
 		b, _ := json.Marshal(plan.Spec)
 		size += len(b)
 		p := &ci.Pipeline{ProjectID: proj.ID, Ref: "main", SHA: strings.Repeat("a", 40), Source: ci.SourcePush, UserID: u.ID}
-		if err := sched.CreatePipeline(ctx, p, plan); err != nil {
+		// The planner's Persist and Schedule steps.
+		jobs, err := plan.NewJobs(p, time.Now())
+		if err != nil {
+			return err
+		}
+		p.Spec, p.Status = plan.Spec, ci.StatusCreated
+		if err := db.CreatePipeline(ctx, p, jobs); err != nil {
+			return err
+		}
+		if err := sched.Advance(ctx, p.ID); err != nil {
 			return err
 		}
 		var lat []time.Duration

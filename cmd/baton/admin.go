@@ -30,7 +30,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := c.finish(); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.DatabaseURL, c.DataDir)
+	db, err := openStore(ctx, c.DatabaseURL)
 	if err != nil {
 		return err
 	}

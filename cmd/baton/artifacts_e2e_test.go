@@ -335,14 +335,14 @@ func testArtifacts(t *testing.T, in *instance, redirected bool) {
 				t.Fatalf("artifact %d (%s) not expired: %v", a.ID, a.FileType, a.ExpireAt)
 			}
 		}
-		kept := &reaper.Reaper{Store: in.main.Store, Blobs: in.main.Blobs, KeepLatest: true, Logger: testLogger(t)}
+		kept := reaper.New(in.main.Store, in.main.Blobs, reaper.Options{KeepLatest: true, Logger: testLogger(t)})
 		if n, err := kept.Pass(ctx); err != nil || n != 0 {
 			t.Fatalf("reaping with keep-latest deleted %d (%v); the pipeline is its ref's latest success", n, err)
 		}
 		if status, _, _ := get(base+"?job=build", nil); status != http.StatusOK {
 			t.Fatalf("a kept, expired archive is not served: %d", status)
 		}
-		all := &reaper.Reaper{Store: in.main.Store, Blobs: in.main.Blobs, Logger: testLogger(t)}
+		all := reaper.New(in.main.Store, in.main.Blobs, reaper.Options{Logger: testLogger(t)})
 		if n, err := all.Pass(ctx); err != nil || n != len(arts) {
 			t.Fatalf("reaping everything deleted %d of %d (%v)", n, len(arts), err)
 		}

@@ -6,7 +6,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/gitserve"
-	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -57,16 +56,17 @@ func (g gitAccess) check(ctx context.Context, proj *ci.Project, username, passwo
 // gitSource adapts gitserve.Repos to what the planner reads.
 type gitSource struct{ repos *gitserve.Repos }
 
-func (s gitSource) ResolveRef(ctx context.Context, projectID int64, ref string) (planner.Commit, bool, error) {
+func (s gitSource) ResolveRef(ctx context.Context, projectID int64, ref string) (ci.Commit, bool, error) {
 	sha, tag, err := s.repos.ResolveRef(ctx, projectID, ref)
 	if err != nil {
-		return planner.Commit{}, false, err
+		return ci.Commit{}, false, err
 	}
 	c, err := s.repos.Commit(ctx, projectID, sha)
 	if err != nil {
-		return planner.Commit{}, false, err
+		return ci.Commit{}, false, err
 	}
-	return planner.Commit{SHA: c.SHA, Title: c.Title, Message: c.Message}, tag, nil
+	return ci.Commit{SHA: c.SHA, Title: c.Title, Message: c.Message, Author: c.AuthorName + " <" + c.AuthorEmail + ">",
+		Timestamp: c.CommittedAt}, tag, nil
 }
 
 func (s gitSource) ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error) {

@@ -30,8 +30,7 @@ import (
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
-	"github.com/batonci/baton/internal/store/postgres"
-	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storeopen"
 	"github.com/batonci/baton/internal/sweeper"
 	"github.com/batonci/baton/internal/web"
 )
@@ -52,24 +51,29 @@ type Main struct {
 	Policy    *policy.Policy
 	Scheduler *scheduler.Scheduler
 	Planner   *planner.Planner
+	Reaper    *reaper.Reaper
+	Sweeper   *sweeper.Sweeper // orphaned uploads and blobs
 	Artifacts *artifacts.Service
 	Waiters   *artifacts.Hub // requests waiting for archives
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
 	Web       *web.Server
+	Git       *gitserve.Handler
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
 
 	listener net.Listener
 	queue    *runnerapi.Queue
-	git      *gitserve.Handler
 	server   *http.Server
 	cancel   context.CancelFunc
 	loops    sync.WaitGroup
 }
 
-// Open builds every component from m.Config without serving yet.
+// Open builds every component from m.Config without serving yet: store,
+// blobs, repositories, authentication and policy, scheduler, planner,
+// artifacts, reaper, orphan sweeper, and the four surfaces (runner
+// protocol, API, web UI, git over HTTP). Nothing is built later: after Open every field is set.
 func (m *Main) Open(ctx context.Context) error {
 	if err := m.Config.finish(); err != nil {
 		return err
@@ -80,7 +84,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	db, err := openStore(ctx, m.Config.DatabaseURL, m.Config.DataDir)
+	db, err := openStore(ctx, m.Config.DatabaseURL)
 	if err != nil {
 		return err
 	}
@@ -91,21 +95,23 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Repos, err = gitserve.NewRepos(m.Config.ReposDir); err != nil {
 		return fmt.Errorf("opening repositories: %w", err)
 	}
-	m.Auth = &auth.Authenticator{Users: db, Jobs: db, Projects: db}
+	m.Auth = auth.New(db, nil)
 	m.Policy = policy.New(db)
 	m.queue = runnerapi.NewQueue(db)
-	queue := m.queue
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
-	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: queue.Notify,
+	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
+	// requests waiting for their artifacts.
+	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
 		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
-	m.Planner = &planner.Planner{Source: gitSource{m.Repos}, Creator: m.Scheduler, Store: db, ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
-		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}}
+	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
+		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}})
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
 		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
+	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
 	m.RunnerAPI = &runnerapi.Server{
-		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: queue, Artifacts: m.Artifacts,
+		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: m.queue, Artifacts: m.Artifacts,
 		Index:       m.indexer(),
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
@@ -114,6 +120,19 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, Artifacts: m.Artifacts,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
+	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.Artifacts, Repos: m.Repos,
+		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
+		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge})
+	// The sweeper removes what crashed uploads leave: unfinished uploads,
+	// index spills in DATA_DIR/tmp and artifact bytes no row references
+	// (Serve runs it unless --orphan-after is 0).
+	m.Sweeper = &sweeper.Sweeper{Store: db, Blobs: m.Blobs, TempDirs: []string{filepath.Join(m.Config.DataDir, "tmp")},
+		OlderThan: m.Config.OrphanAfter, Logger: m.Logger}
+	m.Git = &gitserve.Handler{Repos: m.Repos, Logger: m.Logger, MaxPushBytes: m.Config.MaxPushMiB << 20,
+		Resolve:       db.ProjectByFullPath,
+		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
+		OnPush:        m.onPush,
+	}
 	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
 		return err
 	}
@@ -147,26 +166,14 @@ func (ix indexer) Build(r io.ReaderAt, size int64, streamed *archive.Digests) (*
 	return archive.BuildStreamed(r, size, ix.lim, streamed)
 }
 
-func openStore(ctx context.Context, url, dataDir string) (*store.DB, error) {
-	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		db, err := postgres.Open(ctx, url)
-		if err != nil {
-			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
-		}
-		return db, nil
-	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("creating database directory: %w", err)
-		}
-		db, err := sqlite.Open(ctx, path)
-		if err != nil {
-			return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
-		}
-		return db, nil
+// openStore opens the store at --database-url (storeopen.Open, the
+// opener the tests use too).
+func openStore(ctx context.Context, url string) (*store.DB, error) {
+	db, err := storeopen.Open(ctx, url)
+	if ci.KindOf(err) == ci.KindInvalid {
+		return nil, fmt.Errorf("--database-url %q: want sqlite:PATH or postgres://...", url)
 	}
-	return nil, fmt.Errorf("--database-url %q: want sqlite:PATH or postgres://...", url)
+	return db, err
 }
 
 func (m *Main) openBlobs(ctx context.Context) (blob.Store, error) {
@@ -232,19 +239,11 @@ func (m *Main) Handler() http.Handler {
 	})
 	m.RunnerAPI.Register(mux)
 	m.API.Register(mux)
-	m.Web = web.New(web.Deps{Store: m.Store, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Artifacts: m.Artifacts, Repos: m.Repos, RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
-		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge})
-	git := &gitserve.Handler{Repos: m.Repos, Logger: m.Logger, MaxPushBytes: m.Config.MaxPushMiB << 20,
-		Resolve:       m.Store.ProjectByFullPath,
-		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
-		OnPush:        m.onPush,
-	}
-	m.git = git
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if _, _, ok := gitserve.Match(r.URL.Path); ok {
 			// Clones and pushes stream for as long as the repository needs.
 			httpx.Hold(w, gitTransferTime)
-			git.ServeHTTP(w, r)
+			m.Git.ServeHTTP(w, r)
 			return
 		}
 		m.Web.ServeHTTP(w, r)
@@ -324,9 +323,9 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })
-	m.loop(ctx, "artifact-reaper", (&reaper.Reaper{Store: m.Store, Blobs: m.Blobs, KeepLatest: m.Config.KeepLatest, Logger: m.Logger}).Run)
+	m.loop(ctx, "artifact-reaper", m.Reaper.Run)
 	if m.Config.OrphanAfter > 0 {
-		m.loop(ctx, "orphan-sweeper", m.sweeper().Run)
+		m.loop(ctx, "orphan-sweeper", m.Sweeper.Run)
 	}
 	go func() {
 		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -335,13 +334,6 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	m.Logger.Info("Baton is listening", "addr", ln.Addr().String(), "url", m.Config.ExternalURL, "database", redactURL(m.Config.DatabaseURL))
 	return nil
-}
-
-// sweeper removes what crashed uploads leave: unfinished uploads, index
-// spills in DATA_DIR/tmp and artifact bytes no row references.
-func (m *Main) sweeper() *sweeper.Sweeper {
-	return &sweeper.Sweeper{Store: m.Store, Blobs: m.Blobs, TempDirs: []string{filepath.Join(m.Config.DataDir, "tmp")},
-		OlderThan: m.Config.OrphanAfter, Logger: m.Logger}
 }
 
 // loop runs a background loop until ctx ends, restarting it after errors.
@@ -372,8 +364,8 @@ func (m *Main) Close() error {
 		defer cancel()
 		_ = m.server.Shutdown(ctx)
 	}
-	if m.git != nil {
-		m.git.Wait() // pushes still creating pipelines
+	if m.Git != nil {
+		m.Git.Wait() // pushes still creating pipelines
 	}
 	if m.cancel != nil {
 		m.cancel() // background loops, and requests Shutdown gave up on

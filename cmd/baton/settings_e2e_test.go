@@ -218,7 +218,7 @@ func TestProjectSettings(t *testing.T) {
 			r.commit(msg, map[string]string{"x.txt": msg})
 			r.git("push", "-q", in.pushURL("root/app"), "dev")
 			eventually(t, 30*time.Second, "a new pipeline on dev", func() bool { return devPipeline().ID != old.ID })
-			in.main.git.Wait() // the push's hook, which auto-cancels, has returned
+			in.main.Git.Wait() // the push's hook, which auto-cancels, has returned
 			return old
 		}
 		old := push("kept")

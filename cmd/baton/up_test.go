@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/batonci/baton/internal/store/storeopen"
 )
 
 // syncBuffer is an io.Writer safe to read while another goroutine writes.
@@ -167,7 +169,7 @@ func TestUpQuickStart(t *testing.T) {
 		t.Fatal("baton up did not stop within 60 s of its signal while a job ran")
 	}
 	t.Logf("baton up stopped %v after the signal", time.Since(stopped).Round(time.Millisecond))
-	db, err := openStore(context.Background(), "sqlite:"+filepath.Join(dir, "data", "baton.db"), dir)
+	db, err := storeopen.Open(context.Background(), "sqlite:"+filepath.Join(dir, "data", "baton.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

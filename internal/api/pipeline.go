@@ -133,12 +133,8 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(vars) > 0 {
-		if err := s.Policy.PipelineVariables(r.Context(), p, proj); err != nil {
-			return err
-		}
-	}
-	pl, err := s.Planner.CreatePipeline(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(), Variables: vars})
+	// The planner asks the policy whether the caller may give variables.
+	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(), Variables: vars})
 	if err != nil {
 		if writePlanError(w, err) {
 			return nil

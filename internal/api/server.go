@@ -39,10 +39,11 @@ type Scheduler interface {
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }
 
-// Planner creates pipelines from the project's CI configuration at a ref.
+// Planner creates pipelines from the project's CI configuration at a ref
+// (planner.Planner: the one path pushes, the API and triggers take).
 // An invalid configuration is KindInvalid with the YAML errors as message.
 type Planner interface {
-	CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error)
+	Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error)
 }
 
 // Repos creates and removes a project's git repository and sets its

@@ -31,12 +31,28 @@ func (p *Principal) UserID() int64 {
 	return p.User.ID
 }
 
+// Store is what authentication reads and touches (store.DB).
+type Store interface {
+	// PersonalTokenWithUser is the token with that hash and its user.
+	PersonalTokenWithUser(ctx context.Context, hash string) (*ci.PersonalToken, *ci.User, error)
+	TouchPersonalToken(ctx context.Context, id int64, at time.Time) error
+	JobByTokenHash(ctx context.Context, hash string) (*ci.Job, error)
+	UserByID(ctx context.Context, id int64) (*ci.User, error)
+}
+
 // Authenticator turns request credentials into a Principal.
 type Authenticator struct {
-	Users    ci.UserStore
-	Jobs     ci.JobStore
-	Projects ci.ProjectStore
-	Now      func() time.Time
+	store Store
+	now   func() time.Time
+}
+
+// New returns an Authenticator on store; now is the clock token expiry is
+// checked against (nil: time.Now).
+func New(store Store, now func() time.Time) *Authenticator {
+	if now == nil {
+		now = time.Now
+	}
+	return &Authenticator{store: store, now: now}
 }
 
 // Credential finds the caller's secret in the request, in GitLab's order:
@@ -98,7 +114,7 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string, job boo
 
 // PersonalPrincipal resolves a personal access token.
 func (a *Authenticator) PersonalPrincipal(ctx context.Context, secret string) (*Principal, error) {
-	tok, u, err := a.Users.PersonalTokenWithUser(ctx, Hash(secret))
+	tok, u, err := a.store.PersonalTokenWithUser(ctx, Hash(secret))
 	if ci.IsNotFound(err) {
 		// GitLab lets a job token stand in the Bearer header without its prefix.
 		if p, jerr := a.JobPrincipal(ctx, secret); jerr == nil {
@@ -114,7 +130,7 @@ func (a *Authenticator) PersonalPrincipal(ctx context.Context, secret string) (*
 		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized: token expired or revoked")
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) > time.Minute {
-		_ = a.Users.TouchPersonalToken(ctx, tok.ID, now)
+		_ = a.store.TouchPersonalToken(ctx, tok.ID, now)
 	}
 	return &Principal{User: u, Token: tok}, nil
 }
@@ -122,7 +138,7 @@ func (a *Authenticator) PersonalPrincipal(ctx context.Context, secret string) (*
 // JobPrincipal resolves a job token. It is valid only while its job is
 // running or canceling.
 func (a *Authenticator) JobPrincipal(ctx context.Context, secret string) (*Principal, error) {
-	j, err := a.Jobs.JobByTokenHash(ctx, Hash(secret))
+	j, err := a.store.JobByTokenHash(ctx, Hash(secret))
 	if ci.IsNotFound(err) {
 		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
 	}
@@ -134,16 +150,9 @@ func (a *Authenticator) JobPrincipal(ctx context.Context, secret string) (*Princ
 	}
 	p := &Principal{Job: j}
 	if j.UserID != 0 {
-		if u, err := a.Users.UserByID(ctx, j.UserID); err == nil {
+		if u, err := a.store.UserByID(ctx, j.UserID); err == nil {
 			p.User = u
 		}
 	}
 	return p, nil
-}
-
-func (a *Authenticator) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
 }

@@ -1,6 +1,9 @@
 package ci
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Variable is a CI/CD variable. Public variables may be shown in logs and UI;
 // masked ones are hidden by runners.
@@ -71,14 +74,41 @@ type PipelineSpec struct {
 	// workflow rule's. A job inherits them (see JobSpec.InheritedVariables)
 	// below its own.
 	Variables []Variable `json:"variables,omitempty"`
+	// Commit is what the predefined variables show of the head commit
+	// beyond its sha and title; nil for pipelines stored before Baton kept it.
+	Commit *Commit `json:"commit,omitempty"`
 }
 
-// PipelineRequest asks for a new pipeline of a project at a ref (an API
-// call or a trigger; pushes carry their ref updates instead).
+// PipelineRequest asks for a new pipeline of a project at a ref: one per
+// ref a push updated, an API call, a trigger.
 type PipelineRequest struct {
 	Project   *Project
 	Ref       string
 	Source    string
 	UserID    int64
 	Variables []Variable
+	// SHA is the commit a push moved the ref to; the ref's commit when the
+	// pipeline is planned is what runs. "" for other sources.
+	SHA string
+	// BeforeSHA is the ref's commit before a push; "" (ZeroSHA) otherwise.
+	BeforeSHA string
+}
+
+// NewJobs are the rows a new pipeline p of plan starts with: one created
+// job per planned job, attempt 1, StageIdx the index of its stage in
+// plan.Stages, started by p's user at now. A job whose stage is not in
+// plan.Stages is KindInvalid.
+func (plan *PipelinePlan) NewJobs(p *Pipeline, now time.Time) ([]*Job, error) {
+	jobs := make([]*Job, 0, len(plan.Jobs))
+	for _, spec := range plan.Jobs {
+		idx := slices.Index(plan.Stages, spec.Stage)
+		if idx < 0 {
+			return nil, Errorf(KindInvalid, "job %s: stage %s is not defined", spec.Name, spec.Stage)
+		}
+		jobs = append(jobs, &Job{
+			ProjectID: p.ProjectID, Name: spec.Name, Stage: spec.Stage, StageIdx: idx,
+			Status: StatusCreated, Spec: spec, Attempt: 1, UserID: p.UserID, CreatedAt: now, UpdatedAt: now,
+		})
+	}
+	return jobs, nil
 }

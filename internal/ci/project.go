@@ -90,6 +90,14 @@ func (r VariablesRole) Valid() bool {
 	return false
 }
 
+// ConfigPath is the path of the project's CI configuration file.
+func (p *Project) ConfigPath() string {
+	if p.CIConfigPath == "" {
+		return ".gitlab-ci.yml"
+	}
+	return p.CIConfigPath
+}
+
 // Member grants a user an access level on a project or a namespace (group).
 // Exactly one of ProjectID and NamespaceID is set.
 type Member struct {

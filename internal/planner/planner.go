@@ -1,91 +1,174 @@
-// Package planner turns a push, an API call or a trigger into a pipeline: it
-// reads the project's CI configuration at the commit, plans it with
-// ciconfig, and hands the plan to the scheduler. An invalid configuration on
-// push becomes a failed pipeline that carries its yaml_errors.
+// Package planner creates pipelines: one entry point, Create, for every
+// source (a push's updated refs, the API, triggers). Creating is three
+// steps: Plan (the project's CI configuration at the commit, read and
+// planned by ciconfig against the predefined variables), Persist (the
+// pipeline and its created jobs, one store transaction) and Schedule (the
+// scheduler moves the jobs whose turn has come to pending). An invalid
+// configuration on push becomes a failed pipeline that carries its
+// yaml_errors; elsewhere it is the caller's KindInvalid error.
 package planner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
 )
 
-// Commit is what the planner needs to know about a commit.
-type Commit struct {
-	SHA     string
-	Title   string
-	Message string
-}
-
 // Source reads a project's repository.
 type Source interface {
-	// ResolveRef returns the commit a branch or tag name points at, and
-	// whether it is a tag. KindNotFound if the ref does not exist.
-	ResolveRef(ctx context.Context, projectID int64, ref string) (c Commit, tag bool, err error)
+	// ResolveRef returns the commit a branch or tag name (or a full
+	// refs/heads/ or refs/tags/ name) points at, and whether it is a tag.
+	// KindNotFound if the ref does not exist.
+	ResolveRef(ctx context.Context, projectID int64, ref string) (c ci.Commit, tag bool, err error)
 	// ReadFile returns a file at a commit. KindNotFound if it is absent.
 	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
 	// SetHEAD makes branch the repository's default branch.
 	SetHEAD(ctx context.Context, projectID int64, branch string) error
 }
 
-// Creator stores a planned pipeline and starts it.
-type Creator interface {
-	CreatePipeline(ctx context.Context, p *ci.Pipeline, plan *ci.PipelinePlan) error
+// Store is what the planner reads and writes.
+type Store interface {
+	// CreatePipeline persists a pipeline and its jobs in one transaction.
+	CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job) error
+	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	UserByID(ctx context.Context, id int64) (*ci.User, error)
+	UpdateProject(ctx context.Context, p *ci.Project) error
+}
+
+// Scheduler starts a persisted pipeline and cancels the ones it makes
+// redundant (scheduler.Scheduler).
+type Scheduler interface {
+	Advance(ctx context.Context, pipelineID int64) error
 	// CancelRedundant cancels the older unfinished pipelines of p's branch
 	// that p makes redundant, returning their ids.
 	CancelRedundant(ctx context.Context, p *ci.Pipeline) ([]int64, error)
 }
 
-// Store is what the planner persists directly.
-type Store interface {
-	ci.PipelineStore
-	ci.ProjectStore
-	ci.NamespaceStore
+// Policy decides whether the user a pipeline runs for may give it
+// variables: the project's ci_pipeline_variables_minimum_override_role
+// (policy.Policy).
+type Policy interface {
+	PipelineVariables(ctx context.Context, who *auth.Principal, proj *ci.Project) error
 }
 
-// Planner creates pipelines. Its fields must be set before use.
-type Planner struct {
-	Source      Source
-	Creator     Creator
-	Store       Store
-	ExternalURL string
+// Options configure a Planner. Zero values take the defaults.
+type Options struct {
+	ExternalURL string // CI_SERVER_URL
 	Limits      Limits
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Logger      *slog.Logger     // default slog.Default()
+	Now         func() time.Time // default time.Now, in UTC
 }
 
-// CreatePipeline plans and creates a pipeline for an API or trigger request.
-// An invalid or missing configuration is KindInvalid with GitLab's messages
-// and creates nothing; an unknown ref is KindInvalid "Reference not found".
-func (p *Planner) CreatePipeline(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error) {
-	if err := p.Limits.checkRequestVariables(req.Variables); err != nil {
+// Planner creates pipelines.
+type Planner struct {
+	source Source
+	store  Store
+	sched  Scheduler
+	policy Policy
+	opts   Options
+	log    *slog.Logger
+}
+
+// New returns a Planner reading repositories from source, persisting to
+// store, starting pipelines with sched and asking policy who may give
+// pipelines variables.
+func New(source Source, store Store, sched Scheduler, policy Policy, opts Options) *Planner {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return &Planner{source: source, store: store, sched: sched, policy: policy, opts: opts, log: opts.Logger}
+}
+
+// errSkipCI is Create's answer to a push whose head commit asks to skip CI.
+var errSkipCI = ci.Errorf(ci.KindInvalid, "the commit message asks to skip CI")
+
+// Create plans, persists and schedules a pipeline for req, the one path
+// every source takes. The ref is the one's current commit; a full ref name
+// (refs/heads/x, refs/tags/x) is recorded by its short name, as GitLab does.
+//
+// On push, a commit asking to skip CI ([skip ci]), a missing configuration
+// or rules that leave nothing to run create nothing (a KindInvalid error,
+// see IsNoPipeline), and an invalid configuration creates a failed
+// pipeline carrying its yaml_errors. Elsewhere every invalid or missing
+// configuration is KindInvalid with GitLab's messages and creates nothing;
+// an unknown ref is KindInvalid "Reference not found".
+//
+// Variables in req need the project's minimum role of the user the
+// pipeline runs for (KindForbidden otherwise), whatever the source. A
+// pipeline created with its jobs cancels the older ones of its branch it
+// makes redundant unless the project turned auto-cancel off.
+func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error) {
+	push := req.Source == ci.SourcePush
+	if err := p.variablesAllowed(ctx, req); err != nil {
 		return nil, err
 	}
-	c, tag, err := p.Source.ResolveRef(ctx, req.Project.ID, req.Ref)
-	if ci.IsNotFound(err) {
+	if err := p.opts.Limits.checkRequestVariables(req.Variables); err != nil {
+		return nil, err
+	}
+	c, tag, err := p.source.ResolveRef(ctx, req.Project.ID, req.Ref)
+	if ci.IsNotFound(err) && !push {
 		return nil, ci.Errorf(ci.KindInvalid, "Reference not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolving ref %q: %w", req.Ref, err)
 	}
-	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: req.Ref, Tag: tag, SHA: c.SHA, BeforeSHA: zeroSHA,
+	if req.SHA != "" && c.SHA != req.SHA {
+		p.log.InfoContext(ctx, "ref moved on since the push; planning its current commit",
+			"project_id", req.Project.ID, "ref", req.Ref, "sha", req.SHA, "current_sha", c.SHA)
+	}
+	if push && SkipCI(c.Message) {
+		return nil, errSkipCI
+	}
+	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
+	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
 		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title}
-	plan, err := p.plan(ctx, req.Project, pl, c)
+	plan, err := p.Plan(ctx, req.Project, pl, &c)
 	if err != nil {
+		if !push || IsNoPipeline(err) || ci.KindOf(err) != ci.KindInvalid {
+			return nil, err
+		}
+		if err := p.persistFailed(ctx, pl, ci.MessageOf(err)); err != nil {
+			return nil, fmt.Errorf("creating failed pipeline: %w", err)
+		}
+		return pl, nil
+	}
+	if err := p.Persist(ctx, pl, plan); err != nil {
 		return nil, err
 	}
-	if err := p.Creator.CreatePipeline(ctx, pl, plan); err != nil {
-		return nil, fmt.Errorf("creating pipeline: %w", err)
+	if err := p.Schedule(ctx, pl); err != nil {
+		return nil, err
 	}
 	p.cancelRedundant(ctx, req.Project, pl)
 	return pl, nil
+}
+
+// variablesAllowed asks the policy whether the user req runs for may give
+// it variables (as GitLab: a trigger's owner, a job token's user, the API
+// caller). A user that no longer exists may not.
+func (p *Planner) variablesAllowed(ctx context.Context, req ci.PipelineRequest) error {
+	if len(req.Variables) == 0 {
+		return nil
+	}
+	who := &auth.Principal{}
+	if req.UserID != 0 {
+		u, err := p.store.UserByID(ctx, req.UserID)
+		if err != nil && !ci.IsNotFound(err) {
+			return fmt.Errorf("loading user %d: %w", req.UserID, err)
+		}
+		who.User = u
+	}
+	return p.policy.PipelineVariables(ctx, who, req.Project)
 }
 
 // cancelRedundant auto-cancels the pipelines the new pipeline pl makes
@@ -95,23 +178,21 @@ func (p *Planner) cancelRedundant(ctx context.Context, proj *ci.Project, pl *ci.
 	if proj.AutoCancelDisabled {
 		return
 	}
-	if _, err := p.Creator.CancelRedundant(ctx, pl); err != nil {
-		p.Logger.Error("auto-canceling redundant pipelines", "project_id", proj.ID, "pipeline_id", pl.ID, "err", err)
+	if _, err := p.sched.CancelRedundant(ctx, pl); err != nil {
+		p.log.ErrorContext(ctx, "auto-canceling redundant pipelines", "project_id", proj.ID, "pipeline_id", pl.ID, "err", err)
 	}
 }
-
-const zeroSHA = "0000000000000000000000000000000000000000"
 
 // errMissingConfig is returned when the commit has no CI configuration file.
 var errMissingConfig = ci.Errorf(ci.KindInvalid, "Missing CI config file")
 
-// plan reads and plans the configuration for pl at commit c.
-func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c Commit) (*ci.PipelinePlan, error) {
-	path := proj.CIConfigPath
-	if path == "" {
-		path = ".gitlab-ci.yml"
-	}
-	content, err := p.Source.ReadFile(ctx, proj.ID, c.SHA, path)
+// Plan reads the project's configuration at commit c and plans it for pl
+// (ciconfig), rules seeing the predefined variables PredefinedVariables
+// gives jobs, then pl's own variables; the plan is checked against the
+// limits. Its errors are KindInvalid for the configuration's problems.
+func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (*ci.PipelinePlan, error) {
+	path := proj.ConfigPath()
+	content, err := p.source.ReadFile(ctx, proj.ID, c.SHA, path)
 	if ci.IsNotFound(err) {
 		return nil, errMissingConfig
 	}
@@ -126,13 +207,14 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		Content:   content,
 		Variables: vars,
 		ReadFile: func(name string) ([]byte, error) {
-			return p.Source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
+			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Limits.checkPlan(pl, plan); err != nil {
+	plan.Spec.Commit = c
+	if err := p.opts.Limits.checkPlan(pl, plan); err != nil {
 		return nil, err
 	}
 	// A job without a timeout of its own gets the project's (GitLab's
@@ -146,28 +228,21 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	return plan, nil
 }
 
-// ruleVariables are the variables rules and workflow:rules can see: the
-// predefined ones known before the pipeline exists, then the request's.
-func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c Commit) (map[string]string, error) {
-	ns, err := p.Store.NamespaceByID(ctx, proj.NamespaceID)
-	if err != nil {
-		return nil, fmt.Errorf("loading namespace of project %d: %w", proj.ID, err)
+// ruleVariables are the variables rules and workflow:rules see: the
+// predefined ones of a pipeline not yet stored (ci.PredefinedVariables,
+// as jobs get them), then the request's.
+func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (map[string]string, error) {
+	in := ci.Predefined{ServerURL: p.opts.ExternalURL, Project: proj, Pipeline: pl, Commit: c}
+	if pl.UserID != 0 {
+		u, err := p.store.UserByID(ctx, pl.UserID)
+		if err != nil && !ci.IsNotFound(err) {
+			return nil, fmt.Errorf("loading user %d: %w", pl.UserID, err)
+		}
+		in.User = u
 	}
-	v := map[string]string{
-		"CI": "true", "GITLAB_CI": "true",
-		"CI_SERVER_URL": p.ExternalURL, "CI_API_V4_URL": p.ExternalURL + "/api/v4",
-		"CI_PROJECT_ID": strconv.FormatInt(proj.ID, 10), "CI_PROJECT_NAME": proj.Path,
-		"CI_PROJECT_PATH": proj.FullPath, "CI_PROJECT_NAMESPACE": ns.FullPath,
-		"CI_PROJECT_URL": p.ExternalURL + "/" + proj.FullPath, "CI_PROJECT_VISIBILITY": string(proj.Visibility),
-		"CI_DEFAULT_BRANCH": proj.DefaultBranch, "CI_PIPELINE_SOURCE": pl.Source,
-		"CI_COMMIT_SHA": c.SHA, "CI_COMMIT_SHORT_SHA": c.SHA[:min(8, len(c.SHA))], "CI_COMMIT_BEFORE_SHA": pl.BeforeSHA,
-		"CI_COMMIT_REF_NAME": pl.Ref, "CI_COMMIT_REF_SLUG": ci.Slug(pl.Ref),
-		"CI_COMMIT_MESSAGE": c.Message, "CI_COMMIT_TITLE": c.Title,
-	}
-	if pl.Tag {
-		v["CI_COMMIT_TAG"] = pl.Ref
-	} else {
-		v["CI_COMMIT_BRANCH"] = pl.Ref
+	v := map[string]string{}
+	for _, pv := range ci.PredefinedVariables(in) {
+		v[pv.Key] = pv.Value
 	}
 	for _, pv := range pl.Variables {
 		if !ci.Reserved(pv.Key) { // refused on request; never let one through
@@ -177,8 +252,48 @@ func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pi
 	return v, nil
 }
 
-// isNoPipeline reports whether err means "this push runs no pipeline" rather
-// than "this configuration is broken".
-func isNoPipeline(err error) bool {
-	return errors.Is(err, ciconfig.ErrFilteredByWorkflow) || errors.Is(err, ciconfig.ErrNoJobs) || errors.Is(err, errMissingConfig)
+// Persist stores pl, with plan.Spec once, and one created job per planned
+// job, in one transaction (ci.PipelinePlan.NewJobs).
+func (p *Planner) Persist(ctx context.Context, pl *ci.Pipeline, plan *ci.PipelinePlan) error {
+	jobs, err := plan.NewJobs(pl, p.opts.Now())
+	if err != nil {
+		return err
+	}
+	pl.Spec = plan.Spec
+	pl.Status = ci.StatusCreated
+	if err := p.store.CreatePipeline(ctx, pl, jobs); err != nil {
+		return fmt.Errorf("creating pipeline: %w", err)
+	}
+	return nil
+}
+
+// persistFailed stores a pipeline whose configuration was invalid.
+func (p *Planner) persistFailed(ctx context.Context, pl *ci.Pipeline, yamlErrors string) error {
+	now := p.opts.Now()
+	pl.Status = ci.StatusFailed
+	pl.YAMLErrors = yamlErrors
+	pl.FinishedAt = &now
+	return p.store.CreatePipeline(ctx, pl, nil)
+}
+
+// Schedule has the scheduler move pl's jobs whose turn has come to pending
+// (the first stage's, say), then reloads pl with its status.
+func (p *Planner) Schedule(ctx context.Context, pl *ci.Pipeline) error {
+	if err := p.sched.Advance(ctx, pl.ID); err != nil {
+		return fmt.Errorf("scheduling pipeline %d: %w", pl.ID, err)
+	}
+	stored, err := p.store.PipelineByID(ctx, pl.ID)
+	if err != nil {
+		return fmt.Errorf("reloading pipeline %d: %w", pl.ID, err)
+	}
+	*pl = *stored
+	return nil
+}
+
+// IsNoPipeline reports whether err from Create means "this push runs no
+// pipeline" (skip CI, no configuration, nothing left by rules) rather than
+// "this configuration is broken".
+func IsNoPipeline(err error) bool {
+	return errors.Is(err, ciconfig.ErrFilteredByWorkflow) || errors.Is(err, ciconfig.ErrNoJobs) ||
+		errors.Is(err, errMissingConfig) || errors.Is(err, errSkipCI)
 }

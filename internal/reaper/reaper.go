@@ -14,38 +14,57 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
-// Store is what the reaper reads and deletes.
+// Store is what the reaper reads and deletes (store.DB).
 type Store interface {
-	ci.ArtifactStore
-	ci.PipelineStore
-	ci.JobStore
+	ListExpiredArtifacts(ctx context.Context, now time.Time, limit int) ([]*ci.Artifact, error)
+	DeleteArtifact(ctx context.Context, id int64) error
+	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pipeline, int, error)
 }
 
-// Reaper removes expired artifacts in the background.
-type Reaper struct {
-	Store Store
-	Blobs blob.Store
+// Options configure a Reaper. Zero values take the defaults.
+type Options struct {
 	// KeepLatest spares the artifacts of the latest successful pipeline of
 	// each ref, whatever their expiry (GitLab's "keep artifacts from most
 	// recent successful jobs").
 	KeepLatest bool
 	Interval   time.Duration // between passes; default 1 minute
 	Batch      int           // artifacts per query; default 500
-	Logger     *slog.Logger
+	Logger     *slog.Logger  // default slog.Default()
 	Now        func() time.Time
+}
+
+// Reaper removes expired artifacts in the background.
+type Reaper struct {
+	store Store
+	blobs blob.Store
+	opts  Options
+}
+
+// New returns a Reaper deleting from store and blobs.
+func New(store Store, blobs blob.Store, opts Options) *Reaper {
+	if opts.Interval <= 0 {
+		opts.Interval = time.Minute
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 500
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return &Reaper{store: store, blobs: blobs, opts: opts}
 }
 
 // Run reaps every Interval until ctx ends.
 func (r *Reaper) Run(ctx context.Context) error {
-	interval := r.Interval
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	t := time.NewTicker(interval)
+	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
 	for {
 		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
-			r.Logger.Error("reaping expired artifacts", "err", err)
+			r.opts.Logger.Error("reaping expired artifacts", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -57,14 +76,7 @@ func (r *Reaper) Run(ctx context.Context) error {
 
 // Pass deletes the artifacts expired now and returns how many it deleted.
 func (r *Reaper) Pass(ctx context.Context) (int, error) {
-	batch := r.Batch
-	if batch <= 0 {
-		batch = 500
-	}
-	now := time.Now().UTC()
-	if r.Now != nil {
-		now = r.Now()
-	}
+	batch, now := r.opts.Batch, r.opts.Now()
 	latest := map[int64]bool{} // pipeline id → is the latest successful of its ref
 	spared := map[int64]bool{} // expired artifacts kept as the latest of their ref
 	deleted := 0
@@ -72,7 +84,7 @@ func (r *Reaper) Pass(ctx context.Context) (int, error) {
 		// Spared artifacts stay expired and come back first: ask for that
 		// many more so the batch still reaches the others.
 		limit := batch + len(spared)
-		arts, err := r.Store.ListExpiredArtifacts(ctx, now, limit)
+		arts, err := r.store.ListExpiredArtifacts(ctx, now, limit)
 		if err != nil {
 			return deleted, fmt.Errorf("listing expired artifacts: %w", err)
 		}
@@ -81,7 +93,7 @@ func (r *Reaper) Pass(ctx context.Context) (int, error) {
 			if spared[a.ID] {
 				continue
 			}
-			if r.KeepLatest {
+			if r.opts.KeepLatest {
 				keep, err := r.isLatest(ctx, a.PipelineID, latest)
 				if err != nil {
 					return deleted, err
@@ -109,14 +121,14 @@ func (r *Reaper) delete(ctx context.Context, a *ci.Artifact) error {
 		if key == "" {
 			continue
 		}
-		if err := r.Blobs.Delete(ctx, key); err != nil {
+		if err := r.blobs.Delete(ctx, key); err != nil {
 			return fmt.Errorf("deleting bytes of artifact %d: %w", a.ID, err)
 		}
 	}
-	if err := r.Store.DeleteArtifact(ctx, a.ID); err != nil && !ci.IsNotFound(err) {
+	if err := r.store.DeleteArtifact(ctx, a.ID); err != nil && !ci.IsNotFound(err) {
 		return fmt.Errorf("deleting artifact %d: %w", a.ID, err)
 	}
-	r.Logger.Debug("reaped expired artifact", "artifact_id", a.ID, "job_id", a.JobID, "bytes", a.Size)
+	r.opts.Logger.Debug("reaped expired artifact", "artifact_id", a.ID, "job_id", a.JobID, "bytes", a.Size)
 	return nil
 }
 
@@ -125,7 +137,7 @@ func (r *Reaper) isLatest(ctx context.Context, pipelineID int64, memo map[int64]
 	if v, ok := memo[pipelineID]; ok {
 		return v, nil
 	}
-	pl, err := r.Store.PipelineByID(ctx, pipelineID)
+	pl, err := r.store.PipelineByID(ctx, pipelineID)
 	if ci.IsNotFound(err) {
 		memo[pipelineID] = false
 		return false, nil
@@ -137,7 +149,7 @@ func (r *Reaper) isLatest(ctx context.Context, pipelineID int64, memo map[int64]
 		memo[pipelineID] = false
 		return false, nil
 	}
-	newest, _, err := r.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: pl.ProjectID, Ref: pl.Ref,
+	newest, _, err := r.store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: pl.ProjectID, Ref: pl.Ref,
 		Statuses: []ci.Status{ci.StatusSuccess}, Page: ci.Page{Page: 1, PerPage: 1}})
 	if err != nil {
 		return false, err

@@ -78,7 +78,7 @@ func testPass(t *testing.T, db *store.DB, keepLatest bool) {
 		reaped = append(reaped, latest)
 	}
 
-	r := &reaper.Reaper{Store: db, Blobs: blobs, KeepLatest: keepLatest, Batch: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	r := reaper.New(db, blobs, reaper.Options{KeepLatest: keepLatest, Batch: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	n, err := r.Pass(ctx)
 	if err != nil {
 		t.Fatalf("Pass: %v", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob/fs"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
@@ -61,7 +62,7 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	srv := &Server{
 		Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger,
 		Index:    archive.Limits{},
-		Auth:     &auth.Authenticator{Users: db, Jobs: db, Projects: db},
+		Auth:     auth.New(db, nil),
 		Policy:   policy.New(db),
 		LongPoll: -1,
 	}
@@ -132,10 +133,20 @@ func (e *env) pipeline(stages []string, jobs ...ci.JobSpec) *ci.Pipeline {
 		}
 	}
 	p := &ci.Pipeline{ProjectID: e.project.ID, Ref: "main", SHA: testSHA, Source: ci.SourcePush, UserID: e.admin.ID, CommitTitle: "first", Variables: e.pipelineVars}
-	if err := e.sched.CreatePipeline(context.Background(), p, &ci.PipelinePlan{Stages: stages, Jobs: jobs}); err != nil {
+	e.create(p, &ci.PipelinePlan{Stages: stages, Jobs: jobs})
+	return p
+}
+
+// create persists and schedules p with plan, the planner's last two steps.
+func (e *env) create(p *ci.Pipeline, plan *ci.PipelinePlan) {
+	e.t.Helper()
+	pl := planner.New(nil, e.db, e.sched, policy.New(e.db), planner.Options{})
+	if err := pl.Persist(context.Background(), p, plan); err != nil {
 		e.t.Fatalf("creating pipeline: %v", err)
 	}
-	return p
+	if err := pl.Schedule(context.Background(), p); err != nil {
+		e.t.Fatalf("scheduling pipeline: %v", err)
+	}
 }
 
 func (e *env) job(id int64) *ci.Job {

@@ -149,13 +149,14 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	if len(pl.SHA) < 8 {
 		return nil, fmt.Errorf("pipeline %d has sha %q, runners need at least 8 characters", pl.ID, pl.SHA)
 	}
-	c := &jobContext{job: j, token: secret, project: proj, pipeline: pl, runner: rn, timeout: jobTimeout(j, rn)}
+	run := &ci.JobRun{Job: j, Token: secret, Runner: rn, Timeout: jobTimeout(j, rn)}
+	var user *ci.User
 	if j.UserID != 0 {
 		if u, err := s.Store.UserByID(ctx, j.UserID); err == nil {
-			c.user = u
+			user = u
 		}
 	}
-	if c.repoURL, err = s.repoURL(proj, secret); err != nil {
+	if run.RepoURL, err = s.repoURL(proj, secret); err != nil {
 		return nil, err
 	}
 	deps, dotenv, err := s.dependencies(ctx, j, secret)
@@ -170,7 +171,8 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	// predefined, YAML (global, then the job's own), dotenv of dependencies,
 	// pipeline variables. No user-set entry may carry a reserved name
 	// (ci.Reserved: URLs, tokens, identity): the predefined value stands.
-	vars := s.predefinedVariables(c)
+	vars := fromCI(ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: pl,
+		Commit: spec.Commit, User: user, Job: run}))
 	vars = append(vars, unreserved(fromCI(j.Spec.EffectiveVariables(spec.Variables)))...)
 	vars = append(vars, unreserved(dotenv)...)
 	vars = append(vars, unreserved(fromCI(pl.Variables))...)
@@ -203,12 +205,12 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 			PipelineID: pl.ID, NamespaceID: proj.NamespaceID, UserID: j.UserID, TimeInQueueSecond: queued,
 		},
 		GitInfo: gitInfo{
-			RepoURL: c.repoURL, Ref: pl.Ref, Sha: pl.SHA, BeforeSha: beforeSHA, RefType: refType,
+			RepoURL: run.RepoURL, Ref: pl.Ref, Sha: pl.SHA, BeforeSha: beforeSHA, RefType: refType,
 			Refspecs: []string{"+" + ref}, Depth: depth,
 		},
-		RunnerInfo:   jobRunnerInfo{Timeout: c.timeout},
+		RunnerInfo:   jobRunnerInfo{Timeout: run.Timeout},
 		Variables:    vars,
-		Steps:        steps(&j.Spec, c.timeout),
+		Steps:        steps(&j.Spec, run.Timeout),
 		Services:     []jobImage{},
 		Artifacts:    artifactsPayload(j.Spec.Artifacts),
 		Cache:        []struct{}{},

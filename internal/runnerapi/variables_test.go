@@ -1,7 +1,6 @@
 package runnerapi
 
 import (
-	"context"
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
@@ -28,9 +27,7 @@ func TestPayloadVariables(t *testing.T) {
 				{Name: "some", Stage: "test", When: ci.WhenOnSuccess, Script: []string{"true"},
 					LimitInherit: true, InheritVariables: []string{"SHARED"}},
 			}}
-		if err := e.sched.CreatePipeline(context.Background(), p, plan); err != nil {
-			t.Fatal(err)
-		}
+		e.create(p, plan)
 		values := func(j *specJob) map[string]string {
 			m := map[string]string{}
 			for _, v := range j.Variables {

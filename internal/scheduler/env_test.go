@@ -131,10 +131,30 @@ func (e *env) createOn(ref, sha string, tag bool, jobs ...ci.JobSpec) *ci.Pipeli
 	e.t.Helper()
 	p := &ci.Pipeline{ProjectID: e.project.ID, Ref: ref, Tag: tag, SHA: sha, Source: ci.SourcePush}
 	plan := &ci.PipelinePlan{Stages: []string{".pre", "build", "test", "deploy", ".post"}, Jobs: jobs}
-	if err := e.s.CreatePipeline(e.ctx, p, plan); err != nil {
+	e.persist(p, plan)
+	return p
+}
+
+// persist stores p with plan's jobs and advances it, as the planner's
+// Persist and Schedule steps do.
+func (e *env) persist(p *ci.Pipeline, plan *ci.PipelinePlan) {
+	e.t.Helper()
+	jobs, err := plan.NewJobs(p, e.clock.Now())
+	if err != nil {
+		e.t.Fatalf("NewJobs: %v", err)
+	}
+	p.Spec, p.Status = plan.Spec, ci.StatusCreated
+	if err := e.db.CreatePipeline(e.ctx, p, jobs); err != nil {
 		e.t.Fatalf("CreatePipeline: %v", err)
 	}
-	return p
+	if err := e.s.Advance(e.ctx, p.ID); err != nil {
+		e.t.Fatalf("Advance: %v", err)
+	}
+	stored, err := e.db.PipelineByID(e.ctx, p.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	*p = *stored
 }
 
 // take assigns the next pending job to the runner, as a runner's request would.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
@@ -92,50 +91,6 @@ func DefaultJobTimeout(j *ci.Job) time.Duration {
 		return time.Duration(j.Spec.Timeout) * time.Second
 	}
 	return time.Hour
-}
-
-// CreatePipeline stores p, with plan.Spec once, and one created job per job of plan (StageIdx is
-// the index of its stage in plan.Stages, attempt 1) and advances it at once,
-// so jobs of the first stage are pending when it returns. A nil plan or one
-// without jobs stores p as given (a pipeline that failed to be planned, say).
-// A job whose stage is not in plan.Stages is KindInvalid.
-func (s *Scheduler) CreatePipeline(ctx context.Context, p *ci.Pipeline, plan *ci.PipelinePlan) error {
-	var jobs []*ci.Job
-	now := s.opts.Now()
-	if plan != nil {
-		p.Spec = plan.Spec
-		for _, spec := range plan.Jobs {
-			idx := slices.Index(plan.Stages, spec.Stage)
-			if idx < 0 {
-				return ci.Errorf(ci.KindInvalid, "job %s: stage %s is not defined", spec.Name, spec.Stage)
-			}
-			jobs = append(jobs, &ci.Job{
-				ProjectID: p.ProjectID, Name: spec.Name, Stage: spec.Stage, StageIdx: idx,
-				Status: ci.StatusCreated, Spec: spec, Attempt: 1, UserID: p.UserID, CreatedAt: now, UpdatedAt: now,
-			})
-		}
-	}
-	if p.Status == "" {
-		p.Status = ci.StatusCreated
-		if len(jobs) == 0 && p.YAMLErrors != "" {
-			p.Status = ci.StatusFailed
-		}
-	}
-	if err := s.pipelines.CreatePipeline(ctx, p, jobs); err != nil {
-		return fmt.Errorf("creating pipeline: %w", err)
-	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	if err := s.Advance(ctx, p.ID); err != nil {
-		return err
-	}
-	stored, err := s.pipelines.PipelineByID(ctx, p.ID)
-	if err != nil {
-		return fmt.Errorf("reloading pipeline %d: %w", p.ID, err)
-	}
-	*p = *stored
-	return nil
 }
 
 // maxRounds bounds the reload-and-retry loops that follow a lost

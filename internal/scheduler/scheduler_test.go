@@ -32,7 +32,7 @@ func TestPipelineLifecycle(t *testing.T) {
 				e.t.Error("no notification for the first pending job")
 			}
 			if p.IID != 1 || p.Status != ci.StatusPending {
-				e.t.Errorf("CreatePipeline left p = %+v", p)
+				e.t.Errorf("persisting and advancing left p = %+v", p)
 			}
 			jobs := e.takeAll()
 			e.expect(p, "build:running lint:created ship:created unit:created", ci.StatusPending)

@@ -112,7 +112,7 @@ func newFixtureOn(tb testing.TB, db *store.DB, n int, tweak func(*Deps)) *fixtur
 	if err := db.CreatePipeline(ctx, pl, jobs); err != nil {
 		tb.Fatal(err)
 	}
-	a := &auth.Authenticator{Users: db, Jobs: db, Projects: db}
+	a := auth.New(db, nil)
 	sched := scheduler.New(db, db, scheduler.Options{})
 	d := Deps{Store: db, Auth: a, Policy: policy.New(db), Scheduler: sched, Artifacts: &artifacts.Service{Store: db}, ExternalURL: "http://baton.test",
 		RegistrationToken: func(context.Context) (string, error) { return "GR1348941x", nil }}

@@ -1,10 +1,14 @@
 // Package storeopen opens Baton's store from a database URL, choosing the
-// engine by scheme. It exists apart from package store so that store itself
-// imports no driver.
+// engine by scheme: the one opener of the server, its commands and the
+// tests. It exists apart from package store so that store itself imports
+// no driver.
 package storeopen
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/batonci/baton/internal/ci"
@@ -14,17 +18,28 @@ import (
 )
 
 // Open opens and migrates the store at url: "sqlite:PATH" or
-// "sqlite://PATH" (PATH relative or absolute: sqlite:///var/lib/baton.db),
-// or a "postgres://" / "postgresql://" URL. An unknown scheme is KindInvalid;
-// a schema newer than this binary knows is KindUnavailable.
+// "sqlite://PATH" (PATH relative or absolute: sqlite:///var/lib/baton.db;
+// its directory is created), or a "postgres://" / "postgresql://" URL. An
+// unknown scheme is KindInvalid; a schema newer than this binary knows is
+// KindUnavailable.
 func Open(ctx context.Context, url string) (*store.DB, error) {
 	switch {
-	case strings.HasPrefix(url, "sqlite://"):
-		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite://"))
 	case strings.HasPrefix(url, "sqlite:"):
-		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("creating database directory: %w", err)
+		}
+		db, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
+		}
+		return db, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgres.Open(ctx, url)
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("opening PostgreSQL: %w", err)
+		}
+		return db, nil
 	}
 	return nil, ci.Errorf(ci.KindInvalid, "database url must start with sqlite: or postgres://")
 }

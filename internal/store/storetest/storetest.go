@@ -13,8 +13,7 @@ import (
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/store"
-	"github.com/batonci/baton/internal/store/postgres"
-	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storeopen"
 	"github.com/batonci/baton/internal/testpg"
 )
 
@@ -41,7 +40,7 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // OpenSQLite opens a fresh SQLite store in t.TempDir().
 func OpenSQLite(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "baton.db"))
+	db, err := storeopen.Open(context.Background(), "sqlite:"+filepath.Join(tb.TempDir(), "baton.db"))
 	if err != nil {
 		tb.Fatalf("opening sqlite: %v", err)
 	}
@@ -53,7 +52,7 @@ func OpenSQLite(tb testing.TB) *store.DB {
 // when it skips).
 func OpenPostgres(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := postgres.Open(context.Background(), testpg.URL(tb))
+	db, err := storeopen.Open(context.Background(), testpg.URL(tb))
 	if err != nil {
 		tb.Fatalf("opening postgres: %v", err)
 	}
