@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Commit is a pipeline's head commit as its predefined variables show it.
@@ -154,14 +155,14 @@ func PredefinedVariables(in Predefined) []Variable {
 const ZeroSHA = "0000000000000000000000000000000000000000"
 
 // Description is CI_COMMIT_DESCRIPTION, as GitLab computes it: the
-// message without its first line, or the whole message when the title is
-// 100 characters or longer.
+// message after its first line (one trailing line break chomped), or the
+// whole message when the title is 100 characters or longer.
 func (c *Commit) Description() string {
 	title, rest, _ := strings.Cut(c.Message, "\n")
-	if len([]rune(title)) >= 100 {
+	if utf8.RuneCountInString(title) >= 100 {
 		return c.Message
 	}
-	return strings.TrimRight(rest, "\n")
+	return strings.TrimSuffix(strings.TrimSuffix(rest, "\n"), "\r")
 }
 
 func pub(k, v string) Variable { return Variable{Key: k, Value: v, Public: true} }

@@ -39,7 +39,7 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 		return fmt.Errorf("encoding pipeline variables: %w", err)
 	}
 	var spec []byte
-	if len(p.Spec.Variables) > 0 {
+	if len(p.Spec.Variables) > 0 || p.Spec.Commit != nil {
 		if spec, err = json.Marshal(p.Spec); err != nil {
 			return fmt.Errorf("encoding pipeline spec: %w", err)
 		}
