@@ -74,7 +74,7 @@ func run(ctx context.Context, n int, budget int64, pgURL string) error {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	q := runnerapi.NewQueue(db)
 	defer q.Close()
-	sched := scheduler.New(db, db, scheduler.Options{Notify: q.Notify, Logger: logger})
+	sched := scheduler.New(db, scheduler.Options{Notify: q.Notify, Logger: logger})
 	srv := &runnerapi.Server{Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger, LongPoll: -1}
 	mux := http.NewServeMux()
 	srv.Register(mux)

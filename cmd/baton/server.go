@@ -101,7 +101,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
 	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
 	// requests waiting for their artifacts.
-	m.Scheduler = scheduler.New(db, db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
+	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
 		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
 	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Logger: m.Logger,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}})

@@ -20,9 +20,9 @@ import (
 
 // Store is what choosing an archive reads.
 type Store interface {
-	ci.PipelineStore
-	ci.JobStore
-	ci.ArtifactStore
+	ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pipeline, int, error)
+	ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, error)
+	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*ci.Artifact, error)
 }
 
 // Service chooses and serves archives. Store and Blobs are required.

@@ -11,7 +11,7 @@ func TestCommitDescription(t *testing.T) {
 		{"title", ""},
 		{"title\n", ""},
 		{"title\n\nbody\nmore\n\n", "\nbody\nmore\n"}, // as Ruby's split("\n", 2)[1].chomp
-		{long + "\nbody", long + "\nbody"}, // a title of 100 characters or more: the whole message
+		{long + "\nbody", long + "\nbody"},            // a title of 100 characters or more: the whole message
 		{strings.Repeat("é", 99) + "\nbody", "body"},
 	}
 	for _, c := range cases {

@@ -58,7 +58,7 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	}
 	q := NewQueue(db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sched := scheduler.New(db, db, scheduler.Options{Notify: q.Notify, Logger: logger})
+	sched := scheduler.New(db, scheduler.Options{Notify: q.Notify, Logger: logger})
 	srv := &Server{
 		Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger,
 		Index:    archive.Limits{},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"github.com/batonci/baton/internal/archive"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -22,16 +23,42 @@ import (
 	"github.com/batonci/baton/internal/policy"
 )
 
-// Store is every store interface the runner protocol uses.
+// Store is what the runner protocol reads and writes (store.DB), with
+// what its default artifacts service reads.
 type Store interface {
-	ci.JobStore
-	ci.RunnerStore
-	ci.PipelineStore
-	ci.ProjectStore
-	ci.ArtifactStore
-	ci.SettingStore
-	ci.UserStore
-	ci.NamespaceStore
+	artifacts.Store
+
+	// Runners: registration, verification, management.
+	CreateRunner(ctx context.Context, r *ci.Runner) error
+	RunnerByID(ctx context.Context, id int64) (*ci.Runner, error)
+	RunnerByTokenHash(ctx context.Context, hash string) (*ci.Runner, error)
+	ListRunners(ctx context.Context, f ci.RunnerFilter) ([]*ci.Runner, int, error)
+	UpdateRunner(ctx context.Context, r *ci.Runner) error
+	TouchRunner(ctx context.Context, r *ci.Runner) error
+	DeleteRunner(ctx context.Context, id int64) error
+	// The registration token.
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+
+	// Jobs: assignment, updates, traces.
+	AssignNextJob(ctx context.Context, r *ci.Runner, tokenHash string, now time.Time) (*ci.Job, error)
+	JobByID(ctx context.Context, id int64) (*ci.Job, error)
+	JobByTokenHash(ctx context.Context, hash string) (*ci.Job, error)
+	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
+	TouchJob(ctx context.Context, id int64, at time.Time) error
+	AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error)
+	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
+	CreateArtifact(ctx context.Context, a *ci.Artifact) error
+	// A zip archive's row with its files' digests; removed again when
+	// reading the index failed after the row was written.
+	CreateArchive(ctx context.Context, a *ci.Artifact, files iter.Seq[ci.ArtifactFile]) error
+	DeleteArtifact(ctx context.Context, id int64) error
+
+	// A job's payload.
+	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
+	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	PipelineSpec(ctx context.Context, pipelineID int64) (*ci.PipelineSpec, error)
+	UserByID(ctx context.Context, id int64) (*ci.User, error)
 }
 
 // Scheduler is told when a runner took a job (the pipeline starts running)

@@ -12,14 +12,14 @@ import (
 // pending at once, unless its pipeline is being canceled; then the pipeline advances and its status is updated.
 // Calling it twice for one job is harmless. A missing job is KindNotFound.
 func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
-	j, err := s.jobs.JobByID(ctx, jobID)
+	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
 	}
 	retry := ShouldRetry(j)
 	if retry {
 		// A job that failed while its pipeline was being canceled stays failed.
-		p, err := s.pipelines.PipelineByID(ctx, j.PipelineID)
+		p, err := s.store.PipelineByID(ctx, j.PipelineID)
 		if err != nil {
 			return fmt.Errorf("loading pipeline %d: %w", j.PipelineID, err)
 		}
@@ -51,7 +51,7 @@ func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
 // the pipeline's status (running) and StartedAt up to date. A missing job is
 // KindNotFound.
 func (s *Scheduler) JobStarted(ctx context.Context, jobID int64) error {
-	j, err := s.jobs.JobByID(ctx, jobID)
+	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
 	}
@@ -86,7 +86,7 @@ func (s *Scheduler) newAttempt(ctx context.Context, old *ci.Job, userID int64, i
 			}
 		}
 	}
-	if err := s.jobs.RetryJob(ctx, old, next); err != nil {
+	if err := s.store.RetryJob(ctx, old, next); err != nil {
 		return nil, fmt.Errorf("retrying job %d: %w", old.ID, err)
 	}
 	if next.Status == ci.StatusPending {
@@ -101,7 +101,7 @@ func (s *Scheduler) newAttempt(ctx context.Context, old *ci.Job, userID int64, i
 // finished or not the latest attempt is KindInvalid; losing a race to another
 // retry of it is KindConflict; a missing job is KindNotFound.
 func (s *Scheduler) RetryJob(ctx context.Context, jobID, userID int64) (*ci.Job, error) {
-	j, err := s.jobs.JobByID(ctx, jobID)
+	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("loading job %d: %w", jobID, err)
 	}
@@ -149,7 +149,7 @@ func (s *Scheduler) reset(ctx context.Context, jobs []*ci.Job) error {
 // GitLab's RetryPipelineService. A pipeline with nothing to retry is left as
 // it is. A missing pipeline is KindNotFound.
 func (s *Scheduler) RetryPipeline(ctx context.Context, pipelineID, userID int64) error {
-	if _, err := s.pipelines.PipelineByID(ctx, pipelineID); err != nil {
+	if _, err := s.store.PipelineByID(ctx, pipelineID); err != nil {
 		return fmt.Errorf("loading pipeline %d: %w", pipelineID, err)
 	}
 	jobs, err := s.pipelineJobs(ctx, pipelineID, false)
@@ -162,7 +162,7 @@ func (s *Scheduler) RetryPipeline(ctx context.Context, pipelineID, userID int64)
 		case ci.StatusFailed, ci.StatusCanceled:
 			// The listing holds only the scheduling part of each spec; a new
 			// attempt copies the whole one.
-			full, err := s.jobs.JobByID(ctx, j.ID)
+			full, err := s.store.JobByID(ctx, j.ID)
 			if err != nil {
 				return fmt.Errorf("loading job %d: %w", j.ID, err)
 			}
@@ -184,7 +184,7 @@ func (s *Scheduler) RetryPipeline(ctx context.Context, pipelineID, userID int64)
 // need it are re-opened. A job that is not manual is KindInvalid ("job is not
 // playable"), losing a race for it KindConflict, a missing job KindNotFound.
 func (s *Scheduler) PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error) {
-	j, err := s.jobs.JobByID(ctx, jobID)
+	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("loading job %d: %w", jobID, err)
 	}
@@ -216,7 +216,7 @@ func (s *Scheduler) PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, 
 }
 
 func (s *Scheduler) reload(ctx context.Context, jobID int64) (*ci.Job, error) {
-	j, err := s.jobs.JobByID(ctx, jobID)
+	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("reloading job %d: %w", jobID, err)
 	}

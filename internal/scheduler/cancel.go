@@ -44,7 +44,7 @@ func (s *Scheduler) cancel(ctx context.Context, j *ci.Job) (bool, error) {
 		if !ci.IsConflict(err) {
 			return false, fmt.Errorf("canceling job %d: %w", j.ID, err)
 		}
-		if j, err = s.jobs.JobByID(ctx, j.ID); err != nil {
+		if j, err = s.store.JobByID(ctx, j.ID); err != nil {
 			return false, fmt.Errorf("reloading job %d: %w", c.ID, err)
 		}
 	}
@@ -57,7 +57,7 @@ func (s *Scheduler) cancel(ctx context.Context, j *ci.Job) (bool, error) {
 // Job-Status: canceling). Later jobs are not started any more. Canceling a
 // finished pipeline changes nothing. A missing pipeline is KindNotFound.
 func (s *Scheduler) CancelPipeline(ctx context.Context, pipelineID int64) error {
-	if _, err := s.pipelines.PipelineByID(ctx, pipelineID); err != nil {
+	if _, err := s.store.PipelineByID(ctx, pipelineID); err != nil {
 		return fmt.Errorf("loading pipeline %d: %w", pipelineID, err)
 	}
 	jobs, err := s.pipelineJobs(ctx, pipelineID, false)
@@ -77,7 +77,7 @@ func (s *Scheduler) CancelPipeline(ctx context.Context, pipelineID int64) error 
 // canceled job; only canceling the pipeline cancels them). A finished job is
 // KindInvalid ("job is not cancelable"), a missing one KindNotFound.
 func (s *Scheduler) CancelJob(ctx context.Context, jobID int64) error {
-	j, err := s.jobs.JobByID(ctx, jobID)
+	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
 	}
@@ -98,7 +98,7 @@ func (s *Scheduler) CancelJob(ctx context.Context, jobID int64) error {
 // holds is canceled as by CancelJob. A finished job is KindInvalid.
 func (s *Scheduler) ForceCancelJob(ctx context.Context, jobID int64) error {
 	for round := 0; round < maxRounds; round++ {
-		j, err := s.jobs.JobByID(ctx, jobID)
+		j, err := s.store.JobByID(ctx, jobID)
 		if err != nil {
 			return fmt.Errorf("loading job %d: %w", jobID, err)
 		}
@@ -110,7 +110,7 @@ func (s *Scheduler) ForceCancelJob(ctx context.Context, jobID int64) error {
 			return err
 		}
 		// finish treats a lost race as done: check that the job really ended.
-		if j, err = s.jobs.JobByID(ctx, jobID); err != nil {
+		if j, err = s.store.JobByID(ctx, jobID); err != nil {
 			return fmt.Errorf("reloading job %d: %w", jobID, err)
 		}
 		if !j.Status.Active() {

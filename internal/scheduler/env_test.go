@@ -83,7 +83,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 // scheduler returns a new Scheduler on e's store, as another replica or a
 // restarted process would have.
 func (e *env) scheduler() *Scheduler {
-	return New(e.db, e.db, Options{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler), Notify: func() { e.notified.Add(1) },
+	return New(e.db, Options{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler), Notify: func() { e.notified.Add(1) },
 		Finished: func(projectID, _ int64) {
 			if projectID == e.project.ID {
 				e.finished.Add(1)

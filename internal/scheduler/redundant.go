@@ -26,7 +26,7 @@ func (s *Scheduler) CancelRedundant(ctx context.Context, p *ci.Pipeline) ([]int6
 	if p.Tag || p.Ref == "" {
 		return nil, nil
 	}
-	older, _, err := s.pipelines.ListPipelines(ctx, ci.PipelineFilter{ProjectID: p.ProjectID, Ref: p.Ref,
+	older, _, err := s.store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: p.ProjectID, Ref: p.Ref,
 		Statuses: aliveStatuses, Page: ci.Page{Page: 1, PerPage: maxRedundant}})
 	if err != nil {
 		return nil, fmt.Errorf("listing pipelines of %s: %w", p.Ref, err)

@@ -44,14 +44,25 @@ type Options struct {
 // own: every decision is made from the store, and every write is a
 // compare-and-set on a job's status, so several replicas may run it at once.
 type Scheduler struct {
-	pipelines ci.PipelineStore
-	jobs      ci.JobStore
-	opts      Options
-	log       *slog.Logger
+	store Store
+	opts  Options
+	log   *slog.Logger
 }
 
-// New returns a Scheduler on the given stores.
-func New(pipelines ci.PipelineStore, jobs ci.JobStore, opts Options) *Scheduler {
+// Store is what the scheduler reads and compare-and-sets (store.DB).
+type Store interface {
+	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pipeline, int, error)
+	UpdatePipeline(ctx context.Context, p *ci.Pipeline) error
+	JobByID(ctx context.Context, id int64) (*ci.Job, error)
+	ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, error)
+	ListStaleJobs(ctx context.Context, before time.Time, limit int) ([]*ci.Job, error)
+	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
+	RetryJob(ctx context.Context, old, next *ci.Job) error
+}
+
+// New returns a Scheduler on store.
+func New(store Store, opts Options) *Scheduler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -82,7 +93,7 @@ func New(pipelines ci.PipelineStore, jobs ci.JobStore, opts Options) *Scheduler 
 	if opts.Finished == nil {
 		opts.Finished = func(int64, int64) {}
 	}
-	return &Scheduler{pipelines: pipelines, jobs: jobs, opts: opts, log: opts.Logger}
+	return &Scheduler{store: store, opts: opts, log: opts.Logger}
 }
 
 // DefaultJobTimeout is a job's timeout from its spec, one hour if it sets none.
@@ -140,7 +151,7 @@ func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
 // updateJob saves j if its stored status is still from (UpdateJob), and
 // tells Finished when j thereby reached a final status.
 func (s *Scheduler) updateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
-	if err := s.jobs.UpdateJob(ctx, j, from); err != nil {
+	if err := s.store.UpdateJob(ctx, j, from); err != nil {
 		return err
 	}
 	if j.Status.Finished() {
@@ -165,7 +176,7 @@ func (s *Scheduler) stamp(j *ci.Job) {
 // scheduling part of their specs (ScheduleOnly): advancing a pipeline must
 // not read every job's scripts and variables.
 func (s *Scheduler) pipelineJobs(ctx context.Context, pipelineID int64, withRetried bool) ([]*ci.Job, error) {
-	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{
+	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{
 		PipelineID: pipelineID, IncludeRetried: withRetried, Ascending: true, Page: ci.Page{Page: 1},
 		ScheduleOnly: true,
 	})
@@ -180,7 +191,7 @@ func (s *Scheduler) pipelineJobs(ctx context.Context, pipelineID int64, withRetr
 // so that of two replicas writing at once the later reader wins.
 func (s *Scheduler) syncPipeline(ctx context.Context, pipelineID int64) error {
 	for round := 0; round < maxRounds; round++ {
-		p, err := s.pipelines.PipelineByID(ctx, pipelineID)
+		p, err := s.store.PipelineByID(ctx, pipelineID)
 		if err != nil {
 			return fmt.Errorf("loading pipeline %d: %w", pipelineID, err)
 		}
@@ -197,7 +208,7 @@ func (s *Scheduler) syncPipeline(ctx context.Context, pipelineID int64) error {
 			(next.FinishedAt == nil) == (p.FinishedAt == nil) {
 			return nil
 		}
-		if err := s.pipelines.UpdatePipeline(ctx, &next); err != nil {
+		if err := s.store.UpdatePipeline(ctx, &next); err != nil {
 			return fmt.Errorf("updating pipeline %d: %w", pipelineID, err)
 		}
 		s.log.InfoContext(ctx, "pipeline status", "pipeline_id", pipelineID, "status", next.Status, "was", p.Status)

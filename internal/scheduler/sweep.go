@@ -47,7 +47,7 @@ func (s *Scheduler) Sweep(ctx context.Context) error {
 func (s *Scheduler) sweepStale(ctx context.Context) error {
 	now := s.opts.Now()
 	stuckBefore, cancelBefore := now.Add(-s.opts.StuckAfter), now.Add(-s.opts.CancelGrace)
-	jobs, err := s.jobs.ListStaleJobs(ctx, later(stuckBefore, cancelBefore), sweepBatch)
+	jobs, err := s.store.ListStaleJobs(ctx, later(stuckBefore, cancelBefore), sweepBatch)
 	if err != nil {
 		return fmt.Errorf("listing stale jobs: %w", err)
 	}
@@ -72,7 +72,7 @@ func later(a, b time.Time) time.Time {
 }
 
 func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
-	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
+	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
 	if err != nil {
 		return fmt.Errorf("listing running jobs: %w", err)
 	}
@@ -90,7 +90,7 @@ func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
 }
 
 func (s *Scheduler) sweepPending(ctx context.Context) error {
-	jobs, _, err := s.jobs.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusPending}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
+	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusPending}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
 	if err != nil {
 		return fmt.Errorf("listing pending jobs: %w", err)
 	}
@@ -111,7 +111,7 @@ var unfinished = []ci.Status{ci.StatusCreated, ci.StatusWaitingForResource, ci.S
 func (s *Scheduler) sweepPipelines(ctx context.Context) error {
 	var errs []error
 	for page := 1; ; page++ {
-		ps, _, err := s.pipelines.ListPipelines(ctx, ci.PipelineFilter{
+		ps, _, err := s.store.ListPipelines(ctx, ci.PipelineFilter{
 			Statuses: unfinished, OrderBy: "id", Sort: "asc", Page: ci.Page{Page: page, PerPage: sweepBatch},
 		})
 		if err != nil {

@@ -63,7 +63,7 @@ func TestSweep(t *testing.T) {
 			}
 		}},
 		{"timeout hook", func(e *env) {
-			s := New(e.db, e.db, Options{Now: e.clock.Now, Logger: e.s.log,
+			s := New(e.db, Options{Now: e.clock.Now, Logger: e.s.log,
 				JobTimeout: func(context.Context, *ci.Job) time.Duration { return 10 * time.Second }})
 			p := e.create(spec("build", "build"))
 			e.take()

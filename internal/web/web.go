@@ -20,17 +20,35 @@ import (
 	"github.com/batonci/baton/internal/policy"
 )
 
-// Store is every store interface the UI reads or writes.
+// Store is what the UI reads and writes (store.DB).
 type Store interface {
-	ci.UserStore
-	ci.NamespaceStore
-	ci.ProjectStore
-	ci.PipelineStore
-	ci.JobStore
-	ci.ArtifactStore
-	ci.RunnerStore
-	ci.SettingStore
-	ci.SessionStore
+	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*ci.Artifact, error)
+	CreateProject(ctx context.Context, p *ci.Project) error
+	CreateRunner(ctx context.Context, r *ci.Runner) error
+	CreateSession(ctx context.Context, s *ci.Session, keep int, idleBefore time.Time) error
+	DeleteArtifact(ctx context.Context, id int64) error
+	DeleteProject(ctx context.Context, id int64) error
+	DeleteSession(ctx context.Context, userID, id int64) error
+	JobByID(ctx context.Context, id int64) (*ci.Job, error)
+	ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, error)
+	ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pipeline, int, error)
+	ListProjects(ctx context.Context, f ci.ProjectFilter) ([]*ci.Project, int, error)
+	ListRunners(ctx context.Context, f ci.RunnerFilter) ([]*ci.Runner, int, error)
+	ListSessions(ctx context.Context, userID int64) ([]*ci.Session, error)
+	NamespaceOfUser(ctx context.Context, userID int64) (*ci.Namespace, error)
+	PersonalTokenByHash(ctx context.Context, hash string) (*ci.PersonalToken, error)
+	PersonalTokenByID(ctx context.Context, id int64) (*ci.PersonalToken, error)
+	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
+	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
+	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
+	RunnerByID(ctx context.Context, id int64) (*ci.Runner, error)
+	SessionByHash(ctx context.Context, hash string) (*ci.Session, error)
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	UpdateArtifact(ctx context.Context, a *ci.Artifact) error
+	UpdateProject(ctx context.Context, p *ci.Project) error
+	UpdateRunner(ctx context.Context, r *ci.Runner) error
+	UserByID(ctx context.Context, id int64) (*ci.User, error)
 }
 
 // Scheduler is the part of the pipeline state machine the UI's buttons drive.

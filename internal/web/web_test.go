@@ -113,7 +113,7 @@ func newFixtureOn(tb testing.TB, db *store.DB, n int, tweak func(*Deps)) *fixtur
 		tb.Fatal(err)
 	}
 	a := auth.New(db, nil)
-	sched := scheduler.New(db, db, scheduler.Options{})
+	sched := scheduler.New(db, scheduler.Options{})
 	d := Deps{Store: db, Auth: a, Policy: policy.New(db), Scheduler: sched, Artifacts: &artifacts.Service{Store: db}, ExternalURL: "http://baton.test",
 		RegistrationToken: func(context.Context) (string, error) { return "GR1348941x", nil }}
 	if tweak != nil {

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"github.com/batonci/baton/internal/api"
+	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/planner"
+	"github.com/batonci/baton/internal/policy"
+	"github.com/batonci/baton/internal/reaper"
+	"github.com/batonci/baton/internal/runnerapi"
+	"github.com/batonci/baton/internal/scheduler"
+	"github.com/batonci/baton/internal/store"
+	"github.com/batonci/baton/internal/sweeper"
+	"github.com/batonci/baton/internal/web"
+)
+
+// Each consumer declares the store methods it uses; the one store
+// implements them all, and the planner's entry point is what the API and
+// pushes call.
+var (
+	_ planner.Store      = (*store.DB)(nil)
+	_ scheduler.Store    = (*store.DB)(nil)
+	_ reaper.Store       = (*store.DB)(nil)
+	_ auth.Store         = (*store.DB)(nil)
+	_ policy.Levels      = (*store.DB)(nil)
+	_ artifacts.Store    = (*store.DB)(nil)
+	_ runnerapi.Store    = (*store.DB)(nil)
+	_ web.Store          = (*store.DB)(nil)
+	_ api.Store          = (*store.DB)(nil)
+	_ runnerapi.Notifier = (*store.DB)(nil)
+	_ sweeper.Store      = (*store.DB)(nil)
+
+	_ planner.Scheduler   = (*scheduler.Scheduler)(nil)
+	_ runnerapi.Scheduler = (*scheduler.Scheduler)(nil)
+	_ web.Scheduler       = (*scheduler.Scheduler)(nil)
+	_ api.Scheduler       = (*scheduler.Scheduler)(nil)
+	_ api.Planner         = (*planner.Planner)(nil)
+	_ planner.Policy      = (*policy.Policy)(nil)
+)
