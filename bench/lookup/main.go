@@ -23,8 +23,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/store"
-	"github.com/batonci/baton/internal/store/postgres"
-	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storeopen"
 	"github.com/batonci/baton/internal/testpg"
 )
 
@@ -100,7 +99,7 @@ func open(ctx context.Context, tb *programTB, engine, pgURL string) (*store.DB, 
 			return nil, fmt.Errorf("creating a directory: %w", err)
 		}
 		tb.Cleanup(func() { os.RemoveAll(dir) })
-		if db, err = sqlite.Open(ctx, filepath.Join(dir, "baton.db")); err != nil {
+		if db, err = storeopen.Open(ctx, "sqlite:"+filepath.Join(dir, "baton.db")); err != nil {
 			return nil, err
 		}
 	case "postgres":
@@ -108,7 +107,7 @@ func open(ctx context.Context, tb *programTB, engine, pgURL string) (*store.DB, 
 			pgURL = testpg.URL(tb)
 		}
 		var err error
-		if db, err = postgres.Open(ctx, pgURL); err != nil {
+		if db, err = storeopen.Open(ctx, pgURL); err != nil {
 			return nil, err
 		}
 	}

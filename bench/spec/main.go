@@ -35,9 +35,7 @@ import (
 	"github.com/batonci/baton/internal/ciconfig"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/scheduler"
-	"github.com/batonci/baton/internal/store"
-	"github.com/batonci/baton/internal/store/postgres"
-	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storeopen"
 )
 
 func main() {
@@ -57,12 +55,11 @@ func run(ctx context.Context, n int, budget int64, pgURL string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var db *store.DB
+	url := "sqlite:" + filepath.Join(dir, "b.db")
 	if pgURL != "" {
-		db, err = postgres.Open(ctx, pgURL)
-	} else {
-		db, err = sqlite.Open(ctx, filepath.Join(dir, "b.db"))
+		url = pgURL
 	}
+	db, err := storeopen.Open(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -75,7 +72,7 @@ func run(ctx context.Context, n int, budget int64, pgURL string) error {
 	q := runnerapi.NewQueue(db)
 	defer q.Close()
 	sched := scheduler.New(db, scheduler.Options{Notify: q.Notify, Logger: logger})
-	srv := &runnerapi.Server{Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger, LongPoll: -1}
+	srv := runnerapi.New(db, blobs, q, runnerapi.Options{Scheduler: sched, Logger: logger, LongPoll: -1})
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	hs := httptest.NewServer(mux)

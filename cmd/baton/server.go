@@ -110,13 +110,12 @@ func (m *Main) Open(ctx context.Context) error {
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
 		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
 	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
-	m.RunnerAPI = &runnerapi.Server{
-		Store: db, Scheduler: m.Scheduler, Blobs: m.Blobs, Auth: m.Auth, Policy: m.Policy, Queue: m.queue, Artifacts: m.Artifacts,
-		Index:       m.indexer(),
+	m.RunnerAPI = runnerapi.New(db, m.Blobs, m.queue, runnerapi.Options{
+		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
-	}
+	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, Artifacts: m.Artifacts,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}

@@ -59,13 +59,13 @@ func newEnvOn(t *testing.T, db *store.DB, opts ...func(*Server)) *env {
 	q := NewQueue(db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := scheduler.New(db, scheduler.Options{Notify: q.Notify, Logger: logger})
-	srv := &Server{
-		Store: db, Scheduler: sched, Blobs: blobs, Queue: q, Logger: logger,
+	srv := New(db, blobs, q, Options{
+		Scheduler: sched, Logger: logger,
 		Index:    archive.Limits{},
 		Auth:     auth.New(db, nil),
 		Policy:   policy.New(db),
 		LongPoll: -1,
-	}
+	})
 	for _, o := range opts {
 		o(srv)
 	}

@@ -12,7 +12,6 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/batonci/baton/internal/artifacts"
@@ -87,27 +86,21 @@ const (
 	traceUpdateInterval    = "3"
 )
 
-// Server serves the runner protocol. Set the fields, then call Register.
-// Store, Blobs, Queue and ExternalURL are required; Scheduler, Index and Auth
-// may be nil (no pipeline advance, no archive index, no PAT-authenticated
-// runner management).
-type Server struct {
-	Store     Store
+// Options configure a Server. Zero values take the defaults.
+type Options struct {
+	// Scheduler advances pipelines as jobs start and finish; nil: no advance.
 	Scheduler Scheduler
-	Blobs     blob.Store
 	// Index builds an archive's entry index; it is stored next to the
 	// archive under IndexKey. nil stores archives without an index.
 	Index Indexer
 	// Auth authenticates personal access tokens for /user/runners and the
-	// runner management routes.
+	// runner management routes; nil: no PAT-authenticated management.
 	Auth *auth.Authenticator
 	// Policy decides runner management (admins, project Maintainers, group Owners).
 	Policy *policy.Policy
 	// ExternalURL is how runners and jobs reach Baton, without trailing
-	// slash (CI_SERVER_URL, repo_url, CI_API_V4_URL, ...).
+	// slash (CI_SERVER_URL, repo_url, CI_API_V4_URL, ...). Required.
 	ExternalURL string
-	// Queue wakes long-polling job requests.
-	Queue *Queue
 	// LongPoll is how long a job request is held when nothing is queued;
 	// 0 means DefaultLongPoll, negative disables holding.
 	LongPoll time.Duration
@@ -121,13 +114,31 @@ type Server struct {
 	TraceLimit int64
 	// Artifacts serves dependency downloads (redirecting to signed URLs
 	// when it is set to) and wakes waits for archives on uploads and job
-	// finishes; nil means a proxying service over Store and Blobs.
+	// finishes; nil: a proxying service over the store and blobs.
 	Artifacts *artifacts.Service
-	Logger    *slog.Logger
+	Logger    *slog.Logger // nil: discard
 	Now       func() time.Time
+}
 
-	artifactsOnce    sync.Once
-	defaultArtifacts *artifacts.Service
+// Server serves the runner protocol: build it with New, then call Register.
+type Server struct {
+	Store Store
+	Blobs blob.Store
+	// Queue wakes long-polling job requests.
+	Queue *Queue
+	Options
+}
+
+// New returns the runner protocol on store, blobs and queue, every
+// default of opts filled in.
+func New(store Store, blobs blob.Store, queue *Queue, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Artifacts == nil {
+		opts.Artifacts = &artifacts.Service{Store: store, Blobs: blobs, Logger: opts.Logger}
+	}
+	return &Server{Store: store, Blobs: blobs, Queue: queue, Options: opts}
 }
 
 // Register adds the runner protocol's routes to mux, each with the most
@@ -222,20 +233,7 @@ func (s *Server) wrap(a policy.Ability, h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func (s *Server) artifactSvc() *artifacts.Service {
-	if s.Artifacts != nil {
-		return s.Artifacts
-	}
-	s.artifactsOnce.Do(func() { s.defaultArtifacts = &artifacts.Service{Store: s.Store, Blobs: s.Blobs, Logger: s.Logger} })
-	return s.defaultArtifacts
-}
+func (s *Server) logger() *slog.Logger { return s.Logger }
 
 func (s *Server) now() time.Time {
 	if s.Now != nil {
@@ -277,7 +275,7 @@ func (s *Server) jobStarted(ctx context.Context, jobID int64) {
 // jobFinished advances the job's pipeline and wakes the waits for
 // archives of its pipeline (they answer now that none is coming).
 func (s *Server) jobFinished(ctx context.Context, j *ci.Job) {
-	defer s.artifactSvc().Notify(j.ProjectID, j.PipelineID)
+	defer s.Artifacts.Notify(j.ProjectID, j.PipelineID)
 	if s.Scheduler == nil {
 		return
 	}

@@ -128,7 +128,7 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		s.artifactSvc().Notify(j.ProjectID, j.PipelineID)
+		s.Artifacts.Notify(j.ProjectID, j.PipelineID)
 		s.logger().InfoContext(r.Context(), "artifact stored", "job_id", j.ID, "artifact_id", a.ID, "file_type", a.FileType, "size", a.Size)
 		httpx.WriteJSON(w, http.StatusCreated, map[string]any{"message": "201 Created", "id": a.ID, "file_type": a.FileType, "size": a.Size})
 		return nil

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
-	"github.com/batonci/baton/internal/store/sqlite"
+	"github.com/batonci/baton/internal/store/storetest"
 )
 
 func TestRenderLog(t *testing.T) {
@@ -68,12 +67,7 @@ type fixture struct {
 
 func newFixture(tb testing.TB, n int) *fixture {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "baton.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return newFixtureOn(tb, db, n, nil)
+	return newFixtureOn(tb, storetest.OpenSQLite(tb), n, nil)
 }
 
 // newFixtureOn builds the fixture on db; tweak, if set, adjusts the UI's
