@@ -130,3 +130,18 @@ func encodedSize(vs ...any) (int64, error) {
 	}
 	return n, nil
 }
+
+// clip cuts s to MaxVariableBytes at a character boundary: a commit
+// message becomes CI_COMMIT_MESSAGE, stored once per pipeline and given to
+// every job as an environment variable.
+func (l Limits) clip(s string) string {
+	l = l.withDefaults()
+	if int64(len(s)) <= l.MaxVariableBytes {
+		return s
+	}
+	n := int(l.MaxVariableBytes)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -130,6 +130,7 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	if push && SkipCI(c.Message) {
 		return nil, errSkipCI
 	}
+	c.Message = p.opts.Limits.clip(c.Message)
 	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
 	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
 		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title}
