@@ -38,6 +38,7 @@ type Config struct {
 	S3CreateBucket   bool   // create the bucket at start when it is missing
 	ArtifactDownload string // proxy or redirect (S3 only)
 	MaxArtifactMiB   int64
+	MaxPublished     int64 // named artifacts one job attempt may publish
 	MaxPushMiB       int64 // largest git push pack; -1: no limit
 	// Limits of an uploaded zip's index: central directory records, and
 	// the sum of the sizes its entries declare (MiB).
@@ -109,6 +110,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	boolean(&c.S3CreateBucket, "s3-create-bucket", "BATON_S3_CREATE_BUCKET", true, "create the S3 bucket at start if it is missing")
 	str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
 	integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
+	integer(&c.MaxPublished, "max-published-artifacts", "BATON_MAX_PUBLISHED_ARTIFACTS", 100, "most named artifacts one job attempt may publish mid-job (-1: no limit)")
 	integer(&c.MaxPushMiB, "max-push-size", "BATON_MAX_PUSH_SIZE", 1024, "largest pack one git push may send, in MiB (git's receive.maxInputSize; -1: no limit)")
 	integer(&c.MaxArtifactEntries, "max-artifact-entries", "BATON_MAX_ARTIFACT_ENTRIES", 200_000, "most entries an uploaded zip may have (-1: no limit)")
 	integer(&c.MaxArtifactUncompressedMiB, "max-artifact-uncompressed", "BATON_MAX_ARTIFACT_UNCOMPRESSED", 16<<10, "most MiB the entries of an uploaded zip may declare uncompressed (-1: no limit)")

@@ -114,7 +114,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
-		TraceLimit: m.Config.TraceLimitMB << 20, Logger: m.Logger,
+		MaxPublished: int(m.Config.MaxPublished),
+		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, Artifacts: m.Artifacts,

@@ -133,11 +133,16 @@ func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.P
 	}
 	spec.PipelineID = pl.ID
 	if aq.Merge == artifacts.MergeParallel {
+		if aq.Artifact != "" {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - merge=parallel merges archives; it takes no artifact")
+		}
 		return func(ctx context.Context) (*artifacts.Choice, error) {
 			return s.Artifacts.ParallelInPipeline(ctx, pl, aq.Job)
 		}, nil
 	}
-	return func(ctx context.Context) (*artifacts.Choice, error) { return s.Artifacts.InPipeline(ctx, pl, aq.Job) }, nil
+	return func(ctx context.Context) (*artifacts.Choice, error) {
+		return s.Artifacts.InPipeline(ctx, pl, aq.Job, aq.Artifact)
+	}, nil
 }
 
 // chooseCommit is Baton's commit scope: ?job=NAME at :sha.
@@ -147,7 +152,7 @@ func (s *Server) chooseCommit(ctx context.Context, r *http.Request, proj *ci.Pro
 	}
 	sha := r.PathValue("sha")
 	return func(ctx context.Context) (*artifacts.Choice, error) {
-		return s.Artifacts.InCommit(ctx, proj, sha, aq.Job)
+		return s.Artifacts.InCommit(ctx, proj, sha, aq.Job, aq.Artifact)
 	}, nil
 }
 
@@ -170,7 +175,7 @@ func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Projec
 				return nil, err
 			}
 		}
-		c, err := s.Artifacts.OfJob(ctx, fresh)
+		c, err := s.Artifacts.OfJob(ctx, fresh, aq.Artifact)
 		fresh = nil
 		return c, err
 	}, nil
@@ -222,7 +227,7 @@ func (s *Server) refRoutes(w http.ResponseWriter, r *http.Request, rest string) 
 			return nil, err
 		}
 		return func(ctx context.Context) (*artifacts.Choice, error) {
-			return s.Artifacts.OnRef(ctx, proj, ref, aq.Job, aq.SearchRecent)
+			return s.Artifacts.OnRef(ctx, proj, ref, aq.Job, aq.Artifact, aq.SearchRecent)
 		}, nil
 	}
 	return s.serveChosen(choose, true, serve)(w, r)

@@ -17,6 +17,8 @@ type artifactFileEntity struct {
 
 type artifactEntity struct {
 	FileType   string `json:"file_type"`
+	Name       string `json:"name,omitempty"` // a published artifact's
+	SHA256     string `json:"sha256,omitempty"`
 	Size       int64  `json:"size"`
 	Filename   string `json:"filename"`
 	FileFormat string `json:"file_format"`
@@ -124,7 +126,10 @@ func (s *Server) job(viewer *auth.Principal, v jobView) jobEntity {
 		e.QueuedDuration = &q
 	}
 	for _, a := range v.artifacts {
-		e.Artifacts = append(e.Artifacts, artifactEntity{FileType: a.FileType, Size: a.Size, Filename: a.Filename, FileFormat: a.FileFormat})
+		e.Artifacts = append(e.Artifacts, artifactEntity{FileType: a.FileType, Name: a.Name, Size: a.Size, Filename: a.Filename, FileFormat: a.FileFormat})
+		if a.FileType == ci.FileTypePublished {
+			e.Artifacts[len(e.Artifacts)-1].SHA256 = a.SHA256
+		}
 		if a.FileType == ci.FileTypeArchive {
 			e.ArtifactsFile = &artifactFileEntity{Filename: a.Filename, Size: a.Size}
 			e.ArtifactsExpireAt = utc(a.ExpireAt)

@@ -77,7 +77,7 @@ func (s *Service) ParallelInPipeline(ctx context.Context, pl *ci.Pipeline, name 
 			}
 		}
 		if shard == nil {
-			return nil, noArchiveYet(fmt.Sprintf("job '%s %d/%d' in pipeline %d", name, i, total, pl.ID), jobs[0])
+			return nil, noArchiveYet(fmt.Sprintf("job '%s %d/%d' in pipeline %d", name, i, total, pl.ID), "", jobs[0])
 		}
 		c.Shards = append(c.Shards, shard)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // Choice is the job whose archive a request asked for, with that archive
-// and its pipeline.
+// (or the published artifact it named) and its pipeline.
 type Choice struct {
 	Job      *ci.Job
 	Archive  *ci.Artifact
@@ -32,6 +32,28 @@ func ArchiveOf(arts []*ci.Artifact, jobID int64) *ci.Artifact {
 	return nil
 }
 
+// Pick returns the job's archive among arts when name is "", else its
+// published artifact of that name; nil when it has none.
+func Pick(arts []*ci.Artifact, jobID int64, name string) *ci.Artifact {
+	if name == "" {
+		return ArchiveOf(arts, jobID)
+	}
+	for _, a := range arts {
+		if a.JobID == jobID && a.FileType == ci.FileTypePublished && a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// what names the artifact asked for in errors.
+func what(name string) string {
+	if name == "" {
+		return "artifacts"
+	}
+	return fmt.Sprintf("a published artifact %q", name)
+}
+
 // jobsNamed returns every attempt of the jobs named name in a pipeline,
 // newest first, with their artifacts.
 func (s *Service) jobsNamed(ctx context.Context, pipelineID int64, name string) ([]*ci.Job, []*ci.Artifact, error) {
@@ -48,8 +70,9 @@ func (s *Service) jobsNamed(ctx context.Context, pipelineID int64, name string) 
 }
 
 // InPipeline chooses, among the jobs named name in pipeline pl (original and
-// retries), the most recent attempt that has an archive.
-func (s *Service) InPipeline(ctx context.Context, pl *ci.Pipeline, name string) (*Choice, error) {
+// retries), the most recent attempt that has an archive (artifact "") or
+// the published artifact named artifact.
+func (s *Service) InPipeline(ctx context.Context, pl *ci.Pipeline, name, artifact string) (*Choice, error) {
 	jobs, arts, err := s.jobsNamed(ctx, pl.ID, name)
 	if err != nil {
 		return nil, err
@@ -58,11 +81,11 @@ func (s *Service) InPipeline(ctx context.Context, pl *ci.Pipeline, name string) 
 		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in pipeline %d", name, pl.ID)
 	}
 	for _, j := range jobs {
-		if a := ArchiveOf(arts, j.ID); a != nil {
+		if a := Pick(arts, j.ID, artifact); a != nil {
 			return &Choice{Job: j, Archive: a, Pipeline: pl}, nil
 		}
 	}
-	return nil, noArchiveYet(fmt.Sprintf("job '%s' in pipeline %d", name, pl.ID), jobs[0])
+	return nil, noArchiveYet(fmt.Sprintf("job '%s' in pipeline %d", name, pl.ID), artifact, jobs[0])
 }
 
 var shaRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
@@ -70,7 +93,7 @@ var shaRe = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
 // InCommit chooses from the newest pipelines whose sha matches (full or a
 // unique prefix of at least 7): a successful job with an archive if any
 // pipeline has one, else the newest attempt with an archive.
-func (s *Service) InCommit(ctx context.Context, proj *ci.Project, sha, name string) (*Choice, error) {
+func (s *Service) InCommit(ctx context.Context, proj *ci.Project, sha, name, artifact string) (*Choice, error) {
 	if !shaRe.MatchString(sha) {
 		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - sha %q must be a commit sha or a prefix of at least 7 hex characters", sha)
 	}
@@ -97,7 +120,7 @@ func (s *Service) InCommit(ctx context.Context, proj *ci.Project, sha, name stri
 			if newest == nil {
 				newest = j
 			}
-			a := ArchiveOf(arts, j.ID)
+			a := Pick(arts, j.ID, artifact)
 			if a == nil {
 				continue
 			}
@@ -115,13 +138,13 @@ func (s *Service) InCommit(ctx context.Context, proj *ci.Project, sha, name stri
 	if newest == nil {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in the pipelines of commit %s", name, shortSHA(pls[0].SHA))
 	}
-	return nil, noArchiveYet(fmt.Sprintf("job '%s' of commit %s", name, shortSHA(pls[0].SHA)), newest)
+	return nil, noArchiveYet(fmt.Sprintf("job '%s' of commit %s", name, shortSHA(pls[0].SHA)), artifact, newest)
 }
 
 // OnRef chooses as GitLab does: the job named name (not retried) with an
 // archive in the latest successful pipeline for ref, or with searchRecent,
 // the newest such job among the 100 latest successful pipelines.
-func (s *Service) OnRef(ctx context.Context, proj *ci.Project, ref, name string, searchRecent bool) (*Choice, error) {
+func (s *Service) OnRef(ctx context.Context, proj *ci.Project, ref, name, artifact string, searchRecent bool) (*Choice, error) {
 	limit := 1
 	if searchRecent {
 		limit = 100
@@ -143,23 +166,24 @@ func (s *Service) OnRef(ctx context.Context, proj *ci.Project, ref, name string,
 			if j.Retried {
 				continue
 			}
-			if a := ArchiveOf(arts, j.ID); a != nil {
+			if a := Pick(arts, j.ID, artifact); a != nil {
 				return &Choice{Job: j, Archive: a, Pipeline: pl}, nil
 			}
 		}
 	}
-	return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found with artifacts in the latest successful pipeline for ref '%s'", name, ref)
+	return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found with %s in the latest successful pipeline for ref '%s'", name, what(artifact), ref)
 }
 
-// OfJob returns the archive of one job.
-func (s *Service) OfJob(ctx context.Context, j *ci.Job) (*Choice, error) {
+// OfJob returns the archive of one job, or its published artifact named
+// artifact.
+func (s *Service) OfJob(ctx context.Context, j *ci.Job, artifact string) (*Choice, error) {
 	arts, err := s.Store.ArtifactsOfJobs(ctx, []int64{j.ID})
 	if err != nil {
 		return nil, err
 	}
-	a := ArchiveOf(arts, j.ID)
+	a := Pick(arts, j.ID, artifact)
 	if a == nil {
-		return nil, noArchiveYet(fmt.Sprintf("job %d", j.ID), j)
+		return nil, noArchiveYet(fmt.Sprintf("job %d", j.ID), artifact, j)
 	}
 	return &Choice{Job: j, Archive: a}, nil // the pipeline is not needed to serve it
 }

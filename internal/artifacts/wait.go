@@ -27,21 +27,30 @@ const (
 // retryAfter is what a refused waiter is told to wait before trying again.
 const retryAfter = 10
 
-// Query is an artifact route's job, wait and search_recent_successful_pipelines.
+// Query is an artifact route's job, artifact, wait and
+// search_recent_successful_pipelines.
 type Query struct {
-	Job          string
+	Job string
+	// Artifact names a published artifact of the job; "" means its archive.
+	Artifact     string
 	Wait         time.Duration
 	SearchRecent bool
 	Merge        string // "" or MergeParallel
 }
 
-// ReadQuery reads job (required when needJob), wait (seconds, at most
-// MaxWait) and search_recent_successful_pipelines.
+// ReadQuery reads job (required when needJob), artifact (a published
+// artifact's name), wait (seconds, at most MaxWait) and
+// search_recent_successful_pipelines.
 func ReadQuery(r *http.Request, needJob bool) (Query, error) {
 	q := r.URL.Query()
-	aq := Query{Job: q.Get("job")}
+	aq := Query{Job: q.Get("job"), Artifact: q.Get("artifact")}
 	if needJob && aq.Job == "" {
 		return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
+	}
+	if q.Has("artifact") {
+		if err := ci.CheckArtifactName(aq.Artifact); err != nil {
+			return aq, err
+		}
 	}
 	if raw := q.Get("wait"); raw != "" {
 		n, err := strconv.Atoi(raw)
@@ -75,8 +84,8 @@ type pendingError struct {
 func (e *pendingError) Error() string { return e.err.Error() }
 func (e *pendingError) Unwrap() error { return e.err }
 
-func noArchiveYet(what string, j *ci.Job) error {
-	return &pendingError{err: ci.Errorf(ci.KindNotFound, "404 %s has no artifacts yet (status: %s)", what, j.Status),
+func noArchiveYet(scope, artifact string, j *ci.Job) error {
+	return &pendingError{err: ci.Errorf(ci.KindNotFound, "404 %s has no %s yet (status: %s)", scope, what(artifact), j.Status),
 		waitable: !j.Status.Finished() && j.Status != ci.StatusManual}
 }
 

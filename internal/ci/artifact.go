@@ -13,6 +13,10 @@ const (
 	FileTypeJUnit   = "junit"
 	FileTypeDotenv  = "dotenv"
 	FileTypeTrace   = "trace"
+	// FileTypePublished is an artifact a running job published by name
+	// (PUT /jobs/:id/artifacts/publish/:name): a zip, indexed like the
+	// archive, and one of several a job may have, told apart by Name.
+	FileTypePublished = "published"
 )
 
 // Artifact file formats.
@@ -31,6 +35,7 @@ type Artifact struct {
 	PipelineID int64
 	ProjectID  int64
 	FileType   string // FileTypeArchive, ...
+	Name       string // a published artifact's name, unique per job; "" otherwise
 	FileFormat string // FormatZip, ...
 	Filename   string // "artifacts.zip", "junit.xml.gz", ...
 	Size       int64
@@ -99,4 +104,21 @@ type FileProvenance struct {
 	RunnerDescription string
 	Path              string
 	CreatedAt         time.Time // when the archive was stored
+}
+
+// MaxArtifactNameLen bounds a published artifact's name.
+const MaxArtifactNameLen = 100
+
+// CheckArtifactName validates a published artifact's name: 1 to 100 ASCII
+// letters, digits, '.', '_' and '-', not starting with '.'.
+func CheckArtifactName(name string) error {
+	ok := name != "" && len(name) <= MaxArtifactNameLen && name[0] != '.'
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+	}
+	if !ok {
+		return Errorf(KindInvalid, "400 Bad request - artifact name %q must be 1 to %d letters, digits, '.', '_' or '-', not starting with '.'", name, MaxArtifactNameLen)
+	}
+	return nil
 }

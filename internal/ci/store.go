@@ -205,6 +205,10 @@ type ArtifactStore interface {
 	// SHA-256 is sha256 (lowercase hex), newest first, one page, with the
 	// total count.
 	FilesByDigest(ctx context.Context, projectID int64, sha256 string, p Page) ([]*FileProvenance, int, error)
+	// ReplaceArtifact inserts a in place of the job's artifact of the same
+	// file type and name in one transaction, returning the replaced row
+	// (nil if none) whose bytes the caller deletes.
+	ReplaceArtifact(ctx context.Context, a *Artifact) (*Artifact, error)
 	ArtifactByID(ctx context.Context, id int64) (*Artifact, error)
 	// ArtifactsOfJobs lists the artifacts of the given jobs.
 	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*Artifact, error)

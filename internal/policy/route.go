@@ -21,11 +21,17 @@ const (
 	// TriggerToken routes authenticate a pipeline trigger token (or a job
 	// token) given as a parameter; the token's owner needs CreatePipeline.
 	TriggerToken
+	// OwnJobToken routes write into a running job with that job's own
+	// token, and nobody else's: publishing a named artifact mid-job. No
+	// user, no other job of the same project, and no token of a finished
+	// job may call them.
+	OwnJobToken
 )
 
 func init() {
 	abilityNames[Public], abilityNames[SignedIn], abilityNames[RunnerToken] = "public", "signed_in", "runner_token"
 	abilityNames[JobToken], abilityNames[TriggerToken] = "job_token", "trigger_token"
+	abilityNames[OwnJobToken] = "own_job_token"
 }
 
 // Resource is what an ability is decided on.
@@ -34,7 +40,7 @@ type Resource int
 // Resources of abilities.
 const (
 	ResourceUnknown  Resource = iota // not an ability: a route naming it has none
-	ResourceMarker                   // a route marker (Public, SignedIn, RunnerToken, JobToken, TriggerToken)
+	ResourceMarker                   // a route marker (Public, SignedIn, RunnerToken, JobToken, TriggerToken, OwnJobToken)
 	ResourceProject                  // Policy.Project
 	ResourceGroup                    // Policy.Namespace
 	ResourceInstance                 // Policy.Instance
@@ -57,7 +63,7 @@ func (a Ability) Resource() Resource {
 		return ResourceRunner
 	}
 	switch a {
-	case Public, SignedIn, RunnerToken, JobToken, TriggerToken:
+	case Public, SignedIn, RunnerToken, JobToken, TriggerToken, OwnJobToken:
 		return ResourceMarker
 	}
 	return ResourceUnknown

@@ -51,7 +51,7 @@ func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error 
 	if target.ProjectID != caller.ProjectID {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden - the job token's project may not read job %d", id)
 	}
-	c, err := s.Artifacts.OfJob(ctx, target)
+	c, err := s.Artifacts.OfJob(ctx, target, "")
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,8 @@ type Store interface {
 	// A zip archive's row with its files' digests; removed again when
 	// reading the index failed after the row was written.
 	CreateArchive(ctx context.Context, a *ci.Artifact, files iter.Seq[ci.ArtifactFile]) error
+	// A published artifact in place of the job's one of the same name.
+	ReplaceArtifact(ctx context.Context, a *ci.Artifact) (*ci.Artifact, error)
 	DeleteArtifact(ctx context.Context, id int64) error
 
 	// A job's payload.
@@ -110,6 +112,9 @@ type Options struct {
 	// DefaultArtifactExpireIn applies when an upload names no expire_in
 	// (GitLab duration syntax, e.g. "30 days"); "" keeps artifacts forever.
 	DefaultArtifactExpireIn string
+	// MaxPublished bounds the named artifacts one job attempt publishes;
+	// 0 means DefaultMaxPublished, negative no limit.
+	MaxPublished int
 	// TraceLimit is a job's maximum log size; 0 means DefaultTraceLimit.
 	TraceLimit int64
 	// Artifacts serves dependency downloads (redirecting to signed URLs
@@ -165,9 +170,9 @@ type route struct {
 // routes is the runner API's route table.
 func (s *Server) routes() []route {
 	const small = httpx.SmallBody
-	upload := int64(-1)
+	upload, publish := int64(-1), int64(-1)
 	if max := s.maxArtifactSize(); max > 0 {
-		upload = max + multipartSlack
+		upload, publish = max+multipartSlack, max
 	}
 	return []route{
 		// The runner protocol: registration and runner tokens.
@@ -183,6 +188,7 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v4/jobs/{id}/trace", policy.JobToken, maxTracePatch, s.patchTrace},
 		{"POST /api/v4/jobs/{id}/artifacts", policy.JobToken, upload, s.uploadArtifact},
 		{"GET /api/v4/jobs/{id}/artifacts", policy.JobToken, small, s.downloadArtifact},
+		{"PUT /api/v4/jobs/{id}/artifacts/publish/{name}", policy.OwnJobToken, publish, s.publishArtifact},
 
 		// Runner management, by personal access tokens.
 		{"POST /api/v4/runners/reset_registration_token", policy.AdminInstance, small, s.resetRegistrationToken},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -11,19 +12,19 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
-const artifactCols = `id, job_id, pipeline_id, project_id, file_type, file_format, filename, size, sha256, blob_key,
+const artifactCols = `id, job_id, pipeline_id, project_id, file_type, name, file_format, filename, size, sha256, blob_key,
 	index_key, expire_at, locked, created_at`
 
 func scanArtifact(row interface{ Scan(...any) error }) (*ci.Artifact, error) {
 	a := &ci.Artifact{}
-	err := row.Scan(&a.ID, &a.JobID, &a.PipelineID, &a.ProjectID, &a.FileType, &a.FileFormat, &a.Filename, &a.Size,
+	err := row.Scan(&a.ID, &a.JobID, &a.PipelineID, &a.ProjectID, &a.FileType, &a.Name, &a.FileFormat, &a.Filename, &a.Size,
 		&a.SHA256, &a.BlobKey, &a.IndexKey, scanNullTime(&a.ExpireAt), &a.Locked, scanTime(&a.CreatedAt))
 	return a, err
 }
 
 // CreateArtifact inserts a, setting ID and CreatedAt (and PipelineID and
 // ProjectID from the job when unset). A second artifact of the same file
-// type for one job is KindConflict, an unknown job KindNotFound.
+// type (and, for published artifacts, name) for one job is KindConflict, an unknown job KindNotFound.
 func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
 	if a.PipelineID == 0 || a.ProjectID == 0 {
 		j, err := db.JobByID(ctx, a.JobID)
@@ -42,14 +43,17 @@ func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
 
 func (db *DB) insertArtifact(ctx context.Context, qr querier, a *ci.Artifact, at time.Time) error {
 	err := db.queryRow(ctx, qr,
-		`INSERT INTO artifacts (job_id, pipeline_id, project_id, file_type, file_format, filename, size, sha256,
+		`INSERT INTO artifacts (job_id, pipeline_id, project_id, file_type, name, file_format, filename, size, sha256,
 			blob_key, index_key, expire_at, locked, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		a.JobID, a.PipelineID, a.ProjectID, a.FileType, a.FileFormat, a.Filename, a.Size, a.SHA256, a.BlobKey,
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.JobID, a.PipelineID, a.ProjectID, a.FileType, a.Name, a.FileFormat, a.Filename, a.Size, a.SHA256, a.BlobKey,
 		a.IndexKey, db.tp(a.ExpireAt), a.Locked, db.t(at)).Scan(&a.ID)
 	if err != nil {
-		return db.violation(err, "creating artifact",
-			fmt.Sprintf("job %d already has a %s artifact", a.JobID, a.FileType))
+		what := fmt.Sprintf("job %d already has a %s artifact", a.JobID, a.FileType)
+		if a.Name != "" {
+			what = fmt.Sprintf("job %d already has a %s artifact named %q", a.JobID, a.FileType, a.Name)
+		}
+		return db.violation(err, "creating artifact", what)
 	}
 	return nil
 }
@@ -144,6 +148,35 @@ func (db *DB) FilesByDigest(ctx context.Context, projectID int64, sha256 string,
 		return nil, 0, fmt.Errorf("counting files by digest: %w", err)
 	}
 	return out, total, nil
+}
+
+// ReplaceArtifact inserts a in place of the job's artifact of the same file
+// type and name, in one transaction, and returns the replaced row (nil when
+// there was none) so that the caller deletes its bytes. a's JobID,
+// PipelineID and ProjectID must be set.
+func (db *DB) ReplaceArtifact(ctx context.Context, a *ci.Artifact) (*ci.Artifact, error) {
+	var old *ci.Artifact
+	at := now()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		o, err := scanArtifact(db.queryRow(ctx, tx, `SELECT `+artifactCols+` FROM artifacts WHERE job_id = ? AND file_type = ? AND name = ?`,
+			a.JobID, a.FileType, a.Name))
+		switch {
+		case err == nil:
+			old = o
+			if _, err := db.exec(ctx, tx, `DELETE FROM artifacts WHERE id = ?`, o.ID); err != nil {
+				return fmt.Errorf("deleting replaced artifact %d: %w", o.ID, err)
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("reading replaced artifact: %w", err)
+		}
+		return db.insertArtifact(ctx, tx, a, at)
+	})
+	if err != nil {
+		a.ID = 0
+		return nil, err
+	}
+	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
+	return old, nil
 }
 
 // ArtifactByID returns an artifact row, KindNotFound if there is none.

@@ -14,8 +14,22 @@ import (
 	"github.com/batonci/baton/internal/policy"
 )
 
+// publishedName is the ?artifact= of a download route: a published
+// artifact's name, or "" for the job's archive.
+func publishedName(c *req) (string, error) {
+	q := c.r.URL.Query()
+	if !q.Has("artifact") {
+		return "", nil
+	}
+	return q.Get("artifact"), ci.CheckArtifactName(q.Get("artifact"))
+}
+
 func (s *Server) jobArtifact(c *req, j *ci.Job) (*artifacts.Choice, error) {
-	return s.Artifacts.OfJob(c.r.Context(), j)
+	name, err := publishedName(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.Artifacts.OfJob(c.r.Context(), j, name)
 }
 
 // jobArchive is GitLab's /-/jobs/:id/artifacts/download.
@@ -52,7 +66,11 @@ func (s *Server) refArtifact(c *req, rest string) error {
 	if name == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
 	}
-	ch, err := s.Artifacts.OnRef(c.r.Context(), c.proj, ref, name, false)
+	art, err := publishedName(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.Artifacts.OnRef(c.r.Context(), c.proj, ref, name, art, false)
 	if err != nil {
 		return err
 	}
@@ -68,7 +86,11 @@ func (s *Server) pipelineArtifact(c *req, pl *ci.Pipeline, file string) error {
 	if name == "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
 	}
-	ch, err := s.Artifacts.InPipeline(c.r.Context(), pl, name)
+	art, err := publishedName(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.Artifacts.InPipeline(c.r.Context(), pl, name, art)
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,13 @@ func (s *Server) jobPage(c *req, j *ci.Job) error {
 		return err
 	}
 	var archive *ci.Artifact
+	var published []*ci.Artifact
 	for _, a := range arts {
-		if a.FileType == ci.FileTypeArchive {
+		switch a.FileType {
+		case ci.FileTypeArchive:
 			archive = a
+		case ci.FileTypePublished:
+			published = append(published, a)
 		}
 	}
 	attempts, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: j.PipelineID, Name: j.Name, IncludeRetried: true})
@@ -66,7 +70,7 @@ func (s *Server) jobPage(c *req, j *ci.Job) error {
 	return s.render(c, http.StatusOK, "job", j.Name+" · job #"+strconv.FormatInt(j.ID, 10), map[string]any{
 		"Job": j, "Pipeline": pl, "Runner": runner, "Duration": j.Duration(s.Now()),
 		"Log": renderLog(lines), "Offset": start + int64(consumed), "NextLine": nextLine(lines, first),
-		"Truncated": start > 0, "Final": final, "Archive": archive, "Attempts": attempts,
+		"Truncated": start > 0, "Final": final, "Archive": archive, "Published": published, "Attempts": attempts,
 		"CanRun":     s.can(c, policy.UpdateJob),
 		"Cancelable": !j.Status.Finished() && j.Status != ci.StatusManual,
 		"Retryable":  j.Status.Finished() && !j.Retried,

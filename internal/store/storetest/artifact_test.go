@@ -2,13 +2,16 @@ package storetest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/store"
+	"github.com/batonci/baton/internal/store/sqlite"
 )
 
 func TestArtifacts(t *testing.T) {
@@ -238,4 +241,53 @@ func TestArtifactFiles(t *testing.T) {
 			t.Fatalf("after deleting archive %d: %+v, %d, %v", a2.ID, got, total, err)
 		}
 	})
+}
+
+// TestPublishedMigrationKeepsRows: migration 0007 rebuilds SQLite's
+// artifacts table; every artifact (same id) and every artifact_files row
+// survive it, and the table then takes a published artifact per name.
+func TestPublishedMigrationKeepsRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "b.db")
+	sdb, err := sql.Open("sqlite", sqlite.DSN(path))
+	must(t, err)
+	defer sdb.Close()
+	db := store.New(sdb, store.Engine{Name: "sqlite"})
+	ms, err := sqlite.Migrations()
+	must(t, err)
+	var before []store.Migration
+	for _, m := range ms {
+		if m.Version < 7 {
+			before = append(before, m)
+		}
+	}
+	must(t, db.Migrate(ctx, before))
+	u := MustUser(t, db)
+	ns, _ := db.NamespaceOfUser(ctx, u.ID)
+	proj := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+	p, jobs := MustPipeline(t, db, proj.ID, "main", map[string][]string{"build": nil})
+	for i, typ := range []string{ci.FileTypeArchive, ci.FileTypeJUnit} {
+		_, err := sdb.Exec(`INSERT INTO artifacts (id, job_id, pipeline_id, project_id, file_type, blob_key, created_at) VALUES (?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00Z')`,
+			40+i, jobs[0].ID, p.ID, proj.ID, typ, fmt.Sprint("k", i))
+		must(t, err)
+	}
+	_, err = sdb.Exec(`INSERT INTO artifact_files (artifact_id, project_id, sha256, path) VALUES (40, ?, 'aa', 'a.txt'), (40, ?, 'bb', 'b.txt')`, proj.ID, proj.ID)
+	must(t, err)
+
+	// Opened as the server opens it: the rest of the migrations apply.
+	db, err = sqlite.Open(ctx, path)
+	must(t, err)
+	defer db.Close()
+	as, err := db.ArtifactsOfJobs(ctx, []int64{jobs[0].ID})
+	if err != nil || len(as) != 2 || as[0].ID != 40 || as[1].ID != 41 || as[0].BlobKey != "k0" || as[0].Name != "" {
+		t.Fatalf("artifacts after the migration: %+v, %v", as, err)
+	}
+	var files int
+	must(t, db.SQL().QueryRow(`SELECT COUNT(*) FROM artifact_files WHERE artifact_id = 40`).Scan(&files))
+	if files != 2 {
+		t.Fatalf("%d artifact_files rows after the migration, want 2", files)
+	}
+	must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypePublished, Name: "a", BlobKey: "p1"}))
+	must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypePublished, Name: "b", BlobKey: "p2"}))
+	WantKind(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeArchive, BlobKey: "k9"}), ci.KindConflict)
 }
