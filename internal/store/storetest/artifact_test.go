@@ -81,6 +81,52 @@ func TestArtifacts(t *testing.T) {
 	})
 }
 
+// TestPublishedArtifacts: a job has one published artifact per name (next
+// to its archive), ReplaceArtifact swaps one in a transaction and returns
+// the replaced row, and another job may reuse a name.
+func TestPublishedArtifacts(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		_, jobs := MustPipeline(t, db, proj.ID, "main", map[string][]string{"build": nil, "test": nil})
+		pub := func(job int64, name, key string) *ci.Artifact {
+			return &ci.Artifact{JobID: job, FileType: ci.FileTypePublished, Name: name, FileFormat: ci.FormatZip, BlobKey: key}
+		}
+		must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeArchive, BlobKey: "archive"}))
+		first := pub(jobs[0].ID, "app", "k1")
+		must(t, db.CreateArtifact(ctx, first))
+		must(t, db.CreateArtifact(ctx, pub(jobs[0].ID, "docs", "k2")))
+		must(t, db.CreateArtifact(ctx, pub(jobs[1].ID, "app", "k3")))
+		WantKind(t, db.CreateArtifact(ctx, pub(jobs[0].ID, "app", "k4")), ci.KindConflict)
+		got, err := db.ArtifactByID(ctx, first.ID)
+		if err != nil || got.Name != "app" || got.FileType != ci.FileTypePublished {
+			t.Fatalf("ArtifactByID = %+v, %v", got, err)
+		}
+
+		repl := pub(jobs[0].ID, "app", "k5")
+		repl.PipelineID, repl.ProjectID = first.PipelineID, first.ProjectID
+		old, err := db.ReplaceArtifact(ctx, repl)
+		if err != nil || old == nil || old.BlobKey != "k1" || repl.ID == 0 {
+			t.Fatalf("ReplaceArtifact = %+v, %v (new %+v)", old, err, repl)
+		}
+		fresh := pub(jobs[0].ID, "new", "k6")
+		fresh.PipelineID, fresh.ProjectID = first.PipelineID, first.ProjectID
+		if old, err := db.ReplaceArtifact(ctx, fresh); err != nil || old != nil {
+			t.Fatalf("ReplaceArtifact of a new name = %+v, %v", old, err)
+		}
+		as, err := db.ArtifactsOfJobs(ctx, []int64{jobs[0].ID})
+		keys := map[string]string{}
+		for _, a := range as {
+			keys[a.FileType+"/"+a.Name] = a.BlobKey
+		}
+		if err != nil || len(as) != 4 || keys["published/app"] != "k5" || keys["published/docs"] != "k2" || keys["published/new"] != "k6" || keys["archive/"] != "archive" {
+			t.Fatalf("artifacts of the job: %v, %v", keys, err)
+		}
+	})
+}
+
 func TestRunners(t *testing.T) {
 	ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
