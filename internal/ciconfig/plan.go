@@ -24,6 +24,13 @@ type Input struct {
 	// include:local and rules:exists; the path is relative to the repository
 	// root. nil makes every include an error.
 	ReadFile func(path string) ([]byte, error)
+	// Sources reads include:project, include:component, include:template
+	// and include:remote files; its nil functions refuse those kinds.
+	Sources Sources
+	// Inputs are the pipeline's inputs, for a main configuration with a
+	// spec:inputs header (strings, float64 or int numbers, booleans and
+	// []any arrays, as decoded from JSON).
+	Inputs map[string]any
 }
 
 // maxPlannedJobs bounds the jobs of one pipeline after parallel expansion.
@@ -68,13 +75,14 @@ type planner struct {
 	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
 	rootIdx  map[string]*node // top-level keys of root
 	stageIdx map[string]int
+	included []Included // files merged by include, in the order read
 }
 
 func (p *planner) plan() (*ci.PipelinePlan, error) {
 	if len(strings.TrimSpace(string(p.in.Content))) == 0 {
 		return nil, errors.New("Please provide content of .gitlab-ci.yml")
 	}
-	root, err := parseYAML(".gitlab-ci.yml", p.in.Content)
+	root, err := p.parseConfig(".gitlab-ci.yml", p.in.Content, p.mainInputs(), false)
 	if err != nil {
 		return nil, err
 	}
