@@ -92,16 +92,16 @@ func (p *planner) plan() (*ci.PipelinePlan, error) {
 	if root, err = p.includeAll(root); err != nil {
 		return nil, err
 	}
-	if root, err = resolveReferences(root); err != nil {
-		return nil, err
-	}
-	p.root = root
-	p.rootIdx = make(map[string]*node, len(root.keys))
-	for i, k := range root.keys {
-		p.rootIdx[k] = root.vals[i]
+	p.setRoot(root)
+	// GitLab resolves extends first and !reference tags after, so that a
+	// reference sees what the job it names inherited.
+	p.resolveExtends()
+	if p.probs.err() == nil {
+		if err := p.resolveReferences(); err != nil {
+			return nil, err
+		}
 	}
 	p.parseGlobals()
-	p.resolveExtends()
 	p.parseJobs()
 	if err := p.probs.err(); err != nil {
 		return nil, err
@@ -236,4 +236,33 @@ func (p *planner) stageIndex(stage string) int {
 		return i
 	}
 	return -1
+}
+
+func (p *planner) setRoot(root *node) {
+	p.root = root
+	p.rootIdx = make(map[string]*node, len(root.keys))
+	for i, k := range root.keys {
+		p.rootIdx[k] = root.vals[i]
+	}
+}
+
+// resolveReferences replaces the !reference tags of the configuration with
+// extends resolved, in p.root and p.allDefs.
+func (p *planner) resolveReferences() error {
+	vals := make([]*node, len(p.root.vals))
+	for i, k := range p.root.keys {
+		vals[i] = p.root.vals[i]
+		if d, ok := p.allDefs[k]; ok && d != nil {
+			vals[i] = d
+		}
+	}
+	resolved, err := resolveReferences(newMap(p.root.line, p.root.keys, vals))
+	if err != nil {
+		return err
+	}
+	p.setRoot(resolved)
+	for k := range p.allDefs {
+		p.allDefs[k] = p.rootIdx[k]
+	}
+	return nil
 }

@@ -31,14 +31,7 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 		probs.add("%s config should be an array of hashes", where)
 		return nil
 	}
-	var items []*node
-	for _, it := range n.items {
-		if it.kind == kindSeq { // nested arrays from !reference or anchors
-			items = append(items, it.items...)
-		} else {
-			items = append(items, it)
-		}
-	}
+	items := flattenSeq(n.items, maxDepth) // nested arrays from !reference or anchors
 	allowed := workflowRuleKeys
 	if job {
 		allowed = jobRuleKeys
