@@ -104,7 +104,7 @@ func testInstance() *instance {
 			},
 			"shared/ci": {
 				"main": {"go.yml": "go-test:\n  stage: test\n  script: go test ./...\n",
-					"lint.yml": "include: nested.yml\ngo-lint:\n  script: golangci-lint run\n",
+					"lint.yml":   "include: nested.yml\ngo-lint:\n  script: golangci-lint run\n",
 					"nested.yml": "nested:\n  script: nested\n"},
 				"v2": {"go.yml": "go-test-v2:\n  script: go test ./...\n"},
 			},
