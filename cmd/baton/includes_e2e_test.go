@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
 const deployComponent = `spec:
@@ -71,6 +73,89 @@ build:
 		status, body, _ = in.do("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", pid), map[string]string{"PRIVATE-TOKEN": devToken}, map[string]string{"ref": "main"})
 		if status != http.StatusCreated {
 			t.Errorf("dev's pipeline with access: %d %s, want 201", status, body)
+		}
+	})
+}
+
+// TestCILint drives GET and POST /projects/:id/ci/lint through client-go's
+// Validate service: values in GitLab's shape (valid, errors, warnings,
+// merged_yaml, includes, jobs), and the policy: POST needs CreatePipeline,
+// GET ReadCode, and a private project answers a stranger like a missing one.
+func TestCILint(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		in.project("shared", map[string]string{"ci/lint.yml": "lint:\n  stage: .pre\n  script: lint\n"})
+		cfg := "include:\n  - project: root/shared\n    file: ci/lint.yml\n  - local: ci/build.yml\nworkflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n"
+		pid, _ := in.project("app", map[string]string{".gitlab-ci.yml": cfg,
+			"ci/build.yml": ".base:\n  image: alpine\nbuild:\n  extends: .base\n  script: [make]\n  tags: [docker]\n"})
+		gl, err := gitlab.NewClient(in.token, gitlab.WithBaseURL(in.url+"/api/v4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _, err := gl.Validate.ProjectNamespaceLint(pid, &gitlab.ProjectNamespaceLintOptions{Content: gitlab.Ptr(cfg)})
+		if err != nil {
+			t.Fatalf("ProjectNamespaceLint: %v", err)
+		}
+		if !res.Valid || len(res.Errors) != 0 || !strings.Contains(res.MergedYaml, "build:\n  image: alpine\n") {
+			t.Errorf("static lint = %+v, want valid with build's extends merged", res)
+		}
+		var locs []string
+		for _, inc := range res.Includes {
+			locs = append(locs, inc.Type+" "+inc.Location)
+		}
+		if fmt.Sprint(locs) != "[file root/shared:ci/lint.yml local ci/build.yml]" {
+			t.Errorf("includes = %q", locs)
+		}
+		// A dry run for the default branch is filtered by workflow.
+		res, _, err = gl.Validate.ProjectNamespaceLint(pid, &gitlab.ProjectNamespaceLintOptions{Content: gitlab.Ptr(cfg), DryRun: gitlab.Ptr(true)})
+		if err != nil || res.Valid || fmt.Sprint(res.Errors) != "[Pipeline filtered out by workflow rules.]" {
+			t.Errorf("dry run = %+v, %v; want invalid, filtered out by workflow rules", res, err)
+		}
+		res, _, err = gl.Validate.ProjectNamespaceLint(pid, &gitlab.ProjectNamespaceLintOptions{Content: gitlab.Ptr("build:\n  script: x\n  when: sometimes\n")})
+		if err != nil || res.Valid || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "jobs:build:when config should be one of") {
+			t.Errorf("invalid content = %+v, %v", res, err)
+		}
+		got, _, err := gl.Validate.ProjectLint(pid, &gitlab.ProjectLintOptions{ContentRef: gitlab.Ptr("main")})
+		if err != nil || !got.Valid {
+			t.Errorf("ProjectLint at main = %+v, %v", got, err)
+		}
+		// Jobs are listed with include_jobs (client-go's result has no jobs field).
+		var withJobs struct {
+			Jobs []struct {
+				Name    string   `json:"name"`
+				Stage   string   `json:"stage"`
+				Script  []string `json:"script"`
+				TagList []string `json:"tag_list"`
+			} `json:"jobs"`
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/ci/lint", pid), map[string]any{"content": cfg, "include_jobs": true}, http.StatusOK, &withJobs)
+		if fmt.Sprint(withJobs.Jobs) != "[{lint .pre [lint] []} {build test [make] [docker]}]" {
+			t.Errorf("jobs = %+v", withJobs.Jobs)
+		}
+
+		// Policy: a reporter may GET (ReadCode) but not POST (CreatePipeline);
+		// a stranger gets the 404 of a missing project.
+		repID, reporter := in.user("rep")
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/members", pid), url.Values{"user_id": {fmt.Sprint(repID)}, "access_level": {"20"}}, http.StatusCreated, nil)
+		_, stranger := in.user("stranger")
+		L := fmt.Sprintf("/api/v4/projects/%d/ci/lint", pid)
+		as := func(tok string) map[string]string { return map[string]string{"PRIVATE-TOKEN": tok} }
+		if st, body, _ := in.do("GET", L, as(reporter), nil); st != http.StatusOK {
+			t.Errorf("reporter GET: %d %s", st, body)
+		}
+		if st, body, _ := in.do("POST", L, as(reporter), map[string]string{"content": cfg}); st != http.StatusForbidden {
+			t.Errorf("reporter POST: %d %s, want 403", st, body)
+		}
+		st, priv, _ := in.do("POST", L, as(stranger), map[string]string{"content": cfg})
+		ms, miss, _ := in.do("POST", "/api/v4/projects/999999/ci/lint", as(stranger), map[string]string{"content": cfg})
+		if st != http.StatusNotFound || st != ms || string(priv) != string(miss) {
+			t.Errorf("stranger: private %d %s, missing %d %s; want the same 404", st, priv, ms, miss)
+		}
+		if st, body, _ := in.do("POST", L, nil, map[string]string{}); st != http.StatusNotFound && st != http.StatusUnauthorized {
+			t.Errorf("anonymous POST: %d %s", st, body)
+		}
+		if st, body, _ := in.do("POST", L, as(in.token), map[string]string{}); st != http.StatusBadRequest || !strings.Contains(string(body), "content is missing") {
+			t.Errorf("POST without content: %d %s, want 400", st, body)
 		}
 	})
 }
