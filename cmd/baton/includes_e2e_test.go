@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
@@ -92,6 +93,11 @@ func TestCILint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The push (whose pipeline workflow filters out) sets the default branch.
+		eventually(t, 10*time.Second, "the default branch", func() bool {
+			p, _, err := gl.Projects.GetProject(pid, nil)
+			return err == nil && p.DefaultBranch == "main"
+		})
 		res, _, err := gl.Validate.ProjectNamespaceLint(pid, &gitlab.ProjectNamespaceLintOptions{Content: gitlab.Ptr(cfg)})
 		if err != nil {
 			t.Fatalf("ProjectNamespaceLint: %v", err)
@@ -156,6 +162,35 @@ func TestCILint(t *testing.T) {
 		}
 		if st, body, _ := in.do("POST", L, as(in.token), map[string]string{}); st != http.StatusBadRequest || !strings.Contains(string(body), "content is missing") {
 			t.Errorf("POST without content: %d %s, want 400", st, body)
+		}
+
+		// The CI lint page: developers and up, a textarea form with CSRF.
+		W := "/root/app/-/ci/lint"
+		b := newBrowser(t, in.url)
+		b.signIn(in.token)
+		form := url.Values{"_csrf": {b.csrf(W)}, "content": {cfg}}
+		status, page, _ := b.post(W, form)
+		if status != http.StatusOK || !strings.Contains(page, "Syntax is correct.") || !strings.Contains(page, "<td>build</td><td>test</td>") ||
+			!strings.Contains(page, "root/shared:ci/lint.yml") {
+			t.Errorf("lint page: %d %s", status, page)
+		}
+		form.Set("content", "build:\n  script: x\n  when: sometimes\n")
+		if status, page, _ := b.post(W, form); status != http.StatusOK || !strings.Contains(page, "This configuration is invalid.") ||
+			!strings.Contains(page, "jobs:build:when config should be one of") {
+			t.Errorf("lint page with invalid content: %d %s", status, page)
+		}
+		if status, _, _ := b.post(W, url.Values{"content": {cfg}}); status != http.StatusForbidden {
+			t.Errorf("lint page without CSRF: %d, want 403", status)
+		}
+		r := newBrowser(t, in.url)
+		r.signIn(reporter)
+		if status, _, _ := r.get(W); status != http.StatusForbidden {
+			t.Errorf("lint page as reporter: %d, want 403", status)
+		}
+		sb := newBrowser(t, in.url)
+		sb.signIn(stranger)
+		if status, _, _ := sb.get(W); status != http.StatusNotFound {
+			t.Errorf("lint page of a private project as a stranger: %d, want 404", status)
 		}
 	})
 }

@@ -43,10 +43,13 @@ func Lint(in Input, dryRun bool) *LintResult {
 		}
 	default:
 		var ce *ConfigError
-		if errors.As(err, &ce) {
+		switch {
+		case errors.As(err, &ce):
 			res.Errors = append(res.Errors, ce.Errors...)
-		} else {
+		case noPipeline:
 			res.Errors = append(res.Errors, ci.MessageOf(err))
+		default: // every other error of plan is a problem of the configuration, as in Plan
+			res.Errors = append(res.Errors, err.Error())
 		}
 		return res
 	}
