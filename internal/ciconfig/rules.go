@@ -233,6 +233,10 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 		if s.When == "never" {
 			continue
 		}
+		if len(j.unsupported) > 0 {
+			// Only a job the pipeline would run must be one Baton can run.
+			return nil, &ConfigError{Errors: j.unsupported}
+		}
 		if s.Stage != ".pre" && s.Stage != ".post" {
 			regular = true
 		}
