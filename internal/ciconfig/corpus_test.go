@@ -2,11 +2,14 @@ package ciconfig
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/batonci/baton/internal/ci"
 )
 
 // TestCorpus plans real .gitlab-ci.yml files of public projects
@@ -22,7 +25,8 @@ import (
 // .expected header lines: "# ref: BRANCH" (the default branch, "main" if
 // absent), "# project: PATH", "# exists: PATH" (a repository file rules:exists
 // and include:local may see; repeatable), "# filtered" (workflow:rules
-// create no pipeline), "# skip: REASON". Then one "job<TAB>stage" line per
+// create no pipeline), "# invalid" (GitLab reports the file as invalid),
+// "# skip: REASON". Then one "job<TAB>stage" line per
 // job.
 func TestCorpus(t *testing.T) {
 	names, err := filepath.Glob("testdata/corpus/*.yml")
@@ -58,6 +62,13 @@ func TestCorpus(t *testing.T) {
 				"CI_COMMIT_TITLE": "Update", "CI_COMMIT_MESSAGE": "Update\n",
 			}
 			plan, err := Plan(Input{Content: content, Variables: vars, ReadFile: repoFiles(repo), Sources: corpusSources()})
+			if exp.invalid {
+				if err == nil || ci.KindOf(err) != ci.KindInvalid || errors.Is(err, ErrFilteredByWorkflow) || errors.Is(err, ErrNoJobs) {
+					t.Fatalf("want an invalid configuration, got %v", err)
+				}
+				planned++
+				return
+			}
 			if exp.filtered {
 				if err != ErrFilteredByWorkflow {
 					t.Fatalf("want no pipeline (workflow:rules), got %v (planned: %v)", err, err == nil)
@@ -90,7 +101,7 @@ func TestCorpus(t *testing.T) {
 type corpusExpected struct {
 	ref, project, skip string
 	exists             []string
-	filtered           bool
+	filtered, invalid  bool
 	jobs               []string
 }
 
@@ -116,6 +127,8 @@ func readExpected(t *testing.T, path string) corpusExpected {
 			exp.skip = strings.TrimPrefix(line, "# skip: ")
 		case line == "# filtered":
 			exp.filtered = true
+		case line == "# invalid":
+			exp.invalid = true
 		case strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "":
 		default:
 			if !strings.Contains(line, "\t") {
