@@ -25,7 +25,8 @@ import (
 // .expected header lines: "# ref: BRANCH" (the default branch, "main" if
 // absent), "# project: PATH", "# exists: PATH" (a repository file rules:exists
 // and include:local may see; repeatable), "# filtered" (workflow:rules
-// create no pipeline), "# invalid" (GitLab reports the file as invalid),
+// create no pipeline), "# nojobs" (no job is selected, so no pipeline),
+// "# invalid" (GitLab reports the file as invalid),
 // "# skip: REASON". Then one "job<TAB>stage" line per
 // job.
 func TestCorpus(t *testing.T) {
@@ -69,6 +70,13 @@ func TestCorpus(t *testing.T) {
 				planned++
 				return
 			}
+			if exp.nojobs {
+				if err != ErrNoJobs {
+					t.Fatalf("want no pipeline (no job selected), got %v", err)
+				}
+				planned++
+				return
+			}
 			if exp.filtered {
 				if err != ErrFilteredByWorkflow {
 					t.Fatalf("want no pipeline (workflow:rules), got %v (planned: %v)", err, err == nil)
@@ -102,6 +110,7 @@ type corpusExpected struct {
 	ref, project, skip string
 	exists             []string
 	filtered, invalid  bool
+	nojobs             bool
 	jobs               []string
 }
 
@@ -127,6 +136,8 @@ func readExpected(t *testing.T, path string) corpusExpected {
 			exp.skip = strings.TrimPrefix(line, "# skip: ")
 		case line == "# filtered":
 			exp.filtered = true
+		case line == "# nojobs":
+			exp.nojobs = true
 		case line == "# invalid":
 			exp.invalid = true
 		case strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "":
