@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +193,50 @@ func TestCILint(t *testing.T) {
 		sb.signIn(stranger)
 		if status, _, _ := sb.get(W); status != http.StatusNotFound {
 			t.Errorf("lint page of a private project as a stranger: %d, want 404", status)
+		}
+	})
+}
+
+// TestIncludeRemoteAndTemplate: include:remote reads only from the hosts
+// --include-remote-allow names (here a local server), and include:template
+// reads the --templates-project project.
+func TestIncludeRemoteAndTemplate(t *testing.T) {
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/ci/remote.yml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("remote-job:\n  script: echo remote\n"))
+	}))
+	defer remote.Close()
+	ru, _ := url.Parse(remote.URL)
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e, func(c *Config) {
+			c.Includes.RemoteAllow = "ci.example.com, " + ru.Host
+			c.Includes.TemplatesProject = "root/templates"
+		})
+		in.project("templates", map[string]string{"Jobs/Lint.gitlab-ci.yml": "template-lint:\n  stage: .pre\n  script: lint\n"})
+		cfg := "include:\n  - remote: " + remote.URL + "/ci/remote.yml\n  - template: Jobs/Lint.gitlab-ci.yml\nbuild:\n  script: make\n"
+		pid, _ := in.project("app", map[string]string{".gitlab-ci.yml": cfg})
+		pl := in.latestPipeline(pid)
+		var jobs []struct {
+			Name string `json:"name"`
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/jobs", pid, pl.ID), nil, http.StatusOK, &jobs)
+		var names []string
+		for _, j := range jobs {
+			names = append(names, j.Name)
+		}
+		sort.Strings(names)
+		if fmt.Sprint(names) != "[build remote-job template-lint]" {
+			t.Fatalf("pipeline %d (%s) jobs = %v", pl.ID, pl.Status, names)
+		}
+		// A host the flag does not name is refused, with the include chain.
+		other := strings.Replace(remote.URL, "127.0.0.1", "localhost", 1)
+		status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/ci/lint", pid), map[string]string{"PRIVATE-TOKEN": in.token},
+			map[string]string{"content": "include:\n  - remote: " + other + "/ci/remote.yml\nbuild:\n  script: make\n"})
+		if status != http.StatusOK || !strings.Contains(string(body), "is not allowed (--include-remote-allow)") || !strings.Contains(string(body), `"valid":false`) {
+			t.Errorf("lint of a remote include from a host not allowed: %d %s", status, body)
 		}
 	})
 }
