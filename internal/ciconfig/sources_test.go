@@ -351,3 +351,29 @@ func TestLatestSemver(t *testing.T) {
 		assertEqual(t, latestSemver(tt.tags), tt.want)
 	}
 }
+
+// include:local takes inputs too, each include of the same file with other
+// inputs is merged on its own, and include:rules pick which entries apply.
+func TestPlanIncludeLocalInputsAndRules(t *testing.T) {
+	files := map[string]string{"ci/deploy.yml": "spec:\n  inputs:\n    env:\n---\n\"deploy-$[[ inputs.env ]]\":\n  stage: deploy\n  script: ./deploy $[[ inputs.env ]]\n"}
+	y := `include:
+  - local: ci/deploy.yml
+    inputs: {env: staging}
+  - local: ci/deploy.yml
+    inputs: {env: production}
+    rules:
+      - if: $CI_COMMIT_TAG
+build:
+  script: make
+`
+	plan, err := Plan(Input{Content: []byte(y), Variables: branchPush(), ReadFile: repoFiles(files)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, jobNames(plan), []string{"deploy-staging", "build"})
+	plan, err = Plan(Input{Content: []byte(y), Variables: tagPush("v1.0.0"), ReadFile: repoFiles(files)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, jobNames(plan), []string{"deploy-staging", "deploy-production", "build"})
+}
