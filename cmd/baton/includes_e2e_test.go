@@ -119,6 +119,13 @@ func TestCILint(t *testing.T) {
 		if err != nil || res.Valid || fmt.Sprint(res.Errors) != "[Pipeline filtered out by workflow rules.]" {
 			t.Errorf("dry run = %+v, %v; want invalid, filtered out by workflow rules", res, err)
 		}
+		// The dry run's rules see the predefined variables a push to the
+		// default branch gets (ci.PredefinedVariables, as Create's do).
+		onMain := "workflow:\n  rules:\n    - if: $CI_COMMIT_BRANCH == \"main\" && $CI_PIPELINE_SOURCE == \"push\" && $CI_PROJECT_PATH == \"root/app\"\nbuild:\n  script: [make]\n"
+		res, _, err = gl.Validate.ProjectNamespaceLint(pid, &gitlab.ProjectNamespaceLintOptions{Content: gitlab.Ptr(onMain), DryRun: gitlab.Ptr(true)})
+		if err != nil || !res.Valid || len(res.Errors) != 0 {
+			t.Errorf("dry run on main = %+v, %v; want valid, workflow rules seeing the predefined variables", res, err)
+		}
 		res, _, err = gl.Validate.ProjectNamespaceLint(pid, &gitlab.ProjectNamespaceLintOptions{Content: gitlab.Ptr("build:\n  script: x\n  when: sometimes\n")})
 		if err != nil || res.Valid || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "jobs:build:when config should be one of") {
 			t.Errorf("invalid content = %+v, %v", res, err)
