@@ -58,6 +58,7 @@ type Config struct {
 	MaxVariableBytes int64         // one YAML or request variable value
 	MaxVariables     int64         // variables of one scope (global, a job, a request)
 	Bounds                         // README "Security": held waits, connections, timeouts
+	Includes         IncludeConfig // include:remote and include:template
 	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
 	SessionIdle      time.Duration // web sessions unused this long end
 	SessionMaxAge    time.Duration // web sessions end this long after sign-in
@@ -124,6 +125,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
 	c.bindBounds(fs, integer, duration)
+	c.bindIncludes(str, integer, duration)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")

@@ -4,6 +4,7 @@ import (
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
@@ -30,10 +31,11 @@ var (
 	_ runnerapi.Notifier = (*store.DB)(nil)
 	_ sweeper.Store      = (*store.DB)(nil)
 
-	_ planner.Scheduler   = (*scheduler.Scheduler)(nil)
-	_ runnerapi.Scheduler = (*scheduler.Scheduler)(nil)
-	_ web.Scheduler       = (*scheduler.Scheduler)(nil)
-	_ api.Scheduler       = (*scheduler.Scheduler)(nil)
-	_ api.Planner         = (*planner.Planner)(nil)
-	_ planner.Policy      = (*policy.Policy)(nil)
+	_ planner.Scheduler    = (*scheduler.Scheduler)(nil)
+	_ runnerapi.Scheduler  = (*scheduler.Scheduler)(nil)
+	_ web.Scheduler        = (*scheduler.Scheduler)(nil)
+	_ api.Scheduler        = (*scheduler.Scheduler)(nil)
+	_ api.Planner          = (*planner.Planner)(nil)
+	_ planner.Policy       = (*policy.Policy)(nil)
+	_ planner.IncludeRepos = (*gitserve.Repos)(nil)
 )

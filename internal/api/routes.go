@@ -26,6 +26,7 @@ type route struct {
 const (
 	small     = httpx.SmallBody
 	variables = httpx.ParamsBody
+	lint      = httpx.ParamsBody // POST ci/lint: content up to ciconfig's 1 MiB file limit
 )
 
 // routes is the API's route table, the one place that says which ability
@@ -66,6 +67,9 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/retry", policy.UpdatePipeline, small, s.retryPipeline},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/variables", policy.ReadPipelineVariables, small, s.pipelineVariablesList},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", policy.ReadJob, small, s.listPipelineJobs},
+
+		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.lintProjectConfig},
+		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.lintProjectContent},
 
 		{"GET /api/v4/projects/{id}/triggers", policy.ReadTriggers, small, s.listTriggers},
 		{"POST /api/v4/projects/{id}/triggers", policy.AdminTriggers, small, s.createTrigger},

@@ -13,6 +13,8 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/ciconfig"
+	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -44,6 +46,8 @@ type Scheduler interface {
 // An invalid configuration is KindInvalid with the YAML errors as message.
 type Planner interface {
 	Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error)
+	// Lint checks a configuration as GitLab's CI lint does.
+	Lint(ctx context.Context, req planner.LintRequest) (*ciconfig.LintResult, error)
 }
 
 // Repos creates and removes a project's git repository and sets its

@@ -107,8 +107,17 @@ func equal(l, r value) bool {
 // matches applies a regexp on the right to the left's text; a variable on
 // the right is read as a /regex/ literal (GitLab 15.0+ behaviour).
 func matches(l, r value) bool {
+	text := ""
+	if l.kind == valString {
+		text = l.s
+	}
 	re := r.re
 	if r.kind == valString {
+		if !looksLikePattern(r.s) {
+			// GitLab keeps a value that is not a /regex/ literal as a
+			// string and scans it for the left side's text.
+			return strings.Contains(r.s, text)
+		}
 		var err error
 		if re, err = compilePattern(r.s); err != nil {
 			return false
@@ -116,10 +125,6 @@ func matches(l, r value) bool {
 	}
 	if re == nil {
 		return false
-	}
-	text := ""
-	if l.kind == valString {
-		text = l.s
 	}
 	return re.MatchString(text)
 }
@@ -367,4 +372,16 @@ func clip(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// looksLikePattern reports whether s has the /regex/flags form.
+func looksLikePattern(s string) bool {
+	if len(s) < 2 || s[0] != '/' {
+		return false
+	}
+	end := strings.LastIndexByte(s, '/')
+	if end == 0 {
+		return false
+	}
+	return strings.Trim(s[end+1:], "imx") == ""
 }

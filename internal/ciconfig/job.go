@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/batonci/baton/internal/ci"
@@ -19,6 +20,9 @@ type jobDef struct {
 	only, except    *refPolicy
 	parallel        int
 	matrix          [][]ci.Variable // one entry per parallel:matrix instance
+	// unsupported names keywords Baton cannot honour (trigger, release,
+	// run): an error only if the pipeline would run the job.
+	unsupported []string
 }
 
 var jobKeys = map[string]bool{
@@ -67,12 +71,13 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 	if bad := unknownKeys(n, jobKeys); bad != "" {
 		p.probs.add("%s config contains unknown keys: %s", where, bad)
 	}
+	var unsupported []string
 	for _, k := range n.keys {
 		if why, ok := unsupportedJobKeys[k]; ok {
-			p.probs.add("%s:%s is not supported by Baton: %s", where, k, why)
+			unsupported = append(unsupported, fmt.Sprintf("%s:%s is not supported by Baton: %s", where, k, why))
 		}
 	}
-	j := &jobDef{name: name, spec: ci.JobSpec{Name: name, Stage: "test", When: "on_success"}}
+	j := &jobDef{name: name, spec: ci.JobSpec{Name: name, Stage: "test", When: "on_success"}, unsupported: unsupported}
 	inheritDefault, inheritVars := p.parseInherit(n.get("inherit"), where)
 	j.inheritVars = inheritVars
 	// default: keys apply where the job does not set them.

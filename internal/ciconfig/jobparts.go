@@ -1,7 +1,9 @@
 package ciconfig
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -109,7 +111,7 @@ func parseNeeds(n *node, where string, probs *problems) []ci.Need {
 		return nil
 	}
 	out := make([]ci.Need, 0, len(n.items))
-	for _, it := range n.items {
+	for _, it := range flattenSeq(n.items, maxDepth) {
 		if s, ok := scalarString(it); ok {
 			out = append(out, ci.Need{Job: s, Artifacts: true})
 			continue
@@ -122,7 +124,7 @@ func parseNeeds(n *node, where string, probs *problems) []ci.Need {
 			probs.add("%s config contains unknown keys: %s", where, bad)
 			continue
 		}
-		for _, k := range []string{"project", "pipeline", "parallel"} {
+		for _, k := range []string{"project", "pipeline"} {
 			if it.has(k) {
 				probs.add("%s:%s is not supported by Baton", where, k)
 			}
@@ -133,6 +135,13 @@ func parseNeeds(n *node, where string, probs *problems) []ci.Need {
 			probs.add("%s:job config should be a string", where)
 			continue
 		}
+		var names []string
+		if pn := it.get("parallel"); pn != nil {
+			names = needMatrixNames(need.Job, pn, where+":parallel", probs)
+			if names == nil {
+				continue
+			}
+		}
 		if a := it.get("artifacts"); a != nil {
 			if need.Artifacts, ok = boolValueOf(a); !ok {
 				probs.add("%s:artifacts config should be a boolean value", where)
@@ -142,6 +151,14 @@ func parseNeeds(n *node, where string, probs *problems) []ci.Need {
 			if need.Optional, ok = boolValueOf(o); !ok {
 				probs.add("%s:optional config should be a boolean value", where)
 			}
+		}
+		if names != nil {
+			for _, name := range names {
+				nd := need
+				nd.Job = name
+				out = append(out, nd)
+			}
+			continue
 		}
 		out = append(out, need)
 	}
@@ -172,6 +189,11 @@ var retryReasons = map[string]bool{
 	"stuck_or_timeout_failure": true, "runner_system_failure": true, "runner_unsupported": true,
 	"stale_schedule": true, "job_execution_timeout": true, "archived_failure": true,
 	"unmet_prerequisites": true, "scheduler_failure": true, "data_integrity_failure": true,
+	"missing_dependency_failure": true,
+	// GitLab 19.0 splits stuck_or_timeout_failure into these.
+	"stuck_pending_with_matching_runners": true, "stuck_pending_no_matching_runners": true,
+	"no_updates_running": true, "no_updates_canceling": true, "server_timeout_running": true,
+	"server_timeout_canceling": true,
 }
 
 // parseRetry reads an integer 0..2 or {max:, when:, exit_codes:}.
@@ -226,4 +248,51 @@ func parseRetry(n *node, where string, probs *problems) ci.RetrySpec {
 		r.ExitCodes = codes
 	}
 	return r
+}
+
+// flattenSeq flattens arrays nested in items (from !reference or anchors)
+// up to depth levels.
+func flattenSeq(items []*node, depth int) []*node {
+	nested := false
+	for _, it := range items {
+		if it != nil && it.kind == kindSeq {
+			nested = true
+			break
+		}
+	}
+	if !nested || depth <= 0 {
+		return items
+	}
+	out := make([]*node, 0, len(items))
+	for _, it := range items {
+		if it != nil && it.kind == kindSeq {
+			out = append(out, flattenSeq(it.items, depth-1)...)
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// needMatrixNames reads needs:parallel:matrix into the names of the
+// instances of job it selects ("job: [v1, v2]", values in the order the
+// need lists its variables, as GitLab names them).
+func needMatrixNames(job string, n *node, where string, probs *problems) []string {
+	if n.kind != kindMap || !n.has("matrix") {
+		probs.add("%s config should be a hash with matrix:", where)
+		return nil
+	}
+	count, cells := parseParallel(n, where, probs)
+	if count == 0 {
+		return nil
+	}
+	names := make([]string, len(cells))
+	for i, cell := range cells {
+		vals := make([]string, len(cell))
+		for k, v := range cell {
+			vals[k] = v.Value
+		}
+		names[i] = fmt.Sprintf("%s: [%s]", job, strings.Join(vals, ", "))
+	}
+	return names
 }

@@ -24,6 +24,13 @@ type Input struct {
 	// include:local and rules:exists; the path is relative to the repository
 	// root. nil makes every include an error.
 	ReadFile func(path string) ([]byte, error)
+	// Sources reads include:project, include:component, include:template
+	// and include:remote files; its nil functions refuse those kinds.
+	Sources Sources
+	// Inputs are the pipeline's inputs, for a main configuration with a
+	// spec:inputs header (strings, float64 or int numbers, booleans and
+	// []any arrays, as decoded from JSON).
+	Inputs map[string]any
 }
 
 // maxPlannedJobs bounds the jobs of one pipeline after parallel expansion.
@@ -68,13 +75,14 @@ type planner struct {
 	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
 	rootIdx  map[string]*node // top-level keys of root
 	stageIdx map[string]int
+	included []Included // files merged by include, in the order read
 }
 
 func (p *planner) plan() (*ci.PipelinePlan, error) {
 	if len(strings.TrimSpace(string(p.in.Content))) == 0 {
 		return nil, errors.New("Please provide content of .gitlab-ci.yml")
 	}
-	root, err := parseYAML(".gitlab-ci.yml", p.in.Content)
+	root, err := p.parseConfig(".gitlab-ci.yml", p.in.Content, p.mainInputs(), false)
 	if err != nil {
 		return nil, err
 	}
@@ -84,16 +92,16 @@ func (p *planner) plan() (*ci.PipelinePlan, error) {
 	if root, err = p.includeAll(root); err != nil {
 		return nil, err
 	}
-	if root, err = resolveReferences(root); err != nil {
-		return nil, err
-	}
-	p.root = root
-	p.rootIdx = make(map[string]*node, len(root.keys))
-	for i, k := range root.keys {
-		p.rootIdx[k] = root.vals[i]
+	p.setRoot(root)
+	// GitLab resolves extends first and !reference tags after, so that a
+	// reference sees what the job it names inherited.
+	p.resolveExtends()
+	if p.probs.err() == nil {
+		if err := p.resolveReferences(); err != nil {
+			return nil, err
+		}
 	}
 	p.parseGlobals()
-	p.resolveExtends()
 	p.parseJobs()
 	if err := p.probs.err(); err != nil {
 		return nil, err
@@ -228,4 +236,33 @@ func (p *planner) stageIndex(stage string) int {
 		return i
 	}
 	return -1
+}
+
+func (p *planner) setRoot(root *node) {
+	p.root = root
+	p.rootIdx = make(map[string]*node, len(root.keys))
+	for i, k := range root.keys {
+		p.rootIdx[k] = root.vals[i]
+	}
+}
+
+// resolveReferences replaces the !reference tags of the configuration with
+// extends resolved, in p.root and p.allDefs.
+func (p *planner) resolveReferences() error {
+	vals := make([]*node, len(p.root.vals))
+	for i, k := range p.root.keys {
+		vals[i] = p.root.vals[i]
+		if d, ok := p.allDefs[k]; ok && d != nil {
+			vals[i] = d
+		}
+	}
+	resolved, err := resolveReferences(newMap(p.root.line, p.root.keys, vals))
+	if err != nil {
+		return err
+	}
+	p.setRoot(resolved)
+	for k := range p.allDefs {
+		p.allDefs[k] = p.rootIdx[k]
+	}
+	return nil
 }

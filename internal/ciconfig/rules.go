@@ -31,14 +31,7 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 		probs.add("%s config should be an array of hashes", where)
 		return nil
 	}
-	var items []*node
-	for _, it := range n.items {
-		if it.kind == kindSeq { // nested arrays from !reference or anchors
-			items = append(items, it.items...)
-		} else {
-			items = append(items, it)
-		}
-	}
+	items := flattenSeq(n.items, maxDepth) // nested arrays from !reference or anchors
 	allowed := workflowRuleKeys
 	if job {
 		allowed = jobRuleKeys
@@ -239,6 +232,10 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 		}
 		if s.When == "never" {
 			continue
+		}
+		if len(j.unsupported) > 0 {
+			// Only a job the pipeline would run must be one Baton can run.
+			return nil, &ConfigError{Errors: j.unsupported}
 		}
 		if s.Stage != ".pre" && s.Stage != ".post" {
 			regular = true

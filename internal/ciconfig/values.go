@@ -102,6 +102,10 @@ func parseVariables(n *node, where string, probs *problems) []ci.Variable {
 			out = append(out, ci.Variable{Key: k, Value: s})
 			continue
 		}
+		if v.kind == kindNull { // `VAR:` is an empty string, as in GitLab
+			out = append(out, ci.Variable{Key: k})
+			continue
+		}
 		if v.kind != kindMap {
 			probs.add("%s config should be a hash of key value pairs, value can be a hash (%s is %s)", where, k, v.describe())
 			continue

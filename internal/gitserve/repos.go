@@ -192,6 +192,26 @@ func (r *Repos) Branches(ctx context.Context, projectID int64) ([]string, error)
 	return branches, nil
 }
 
+// Tags lists the repository's tag names, sorted.
+func (r *Repos) Tags(ctx context.Context, projectID int64) ([]string, error) {
+	dir, err := r.existing(projectID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.run(ctx, dir, nil, "for-each-ref", "--format=%(refname)", "refs/tags/")
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of project %d: %w", projectID, err)
+	}
+	tags := []string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, ok := strings.CutPrefix(line, "refs/tags/"); ok {
+			tags = append(tags, name)
+		}
+	}
+	sort.Strings(tags)
+	return tags, nil
+}
+
 // existing returns the project's repository directory, KindNotFound if absent.
 func (r *Repos) existing(projectID int64) (string, error) {
 	dir := r.Path(projectID)

@@ -63,6 +63,7 @@ type Policy interface {
 type Options struct {
 	ExternalURL string // CI_SERVER_URL
 	Limits      Limits
+	Includes    *Includes        // nil: only include:local
 	Logger      *slog.Logger     // default slog.Default()
 	Now         func() time.Time // default time.Now, in UTC
 }
@@ -210,6 +211,7 @@ func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		ReadFile: func(name string) ([]byte, error) {
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
+		Sources: p.opts.Includes.Sources(ctx, pl.UserID),
 	})
 	if err != nil {
 		return nil, err

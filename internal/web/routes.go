@@ -77,6 +77,8 @@ var projectRouteTable = []route[struct{}]{
 	{"GET", "jobs/artifacts/{ref...}", policy.ReadArtifact, small, func(s *Server, c *req, _ struct{}, rest string) error { return s.refArtifact(c, rest) }},
 	{"GET", "settings", policy.AdminProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.settingsPage(c, "", nil) }},
 	{"POST", "settings", policy.AdminProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveSettings(c) }},
+	{"GET", "ci/lint", policy.CreatePipeline, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.lintPage(c) }},
+	{"POST", "ci/lint", policy.CreatePipeline, lintBody, func(s *Server, c *req, _ struct{}, _ string) error { return s.lint(c) }},
 }
 
 // pipelineRouteTable is every route under /<project>/-/pipelines/:id.

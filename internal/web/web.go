@@ -77,6 +77,7 @@ type Deps struct {
 	Scheduler Scheduler
 	Artifacts *artifacts.Service // chooses and serves archives as the API does
 	Repos     Repos
+	Linter    Linter // the CI lint page
 	// RegistrationToken returns the instance's runner registration token,
 	// creating it on first use (runnerapi.Server.RegistrationToken).
 	RegistrationToken func(ctx context.Context) (string, error)

@@ -1,0 +1,91 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"regexp"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/ciconfig"
+)
+
+// IncludeRepos reads other projects' repositories for include:project,
+// include:component and include:template.
+type IncludeRepos interface {
+	// ResolveRef returns the commit a branch or tag points at; KindNotFound
+	// if there is none.
+	ResolveRef(ctx context.Context, projectID int64, ref string) (sha string, tag bool, err error)
+	// ReadFile returns a file at a commit; KindNotFound if it is absent.
+	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
+	// Tags lists the repository's tag names.
+	Tags(ctx context.Context, projectID int64) ([]string, error)
+}
+
+// Includes reads the files a configuration includes from outside its own
+// repository, as the pipeline's user: a project the user may not read is
+// reported exactly like a project that does not exist.
+type Includes struct {
+	Repos    IncludeRepos
+	Projects interface {
+		ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
+	}
+	// CanReadCode reports whether the user (0: anonymous) may read the
+	// project's code (policy ReadCode).
+	CanReadCode func(ctx context.Context, userID int64, proj *ci.Project) bool
+	// ServerFQDN is the instance's host name, the prefix of components.
+	ServerFQDN string
+	// TemplatesProject is the full path of the project include:template
+	// reads (--templates-project); "" refuses include:template.
+	TemplatesProject string
+	// Remote fetches include:remote from allowed hosts; nil refuses it.
+	Remote *ciconfig.RemoteFetcher
+}
+
+var shaRe = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
+
+// Sources returns what ciconfig reads included files with, for a pipeline
+// of userID.
+func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources {
+	if in == nil {
+		return ciconfig.Sources{}
+	}
+	project := func(path string) (*ci.Project, error) {
+		proj, err := in.Projects.ProjectByFullPath(ctx, path)
+		if err != nil || proj == nil || !in.CanReadCode(ctx, userID, proj) {
+			return nil, ciconfig.ErrProjectNotFound
+		}
+		return proj, nil
+	}
+	src := ciconfig.Sources{
+		ServerFQDN:       in.ServerFQDN,
+		TemplatesProject: in.TemplatesProject,
+		ProjectFile: func(path, ref, file string) ([]byte, error) {
+			proj, err := project(path)
+			if err != nil {
+				return nil, err
+			}
+			if ref == "" {
+				ref = proj.DefaultBranch
+			}
+			sha, _, err := in.Repos.ResolveRef(ctx, proj.ID, ref)
+			if err != nil && shaRe.MatchString(ref) {
+				sha, err = ref, nil // a commit
+			}
+			if err != nil {
+				return nil, errors.New("reference not found")
+			}
+			return in.Repos.ReadFile(ctx, proj.ID, sha, file)
+		},
+		ProjectTags: func(path string) ([]string, error) {
+			proj, err := project(path)
+			if err != nil {
+				return nil, err
+			}
+			return in.Repos.Tags(ctx, proj.ID)
+		},
+	}
+	if in.Remote != nil {
+		src.Remote = in.Remote.Fetch
+	}
+	return src
+}
