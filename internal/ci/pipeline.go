@@ -33,6 +33,10 @@ type Pipeline struct {
 	// over the file's variables.
 	Variables   []Variable
 	CommitTitle string // first line of the head commit's message
+	// Protected is whether a protected branch or tag rule matched the ref
+	// when the pipeline was created: its jobs get protected variables and
+	// CI_COMMIT_REF_PROTECTED=true.
+	Protected bool
 	// Spec is what the configuration says for the whole pipeline, stored
 	// once rather than in every job. CreatePipeline writes it; PipelineByID
 	// and ListPipelines leave it empty (read it with PipelineSpec), so that

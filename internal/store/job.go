@@ -218,12 +218,13 @@ func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
 		j.UpdatedAt = now()
 	}
 	j.UpdatedAt = norm(j.UpdatedAt)
+	var pending int64
 	err := db.queryRow(ctx, db.sql,
 		`UPDATE jobs SET status = ?, runner_id = ?, token_hash = ?, failure_reason = ?, exit_code = ?, queued_at = ?,
 			started_at = ?, finished_at = ?, updated_at = ?, erased_at = ?
-		 WHERE id = ? AND status = ? RETURNING trace_size`,
+		 WHERE id = ? AND status = ? RETURNING trace_size, length(trace_pending)`,
 		string(j.Status), j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), db.tp(j.QueuedAt),
-		db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.ID, string(from)).Scan(&j.TraceSize)
+		db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.ID, string(from)).Scan(&j.TraceSize, &pending)
 	if isNoRows(err) {
 		return db.statusConflict(ctx, j.ID, from)
 	}
@@ -231,6 +232,13 @@ func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
 		return db.violation(err, fmt.Sprintf("updating job %d", j.ID), "job token already in use")
 	}
 	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	if pending > 0 && j.Status.Finished() {
+		// The log ended with the start of a masked value held back by
+		// AppendMaskedTrace: store it, as '*'.
+		if err := db.flushTracePending(ctx, j.ID); err != nil {
+			return err
+		}
+	}
 	if j.Status == ci.StatusPending && from != ci.StatusPending {
 		db.queueChanged(ctx)
 	}

@@ -11,14 +11,14 @@ import (
 )
 
 const pipelineCols = `id, iid, project_id, ref, tag, sha, before_sha, source, status, yaml_errors, user_id,
-	variables, commit_title, created_at, updated_at, started_at, finished_at`
+	variables, commit_title, created_at, updated_at, started_at, finished_at, protected`
 
 func scanPipeline(row interface{ Scan(...any) error }) (*ci.Pipeline, error) {
 	p := &ci.Pipeline{}
 	var status, vars string
 	err := row.Scan(&p.ID, &p.IID, &p.ProjectID, &p.Ref, &p.Tag, &p.SHA, &p.BeforeSHA, &p.Source, &status,
 		&p.YAMLErrors, &p.UserID, &vars, &p.CommitTitle, scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt),
-		scanNullTime(&p.StartedAt), scanNullTime(&p.FinishedAt))
+		scanNullTime(&p.StartedAt), scanNullTime(&p.FinishedAt), &p.Protected)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +60,10 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 		}
 		err = db.queryRow(ctx, tx,
 			`INSERT INTO pipelines (project_id, iid, ref, tag, sha, before_sha, source, status, yaml_errors, user_id,
-				variables, commit_title, created_at, updated_at, started_at, finished_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				variables, commit_title, created_at, updated_at, started_at, finished_at, protected)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			p.ProjectID, iid, p.Ref, p.Tag, strings.ToLower(p.SHA), p.BeforeSHA, p.Source, string(p.Status), p.YAMLErrors,
-			p.UserID, string(vars), p.CommitTitle, db.t(at), db.t(at), db.tp(p.StartedAt), db.tp(p.FinishedAt)).Scan(&id)
+			p.UserID, string(vars), p.CommitTitle, db.t(at), db.t(at), db.tp(p.StartedAt), db.tp(p.FinishedAt), p.Protected).Scan(&id)
 		if err != nil {
 			return db.violation(err, "creating pipeline", "pipeline already exists")
 		}

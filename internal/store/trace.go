@@ -18,12 +18,22 @@ const TraceChunkSize = 128 << 10
 // and the append are one transaction, so concurrent appenders cannot both
 // win one offset.
 func (db *DB) AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error) {
+	return db.AppendMaskedTrace(ctx, jobID, offset, data, nil)
+}
+
+// AppendMaskedTrace is AppendTrace with the job's masked values replaced
+// (ci.TraceMask) before anything is stored. The end of data that may begin
+// a masked value is held back in the job's row, not in the log, until the
+// next append, or until the job finishes (UpdateJob then stores it as '*').
+// The size counts held-back bytes: it is the runner's offset.
+func (db *DB) AppendMaskedTrace(ctx context.Context, jobID, offset int64, data []byte, mask *ci.TraceMask) (int64, error) {
 	var size int64
 	var conflict bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var pending []byte
 		err := db.queryRow(ctx, tx,
-			`UPDATE jobs SET trace_size = trace_size + ? WHERE id = ? AND trace_size = ? RETURNING trace_size`,
-			int64(len(data)), jobID, offset).Scan(&size)
+			`UPDATE jobs SET trace_size = trace_size + ? WHERE id = ? AND trace_size = ? RETURNING trace_size, trace_pending`,
+			int64(len(data)), jobID, offset).Scan(&size, &pending)
 		if isNoRows(err) {
 			if err := db.queryRow(ctx, tx, `SELECT trace_size FROM jobs WHERE id = ?`, jobID).Scan(&size); err != nil {
 				return db.notFound(err, "job %d", jobID)
@@ -37,27 +47,14 @@ func (db *DB) AppendTrace(ctx context.Context, jobID, offset int64, data []byte)
 		if len(data) == 0 {
 			return nil
 		}
-		// Small patches grow the last chunk instead of adding rows, so a
-		// log of n bytes has about n/TraceChunkSize rows however the
-		// runner sliced it.
-		var lastPos, lastLen int64
-		err = db.queryRow(ctx, tx, `SELECT pos, length(data) FROM trace_chunks WHERE job_id = ? ORDER BY pos DESC LIMIT 1`,
-			jobID).Scan(&lastPos, &lastLen)
-		if err != nil && !isNoRows(err) {
-			return fmt.Errorf("finding the last trace chunk of job %d: %w", jobID, err)
-		}
-		if err == nil && lastPos+lastLen == offset && lastLen+int64(len(data)) <= TraceChunkSize {
-			if _, err := db.exec(ctx, tx, `UPDATE trace_chunks SET data = `+db.engine.AppendBytes+` WHERE job_id = ? AND pos = ?`,
-				data, jobID, lastPos); err != nil {
-				return fmt.Errorf("appending trace of job %d: %w", jobID, err)
+		out, keep := data, []byte(nil)
+		if !mask.Empty() || len(pending) > 0 {
+			out, keep = mask.Mask(pending, data)
+			if _, err := db.exec(ctx, tx, `UPDATE jobs SET trace_pending = ? WHERE id = ?`, nonNil(keep), jobID); err != nil {
+				return fmt.Errorf("holding back trace of job %d: %w", jobID, err)
 			}
-			return nil
 		}
-		if _, err := db.exec(ctx, tx, `INSERT INTO trace_chunks (job_id, pos, data) VALUES (?, ?, ?)`,
-			jobID, offset, data); err != nil {
-			return fmt.Errorf("appending trace of job %d: %w", jobID, err)
-		}
-		return nil
+		return db.writeTrace(ctx, tx, jobID, offset-int64(len(pending)), out)
 	})
 	if err != nil {
 		return 0, err
@@ -66,6 +63,53 @@ func (db *DB) AppendTrace(ctx context.Context, jobID, offset int64, data []byte)
 		return size, ci.Errorf(ci.KindConflict, "trace of job %d has %d bytes, not %d", jobID, size, offset)
 	}
 	return size, nil
+}
+
+// writeTrace stores data at offset of the job's log. Small patches grow
+// the last chunk instead of adding rows, so a log of n bytes has about
+// n/TraceChunkSize rows however the runner sliced it.
+func (db *DB) writeTrace(ctx context.Context, tx *sql.Tx, jobID, offset int64, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	var lastPos, lastLen int64
+	err := db.queryRow(ctx, tx, `SELECT pos, length(data) FROM trace_chunks WHERE job_id = ? ORDER BY pos DESC LIMIT 1`,
+		jobID).Scan(&lastPos, &lastLen)
+	if err != nil && !isNoRows(err) {
+		return fmt.Errorf("finding the last trace chunk of job %d: %w", jobID, err)
+	}
+	if err == nil && lastPos+lastLen == offset && lastLen+int64(len(data)) <= TraceChunkSize {
+		if _, err := db.exec(ctx, tx, `UPDATE trace_chunks SET data = `+db.engine.AppendBytes+` WHERE job_id = ? AND pos = ?`,
+			data, jobID, lastPos); err != nil {
+			return fmt.Errorf("appending trace of job %d: %w", jobID, err)
+		}
+		return nil
+	}
+	if _, err := db.exec(ctx, tx, `INSERT INTO trace_chunks (job_id, pos, data) VALUES (?, ?, ?)`,
+		jobID, offset, data); err != nil {
+		return fmt.Errorf("appending trace of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// flushTracePending stores the held-back end of a finished job's log as
+// '*' (it began a masked value that never completed).
+func (db *DB) flushTracePending(ctx context.Context, jobID int64) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var size int64
+		var pending []byte
+		err := db.queryRow(ctx, tx, `SELECT trace_size, trace_pending FROM jobs WHERE id = ?`, jobID).Scan(&size, &pending)
+		if err != nil {
+			return db.notFound(err, "job %d", jobID)
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if _, err := db.exec(ctx, tx, `UPDATE jobs SET trace_pending = ? WHERE id = ?`, []byte{}, jobID); err != nil {
+			return fmt.Errorf("flushing trace of job %d: %w", jobID, err)
+		}
+		return db.writeTrace(ctx, tx, jobID, size-int64(len(pending)), ci.FlushPending(pending))
+	})
 }
 
 // ReadTrace returns the job's log from offset on, at most limit bytes (0 =
