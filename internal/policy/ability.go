@@ -37,12 +37,22 @@ const (
 	AdminProject                             // change the project's settings (PUT /projects/:id, the settings page), rename it
 	ChangeVisibility                         // change the project's visibility
 
+	// Project abilities of CI/CD settings.
+	ReadVariables      // the project's CI/CD variables, values included
+	AdminVariables     // create, change, delete the project's CI/CD variables
+	ReadProtectedRefs  // the project's protected branches and tags
+	AdminProtectedRefs // protect and unprotect branches and tags
+
 	// Group abilities.
 	ReadGroup         // the group itself, its members
 	CreateProjectIn   // create projects in the group (or personal namespace)
 	CreateSubgroup    // create groups under it
 	AdminGroupMembers // add, change, remove group members
 	AdminGroupRunners // create and manage the group's runners
+
+	// Group abilities of CI/CD settings.
+	ReadGroupVariables  // the group's CI/CD variables, values included
+	AdminGroupVariables // create, change, delete the group's CI/CD variables
 
 	// Instance abilities.
 	ReadOwnUser        // GET /user
@@ -52,6 +62,10 @@ const (
 	ListGroups         // GET /groups
 	ListInstanceRunner // GET /runners/all and runner details
 	ListProjects       // GET /projects (job tokens see only their own)
+
+	// Instance abilities of CI/CD settings.
+	ReadInstanceVariables  // the instance's CI/CD variables, values included
+	AdminInstanceVariables // create, change, delete the instance's CI/CD variables
 )
 
 var abilityNames = map[Ability]string{
@@ -66,6 +80,10 @@ var abilityNames = map[Ability]string{
 	AdminGroupMembers: "admin_group_member", AdminGroupRunners: "admin_group_runner",
 	ReadOwnUser: "read_user", CreateProject: "create_project", ReadAdmin: "read_admin", AdminInstance: "admin_all_resources",
 	ListGroups: "list_groups", ListInstanceRunner: "read_runners", ListProjects: "list_projects",
+	ReadVariables: "read_cicd_variables", AdminVariables: "admin_cicd_variables", ReadProtectedRefs: "read_protected_branch",
+	AdminProtectedRefs: "admin_protected_branch", ReadGroupVariables: "read_group_cicd_variables",
+	AdminGroupVariables: "admin_group_cicd_variables", ReadInstanceVariables: "read_instance_cicd_variables",
+	AdminInstanceVariables: "admin_instance_cicd_variables",
 }
 
 // String is GitLab's name of the ability where it has one.
@@ -174,6 +192,13 @@ var projectRules = map[Ability]projectRule{
 	// Owners change its visibility (change_visibility_level).
 	AdminProject:     write(ci.AccessMaintainer),
 	ChangeVisibility: write(ci.AccessOwner),
+
+	// CI/CD variables are Maintainers' (GitLab's admin_cicd_variables),
+	// reading them too: values are secrets. Job tokens never (Reporter).
+	ReadVariables:      read(ci.AccessMaintainer, ci.AccessMaintainer),
+	AdminVariables:     write(ci.AccessMaintainer),
+	ReadProtectedRefs:  read(ci.AccessReporter, ci.AccessReporter),
+	AdminProtectedRefs: write(ci.AccessMaintainer),
 }
 
 // namespaceRule is the rule of one group ability.
@@ -189,6 +214,10 @@ var namespaceRules = map[Ability]namespaceRule{
 	CreateSubgroup:    {minLevel: ci.AccessMaintainer, write: true, scope: scopeWrite},
 	AdminGroupMembers: {minLevel: ci.AccessOwner, write: true, scope: scopeWrite},
 	AdminGroupRunners: {minLevel: ci.AccessOwner, write: true, scope: scopeWrite},
+
+	// Group CI/CD variables are Owners' (GitLab's admin_cicd_variables on groups).
+	ReadGroupVariables:  {minLevel: ci.AccessOwner, scope: scopeRead},
+	AdminGroupVariables: {minLevel: ci.AccessOwner, write: true, scope: scopeWrite},
 }
 
 // instanceRule is the rule of one instance ability.
@@ -208,4 +237,7 @@ var instanceRules = map[Ability]instanceRule{
 	ReadAdmin:          {admin: true, scope: scopeRead, what: "administer Baton"},
 	AdminInstance:      {admin: true, scope: scopeWrite, what: "administer Baton"},
 	ListInstanceRunner: {admin: true, scope: scopeRead, what: "list runners"},
+
+	ReadInstanceVariables:  {admin: true, scope: scopeRead, what: "read instance CI/CD variables"},
+	AdminInstanceVariables: {admin: true, scope: scopeWrite, what: "change instance CI/CD variables"},
 }
