@@ -59,6 +59,7 @@ type Config struct {
 	MaxVariables     int64         // variables of one scope (global, a job, a request)
 	Bounds                         // README "Security": held waits, connections, timeouts
 	Includes         IncludeConfig // include:remote and include:template
+	Secrets                        // CI/CD variables: the encryption key, their number
 	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
 	SessionIdle      time.Duration // web sessions unused this long end
 	SessionMaxAge    time.Duration // web sessions end this long after sign-in
@@ -126,6 +127,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
 	c.bindBounds(fs, integer, duration)
 	c.bindIncludes(str, integer, duration)
+	c.bindSecrets(str, integer)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")

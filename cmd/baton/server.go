@@ -32,6 +32,7 @@ import (
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/storeopen"
 	"github.com/batonci/baton/internal/sweeper"
+	"github.com/batonci/baton/internal/variables"
 	"github.com/batonci/baton/internal/web"
 )
 
@@ -55,6 +56,7 @@ type Main struct {
 	Sweeper   *sweeper.Sweeper // orphaned uploads and blobs
 	Artifacts *artifacts.Service
 	Waiters   *artifacts.Hub // requests waiting for archives
+	Variables *variables.Service
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
 	Web       *web.Server
@@ -117,8 +119,11 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxPublished: int(m.Config.MaxPublished),
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger,
 	})
+	if m.Variables, err = m.openVariables(ctx); err != nil {
+		return err
+	}
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts,
+		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
@@ -132,6 +137,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Resolve:       db.ProjectByFullPath,
 		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
 		OnPush:        m.onPush,
+		CheckPush:     gitAccess{m.Auth, m.Policy}.checkPush(db.ListProtectedRefs),
 	}
 	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
 		return err

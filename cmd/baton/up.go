@@ -32,6 +32,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer, bui
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
+	m.Config.GenerateKey = builtinRunner // `baton up` makes one in DATA_DIR if none is given
 	if err := m.Open(ctx); err != nil {
 		return err
 	}

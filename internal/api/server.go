@@ -16,6 +16,7 @@ import (
 	"github.com/batonci/baton/internal/ciconfig"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
+	civariables "github.com/batonci/baton/internal/variables"
 )
 
 // Store is every store interface the API uses.
@@ -29,6 +30,7 @@ type Store interface {
 	ci.ArtifactStore
 	ci.RunnerStore
 	ci.SettingStore
+	ci.ProtectedRefStore
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.
@@ -70,7 +72,9 @@ type Server struct {
 	Repos     Repos
 	Blobs     blob.Store
 	// Artifacts chooses and serves archives (artifact routes need it).
-	Artifacts   *artifacts.Service
+	Artifacts *artifacts.Service
+	// Variables keeps CI/CD variables (variable routes need it).
+	Variables   *civariables.Service
 	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
 	Version     string
 	Logger      *slog.Logger

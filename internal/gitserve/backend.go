@@ -23,7 +23,7 @@ const maxStderr = 8 << 10
 // runBackend runs `git http-backend` as a CGI program for the project's
 // repository, streaming body to its stdin and its output to w. It reports
 // whether git succeeded (exit status 0 and a 2xx response).
-func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.Logger, projectID int64, rest string, body io.Reader, remoteUser string) bool {
+func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.Logger, projectID int64, rest string, body io.Reader, remoteUser string, hooks *hookEnv) bool {
 	repos := h.Repos
 	ctx := r.Context()
 	if rest == restReceivePack {
@@ -45,6 +45,9 @@ func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.L
 	cmd.Env = append(env, cgiEnv(r, repos.Root(), projectID, rest, remoteUser)...)
 	if rest == restReceivePack && h.MaxPushBytes > 0 {
 		cmd.Env = withConfig(cmd.Env, "receive.maxInputSize", strconv.FormatInt(h.MaxPushBytes, 10))
+	}
+	if hooks != nil {
+		cmd.Env = append(withConfig(cmd.Env, "core.hooksPath", hooks.dir), hooks.env...)
 	}
 	// The body is copied to git's stdin by a goroutine of our own, so that
 	// the request does not end while it may still be reading the body: git

@@ -50,6 +50,10 @@ type Handler struct {
 	// larger pack with "pack exceeds maximum allowed size" before any ref
 	// changes (and deletes what it received of it).
 	MaxPushBytes int64
+	// CheckPush, if set, decides a push's ref updates before git receives
+	// anything (protected branches and tags): the Basic credentials are
+	// those Authorize accepted for writing. See PushDecision.
+	CheckPush func(ctx context.Context, p *ci.Project, username, password string, updates []RefUpdate) (PushDecision, error)
 	// Logger receives errors and push records; nil discards them.
 	Logger *slog.Logger
 
@@ -111,11 +115,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var sniffer *commandSniffer
 	var body io.Reader = r.Body
+	var hooks *hookEnv
 	if rest == restReceivePack {
-		sniffer = newCommandSniffer(r.Body, isGzip(r))
+		if h.CheckPush != nil {
+			var handled bool
+			if body, hooks, handled = h.checkPush(w, r, log, project, username, password); handled {
+				return
+			}
+		}
+		sniffer = newCommandSniffer(body, isGzip(r))
 		body = sniffer
 	}
-	ok = h.runBackend(w, r, log, project.ID, rest, body, pusher)
+	ok = h.runBackend(w, r, log, project.ID, rest, body, pusher, hooks)
 	if sniffer == nil {
 		return
 	}

@@ -30,21 +30,30 @@ const maxCommands = 100_000
 // preceded by "shallow" lines or wrapped in a push certificate) and returns the
 // ref updates it asks for. It reads no further than the flush packet.
 func parseCommands(r io.Reader) ([]RefUpdate, error) {
+	updates, _, err := parseCommandList(r)
+	return updates, err
+}
+
+// parseCommandList is parseCommands that also returns the capabilities the
+// client asked for (after the NUL of the first command).
+func parseCommandList(r io.Reader) (updates []RefUpdate, caps []string, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	var updates []RefUpdate
 	inCert := false
 	for {
 		payload, flush, err := readPktLine(br)
 		if err != nil {
-			return updates, err
+			return updates, caps, err
 		}
 		if flush {
 			if inCert {
-				return updates, errors.New("flush inside push certificate")
+				return updates, caps, errors.New("flush inside push certificate")
 			}
-			return updates, nil
+			return updates, caps, nil
 		}
-		line, _, _ := strings.Cut(string(payload), "\x00")
+		line, rest, hasCaps := strings.Cut(string(payload), "\x00")
+		if hasCaps && caps == nil {
+			caps = strings.Fields(rest)
+		}
 		line = strings.TrimSuffix(line, "\n")
 		switch {
 		case line == "push-cert":
@@ -61,10 +70,10 @@ func parseCommands(r io.Reader) ([]RefUpdate, error) {
 			if inCert {
 				continue // certificate header or signature lines
 			}
-			return updates, fmt.Errorf("unexpected receive-pack command %q", truncate(line, 100))
+			return updates, caps, fmt.Errorf("unexpected receive-pack command %q", truncate(line, 100))
 		}
 		if len(updates) >= maxCommands {
-			return updates, fmt.Errorf("more than %d ref updates", maxCommands)
+			return updates, caps, fmt.Errorf("more than %d ref updates", maxCommands)
 		}
 		updates = append(updates, u)
 	}

@@ -182,8 +182,9 @@ func taken(err error, v *ci.CIVariable) error {
 }
 
 // Update changes the variable Get finds (key, env) with change, then
-// validates, re-seals and saves it.
-func (s *Service) Update(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string, change func(*ci.CIVariable)) (*ci.CIVariable, error) {
+// validates, re-seals and saves it. An error of change is returned as is
+// and saves nothing.
+func (s *Service) Update(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string, change func(*ci.CIVariable) error) (*ci.CIVariable, error) {
 	if s.sealer == nil {
 		return nil, errNoKey
 	}
@@ -191,7 +192,9 @@ func (s *Service) Update(ctx context.Context, scope ci.VariableScope, ownerID in
 	if err != nil {
 		return nil, err
 	}
-	change(v)
+	if err := change(v); err != nil {
+		return nil, err
+	}
 	v.Scope, v.OwnerID, v.Key = scope, ownerID, key
 	if scope == ci.ScopeInstance {
 		v.Environment = ci.AllEnvironments

@@ -188,11 +188,11 @@ func TestServiceRules(t *testing.T) {
 	if err := mk("FULL2", "x", "", false, false); ci.KindOf(err) != ci.KindInvalid || !strings.Contains(ci.MessageOf(err), "--max-ci-variables") {
 		t.Errorf("over the limit = %v", err)
 	}
-	v, err := svc.Update(ctx, ci.ScopeProject, proj.ID, "A", "production", func(v *ci.CIVariable) { v.Masked = true })
+	v, err := svc.Update(ctx, ci.ScopeProject, proj.ID, "A", "production", func(v *ci.CIVariable) error { v.Masked = true; return nil })
 	if ci.KindOf(err) != ci.KindInvalid {
 		t.Errorf("masking a value that cannot be masked = %+v, %v", v, err)
 	}
-	v, err = svc.Update(ctx, ci.ScopeProject, proj.ID, "A", "production", func(v *ci.CIVariable) { v.Value, v.Masked = "now-long-enough", true })
+	v, err = svc.Update(ctx, ci.ScopeProject, proj.ID, "A", "production", func(v *ci.CIVariable) error { v.Value, v.Masked = "now-long-enough", true; return nil })
 	if err != nil || v.Value != "now-long-enough" || !v.Masked {
 		t.Errorf("Update = %+v, %v", v, err)
 	}

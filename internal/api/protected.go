@@ -1,0 +1,252 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
+)
+
+// accessLevelEntity is one of GitLab's *_access_levels entries.
+type accessLevelEntity struct {
+	ID                     int64  `json:"id"`
+	AccessLevel            int    `json:"access_level"`
+	AccessLevelDescription string `json:"access_level_description"`
+	DeployKeyID            *int64 `json:"deploy_key_id"`
+	UserID                 *int64 `json:"user_id"`
+	GroupID                *int64 `json:"group_id"`
+}
+
+type protectedBranchEntity struct {
+	ID                        int64               `json:"id"`
+	Name                      string              `json:"name"`
+	PushAccessLevels          []accessLevelEntity `json:"push_access_levels"`
+	MergeAccessLevels         []accessLevelEntity `json:"merge_access_levels"`
+	UnprotectAccessLevels     []accessLevelEntity `json:"unprotect_access_levels"`
+	AllowForcePush            bool                `json:"allow_force_push"`
+	CodeOwnerApprovalRequired bool                `json:"code_owner_approval_required"`
+}
+
+type protectedTagEntity struct {
+	Name               string              `json:"name"`
+	CreateAccessLevels []accessLevelEntity `json:"create_access_levels"`
+}
+
+// levelDescription is GitLab's access_level_description.
+func levelDescription(l ci.AccessLevel) string {
+	switch l {
+	case ci.AccessNone:
+		return "No one"
+	case ci.AccessDeveloper:
+		return "Developers + Maintainers"
+	case ci.AccessMaintainer:
+		return "Maintainers"
+	case ci.AccessAdmin:
+		return "Administrators"
+	}
+	return ""
+}
+
+func levels(id int64, l ci.AccessLevel) []accessLevelEntity {
+	return []accessLevelEntity{{ID: id, AccessLevel: int(l), AccessLevelDescription: levelDescription(l)}}
+}
+
+func protectedBranchJSON(r *ci.ProtectedRef) protectedBranchEntity {
+	return protectedBranchEntity{ID: r.ID, Name: r.Name, PushAccessLevels: levels(r.ID, r.PushLevel),
+		MergeAccessLevels: levels(r.ID, r.MergeLevel), UnprotectAccessLevels: []accessLevelEntity{}, AllowForcePush: r.AllowForcePush}
+}
+
+func protectedTagJSON(r *ci.ProtectedRef) protectedTagEntity {
+	return protectedTagEntity{Name: r.Name, CreateAccessLevels: levels(r.ID, r.CreateLevel)}
+}
+
+// protectedTags reports whether the route is one of protected_tags.
+func protectedTags(r *http.Request) bool { return strings.Contains(r.URL.Path, "/protected_tags") }
+
+func (s *Server) protectedJSON(r *http.Request, p *ci.ProtectedRef) any {
+	if p.Tag {
+		return protectedTagJSON(p)
+	}
+	return protectedBranchJSON(p)
+}
+
+func (s *Server) listProtectedRefs(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return err
+	}
+	all, err := s.Store.ListProtectedRefs(r.Context(), proj.ID)
+	if err != nil {
+		return err
+	}
+	tags := protectedTags(r)
+	search := q.Get("search")
+	var rules []*ci.ProtectedRef
+	for _, p := range all {
+		if p.Tag == tags && strings.Contains(p.Name, search) {
+			rules = append(rules, p)
+		}
+	}
+	out := []any{}
+	for i := pg.Offset(); i < len(rules) && i < pg.Offset()+pg.PerPage; i++ {
+		out = append(out, s.protectedJSON(r, rules[i]))
+	}
+	s.setPagination(w, r, pg, len(rules))
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// protectedRefIn finds the route's {name} rule of proj.
+func (s *Server) protectedRefIn(r *http.Request, proj *ci.Project) (*ci.ProtectedRef, error) {
+	all, err := s.Store.ListProtectedRefs(r.Context(), proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	tags, name := protectedTags(r), r.PathValue("name")
+	for _, p := range all {
+		if p.Tag == tags && p.Name == name {
+			return p, nil
+		}
+	}
+	if tags {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Protected tag Not Found")
+	}
+	return nil, ci.Errorf(ci.KindNotFound, "404 Protected Branch Not Found")
+}
+
+func (s *Server) getProtectedRef(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.protectedRefIn(r, proj)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.protectedJSON(r, p))
+	return nil
+}
+
+// protectLevel reads an access level parameter a protected ref may require.
+func protectLevel(q *httpx.Params, key string, def ci.AccessLevel) (ci.AccessLevel, error) {
+	n, err := q.Int(key, int64(def))
+	if err != nil {
+		return def, err
+	}
+	if l := ci.AccessLevel(n); ci.ValidProtectLevel(l) {
+		return l, nil
+	}
+	return def, ci.Errorf(ci.KindInvalid, "400 Bad request - %s does not have a valid value: %d (0 no one, 30 developers, 40 maintainers, 60 administrators)", key, n)
+}
+
+// maxProtectedRefs bounds a project's protected branch and tag rules.
+const maxProtectedRefs = 200
+
+func (s *Server) createProtectedRef(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	name, err := q.Required("name")
+	if err != nil {
+		return err
+	}
+	if len(name) > 255 || strings.ContainsAny(name, " \t\n\x00~^:?[\\") {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is invalid: %q", name)
+	}
+	p := &ci.ProtectedRef{ProjectID: proj.ID, Tag: protectedTags(r), Name: name}
+	if p.Tag {
+		if p.CreateLevel, err = protectLevel(q, "create_access_level", ci.AccessMaintainer); err != nil {
+			return err
+		}
+	} else {
+		if p.PushLevel, err = protectLevel(q, "push_access_level", ci.AccessMaintainer); err != nil {
+			return err
+		}
+		if p.MergeLevel, err = protectLevel(q, "merge_access_level", ci.AccessMaintainer); err != nil {
+			return err
+		}
+		if p.AllowForcePush, err = q.Bool("allow_force_push", false); err != nil {
+			return err
+		}
+	}
+	all, err := s.Store.ListProtectedRefs(r.Context(), proj.ID)
+	if err != nil {
+		return err
+	}
+	if len(all) >= maxProtectedRefs {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - the project already has %d protected branches and tags, the limit", len(all))
+	}
+	if err := s.Store.CreateProtectedRef(r.Context(), p); err != nil {
+		if ci.IsConflict(err) {
+			what := "Protected branch"
+			if p.Tag {
+				what = "Protected tag"
+			}
+			return ci.Errorf(ci.KindConflict, "409 Conflict: %s '%s' already exists", what, name)
+		}
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, s.protectedJSON(r, p))
+	return nil
+}
+
+// updateProtectedBranch is PATCH /projects/:id/protected_branches/:name:
+// allow_force_push and the access levels.
+func (s *Server) updateProtectedBranch(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.protectedRefIn(r, proj)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	if p.PushLevel, err = protectLevel(q, "push_access_level", p.PushLevel); err != nil {
+		return err
+	}
+	if p.MergeLevel, err = protectLevel(q, "merge_access_level", p.MergeLevel); err != nil {
+		return err
+	}
+	if p.AllowForcePush, err = q.Bool("allow_force_push", p.AllowForcePush); err != nil {
+		return err
+	}
+	if err := s.Store.UpdateProtectedRef(r.Context(), p); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.protectedJSON(r, p))
+	return nil
+}
+
+func (s *Server) deleteProtectedRef(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.protectedRefIn(r, proj)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteProtectedRef(r.Context(), p.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
