@@ -105,7 +105,10 @@ func (m *Main) Open(ctx context.Context) error {
 	// requests waiting for their artifacts.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
 		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
-	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Logger: m.Logger, Includes: m.includes(db),
+	if m.Variables, err = m.openVariables(ctx); err != nil {
+		return err
+	}
+	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Logger: m.Logger, Includes: m.includes(db), Variables: m.Variables,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}})
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
@@ -117,11 +120,8 @@ func (m *Main) Open(ctx context.Context) error {
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		MaxPublished: int(m.Config.MaxPublished),
-		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger,
+		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
-	if m.Variables, err = m.openVariables(ctx); err != nil {
-		return err
-	}
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}

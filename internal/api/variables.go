@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -61,8 +62,21 @@ func (s *Server) variablePlace(r *http.Request) (ci.VariableScope, int64, error)
 	return ci.ScopeInstance, 0, nil
 }
 
-// environmentFilter is GitLab's filter[environment_scope] parameter.
-func environmentFilter(q *httpx.Params) string { return q.Get("filter[environment_scope]") }
+// environmentFilter is GitLab's filter[environment_scope] parameter, in
+// the query or a form, or as {"filter": {"environment_scope": ...}} in a
+// JSON body (as GitLab's clients send it with PUT).
+func environmentFilter(q *httpx.Params) string {
+	if v := q.Get("filter[environment_scope]"); v != "" {
+		return v
+	}
+	var f struct {
+		EnvironmentScope string `json:"environment_scope"`
+	}
+	if raw, ok := q.JSON["filter"]; ok && json.Unmarshal(raw, &f) == nil {
+		return f.EnvironmentScope
+	}
+	return ""
+}
 
 func (s *Server) listVariables(w http.ResponseWriter, r *http.Request) error {
 	scope, owner, err := s.variablePlace(r)
@@ -134,6 +148,13 @@ func variableChange(q *httpx.Params, v *ci.CIVariable) error {
 			}
 			*f.dst = b
 		}
+	}
+	// GitLab's hidden variables are masked ones whose value it never shows
+	// again; Baton masks them (and shows values to Maintainers).
+	if hidden, err := q.Bool("masked_and_hidden", false); err != nil {
+		return err
+	} else if hidden {
+		v.Masked = true
 	}
 	if q.Given("environment_scope") {
 		v.Environment = q.Get("environment_scope")

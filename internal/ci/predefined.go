@@ -94,7 +94,7 @@ func PredefinedVariables(in Predefined) []Variable {
 		pub("CI_DEFAULT_BRANCH", p.DefaultBranch), pub("CI_CONFIG_PATH", p.ConfigPath()),
 		pub("CI_COMMIT_SHA", pl.SHA), pub("CI_COMMIT_SHORT_SHA", pl.SHA[:min(8, len(pl.SHA))]),
 		pub("CI_COMMIT_BEFORE_SHA", beforeSHA), pub("CI_COMMIT_REF_NAME", pl.Ref),
-		pub("CI_COMMIT_REF_SLUG", Slug(pl.Ref)), pub("CI_COMMIT_REF_PROTECTED", "false"),
+		pub("CI_COMMIT_REF_SLUG", Slug(pl.Ref)), pub("CI_COMMIT_REF_PROTECTED", strconv.FormatBool(pl.Protected)),
 		pub("CI_COMMIT_TITLE", pl.CommitTitle),
 	}
 	if c := in.Commit; c != nil {

@@ -227,4 +227,3 @@ func (r *Repos) hooksDir() (string, error) {
 	}
 	return dir, nil
 }
-

@@ -41,6 +41,14 @@ type Store interface {
 	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
 	UserByID(ctx context.Context, id int64) (*ci.User, error)
 	UpdateProject(ctx context.Context, p *ci.Project) error
+	// ListProtectedRefs lists the project's protected branches and tags.
+	ListProtectedRefs(ctx context.Context, projectID int64) ([]*ci.ProtectedRef, error)
+}
+
+// Variables resolves the CI/CD variables a project's pipelines may get
+// (variables.Service).
+type Variables interface {
+	ForProject(ctx context.Context, proj *ci.Project) (ci.ScopedVariables, error)
 }
 
 // Scheduler starts a persisted pipeline and cancels the ones it makes
@@ -63,9 +71,11 @@ type Policy interface {
 type Options struct {
 	ExternalURL string // CI_SERVER_URL
 	Limits      Limits
-	Includes    *Includes        // nil: only include:local
-	Logger      *slog.Logger     // default slog.Default()
-	Now         func() time.Time // default time.Now, in UTC
+	Includes    *Includes // nil: only include:local
+	// Variables gives rules the project's CI/CD variables; nil: none.
+	Variables Variables
+	Logger    *slog.Logger     // default slog.Default()
+	Now       func() time.Time // default time.Now, in UTC
 }
 
 // Planner creates pipelines.
@@ -135,6 +145,14 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
 	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
 		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title}
+	rules, err := p.store.ListProtectedRefs(ctx, req.Project.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reading protected refs: %w", err)
+	}
+	// Whether the ref is protected is decided once, when the pipeline is
+	// created (GitLab's ci_pipelines.protected): its jobs get protected
+	// variables and CI_COMMIT_REF_PROTECTED=true.
+	pl.Protected = ci.RefProtected(rules, ref, tag)
 	plan, err := p.Plan(ctx, req.Project, pl, &c)
 	if err != nil {
 		if !push || IsNoPipeline(err) || ci.KindOf(err) != ci.KindInvalid {
@@ -243,14 +261,20 @@ func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pi
 		}
 		in.User = u
 	}
-	v := map[string]string{}
-	for _, pv := range ci.PredefinedVariables(in) {
-		v[pv.Key] = pv.Value
-	}
-	for _, pv := range pl.Variables {
-		if !ci.Reserved(pv.Key) { // refused on request; never let one through
-			v[pv.Key] = pv.Value
+	layers := ci.VariableLayers{Predefined: ci.PredefinedVariables(in), Pipeline: pl.Variables}
+	if p.opts.Variables != nil {
+		// Rules see the CI/CD variables of every environment scope "*"
+		// (a pipeline has no environment yet), protected ones only on
+		// protected refs, as its jobs get them.
+		sv, err := p.opts.Variables.ForProject(ctx, proj)
+		if err != nil {
+			return nil, fmt.Errorf("reading CI/CD variables: %w", err)
 		}
+		layers.Instance, layers.Groups, layers.Project = sv.ForJob(pl.Protected, "")
+	}
+	v := map[string]string{}
+	for _, pv := range ci.JobVariables(layers) { // reserved names stay predefined
+		v[pv.Key] = pv.Value
 	}
 	return v, nil
 }

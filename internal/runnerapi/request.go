@@ -167,15 +167,30 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	if err != nil {
 		return nil, err
 	}
-	// Precedence, lowest first (the runner lets later entries win):
-	// predefined, YAML (global, then the job's own), dotenv of dependencies,
-	// pipeline variables. No user-set entry may carry a reserved name
-	// (ci.Reserved: URLs, tokens, identity): the predefined value stands.
-	vars := fromCI(ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: pl,
-		Commit: spec.Commit, User: user, Job: run}))
-	vars = append(vars, unreserved(fromCI(j.Spec.EffectiveVariables(spec.Variables)))...)
-	vars = append(vars, unreserved(dotenv)...)
-	vars = append(vars, unreserved(fromCI(pl.Variables))...)
+	scoped, err := s.scopedVariables(ctx, proj)
+	if err != nil {
+		return nil, err
+	}
+	instance, groups, own := scoped.ForJob(pl.Protected, j.Spec.Environment)
+	dotenvVars := make([]ci.Variable, 0, len(dotenv))
+	for _, v := range dotenv {
+		dotenvVars = append(dotenvVars, ci.Variable{Key: v.Key, Value: v.Value, Public: v.Public, Masked: v.Masked, File: v.File, Raw: v.Raw})
+	}
+	// GitLab's precedence (ci.JobVariables), lowest first, as the runner
+	// reads them (later entries win): predefined, YAML (global, then the
+	// job's own), dotenv of dependencies, instance, group (closest last)
+	// and project CI/CD variables, pipeline variables. No user-set entry
+	// may carry a reserved name (ci.Reserved): the predefined value stands.
+	all := ci.JobVariables(ci.VariableLayers{
+		Predefined: ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: pl,
+			Commit: spec.Commit, User: user, Job: run}),
+		YAMLJob:  j.Spec.EffectiveVariables(spec.Variables),
+		Dotenv:   dotenvVars,
+		Instance: instance, Groups: groups, Project: own,
+		Pipeline: pl.Variables,
+	})
+	vars := fromCI(all)
+	s.rememberMask(j.ID, all)
 
 	ref := "refs/heads/" + pl.Ref + ":refs/remotes/origin/" + pl.Ref
 	refType := "branch"

@@ -46,6 +46,9 @@ type Store interface {
 	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
 	TouchJob(ctx context.Context, id int64, at time.Time) error
 	AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error)
+	// AppendMaskedTrace is AppendTrace with masked values replaced, their
+	// starts held back across patches.
+	AppendMaskedTrace(ctx context.Context, jobID, offset int64, data []byte, mask *ci.TraceMask) (int64, error)
 	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
 	CreateArtifact(ctx context.Context, a *ci.Artifact) error
 	// A zip archive's row with its files' digests; removed again when
@@ -121,8 +124,16 @@ type Options struct {
 	// when it is set to) and wakes waits for archives on uploads and job
 	// finishes; nil: a proxying service over the store and blobs.
 	Artifacts *artifacts.Service
+	// Variables resolves the CI/CD variables of a project's pipelines
+	// (variables.Service); nil: jobs get none.
+	Variables Variables
 	Logger    *slog.Logger // nil: discard
 	Now       func() time.Time
+}
+
+// Variables resolves the CI/CD variables a project's pipelines may get.
+type Variables interface {
+	ForProject(ctx context.Context, proj *ci.Project) (ci.ScopedVariables, error)
 }
 
 // Server serves the runner protocol: build it with New, then call Register.
@@ -132,6 +143,8 @@ type Server struct {
 	// Queue wakes long-polling job requests.
 	Queue *Queue
 	Options
+
+	masks traceMasks
 }
 
 // New returns the runner protocol on store, blobs and queue, every
@@ -282,6 +295,7 @@ func (s *Server) jobStarted(ctx context.Context, jobID int64) {
 // archives of its pipeline (they answer now that none is coming).
 func (s *Server) jobFinished(ctx context.Context, j *ci.Job) {
 	defer s.Artifacts.Notify(j.ProjectID, j.PipelineID)
+	s.forgetMask(j.ID)
 	if s.Scheduler == nil {
 		return
 	}

@@ -75,7 +75,11 @@ func (s *Server) patchTrace(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Job-Status", string(ci.StatusFailed))
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden - the job log exceeded the limit of %d MiB", limit>>20)
 	}
-	size, err := s.Store.AppendTrace(ctx, j.ID, start, data)
+	mask, err := s.traceMask(ctx, j, token)
+	if err != nil {
+		return err
+	}
+	size, err := s.Store.AppendMaskedTrace(ctx, j.ID, start, data, mask)
 	if ci.IsConflict(err) {
 		w.Header().Set("Range", "0-"+itoa(size))
 		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
