@@ -221,7 +221,7 @@ show:
   script:
     - echo "protected=$CI_COMMIT_REF_PROTECTED"
     - 'if [ -n "$DEPLOY_TOKEN" ]; then echo "secret=present"; else echo "secret=absent"; fi'
-    - 'printf "first:%s" "${DEPLOY_TOKEN:0:7}"; sleep 2; printf " second:%s\n" "${DEPLOY_TOKEN:7}"'
+    - 'printf "value:%s" "${DEPLOY_TOKEN:0:7}"; sleep 3; printf "%s\n" "${DEPLOY_TOKEN:7}"'
     - 'echo "who=$WHO level=$LEVEL only_yaml=$ONLY_YAML company=$COMPANY"'
     - 'echo "cert=$(cat "$CERT")"'
 `
@@ -283,7 +283,7 @@ func TestSecretVariablesInJobs(t *testing.T) {
 			traces[pl.Ref] = in.trace(proj.ID, job.ID)
 		}
 		for ref, want := range map[string][]string{
-			"main":    {"protected=true", "secret=present", "first:[MASKED]"},
+			"main":    {"protected=true", "secret=present", "value:[MASKED]"},
 			"feature": {"protected=false", "secret=absent"},
 		} {
 			tr := traces[ref]
