@@ -221,6 +221,28 @@ await step("cancel a running pipeline", async () => {
   await page.waitForFunction(() => /st-cancel/.test(document.getElementById("pl-status").className), null, { timeout: 30000 });
 });
 
+await step("CI/CD variables: a masked value never reaches the page", async () => {
+  const secret = "Br0wser-Secret-Value-77";
+  await page.goto("/root/website/-/settings/ci_cd");
+  await page.fill("#new-key", "DEPLOY_SECRET");
+  await page.fill("#add-variable textarea[name=value]", secret);
+  await page.check("#add-variable input[name=masked]");
+  await page.check("#add-variable input[name=protected]");
+  await page.click("#add-variable button[type=submit]");
+  await page.waitForSelector("#variables tr[data-key=DEPLOY_SECRET]");
+  check(!(await page.content()).includes(secret), "the masked value is not in the HTML");
+  check((await page.textContent("#variables tr[data-key=DEPLOY_SECRET] .variable-value")).trim() === "*****", "shown as *****");
+  await page.click("#variables tr[data-key=DEPLOY_SECRET] summary");
+  check(await page.inputValue("#variables tr[data-key=DEPLOY_SECRET] textarea[name=value]") === "", "the edit form holds no value");
+  const resp = await page.goto("/root/website/-/settings/ci_cd");
+  check(!(await resp.text()).includes(secret), "the served page does not hold the value");
+  await page.screenshot({ path: join(shots, "variables.png"), fullPage: true });
+  await page.goto("/root/website/-/settings");
+  await page.fill("#pb-name", "release/*");
+  await page.click("#protected-branches button:has-text('Protect')");
+  await page.waitForSelector("#protected-branches code:has-text('release/*')");
+});
+
 await step("projects and runners pages render", async () => {
   await page.goto("/");
   await page.waitForSelector("a.title:has-text('root/website')");

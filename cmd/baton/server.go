@@ -125,7 +125,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
-	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos,
+	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
 		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge})
 	// The sweeper removes what crashed uploads leave: unfinished uploads,

@@ -487,3 +487,98 @@ func TestSecretsKeyAtStart(t *testing.T) {
 		}
 	})
 }
+
+// TestVariablesPage drives /<project>/-/settings/ci_cd and the protected
+// branches of the settings page: Maintainers add, change and delete
+// variables through CSRF-checked forms; a masked value never appears in
+// the HTML, not even in the edit forms; Developers get no page.
+func TestVariablesPage(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e, withSecretsKey(testSecretsKey))
+		id, _ := in.project("app", map[string]string{"README": "x\n"})
+		page := "/root/app/-/settings/ci_cd"
+		b := newBrowser(t, in.url)
+		b.signIn(in.token)
+		secret := "Html-Never-Sees-This-42"
+		token := b.csrf(page)
+		add := url.Values{"_csrf": {token}, "key": {"DEPLOY_SECRET"}, "value": {secret}, "masked": {"true"}, "protected": {"true"},
+			"environment_scope": {"*"}, "description": {"the secret"}}
+		if st, body, _ := b.post(page+"/variables", url.Values{"_csrf": {"x" + token}, "key": {"A"}, "value": {"b"}}); st != http.StatusForbidden {
+			t.Errorf("a wrong CSRF token: %d %s", st, body)
+		}
+		if st, body, _ := b.post(page+"/variables", add); st != http.StatusSeeOther {
+			t.Fatalf("adding a variable: %d %s", st, body)
+		}
+		if st, body, _ := b.post(page+"/variables", url.Values{"_csrf": {token}, "key": {"PLAIN"}, "value": {"plain-value"}}); st != http.StatusSeeOther {
+			t.Fatalf("adding a plain variable: %d %s", st, body)
+		}
+		st, body, _ := b.get(page)
+		if st != http.StatusOK || strings.Contains(body, secret) || !strings.Contains(body, "DEPLOY_SECRET") || !strings.Contains(body, "*****") ||
+			!strings.Contains(body, "plain-value") {
+			t.Fatalf("variables page (%d) shows the masked value, or lacks the variables:\n%s", st, body)
+		}
+		// A value that cannot be masked: the form says why, and echoes no value.
+		st, body, _ = b.post(page+"/variables", url.Values{"_csrf": {token}, "key": {"SHORT"}, "value": {"tiny"}, "masked": {"true"}})
+		if st != http.StatusUnprocessableEntity || !strings.Contains(body, "cannot be masked") || strings.Contains(body, secret) {
+			t.Errorf("an unmaskable value: %d %s", st, body)
+		}
+		// Updating with an empty value keeps it; the flags change.
+		if st, body, _ := b.post(page+"/variables/update", url.Values{"_csrf": {token}, "key": {"DEPLOY_SECRET"}, "original_environment_scope": {"*"},
+			"value": {""}, "masked": {"true"}, "environment_scope": {"*"}, "description": {"changed"}}); st != http.StatusSeeOther {
+			t.Fatalf("updating: %d %s", st, body)
+		}
+		var v struct {
+			Value       string `json:"value"`
+			Protected   bool   `json:"protected"`
+			Description string `json:"description"`
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/variables/DEPLOY_SECRET", id), nil, http.StatusOK, &v)
+		if v.Value != secret || v.Protected || v.Description != "changed" {
+			t.Errorf("after the update: %+v", v)
+		}
+		if _, body, _ = b.get(page); strings.Contains(body, secret) {
+			t.Errorf("the page shows the masked value after an update")
+		}
+		if st, body, _ := b.post(page+"/variables/delete", url.Values{"_csrf": {token}, "key": {"PLAIN"}, "environment_scope": {"*"}}); st != http.StatusSeeOther {
+			t.Fatalf("deleting: %d %s", st, body)
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/variables/PLAIN", id), nil, http.StatusNotFound, nil)
+
+		// Protected branches on the settings page.
+		settings := "/root/app/-/settings"
+		if st, body, _ := b.post(settings+"/protected_branches", url.Values{"_csrf": {token}, "name": {"release/*"},
+			"push_access_level": {"30"}, "merge_access_level": {"40"}}); st != http.StatusSeeOther {
+			t.Fatalf("protecting: %d %s", st, body)
+		}
+		if _, body, _ := b.get(settings); !strings.Contains(body, "<code>release/*</code>") {
+			t.Errorf("settings page lacks the protected branch")
+		}
+		var pbs []struct {
+			Name string `json:"name"`
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/protected_branches", id), nil, http.StatusOK, &pbs)
+		if len(pbs) != 1 || pbs[0].Name != "release/*" {
+			t.Errorf("protected branches after the form: %+v", pbs)
+		}
+		if st, _, _ := b.post(settings+"/protected_branches/delete", url.Values{"_csrf": {token}, "name": {"release/*"}}); st != http.StatusSeeOther {
+			t.Errorf("unprotecting: %d", st)
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/protected_branches", id), nil, http.StatusOK, &pbs)
+		if len(pbs) != 0 {
+			t.Errorf("protected branches after unprotecting: %+v", pbs)
+		}
+
+		// Developers see no variables page and cannot post to it.
+		devID, devTok := in.user("dev")
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/members", id), url.Values{"user_id": {fmt.Sprint(devID)}, "access_level": {"30"}}, http.StatusCreated, nil)
+		d := newBrowser(t, in.url)
+		d.signIn(devTok)
+		if st, body, _ := d.get(page); st != http.StatusForbidden || strings.Contains(body, secret) {
+			t.Errorf("a Developer's variables page: %d", st)
+		}
+		dtok := d.csrf("/")
+		if st, _, _ := d.post(page+"/variables", url.Values{"_csrf": {dtok}, "key": {"X"}, "value": {"y"}}); st != http.StatusForbidden {
+			t.Errorf("a Developer's variable form: %d", st)
+		}
+	})
+}

@@ -11,8 +11,9 @@ import (
 
 // TestWebBrowser runs web-tests/run.mjs: headless Chromium signs in, pushes
 // a repository, watches the pipeline graph and a live log, browses and
-// previews artifacts, checks that an HTML artifact cannot run script, and
-// cancels a pipeline. It needs /usr/bin/chromium, node and
+// previews artifacts, checks that an HTML artifact cannot run script,
+// adds a masked CI/CD variable whose value never reaches the page, protects
+// a branch, and cancels a pipeline. It needs /usr/bin/chromium, node and
 // web-tests/node_modules (`apt-get install -y chromium && (cd web-tests &&
 // npm ci)`): without them it fails under CI and skips otherwise.
 //
@@ -51,7 +52,7 @@ func TestWebBrowser(t *testing.T) {
 		shots = filepath.Join(root, "docs", "screenshots")
 	}
 
-	in := startBaton(t, engines()[0])
+	in := startBaton(t, engines()[0], withSecretsKey(testSecretsKey))
 	in.startRunner(in.runnerToken(), 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()

@@ -42,6 +42,7 @@ var funcs = template.FuncMap{
 	"lower":     strings.ToLower,
 	"hasPrefix": strings.HasPrefix,
 	"dict":      dict,
+	"levelName": levelName,
 }
 
 // dict builds a map from alternating keys and values, for sub-templates.

@@ -79,6 +79,12 @@ var projectRouteTable = []route[struct{}]{
 	{"POST", "settings", policy.AdminProject, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveSettings(c) }},
 	{"GET", "ci/lint", policy.CreatePipeline, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.lintPage(c) }},
 	{"POST", "ci/lint", policy.CreatePipeline, lintBody, func(s *Server, c *req, _ struct{}, _ string) error { return s.lint(c) }},
+	{"POST", "settings/protected_branches", policy.AdminProtectedRefs, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.protectBranch(c) }},
+	{"POST", "settings/protected_branches/delete", policy.AdminProtectedRefs, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.unprotectBranch(c) }},
+	{"GET", "settings/ci_cd", policy.ReadVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.variablesPage(c, "", nil) }},
+	{"POST", "settings/ci_cd/variables", policy.AdminVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveVariable(c, false) }},
+	{"POST", "settings/ci_cd/variables/update", policy.AdminVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveVariable(c, true) }},
+	{"POST", "settings/ci_cd/variables/delete", policy.AdminVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.deleteVariable(c) }},
 }
 
 // pipelineRouteTable is every route under /<project>/-/pipelines/:id.

@@ -36,11 +36,16 @@ func (s *Server) settingsPage(c *req, problem string, form map[string]string) er
 	if form == nil {
 		form = settingsForm(c.proj)
 	}
+	protected, err := s.protectedBranches(c)
+	if err != nil {
+		return err
+	}
 	return s.render(c, status, "settings", "Settings · "+c.proj.FullPath, map[string]any{
 		"Form": form, "Problem": problem, "Saved": c.r.URL.Query().Get("saved") == "1", "Branches": branches,
 		"CanChangeVisibility": s.can(c, policy.ChangeVisibility),
 		"Visibilities":        []ci.Visibility{ci.VisibilityPrivate, ci.VisibilityInternal, ci.VisibilityPublic},
 		"Roles":               []ci.VariablesRole{ci.VariablesNoOneAllowed, ci.VariablesDeveloper, ci.VariablesMaintainer, ci.VariablesOwner},
+		"Protected":           protected, "Levels": protectLevels,
 	})
 }
 

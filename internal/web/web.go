@@ -49,6 +49,17 @@ type Store interface {
 	UpdateProject(ctx context.Context, p *ci.Project) error
 	UpdateRunner(ctx context.Context, r *ci.Runner) error
 	UserByID(ctx context.Context, id int64) (*ci.User, error)
+	ListProtectedRefs(ctx context.Context, projectID int64) ([]*ci.ProtectedRef, error)
+	CreateProtectedRef(ctx context.Context, r *ci.ProtectedRef) error
+	DeleteProtectedRef(ctx context.Context, id int64) error
+}
+
+// Variables keeps CI/CD variables (variables.Service).
+type Variables interface {
+	List(ctx context.Context, scope ci.VariableScope, ownerID int64) ([]*ci.CIVariable, error)
+	Create(ctx context.Context, v *ci.CIVariable) error
+	Update(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string, change func(*ci.CIVariable) error) (*ci.CIVariable, error)
+	Delete(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string) error
 }
 
 // Scheduler is the part of the pipeline state machine the UI's buttons drive.
@@ -77,7 +88,8 @@ type Deps struct {
 	Scheduler Scheduler
 	Artifacts *artifacts.Service // chooses and serves archives as the API does
 	Repos     Repos
-	Linter    Linter // the CI lint page
+	Linter    Linter    // the CI lint page
+	Variables Variables // the CI/CD variables page
 	// RegistrationToken returns the instance's runner registration token,
 	// creating it on first use (runnerapi.Server.RegistrationToken).
 	RegistrationToken func(ctx context.Context) (string, error)
