@@ -82,7 +82,7 @@ func (in *instance) finishJob(j matrixJob, withArtifact bool) {
 // missing ones.
 func TestAuthorizationMatrix(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		in := startBaton(t, e)
+		in := startBaton(t, e, withSecretsKey(testSecretsKey))
 		ci := "stages: [test]\nbuild:\n  script: [make]\n  artifacts: {paths: [out/]}\nwork:\n  script: [sleep 1]\nfin:\n  script: [true]\n"
 		var group struct {
 			ID int64 `json:"id"`
@@ -188,6 +188,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", fmt.Sprintf("%s/jobs/%d/erase", P, build), nil, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
 			{"PUT", P, url.Values{"description": {"changed"}}, "404 403 403 403 200 200 200 403 403 403 403 404 401 401"},
 			{"PUT", P, url.Values{"visibility": {"private"}}, "404 403 403 403 200 200 200 403 403 403 403 404 401 401"}, // unchanged: no Owner needed
+			// CI/CD variables: Maintainers (values are secrets, so reading too), never job tokens;
+			// allowed writes here are 400 (a value that cannot be masked).
+			{"GET", P + "/variables", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
+			{"POST", P + "/variables", url.Values{"key": {"K"}, "value": {"short"}, "masked": {"true"}}, "404 403 403 403 400 400 400 403 403 403 403 404 401 401"},
+			{"GET", fmt.Sprintf("/api/v4/groups/%d/variables", group.ID), nil, "404 404 404 404 404 404 200 404 200 404 404 404 401 401"},
+			{"GET", "/api/v4/admin/ci/variables", nil, "401 403 403 403 403 403 200 403 200 403 403 403 401 401"},
+			{"GET", P + "/protected_branches", nil, "404 403 200 200 200 200 200 200 200 200 200 404 401 401"},
+			{"POST", P + "/protected_branches", url.Values{"name": {"main"}, "push_access_level": {"20"}}, "404 403 403 403 400 400 400 403 403 403 403 404 401 401"},
 		}
 		for _, rt := range api {
 			codes := strings.Fields(rt.codes)
@@ -215,6 +223,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/-/runners", "303 403 403 403 403 403 200 403 200"},
 			{"POST", fmt.Sprintf("%s/-/pipelines/%d/retry", W, pl2.ID), "404 403 403 303 303 303 303 403 403"},
 			{"GET", W + "/-/settings", "404 403 403 403 200 200 200 403 403"},
+			{"GET", W + "/-/settings/ci_cd", "404 403 403 403 200 200 200 200 200"},
+			{"POST", W + "/-/settings/ci_cd/variables", "404 403 403 403 422 422 422 403 403"},
 		}
 		for _, rt := range web {
 			codes := strings.Fields(rt.codes)
