@@ -48,6 +48,7 @@ func (m *Main) openVariables(ctx context.Context) (*variables.Service, error) {
 			return nil, fmt.Errorf("secrets key: %w", err)
 		}
 		if created {
+			m.GeneratedKeyFile = path
 			m.Logger.Warn("generated a secrets key for CI/CD variables; keep it (and back it up): without it the variables cannot be read",
 				"path", path)
 		}

@@ -64,6 +64,8 @@ type Main struct {
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
+	// GeneratedKeyFile is set when Open generated the secrets key (baton up).
+	GeneratedKeyFile string
 
 	listener net.Listener
 	queue    *runnerapi.Queue

@@ -40,6 +40,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer, bui
 	if err := m.Serve(ctx, nil); err != nil {
 		return err
 	}
+	if m.GeneratedKeyFile != "" {
+		fmt.Fprintf(stdout, "Generated the key that encrypts CI/CD variables: %s (keep it, back it up with the database; pass it to other replicas with --secrets-key-file).\n\n", m.GeneratedKeyFile)
+	}
 	if m.AdminToken != "" {
 		fmt.Fprintf(stdout, "Created the administrator \"root\". Its personal access token (shown once, keep it):\n\n    %s\n\n", m.AdminToken)
 	}

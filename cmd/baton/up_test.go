@@ -103,6 +103,14 @@ func TestUpQuickStart(t *testing.T) {
 	base := "http://" + addr
 	in := &instance{t: t, url: base, token: token}
 	in.api("POST", "/api/v4/projects?name=demo", nil, http.StatusCreated, nil)
+	// Without a key, baton up made one (0600) in DATA_DIR and said so: CI/CD variables work.
+	if fi, err := os.Stat(filepath.Join(dir, "data", "secrets.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("DATA_DIR/secrets.key: %v, %v; want a 0600 file", fi, err)
+	}
+	if !strings.Contains(stdout.String(), "Generated the key that encrypts CI/CD variables: "+filepath.Join(dir, "data", "secrets.key")) {
+		t.Errorf("baton up did not say it generated a secrets key:\n%s", stdout.String())
+	}
+	in.api("POST", "/api/v4/projects/root%2Fdemo/variables", url.Values{"key": {"GREETING"}, "value": {"hello"}}, http.StatusCreated, nil)
 
 	work := t.TempDir()
 	clone := &repo{t: t, dir: work}

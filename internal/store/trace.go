@@ -50,8 +50,10 @@ func (db *DB) AppendMaskedTrace(ctx context.Context, jobID, offset int64, data [
 		out, keep := data, []byte(nil)
 		if !mask.Empty() || len(pending) > 0 {
 			out, keep = mask.Mask(pending, data)
-			if _, err := db.exec(ctx, tx, `UPDATE jobs SET trace_pending = ? WHERE id = ?`, nonNil(keep), jobID); err != nil {
-				return fmt.Errorf("holding back trace of job %d: %w", jobID, err)
+			if len(keep) > 0 || len(pending) > 0 {
+				if _, err := db.exec(ctx, tx, `UPDATE jobs SET trace_pending = ? WHERE id = ?`, nonNil(keep), jobID); err != nil {
+					return fmt.Errorf("holding back trace of job %d: %w", jobID, err)
+				}
 			}
 		}
 		return db.writeTrace(ctx, tx, jobID, offset-int64(len(pending)), out)
