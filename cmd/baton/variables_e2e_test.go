@@ -224,6 +224,10 @@ show:
     - 'printf "value:%s" "${DEPLOY_TOKEN:0:7}"; sleep 3; printf "%s\n" "${DEPLOY_TOKEN:7}"'
     - 'echo "who=$WHO level=$LEVEL only_yaml=$ONLY_YAML company=$COMPANY"'
     - 'echo "cert=$(cat "$CERT")"'
+deploy:
+  rules:
+    - if: '$CI_COMMIT_REF_PROTECTED == "true" && $WHO == "sub" && $DEPLOY_TOKEN'
+  script: [echo deploying]
 `
 
 // TestSecretVariablesInJobs runs jobs with Baton's runner: a masked,
@@ -279,8 +283,12 @@ func TestSecretVariablesInJobs(t *testing.T) {
 		traces := map[string]string{}
 		for _, pl := range pls {
 			in.waitPipeline(proj.ID, pl.ID, 90*time.Second, "success", "failed")
-			job := in.jobs(proj.ID, pl.ID, false)["show"][0]
-			traces[pl.Ref] = in.trace(proj.ID, job.ID)
+			jobs := in.jobs(proj.ID, pl.ID, false)
+			traces[pl.Ref] = in.trace(proj.ID, jobs["show"][0].ID)
+			// Rules see CI_COMMIT_REF_PROTECTED and the CI/CD variables (protected ones on protected refs).
+			if _, deploys := jobs["deploy"]; deploys != (pl.Ref == "main") {
+				t.Errorf("%s: jobs %s; deploy should run on the protected branch only", pl.Ref, statuses(jobs))
+			}
 		}
 		for ref, want := range map[string][]string{
 			"main":    {"protected=true", "secret=present", "value:[MASKED]"},

@@ -60,8 +60,7 @@ func RefProtected(rules []*ProtectedRef, name string, tag bool) bool {
 
 // ProtectedRefStore keeps a project's protected branches and tags.
 type ProtectedRefStore interface {
-	// ListProtectedRefs lists a project's rules of one kind (tag) by name;
-	// with all set, both kinds.
+	// ListProtectedRefs lists a project's rules, branches first, by name.
 	ListProtectedRefs(ctx context.Context, projectID int64) ([]*ProtectedRef, error)
 	// CreateProtectedRef inserts r, setting ID and CreatedAt. A rule of
 	// the same kind and name is KindConflict.
