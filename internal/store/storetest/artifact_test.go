@@ -311,7 +311,15 @@ func TestPublishedMigrationKeepsRows(t *testing.T) {
 	u := MustUser(t, db)
 	ns, _ := db.NamespaceOfUser(ctx, u.ID)
 	proj := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
-	p, jobs := MustPipeline(t, db, proj.ID, "main", map[string][]string{"build": nil})
+	// The pipeline and job rows as the schema before 0007 takes them (the
+	// store's own statements write columns later migrations add).
+	p, jobs := &ci.Pipeline{}, []*ci.Job{{}}
+	must(t, sdb.QueryRow(`INSERT INTO pipelines (project_id, iid, ref, sha, source, status, created_at, updated_at)
+		VALUES (?, 1, 'main', ?, 'push', 'pending', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z') RETURNING id`,
+		proj.ID, strings.Repeat("a", 40)).Scan(&p.ID))
+	must(t, sdb.QueryRow(`INSERT INTO jobs (project_id, pipeline_id, name, status, created_at, updated_at)
+		VALUES (?, ?, 'build', 'pending', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z') RETURNING id`,
+		proj.ID, p.ID).Scan(&jobs[0].ID))
 	for i, typ := range []string{ci.FileTypeArchive, ci.FileTypeJUnit} {
 		_, err := sdb.Exec(`INSERT INTO artifacts (id, job_id, pipeline_id, project_id, file_type, blob_key, created_at) VALUES (?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00Z')`,
 			40+i, jobs[0].ID, p.ID, proj.ID, typ, fmt.Sprint("k", i))
