@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -184,5 +185,18 @@ func TestTraceMask(t *testing.T) {
 	}
 	if !NewTraceMask([]string{"short"}).Empty() {
 		t.Errorf("a mask of a value under 8 characters is not empty")
+	}
+}
+
+// BenchmarkTraceMask masks a 1 MiB trace patch against a job's masked
+// values (five variables and the job token), as a runner's largest PATCH.
+func BenchmarkTraceMask(b *testing.B) {
+	m := NewTraceMask([]string{"glcbt-0123456789abcdef0123", "s3cr3t-one", "s3cr3t-two-longer", "AKIAIOSFODNN7EXAMPLE", "x@y:z.w~v", "base64+/=value=="})
+	line := []byte("compiling package github.com/example/app/internal/thing ... ok 0.123s\n")
+	patch := bytes.Repeat(line, (1<<20)/len(line))
+	b.SetBytes(int64(len(patch)))
+	b.ResetTimer()
+	for range b.N {
+		m.Mask(nil, patch)
 	}
 }
