@@ -60,6 +60,7 @@ type Config struct {
 	Bounds                         // README "Security": held waits, connections, timeouts
 	Includes         IncludeConfig // include:remote and include:template
 	Secrets                        // CI/CD variables: the encryption key, their number
+	RepoReads                      // repository read API bounds (reads.go)
 	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
 	SessionIdle      time.Duration // web sessions unused this long end
 	SessionMaxAge    time.Duration // web sessions end this long after sign-in
@@ -128,6 +129,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	c.bindBounds(fs, integer, duration)
 	c.bindIncludes(str, integer, duration)
 	c.bindSecrets(str, integer)
+	c.bindRepoReads(fs, integer)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")

@@ -99,6 +99,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Repos, err = gitserve.NewRepos(m.Config.ReposDir); err != nil {
 		return fmt.Errorf("opening repositories: %w", err)
 	}
+	m.Config.RepoReads.apply(m.Repos)
 	m.Auth = auth.New(db, nil)
 	m.Policy = policy.New(db)
 	m.queue = runnerapi.NewQueue(db)
@@ -125,7 +126,7 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables,
+		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Code: m.Repos,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,

@@ -179,6 +179,7 @@ type pipelineBasic struct {
 	Ref       string     `json:"ref"`
 	Status    string     `json:"status"`
 	Source    string     `json:"source"`
+	Name      *string    `json:"name"`
 	CreatedAt *time.Time `json:"created_at"`
 	UpdatedAt *time.Time `json:"updated_at"`
 	WebURL    string     `json:"web_url"`
@@ -205,8 +206,13 @@ func (s *Server) pipelineURL(proj *ci.Project, id int64) string {
 
 func (s *Server) pipelineBasic(p *ci.Pipeline, proj *ci.Project) pipelineBasic {
 	c, u := p.CreatedAt.UTC(), p.UpdatedAt.UTC()
-	return pipelineBasic{ID: p.ID, IID: p.IID, ProjectID: p.ProjectID, SHA: p.SHA, Ref: p.Ref, Status: string(p.Status),
+	e := pipelineBasic{ID: p.ID, IID: p.IID, ProjectID: p.ProjectID, SHA: p.SHA, Ref: p.Ref, Status: string(p.Status),
 		Source: p.Source, CreatedAt: &c, UpdatedAt: &u, WebURL: s.pipelineURL(proj, p.ID)}
+	if p.Name != "" {
+		name := p.Name
+		e.Name = &name
+	}
+	return e
 }
 
 func (s *Server) pipeline(viewer *auth.Principal, p *ci.Pipeline, proj *ci.Project, u *ci.User) pipelineEntity {

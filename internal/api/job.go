@@ -24,14 +24,6 @@ type artifactEntity struct {
 	FileFormat string `json:"file_format"`
 }
 
-type commitEntity struct {
-	ID        string     `json:"id"`
-	ShortID   string     `json:"short_id"`
-	Title     string     `json:"title"`
-	Message   string     `json:"message"`
-	CreatedAt *time.Time `json:"created_at,omitempty"`
-}
-
 type jobPipelineEntity struct {
 	ID        int64  `json:"id"`
 	ProjectID int64  `json:"project_id"`
@@ -52,6 +44,7 @@ type runnerBasic struct {
 	Name        string `json:"name"`
 	Online      bool   `json:"online"`
 	Status      string `json:"status"`
+	IPAddress   string `json:"ip_address,omitempty"`
 }
 
 type jobEntity struct {
@@ -91,6 +84,17 @@ type jobView struct {
 	artifacts []*ci.Artifact
 	user      *ci.User
 	runner    *ci.Runner
+	commit    *ci.GitCommit // nil when the repository cannot say
+}
+
+// jobCommit is the commit entity of a job: the repository's commit when
+// it could be read, else what the pipeline recorded of it.
+func (s *Server) jobCommit(proj *ci.Project, pl *ci.Pipeline, c *ci.GitCommit) commitEntity {
+	if c != nil {
+		return s.commit(proj, c)
+	}
+	return commitEntity{ID: pl.SHA, ShortID: shortSHA(pl.SHA), Title: pl.CommitTitle, Message: pl.CommitTitle,
+		ParentIDs: []string{}, Trailers: map[string]string{}, ExtendedTrailers: map[string][]string{}}
 }
 
 func (s *Server) jobURL(proj *ci.Project, id int64) string {
@@ -103,7 +107,7 @@ func (s *Server) job(viewer *auth.Principal, v jobView) jobEntity {
 	e := jobEntity{ID: j.ID, Status: string(j.Status), Stage: j.Stage, Name: j.Name, Ref: pl.Ref, Tag: pl.Tag,
 		AllowFailure: j.AllowedFailure(), CreatedAt: utc(&j.CreatedAt), StartedAt: utc(j.StartedAt),
 		FinishedAt: utc(j.FinishedAt), ErasedAt: utc(j.ErasedAt), User: s.user(viewer, v.user),
-		Commit:        commitEntity{ID: pl.SHA, ShortID: shortSHA(pl.SHA), Title: pl.CommitTitle, Message: pl.CommitTitle},
+		Commit:        s.jobCommit(proj, pl, v.commit),
 		Pipeline:      jobPipelineEntity{ID: pl.ID, ProjectID: pl.ProjectID, Ref: pl.Ref, SHA: pl.SHA, Status: string(pl.Status), Source: pl.Source, WebURL: s.pipelineURL(proj, pl.ID)},
 		FailureReason: j.FailureReason, WebURL: s.jobURL(proj, j.ID),
 		Project:   map[string]any{"ci_job_token_scope_enabled": proj.JobTokenScopeEnabled},
@@ -166,6 +170,7 @@ func (s *Server) jobViews(r *http.Request, proj *ci.Project, jobs []*ci.Job) ([]
 		byJob[a.JobID] = append(byJob[a.JobID], a)
 	}
 	pipelines, users, runners := map[int64]*ci.Pipeline{}, map[int64]*ci.User{}, map[int64]*ci.Runner{}
+	commits := map[string]*ci.GitCommit{}
 	viewer := s.viewer(r)
 	out := make([]jobEntity, 0, len(jobs))
 	for _, j := range jobs {
@@ -176,7 +181,14 @@ func (s *Server) jobViews(r *http.Request, proj *ci.Project, jobs []*ci.Job) ([]
 			}
 			pipelines[j.PipelineID] = pl
 		}
-		v := jobView{job: j, pipeline: pl, project: proj, artifacts: byJob[j.ID]}
+		c, seen := commits[pl.SHA]
+		if !seen && s.Code != nil {
+			// A commit that is gone (a force push and gc) leaves the
+			// pipeline's record of it.
+			c, _ = s.Code.GitCommit(r.Context(), proj.ID, pl.SHA)
+			commits[pl.SHA] = c
+		}
+		v := jobView{job: j, pipeline: pl, project: proj, artifacts: byJob[j.ID], commit: c}
 		if j.UserID != 0 {
 			if users[j.UserID] == nil {
 				if u, err := s.Store.UserByID(r.Context(), j.UserID); err == nil {
@@ -347,8 +359,9 @@ func (s *Server) playJob(r *http.Request, j *ci.Job, userID int64) (*ci.Job, err
 	return s.Scheduler.PlayJob(r.Context(), j.ID, userID)
 }
 
-// eraseJob removes a finished job's artifacts and marks it erased.
-func (s *Server) eraseJob(r *http.Request, j *ci.Job, _ int64) (*ci.Job, error) {
+// eraseJob removes a finished job's artifacts and log and marks it erased
+// (erased_at, and who erased it), as GitLab's erase does.
+func (s *Server) eraseJob(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error) {
 	if !j.Status.Finished() {
 		return nil, ci.Errorf(ci.KindForbidden, "403 Forbidden - job %d is not erasable (status: %s)", j.ID, j.Status)
 	}
@@ -362,9 +375,10 @@ func (s *Server) eraseJob(r *http.Request, j *ci.Job, _ int64) (*ci.Job, error) 
 		}
 		s.deleteArtifactBytes(r, a)
 	}
-	now := time.Now().UTC()
-	j.ErasedAt = &now
-	if err := s.Store.UpdateJob(r.Context(), j, j.Status); err != nil {
+	if err := s.Store.EraseJob(r.Context(), j, userID, time.Now()); err != nil {
+		if ci.KindOf(err) == ci.KindConflict {
+			return nil, ci.Errorf(ci.KindForbidden, "403 Forbidden - job %d is not erasable: %s", j.ID, ci.MessageOf(err))
+		}
 		return nil, err
 	}
 	return j, nil

@@ -32,19 +32,72 @@ func validAccessLevel(raw string) (ci.AccessLevel, error) {
 	return 0, ci.Errorf(ci.KindInvalid, "400 Bad request - access_level does not have a valid value: %q (10, 20, 30, 40 or 50)", raw)
 }
 
-func (s *Server) members(w http.ResponseWriter, r *http.Request, ms []*ci.Member) error {
+func (s *Server) memberEntities(r *http.Request, ms []*ci.Member) ([]memberEntity, error) {
 	out := make([]memberEntity, 0, len(ms))
 	for _, m := range ms {
 		u, err := s.Store.UserByID(r.Context(), m.UserID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t := m.CreatedAt.UTC()
 		out = append(out, memberEntity{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
 			AccessLevel: int(m.AccessLevel), WebURL: s.ExternalURL + "/" + u.Username, CreatedAt: &t})
 	}
+	return out, nil
+}
+
+func (s *Server) members(w http.ResponseWriter, r *http.Request, ms []*ci.Member) error {
+	out, err := s.memberEntities(r, ms)
+	if err != nil {
+		return err
+	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// member writes one member, as GitLab answers adding one.
+func (s *Server) member(w http.ResponseWriter, r *http.Request, status int, m *ci.Member) error {
+	out, err := s.memberEntities(r, []*ci.Member{m})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, status, out[0])
+	return nil
+}
+
+// listAllProjectMembers is GET /projects/:id/members/all: direct members,
+// members of the project's ancestor groups and the owner of its personal
+// namespace, each at the highest level they hold.
+func (s *Server) listAllProjectMembers(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	direct, err := s.Store.ListProjectMembers(ctx, proj.ID)
+	if err != nil {
+		return err
+	}
+	lists := [][]*ci.Member{direct}
+	ancestors, err := s.Store.NamespaceAncestors(ctx, proj.NamespaceID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ancestors {
+		ms, err := s.Store.ListNamespaceMembers(ctx, id)
+		if err != nil {
+			return err
+		}
+		lists = append(lists, ms)
+	}
+	ns, err := s.Store.NamespaceByID(ctx, proj.NamespaceID)
+	if err != nil {
+		return err
+	}
+	if ns.OwnerID != 0 {
+		lists = append(lists, []*ci.Member{{UserID: ns.OwnerID, NamespaceID: ns.ID, AccessLevel: ci.AccessOwner, CreatedAt: ns.CreatedAt}})
+	}
+	return s.members(w, r, policy.EffectiveMembers(lists...))
 }
 
 // memberFromParams reads user_id and access_level and checks the user exists.
@@ -107,8 +160,7 @@ func (s *Server) addProjectMember(w http.ResponseWriter, r *http.Request) error 
 	if err := s.Store.SetMember(r.Context(), m); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusCreated)
-	return s.members(nopHeader{w}, r, []*ci.Member{m})
+	return s.member(w, r, http.StatusCreated, m)
 }
 
 func (s *Server) removeProjectMember(w http.ResponseWriter, r *http.Request) error {
@@ -194,11 +246,5 @@ func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Store.SetMember(r.Context(), m); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusCreated)
-	return s.members(nopHeader{w}, r, []*ci.Member{m})
+	return s.member(w, r, http.StatusCreated, m)
 }
-
-// nopHeader lets a handler write a body after the status was already sent.
-type nopHeader struct{ http.ResponseWriter }
-
-func (nopHeader) WriteHeader(int) {}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
@@ -160,7 +161,23 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := ci.PipelineFilter{ProjectID: proj.ID, Ref: q.Get("ref"), SHA: q.Get("sha"), Scope: q.Get("scope"),
-		Source: q.Get("source"), OrderBy: q.Get("order_by"), Sort: q.Get("sort"), Page: pg}
+		Source: q.Get("source"), Name: q.Get("name"), OrderBy: q.Get("order_by"), Sort: q.Get("sort"), Page: pg}
+	// Every filter GitLab documents is applied (an ignored one would return
+	// pipelines the caller asked to leave out); parameters GitLab does not
+	// know are ignored, as GitLab ignores them.
+	for key, dst := range map[string]**time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore,
+		"updated_after": &f.UpdatedAfter, "updated_before": &f.UpdatedBefore} {
+		if *dst, err = q.Time(key); err != nil {
+			return err
+		}
+	}
+	if q.Get("yaml_errors") != "" {
+		yes, err := q.Bool("yaml_errors", false)
+		if err != nil {
+			return err
+		}
+		f.YAMLErrors = &yes
+	}
 	if st := q.Get("status"); st != "" {
 		if !ci.Status(st).Valid() {
 			return ci.Errorf(ci.KindInvalid, "400 Bad request - status does not have a valid value: %q", st)
@@ -228,7 +245,8 @@ func (s *Server) latestPipeline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(pls) == 0 {
-		return ci.Errorf(ci.KindNotFound, "404 Pipeline Not Found: no pipeline for ref %q", ref)
+		// GitLab's not_found!('Pipeline') for a ref without pipelines.
+		return ci.Errorf(ci.KindNotFound, "404 Pipeline Not Found")
 	}
 	return s.writePipeline(w, r, http.StatusOK, pls[0], proj)
 }
@@ -241,7 +259,7 @@ func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Scheduler.CancelPipeline(r.Context(), pl.ID); err != nil {
 		return err
 	}
-	return s.reloadPipeline(w, r, pl.ID, proj)
+	return s.reloadPipeline(w, r, http.StatusOK, pl.ID, proj)
 }
 
 func (s *Server) retryPipeline(w http.ResponseWriter, r *http.Request) error {
@@ -252,16 +270,15 @@ func (s *Server) retryPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Scheduler.RetryPipeline(r.Context(), pl.ID, p.UserID()); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusCreated)
-	return s.reloadPipeline(nopHeader{w}, r, pl.ID, proj)
+	return s.reloadPipeline(w, r, http.StatusCreated, pl.ID, proj)
 }
 
-func (s *Server) reloadPipeline(w http.ResponseWriter, r *http.Request, id int64, proj *ci.Project) error {
+func (s *Server) reloadPipeline(w http.ResponseWriter, r *http.Request, status int, id int64, proj *ci.Project) error {
 	pl, err := s.Store.PipelineByID(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	return s.writePipeline(w, r, http.StatusOK, pl, proj)
+	return s.writePipeline(w, r, status, pl, proj)
 }
 
 func (s *Server) deletePipeline(w http.ResponseWriter, r *http.Request) error {

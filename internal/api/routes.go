@@ -53,6 +53,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v4/projects/{id}", policy.DeleteProject, small, s.deleteProject},
 		{"GET /api/v4/projects/{id}/members", policy.ReadProject, small, s.listProjectMembers},
 		{"POST /api/v4/projects/{id}/members", policy.AdminMembers, small, s.addProjectMember},
+		{"GET /api/v4/projects/{id}/members/all", policy.ReadProject, small, s.listAllProjectMembers},
 		{"DELETE /api/v4/projects/{id}/members/{user_id}", policy.AdminMembers, small, s.removeProjectMember},
 		{"GET /api/v4/projects/{id}/job_token_scope/allowlist", policy.ReadAllowlist, small, s.listAllowlist},
 		{"POST /api/v4/projects/{id}/job_token_scope/allowlist", policy.AdminAllowlist, small, s.addAllowlist},
@@ -99,9 +100,32 @@ func (s *Server) routes() []route {
 
 		{"GET /api/v4/projects/{id}/triggers", policy.ReadTriggers, small, s.listTriggers},
 		{"POST /api/v4/projects/{id}/triggers", policy.AdminTriggers, small, s.createTrigger},
+		{"GET /api/v4/projects/{id}/triggers/{trigger_id}", policy.ReadTriggers, small, s.getTrigger},
+		{"PUT /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, s.updateTrigger},
 		{"DELETE /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, s.deleteTrigger},
 		{"POST /api/v4/projects/{id}/trigger/pipeline", policy.TriggerToken, variables, s.triggerPipeline},
 		{"POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", policy.TriggerToken, variables, s.triggerPipeline},
+
+		// The runners that may run the project's jobs; a project runner of
+		// another project enabled or disabled for this one.
+		{"GET /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.listProjectRunners},
+		{"POST /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.enableProjectRunner},
+		{"DELETE /api/v4/projects/{id}/runners/{runner_id}", policy.AdminProjectRunners, small, s.disableProjectRunner},
+
+		// The repository, read through git (repository.go), and the
+		// statuses outside systems report for commits.
+		{"GET /api/v4/projects/{id}/repository/branches", policy.ReadCode, small, s.listBranches},
+		{"GET /api/v4/projects/{id}/repository/branches/{branch}", policy.ReadCode, small, s.getBranch},
+		{"GET /api/v4/projects/{id}/repository/tags", policy.ReadCode, small, s.listTags},
+		{"GET /api/v4/projects/{id}/repository/tags/{tag_name}", policy.ReadCode, small, s.getTag},
+		{"GET /api/v4/projects/{id}/repository/commits", policy.ReadCode, small, s.listCommits},
+		{"GET /api/v4/projects/{id}/repository/commits/{sha}", policy.ReadCode, small, s.getCommit},
+		{"GET /api/v4/projects/{id}/repository/commits/{sha}/statuses", policy.ReadCommitStatus, small, s.listCommitStatuses},
+		{"POST /api/v4/projects/{id}/statuses/{sha}", policy.CreateCommitStatus, small, s.createCommitStatus},
+		{"GET /api/v4/projects/{id}/repository/tree", policy.ReadCode, small, s.listTree},
+		{"GET /api/v4/projects/{id}/repository/files/{file_path}", policy.ReadCode, small, s.getFile},
+		{"GET /api/v4/projects/{id}/repository/files/{file_path}/raw", policy.ReadCode, small, s.getRawFile},
+		{"GET /api/v4/projects/{id}/repository/compare", policy.ReadCode, small, s.compare},
 
 		{"GET /api/v4/job", policy.JobToken, small, s.getOwnJob},
 		{"GET /api/v4/projects/{id}/jobs", policy.ReadJob, small, s.listProjectJobs},

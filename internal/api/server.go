@@ -29,8 +29,10 @@ type Store interface {
 	ci.JobStore
 	ci.ArtifactStore
 	ci.RunnerStore
+	ci.RunnerProjectStore
 	ci.SettingStore
 	ci.ProtectedRefStore
+	ci.CommitStatusStore
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.
@@ -74,7 +76,9 @@ type Server struct {
 	// Artifacts chooses and serves archives (artifact routes need it).
 	Artifacts *artifacts.Service
 	// Variables keeps CI/CD variables (variable routes need it).
-	Variables   *civariables.Service
+	Variables *civariables.Service
+	// Code reads repositories for the repository routes and job commits.
+	Code        ci.CodeReader
 	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
 	Version     string
 	Logger      *slog.Logger

@@ -75,6 +75,52 @@ func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// triggerIn resolves :trigger_id within the route's project.
+func (s *Server) triggerIn(r *http.Request) (*ci.Trigger, error) {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return nil, err
+	}
+	id, err := pathID(r, "trigger_id")
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Store.TriggerByID(r.Context(), proj.ID, id)
+	if ci.IsNotFound(err) {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Trigger %d Not Found", id)
+	}
+	return t, err
+}
+
+func (s *Server) getTrigger(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.triggerIn(r)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.trigger(r, t, ""))
+	return nil
+}
+
+// updateTrigger is PUT /projects/:id/triggers/:trigger_id (description).
+func (s *Server) updateTrigger(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.triggerIn(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	if q.Given("description") {
+		t.Description = q.Get("description")
+		if err := s.Store.UpdateTrigger(r.Context(), t); err != nil {
+			return err
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.trigger(r, t, ""))
+	return nil
+}
+
 func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
 	proj, _, err := s.projectFor(r)
 	if err != nil {

@@ -34,6 +34,7 @@ type Job struct {
 	FinishedAt    *time.Time
 	UpdatedAt     time.Time // last contact from the runner while active
 	ErasedAt      *time.Time
+	ErasedBy      int64 // user who erased the job, 0 if none
 }
 
 // AllowedFailure reports whether the job may fail without failing its

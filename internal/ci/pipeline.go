@@ -27,6 +27,7 @@ type Pipeline struct {
 	BeforeSHA  string
 	Source     string // SourcePush, SourceAPI, ...
 	Status     Status
+	Name       string // workflow:name, expanded; "" if the file gives none
 	YAMLErrors string // non-empty for a pipeline that failed to be planned
 	UserID     int64
 	// Variables given when the pipeline was created (API, trigger); they win
@@ -69,6 +70,7 @@ type PipelinePlan struct {
 	Stages []string  // in order, including .pre and .post
 	Jobs   []JobSpec // jobs whose rules let them into the pipeline; parallel jobs expanded
 	Spec   PipelineSpec
+	Name   string // workflow:name with variables expanded, "" if none
 }
 
 // PipelineSpec is the part of a plan that is the same for every job: it is

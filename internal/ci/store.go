@@ -108,6 +108,10 @@ type ProjectStore interface {
 	ListTriggers(ctx context.Context, projectID int64) ([]*Trigger, error)
 	DeleteTrigger(ctx context.Context, projectID, id int64) error
 	TouchTrigger(ctx context.Context, id int64, at time.Time) error
+	// TriggerByID returns one of the project's triggers.
+	TriggerByID(ctx context.Context, projectID, id int64) (*Trigger, error)
+	// UpdateTrigger saves the trigger's description.
+	UpdateTrigger(ctx context.Context, t *Trigger) error
 }
 
 // PipelineFilter selects pipelines for ListPipelines.
@@ -119,8 +123,16 @@ type PipelineFilter struct {
 	Scope     string // running, pending, finished, branches, tags
 	Source    string
 	UserID    int64
-	OrderBy   string // id (default), status, ref, updated_at, user_id
-	Sort      string // desc (default) or asc
+	// Created and updated after or before these instants (exclusive, as
+	// GitLab's created_after: created_at > t), when set.
+	CreatedAfter, CreatedBefore *time.Time
+	UpdatedAfter, UpdatedBefore *time.Time
+	// YAMLErrors, when set, keeps only pipelines with (true) or without
+	// (false) configuration errors.
+	YAMLErrors *bool
+	Name       string // exact workflow:name
+	OrderBy    string // id (default), status, ref, updated_at, user_id
+	Sort       string // desc (default) or asc
 	Page
 }
 
@@ -189,6 +201,11 @@ type JobStore interface {
 	AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error)
 	// ReadTrace returns the job's log from offset on (at most limit bytes, 0 = all).
 	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
+	// EraseJob removes a finished job's log and records who erased it and
+	// when (ErasedAt, ErasedBy set on j, TraceSize 0). A job that is not
+	// finished is KindConflict and nothing changes. Artifacts are the
+	// caller's to remove.
+	EraseJob(ctx context.Context, j *Job, by int64, at time.Time) error
 }
 
 // ArtifactStore keeps artifact rows. Rows point at bytes in the blob store.
@@ -226,7 +243,10 @@ type ArtifactStore interface {
 
 // RunnerFilter selects runners for ListRunners.
 type RunnerFilter struct {
-	ProjectID int64 // project runners of this project and all instance runners
+	// ProjectID selects the runners that may run the project's jobs: its
+	// project runners (its own and those enabled for it), the group
+	// runners of its groups and the instance runners.
+	ProjectID int64
 	Type      string
 	Paused    *bool
 	Page

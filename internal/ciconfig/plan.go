@@ -70,6 +70,7 @@ type planner struct {
 	root     *node
 	stages   []string
 	vars     []ci.Variable // global variables, then workflow rule variables
+	name     string        // workflow:name, expanded
 	jobs     []*jobDef     // every non-hidden job, in file order
 	byName   map[string]*jobDef
 	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
@@ -117,7 +118,7 @@ func (p *planner) plan() (*ci.PipelinePlan, error) {
 	if err := p.probs.err(); err != nil {
 		return nil, err
 	}
-	return &ci.PipelinePlan{Stages: p.stages, Jobs: specs, Spec: ci.PipelineSpec{Variables: p.vars}}, nil
+	return &ci.PipelinePlan{Stages: p.stages, Jobs: specs, Spec: ci.PipelineSpec{Variables: p.vars}, Name: p.name}, nil
 }
 
 // parseGlobals reads stages and variables and checks that every other

@@ -1,7 +1,10 @@
 package ciconfig
 
 import (
+	"fmt"
+	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -162,21 +165,50 @@ func (p *planner) evalWorkflow() error {
 	if bad := unknownKeys(wf, map[string]bool{"rules": true, "name": true, "auto_cancel": true}); bad != "" {
 		return &ConfigError{Errors: []string{"workflow config contains unknown keys: " + bad}}
 	}
-	rn := wf.get("rules")
-	if rn == nil || rn.kind == kindNull {
-		return nil
+	var name string
+	if nn := wf.get("name"); nn != nil && nn.kind != kindNull {
+		s, ok := scalarString(nn)
+		if !ok {
+			return &ConfigError{Errors: []string{"workflow name should be a string"}}
+		}
+		if len(s) > maxPipelineName {
+			return &ConfigError{Errors: []string{fmt.Sprintf("workflow name is too long (maximum is %d characters)", maxPipelineName)}}
+		}
+		name = s
 	}
-	var probs problems
-	rules := p.parseRules(rn, "workflow:rules", &probs, false)
-	if err := probs.err(); err != nil {
-		return err
+	if rn := wf.get("rules"); rn != nil && rn.kind != kindNull {
+		var probs problems
+		rules := p.parseRules(rn, "workflow:rules", &probs, false)
+		if err := probs.err(); err != nil {
+			return err
+		}
+		r := p.firstMatch(rules, p.env(p.vars))
+		if r == nil || r.when == "never" {
+			return ErrFilteredByWorkflow
+		}
+		p.vars = mergeVariables(p.vars, r.vars)
 	}
-	r := p.firstMatch(rules, p.env(p.vars))
-	if r == nil || r.when == "never" {
-		return ErrFilteredByWorkflow
-	}
-	p.vars = mergeVariables(p.vars, r.vars)
+	// The name sees the workflow rule's variables, as in GitLab.
+	p.name = expandName(name, p.env(p.vars))
 	return nil
+}
+
+// maxPipelineName is GitLab's limit on workflow:name.
+const maxPipelineName = 255
+
+// expandName expands $VAR and ${VAR} in a workflow:name with env; unknown
+// variables expand to nothing, as in GitLab. The result is cut to
+// maxPipelineName bytes (on a rune boundary).
+func expandName(name string, env map[string]string) string {
+	if !strings.Contains(name, "$") {
+		return name
+	}
+	out := os.Expand(name, func(k string) string { return env[k] })
+	for len(out) > maxPipelineName {
+		_, size := utf8.DecodeLastRuneInString(out)
+		out = out[:len(out)-size]
+	}
+	return out
 }
 
 // selectJobs evaluates each job's rules or only/except and returns the

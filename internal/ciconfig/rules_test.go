@@ -2,7 +2,9 @@ package ciconfig
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -224,4 +226,43 @@ func TestPlanNoJobs(t *testing.T) {
 			assertInvalid(t, err, "Pipeline will not run for the selected trigger.")
 		})
 	}
+}
+
+// TestPlanWorkflowName: workflow:name becomes the plan's Name, with
+// variables expanded after workflow:rules set theirs.
+func TestPlanWorkflowName(t *testing.T) {
+	for _, tt := range []struct {
+		name, yaml, want string
+	}{
+		{"plain", "workflow:\n  name: nightly\nj:\n  script: t\n", "nightly"},
+		{"predefined variables", "workflow:\n  name: 'Build $CI_COMMIT_BRANCH (${CI_PIPELINE_SOURCE})'\nj:\n  script: t\n", "Build main (push)"},
+		{"rule variables", "workflow:\n  name: '$KIND pipeline'\n  rules:\n    - if: $CI_COMMIT_BRANCH\n      variables:\n        KIND: branch\nj:\n  script: t\n", "branch pipeline"},
+		{"unknown variable is empty", "workflow:\n  name: 'x${NOPE}y'\nj:\n  script: t\n", "xy"},
+		{"none", "j:\n  script: t\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mustPlan(t, tt.yaml, nil).Name; got != tt.want {
+				t.Errorf("Name = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("not a string", func(t *testing.T) {
+		_, err := Plan(Input{Content: []byte("workflow:\n  name: [a]\nj:\n  script: t\n"), Variables: branchPush()})
+		assertInvalid(t, err, "workflow name should be a string")
+	})
+	t.Run("too long", func(t *testing.T) {
+		_, err := Plan(Input{Content: []byte("workflow:\n  name: " + strings.Repeat("n", 256) + "\nj:\n  script: t\n"), Variables: branchPush()})
+		assertInvalid(t, err, "maximum is 255")
+	})
+	t.Run("expansion is cut to the limit", func(t *testing.T) {
+		vars := branchPush()
+		vars["LONG"] = strings.Repeat("é", 200)
+		plan, err := Plan(Input{Content: []byte("workflow:\n  name: $LONG\nj:\n  script: t\n"), Variables: vars})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Name) > 255 || !utf8.ValidString(plan.Name) {
+			t.Errorf("Name has %d bytes (valid UTF-8: %v), want at most 255", len(plan.Name), utf8.ValidString(plan.Name))
+		}
+	})
 }

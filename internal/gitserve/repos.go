@@ -32,6 +32,13 @@ type Repos struct {
 	// MaxReadFileSize caps ReadFile; larger files are KindInvalid.
 	// Zero means DefaultMaxReadFileSize.
 	MaxReadFileSize int64
+
+	// Bounds of the API's repository reads (read.go); zero means the
+	// Default of each.
+	MaxBlobSize       int64 // bytes of a file File returns
+	MaxTreeEntries    int   // entries a Tree listing reads
+	MaxCompareCommits int   // commits a Compare lists
+	MaxDiffBytes      int64 // patch bytes a Compare reads
 }
 
 // NewRepos returns Repos rooted at root, creating the directory if needed. It

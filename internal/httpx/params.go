@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -241,4 +242,21 @@ func (p *Params) List(key string) []string {
 		return strings.Split(v, ",")
 	}
 	return nil
+}
+
+// Time parses an ISO 8601 time parameter as GitLab's API takes it
+// (2024-01-02T03:04:05Z, with a zone offset or fraction, or a date alone
+// meaning its midnight UTC); absent gives nil, anything else KindInvalid.
+func (p *Params) Time(key string) (*time.Time, error) {
+	v := p.Get(key)
+	if v == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			t = t.UTC()
+			return &t, nil
+		}
+	}
+	return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is invalid: %q is not an ISO 8601 time", key, v)
 }

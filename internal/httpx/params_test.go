@@ -6,8 +6,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -57,5 +59,34 @@ func TestReadParamsMultipart(t *testing.T) {
 				t.Fatalf("%d files left in TMPDIR", len(left))
 			}
 		})
+	}
+}
+
+func TestParamsTime(t *testing.T) {
+	for _, c := range []struct {
+		raw  string
+		want string // RFC 3339 UTC, "" for absent, "invalid"
+	}{
+		{"", ""},
+		{"2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z"},
+		{"2024-01-02T03:04:05.5+02:00", "2024-01-02T01:04:05.5Z"},
+		{"2024-01-02T03:04:05", "2024-01-02T03:04:05Z"},
+		{"2024-01-02", "2024-01-02T00:00:00Z"},
+		{"yesterday", "invalid"},
+	} {
+		p := &Params{Values: url.Values{"t": {c.raw}}}
+		got, err := p.Time("t")
+		switch {
+		case c.want == "invalid":
+			if ci.KindOf(err) != ci.KindInvalid {
+				t.Errorf("Time(%q) = %v, %v; want invalid", c.raw, got, err)
+			}
+		case c.want == "":
+			if got != nil || err != nil {
+				t.Errorf("Time(%q) = %v, %v; want nil", c.raw, got, err)
+			}
+		case err != nil || got.Format(time.RFC3339Nano) != c.want:
+			t.Errorf("Time(%q) = %v, %v; want %s", c.raw, got, err, c.want)
+		}
 	}
 }

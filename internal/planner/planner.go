@@ -238,6 +238,7 @@ func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	if err := p.opts.Limits.checkPlan(pl, plan); err != nil {
 		return nil, err
 	}
+	pl.Name = plan.Name
 	// A job without a timeout of its own gets the project's (GitLab's
 	// build_timeout), fixed when the pipeline is created; the runner's
 	// maximum still caps it.

@@ -36,6 +36,8 @@ const (
 	PushCode                                 // push over git
 	AdminProject                             // change the project's settings (PUT /projects/:id, the settings page), rename it
 	ChangeVisibility                         // change the project's visibility
+	ReadCommitStatus                         // commit statuses reported by outside systems
+	CreateCommitStatus                       // report a commit status (POST /statuses/:sha)
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -76,6 +78,7 @@ var abilityNames = map[Ability]string{
 	AdminTriggers: "admin_trigger", ReadAllowlist: "read_job_token_scope", AdminAllowlist: "admin_job_token_scope",
 	AdminMembers: "admin_project_member", AdminProjectRunners: "admin_runner", DeleteProject: "remove_project",
 	ReadCode: "download_code", PushCode: "push_code", AdminProject: "admin_project", ChangeVisibility: "change_visibility_level",
+	ReadCommitStatus: "read_commit_status", CreateCommitStatus: "create_commit_status",
 	ReadGroup: "read_group", CreateProjectIn: "create_projects", CreateSubgroup: "create_subgroup",
 	AdminGroupMembers: "admin_group_member", AdminGroupRunners: "admin_group_runner",
 	ReadOwnUser: "read_user", CreateProject: "create_project", ReadAdmin: "read_admin", AdminInstance: "admin_all_resources",
@@ -199,6 +202,10 @@ var projectRules = map[Ability]projectRule{
 	AdminVariables:     write(ci.AccessMaintainer),
 	ReadProtectedRefs:  read(ci.AccessReporter, ci.AccessReporter),
 	AdminProtectedRefs: write(ci.AccessMaintainer),
+	// GitLab: read_commit_status as read_build, create_commit_status for
+	// Developers.
+	ReadCommitStatus:   read(ci.AccessReporter, ci.AccessGuest),
+	CreateCommitStatus: write(ci.AccessDeveloper),
 }
 
 // namespaceRule is the rule of one group ability.

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
@@ -52,4 +54,25 @@ func (p *Policy) Caller(ctx context.Context, who *auth.Principal, proj *ci.Proje
 func (p *Policy) GroupCaller(ctx context.Context, who *auth.Principal, ns *ci.Namespace) (Membership, error) {
 	lvl, err := p.NamespaceLevel(ctx, who, ns)
 	return Membership{CallerLevel: lvl, Admin: who.Admin()}, err
+}
+
+// EffectiveMembers merges direct and inherited memberships (a project's
+// own members, its ancestor groups' members, the owner of its personal
+// namespace) into one per user at the highest level any of them grants,
+// as GitLab's members/all shows them, ordered by user id.
+func EffectiveMembers(lists ...[]*ci.Member) []*ci.Member {
+	best := map[int64]*ci.Member{}
+	for _, list := range lists {
+		for _, m := range list {
+			if b, ok := best[m.UserID]; !ok || m.AccessLevel > b.AccessLevel {
+				best[m.UserID] = m
+			}
+		}
+	}
+	out := make([]*ci.Member, 0, len(best))
+	for _, m := range best {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b *ci.Member) int { return cmp.Compare(a.UserID, b.UserID) })
+	return out
 }

@@ -83,3 +83,21 @@ func TestRuleTable(t *testing.T) {
 		}
 	}
 }
+
+func TestEffectiveMembers(t *testing.T) {
+	direct := []*ci.Member{{UserID: 2, ProjectID: 1, AccessLevel: ci.AccessDeveloper}, {UserID: 3, ProjectID: 1, AccessLevel: ci.AccessMaintainer}}
+	group := []*ci.Member{{UserID: 2, NamespaceID: 5, AccessLevel: ci.AccessOwner}, {UserID: 3, NamespaceID: 5, AccessLevel: ci.AccessReporter}, {UserID: 4, NamespaceID: 5, AccessLevel: ci.AccessGuest}}
+	got := EffectiveMembers(direct, group)
+	want := []struct {
+		user  int64
+		level ci.AccessLevel
+	}{{2, ci.AccessOwner}, {3, ci.AccessMaintainer}, {4, ci.AccessGuest}}
+	if len(got) != len(want) {
+		t.Fatalf("EffectiveMembers = %d members, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].UserID != w.user || got[i].AccessLevel != w.level {
+			t.Errorf("member %d = user %d level %d, want user %d level %d", i, got[i].UserID, got[i].AccessLevel, w.user, w.level)
+		}
+	}
+}

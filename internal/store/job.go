@@ -13,7 +13,7 @@ import (
 
 const jobCols = `id, project_id, pipeline_id, name, stage, stage_idx, status, spec, retried, attempt, runner_id,
 	COALESCE(token_hash, ''), failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
-	finished_at, updated_at, erased_at`
+	finished_at, updated_at, erased_at, erased_by`
 
 // jobSchedCols are jobCols with the scheduling part of the spec (sched) in
 // place of the whole spec; scanned jobs are PartialSpec.
@@ -34,7 +34,7 @@ func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
 	err := row.Scan(&j.ID, &j.ProjectID, &j.PipelineID, &j.Name, &j.Stage, &j.StageIdx, &status, &spec, &j.Retried,
 		&j.Attempt, &j.RunnerID, &j.TokenHash, &j.FailureReason, &exit, &j.UserID, &j.TraceSize,
 		scanTime(&j.CreatedAt), scanNullTime(&j.QueuedAt), scanNullTime(&j.StartedAt), scanNullTime(&j.FinishedAt),
-		scanTime(&j.UpdatedAt), scanNullTime(&j.ErasedAt))
+		scanTime(&j.UpdatedAt), scanNullTime(&j.ErasedAt), &j.ErasedBy)
 	if err != nil {
 		return nil, err
 	}

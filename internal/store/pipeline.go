@@ -11,14 +11,14 @@ import (
 )
 
 const pipelineCols = `id, iid, project_id, ref, tag, sha, before_sha, source, status, yaml_errors, user_id,
-	variables, commit_title, created_at, updated_at, started_at, finished_at, protected`
+	variables, commit_title, created_at, updated_at, started_at, finished_at, protected, name`
 
 func scanPipeline(row interface{ Scan(...any) error }) (*ci.Pipeline, error) {
 	p := &ci.Pipeline{}
 	var status, vars string
 	err := row.Scan(&p.ID, &p.IID, &p.ProjectID, &p.Ref, &p.Tag, &p.SHA, &p.BeforeSHA, &p.Source, &status,
 		&p.YAMLErrors, &p.UserID, &vars, &p.CommitTitle, scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt),
-		scanNullTime(&p.StartedAt), scanNullTime(&p.FinishedAt), &p.Protected)
+		scanNullTime(&p.StartedAt), scanNullTime(&p.FinishedAt), &p.Protected, &p.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +60,10 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 		}
 		err = db.queryRow(ctx, tx,
 			`INSERT INTO pipelines (project_id, iid, ref, tag, sha, before_sha, source, status, yaml_errors, user_id,
-				variables, commit_title, created_at, updated_at, started_at, finished_at, protected)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				variables, commit_title, created_at, updated_at, started_at, finished_at, protected, name)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			p.ProjectID, iid, p.Ref, p.Tag, strings.ToLower(p.SHA), p.BeforeSHA, p.Source, string(p.Status), p.YAMLErrors,
-			p.UserID, string(vars), p.CommitTitle, db.t(at), db.t(at), db.tp(p.StartedAt), db.tp(p.FinishedAt), p.Protected).Scan(&id)
+			p.UserID, string(vars), p.CommitTitle, db.t(at), db.t(at), db.tp(p.StartedAt), db.tp(p.FinishedAt), p.Protected, p.Name).Scan(&id)
 		if err != nil {
 			return db.violation(err, "creating pipeline", "pipeline already exists")
 		}
@@ -129,7 +129,8 @@ var pipelineOrder = map[string]string{
 	"": "id", "id": "id", "status": "status", "ref": "ref", "updated_at": "updated_at", "user_id": "user_id",
 }
 
-// ListPipelines lists the pipelines f selects and their total count. Scope
+// ListPipelines lists the pipelines f selects and their total count.
+// Created and updated bounds are exclusive. Scope
 // branches (tags) keeps the newest pipeline of each branch (tag). A SHA of
 // fewer than 7 characters, or a prefix that is not hex, an unknown scope,
 // OrderBy or Sort is KindInvalid.
@@ -188,6 +189,29 @@ func (db *DB) ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pip
 	}
 	if f.UserID != 0 {
 		add(`user_id = ?`, f.UserID)
+	}
+	// Each of these has an index led by project_id (migration 0006).
+	if f.CreatedAfter != nil {
+		add(`created_at > ?`, db.t(*f.CreatedAfter))
+	}
+	if f.CreatedBefore != nil {
+		add(`created_at < ?`, db.t(*f.CreatedBefore))
+	}
+	if f.UpdatedAfter != nil {
+		add(`updated_at > ?`, db.t(*f.UpdatedAfter))
+	}
+	if f.UpdatedBefore != nil {
+		add(`updated_at < ?`, db.t(*f.UpdatedBefore))
+	}
+	if f.YAMLErrors != nil {
+		if *f.YAMLErrors {
+			add(`yaml_errors <> ''`)
+		} else {
+			add(`yaml_errors = ''`)
+		}
+	}
+	if f.Name != "" {
+		add(`name = ?`, f.Name)
 	}
 	where := ""
 	if len(conds) > 0 {

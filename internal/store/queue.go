@@ -13,7 +13,8 @@ import (
 // status running, RunnerID, TokenHash, StartedAt and UpdatedAt set. A job
 // may run when its tags are a subset of the runner's (an untagged one only
 // if the runner runs untagged jobs) and its project is in the runner's
-// scope: any project for instance runners, ProjectID for project runners,
+// scope: any project for instance runners, ProjectID and the projects the
+// runner was enabled for (runner_projects) for project runners,
 // any project below NamespaceID for group runners. KindNotFound if there is
 // no such job or r is paused.
 //
@@ -29,8 +30,8 @@ func (db *DB) AssignNextJob(ctx context.Context, r *ci.Runner, tokenHash string,
 	var args []any
 	switch r.RunnerType {
 	case ci.RunnerProject:
-		conds = append(conds, `j.project_id = ?`)
-		args = append(args, r.ProjectID)
+		conds = append(conds, `(j.project_id = ? OR j.project_id IN (SELECT rp.project_id FROM runner_projects rp WHERE rp.runner_id = ?))`)
+		args = append(args, r.ProjectID, r.ID)
 	case ci.RunnerGroup:
 		conds = append(conds, `j.project_id IN (SELECT p.id FROM projects p WHERE p.namespace_id IN (
 			WITH RECURSIVE sub(id) AS (

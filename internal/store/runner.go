@@ -70,13 +70,21 @@ func (db *DB) RunnerByTokenHash(ctx context.Context, hash string) (*ci.Runner, e
 }
 
 // ListRunners lists the runners f selects by id, and their total count.
-// ProjectID selects that project's project runners and all instance runners.
+// ProjectID selects the runners that may run that project's jobs: its
+// project runners (own and enabled), its groups' runners, instance runners.
 func (db *DB) ListRunners(ctx context.Context, f ci.RunnerFilter) ([]*ci.Runner, int, error) {
 	var conds []string
 	var args []any
 	if f.ProjectID != 0 {
-		conds = append(conds, `(runner_type = 'instance_type' OR (runner_type = 'project_type' AND project_id = ?))`)
-		args = append(args, f.ProjectID)
+		conds = append(conds, `(runner_type = 'instance_type'
+			OR (runner_type = 'project_type' AND (project_id = ? OR id IN (SELECT runner_id FROM runner_projects WHERE project_id = ?)))
+			OR (runner_type = 'group_type' AND namespace_id IN (
+				WITH RECURSIVE up(id) AS (
+					SELECT namespace_id FROM projects WHERE id = ?
+					UNION
+					SELECT n.parent_id FROM namespaces n JOIN up ON n.id = up.id WHERE n.parent_id IS NOT NULL
+				) SELECT id FROM up)))`)
+		args = append(args, f.ProjectID, f.ProjectID, f.ProjectID)
 	}
 	if f.Type != "" {
 		conds = append(conds, `runner_type = ?`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -157,4 +158,35 @@ func (db *DB) ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte
 		return []byte{}, nil
 	}
 	return out, nil
+}
+
+// EraseJob removes a finished job's log (its trace chunks and size) and
+// sets erased_at and erased_by, in one transaction. A job that is not
+// finished is KindConflict, a missing one KindNotFound.
+func (db *DB) EraseJob(ctx context.Context, j *ci.Job, by int64, at time.Time) error {
+	at = norm(at)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := db.queryRow(ctx, tx, `UPDATE jobs SET trace_size = 0, erased_at = ?, erased_by = ?
+			WHERE id = ? AND status IN ('success', 'failed', 'canceled', 'skipped') RETURNING status`,
+			db.t(at), by, j.ID).Scan(&status)
+		if isNoRows(err) {
+			if err := db.queryRow(ctx, tx, `SELECT status FROM jobs WHERE id = ?`, j.ID).Scan(&status); err != nil {
+				return db.notFound(err, "job %d", j.ID)
+			}
+			return ci.Errorf(ci.KindConflict, "job %d is not finished (status: %s)", j.ID, status)
+		}
+		if err != nil {
+			return fmt.Errorf("erasing job %d: %w", j.ID, err)
+		}
+		if _, err := db.exec(ctx, tx, `DELETE FROM trace_chunks WHERE job_id = ?`, j.ID); err != nil {
+			return fmt.Errorf("erasing the log of job %d: %w", j.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	j.TraceSize, j.ErasedAt, j.ErasedBy = 0, &at, by
+	return nil
 }

@@ -125,3 +125,22 @@ func (db *DB) TouchTrigger(ctx context.Context, id int64, at time.Time) error {
 	}
 	return mustAffect(res, "trigger %d", id)
 }
+
+// TriggerByID returns a project's trigger; KindNotFound if the project has
+// no such trigger.
+func (db *DB) TriggerByID(ctx context.Context, projectID, id int64) (*ci.Trigger, error) {
+	t, err := scanTrigger(db.queryRow(ctx, db.sql, `SELECT `+triggerCols+` FROM triggers WHERE project_id = ? AND id = ?`, projectID, id))
+	if err != nil {
+		return nil, db.notFound(err, "trigger %d", id)
+	}
+	return t, nil
+}
+
+// UpdateTrigger saves t's description; KindNotFound if it is gone.
+func (db *DB) UpdateTrigger(ctx context.Context, t *ci.Trigger) error {
+	res, err := db.exec(ctx, db.sql, `UPDATE triggers SET description = ? WHERE project_id = ? AND id = ?`, t.Description, t.ProjectID, t.ID)
+	if err != nil {
+		return fmt.Errorf("updating trigger %d: %w", t.ID, err)
+	}
+	return mustAffect(res, "trigger %d", t.ID)
+}

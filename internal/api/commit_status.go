@@ -1,0 +1,180 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
+)
+
+// maxStatusField bounds a commit status's name, ref, target URL and
+// description, as GitLab's columns do.
+const maxStatusField = 255
+
+type commitStatusEntity struct {
+	ID           int64       `json:"id"`
+	SHA          string      `json:"sha"`
+	Ref          string      `json:"ref"`
+	Status       string      `json:"status"`
+	Name         string      `json:"name"`
+	TargetURL    *string     `json:"target_url"`
+	Description  *string     `json:"description"`
+	CreatedAt    *time.Time  `json:"created_at"`
+	StartedAt    *time.Time  `json:"started_at"`
+	FinishedAt   *time.Time  `json:"finished_at"`
+	AllowFailure bool        `json:"allow_failure"`
+	Coverage     *float64    `json:"coverage"`
+	PipelineID   *int64      `json:"pipeline_id"`
+	Author       *userEntity `json:"author"`
+}
+
+func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatusEntity {
+	e := commitStatusEntity{ID: cs.ID, SHA: cs.SHA, Ref: cs.Ref, Status: string(cs.Status), Name: cs.Name,
+		CreatedAt: utc(&cs.CreatedAt), StartedAt: utc(cs.StartedAt), FinishedAt: utc(cs.FinishedAt), Coverage: cs.Coverage}
+	if cs.TargetURL != "" {
+		e.TargetURL = &cs.TargetURL
+	}
+	if cs.Description != "" {
+		e.Description = &cs.Description
+	}
+	if cs.PipelineID != 0 {
+		e.PipelineID = &cs.PipelineID
+	}
+	if u, err := s.Store.UserByID(r.Context(), cs.AuthorID); err == nil {
+		e.Author = s.user(s.viewer(r), u)
+	}
+	return e
+}
+
+// createCommitStatus is POST /projects/:id/statuses/:sha: an outside
+// system reports state (pending, running, success, failed, canceled) for
+// the commit under a name; reporting the same name and ref again updates
+// that status.
+func (s *Server) createCommitStatus(w http.ResponseWriter, r *http.Request) error {
+	proj, p, err := s.codeForWriter(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	state, err := q.Required("state")
+	if err != nil {
+		return err
+	}
+	if !ci.CommitStatusStates[ci.Status(state)] {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - state does not have a valid value (pending, running, success, failed, canceled)")
+	}
+	if err := unsupported(q, "pipeline_id"); err != nil {
+		return err
+	}
+	name := q.Get("name")
+	if name == "" {
+		name = q.Get("context")
+	}
+	if name == "" {
+		name = "default"
+	}
+	cs := &ci.CommitStatus{ProjectID: proj.ID, Status: ci.Status(state), Name: name, Ref: q.Get("ref"),
+		TargetURL: q.Get("target_url"), Description: q.Get("description"), AuthorID: p.UserID()}
+	for key, v := range map[string]string{"name": cs.Name, "ref": cs.Ref, "target_url": cs.TargetURL, "description": cs.Description} {
+		if len(v) > maxStatusField {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", key, maxStatusField)
+		}
+	}
+	if cs.TargetURL != "" {
+		if u, err := url.Parse(cs.TargetURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - target_url must be an http or https URL")
+		}
+	}
+	if raw := q.Get("coverage"); raw != "" {
+		c, err := strconv.ParseFloat(raw, 64)
+		if err != nil || c < 0 || c > 100 {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - coverage must be a number from 0 to 100")
+		}
+		cs.Coverage = &c
+	}
+	c, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
+	if err != nil {
+		return notFoundAs(err, "Commit")
+	}
+	cs.SHA = c.SHA
+	pls, _, err := s.Store.ListPipelines(r.Context(), ci.PipelineFilter{ProjectID: proj.ID, SHA: c.SHA, Ref: cs.Ref, Page: ci.Page{Page: 1, PerPage: 1}})
+	if err != nil {
+		return err
+	}
+	if len(pls) > 0 {
+		cs.PipelineID = pls[0].ID
+		if cs.Ref == "" {
+			cs.Ref = pls[0].Ref
+		}
+	}
+	if cs.Ref == "" {
+		cs.Ref, _ = s.Code.DefaultBranch(r.Context(), proj.ID)
+	}
+	now := time.Now().UTC()
+	switch cs.Status {
+	case ci.StatusRunning:
+		cs.StartedAt = &now
+	case ci.StatusSuccess, ci.StatusFailed, ci.StatusCanceled:
+		cs.StartedAt, cs.FinishedAt = &now, &now
+	}
+	if err := s.Store.SetCommitStatus(r.Context(), cs); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, s.commitStatus(r, cs))
+	return nil
+}
+
+// codeForWriter is codeFor returning the caller too.
+func (s *Server) codeForWriter(r *http.Request) (*ci.Project, *auth.Principal, error) {
+	proj, p, err := s.projectFor(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.Code == nil {
+		return nil, nil, ci.Errorf(ci.KindUnavailable, "503 Service Unavailable: repository reads are not configured")
+	}
+	return proj, p, nil
+}
+
+// listCommitStatuses is GET /projects/:id/repository/commits/:sha/statuses
+// (ref and name filters).
+func (s *Server) listCommitStatuses(w http.ResponseWriter, r *http.Request) error {
+	proj, err := s.codeFor(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return err
+	}
+	if err := unsupported(q, "stage", "pipeline_id", "order_by", "sort"); err != nil {
+		return err
+	}
+	c, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
+	if err != nil {
+		return notFoundAs(err, "Commit")
+	}
+	list, total, err := s.Store.ListCommitStatuses(r.Context(), ci.CommitStatusFilter{ProjectID: proj.ID, SHA: c.SHA,
+		Ref: q.Get("ref"), Name: q.Get("name"), Page: pg})
+	if err != nil {
+		return err
+	}
+	out := make([]commitStatusEntity, 0, len(list))
+	for _, cs := range list {
+		out = append(out, s.commitStatus(r, cs))
+	}
+	s.setPagination(w, r, pg, total)
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
