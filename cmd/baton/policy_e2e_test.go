@@ -153,6 +153,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		var pl2 apiPipeline
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", app.ID), url.Values{"ref": {"main"}}, http.StatusCreated, &pl2)
 
+		var trig struct {
+			ID int64 `json:"id"`
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/triggers", app.ID), url.Values{"description": {"matrix"}}, http.StatusCreated, &trig)
+
 		P := fmt.Sprintf("/api/v4/projects/%d", app.ID)
 		W := "/team/app"
 		build, work := jobs["build"].ID, jobs["work"].ID
@@ -176,6 +181,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", P + "/triggers", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"GET", P + "/job_token_scope/allowlist", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"GET", fmt.Sprintf("%s/pipelines/%d/variables", P, pl.ID), nil, "404 403 403 200 200 200 200 200 200 403 403 404 401 401"},
+			{"GET", fmt.Sprintf("%s/triggers/%d", P, trig.ID), nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
+			{"GET", P + "/members/all", nil, "404 200 200 200 200 200 200 200 200 200 200 404 401 401"},
+			{"GET", P + "/runners", nil, "404 403 403 403 200 200 200 403 403 403 403 404 401 401"},
+			{"GET", P + "/repository/tree", nil, readPipelines},
+			{"GET", P + "/repository/files/.gitlab-ci.yml?ref=main", nil, readPipelines},
+			{"GET", P + "/repository/commits/main/statuses", nil, readPipelines},
+			{"POST", P + "/statuses/main", url.Values{"state": {"success"}}, "404 403 403 201 201 201 201 403 403 403 403 404 401 401"},
 			{"GET", "/api/v4/user", nil, "401 200 200 200 200 200 200 200 200 403 403 403 401 401"},
 			{"GET", "/api/v4/groups", nil, "200 200 200 200 200 200 200 200 200 403 403 403 401 401"},
 			{"GET", "/api/v4/runners/all", nil, "401 403 403 403 403 403 200 403 200 403 403 403 401 401"},
@@ -280,6 +292,12 @@ func TestPrivateLooksMissing(t *testing.T) {
 				{"trigger with a job token", "POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", secret.ID), "/api/v4/projects/999999/trigger/pipeline", url.Values{"ref": {"main"}, "token": {"glcbt-nope"}}},
 				{"trigger with a malformed body", "POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", secret.ID), "/api/v4/projects/999999/trigger/pipeline", "{not json"},
 				{"trigger with another project's token", "POST", "/api/v4/projects/root%2Fnope/trigger/pipeline", "/api/v4/projects/999999/trigger/pipeline", url.Values{"ref": {"main"}, "token": {trig.Token}}},
+				{"branches", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/branches", secret.ID), "/api/v4/projects/999999/repository/branches", nil},
+				{"file", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/files/.gitlab-ci.yml/raw?ref=main", secret.ID), "/api/v4/projects/999999/repository/files/.gitlab-ci.yml/raw?ref=main", nil},
+				{"commit", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits/%s", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/repository/commits/%s", pl.SHA), nil},
+				{"compare", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/compare?from=main&to=main", secret.ID), "/api/v4/projects/999999/repository/compare?from=main&to=main", nil},
+				{"statuses", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits/%s/statuses", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/repository/commits/%s/statuses", pl.SHA), nil},
+				{"report a status", "POST", fmt.Sprintf("/api/v4/projects/%d/statuses/%s", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/statuses/%s", pl.SHA), url.Values{"state": {"success"}}},
 				{"web project", "GET", "/root/secret", "/root/nope", nil},
 				{"web pipeline", "GET", fmt.Sprintf("/root/secret/-/pipelines/%d", pl.ID), "/root/nope/-/pipelines/1", nil},
 				{"pipeline json", "GET", fmt.Sprintf("/-/ui/pipelines/%d.json", pl.ID), "/-/ui/pipelines/999999.json", nil},
