@@ -17,11 +17,12 @@ import (
 // Bounds of the repository reads the API serves, when the Repos fields
 // that override them are zero.
 const (
-	DefaultMaxBlobSize       = 10 << 20 // bytes of one file served by File
-	DefaultMaxTreeEntries    = 100_000  // entries one tree listing reads
-	DefaultMaxCompareCommits = 1000     // commits one comparison lists
-	DefaultMaxDiffBytes      = 1 << 20  // patch bytes one comparison reads
-	maxCompareFiles          = 1000     // files one comparison lists (GitLab's diff_max_files)
+	DefaultMaxBlobSize       = 10 << 20    // bytes of one file served by File
+	DefaultMaxTreeEntries    = 100_000     // entries one tree listing reads
+	DefaultMaxCompareCommits = 1000        // commits one comparison lists
+	DefaultMaxDiffBytes      = 1 << 20     // patch bytes one comparison reads
+	maxCompareFiles          = 1000        // files one comparison lists (GitLab's diff_max_files)
+	minGitDate               = 100_000_000 // the first epoch second git's --since/--until read as one (1973-03-03)
 )
 
 var _ ci.CodeReader = (*Repos)(nil)
@@ -250,12 +251,15 @@ func (r *Repos) Tag(ctx context.Context, projectID int64, name string) (*ci.GitT
 // logArgs are the revision and filter arguments of q, after rev was
 // resolved to a commit.
 func logArgs(q ci.LogQuery, sha string) []string {
+	// Seconds since the epoch ("@N"): git's date parser silently ignores
+	// some calendar dates (years after 2099), which would drop the filter.
+	epoch := func(t time.Time) string { return "@" + strconv.FormatInt(t.Unix(), 10) }
 	var args []string
 	if q.Since != nil {
-		args = append(args, "--since="+q.Since.UTC().Format(time.RFC3339))
+		args = append(args, "--since="+epoch(*q.Since))
 	}
 	if q.Until != nil {
-		args = append(args, "--until="+q.Until.UTC().Format(time.RFC3339))
+		args = append(args, "--until="+epoch(*q.Until))
 	}
 	args = append(args, sha, "--")
 	if q.Path != "" {
@@ -276,6 +280,12 @@ func (r *Repos) Log(ctx context.Context, projectID int64, q ci.LogQuery) ([]*ci.
 	}
 	if err := validPath(q.Path); err != nil {
 		return nil, 0, err
+	}
+	for _, t := range []*time.Time{q.Since, q.Until} {
+		// git reads smaller numbers as other date forms, not as seconds.
+		if t != nil && t.Unix() < minGitDate {
+			return nil, 0, ci.Errorf(ci.KindInvalid, "dates before 1973-03-03 are not supported")
+		}
 	}
 	sha, err := r.resolveCommit(ctx, dir, rev)
 	if err != nil {

@@ -73,6 +73,7 @@ func TestLogAndStats(t *testing.T) {
 		{"path", ci.LogQuery{Path: "dir/sub.txt"}, []string{h.c2, h.c1}, 2},
 		{"literal path", ci.LogQuery{Path: "*.txt"}, nil, 0},
 		{"since after all", ci.LogQuery{Since: at("2024-01-04T00:00:00Z")}, nil, 0},
+		{"since far in the future", ci.LogQuery{Since: at("2999-01-01T00:00:00Z")}, nil, 0},
 		{"until before all", ci.LogQuery{Until: at("2024-01-02T00:00:00Z")}, nil, 0},
 		{"within", ci.LogQuery{Ref: "side", Since: at("2024-01-02T00:00:00Z"), Until: at("2024-01-04T00:00:00Z")}, []string{h.side, h.c1}, 2},
 	}
@@ -95,6 +96,9 @@ func TestLogAndStats(t *testing.T) {
 				t.Errorf("Log = %v (total %d), want %v (%d)", got, total, tt.want, tt.total)
 			}
 		})
+	}
+	if _, _, err := h.r.Log(ctx, 1, ci.LogQuery{Until: at("1973-01-01T00:00:00Z")}); ci.KindOf(err) != ci.KindInvalid {
+		t.Errorf("Log(until 1973) = %v, want invalid (git would misread the date)", err)
 	}
 	if _, _, err := h.r.Log(ctx, 1, ci.LogQuery{Ref: "nope"}); !ci.IsNotFound(err) {
 		t.Errorf("Log(unknown ref) = %v, want not found", err)
