@@ -170,25 +170,28 @@ func (s *Server) jobViews(r *http.Request, proj *ci.Project, jobs []*ci.Job) ([]
 		byJob[a.JobID] = append(byJob[a.JobID], a)
 	}
 	pipelines, users, runners := map[int64]*ci.Pipeline{}, map[int64]*ci.User{}, map[int64]*ci.Runner{}
-	commits := map[string]*ci.GitCommit{}
+	var shas []string
+	for _, j := range jobs {
+		if pipelines[j.PipelineID] == nil {
+			pl, err := s.Store.PipelineByID(r.Context(), j.PipelineID)
+			if err != nil {
+				return nil, err
+			}
+			pipelines[j.PipelineID] = pl
+			shas = append(shas, pl.SHA)
+		}
+	}
+	// The jobs' commits in one git read; a commit that is gone (a force
+	// push and gc) leaves the pipeline's record of it.
+	var commits map[string]*ci.GitCommit
+	if s.Code != nil && len(shas) > 0 {
+		commits, _ = s.Code.GitCommits(r.Context(), proj.ID, shas)
+	}
 	viewer := s.viewer(r)
 	out := make([]jobEntity, 0, len(jobs))
 	for _, j := range jobs {
 		pl := pipelines[j.PipelineID]
-		if pl == nil {
-			if pl, err = s.Store.PipelineByID(r.Context(), j.PipelineID); err != nil {
-				return nil, err
-			}
-			pipelines[j.PipelineID] = pl
-		}
-		c, seen := commits[pl.SHA]
-		if !seen && s.Code != nil {
-			// A commit that is gone (a force push and gc) leaves the
-			// pipeline's record of it.
-			c, _ = s.Code.GitCommit(r.Context(), proj.ID, pl.SHA)
-			commits[pl.SHA] = c
-		}
-		v := jobView{job: j, pipeline: pl, project: proj, artifacts: byJob[j.ID], commit: c}
+		v := jobView{job: j, pipeline: pl, project: proj, artifacts: byJob[j.ID], commit: commits[pl.SHA]}
 		if j.UserID != 0 {
 			if users[j.UserID] == nil {
 				if u, err := s.Store.UserByID(r.Context(), j.UserID); err == nil {

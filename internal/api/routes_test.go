@@ -17,6 +17,11 @@ func TestRegister(t *testing.T) {
 		{"GET", "/api/v4/projects/1/pipelines/latest", "GET /api/v4/projects/{id}/pipelines/latest"},
 		{"HEAD", "/api/v4/projects/1/pipelines/5/artifacts", "GET /api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts"},
 		{"GET", "/api/v4/projects/1/repository/commits/abcdef1/artifacts/raw/dir/f.txt", "GET /api/v4/projects/{id}/repository/commits/{sha}/artifacts/raw/{path...}"},
+		{"GET", "/api/v4/projects/g%2Fapp/repository/files/dir%2Fa.txt/raw", "GET /api/v4/projects/{id}/repository/files/{file_path}/raw"},
+		{"HEAD", "/api/v4/projects/1/repository/files/dir%2Fa.txt", "GET /api/v4/projects/{id}/repository/files/{file_path}"},
+		{"GET", "/api/v4/projects/1/repository/branches/feature%2Fx", "GET /api/v4/projects/{id}/repository/branches/{branch}"},
+		{"GET", "/api/v4/projects/1/repository/commits/abcdef1/statuses", "GET /api/v4/projects/{id}/repository/commits/{sha}/statuses"},
+		{"GET", "/api/v4/projects/1/members/all", "GET /api/v4/projects/{id}/members/all"},
 		{"GET", "/api/v4/nothing", "/api/v4/"},
 	}
 	for _, c := range cases {

@@ -114,6 +114,9 @@ type CodeReader interface {
 	Log(ctx context.Context, projectID int64, q LogQuery) ([]*GitCommit, int, error)
 	// GitCommit resolves rev to its commit.
 	GitCommit(ctx context.Context, projectID int64, rev string) (*GitCommit, error)
+	// GitCommits reads several commits by full sha at once; shas naming no
+	// commit are absent from the map.
+	GitCommits(ctx context.Context, projectID int64, shas []string) (map[string]*GitCommit, error)
 	Stats(ctx context.Context, projectID int64, sha string) (CommitStats, error)
 	// Tree lists the tree at path in rev (recursive: every entry below it),
 	// skip entries then at most limit.

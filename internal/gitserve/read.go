@@ -60,7 +60,14 @@ func (r *Repos) commitsBySHA(ctx context.Context, dir string, shas []string) (ma
 	if len(shas) == 0 {
 		return out, nil
 	}
-	args := append([]string{"log", "-z", "--no-walk=unsorted", "--format=" + commitFormat}, shas...)
+	for _, sha := range shas {
+		if err := validRev(sha); err != nil {
+			return nil, err
+		}
+	}
+	// --ignore-missing: a sha that is gone (force push, gc) is left out
+	// rather than failing the others.
+	args := append([]string{"log", "-z", "--no-walk=unsorted", "--ignore-missing", "--format=" + commitFormat}, shas...)
 	data, err := r.run(ctx, dir, nil, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading commits: %w", err)
@@ -73,6 +80,16 @@ func (r *Repos) commitsBySHA(ctx context.Context, dir string, shas []string) (ma
 		out[c.SHA] = c
 	}
 	return out, nil
+}
+
+// GitCommits reads the commits of the given full shas in one git process;
+// shas naming no commit are absent from the map.
+func (r *Repos) GitCommits(ctx context.Context, projectID int64, shas []string) (map[string]*ci.GitCommit, error) {
+	dir, err := r.existing(projectID)
+	if err != nil {
+		return nil, err
+	}
+	return r.commitsBySHA(ctx, dir, shas)
 }
 
 // GitCommit resolves rev to its commit.

@@ -281,3 +281,18 @@ func diffPaths(c *ci.Comparison) []string {
 	}
 	return out
 }
+
+func TestGitCommits(t *testing.T) {
+	h := mustHistory(t)
+	gone := "0123456789012345678901234567890123456789"
+	cs, err := h.r.GitCommits(context.Background(), 1, []string{h.c2, gone, h.c1, h.c2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[h.c1].Title != "Initial commit" || cs[h.c2].Title != "Second" || cs[gone] != nil {
+		t.Errorf("GitCommits = %v", cs)
+	}
+	if _, err := h.r.GitCommits(context.Background(), 1, []string{"--all"}); ci.KindOf(err) != ci.KindInvalid {
+		t.Errorf("GitCommits(--all) = %v, want invalid", err)
+	}
+}
