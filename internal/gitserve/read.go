@@ -511,7 +511,7 @@ func (r *Repos) File(ctx context.Context, projectID int64, rev, path string, wit
 		max = DefaultMaxBlobSize
 	}
 	if f.Size > max {
-		return nil, ci.Errorf(ci.KindTooLarge, "file %q has %d bytes, more than the %d bytes served (--max-blob-mib)", path, f.Size, max)
+		return nil, ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: file %q has %d bytes, more than the %d bytes served (--max-blob-size)", path, f.Size, max)
 	}
 	if f.Content, err = r.run(ctx, dir, nil, "cat-file", "blob", f.BlobID); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
