@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ func TestEveryJSONAnswerIsJSON(t *testing.T) {
 		"{user_id}": fmt.Sprint(devID), "{trigger_id}": fmt.Sprint(trig.ID), "{target_project_id}": fmt.Sprint(other.ID),
 		"{runner_id}": fmt.Sprint(runner.ID), "{sha}": pl.SHA, "{ref}": "main", "{branch}": "main", "{tag_name}": "v1",
 		"{file_path}": url.PathEscape("dir/a.txt"), "{path...}": "out/f.txt", "{rest...}": "artifacts",
+		"{sha256}": fmt.Sprintf("%x", sha256.Sum256([]byte("hi\n"))), // out/f.txt's content
 	}
 	query := url.Values{"ref": {"main"}, "job": {"build"}, "from": {"v1"}, "to": {"main"}, "token": {trig.Token}}.Encode()
 	body := map[string]any{"ref": "main", "state": "success", "name": "ct", "description": "d", "user_id": devID,
@@ -89,7 +91,7 @@ func TestEveryJSONAnswerIsJSON(t *testing.T) {
 			path = strings.ReplaceAll(path, k, v)
 		}
 		if strings.Contains(path, "{") {
-			t.Errorf("%s: no value for a path parameter", pattern)
+			t.Errorf("%s: no value for a path parameter (add one to values above)", pattern)
 			continue
 		}
 		var rd io.Reader
