@@ -190,7 +190,7 @@ func (db *DB) ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pip
 	if f.UserID != 0 {
 		add(`user_id = ?`, f.UserID)
 	}
-	// Each of these has an index led by project_id (migration 0008).
+	// Each of these has an index led by project_id (migration 0009).
 	if f.CreatedAfter != nil {
 		add(`created_at > ?`, db.t(*f.CreatedAfter))
 	}
