@@ -23,7 +23,7 @@ import (
 // A handler that writes its status before its header (as retry and add
 // member once did) is caught here whatever route it is.
 func TestEveryJSONAnswerIsJSON(t *testing.T) {
-	in := startBaton(t, engines()[0])
+	in := startBaton(t, engines()[0], withSecretsKey(testSecretsKey))
 	in.startRunner(in.runnerToken(), 2)
 	pid, r := in.project("ct", map[string]string{
 		".gitlab-ci.yml": "build:\n  script:\n    - mkdir -p out && echo hi > out/f.txt\n  artifacts:\n    paths: [out/]\n",
@@ -53,10 +53,12 @@ func TestEveryJSONAnswerIsJSON(t *testing.T) {
 		"{runner_id}": fmt.Sprint(runner.ID), "{sha}": pl.SHA, "{ref}": "main", "{branch}": "main", "{tag_name}": "v1",
 		"{file_path}": url.PathEscape("dir/a.txt"), "{path...}": "out/f.txt", "{rest...}": "artifacts",
 		"{sha256}": fmt.Sprintf("%x", sha256.Sum256([]byte("hi\n"))), // out/f.txt's content
+		"{key}":    "CT_VAR", "{name}": "main",
 	}
 	query := url.Values{"ref": {"main"}, "job": {"build"}, "from": {"v1"}, "to": {"main"}, "token": {trig.Token}}.Encode()
 	body := map[string]any{"ref": "main", "state": "success", "name": "ct", "description": "d", "user_id": devID,
-		"access_level": 30, "runner_id": runner.ID, "target_project_id": other.ID, "username": "ctuser", "email": "ct@example.com"}
+		"access_level": 30, "runner_id": runner.ID, "target_project_id": other.ID, "username": "ctuser", "email": "ct@example.com",
+		"key": "CT_VAR", "value": "v"}
 
 	routes := routeTable{}
 	in.main.API.Register(routes)
