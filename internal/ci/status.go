@@ -63,6 +63,9 @@ const (
 	SourceWeb     = "web"
 	SourceAPI     = "api"
 	SourceTrigger = "trigger"
+	// SourceSchedule is a pipeline a pipeline schedule created; rules see
+	// $CI_PIPELINE_SOURCE == "schedule".
+	SourceSchedule = "schedule"
 )
 
 // When values of a job.

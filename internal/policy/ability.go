@@ -13,31 +13,38 @@ type Ability int
 
 // Project abilities.
 const (
-	ReadProject           Ability = iota + 1 // the project itself, its members
-	ReadPipeline                             // pipelines and their lists
-	ReadJob                                  // jobs and their lists
-	ReadLog                                  // job logs
-	ReadArtifact                             // artifact archives, files and listings
-	ReadPipelineVariables                    // variables a pipeline was created with
-	CreatePipeline                           // run a pipeline (API, web, trigger by job token)
-	UpdatePipeline                           // cancel or retry a pipeline
-	DeletePipeline                           // delete a pipeline with its jobs and artifacts
-	UpdateJob                                // cancel, retry or play a job
-	KeepArtifacts                            // keep a job's artifacts from expiring
-	DeleteArtifacts                          // delete artifacts, erase a job
-	ReadTriggers                             // list trigger tokens
-	AdminTriggers                            // create and delete trigger tokens
-	ReadAllowlist                            // the job-token allow-list
-	AdminAllowlist                           // change the job-token allow-list
-	AdminMembers                             // add, change, remove members (see Grant, Revoke)
-	AdminProjectRunners                      // create and manage the project's runners
-	DeleteProject                            // delete the project
-	ReadCode                                 // clone and fetch over git
-	PushCode                                 // push over git
-	AdminProject                             // change the project's settings (PUT /projects/:id, the settings page), rename it
-	ChangeVisibility                         // change the project's visibility
-	ReadCommitStatus                         // commit statuses reported by outside systems
-	CreateCommitStatus                       // report a commit status (POST /statuses/:sha)
+	ReadProject            Ability = iota + 1 // the project itself, its members
+	ReadPipeline                              // pipelines and their lists
+	ReadJob                                   // jobs and their lists
+	ReadLog                                   // job logs
+	ReadArtifact                              // artifact archives, files and listings
+	ReadPipelineVariables                     // variables a pipeline was created with
+	CreatePipeline                            // run a pipeline (API, web, trigger by job token)
+	UpdatePipeline                            // cancel or retry a pipeline
+	DeletePipeline                            // delete a pipeline with its jobs and artifacts
+	UpdateJob                                 // cancel, retry or play a job
+	KeepArtifacts                             // keep a job's artifacts from expiring
+	DeleteArtifacts                           // delete artifacts, erase a job
+	ReadTriggers                              // list trigger tokens
+	AdminTriggers                             // create and delete trigger tokens
+	ReadAllowlist                             // the job-token allow-list
+	AdminAllowlist                            // change the job-token allow-list
+	AdminMembers                              // add, change, remove members (see Grant, Revoke)
+	AdminProjectRunners                       // create and manage the project's runners
+	DeleteProject                             // delete the project
+	ReadCode                                  // clone and fetch over git
+	PushCode                                  // push over git
+	AdminProject                              // change the project's settings (PUT /projects/:id, the settings page), rename it
+	ChangeVisibility                          // change the project's visibility
+	ReadCommitStatus                          // commit statuses reported by outside systems
+	CreateCommitStatus                        // report a commit status (POST /statuses/:sha)
+	ReadPipelineSchedules                     // pipeline schedules and their variables
+	CreatePipelineSchedule                    // create a pipeline schedule (owned by its creator)
+	UpdatePipelineSchedule                    // edit or delete a schedule: its owner, or who may AdminPipelineSchedules (see PipelineSchedule)
+	AdminPipelineSchedules                    // edit or delete anyone's schedule, take ownership
+	PlayPipelineSchedule                      // run a schedule now
+	ReadHooks                                 // webhooks and their recent deliveries
+	AdminHooks                                // create, change, delete and test webhooks
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -79,6 +86,9 @@ var abilityNames = map[Ability]string{
 	AdminMembers: "admin_project_member", AdminProjectRunners: "admin_runner", DeleteProject: "remove_project",
 	ReadCode: "download_code", PushCode: "push_code", AdminProject: "admin_project", ChangeVisibility: "change_visibility_level",
 	ReadCommitStatus: "read_commit_status", CreateCommitStatus: "create_commit_status",
+	ReadPipelineSchedules: "read_pipeline_schedule", CreatePipelineSchedule: "create_pipeline_schedule",
+	UpdatePipelineSchedule: "update_pipeline_schedule", AdminPipelineSchedules: "admin_pipeline_schedule",
+	PlayPipelineSchedule: "play_pipeline_schedule", ReadHooks: "read_web_hook", AdminHooks: "admin_web_hook",
 	ReadGroup: "read_group", CreateProjectIn: "create_projects", CreateSubgroup: "create_subgroup",
 	AdminGroupMembers: "admin_group_member", AdminGroupRunners: "admin_group_runner",
 	ReadOwnUser: "read_user", CreateProject: "create_project", ReadAdmin: "read_admin", AdminInstance: "admin_all_resources",
@@ -206,6 +216,17 @@ var projectRules = map[Ability]projectRule{
 	// Developers.
 	ReadCommitStatus:   read(ci.AccessReporter, ci.AccessGuest),
 	CreateCommitStatus: write(ci.AccessDeveloper),
+
+	// GitLab: Reporters see schedules, Developers create and play them
+	// and edit their own, Maintainers edit anyone's and take ownership.
+	ReadPipelineSchedules:  read(ci.AccessReporter, ci.AccessReporter),
+	CreatePipelineSchedule: write(ci.AccessDeveloper),
+	UpdatePipelineSchedule: write(ci.AccessDeveloper),
+	AdminPipelineSchedules: write(ci.AccessMaintainer),
+	PlayPipelineSchedule:   write(ci.AccessDeveloper),
+	// Webhooks carry a secret token and reach out of Baton: Maintainers.
+	ReadHooks:  read(ci.AccessMaintainer, ci.AccessMaintainer),
+	AdminHooks: write(ci.AccessMaintainer),
 }
 
 // namespaceRule is the rule of one group ability.
