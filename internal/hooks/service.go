@@ -128,7 +128,7 @@ func (s *Service) pushPayload(ctx context.Context, proj *ci.Project, pusher *ci.
 	for _, c := range commits {
 		ts := c.Timestamp.UTC()
 		p.Commits = append(p.Commits, commitPayload{ID: c.SHA, Message: c.Message, Title: title(c.Message), Timestamp: &ts,
-			URL: s.externalURL + "/" + proj.FullPath + "/-/commit/" + c.SHA,
+			URL:    s.externalURL + "/" + proj.FullPath + "/-/commit/" + c.SHA,
 			Author: &authorPayload{Name: c.AuthorName, Email: c.AuthorEmail}, Added: []string{}, Modified: []string{}, Removed: []string{}})
 	}
 	return p, nil
