@@ -64,6 +64,7 @@ type Config struct {
 	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
 	SessionIdle      time.Duration // web sessions unused this long end
 	SessionMaxAge    time.Duration // web sessions end this long after sign-in
+	Automation                     // pipeline schedules and webhooks (automation.go)
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -130,6 +131,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	c.bindIncludes(str, integer, duration)
 	c.bindSecrets(str, integer)
 	c.bindRepoReads(fs, integer)
+	c.bindAutomation(fs, integer, duration, boolean)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")

@@ -23,11 +23,13 @@ import (
 	blobs3 "github.com/batonci/baton/internal/blob/s3"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/gitserve"
+	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
 	"github.com/batonci/baton/internal/runnerapi"
+	"github.com/batonci/baton/internal/schedule"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/storeopen"
@@ -61,6 +63,8 @@ type Main struct {
 	API       *api.Server
 	Web       *web.Server
 	Git       *gitserve.Handler
+	Hooks     *hooks.Service   // builds and queues webhook events
+	Schedules *schedule.Runner // fires due pipeline schedules
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -106,8 +110,10 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
 	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
 	// requests waiting for their artifacts.
+	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
-		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter)})
+		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
+		Events: m.Hooks, Coverage: db})
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
@@ -126,8 +132,9 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Code: m.Repos,
+		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
+	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
 		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge})
@@ -301,13 +308,18 @@ func (m *Main) jobTimeout(ctx context.Context, j *ci.Job) time.Duration {
 
 func (m *Main) onPush(ctx context.Context, proj *ci.Project, pusher string, updates []gitserve.RefUpdate) {
 	var pusherID int64
-	if u, err := m.Store.UserByUsername(ctx, pusher); err == nil {
+	u, err := m.Store.UserByUsername(ctx, pusher)
+	if err == nil {
 		pusherID = u.ID
 	}
 	ups := make([]planner.RefUpdate, 0, len(updates))
+	events := make([]hooks.RefUpdate, 0, len(updates))
 	for _, u := range updates {
 		ups = append(ups, planner.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
+		events = append(events, hooks.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
 	}
+	// The push event first: a receiver hears of the push before its pipeline.
+	m.Hooks.Push(ctx, proj, u, events)
 	m.Planner.Push(ctx, proj, pusherID, ups)
 }
 
@@ -333,6 +345,8 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", m.Reaper.Run)
+	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
+	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
 	if m.Config.OrphanAfter > 0 {
 		m.loop(ctx, "orphan-sweeper", m.Sweeper.Run)
 	}

@@ -33,6 +33,8 @@ type Store interface {
 	ci.SettingStore
 	ci.ProtectedRefStore
 	ci.CommitStatusStore
+	ci.ScheduleStore
+	ci.HookStore
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.
@@ -78,7 +80,10 @@ type Server struct {
 	// Variables keeps CI/CD variables (variable routes need it).
 	Variables *civariables.Service
 	// Code reads repositories for the repository routes and job commits.
-	Code        ci.CodeReader
+	Code ci.CodeReader
+	// Hooks queues webhook test events; Automation bounds schedules and hooks.
+	Hooks       HookTester
+	Automation  Automation
 	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
 	Version     string
 	Logger      *slog.Logger

@@ -89,3 +89,35 @@ func (c *Cron) MinGap(t time.Time) time.Duration {
 	}
 	return gap
 }
+
+// Prepare checks s's cron expression, time zone and ref, and sets its
+// NextRunAt from now (nil while inactive). A schedule that would run more
+// often than minInterval, or a description or ref over 255 bytes, is
+// KindInvalid. An active schedule's inactive reason is cleared.
+func Prepare(s *ci.PipelineSchedule, minInterval time.Duration, now time.Time) error {
+	if s.CronTimezone == "" {
+		s.CronTimezone = "UTC"
+	}
+	c, err := Parse(s.Cron, s.CronTimezone)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(s.Ref) == "" || len(s.Ref) > 255 || strings.ContainsAny(s.Ref, "\x00\n\r") {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - ref is invalid")
+	}
+	if len(s.Description) > 255 {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - description is too long (maximum is 255 characters)")
+	}
+	if gap := c.MinGap(now); gap > 0 && gap < minInterval {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - cron runs every %s; schedules may run at most every %s", gap, minInterval)
+	}
+	s.NextRunAt = nil
+	if s.Active {
+		next := c.Next(now)
+		if next.IsZero() {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - cron never runs: %q", s.Cron)
+		}
+		s.NextRunAt, s.InactiveReason = &next, ""
+	}
+	return nil
+}

@@ -12,10 +12,21 @@ import (
 // pending at once, unless its pipeline is being canceled; then the pipeline advances and its status is updated.
 // Calling it twice for one job is harmless. A missing job is KindNotFound.
 func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
+	return s.jobFinished(ctx, jobID, true)
+}
+
+// jobFinished is JobFinished; tell says whether Events still has to hear
+// of the job's final status (not when the scheduler's own updateJob
+// finished it).
+func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool) error {
 	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
 	}
+	if tell {
+		s.opts.Events.Job(ctx, j)
+	}
+	s.recordCoverage(ctx, j)
 	retry := ShouldRetry(j)
 	if retry {
 		// A job that failed while its pipeline was being canceled stays failed.
@@ -55,6 +66,7 @@ func (s *Scheduler) JobStarted(ctx context.Context, jobID int64) error {
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
 	}
+	s.opts.Events.Job(ctx, j)
 	return s.syncPipeline(ctx, j.PipelineID)
 }
 

@@ -38,7 +38,32 @@ type Options struct {
 	// skipped), to wake requests waiting for its artifacts
 	// (artifacts.Hub.Notify): they answer at once that none is coming.
 	Finished func(projectID, pipelineID int64)
+	// Events is told of every status change the scheduler sees (a job
+	// moved, started or finished; a pipeline's status changed), for
+	// webhooks. Default: nobody.
+	Events Events
+	// Coverage, if set, reads the logs of finished jobs whose spec has a
+	// coverage: regular expression and records the coverage they report.
+	Coverage CoverageStore
 }
+
+// CoverageStore reads a job's log and records its coverage (store.DB).
+type CoverageStore interface {
+	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
+	SetJobCoverage(ctx context.Context, jobID int64, coverage float64) error
+}
+
+// Events hears of status changes. Calls are synchronous and must not fail
+// the change: implementations log their own errors.
+type Events interface {
+	Pipeline(ctx context.Context, p *ci.Pipeline)
+	Job(ctx context.Context, j *ci.Job)
+}
+
+type noEvents struct{}
+
+func (noEvents) Pipeline(context.Context, *ci.Pipeline) {}
+func (noEvents) Job(context.Context, *ci.Job)           {}
 
 // Scheduler drives pipelines through their states. It keeps no state of its
 // own: every decision is made from the store, and every write is a
@@ -92,6 +117,9 @@ func New(store Store, opts Options) *Scheduler {
 	}
 	if opts.Finished == nil {
 		opts.Finished = func(int64, int64) {}
+	}
+	if opts.Events == nil {
+		opts.Events = noEvents{}
 	}
 	return &Scheduler{store: store, opts: opts, log: opts.Logger}
 }
@@ -154,6 +182,7 @@ func (s *Scheduler) updateJob(ctx context.Context, j *ci.Job, from ci.Status) er
 	if err := s.store.UpdateJob(ctx, j, from); err != nil {
 		return err
 	}
+	s.opts.Events.Job(ctx, j)
 	if j.Status.Finished() {
 		s.opts.Finished(j.ProjectID, j.PipelineID)
 	}
@@ -210,6 +239,9 @@ func (s *Scheduler) syncPipeline(ctx context.Context, pipelineID int64) error {
 		}
 		if err := s.store.UpdatePipeline(ctx, &next); err != nil {
 			return fmt.Errorf("updating pipeline %d: %w", pipelineID, err)
+		}
+		if next.Status != p.Status {
+			s.opts.Events.Pipeline(ctx, &next)
 		}
 		s.log.InfoContext(ctx, "pipeline status", "pipeline_id", pipelineID, "status", next.Status, "was", p.Status)
 	}

@@ -147,7 +147,7 @@ func (s *Scheduler) finish(ctx context.Context, j *ci.Job, to ci.Status, reason 
 	if err != nil {
 		return fmt.Errorf("moving job %d to %s: %w", j.ID, to, err)
 	}
-	if err := s.JobFinished(ctx, j.ID); err != nil {
+	if err := s.jobFinished(ctx, j.ID, false); err != nil {
 		return fmt.Errorf("finishing job %d: %w", j.ID, err)
 	}
 	return nil
