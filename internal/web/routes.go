@@ -163,6 +163,16 @@ func (s *Server) globalRoutes(c *req) error {
 
 // projectRoutes serves /<namespace>/<project>[/-/<rest>].
 func (s *Server) projectRoutes(c *req) error {
+	if cands, rt, ok := badgeRoute(c.r.URL.Path); ok && (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) {
+		err := s.serveBadge(c, cands, rt)
+		if err == errBadgeNotFound {
+			// An image, not a page: the same bytes for every missing or
+			// private badge, whatever its path.
+			http.Error(c.w, "404 Not Found", http.StatusNotFound)
+			return nil
+		}
+		return err
+	}
 	full, rest, _ := strings.Cut(strings.Trim(c.r.URL.Path, "/"), "/-/")
 	if !strings.Contains(full, "/") {
 		return notFound()
@@ -229,6 +239,9 @@ func Routes() []policy.Route {
 	}
 	for _, rt := range projectRouteTable {
 		add(rt.method, strings.TrimSuffix("/{project}/-/"+rt.pattern, "/-/"), rt.ability, rt.body)
+	}
+	for _, rt := range badgeRouteTable {
+		add(rt.method, "/{project}/badges/{ref}/"+rt.pattern, rt.ability, rt.body)
 	}
 	for _, rt := range pipelineRouteTable {
 		add(rt.method, strings.TrimSuffix("/{project}/-/pipelines/{id}/"+rt.pattern, "/"), rt.ability, rt.body)

@@ -52,6 +52,19 @@ type Store interface {
 	ListProtectedRefs(ctx context.Context, projectID int64) ([]*ci.ProtectedRef, error)
 	CreateProtectedRef(ctx context.Context, r *ci.ProtectedRef) error
 	DeleteProtectedRef(ctx context.Context, id int64) error
+	// Badges, the schedules and the webhooks pages.
+	JobCoverage(ctx context.Context, pipelineID int64) (map[int64]float64, error)
+	PipelineCoverage(ctx context.Context, pipelineID int64) (*float64, error)
+	ListPipelineSchedules(ctx context.Context, projectID int64, active *bool) ([]*ci.PipelineSchedule, error)
+	PipelineScheduleByID(ctx context.Context, id int64) (*ci.PipelineSchedule, error)
+	CreatePipelineSchedule(ctx context.Context, s *ci.PipelineSchedule, max int) error
+	UpdatePipelineSchedule(ctx context.Context, s *ci.PipelineSchedule) error
+	SetPipelineScheduleLastPipeline(ctx context.Context, id, pipelineID int64) error
+	ListProjectHooks(ctx context.Context, projectID int64) ([]*ci.ProjectHook, error)
+	ProjectHookByID(ctx context.Context, projectID, id int64) (*ci.ProjectHook, error)
+	CreateProjectHook(ctx context.Context, h *ci.ProjectHook, max int) error
+	DeleteProjectHook(ctx context.Context, projectID, id int64) error
+	ListHookDeliveries(ctx context.Context, hookID int64, p ci.Page) ([]*ci.HookDelivery, int, error)
 }
 
 // Variables keeps CI/CD variables (variables.Service).
