@@ -9,6 +9,7 @@ import (
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/schedule"
+	"github.com/batonci/baton/internal/web"
 )
 
 // Automation is the configuration of pipeline schedules and webhooks.
@@ -81,4 +82,12 @@ func (h hookRepo) Log(ctx context.Context, projectID int64, oldSHA, newSHA strin
 		out[i] = hooks.Commit{SHA: c.SHA, Message: c.Message, AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail, Timestamp: c.AuthoredAt}
 	}
 	return out, total, nil
+}
+
+// webAutomation is what the schedules and webhooks pages need.
+func (m *Main) webAutomation() web.Automation {
+	a := m.Config.Automation
+	return web.Automation{MaxSchedules: int(a.MaxPipelineSchedules), MinScheduleInterval: a.MinScheduleInterval,
+		MaxHooks: int(a.MaxWebhooks), AllowLocalHooks: a.AllowLocalWebhooks, CreatePipeline: m.Planner.Create,
+		TestHook: m.Hooks.Test}
 }

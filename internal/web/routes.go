@@ -85,6 +85,14 @@ var projectRouteTable = []route[struct{}]{
 	{"POST", "settings/ci_cd/variables", policy.AdminVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveVariable(c, false) }},
 	{"POST", "settings/ci_cd/variables/update", policy.AdminVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveVariable(c, true) }},
 	{"POST", "settings/ci_cd/variables/delete", policy.AdminVariables, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.deleteVariable(c) }},
+	{"GET", "pipeline_schedules", policy.ReadPipelineSchedules, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.schedulesPage(c, "", nil) }},
+	{"POST", "pipeline_schedules", policy.CreatePipelineSchedule, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveSchedule(c, "") }},
+	{"POST", "pipeline_schedules/{id}/play", policy.PlayPipelineSchedule, small, func(s *Server, c *req, _ struct{}, id string) error { return s.playSchedule(c, id) }},
+	{"POST", "pipeline_schedules/{id}", policy.UpdatePipelineSchedule, small, func(s *Server, c *req, _ struct{}, id string) error { return s.saveSchedule(c, id) }},
+	{"GET", "hooks", policy.ReadHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.hooksPage(c, "") }},
+	{"POST", "hooks", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.createHook(c) }},
+	{"POST", "hooks/{id}/test", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, id string) error { return s.hookAction(c, id, "test") }},
+	{"POST", "hooks/{id}/delete", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, id string) error { return s.hookAction(c, id, "delete") }},
 }
 
 // pipelineRouteTable is every route under /<project>/-/pipelines/:id.

@@ -112,8 +112,10 @@ type Deps struct {
 	// this long after sign-in (0: DefaultSessionIdle, DefaultSessionMaxAge).
 	SessionIdle   time.Duration
 	SessionMaxAge time.Duration
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Automation serves the schedules and webhooks pages.
+	Automation Automation
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the web UI, an http.Handler for every path the rest of Baton
