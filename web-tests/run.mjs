@@ -243,6 +243,21 @@ await step("CI/CD variables: a masked value never reaches the page", async () =>
   await page.waitForSelector("#protected-branches code:has-text('release/*')");
 });
 
+await step("schedules and webhooks pages render and take their forms", async () => {
+  await page.goto("/root/website/-/pipeline_schedules");
+  const form = "form[action$='/-/pipeline_schedules']";
+  await page.fill(`${form} input[name=description]`, "nightly");
+  await page.fill(`${form} input[name=cron]`, "0 3 * * 1-5");
+  await page.fill(`${form} input[name=cron_timezone]`, "Europe/Berlin");
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForSelector("td:has-text('nightly')");
+  check(await page.isVisible("td:has-text('Europe/Berlin')"), "the schedule's zone is listed");
+  await page.screenshot({ path: join(shots, "schedules.png"), fullPage: true });
+  await page.goto("/root/website/-/hooks");
+  await page.waitForSelector("form[action$='/-/hooks'] input[name=url]");
+  await page.screenshot({ path: join(shots, "hooks.png"), fullPage: true });
+});
+
 await step("projects and runners pages render", async () => {
   await page.goto("/");
   await page.waitForSelector("a.title:has-text('root/website')");
