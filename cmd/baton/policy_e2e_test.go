@@ -208,6 +208,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", "/api/v4/admin/ci/variables", nil, "401 403 403 403 403 403 200 403 200 403 403 403 401 401"},
 			{"GET", P + "/protected_branches", nil, "404 403 200 200 200 200 200 200 200 200 200 404 401 401"},
 			{"POST", P + "/protected_branches", url.Values{"name": {"main"}, "push_access_level": {"20"}}, "404 403 403 403 400 400 400 403 403 403 403 404 401 401"},
+			{"GET", P + "/pipeline_schedules", nil, readPipelines},
+			{"POST", P + "/pipeline_schedules", url.Values{"description": {"d"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, "404 403 403 201 201 201 201 403 403 403 403 404 401 401"},
+			{"GET", P + "/hooks", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
+			{"POST", P + "/hooks", url.Values{"url": {"https://hooks.example.com/x"}}, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
 		}
 		for _, rt := range api {
 			codes := strings.Fields(rt.codes)
@@ -237,6 +241,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", W + "/-/settings", "404 403 403 403 200 200 200 403 403"},
 			{"GET", W + "/-/settings/ci_cd", "404 403 403 403 200 200 200 200 200"},
 			{"POST", W + "/-/settings/ci_cd/variables", "404 403 403 403 422 422 422 403 403"},
+			{"GET", W + "/-/pipeline_schedules", webRead},
+			{"GET", W + "/-/hooks", "404 403 403 403 200 200 200 200 200"},
+			{"GET", W + "/badges/main/pipeline.svg", "404 404 200 200 200 200 200 200 200"}, // refusals are a missing badge
 		}
 		for _, rt := range web {
 			codes := strings.Fields(rt.codes)
