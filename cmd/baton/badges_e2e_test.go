@@ -58,6 +58,13 @@ lint:
 		if st, svg, _ := badge("coverage.svg", nil); st != http.StatusOK || !strings.Contains(svg, ">87.50%<") || !strings.Contains(svg, `fill="#dfb317"`) {
 			t.Errorf("coverage badge: %d\n%s", st, svg)
 		}
+		var withCov struct {
+			Coverage *string `json:"coverage"`
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d", pid, pl.ID), nil, http.StatusOK, &withCov)
+		if withCov.Coverage == nil || *withCov.Coverage != "87.50" {
+			t.Errorf("pipeline coverage %v, want 87.50", withCov.Coverage)
+		}
 		if st, svg, _ := badge("coverage.svg?job=lint", nil); st != http.StatusOK || !strings.Contains(svg, ">95.00%<") || !strings.Contains(svg, `fill="#4c1"`) {
 			t.Errorf("coverage badge of lint: %d\n%s", st, svg)
 		}

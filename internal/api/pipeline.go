@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,17 @@ func (s *Server) writePipeline(w http.ResponseWriter, r *http.Request, status in
 			return err
 		}
 	}
-	httpx.WriteJSON(w, status, s.pipeline(s.viewer(r), pl, proj, u))
+	e := s.pipeline(s.viewer(r), pl, proj, u)
+	// GitLab's pipeline coverage: the average of its jobs' (a string).
+	cov, err := s.Store.PipelineCoverage(r.Context(), pl.ID)
+	if err != nil {
+		return err
+	}
+	if cov != nil {
+		c := strconv.FormatFloat(*cov, 'f', 2, 64)
+		e.Coverage = &c
+	}
+	httpx.WriteJSON(w, status, e)
 	return nil
 }
 

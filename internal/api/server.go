@@ -35,6 +35,7 @@ type Store interface {
 	ci.CommitStatusStore
 	ci.ScheduleStore
 	ci.HookStore
+	ci.CoverageStore
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.
