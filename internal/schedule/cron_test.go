@@ -25,7 +25,7 @@ func TestParseAndNext(t *testing.T) {
 		{"weekday names", "0 3 * * MON-FRI", "UTC", "2026-03-06T04:00:00Z", "2026-03-09T03:00:00Z"}, // Friday → Monday
 		{"month names", "0 0 1 JAN,JUL *", "UTC", "2026-03-04T00:00:00Z", "2026-07-01T00:00:00Z"},
 		{"shorthand", "@daily", "UTC", "2026-03-04T10:00:00Z", "2026-03-05T00:00:00Z"},
-		{"zone", "0 3 * * *", "Europe/Berlin", "2026-01-10T12:00:00Z", "2026-01-11T02:00:00Z"},          // CET, UTC+1
+		{"zone", "0 3 * * *", "Europe/Berlin", "2026-01-10T12:00:00Z", "2026-01-11T02:00:00Z"},           // CET, UTC+1
 		{"zone in summer", "0 3 * * *", "Europe/Berlin", "2026-07-10T12:00:00Z", "2026-07-11T01:00:00Z"}, // CEST, UTC+2
 		{"zone across DST", "30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z", "2026-03-09T06:30:00Z"},
 	} {
