@@ -5,10 +5,12 @@ import (
 	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/gitserve"
+	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
 	"github.com/batonci/baton/internal/runnerapi"
+	"github.com/batonci/baton/internal/schedule"
 	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/sweeper"
@@ -19,17 +21,21 @@ import (
 // implements them all, and the planner's entry point is what the API and
 // pushes call.
 var (
-	_ planner.Store      = (*store.DB)(nil)
-	_ scheduler.Store    = (*store.DB)(nil)
-	_ reaper.Store       = (*store.DB)(nil)
-	_ auth.Store         = (*store.DB)(nil)
-	_ policy.Levels      = (*store.DB)(nil)
-	_ artifacts.Store    = (*store.DB)(nil)
-	_ runnerapi.Store    = (*store.DB)(nil)
-	_ web.Store          = (*store.DB)(nil)
-	_ api.Store          = (*store.DB)(nil)
-	_ runnerapi.Notifier = (*store.DB)(nil)
-	_ sweeper.Store      = (*store.DB)(nil)
+	_ planner.Store           = (*store.DB)(nil)
+	_ scheduler.Store         = (*store.DB)(nil)
+	_ reaper.Store            = (*store.DB)(nil)
+	_ auth.Store              = (*store.DB)(nil)
+	_ policy.Levels           = (*store.DB)(nil)
+	_ artifacts.Store         = (*store.DB)(nil)
+	_ runnerapi.Store         = (*store.DB)(nil)
+	_ web.Store               = (*store.DB)(nil)
+	_ api.Store               = (*store.DB)(nil)
+	_ runnerapi.Notifier      = (*store.DB)(nil)
+	_ sweeper.Store           = (*store.DB)(nil)
+	_ schedule.Store          = (*store.DB)(nil)
+	_ hooks.Store             = (*store.DB)(nil)
+	_ hooks.DeliverStore      = (*store.DB)(nil)
+	_ scheduler.CoverageStore = (*store.DB)(nil)
 
 	_ planner.Scheduler    = (*scheduler.Scheduler)(nil)
 	_ runnerapi.Scheduler  = (*scheduler.Scheduler)(nil)
@@ -38,4 +44,6 @@ var (
 	_ api.Planner          = (*planner.Planner)(nil)
 	_ planner.Policy       = (*policy.Policy)(nil)
 	_ planner.IncludeRepos = (*gitserve.Repos)(nil)
+	_ scheduler.Events     = (*hooks.Service)(nil)
+	_ api.HookTester       = (*hooks.Service)(nil)
 )
