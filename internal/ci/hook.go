@@ -59,6 +59,14 @@ type HookDelivery struct {
 	FinishedAt     *time.Time
 }
 
+// EventSubject is the job or pipeline an event reports, and the status
+// it reports.
+type EventSubject struct {
+	Job    bool // a job; else a pipeline
+	ID     int64
+	Status Status
+}
+
 // HookStore keeps project hooks and their delivery queue.
 type HookStore interface {
 	// CreateProjectHook inserts h unless its project already has max hooks
@@ -73,7 +81,12 @@ type HookStore interface {
 	// DeleteProjectHook removes a hook with its deliveries.
 	DeleteProjectHook(ctx context.Context, projectID, id int64) error
 	// EnqueueHookDeliveries inserts pending deliveries, setting their IDs.
-	EnqueueHookDeliveries(ctx context.Context, ds []*HookDelivery) error
+	// With a subject, the subject's row is locked and its stored status
+	// compared first: if it moved on (a newer event is being queued) the
+	// deliveries are stale and nothing is inserted (false). Locking makes
+	// a hook's events of one job or pipeline queue in the order its
+	// status changed, whichever replica changed it.
+	EnqueueHookDeliveries(ctx context.Context, ds []*HookDelivery, subject *EventSubject) (bool, error)
 	// ClaimHookDelivery takes the oldest due pending delivery whose hook
 	// has no older pending one (so that a hook gets its events in order)
 	// and that nobody holds, holding it until now+lease with one

@@ -41,7 +41,7 @@ func TestDeliveryToLocalNameRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &ci.HookDelivery{HookID: h.ID, ProjectID: p.ID, Trigger: ci.HookPush, Event: "Push Hook", UUID: newUUID(), Payload: []byte(`{}`)}
-	if err := db.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d}); err != nil {
+	if _, err := db.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d}, nil); err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Now()
@@ -65,7 +65,7 @@ func TestDeliveryToLocalNameRefused(t *testing.T) {
 	}
 
 	d2 := &ci.HookDelivery{HookID: h.ID, ProjectID: p.ID, Trigger: ci.HookPush, Event: "Push Hook", UUID: newUUID(), Payload: []byte(`{}`)}
-	if err := db.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d2}); err != nil {
+	if _, err := db.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	NewDeliverer(db, Options{AllowLocal: true, Now: now}).Drain(ctx)

@@ -97,7 +97,7 @@ func (s *Service) Push(ctx context.Context, proj *ci.Project, pusher *ci.User, u
 			s.logErr(ctx, "building push event", err, proj.ID)
 			continue
 		}
-		s.logErr(ctx, "queueing push event", s.enqueue(ctx, hooks, trigger, body), proj.ID)
+		s.logErr(ctx, "queueing push event", s.enqueue(ctx, hooks, trigger, body, nil), proj.ID)
 	}
 }
 
@@ -153,7 +153,8 @@ func (s *Service) Pipeline(ctx context.Context, pl *ci.Pipeline) {
 		s.logErr(ctx, "building pipeline event", err, pl.ProjectID)
 		return
 	}
-	s.logErr(ctx, "queueing pipeline event", s.enqueue(ctx, hooks, ci.HookPipeline, body), pl.ProjectID)
+	s.logErr(ctx, "queueing pipeline event", s.enqueue(ctx, hooks, ci.HookPipeline, body,
+		&ci.EventSubject{ID: pl.ID, Status: pl.Status}), pl.ProjectID)
 }
 
 func (s *Service) pipelinePayload(ctx context.Context, pl *ci.Pipeline) (*pipelinePayload, error) {
@@ -207,7 +208,8 @@ func (s *Service) Job(ctx context.Context, j *ci.Job) {
 		s.logErr(ctx, "building job event", err, j.ProjectID)
 		return
 	}
-	s.logErr(ctx, "queueing job event", s.enqueue(ctx, hooks, ci.HookJob, body), j.ProjectID)
+	s.logErr(ctx, "queueing job event", s.enqueue(ctx, hooks, ci.HookJob, body,
+		&ci.EventSubject{Job: true, ID: j.ID, Status: j.Status}), j.ProjectID)
 }
 
 func (s *Service) jobPayload(ctx context.Context, j *ci.Job) (*jobPayload, error) {
@@ -315,8 +317,10 @@ func BranchMatches(filter, branch string) bool {
 var events = map[string]string{ci.HookPush: "Push Hook", ci.HookTagPush: "Tag Push Hook",
 	ci.HookPipeline: "Pipeline Hook", ci.HookJob: "Job Hook"}
 
-// enqueue queues body for each hook and wakes the deliverers.
-func (s *Service) enqueue(ctx context.Context, hooks []*ci.ProjectHook, trigger string, body any) error {
+// enqueue queues body for each hook and wakes the deliverers. An event
+// about a subject whose status moved on meanwhile is dropped: the newer
+// one follows, and a hook never hears "running" before "pending".
+func (s *Service) enqueue(ctx context.Context, hooks []*ci.ProjectHook, trigger string, body any, subject *ci.EventSubject) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("encoding %s payload: %w", trigger, err)
@@ -326,10 +330,13 @@ func (s *Service) enqueue(ctx context.Context, hooks []*ci.ProjectHook, trigger 
 		ds = append(ds, &ci.HookDelivery{HookID: h.ID, ProjectID: h.ProjectID, Trigger: trigger, Event: events[trigger],
 			UUID: newUUID(), Payload: data})
 	}
-	if err := s.store.EnqueueHookDeliveries(ctx, ds); err != nil {
+	queued, err := s.store.EnqueueHookDeliveries(ctx, ds, subject)
+	if err != nil {
 		return err
 	}
-	_ = s.store.Notify(ctx, channel, "") // a hint; deliverers poll too
+	if queued {
+		_ = s.store.Notify(ctx, channel, "") // a hint; deliverers poll too
+	}
 	return nil
 }
 
@@ -379,7 +386,7 @@ func (s *Service) Test(ctx context.Context, proj *ci.Project, h *ci.ProjectHook,
 		return nil, err
 	}
 	d := &ci.HookDelivery{HookID: h.ID, ProjectID: proj.ID, Trigger: trigger, Event: events[trigger], UUID: newUUID(), Payload: data}
-	if err := s.store.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d}); err != nil {
+	if _, err := s.store.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d}, nil); err != nil {
 		return nil, err
 	}
 	_ = s.store.Notify(ctx, channel, "")

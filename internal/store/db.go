@@ -36,6 +36,10 @@ type Engine struct {
 	// SkipLocked is appended to the row-picking subquery of AssignNextJob
 	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL; SQLite serializes writers).
 	SkipLocked string
+	// LockRow is appended to a SELECT that must hold its row until the
+	// transaction ends (" FOR UPDATE" on PostgreSQL; SQLite's write
+	// transactions hold the whole database).
+	LockRow string
 	// Classify tells constraint violations apart from other driver errors.
 	Classify func(error) Violation
 	// LockMigrations, if set, serializes migrating across processes on conn

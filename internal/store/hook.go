@@ -94,13 +94,29 @@ func (db *DB) DeleteProjectHook(ctx context.Context, projectID, id int64) error 
 	return mustAffect(res, "hook %d", id)
 }
 
-// EnqueueHookDeliveries inserts pending deliveries in one transaction.
-func (db *DB) EnqueueHookDeliveries(ctx context.Context, ds []*ci.HookDelivery) error {
+// EnqueueHookDeliveries inserts pending deliveries in one transaction,
+// unless subject's stored status is no longer the one the event reports.
+func (db *DB) EnqueueHookDeliveries(ctx context.Context, ds []*ci.HookDelivery, subject *ci.EventSubject) (bool, error) {
 	if len(ds) == 0 {
-		return nil
+		return false, nil
 	}
 	at := now()
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	fresh := true
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if subject != nil {
+			table := "pipelines"
+			if subject.Job {
+				table = "jobs"
+			}
+			var status string
+			err := db.queryRow(ctx, tx, `SELECT status FROM `+table+` WHERE id = ?`+db.engine.LockRow, subject.ID).Scan(&status)
+			if err != nil {
+				return db.notFound(err, "%s %d", table, subject.ID)
+			}
+			if fresh = ci.Status(status) == subject.Status; !fresh {
+				return nil
+			}
+		}
 		for _, d := range ds {
 			if d.NextAttemptAt.IsZero() {
 				d.NextAttemptAt = at
@@ -116,6 +132,7 @@ func (db *DB) EnqueueHookDeliveries(ctx context.Context, ds []*ci.HookDelivery) 
 		}
 		return nil
 	})
+	return fresh && err == nil, err
 }
 
 const deliveryCols = `id, hook_id, project_id, trigger_name, event, uuid, status, attempts, next_attempt_at,

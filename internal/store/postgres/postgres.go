@@ -39,6 +39,7 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 		Name:           "postgres",
 		Numbered:       true,
 		SkipLocked:     " FOR UPDATE SKIP LOCKED",
+		LockRow:        " FOR UPDATE",
 		Classify:       classify,
 		LockMigrations: lockMigrations,
 		Notifier:       &notifier{db: sdb, url: url},

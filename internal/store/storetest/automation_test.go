@@ -98,7 +98,7 @@ func TestHookDeliveryClaims(t *testing.T) {
 				ds = append(ds, &ci.HookDelivery{HookID: h.ID, ProjectID: p.ID, Trigger: ci.HookPush, Event: "Push Hook",
 					UUID: fmt.Sprintf("u-%d-%d", h.ID, i), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))})
 			}
-			if err := db.EnqueueHookDeliveries(ctx, ds); err != nil {
+			if _, err := db.EnqueueHookDeliveries(ctx, ds, nil); err != nil {
 				t.Fatal(err)
 			}
 			return ds
@@ -196,6 +196,25 @@ func TestHookDeliveryClaims(t *testing.T) {
 		kept, total, err := db.ListHookDeliveries(ctx, h3.ID, ci.Page{Page: 1, PerPage: 10})
 		if err != nil || total != 2 || len(kept) != 2 || kept[0].ID != ds[3].ID || kept[1].ID != ds[2].ID {
 			t.Errorf("kept %d of %d (%v), want the latest 2", len(kept), total, err)
+		}
+
+		// An event about a pipeline or job whose status moved on is stale:
+		// nothing is queued.
+		pl, jobs := MustPipeline(t, db, p.ID, "main", map[string][]string{"j": nil})
+		for _, c := range []struct {
+			subject ci.EventSubject
+			queued  bool
+		}{
+			{ci.EventSubject{ID: pl.ID, Status: ci.StatusRunning}, false},
+			{ci.EventSubject{ID: pl.ID, Status: ci.StatusPending}, true},
+			{ci.EventSubject{Job: true, ID: jobs[0].ID, Status: ci.StatusSuccess}, false},
+			{ci.EventSubject{Job: true, ID: jobs[0].ID, Status: ci.StatusPending}, true},
+		} {
+			d := &ci.HookDelivery{HookID: h3.ID, ProjectID: p.ID, Trigger: ci.HookPipeline, Event: "Pipeline Hook", UUID: "s", Payload: []byte(`{}`)}
+			queued, err := db.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d}, &c.subject)
+			if err != nil || queued != c.queued || (d.ID != 0) != c.queued {
+				t.Errorf("subject %+v: queued %v (id %d), %v; want %v", c.subject, queued, d.ID, err, c.queued)
+			}
 		}
 	})
 }
