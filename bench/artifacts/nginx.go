@@ -1,128 +1,30 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
-	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // nginx is a child nginx serving one file at url with sendfile.
 type nginx struct {
-	cmd    *exec.Cmd
-	url    string
-	exited chan struct{}
+	*benchkit.Nginx
+	url string
 }
 
-const nginxInstall = "install it with `apt-get install -y nginx` (Debian package nginx)"
-
-const nginxConf = `daemon off;
-master_process on;
-worker_processes 1;
-%s
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    default_type application/octet-stream;
-    client_body_temp_path %[2]s/body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-    server {
-        listen %[3]s;
-        location = /artifacts.zip { alias %[4]s; }
-    }
-}
-`
-
-// startNginx runs bin serving file on a free 127.0.0.1 port. When nginx is
-// disabled, missing or does not start, it returns nil and why.
+// startNginx runs bin serving file with one worker of 64 connections. When
+// nginx is disabled, missing or does not start, it returns nil and why.
 func startNginx(ctx context.Context, bin, tmp, file string) (*nginx, string) {
-	if bin == "" || bin == "none" {
-		return nil, "disabled (-nginx none)"
+	n, why := benchkit.StartNginx(ctx, bin, tmp, file, 1, 64)
+	if n == nil {
+		return nil, why
 	}
-	path, err := exec.LookPath(bin)
-	if err != nil && !strings.Contains(bin, "/") {
-		path, err = exec.LookPath(filepath.Join("/usr/sbin", bin))
-	}
-	if err != nil {
-		return nil, fmt.Sprintf("%s not found: %s", bin, nginxInstall)
-	}
-	dir := filepath.Join(tmp, "nginx")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Sprintf("creating %s: %v", dir, err)
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err.Error()
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;"
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, nginxConf, user, dir, addr, file), 0o644); err != nil {
-		return nil, fmt.Sprintf("writing %s: %v", conf, err)
-	}
-	var out bytes.Buffer
-	cmd := exec.Command(path, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Sprintf("starting nginx: %v", err)
-	}
-	n := &nginx{cmd: cmd, url: "http://" + addr + "/artifacts.zip", exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(n.exited)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return n, ""
-		}
-		select {
-		case <-n.exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return nil, fmt.Sprintf("nginx exited at start: %s %s", strings.TrimSpace(out.String()), strings.TrimSpace(string(log)))
-		case <-ctx.Done():
-			n.stop()
-			return nil, ctx.Err().Error()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			n.stop()
-			return nil, "nginx did not listen within 10 s"
-		}
-	}
+	return &nginx{Nginx: n, url: n.URL}, ""
 }
 
 // pids are nginx's master and workers.
 func (n *nginx) pids() []int {
-	return append([]int{n.cmd.Process.Pid}, childPids(n.cmd.Process.Pid)...)
+	return append([]int{n.Cmd.Process.Pid}, childPids(n.Cmd.Process.Pid)...)
 }
 
-// stop asks nginx to quit (SIGTERM: fast shutdown), killing it after 5 s.
-func (n *nginx) stop() {
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(5 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.exited
-	}
-}
+func (n *nginx) stop() { n.Stop() }

@@ -1,22 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // server is a running `baton server` child process.
@@ -26,7 +25,7 @@ type server struct {
 	token   string // root's personal access token
 	logPath string
 	client  *http.Client
-	exited  chan struct{}
+	proc    *benchkit.Server
 }
 
 // buildBaton builds ./cmd/baton of this module into dir.
@@ -39,115 +38,39 @@ func buildBaton(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// freePort is a 127.0.0.1 port nobody listens on right now.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startServer starts bin as `baton server` with a fresh data dir under tmp,
 // allowing uploads of maxUpload bytes, and waits for it to answer and to
 // print the administrator's token.
 func startServer(ctx context.Context, bin, tmp string, maxUpload int64) (*server, error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := &server{url: "http://" + addr, logPath: filepath.Join(tmp, "baton.log"), exited: make(chan struct{}),
+	s := &server{logPath: filepath.Join(tmp, "baton.log"),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}}
 	logFile, err := os.Create(s.logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating server log: %w", err)
 	}
 	defer logFile.Close()
-	s.cmd = exec.Command(bin, "server", "--listen", addr, "--data-dir", filepath.Join(tmp, "data"),
+	cmd := exec.Command(bin, "server", "--listen", addr, "--data-dir", filepath.Join(tmp, "data"),
 		"--max-artifact-size", fmt.Sprint(maxUpload>>20+16))
-	s.cmd.Stderr = logFile
-	s.cmd.Env = append(os.Environ(), "BATON_LOG_LEVEL=info")
-	stdout, err := s.cmd.StdoutPipe()
+	cmd.Stderr = logFile
+	cmd.Env = append(os.Environ(), "BATON_LOG_LEVEL=info")
+	s.proc, err = benchkit.StartServer(ctx, cmd, "http://"+addr, "/-/readiness", true, 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("starting baton: %w", err)
+		return nil, fmt.Errorf("%w: %s", err, s.logTail())
 	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting baton: %w", err)
-	}
-	tokens := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if t := strings.TrimSpace(sc.Text()); strings.HasPrefix(t, "glpat-") {
-				select {
-				case tokens <- t:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	select {
-	case s.token = <-tokens:
-	case <-s.exited:
-		return nil, fmt.Errorf("baton exited at start: %s", s.logTail())
-	case <-deadline.C:
-		s.stop()
-		return nil, fmt.Errorf("baton printed no admin token within 30 s: %s", s.logTail())
-	case <-ctx.Done():
-		s.stop()
-		return nil, ctx.Err()
-	}
-	for {
-		resp, err := s.client.Get(s.url + "/-/readiness")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		select {
-		case <-deadline.C:
-			s.stop()
-			return nil, fmt.Errorf("baton not ready within 30 s: %s", s.logTail())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	s.cmd, s.url, s.token = cmd, s.proc.URL, s.proc.Token
+	return s, nil
 }
 
 // stop ends the server (SIGTERM, then SIGKILL after 10 s).
-func (s *server) stop() {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-}
+func (s *server) stop() { s.proc.Stop(10 * time.Second) }
 
 // logTail is the last 20 lines of the server's log.
-func (s *server) logTail() string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return "(no log)"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-20):], "\n")
-}
+func (s *server) logTail() string { return benchkit.LogTail(s.logPath) }
 
 // call sends a request and decodes a JSON answer into out (when non-nil);
 // any status other than want is an error carrying the body.

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // buildBaton builds ./cmd/baton of the module in moduleDir into dir.
@@ -45,16 +41,13 @@ func moduleRoot(ctx context.Context) (string, error) {
 type server struct {
 	url   string
 	token string // root's personal access token
-	cmd   *exec.Cmd
-	done  chan error
+	proc  *benchkit.Server
 }
-
-var patRe = regexp.MustCompile(`glpat-[A-Za-z0-9_\-]+`)
 
 // startServer starts bin as `baton server` with a fresh data directory under
 // dir and the given --long-poll, and waits until it answers /-/health.
 func startServer(ctx context.Context, bin, dir string, longPoll time.Duration) (*server, error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -62,72 +55,12 @@ func startServer(ctx context.Context, bin, dir string, longPoll time.Duration) (
 	cmd := exec.Command(bin, "server", "--listen", addr, "--data-dir", filepath.Join(dir, "data"),
 		"--long-poll", longPoll.String(), "--log-level", "warn")
 	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
+	p, err := benchkit.StartServer(ctx, cmd, "http://"+addr, "/-/health", true, 60*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("piping baton's stdout: %w", err)
+		return nil, fmt.Errorf("baton server: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting baton: %w", err)
-	}
-	s := &server{url: "http://" + addr, cmd: cmd, done: make(chan error, 1)}
-	tokens := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if t := patRe.FindString(sc.Text()); t != "" {
-				select {
-				case tokens <- t:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	go func() { s.done <- cmd.Wait() }()
-	select {
-	case s.token = <-tokens:
-	case err := <-s.done:
-		return nil, fmt.Errorf("baton server exited before printing its admin token: %v", err)
-	case <-time.After(60 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("baton server printed no admin token within 60 s")
-	case <-ctx.Done():
-		s.stop()
-		return nil, ctx.Err()
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/-/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("baton server not healthy after 30 s: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return &server{url: p.URL, token: p.Token, proc: p}, nil
 }
 
 // stop terminates the server and waits for it.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func (s *server) stop() { s.proc.Stop(15 * time.Second) }

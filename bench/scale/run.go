@@ -425,9 +425,9 @@ func measureFanout(ctx context.Context, cfg config, apis []*api, projectID int64
 		r.NginxNote = why
 		return nil
 	}
-	defer ng.stop()
+	defer ng.Stop()
 	for i := range urls {
-		urls[i] = ng.url
+		urls[i] = ng.URL
 	}
 	var errs int
 	bytes, r.NginxFanout, errs = fanout(ctx, apis[0].http, urls, "")
