@@ -87,7 +87,9 @@ func TestPushCreatesPipeline(t *testing.T) {
 			for _, j := range jobs {
 				got[j.Name] = j.Stage + "/" + j.Status
 			}
-			return got["build"] == "build/pending"
+			// Advance turns jobs pending one statement at a time: wait
+			// for the whole first step, not only its first job.
+			return fmt.Sprint(got) == fmt.Sprint(want)
 		})
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("jobs (stage/status) = %v, want %v", got, want)
