@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -156,25 +157,47 @@ func clientFor(c common, env Env) (*client, error) {
 	return newClient(cr, env), nil
 }
 
-// chosenJob asks which job the scope's archive route chooses (HEAD, the
+// chosenJob asks which job the scope's archive route chooses (the
 // X-Baton-Job-Id header), waiting as the scope says.
 func chosenJob(ctx context.Context, c *client, s *scope) (int64, error) {
-	resp, err := s.withWait(ctx, c, func(waitSecs int) (*http.Request, error) {
-		p, err := s.path(kindArchive, "", waitSecs)
-		if err != nil {
-			return nil, err
-		}
-		return c.request(ctx, http.MethodHead, p, nil)
-	})
+	resp, _, err := probe(ctx, c, s, kindArchive, "")
 	if err != nil {
 		return 0, err
 	}
-	resp.Body.Close()
 	id, err := strconv.ParseInt(resp.Header.Get("X-Baton-Job-Id"), 10, 64)
 	if err != nil {
 		return 0, exitf(ExitServer, "the server did not say which job it chose (no X-Baton-Job-Id): is it Baton?")
 	}
 	return id, nil
+}
+
+// probe asks for k without reading it, waiting as the scope says: a GET
+// of its first byte (not HEAD: only a body says why a 404 is, and so
+// whether waiting can help). It returns the answer, whose body is closed,
+// and the full size.
+func probe(ctx context.Context, c *client, s *scope, k kind, file string) (*http.Response, int64, error) {
+	resp, err := s.withWait(ctx, c, func(waitSecs int) (*http.Request, error) {
+		p, err := s.path(k, file, waitSecs)
+		if err != nil {
+			return nil, err
+		}
+		req, err := c.request(ctx, http.MethodGet, p, nil)
+		if err == nil {
+			req.Header.Set("Range", "bytes=0-0")
+		}
+		return req, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	resp.Body.Close()
+	size := resp.ContentLength
+	if resp.StatusCode == http.StatusPartialContent {
+		if _, total, ok := strings.Cut(resp.Header.Get("Content-Range"), "/"); ok {
+			size, _ = strconv.ParseInt(total, 10, 64)
+		}
+	}
+	return resp, size, nil
 }
 
 // artifactsWait is `baton artifacts wait`: block until the archive (or a
@@ -192,18 +215,11 @@ func artifactsWait(ctx context.Context, args []string, env Env) error {
 	if a.wait == 0 {
 		a.wait = maxServerWait
 	}
-	resp, err := a.scope.withWait(ctx, c, func(waitSecs int) (*http.Request, error) {
-		p, err := a.scope.path(k, file, waitSecs)
-		if err != nil {
-			return nil, err
-		}
-		return c.request(ctx, http.MethodHead, p, nil)
-	})
+	resp, size, err := probe(ctx, c, &a.scope, k, file)
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
-	out := map[string]any{"size": resp.ContentLength, "etag": resp.Header.Get("ETag")}
+	out := map[string]any{"size": size, "etag": resp.Header.Get("ETag")}
 	id, _ := strconv.ParseInt(resp.Header.Get("X-Baton-Job-Id"), 10, 64)
 	if id > 0 {
 		out["job_id"] = id
@@ -214,7 +230,7 @@ func artifactsWait(ctx context.Context, args []string, env Env) error {
 	if a.json {
 		return writeJSON(env.Stdout, out)
 	}
-	fmt.Fprintf(env.Stdout, "ready: job %d, %d bytes\n", id, resp.ContentLength)
+	fmt.Fprintf(env.Stdout, "ready: job %d, %d bytes\n", id, size)
 	return nil
 }
 

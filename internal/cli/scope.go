@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -209,15 +210,9 @@ func (s *scope) withWait(ctx context.Context, c *client, build func(waitSecs int
 
 // asHTTP is err's server answer, if it is one.
 func asHTTP(err error) *httpError {
-	for err != nil {
-		if he, ok := err.(*httpError); ok {
-			return he
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return nil
-		}
-		err = u.Unwrap()
+	var he *httpError
+	if errors.As(err, &he) {
+		return he
 	}
 	return nil
 }
