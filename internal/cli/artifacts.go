@@ -72,8 +72,11 @@ func artifactsCat(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	_, err = download(ctx, c, &a.scope, kindRaw, pos[0], "-", true)
-	return err
+	t, err := download(ctx, c, &a.scope, kindRaw, pos[0], "-", true)
+	if err != nil {
+		return err
+	}
+	return report(env, a.json, t) // with --json: the transfer on standard error
 }
 
 // report prints a finished download.

@@ -224,8 +224,9 @@ func logout(_ context.Context, args []string, env Env) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return exitf(ExitUsage, "logout: %v", err)
 	}
-	if !c.json {
-		fmt.Fprintf(env.Stdout, "Removed %s\n", p)
+	if c.json {
+		return writeJSON(env.Stdout, map[string]string{"removed": p})
 	}
+	fmt.Fprintf(env.Stdout, "Removed %s\n", p)
 	return nil
 }
