@@ -122,7 +122,7 @@ func TestCLI(t *testing.T) {
 				t.Errorf("consumer log lacks %q:\n%s", want, clog)
 			}
 		}
-		if !strings.Contains(plog, `"name": "notes"`) || !strings.Contains(plog, `"file_type": "published"`) {
+		if !strings.Contains(plog, `"name": "notes"`) || !strings.Contains(plog, `"file_type": "published"`) || !strings.Contains(plog, `"verified": true`) {
 			t.Errorf("producer log lacks the publish JSON:\n%s", plog)
 		}
 

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -300,7 +303,9 @@ func artifactsPublish(ctx context.Context, args []string, env Env) error {
 		p += "?" + q.Encode()
 	}
 	bar := newProgress(env, cm.json, size, 0, "publishing "+name)
-	req, err := c.request(ctx, http.MethodPut, p, &progressReader{r: body, bar: bar})
+	sum := sha256.New()
+	head := &headBytes{}
+	req, err := c.request(ctx, http.MethodPut, p, &progressReader{r: io.TeeReader(io.TeeReader(body, sum), head), bar: bar})
 	if err != nil {
 		return err
 	}
@@ -316,11 +321,48 @@ func artifactsPublish(ctx context.Context, args []string, env Env) error {
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return exitf(ExitServer, "reading the answer: %v", err)
 	}
+	// Check that the server holds what was sent: a zip is stored as it
+	// is (its SHA-256 is the answer's); any other file is the one entry of
+	// the zip the server made, whose SHA-256 the manifest says.
+	local := hex.EncodeToString(sum.Sum(nil))
+	var held string
+	if bytes.HasPrefix(head.b, []byte("PK\x03\x04")) {
+		held, _ = out["sha256"].(string)
+	} else if project := env.Getenv("CI_PROJECT_ID"); project != "" && *filename != "" {
+		s := scope{project: project, job: *jobID, artifact: name}
+		mp, _ := s.path(kindManifest, "", 0)
+		var files []manifestEntry
+		if err := c.getJSON(ctx, mp, &files); err == nil {
+			for _, f := range files {
+				if f.Path == *filename {
+					held = f.SHA256
+				}
+			}
+		}
+	}
+	if held != "" && held != local {
+		return exitf(ExitVerify, "SHA-256 MISMATCH: published %s holds %s, but %s hashes to %s", name, held, file, local)
+	}
+	out["verified"] = held != ""
 	if cm.json {
 		return writeJSON(env.Stdout, out)
 	}
-	fmt.Fprintf(env.Stdout, "published %s: %v bytes, sha256 %v\n", name, out["size"], out["sha256"])
+	note := "SHA-256 verified"
+	if held == "" {
+		note = "not verified: no digest to compare"
+	}
+	fmt.Fprintf(env.Stdout, "published %s: %v bytes, sha256 %v (%s)\n", name, out["size"], out["sha256"], note)
 	return nil
+}
+
+// headBytes keeps the first bytes written to it (a zip's magic).
+type headBytes struct{ b []byte }
+
+func (h *headBytes) Write(p []byte) (int, error) {
+	if len(h.b) < 4 {
+		h.b = append(h.b, p[:min(len(p), 4-len(h.b))]...)
+	}
+	return len(p), nil
 }
 
 // progressReader advances a bar as a body is read.
