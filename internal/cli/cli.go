@@ -105,7 +105,7 @@ func (e *Env) fill() {
 		e.PollInterval = 2 * time.Second
 	}
 	if e.HTTP == nil {
-		e.HTTP = &http.Client{Transport: defaultTransport()}
+		e.HTTP = &http.Client{Transport: defaultTransport(), CheckRedirect: checkRedirect}
 	}
 }
 

@@ -10,9 +10,12 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestShowProgress(t *testing.T) {
@@ -235,5 +238,56 @@ func TestScopePath(t *testing.T) {
 	s = scope{project: "7"}
 	if err := s.complete(Env{Getenv: func(string) string { return "" }}); Code(err) != ExitUsage {
 		t.Errorf("no scope: %v", err)
+	}
+}
+
+// TestDownloadThroughRedirect: an archive download redirected to another
+// host (Baton's --artifact-download redirect to signed S3 URLs) sends no
+// token there, and is verified against the digest Baton put on its 302.
+func TestDownloadThroughRedirect(t *testing.T) {
+	data := make([]byte, 300<<10)
+	_, _ = rand.Read(data)
+	sum := sha256.Sum256(data)
+	var mu sync.Mutex
+	var storeSaw []http.Header
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		storeSaw = append(storeSaw, r.Header.Clone())
+		mu.Unlock()
+		w.Header().Set("ETag", `"s3-etag-1"`)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	}))
+	defer store.Close()
+	etag := hex.EncodeToString(sum[:])
+	baton := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("JOB-TOKEN") != "jobtok" {
+			http.Error(w, `{"message":"401 Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("ETag", `"`+etag+`"`)
+		http.Redirect(w, r, store.URL+"/signed?X-Amz-Signature=abc", http.StatusFound)
+	}))
+	defer baton.Close()
+	vars := map[string]string{"CI_JOB_TOKEN": "jobtok", "CI_API_V4_URL": baton.URL + "/api/v4", "CI_PROJECT_ID": "1", "CI_PIPELINE_ID": "2"}
+	out := filepath.Join(t.TempDir(), "a.zip")
+	run := func() error {
+		return Main(t.Context(), []string{"artifacts", "get", "--job", "build", "--output", out}, Env{Getenv: func(k string) string { return vars[k] }})
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
+		t.Fatalf("downloaded %d bytes", len(got))
+	}
+	for _, h := range storeSaw {
+		for _, k := range []string{"Job-Token", "Private-Token", "Authorization"} {
+			if h.Get(k) != "" {
+				t.Errorf("the object store got %s", k)
+			}
+		}
+	}
+	etag = hex.EncodeToString(make([]byte, 32)) // Baton names another digest
+	if err := run(); Code(err) != ExitVerify {
+		t.Fatalf("wrong digest on the 302: %v, want exit %d", err, ExitVerify)
 	}
 }

@@ -23,6 +23,22 @@ func defaultTransport() *http.Transport {
 	return t
 }
 
+// checkRedirect follows up to 10 redirects, and never sends a token to
+// another host (Baton redirects archive downloads to signed object-store
+// URLs, which need none): net/http drops Authorization there, but not
+// JOB-TOKEN or PRIVATE-TOKEN.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		for _, k := range []string{"JOB-TOKEN", "PRIVATE-TOKEN", "Authorization"} {
+			req.Header.Del(k)
+		}
+	}
+	return nil
+}
+
 // client sends API requests with the resolved credentials.
 type client struct {
 	cr  *creds

@@ -130,6 +130,11 @@ func download(ctx context.Context, c *client, s *scope, k kind, file, output str
 	t := &transfer{Output: output}
 	t.JobID, _ = strconv.ParseInt(resp.Header.Get("X-Baton-Job-Id"), 10, 64)
 	want := expectedDigest(resp.Header, k)
+	for r := resp.Request; want == "" && r != nil && r.Response != nil; r = r.Response.Request {
+		// Redirected to a signed object-store URL: Baton named the
+		// digest on its 302.
+		want = expectedDigest(r.Response.Header, k)
+	}
 	sum := sha256.New()
 	var dst io.Writer
 	var f *os.File
