@@ -444,6 +444,37 @@ build:
 		_ = os.Remove(out)
 	})
 
+	t.Run("resume one file", func(t *testing.T) {
+		// The raw route answers Range too: 206 from the asked byte,
+		// with the whole file's digest.
+		_, whole, _ := in.do("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts/raw/out/blob.bin?job=build", pid, pl.ID), map[string]string{"PRIVATE-TOKEN": in.token}, nil)
+		status, part, h := in.do("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts/raw/out/blob.bin?job=build", pid, pl.ID),
+			map[string]string{"PRIVATE-TOKEN": in.token, "Range": "bytes=1999990-"}, nil)
+		if len(whole) != 2000000 || status != http.StatusPartialContent || !bytes.Equal(part, whole[1999990:]) ||
+			h.Get("Content-Range") != "bytes 1999990-1999999/2000000" || h.Get("Repr-Digest") == "" {
+			t.Fatalf("raw Range: %d, %d bytes, %v", status, len(part), h)
+		}
+		file := filepath.Join(filepath.Dir(out), "blob.bin")
+		raw := []string{"artifacts", "get", "out/blob.bin", "--project", "root/resume", "--pipeline", fmt.Sprint(pl.ID), "--job", "build", "--output", file, "--json"}
+		proxy.mu.Lock()
+		proxy.cut = true
+		proxy.mu.Unlock()
+		c.must(cli.ExitServer, raw...)
+		st, err := os.Stat(file + ".part")
+		if err != nil || st.Size() == 0 {
+			t.Fatalf(".part: %v %v", st, err)
+		}
+		n := len(proxy.requests())
+		stdout, _ := c.must(0, raw...)
+		if reqs := proxy.requests()[n:]; len(reqs) != 1 || !strings.HasPrefix(reqs[0], fmt.Sprintf("bytes=%d-|\"", st.Size())) {
+			t.Errorf("resume requests %q", reqs)
+		}
+		got, _ := os.ReadFile(file)
+		if !bytes.Equal(got, whole) || !strings.Contains(stdout, fmt.Sprintf(`"resumed_from": %d`, st.Size())) || !strings.Contains(stdout, `"verified": true`) {
+			t.Errorf("resumed file: %d bytes; %s", len(got), stdout)
+		}
+	})
+
 	t.Run("digest mismatch", func(t *testing.T) {
 		cutOnce()
 		f, err := os.OpenFile(out+".part", os.O_RDWR, 0)
