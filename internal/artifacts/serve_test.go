@@ -22,7 +22,7 @@ func TestEntryRange(t *testing.T) {
 		{"bytes=100-", "", 0, 0, 416},
 		{"bytes=10-", etag, 10, 100, 206},
 		{"bytes=10-", `"other"`, 0, 100, 200}, // the file changed: all of it
-		{"bytes=0-1,5-6", "", 0, 100, 200},     // several ranges: ignored
+		{"bytes=0-1,5-6", "", 0, 100, 200},    // several ranges: ignored
 		{"bytes=20-10", "", 0, 100, 200},
 		{"bytes=x-", "", 0, 100, 200},
 		{"bytes=-0", "", 0, 100, 200},
