@@ -17,8 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 )
 
 // transfer is the result of a download, as --json prints it.
@@ -250,71 +248,54 @@ func contentRangeStart(h http.Header) int64 {
 	return n
 }
 
-// copyHashed copies src to dst and into h, hashing and writing in
-// parallel so that verifying costs no throughput on a multi-core machine.
+// copyHashed copies src to dst and into h. The hash runs in a second
+// goroutine on big chunks, so that verifying overlaps the transfer on a
+// multi-core machine; the chunks are few (4 MiB) because every hand-over
+// between goroutines costs the scheduler a wake-up.
 func copyHashed(dst io.Writer, src io.Reader, h hash.Hash, bar *progress) (int64, error) {
-	const nbuf, size = 6, 512 << 10
-	type chunk struct {
-		b    []byte
-		refs atomic.Int32
-	}
-	free := make(chan *chunk, nbuf)
+	size := chunkSize
+	const nbuf = 3
+	free := make(chan []byte, nbuf)
 	for range nbuf {
-		free <- &chunk{b: make([]byte, size)}
+		free <- make([]byte, size)
 	}
-	// Each chunk goes to the writer and to the hasher; the last of the two
-	// hands its buffer back.
-	release := func(c *chunk) {
-		if c.refs.Add(-1) == 0 {
-			free <- c
-		}
-	}
-	toWrite, toHash := make(chan *chunk, nbuf), make(chan *chunk, nbuf)
-	var writeErr error
-	var wg sync.WaitGroup
-	wg.Add(2)
+	toHash := make(chan []byte, nbuf)
+	hashed := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		for c := range toWrite {
-			if writeErr == nil {
-				_, writeErr = dst.Write(c.b)
-			}
-			release(c)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		for c := range toHash {
-			h.Write(c.b)
-			release(c)
+		defer close(hashed)
+		for b := range toHash {
+			h.Write(b)
+			free <- b[:cap(b)]
 		}
 	}()
 	var n int64
-	var readErr error
-	for readErr == nil {
-		c := <-free
+	var err error
+	for err == nil {
+		b := <-free
 		k := 0
-		for k < size && readErr == nil {
+		for k < len(b) && err == nil {
 			var m int
-			m, readErr = src.Read(c.b[k:size])
+			m, err = src.Read(b[k:])
 			k += m
 		}
 		if k == 0 {
-			free <- c
+			free <- b
 			continue
 		}
-		c.b = c.b[:k]
-		c.refs.Store(2)
-		toWrite <- c
-		toHash <- c
+		if _, werr := dst.Write(b[:k]); werr != nil && (err == nil || errors.Is(err, io.EOF)) {
+			err = werr
+		}
+		toHash <- b[:k]
 		n += int64(k)
 		bar.add(k)
 	}
-	close(toWrite)
 	close(toHash)
-	wg.Wait()
-	if !errors.Is(readErr, io.EOF) {
-		return n, readErr
+	<-hashed
+	if errors.Is(err, io.EOF) {
+		return n, nil
 	}
-	return n, writeErr
+	return n, err
 }
+
+// chunkSize is how much copyHashed reads before writing and hashing it.
+var chunkSize = 4 << 20
