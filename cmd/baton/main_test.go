@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/batonci/baton/internal/testpg"
@@ -16,6 +17,11 @@ const childArgsEnv = "BATON_TEST_CHILD_ARGS"
 
 // TestMain stops the throwaway PostgreSQL cluster the tests started.
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "baton" {
+		// Run as `baton` from a job's PATH (the runner links the running
+		// executable, this test binary, there): be the CLI.
+		os.Exit(exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+	}
 	if raw := os.Getenv(childArgsEnv); raw != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {

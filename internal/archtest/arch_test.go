@@ -85,6 +85,8 @@ func TestImportRules(t *testing.T) {
 				}
 			case p.ImportPath == "internal/runner" && imp != "":
 				t.Errorf("Baton's runner imports %s; it speaks only the runner protocol", imp)
+			case p.ImportPath == "internal/cli" && imp != "":
+				t.Errorf("the CLI imports %s; it talks to the REST API over HTTP only", imp)
 			}
 		}
 	}

@@ -140,10 +140,20 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	setDigest(h, e)
-	h.Set("Content-Length", strconv.FormatInt(e.Size, 10))
+	setDigest(h, e) // of the whole file, also on a 206 (RFC 9530's Repr-Digest)
+	h.Set("Accept-Ranges", "bytes")
+	start, end, status := entryRange(r, etag, e.Size)
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(e.Size, 10))
+		w.WriteHeader(status)
+		return nil
+	}
+	if status == http.StatusPartialContent {
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, e.Size))
+	}
+	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
 	if r.Method == http.MethodHead {
-		w.WriteHeader(http.StatusOK)
+		w.WriteHeader(status)
 		return nil
 	}
 	obj, err := s.Blobs.Open(r.Context(), a.BlobKey)
@@ -156,14 +166,62 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		return err
 	}
 	defer rc.Close()
+	if start > 0 {
+		// Entries are streams (deflate): skip to the range by reading.
+		if _, err := io.CopyN(io.Discard, rc, start); err != nil {
+			return fmt.Errorf("skipping to byte %d of %s: %w", start, p, err)
+		}
+	}
 	httpx.ExtendWrite(w, e.Size)
-	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, rc); err != nil {
+	w.WriteHeader(status)
+	if _, err := io.Copy(w, io.LimitReader(rc, end-start)); err != nil {
 		// Headers are gone; abort the response so the client sees a broken transfer.
 		s.logger().Warn("streaming artifact entry", "artifact_id", a.ID, "path", p, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// entryRange is the part of a one-file read of size bytes a request asks
+// for: [start, end) and 206 for one satisfiable "bytes=A-B", "bytes=A-"
+// or "bytes=-N" whose If-Range (if any) is the file's ETag; 416 for one
+// that starts past the end; else the whole file and 200 (several ranges
+// or a syntax error are ignored, as RFC 9110 allows).
+func entryRange(r *http.Request, etag string, size int64) (start, end int64, status int) {
+	whole := func() (int64, int64, int) { return 0, size, http.StatusOK }
+	spec, ok := strings.CutPrefix(r.Header.Get("Range"), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return whole()
+	}
+	if ir := r.Header.Get("If-Range"); ir != "" && ir != etag {
+		return whole()
+	}
+	a, b, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return whole()
+	}
+	if a == "" { // the last b bytes
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return whole()
+		}
+		return max(size-n, 0), size, http.StatusPartialContent
+	}
+	first, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || first < 0 {
+		return whole()
+	}
+	last := size - 1
+	if b != "" {
+		if last, err = strconv.ParseInt(b, 10, 64); err != nil || last < first {
+			return whole()
+		}
+		last = min(last, size-1)
+	}
+	if first >= size {
+		return 0, 0, http.StatusRequestedRangeNotSatisfiable
+	}
+	return first, last + 1, http.StatusPartialContent
 }
 
 // setDigest announces the SHA-256 of a file's bytes, when the index knows

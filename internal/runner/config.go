@@ -29,6 +29,11 @@ type Config struct {
 	// MaxExtractSize bounds the bytes one dependency's artifacts archive may
 	// extract to; 0 means DefaultMaxExtractSize, negative no limit.
 	MaxExtractSize int64
+	// Baton is the executable jobs find on their PATH as `baton` (a
+	// symlink in a per-job bin directory put first on PATH), so that
+	// scripts can run `baton artifacts ...`. "" means the running
+	// executable; "-" puts nothing on PATH.
+	Baton string
 }
 
 // DefaultMaxExtractSize is Config.MaxExtractSize's default: as much as
@@ -88,6 +93,13 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.Name == "" {
 		cfg.Name = "baton-runner"
+	}
+	if cfg.Baton == "" {
+		if exe, err := os.Executable(); err == nil {
+			cfg.Baton = exe
+		} else {
+			cfg.Baton = "-"
+		}
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 3 * time.Second

@@ -326,3 +326,42 @@ func TestAcknowledgement(t *testing.T) {
 		})
 	}
 }
+
+// TestBatonOnPath: a job finds the runner's Baton executable as `baton` on
+// its PATH, first, even when its variables set PATH themselves; with
+// Config.Baton "-" it does not.
+func TestBatonOnPath(t *testing.T) {
+	exe := filepath.Join(t.TempDir(), "fake-baton")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\necho \"fake baton says $*\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeCoordinator(t)
+	script := []string{"baton artifacts ls", `echo "first=${PATH%%:*}"`}
+	plain := f.enqueue(payload(21, script, nil))
+	withPath := payload(22, script, nil)
+	withPath["variables"] = append(withPath["variables"].([]map[string]any), map[string]any{"key": "PATH", "value": "/usr/bin:/bin"})
+	own := f.enqueue(withPath)
+	r := newTestRunner(t, f, 1)
+	r.cfg.Baton = exe
+	startRunner(t, r)
+	for _, j := range []*fakeJob{plain, own} {
+		trace, final, _ := waitFinal(t, f, j)
+		checkFinal(t, trace, final, "success", "", 0)
+		if !strings.Contains(trace, "fake baton says artifacts ls") || !strings.Contains(trace, "first="+r.cfg.BuildsDir) {
+			t.Errorf("job %d did not run baton from its own bin dir:\n%s", j.id, trace)
+		}
+	}
+
+	t.Run("none", func(t *testing.T) {
+		f := newFakeCoordinator(t)
+		j := f.enqueue(payload(23, []string{"command -v baton || echo no-baton"}, nil))
+		r := newTestRunner(t, f, 1)
+		r.cfg.Baton = "-"
+		startRunner(t, r)
+		trace, final, _ := waitFinal(t, f, j)
+		checkFinal(t, trace, final, "success", "", 0)
+		if !strings.Contains(trace, "no-baton") {
+			t.Errorf("baton on PATH with Baton=-:\n%s", trace)
+		}
+	})
+}

@@ -57,7 +57,36 @@ func (j *job) prepare() ([]string, error) {
 		j.vars[v.Key] = val
 		env = append(env, v.Key+"="+val)
 	}
-	return env, nil
+	return j.batonOnPath(env)
+}
+
+// batonOnPath links the runner's Baton executable as TMP/bin/baton and
+// puts that directory first on the job's PATH (after its variables, so a
+// job that sets PATH still finds it).
+func (j *job) batonOnPath(env []string) ([]string, error) {
+	exe := j.r.cfg.Baton
+	if exe == "-" {
+		return env, nil
+	}
+	bin := filepath.Join(j.tmpDir, "bin")
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		return nil, &systemError{fmt.Errorf("creating the job's bin dir: %w", err)}
+	}
+	link := filepath.Join(bin, "baton")
+	_ = os.Remove(link)
+	if err := os.Symlink(exe, link); err != nil {
+		return nil, &systemError{fmt.Errorf("linking baton into the job's bin dir: %w", err)}
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v // the last one wins, as in exec
+		}
+	}
+	if path == "" {
+		return append(env, "PATH="+bin), nil
+	}
+	return append(env, "PATH="+bin+string(os.PathListSeparator)+path), nil
 }
 
 // expand replaces $VAR and ${VAR} with the job's variables in one pass, like
