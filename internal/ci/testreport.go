@@ -45,7 +45,7 @@ type TestSuite struct {
 
 // TestCounts are the totals of a suite or report.
 type TestCounts struct {
-	Time                                float64
+	Time                                 float64
 	Total, Success, Failed, Skipped, Err int
 }
 
