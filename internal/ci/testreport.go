@@ -1,7 +1,9 @@
 package ci
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -111,4 +113,60 @@ type TestReportStore interface {
 	// PipelineTestSuites returns the suites of the pipeline's latest job
 	// attempts, oldest job first, with their cases when withCases is set.
 	PipelineTestSuites(ctx context.Context, pipelineID int64, withCases bool) ([]*TestSuite, error)
+}
+
+// TestReport is a pipeline's test report as GitLab shows it: one suite per
+// job name (the parallel jobs of one name merged), with totals.
+type TestReport struct {
+	Counts TestCounts
+	Suites []*TestReportSuite
+}
+
+// TestReportSuite is the merged report of the jobs of one suite name.
+type TestReportSuite struct {
+	Name   string
+	JobIDs []int64
+	// SuiteError is the first error of its jobs' reports; a suite with
+	// one counts no cases, as in GitLab.
+	SuiteError string
+	Counts     TestCounts
+	Cases      []TestCase
+}
+
+// statusOrder is GitLab's order of cases in a suite: errors, failures,
+// successes, skipped; slowest first within a status.
+var statusOrder = map[string]int{TestError: 0, TestFailed: 1, TestSuccess: 2, TestSkipped: 3}
+
+// NewTestReport merges the suites of a pipeline's jobs (as
+// TestReportStore.PipelineTestSuites returns them) into its report.
+func NewTestReport(suites []*TestSuite) *TestReport {
+	rep := &TestReport{}
+	byName := map[string]*TestReportSuite{}
+	for _, s := range suites {
+		rs := byName[s.Name]
+		if rs == nil {
+			rs = &TestReportSuite{Name: s.Name}
+			byName[s.Name] = rs
+			rep.Suites = append(rep.Suites, rs)
+		}
+		rs.JobIDs = append(rs.JobIDs, s.JobID)
+		if s.SuiteError != "" && rs.SuiteError == "" {
+			rs.SuiteError = s.SuiteError
+		}
+		rs.Counts.Merge(s.Counts)
+		rs.Cases = append(rs.Cases, s.Cases...)
+	}
+	for _, rs := range rep.Suites {
+		if rs.SuiteError != "" {
+			rs.Counts, rs.Cases = TestCounts{Time: rs.Counts.Time}, nil
+		}
+		slices.SortStableFunc(rs.Cases, func(a, b TestCase) int {
+			if c := cmp.Compare(statusOrder[a.Status], statusOrder[b.Status]); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.ExecutionTime, a.ExecutionTime)
+		})
+		rep.Counts.Merge(rs.Counts)
+	}
+	return rep
 }
