@@ -235,6 +235,9 @@ func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		return nil, err
 	}
 	plan.Spec.Commit = c
+	if err := p.cacheKeys(ctx, proj.ID, c.SHA, plan); err != nil {
+		return nil, err
+	}
 	if err := p.opts.Limits.checkPlan(pl, plan); err != nil {
 		return nil, err
 	}
