@@ -127,6 +127,9 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	if err := p.opts.Limits.checkRequestVariables(req.Variables); err != nil {
 		return nil, err
 	}
+	if err := p.opts.Limits.checkRequestInputs(req.Inputs); err != nil {
+		return nil, err
+	}
 	c, tag, err := p.source.ResolveRef(ctx, req.Project.ID, req.Ref)
 	if ci.IsNotFound(err) && !push {
 		return nil, ci.Errorf(ci.KindInvalid, "Reference not found")
@@ -153,7 +156,7 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	// created (GitLab's ci_pipelines.protected): its jobs get protected
 	// variables and CI_COMMIT_REF_PROTECTED=true.
 	pl.Protected = ci.RefProtected(rules, ref, tag)
-	plan, err := p.Plan(ctx, req.Project, pl, &c)
+	plan, err := p.plan(ctx, req.Project, pl, &c, req.Inputs)
 	if err != nil {
 		if !push || IsNoPipeline(err) || ci.KindOf(err) != ci.KindInvalid {
 			return nil, err
@@ -211,6 +214,12 @@ var errMissingConfig = ci.Errorf(ci.KindInvalid, "Missing CI config file")
 // gives jobs, then pl's own variables; the plan is checked against the
 // limits. Its errors are KindInvalid for the configuration's problems.
 func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (*ci.PipelinePlan, error) {
+	return p.plan(ctx, proj, pl, c, nil)
+}
+
+// plan is Plan with the pipeline's inputs for a configuration with a
+// spec:inputs header.
+func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit, inputs map[string]any) (*ci.PipelinePlan, error) {
 	path := proj.ConfigPath()
 	content, err := p.source.ReadFile(ctx, proj.ID, c.SHA, path)
 	if ci.IsNotFound(err) {
@@ -230,6 +239,7 @@ func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
 		Sources: p.opts.Includes.Sources(ctx, pl.UserID),
+		Inputs:  inputs,
 	})
 	if err != nil {
 		return nil, err
