@@ -119,3 +119,31 @@ func TestSuiteName(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParse reads a gzip report of 10,000 cases (a tenth failing with
+// output), reporting the uncompressed bytes per second.
+func BenchmarkParse(b *testing.B) {
+	var xml strings.Builder
+	xml.WriteString(`<?xml version="1.0"?><testsuites><testsuite name="bench">`)
+	for i := range 10_000 {
+		if i%10 == 0 {
+			fmt.Fprintf(&xml, `<testcase classname="pkg.Class%d" name="test number %d" time="0.%03d"><failure message="boom">trace line 1&#10;trace line 2</failure></testcase>`, i%50, i, i%1000)
+		} else {
+			fmt.Fprintf(&xml, `<testcase classname="pkg.Class%d" name="test number %d" time="0.%03d"/>`, i%50, i, i%1000)
+		}
+	}
+	xml.WriteString(`</testsuite></testsuites>`)
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write([]byte(xml.String()))
+	w.Close()
+	data := buf.Bytes()
+	b.SetBytes(int64(xml.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := Parse(bytes.NewReader(data), Limits{}, func(ci.TestCase) error { n++; return nil }); err != nil || n != 10_000 {
+			b.Fatalf("%d cases, %v", n, err)
+		}
+	}
+}
