@@ -5,9 +5,11 @@ package junit
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -53,7 +55,7 @@ func (l Limits) maxCases() int {
 // XML. It calls yield for every <testcase> in document order. A report
 // that is not junit XML, or is over a limit, is KindInvalid with the
 // message GitLab shows as the suite's error; the cases yielded before
-// are to be discarded.
+// are to be discarded. A failure to read r itself is an internal error.
 //
 // As in GitLab, a case's status comes from its child elements: <failure>
 // is failed, <error> error, <skipped> skipped, none of them success; the
@@ -66,7 +68,7 @@ func Parse(r io.Reader, lim Limits, yield func(ci.TestCase) error) error {
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return invalid("reading gzip: %v", err)
+			return readError(err)
 		}
 		for {
 			zr.Multistream(false)
@@ -75,12 +77,12 @@ func Parse(r io.Reader, lim Limits, yield func(ci.TestCase) error) error {
 				return counted.wrap(err)
 			}
 			if _, err := io.Copy(io.Discard, counted); err != nil {
-				return counted.wrap(err)
+				return counted.wrap(readError(err))
 			}
 			if err := zr.Reset(br); errors.Is(err, io.EOF) {
 				return nil
 			} else if err != nil {
-				return invalid("reading gzip: %v", err)
+				return readError(err)
 			}
 		}
 	}
@@ -125,10 +127,26 @@ func (c *countingReader) wrap(err error) error {
 	if c.over || errors.Is(err, errTooLarge) {
 		return invalid("the report is larger than %d bytes uncompressed", c.limit)
 	}
+	return err
+}
+
+// readError classifies an error of the XML decoder: the report's own
+// faults (bad XML, bad gzip) are KindInvalid with their text; anything
+// else (reading the stored bytes) stays an internal error, whose text the
+// client never sees.
+func readError(err error) error {
+	var syn *xml.SyntaxError
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.As(err, &syn):
+		return invalid("%v", syn)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt), errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("the gzip stream is corrupt")
+	}
 	if ci.KindOf(err) != ci.KindInternal {
 		return err
 	}
-	return invalid("%v", err)
+	return fmt.Errorf("reading junit report: %w", err)
 }
 
 type parser struct {
@@ -164,7 +182,7 @@ func (p *parser) document(r io.Reader) error {
 			if errors.Is(err, errTooLarge) {
 				return err
 			}
-			return invalid("%v", err)
+			return readError(err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:

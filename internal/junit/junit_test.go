@@ -3,7 +3,9 @@ package junit
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -95,6 +97,43 @@ func TestParse(t *testing.T) {
 				t.Errorf("cases\n got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+type failingReader struct{ data []byte }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, errors.New("disk on fire at /secret/path")
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestParseReadErrors: the report's faults are the client's (KindInvalid,
+// shown as the suite error); failing to read the stored bytes is Baton's
+// (internal: its text is never shown).
+func TestParseReadErrors(t *testing.T) {
+	good := gz(t, `<testsuite><testcase name="a"/></testsuite>`)
+	corrupt := append([]byte(nil), good...)
+	corrupt[len(corrupt)-6] ^= 0xff // the CRC-32 trailer
+	tests := []struct {
+		name string
+		r    io.Reader
+		kind ci.Kind
+	}{
+		{"corrupt gzip", bytes.NewReader(corrupt), ci.KindInvalid},
+		{"read failure", &failingReader{data: good[:20]}, ci.KindInternal},
+	}
+	for _, tt := range tests {
+		err := Parse(tt.r, Limits{}, func(ci.TestCase) error { return nil })
+		if ci.KindOf(err) != tt.kind {
+			t.Errorf("%s: %v (kind %s), want %s", tt.name, err, ci.KindOf(err), tt.kind)
+		}
+		if tt.kind == ci.KindInvalid && strings.Contains(ci.MessageOf(err), "secret") {
+			t.Errorf("%s: message leaks %q", tt.name, ci.MessageOf(err))
+		}
 	}
 }
 
