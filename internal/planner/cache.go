@@ -26,6 +26,9 @@ func (p *Planner) cacheKeys(ctx context.Context, projectID int64, sha string, pl
 			blobIDs[path] = ""
 			return "", nil
 		}
+		if ci.KindOf(err) == ci.KindInvalid { // a directory, or over the file size limit
+			return "", ci.Errorf(ci.KindInvalid, "cache:key:files %s: %s", path, ci.MessageOf(err))
+		}
 		if err != nil {
 			return "", fmt.Errorf("reading cache key file %s: %w", path, err)
 		}
