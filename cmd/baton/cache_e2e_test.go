@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,28 +14,32 @@ import (
 // TestCacheSkipsWork: with Baton's runner, a job's cache: makes the second
 // pipeline's job find what the first one built (its script records whether
 // it had to build), for a key with variables and for a key:files key
-// hashed as GitLab hashes it (the SHA-1 of the files' git blob ids).
+// hashed as GitLab hashes it (the SHA-1 of the files' sorted git blob
+// ids, joined by "-"), a file larger than Baton reads included.
 func TestCacheSkipsWork(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		in := startBaton(t, e)
 		in.startRunner(in.runnerToken(), 1)
 		pid, repo := in.project("cached", map[string]string{
 			"deps.lock": "left-pad 1.3.0\n",
+			// Larger than the planner reads: the key needs only its blob id.
+			"big.lock": strings.Repeat("lockfile line\n", 200_000),
 			".gitlab-ci.yml": `
 build:
   cache:
     - key: deps-$CI_COMMIT_REF_SLUG
       paths: [vendor/]
     - key:
-        files: [deps.lock]
+        files: [deps.lock, big.lock]
         prefix: lock
       paths: [locked/]
   script:
     - if [ -f vendor/lib.txt ]; then echo "BUILD=cached $(cat vendor/lib.txt)"; else echo "BUILD=fresh"; mkdir -p vendor; echo "from-$CI_PIPELINE_ID" > vendor/lib.txt; fi
     - if [ -f locked/x ]; then echo "LOCKED=cached"; else echo "LOCKED=fresh"; mkdir -p locked; echo 1 > locked/x; fi
 `})
-		blob := strings.TrimSpace(repo.git("rev-parse", "HEAD:deps.lock"))
-		sum := sha1.Sum([]byte(blob))
+		blobs := []string{strings.TrimSpace(repo.git("rev-parse", "HEAD:deps.lock")), strings.TrimSpace(repo.git("rev-parse", "HEAD:big.lock"))}
+		slices.Sort(blobs)
+		sum := sha1.Sum([]byte(strings.Join(blobs, "-")))
 		lockKey := "lock-" + hex.EncodeToString(sum[:])
 
 		run := func(id int64) string {

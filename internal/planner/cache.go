@@ -13,7 +13,8 @@ import (
 
 // cacheKeys turns every cache:key:files of the plan into its key, as
 // GitLab's key_from_files does: the prefix and, joined by "-", the SHA-1 of
-// the sorted, distinct git blob ids of the listed files at the commit,
+// the sorted, distinct git blob ids of the listed files at the commit
+// (files that are absent, or directories, left out),
 // joined by "-" ("default" when none of them exists).
 func (p *Planner) cacheKeys(ctx context.Context, projectID int64, sha string, plan *ci.PipelinePlan) error {
 	blobIDs := map[string]string{} // path → blob id, "" when absent
@@ -21,21 +22,16 @@ func (p *Planner) cacheKeys(ctx context.Context, projectID int64, sha string, pl
 		if id, ok := blobIDs[path]; ok {
 			return id, nil
 		}
-		data, err := p.source.ReadFile(ctx, projectID, sha, strings.TrimPrefix(path, "/"))
+		id, err := p.source.BlobID(ctx, projectID, sha, strings.TrimPrefix(path, "/"))
 		if ci.IsNotFound(err) {
-			blobIDs[path] = ""
-			return "", nil
+			id, err = "", nil
 		}
-		if ci.KindOf(err) == ci.KindInvalid { // a directory, or over the file size limit
-			return "", ci.Errorf(ci.KindInvalid, "cache:key:files %s: %s", path, ci.MessageOf(err))
+		if ci.KindOf(err) == ci.KindInvalid {
+			return "", ci.Errorf(ci.KindInvalid, "cache:key:files %q: %s", path, ci.MessageOf(err))
 		}
 		if err != nil {
-			return "", fmt.Errorf("reading cache key file %s: %w", path, err)
+			return "", fmt.Errorf("looking up cache key file %s: %w", path, err)
 		}
-		h := sha1.New()
-		fmt.Fprintf(h, "blob %d\x00", len(data))
-		h.Write(data)
-		id := hex.EncodeToString(h.Sum(nil))
 		blobIDs[path] = id
 		return id, nil
 	}

@@ -30,6 +30,9 @@ type Source interface {
 	ResolveRef(ctx context.Context, projectID int64, ref string) (c ci.Commit, tag bool, err error)
 	// ReadFile returns a file at a commit. KindNotFound if it is absent.
 	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
+	// BlobID returns the git object id of a file at a commit, whatever its
+	// size. KindNotFound if it is absent or not a file.
+	BlobID(ctx context.Context, projectID int64, sha, path string) (string, error)
 	// SetHEAD makes branch the repository's default branch.
 	SetHEAD(ctx context.Context, projectID int64, branch string) error
 }
