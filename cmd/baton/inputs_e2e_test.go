@@ -33,7 +33,8 @@ deploy:
 // TestPipelineInputs: POST /projects/:id/pipeline with inputs fills the
 // spec:inputs of the project's configuration (types, options, regex,
 // defaults, as GitLab checks them); a bad input is a 400 naming it and
-// creates nothing. GitLab's API client sends them too.
+// creates nothing. GitLab's API client sends them too, and trigger tokens
+// take them as form fields.
 func TestPipelineInputs(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		in := startBaton(t, e)
@@ -90,6 +91,17 @@ func TestPipelineInputs(t *testing.T) {
 		in.api("POST", path, url.Values{"ref": {"main"}, "inputs[version]": {"v9.9"}}, http.StatusCreated, &form)
 		if log := logOf(form.ID); !strings.Contains(log, "ENV=staging REPLICAS=1 VERSION=v9.9 DEBUG=false") {
 			t.Errorf("form inputs with defaults:\n%s", log)
+		}
+		// Trigger tokens take inputs too.
+		var trig struct {
+			Token string `json:"token"`
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/triggers", pid), url.Values{"description": {"deploys"}}, http.StatusCreated, &trig)
+		var triggered apiPipeline
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", pid), url.Values{"token": {trig.Token}, "ref": {"main"},
+			"inputs[version]": {"v4.0"}, "inputs[environment]": {"production"}}, http.StatusCreated, &triggered)
+		if log := logOf(triggered.ID); !strings.Contains(log, "ENV=production REPLICAS=1 VERSION=v4.0") {
+			t.Errorf("triggered with inputs:\n%s", log)
 		}
 		pl, _, err := in.glClient(in.token).Pipelines.CreatePipeline(pid, &gitlab.CreatePipelineOptions{Ref: gitlab.Ptr("main"),
 			Inputs: gitlab.PipelineInputsOption{"version": gitlab.NewPipelineInputValue("v3.1"), "replicas": gitlab.NewPipelineInputValue(5)}})
