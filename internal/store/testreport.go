@@ -12,7 +12,7 @@ import (
 var _ ci.TestReportStore = (*DB)(nil)
 
 // testCaseBatch is how many cases one INSERT writes.
-const testCaseBatch = 100
+const testCaseBatch = 1000
 
 // CreateTestReport records a junit artifact's row and the suite parsed
 // from it in one transaction: the report is visible only complete.

@@ -21,7 +21,7 @@ func TestTestReports(t *testing.T) {
 		}
 		// More cases than one INSERT batch, in an order the store must keep.
 		suite := &ci.TestSuite{Name: "unit"}
-		for i := range 257 {
+		for i := range 2_501 {
 			tc := ci.TestCase{Status: []string{ci.TestSuccess, ci.TestFailed, ci.TestSkipped, ci.TestError}[i%4],
 				Name: fmt.Sprintf("case %d", i), Classname: "pkg", File: "a_test.go", ExecutionTime: 0.5, SystemOutput: "out", StackTrace: "trace"}
 			suite.Cases = append(suite.Cases, tc)
@@ -46,7 +46,7 @@ func TestTestReports(t *testing.T) {
 		}
 		summary, err := db.PipelineTestSuites(ctx, p.ID, false)
 		must(t, err)
-		if len(summary) != 2 || summary[0].Cases != nil || summary[0].Counts.Total != 257 {
+		if len(summary) != 2 || summary[0].Cases != nil || summary[0].Counts.Total != 2_501 {
 			t.Errorf("summary suites = %+v", summary)
 		}
 
@@ -64,4 +64,48 @@ func TestTestReports(t *testing.T) {
 			t.Errorf("%d test cases left after their artifact was deleted", n)
 		}
 	})
+}
+
+// BenchmarkTestReport stores a 10,000-case junit report per iteration and
+// reads the pipeline's report back, on each engine.
+func BenchmarkTestReport(b *testing.B) {
+	ctx := context.Background()
+	suite := &ci.TestSuite{Name: "unit"}
+	for i := range 10_000 {
+		tc := ci.TestCase{Status: ci.TestSuccess, Name: fmt.Sprintf("test number %d", i), Classname: "pkg.Class", ExecutionTime: 0.01}
+		if i%10 == 0 {
+			tc.Status, tc.SystemOutput, tc.StackTrace = ci.TestFailed, "boom", "trace line 1\ntrace line 2"
+		}
+		suite.Cases = append(suite.Cases, tc)
+		suite.Counts.Add(tc)
+	}
+	for _, e := range Engines() {
+		b.Run(e.Name, func(b *testing.B) {
+			db := e.Open(b)
+			u := MustUser(b, db)
+			ns, _ := db.NamespaceOfUser(ctx, u.ID)
+			proj := MustProject(b, db, ns.ID, ci.VisibilityPrivate)
+			b.Run("store", func(b *testing.B) {
+				for b.Loop() {
+					_, jobs := MustPipeline(b, db, proj.ID, "main", map[string][]string{"unit": nil})
+					a := &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeJUnit, FileFormat: ci.FormatGzip, BlobKey: "k", Size: 1}
+					if err := db.CreateTestReport(ctx, a, suite); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			p, jobs := MustPipeline(b, db, proj.ID, "main", map[string][]string{"unit": nil})
+			if err := db.CreateTestReport(ctx, &ci.Artifact{JobID: jobs[0].ID, FileType: ci.FileTypeJUnit, FileFormat: ci.FormatGzip, BlobKey: "k", Size: 1}, suite); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("read", func(b *testing.B) {
+				for b.Loop() {
+					s, err := db.PipelineTestSuites(ctx, p.ID, true)
+					if err != nil || len(s) != 1 || len(s[0].Cases) != 10_000 {
+						b.Fatalf("%d suites, %v", len(s), err)
+					}
+				}
+			})
+		})
+	}
 }
