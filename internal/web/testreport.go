@@ -31,6 +31,10 @@ func (s *Server) pipelineTabs(c *req, pl *ci.Pipeline, current string) ([]pipeli
 	return append(tabs, pipelineTab{Label: "Tests", URL: base + "/test_report", Count: &n, Current: current == "tests"}), nil
 }
 
+// maxWebTestCases bounds the cases the Tests tab lists per suite (the page's
+// size); failures come first, the API has them all.
+const maxWebTestCases = 1000
+
 // testReportPage is the pipeline's Tests tab: the junit reports of its
 // latest jobs, one suite per job name, failures first.
 func (s *Server) testReportPage(c *req, pl *ci.Pipeline) error {
@@ -42,7 +46,16 @@ func (s *Server) testReportPage(c *req, pl *ci.Pipeline) error {
 	if err != nil {
 		return err
 	}
+	rep := ci.NewTestReport(suites)
+	hidden := map[string]int{}
+	for _, rs := range rep.Suites {
+		if len(rs.Cases) > maxWebTestCases {
+			hidden[rs.Name] = len(rs.Cases) - maxWebTestCases
+			rs.Cases = rs.Cases[:maxWebTestCases]
+		}
+	}
 	return s.render(c, http.StatusOK, "test_report", "Tests · Pipeline #"+strconv.FormatInt(pl.ID, 10)+" · "+c.proj.FullPath, map[string]any{
-		"Tabs": tabs, "Pipeline": pl, "Report": ci.NewTestReport(suites),
+		"Tabs": tabs, "Pipeline": pl, "Report": rep, "Hidden": hidden,
+		"API": s.ExternalURL + "/api/v4/projects/" + strconv.FormatInt(c.proj.ID, 10) + "/pipelines/" + strconv.FormatInt(pl.ID, 10) + "/test_report",
 	})
 }
