@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/junit"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/sweeper"
 	"github.com/batonci/baton/internal/web"
@@ -39,6 +40,8 @@ type Config struct {
 	ArtifactDownload string // proxy or redirect (S3 only)
 	MaxArtifactMiB   int64
 	MaxPublished     int64 // named artifacts one job attempt may publish
+	MaxJUnitMiB      int64 // uncompressed XML of one junit report
+	MaxJUnitCases    int64 // test cases of one junit report
 	MaxPushMiB       int64 // largest git push pack; -1: no limit
 	// Limits of an uploaded zip's index: central directory records, and
 	// the sum of the sizes its entries declare (MiB).
@@ -115,6 +118,8 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
 	integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
 	integer(&c.MaxPublished, "max-published-artifacts", "BATON_MAX_PUBLISHED_ARTIFACTS", 100, "most named artifacts one job attempt may publish mid-job (-1: no limit)")
+	integer(&c.MaxJUnitMiB, "max-junit-size", "BATON_MAX_JUNIT_SIZE", junit.DefaultMaxBytes>>20, "most MiB of XML one junit report may hold uncompressed; a larger report gets a suite error")
+	integer(&c.MaxJUnitCases, "max-junit-test-cases", "BATON_MAX_JUNIT_TEST_CASES", junit.DefaultMaxCases, "most test cases one junit report may hold; a report with more gets a suite error")
 	integer(&c.MaxPushMiB, "max-push-size", "BATON_MAX_PUSH_SIZE", 1024, "largest pack one git push may send, in MiB (git's receive.maxInputSize; -1: no limit)")
 	integer(&c.MaxArtifactEntries, "max-artifact-entries", "BATON_MAX_ARTIFACT_ENTRIES", 200_000, "most entries an uploaded zip may have (-1: no limit)")
 	integer(&c.MaxArtifactUncompressedMiB, "max-artifact-uncompressed", "BATON_MAX_ARTIFACT_UNCOMPRESSED", 16<<10, "most MiB the entries of an uploaded zip may declare uncompressed (-1: no limit)")

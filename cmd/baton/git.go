@@ -73,6 +73,10 @@ func (s gitSource) ReadFile(ctx context.Context, projectID int64, sha, path stri
 	return s.repos.ReadFile(ctx, projectID, sha, path)
 }
 
+func (s gitSource) BlobID(ctx context.Context, projectID int64, sha, path string) (string, error) {
+	return s.repos.BlobID(ctx, projectID, sha, path)
+}
+
 func (s gitSource) SetHEAD(ctx context.Context, projectID int64, branch string) error {
 	return s.repos.SetHEAD(ctx, projectID, branch)
 }

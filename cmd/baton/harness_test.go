@@ -88,7 +88,7 @@ func startBaton(t *testing.T, e engine, opts ...option) *instance {
 // test ends.
 func (in *instance) startRunner(token string, concurrency int) {
 	in.t.Helper()
-	r, err := runner.New(runner.Config{URL: in.url, Token: token, BuildsDir: in.t.TempDir(), Concurrency: concurrency,
+	r, err := runner.New(runner.Config{URL: in.url, Token: token, BuildsDir: in.t.TempDir(), CacheDir: in.t.TempDir(), Concurrency: concurrency,
 		Name: "test-runner", PollInterval: 200 * time.Millisecond, Logger: testLogger(in.t).With("component", "runner")})
 	if err != nil {
 		in.t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/junit"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
@@ -129,6 +130,7 @@ func (m *Main) Open(ctx context.Context) error {
 		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		MaxPublished: int(m.Config.MaxPublished),
+		JUnit:        junit.Limits{MaxBytes: m.Config.MaxJUnitMiB << 20, MaxCases: int(m.Config.MaxJUnitCases)},
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,

@@ -52,7 +52,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer, bui
 			return err
 		}
 		r, err := runner.New(runner.Config{URL: m.Config.ExternalURL, Token: token, Name: "baton-builtin",
-			BuildsDir: filepath.Join(m.Config.DataDir, "builds"), Concurrency: concurrency, Logger: m.Logger.With("component", "runner")})
+			BuildsDir: filepath.Join(m.Config.DataDir, "builds"), CacheDir: filepath.Join(m.Config.DataDir, "cache"), Concurrency: concurrency, Logger: m.Logger.With("component", "runner")})
 		if err != nil {
 			return err
 		}

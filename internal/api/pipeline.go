@@ -48,6 +48,32 @@ func (s *Server) writePipeline(w http.ResponseWriter, r *http.Request, status in
 	return nil
 }
 
+// pipelineInputs reads inputs given as a JSON object ({"inputs": {"env":
+// "prod", "replicas": 3}}: values keep their JSON types) or as form fields
+// inputs[NAME]=value (strings).
+func pipelineInputs(q *httpx.Params) (map[string]any, error) {
+	if raw, ok := q.JSON["inputs"]; ok {
+		var in map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		if err := dec.Decode(&in); err != nil {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - inputs is invalid: it should be a hash of input names and values")
+		}
+		return in, nil
+	}
+	var in map[string]any
+	for k, vs := range q.Values {
+		name, ok := strings.CutPrefix(k, "inputs[")
+		if !ok || !strings.HasSuffix(name, "]") || len(vs) == 0 {
+			continue
+		}
+		if in == nil {
+			in = map[string]any{}
+		}
+		in[strings.TrimSuffix(name, "]")] = vs[len(vs)-1]
+	}
+	return in, nil
+}
+
 // pipelineVariables reads variables given as a JSON array of {key, value,
 // variable_type} or as form fields variables[][key]=…&variables[][value]=….
 func pipelineVariables(q *httpx.Params) ([]ci.Variable, error) {
@@ -145,8 +171,13 @@ func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	inputs, err := pipelineInputs(q)
+	if err != nil {
+		return err
+	}
 	// The planner asks the policy whether the caller may give variables.
-	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(), Variables: vars})
+	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: ci.SourceAPI, UserID: p.UserID(),
+		Variables: vars, Inputs: inputs})
 	if err != nil {
 		if writePlanError(w, err) {
 			return nil

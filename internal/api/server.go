@@ -36,6 +36,7 @@ type Store interface {
 	ci.ScheduleStore
 	ci.HookStore
 	ci.CoverageStore
+	ci.TestReportStore
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.

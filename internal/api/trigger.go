@@ -142,7 +142,7 @@ func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
 
 // triggerPipeline is POST /projects/:id/trigger/pipeline and
 // /projects/:id/ref/:ref/trigger/pipeline: token (a trigger token or a job
-// token), ref, variables[KEY]=value.
+// token), ref, variables[KEY]=value, inputs (as POST /pipeline takes them).
 func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if strings.EqualFold(r.Header.Get("X-Gitlab-Event"), "Pipeline Hook") {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: pipeline hooks cannot trigger pipelines")
@@ -171,9 +171,13 @@ func (s *Server) triggerPipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	inputs, err := pipelineInputs(q)
+	if err != nil {
+		return err
+	}
 	// As GitLab, the trigger's owner (or the job's user) must hold the
 	// project's minimum role to give variables: the planner asks the policy.
-	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: user.ID, Variables: vars})
+	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: ref, Source: source, UserID: user.ID, Variables: vars, Inputs: inputs})
 	if err != nil {
 		if writePlanError(w, err) {
 			return nil

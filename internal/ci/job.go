@@ -86,6 +86,36 @@ type JobSpec struct {
 	Interruptible   bool           `json:"interruptible,omitempty"`
 	Environment     string         `json:"environment,omitempty"`
 	Coverage        string         `json:"coverage,omitempty"`
+	// Cache are the job's caches (at most MaxCaches), in order.
+	Cache []CacheSpec `json:"cache,omitempty"`
+}
+
+// MaxCaches is GitLab's limit on the caches of one job.
+const MaxCaches = 4
+
+// Cache policies.
+const (
+	CachePullPush = "pull-push"
+	CachePull     = "pull"
+	CachePush     = "push"
+)
+
+// CacheSpec is one entry of a job's cache keyword.
+type CacheSpec struct {
+	// Key is the cache's key as written (runners expand its variables),
+	// "default" when none is given; for key:files the planner sets it to
+	// the prefix and the digest of the files (GitLab's key_from_files).
+	Key string `json:"key"`
+	// KeyFiles and KeyPrefix are key:files and key:prefix, until the
+	// planner turns them into Key.
+	KeyFiles     []string `json:"key_files,omitempty"`
+	KeyPrefix    string   `json:"key_prefix,omitempty"`
+	Paths        []string `json:"paths,omitempty"`
+	Untracked    bool     `json:"untracked,omitempty"`
+	Unprotect    bool     `json:"unprotect,omitempty"`
+	Policy       string   `json:"policy,omitempty"` // pull-push (default), pull, push
+	When         string   `json:"when,omitempty"`   // on_success (default), on_failure, always
+	FallbackKeys []string `json:"fallback_keys,omitempty"`
 }
 
 // Inherits reports whether the job inherits the global variable key.

@@ -98,6 +98,9 @@ type PipelineRequest struct {
 	SHA string
 	// BeforeSHA is the ref's commit before a push; "" (ZeroSHA) otherwise.
 	BeforeSHA string
+	// Inputs fill the spec:inputs of a configuration with a spec header
+	// (strings, float64 numbers, booleans, []any arrays, as JSON decodes them).
+	Inputs map[string]any
 }
 
 // NewJobs are the rows a new pipeline p of plan starts with: one created

@@ -197,9 +197,7 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 				p.probs.add("%s config should be a hash", kw)
 			}
 		case "cache":
-			if v.kind != kindMap && v.kind != kindSeq {
-				p.probs.add("%s config should be a hash or an array of hashes", kw)
-			}
+			s.Cache = parseCache(v, kw, &p.probs)
 		}
 	}
 	if j.hasRules && (j.only != nil || j.except != nil) {

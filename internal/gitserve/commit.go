@@ -226,3 +226,31 @@ func validRev(rev string) error {
 	}
 	return nil
 }
+
+// BlobID returns the git object id of the file at path in the commit sha,
+// without reading its content (any size). KindNotFound if the commit or
+// the file is missing, or path is not a file.
+func (r *Repos) BlobID(ctx context.Context, projectID int64, sha, path string) (string, error) {
+	dir, err := r.existing(projectID)
+	if err != nil {
+		return "", err
+	}
+	path = strings.TrimPrefix(path, "/")
+	if path == "" || strings.ContainsAny(path, "\x00\n\r") {
+		return "", ci.Errorf(ci.KindInvalid, "invalid file path %q", path)
+	}
+	commit, err := r.resolveCommit(ctx, dir, sha)
+	if err != nil {
+		return "", err
+	}
+	out, err := r.run(ctx, dir, []byte(commit+":"+path+"\n"), "cat-file", "--batch-check")
+	if err != nil {
+		return "", fmt.Errorf("looking up %s: %w", path, err)
+	}
+	// "<id> blob <size>", or "<name> missing".
+	f := strings.Fields(string(out))
+	if len(f) != 3 || f[1] != "blob" {
+		return "", ci.Errorf(ci.KindNotFound, "file %q not found", path)
+	}
+	return f[0], nil
+}

@@ -195,3 +195,34 @@ func TestReadFile(t *testing.T) {
 		})
 	}
 }
+
+func TestBlobID(t *testing.T) {
+	h := mustHistory(t)
+	w := t.TempDir()
+	git(t, w, "clone", "--quiet", h.r.Path(1), ".")
+	tests := []struct {
+		name, rev, path string
+		kind            ci.Kind
+	}{
+		{"file", h.c1, ".gitlab-ci.yml", ""},
+		{"nested", h.c1, "dir/sub.txt", ""},
+		{"over the read limit", h.c1, "big.txt", ""},
+		{"directory", h.c1, "dir", ci.KindNotFound},
+		{"deleted later", h.c2, "dir/sub.txt", ci.KindNotFound},
+		{"missing", h.c1, "nope", ci.KindNotFound},
+		{"empty path", h.c1, "", ci.KindInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := h.r.BlobID(context.Background(), 1, tt.rev, tt.path)
+			if ci.KindOf(err) != tt.kind {
+				t.Fatalf("error = %v, want kind %q", err, tt.kind)
+			}
+			if tt.kind == "" {
+				if want := git(t, w, "rev-parse", tt.rev+":"+tt.path); got != want {
+					t.Errorf("BlobID = %q, git says %q", got, want)
+				}
+			}
+		})
+	}
+}

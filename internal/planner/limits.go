@@ -70,6 +70,26 @@ func (l Limits) checkRequestVariables(vars []ci.Variable) error {
 	return nil
 }
 
+// checkRequestInputs bounds a request's inputs like its variables: at
+// most MaxVariables of them, each value's JSON at most MaxVariableBytes.
+func (l Limits) checkRequestInputs(inputs map[string]any) error {
+	l = l.withDefaults()
+	if int64(len(inputs)) > l.MaxVariables {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - %d inputs given, the limit is %d (--max-variables)", len(inputs), l.MaxVariables)
+	}
+	for k, v := range inputs {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - input %s: %v", k, err)
+		}
+		if int64(len(b)) > l.MaxVariableBytes {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - input %s is %d bytes long, the limit is %d bytes per value (--max-variable-bytes)",
+				k, len(b), l.MaxVariableBytes)
+		}
+	}
+	return nil
+}
+
 // checkPlan validates a plan against the limits before anything is stored:
 // the YAML's variables (no reserved name, count and value size) and the
 // bytes the pipeline's specs take. Errors are KindInvalid and name the

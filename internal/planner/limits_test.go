@@ -23,3 +23,23 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckRequestInputs(t *testing.T) {
+	l := Limits{MaxVariables: 2, MaxVariableBytes: 10}
+	cases := []struct {
+		name   string
+		inputs map[string]any
+		want   string
+	}{
+		{"none", nil, ""},
+		{"within", map[string]any{"a": "12345678", "b": []any{1.0, 2.0}}, ""},
+		{"too many", map[string]any{"a": 1.0, "b": 2.0, "c": 3.0}, "3 inputs given, the limit is 2 (--max-variables)"},
+		{"too long", map[string]any{"a": "123456789"}, "input a is 11 bytes long, the limit is 10 bytes per value (--max-variable-bytes)"},
+	}
+	for _, c := range cases {
+		err := l.checkRequestInputs(c.inputs)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}

@@ -30,6 +30,9 @@ type Source interface {
 	ResolveRef(ctx context.Context, projectID int64, ref string) (c ci.Commit, tag bool, err error)
 	// ReadFile returns a file at a commit. KindNotFound if it is absent.
 	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
+	// BlobID returns the git object id of a file at a commit, whatever its
+	// size. KindNotFound if it is absent or not a file.
+	BlobID(ctx context.Context, projectID int64, sha, path string) (string, error)
 	// SetHEAD makes branch the repository's default branch.
 	SetHEAD(ctx context.Context, projectID int64, branch string) error
 }
@@ -127,6 +130,9 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	if err := p.opts.Limits.checkRequestVariables(req.Variables); err != nil {
 		return nil, err
 	}
+	if err := p.opts.Limits.checkRequestInputs(req.Inputs); err != nil {
+		return nil, err
+	}
 	c, tag, err := p.source.ResolveRef(ctx, req.Project.ID, req.Ref)
 	if ci.IsNotFound(err) && !push {
 		return nil, ci.Errorf(ci.KindInvalid, "Reference not found")
@@ -153,7 +159,7 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	// created (GitLab's ci_pipelines.protected): its jobs get protected
 	// variables and CI_COMMIT_REF_PROTECTED=true.
 	pl.Protected = ci.RefProtected(rules, ref, tag)
-	plan, err := p.Plan(ctx, req.Project, pl, &c)
+	plan, err := p.plan(ctx, req.Project, pl, &c, req.Inputs)
 	if err != nil {
 		if !push || IsNoPipeline(err) || ci.KindOf(err) != ci.KindInvalid {
 			return nil, err
@@ -211,6 +217,12 @@ var errMissingConfig = ci.Errorf(ci.KindInvalid, "Missing CI config file")
 // gives jobs, then pl's own variables; the plan is checked against the
 // limits. Its errors are KindInvalid for the configuration's problems.
 func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (*ci.PipelinePlan, error) {
+	return p.plan(ctx, proj, pl, c, nil)
+}
+
+// plan is Plan with the pipeline's inputs for a configuration with a
+// spec:inputs header.
+func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit, inputs map[string]any) (*ci.PipelinePlan, error) {
 	path := proj.ConfigPath()
 	content, err := p.source.ReadFile(ctx, proj.ID, c.SHA, path)
 	if ci.IsNotFound(err) {
@@ -230,11 +242,15 @@ func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
 		Sources: p.opts.Includes.Sources(ctx, pl.UserID),
+		Inputs:  inputs,
 	})
 	if err != nil {
 		return nil, err
 	}
 	plan.Spec.Commit = c
+	if err := p.cacheKeys(ctx, proj.ID, c.SHA, plan); err != nil {
+		return nil, err
+	}
 	if err := p.opts.Limits.checkPlan(pl, plan); err != nil {
 		return nil, err
 	}

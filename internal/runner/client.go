@@ -225,16 +225,16 @@ type info struct {
 }
 
 // features lists every key gitlab-runner sends. True means this runner
-// implements it; image/services/cache/session/terminal/secrets are not.
+// implements it; image/services/session/terminal/secrets are not.
 func features() map[string]bool {
 	f := map[string]bool{}
 	for _, k := range []string{"variables", "artifacts", "shared", "upload_multiple_artifacts",
 		"upload_raw_artifacts", "refspecs", "masking", "raw_variables", "artifacts_exclude",
 		"multi_build_steps", "trace_reset", "trace_checksum", "trace_size", "cancelable",
-		"return_exit_code", "cancel_gracefully", "two_phase_job_commit"} {
+		"return_exit_code", "cancel_gracefully", "two_phase_job_commit", "cache", "fallback_cache_keys"} {
 		f[k] = true
 	}
-	for _, k := range []string{"image", "services", "cache", "fallback_cache_keys", "session",
+	for _, k := range []string{"image", "services", "session",
 		"terminal", "proxy", "vault_secrets", "service_variables", "service_multiple_aliases",
 		"image_executor_opts", "service_executor_opts", "native_steps_integration", "job_inputs"} {
 		f[k] = false

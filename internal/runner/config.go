@@ -34,6 +34,15 @@ type Config struct {
 	// scripts can run `baton artifacts ...`. "" means the running
 	// executable; "-" puts nothing on PATH.
 	Baton string
+	// CacheDir holds the local cache (cache: in jobs) when CacheS3 is nil;
+	// default ./cache, made absolute.
+	CacheDir string
+	// CacheS3, when set, keeps caches in an S3-compatible bucket shared by
+	// runners instead of CacheDir.
+	CacheS3 *CacheS3
+	// MaxCacheArchiveSize bounds one cache archive the runner stores; 0
+	// means DefaultMaxCacheArchiveSize, negative no limit.
+	MaxCacheArchiveSize int64
 }
 
 // DefaultMaxExtractSize is Config.MaxExtractSize's default: as much as
@@ -48,6 +57,7 @@ const DefaultMaxPollBackoff = 5 * time.Second
 // Runner polls a coordinator for jobs and runs them with bash. Create it with [New].
 type Runner struct {
 	cfg      Config
+	cache    cacheStore
 	client   *client
 	log      *slog.Logger
 	systemID string
@@ -91,6 +101,23 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.MaxExtractSize == 0 {
 		cfg.MaxExtractSize = DefaultMaxExtractSize
 	}
+	if cfg.MaxCacheArchiveSize == 0 {
+		cfg.MaxCacheArchiveSize = DefaultMaxCacheArchiveSize
+	}
+	var cache cacheStore
+	if cfg.CacheS3 != nil {
+		if cache, err = newS3Cache(cfg.CacheS3); err != nil {
+			return nil, err
+		}
+	} else {
+		if cfg.CacheDir == "" {
+			cfg.CacheDir = "cache"
+		}
+		if cfg.CacheDir, err = filepath.Abs(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("resolving cache dir: %w", err)
+		}
+		cache = localCache{dir: cfg.CacheDir}
+	}
 	if cfg.Name == "" {
 		cfg.Name = "baton-runner"
 	}
@@ -109,6 +136,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	return &Runner{
 		cfg:             cfg,
+		cache:           cache,
 		client:          newClient(base, cfg.HTTPClient, cfg.Logger),
 		log:             cfg.Logger,
 		systemID:        systemID(),

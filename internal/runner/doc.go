@@ -34,6 +34,10 @@
 //     resuming at the server's offset on 416, aborting on 403, and honouring
 //     Job-Status: canceling (graceful cancel: SIGTERM to the script, after_script
 //     still runs) and X-GitLab-Trace-Update-Interval;
+//   - restores the job's caches (cache:) after fetching the sources, the first
+//     of key, fallback_keys and CACHE_FALLBACK_KEY found, and saves them after
+//     the script by policy and when, in Config.CacheDir or an S3-compatible
+//     bucket (Config.CacheS3, like gitlab-runner's [runners.cache.s3]);
 //   - uploads artifacts matching the outcome (zip archives streamed as a chunked
 //     multipart body, gzip and raw reports such as dotenv or junit);
 //   - sends the final PUT with state, failure_reason, exit_code and the trace
@@ -45,7 +49,7 @@
 //
 // # What it does not do
 //
-// No caches, services, images, web terminals, secrets providers, git
+// No services, images, web terminals, secrets providers, git
 // submodules or LFS, step-runner "run" payloads, or log timestamps
 // (FF_USE_TIMESTAMPS): the trace is plain ANSI text with GitLab's section
 // markers. Job hooks (pre/post_get_sources_script) are ignored.

@@ -139,6 +139,9 @@ func (j *job) execute() (state, reason string, exitCode int) {
 		err = j.stage(jobCtx, "get_sources", "Getting source from Git repository", func(ctx context.Context) error { return j.getSources(ctx, env) })
 	}
 	sourcesOK := err == nil
+	if err == nil && len(j.p.Cache) > 0 {
+		err = j.stage(jobCtx, "restore_cache", "Restoring cache", j.restoreCache)
+	}
 	if err == nil && hasDownloads(j.p) {
 		err = j.stage(jobCtx, "download_artifacts", "Downloading artifacts", j.downloadArtifacts)
 	}
@@ -173,11 +176,31 @@ func (j *job) execute() (state, reason string, exitCode int) {
 			err = context.Cause(j.scriptCtx)
 		}
 	case err == nil:
+		j.saveCaches("on_success")
 		err = j.uploadArtifacts(j.scriptCtx, "on_success")
 	default:
+		if sourcesOK {
+			j.saveCaches("on_failure")
+		}
 		_ = j.uploadArtifacts(j.scriptCtx, "on_failure")
 	}
 	return j.outcome(err)
+}
+
+// saveCaches runs the archive_cache stage (archive_cache_on_failure after
+// a failure) when the job has caches to save for outcome.
+func (j *job) saveCaches(outcome string) {
+	if len(j.p.Cache) == 0 {
+		return
+	}
+	name, header := "archive_cache", "Saving cache for successful job"
+	if outcome == "on_failure" {
+		name, header = "archive_cache_on_failure", "Saving cache for failed job"
+	}
+	_ = j.stage(j.scriptCtx, name, header, func(ctx context.Context) error {
+		j.archiveCache(ctx, outcome)
+		return nil
+	})
 }
 
 // stepRuns applies a step's when to the job's state so far.

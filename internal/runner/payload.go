@@ -14,6 +14,7 @@ type jobPayload struct {
 	Variables     []jobVariable `json:"variables"`
 	Steps         []jobStep     `json:"steps"`
 	Artifacts     []jobArtifact `json:"artifacts"`
+	Cache         []jobCache    `json:"cache"`
 	Dependencies  []dependency  `json:"dependencies"`
 	Features      jobFeatures   `json:"features"`
 	Hooks         []jobHook     `json:"hooks"`

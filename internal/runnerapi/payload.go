@@ -1,6 +1,10 @@
 package runnerapi
 
-import "github.com/batonci/baton/internal/ci"
+import (
+	"cmp"
+
+	"github.com/batonci/baton/internal/ci"
+)
 
 // The job payload: gitlab-runner's spec.Job, with its exact JSON types.
 
@@ -16,7 +20,7 @@ type jobPayload struct {
 	Image         *jobImage       `json:"image,omitempty"`
 	Services      []jobImage      `json:"services"`
 	Artifacts     []jobArtifact   `json:"artifacts"`
-	Cache         []struct{}      `json:"cache"`
+	Cache         []jobCache      `json:"cache"`
 	Credentials   []struct{}      `json:"credentials"`
 	Dependencies  []jobDependency `json:"dependencies"`
 	Features      jobFeatures     `json:"features"`
@@ -82,6 +86,15 @@ type jobArtifact struct {
 	ArtifactType   string   `json:"artifact_type"`
 	ArtifactFormat string   `json:"artifact_format"`
 	ExpireIn       string   `json:"expire_in"`
+}
+
+type jobCache struct {
+	Key          string   `json:"key"`
+	Untracked    bool     `json:"untracked"`
+	Policy       string   `json:"policy"`
+	Paths        []string `json:"paths"`
+	When         string   `json:"when"`
+	FallbackKeys []string `json:"fallback_keys"`
 }
 
 type jobDependency struct {
@@ -165,4 +178,32 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// cachePayload is the payload's cache list, as GitLab's Ci::Build#cache
+// gives it: defaults filled in, and every key and fallback key suffixed
+// with -protected on a protected ref and -non_protected elsewhere (GitLab's
+// default "separate caches for protected branches"), unless the cache says
+// unprotect: true.
+func cachePayload(specs []ci.CacheSpec, protected bool) []jobCache {
+	out := make([]jobCache, 0, len(specs))
+	for _, c := range specs {
+		suffix := "-non_protected"
+		if protected && !c.Unprotect {
+			suffix = "-protected"
+		}
+		fallback := make([]string, 0, len(c.FallbackKeys))
+		for _, k := range c.FallbackKeys {
+			fallback = append(fallback, k+suffix)
+		}
+		key := c.Key
+		if key == "" {
+			key = "default"
+		}
+		out = append(out, jobCache{
+			Key: key + suffix, Untracked: c.Untracked, Policy: cmp.Or(c.Policy, ci.CachePullPush), Paths: nonNil(c.Paths),
+			When: cmp.Or(c.When, ci.WhenOnSuccess), FallbackKeys: fallback,
+		})
+	}
+	return out
 }

@@ -228,7 +228,7 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 		Steps:        steps(&j.Spec, run.Timeout),
 		Services:     []jobImage{},
 		Artifacts:    artifactsPayload(j.Spec.Artifacts),
-		Cache:        []struct{}{},
+		Cache:        cachePayload(j.Spec.Cache, pl.Protected),
 		Credentials:  []struct{}{},
 		Dependencies: deps,
 		Features: jobFeatures{

@@ -19,6 +19,7 @@ import (
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/junit"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -57,6 +58,8 @@ type Store interface {
 	// A published artifact in place of the job's one of the same name.
 	ReplaceArtifact(ctx context.Context, a *ci.Artifact) (*ci.Artifact, error)
 	DeleteArtifact(ctx context.Context, id int64) error
+	// A junit artifact's row with the test suite parsed from it.
+	CreateTestReport(ctx context.Context, a *ci.Artifact, suite *ci.TestSuite) error
 
 	// A job's payload.
 	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
@@ -118,6 +121,9 @@ type Options struct {
 	// MaxPublished bounds the named artifacts one job attempt publishes;
 	// 0 means DefaultMaxPublished, negative no limit.
 	MaxPublished int
+	// JUnit bounds the junit reports parsed on upload (uncompressed size,
+	// test cases); a report over a bound is kept with a suite error.
+	JUnit junit.Limits
 	// TraceLimit is a job's maximum log size; 0 means DefaultTraceLimit.
 	TraceLimit int64
 	// Artifacts serves dependency downloads (redirecting to signed URLs

@@ -60,7 +60,12 @@ type specJob struct {
 		ExpireIn       string   `json:"expire_in"`
 	} `json:"artifacts"`
 	Cache []struct {
-		Key string `json:"key"`
+		Key          string   `json:"key"`
+		Untracked    bool     `json:"untracked"`
+		Policy       string   `json:"policy"`
+		Paths        []string `json:"paths"`
+		When         string   `json:"when"`
+		FallbackKeys []string `json:"fallback_keys"`
 	} `json:"cache"`
 	Credentials []struct {
 		Type string `json:"type"`

@@ -232,6 +232,8 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 				err = errors.Join(err, s.Store.DeleteArtifact(context.WithoutCancel(ctx), a.ID))
 			}
 		}
+	} else if a.FileType == ci.FileTypeJUnit {
+		err = s.Store.CreateTestReport(ctx, a, s.readTestReport(ctx, j, a))
 	} else {
 		err = s.Store.CreateArtifact(ctx, a)
 	}

@@ -109,8 +109,12 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 			DownloadURL: base + "/-/pipelines/" + strconv.FormatInt(pl.ID, 10) + "/artifacts/download" + name,
 		})
 	}
+	tabs, err := s.pipelineTabs(c, pl, "pipeline")
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "pipeline", "Pipeline #"+strconv.FormatInt(pl.ID, 10)+" · "+c.proj.FullPath, map[string]any{
-		"Pipeline": pl, "Duration": pl.Duration(now), "Graph": layoutGraph(jobs, now), "Artifacts": rows,
+		"Tabs": tabs, "Pipeline": pl, "Duration": pl.Duration(now), "Graph": layoutGraph(jobs, now), "Artifacts": rows,
 		"JobCount": len(jobs), "Signature": signature(jobs, arts, now), "CanRun": s.can(c, policy.UpdatePipeline),
 		"Cancelable": !pl.Status.Finished(), "Retryable": pl.Status == ci.StatusFailed || pl.Status == ci.StatusCanceled,
 	})

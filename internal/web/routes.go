@@ -98,6 +98,7 @@ var projectRouteTable = []route[struct{}]{
 // pipelineRouteTable is every route under /<project>/-/pipelines/:id.
 var pipelineRouteTable = []route[*ci.Pipeline]{
 	{"GET", "", policy.ReadPipeline, small, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelinePage(c, pl) }},
+	{"GET", "test_report", policy.ReadJob, small, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.testReportPage(c, pl) }},
 	{"POST", "cancel", policy.UpdatePipeline, small, (*Server).pipelineAction},
 	{"POST", "retry", policy.UpdatePipeline, small, (*Server).pipelineAction},
 	{"GET", "artifacts/download", policy.ReadArtifact, small, func(s *Server, c *req, pl *ci.Pipeline, _ string) error { return s.pipelineArtifact(c, pl, "") }},

@@ -55,6 +55,8 @@ type Store interface {
 	// Badges, the schedules and the webhooks pages.
 	JobCoverage(ctx context.Context, pipelineID int64) (map[int64]float64, error)
 	PipelineCoverage(ctx context.Context, pipelineID int64) (*float64, error)
+	// The pipeline's Tests tab.
+	PipelineTestSuites(ctx context.Context, pipelineID int64, withCases bool) ([]*ci.TestSuite, error)
 	ListPipelineSchedules(ctx context.Context, projectID int64, active *bool) ([]*ci.PipelineSchedule, error)
 	PipelineScheduleByID(ctx context.Context, id int64) (*ci.PipelineSchedule, error)
 	CreatePipelineSchedule(ctx context.Context, s *ci.PipelineSchedule, max int) error
