@@ -94,6 +94,34 @@ func ReadRequest(r *http.Request) (Request, error) {
 	return req, nil
 }
 
+// Item is one Server-Sent Event: its id, its event name and its data,
+// sent as JSON.
+type Item struct {
+	ID    string
+	Event string
+	Data  any
+}
+
+// Feed reads what a stream sends next.
+type Feed interface {
+	// Next returns the items that are new since the last call. done says
+	// that nothing will follow them; more that more are ready now (the
+	// read was cut short), so Next is called again without waiting.
+	Next(ctx context.Context) (items []Item, done, more bool, err error)
+}
+
+// Watch is one stream to serve from a Feed: whose wake-ups it hears and
+// counts against, and how the caller is authorized again.
+type Watch struct {
+	// PipelineID is the pipeline whose notifications wake the stream.
+	PipelineID int64
+	// Clients are the keys the per-client limit counts the stream against.
+	Clients []string
+	// Recheck runs on every wake-up before the feed is read again: the
+	// surface authorizes the caller again. Its error ends the stream.
+	Recheck func(ctx context.Context) error
+}
+
 // Stream answers r with the pipeline's events after req.After as
 // text/event-stream: each event once, in order, with its seq as id. It
 // ends after the pipeline finished and every event up to then was sent
@@ -103,19 +131,32 @@ func ReadRequest(r *http.Request) (Request, error) {
 // Errors before the stream starts (limits, the first read) are returned;
 // later ones end the stream.
 func (s *Service) Stream(w http.ResponseWriter, r *http.Request, req Request) error {
+	return s.Serve(w, r, Watch{PipelineID: req.PipelineID, Clients: req.Clients, Recheck: req.Recheck},
+		&pipelineFeed{store: s.Store, id: req.PipelineID, after: req.After, follow: req.Follow})
+}
+
+// Serve answers r with feed's items as text/event-stream, reading the feed
+// again whenever the watched pipeline's notifications (or the listener's
+// reconnection) wake the stream: it costs nothing while nothing happens
+// but a comment line every KeepAlive. It ends when the feed is done, after
+// MaxDuration, when a recheck or read fails, or when the client goes. A
+// feed done with nothing to send is answered 204 (EventSource then stops
+// reconnecting). Errors before the stream starts (limits, the first read)
+// are returned; later ones end the stream.
+func (s *Service) Serve(w http.ResponseWriter, r *http.Request, watch Watch, feed Feed) error {
 	ctx := r.Context()
-	sb, err := s.Hub.add(req.PipelineID, req.Clients)
+	sb, err := s.Hub.add(watch.PipelineID, watch.Clients)
 	if err != nil {
 		return err
 	}
 	defer s.Hub.remove(sb)
-	// Subscribed first, read second: an event committed between the two
+	// Subscribed first, read second: a change committed between the two
 	// wakes sb, so none is missed.
-	pl, evs, err := s.read(ctx, req.PipelineID, req.After)
+	items, done, more, err := feed.Next(ctx)
 	if err != nil {
 		return err
 	}
-	if len(evs) == 0 && pl.Status.Finished() && !req.Follow {
+	if len(items) == 0 && done {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
@@ -147,22 +188,19 @@ func (s *Service) Stream(w http.ResponseWriter, r *http.Request, req Request) er
 	defer timeout.Stop()
 	idle := time.NewTimer(keepAlive)
 	defer idle.Stop()
-	after := req.After
 	for {
-		for _, e := range evs {
-			if err := encode(&buf, e); err != nil {
-				s.log().ErrorContext(ctx, "encoding event", "pipeline", e.PipelineID, "seq", e.Seq, "err", err)
+		for _, it := range items {
+			b, err := json.Marshal(it.Data)
+			if err != nil {
+				s.log().ErrorContext(ctx, "encoding event", "pipeline", watch.PipelineID, "id", it.ID, "err", err)
 				return nil
 			}
-			after = e.Seq
+			fmt.Fprintf(&buf, "id: %s\nevent: %s\ndata: %s\n\n", it.ID, it.Event, b)
 		}
-		if !flush() {
+		if !flush() || done {
 			return nil
 		}
-		if len(evs) < batch && pl.Status.Finished() && !req.Follow {
-			return nil
-		}
-		if len(evs) < batch {
+		if !more {
 			idle.Reset(keepAlive)
 		wait:
 			for {
@@ -181,35 +219,49 @@ func (s *Service) Stream(w http.ResponseWriter, r *http.Request, req Request) er
 					return nil
 				}
 			}
-			if req.Recheck != nil {
-				if err := req.Recheck(ctx); err != nil {
+			if watch.Recheck != nil {
+				if err := watch.Recheck(ctx); err != nil {
 					return nil
 				}
 			}
 		}
-		pl, evs, err = s.read(ctx, req.PipelineID, after)
+		items, done, more, err = feed.Next(ctx)
 		if err != nil {
 			if !ci.IsNotFound(err) && ctx.Err() == nil {
-				s.log().ErrorContext(ctx, "reading events", "pipeline", req.PipelineID, "err", err)
+				s.log().ErrorContext(ctx, "reading events", "pipeline", watch.PipelineID, "err", err)
 			}
 			return nil
 		}
 	}
 }
 
-// read returns the pipeline, read first, and its events after after: if
-// the pipeline was finished, every event up to its finishing is among
-// those or before after.
-func (s *Service) read(ctx context.Context, pipelineID, after int64) (*ci.Pipeline, []*ci.PipelineEvent, error) {
-	pl, err := s.Store.PipelineByID(ctx, pipelineID)
+// pipelineFeed reads a pipeline's recorded events.
+type pipelineFeed struct {
+	store  Store
+	id     int64
+	after  int64
+	follow bool
+}
+
+// Next reads the pipeline first and its events after it: if the pipeline
+// was finished, every event up to its finishing is among those or already
+// sent, and the stream is done (unless following).
+func (f *pipelineFeed) Next(ctx context.Context) ([]Item, bool, bool, error) {
+	pl, err := f.store.PipelineByID(ctx, f.id)
 	if err != nil {
-		return nil, nil, err
+		return nil, false, false, err
 	}
-	evs, err := s.Store.PipelineEvents(ctx, pipelineID, after, batch)
+	evs, err := f.store.PipelineEvents(ctx, f.id, f.after, batch)
 	if err != nil {
-		return nil, nil, err
+		return nil, false, false, err
 	}
-	return pl, evs, nil
+	items := make([]Item, len(evs))
+	for i, e := range evs {
+		items[i] = Item{ID: strconv.FormatInt(e.Seq, 10), Event: e.Kind, Data: Data(e)}
+		f.after = e.Seq
+	}
+	more := len(evs) == batch
+	return items, !more && pl.Status.Finished() && !f.follow, more, nil
 }
 
 func (s *Service) log() *slog.Logger {
@@ -217,15 +269,4 @@ func (s *Service) log() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
-}
-
-// encode writes e as one Server-Sent Event: its seq as id, its kind as
-// event, its JSON (Data) as data.
-func encode(buf *bytes.Buffer, e *ci.PipelineEvent) error {
-	b, err := json.Marshal(Data(e))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(buf, "id: %d\nevent: %s\ndata: %s\n\n", e.Seq, e.Kind, b)
-	return nil
 }

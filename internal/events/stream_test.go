@@ -344,7 +344,7 @@ func TestStreamLimits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for _, tc := range []struct {
-		name             string
+		name              string
 		max, maxPerClient int
 	}{{"in all", 1, 5}, {"per client", 5, 1}} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -68,6 +68,9 @@ func TestPipelineEvents(t *testing.T) {
 		must(t, db.UpdatePipeline(ctx, p))
 		heard("pipeline running")
 		must(t, db.UpdatePipeline(ctx, p)) // same status: no event
+		_, err = db.AppendTrace(ctx, j.ID, 0, []byte("hello\n"))
+		must(t, err)
+		heard("log grew") // wakes, records no event
 		must(t, db.TouchJob(ctx, j.ID, time.Now()))
 		must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: j.ID, FileType: "archive", FileFormat: "zip",
 			Filename: "artifacts.zip", Size: 42, SHA256: "ab12", BlobKey: "k1"}))

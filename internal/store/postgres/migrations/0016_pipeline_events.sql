@@ -85,3 +85,14 @@ CREATE TRIGGER pipeline_events_job_update AFTER UPDATE OF status ON jobs
 	FOR EACH ROW WHEN (NEW.status <> OLD.status) EXECUTE FUNCTION baton_pipeline_events_job();
 CREATE TRIGGER pipeline_events_artifact_insert AFTER INSERT ON artifacts
 	FOR EACH ROW EXECUTE FUNCTION baton_pipeline_events_artifact();
+
+-- A job's log growing records no event, but wakes the streams of its
+-- pipeline (the web UI's live log follows it).
+CREATE FUNCTION baton_pipeline_trace_grew() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('baton_pipeline_events', NEW.pipeline_id::text);
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER pipeline_events_trace AFTER UPDATE OF trace_size ON jobs
+	FOR EACH ROW WHEN (NEW.trace_size > OLD.trace_size) EXECUTE FUNCTION baton_pipeline_trace_grew();
