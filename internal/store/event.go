@@ -55,3 +55,14 @@ func (db *DB) eventsRecorded(ctx context.Context, pipelineID int64) {
 		_ = db.local.Notify(ctx, PipelineEventsChannel, fmt.Sprint(pipelineID))
 	}
 }
+
+// PipelineEventSeq is the seq of the pipeline's last recorded event (0 if
+// none): a page showing the pipeline as read after it follows the events
+// after it.
+func (db *DB) PipelineEventSeq(ctx context.Context, pipelineID int64) (int64, error) {
+	var seq int64
+	if err := db.queryRow(ctx, db.sql, `SELECT event_seq FROM pipelines WHERE id = ?`, pipelineID).Scan(&seq); err != nil {
+		return 0, db.notFound(err, "pipeline %d", pipelineID)
+	}
+	return seq, nil
+}
