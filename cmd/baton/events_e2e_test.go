@@ -303,3 +303,29 @@ follow:
 		}
 	})
 }
+
+// TestPipelineEventsLimit: streams beyond --max-event-streams-per-client
+// are 429 with a Retry-After, and a closed stream frees its place; a job
+// token of the pipeline may follow it.
+func TestPipelineEventsLimit(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e, func(c *Config) { c.MaxEventStreamsPer = 1 })
+		h := in.holdJobs("a")
+		path := fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/events", h.project, h.pipeline)
+		first := openEvents(t, in.url, path, map[string]string{"JOB-TOKEN": h.tokens["a"]})
+		if first.resp.StatusCode != http.StatusOK {
+			t.Fatalf("a job token of the pipeline: %d", first.resp.StatusCode)
+		}
+		first.next(t)
+		second := openEvents(t, in.url, path, map[string]string{"PRIVATE-TOKEN": in.token})
+		if second.resp.StatusCode != http.StatusTooManyRequests || second.resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("second stream from one IP: %d, Retry-After %q; want 429 with Retry-After",
+				second.resp.StatusCode, second.resp.Header.Get("Retry-After"))
+		}
+		first.resp.Body.Close()
+		eventually(t, 30*time.Second, "the closed stream's place freed", func() bool { return in.main.Events.Hub.Len() == 0 })
+		if third := openEvents(t, in.url, path, map[string]string{"PRIVATE-TOKEN": in.token}); third.resp.StatusCode != http.StatusOK {
+			t.Fatalf("after the first closed: %d", third.resp.StatusCode)
+		}
+	})
+}
