@@ -251,6 +251,8 @@ await step("the pipeline page follows events, without polling", async () => {
   }
   await page.waitForFunction(() => /st-cancel/.test(document.getElementById("pl-status").className), null, { timeout: 30000 });
   check(polls.length === 0, "the pipeline page does not poll: " + polls.join(","));
+  // The finished pipeline reloads the page once; wait for that page.
+  await page.locator("#pipeline[data-finished=true]").waitFor();
 });
 
 await step("cancel a running pipeline", async () => {
@@ -265,6 +267,7 @@ await step("cancel a running pipeline", async () => {
   await page.waitForFunction(() => document.querySelector(".node.st-running"), null, { timeout: 30000 });
   await page.click("#cancel-pipeline");
   await page.waitForFunction(() => /st-cancel/.test(document.getElementById("pl-status").className), null, { timeout: 30000 });
+  await page.locator("#pipeline[data-finished=true]").waitFor();
 });
 
 await step("CI/CD variables: a masked value never reaches the page", async () => {

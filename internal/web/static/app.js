@@ -61,6 +61,27 @@
     return status === "success" ? "passed" : status === "waiting_for_resource" ? "waiting" : status;
   }
   function finished(status) { return /^(success|failed|canceled|skipped)$/.test(status); }
+  function fmt(s) {
+    if (s <= 0) return "0s";
+    var m = Math.floor(s / 60), h = Math.floor(m / 60);
+    if (h) return h + "h " + String(m % 60).padStart(2, "0") + "m";
+    if (m) return m + "m " + String(s % 60).padStart(2, "0") + "s";
+    return s + "s";
+  }
+  // Running durations tick in the page, without a request: each counts on
+  // from what it showed when rendered, or from 0 when its job started.
+  var loaded = Date.now();
+  function tick() {
+    document.querySelectorAll("[data-dur][data-running=true]").forEach(function (el) {
+      el.textContent = fmt(Math.round(+el.dataset.dur + (Date.now() - (+el.dataset.t0 || loaded)) / 1000));
+    });
+  }
+  function running(el, status) {
+    if (!el) return;
+    var now = status === "running";
+    if (now && el.dataset.running !== "true") { el.dataset.dur = 0; el.dataset.t0 = Date.now(); }
+    el.dataset.running = now ? "true" : "false";
+  }
 
   // Pipeline page: patch node statuses; reload when jobs or artifacts appear or the pipeline ends.
   var pl = $("#pipeline");
@@ -86,13 +107,18 @@
     live(pl.dataset.events, {
       job: function (d) {
         if (!jobStatus(d.job.id, d.job.status, label(d.job.status))) { location.reload(); return false; }
+        running(document.querySelector("#job-" + d.job.id + " .jdur"), d.job.status);
       },
       artifact: function () { location.reload(); return false; },
       pipeline: function (d) {
         setStatus($("#pl-status"), d.pipeline.status, label(d.pipeline.status));
         if (finished(d.pipeline.status)) { location.reload(); return false; }
+        if (d.pipeline.status === "running" && $("#pl-duration").dataset.running !== "true") {
+          $("#pl-duration").dataset.t0 = Date.now(); $("#pl-duration").dataset.running = "true";
+        }
       }
-    }, pollPipeline);
+    }, function () { document.querySelectorAll("[data-running]").forEach(function (el) { el.dataset.running = "false"; }); pollPipeline(); });
+    setInterval(tick, 1000);
   }
 
   // Job page: append new log lines as they arrive.
@@ -117,13 +143,6 @@
       el.className = "line"; el.id = "L" + l.n;
       el.innerHTML = '<a class="ln" href="#L' + l.n + '" aria-label="line ' + l.n + '">' + l.n + '</a><span class="lc">' + l.h + "</span>";
       return el;
-    }
-    function fmt(s) {
-      if (s <= 0) return "0s";
-      var m = Math.floor(s / 60), h = Math.floor(m / 60);
-      if (h) return h + "h " + String(m % 60).padStart(2, "0") + "m";
-      if (m) return m + "m " + String(s % 60).padStart(2, "0") + "s";
-      return s + "s";
     }
     // applyTrace appends a trace update (trace.json's answer, or a log
     // event's data); false once the job finished.
