@@ -38,6 +38,9 @@ const (
 	writeGrace = 30 * time.Second
 	// reconnect is the retry delay (ms) the stream asks EventSource for.
 	reconnect = 2000
+	// DefaultRecheckEvery is how often at most a busy stream authorizes
+	// its caller again (on a wake-up, never by a timer).
+	DefaultRecheckEvery = time.Second
 )
 
 // Service serves event streams.
@@ -50,7 +53,10 @@ type Service struct {
 	// MaxDuration ends a stream (the client reconnects with Last-Event-ID
 	// and is authorized again).
 	MaxDuration time.Duration
-	Logger      *slog.Logger
+	// RecheckEvery is how often at most a stream's caller is authorized
+	// again, on wake-ups (0: DefaultRecheckEvery; negative: on every one).
+	RecheckEvery time.Duration
+	Logger       *slog.Logger
 }
 
 // Request is one stream to serve.
@@ -117,8 +123,9 @@ type Watch struct {
 	PipelineID int64
 	// Clients are the keys the per-client limit counts the stream against.
 	Clients []string
-	// Recheck runs on every wake-up before the feed is read again: the
-	// surface authorizes the caller again. Its error ends the stream.
+	// Recheck runs on wake-ups (at most every RecheckEvery) before the
+	// feed is read again: the surface authorizes the caller again. Its
+	// error ends the stream.
 	Recheck func(ctx context.Context) error
 }
 
@@ -188,6 +195,11 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, watch Watch, fee
 	defer timeout.Stop()
 	idle := time.NewTimer(keepAlive)
 	defer idle.Stop()
+	recheckEvery := s.RecheckEvery
+	if recheckEvery == 0 {
+		recheckEvery = DefaultRecheckEvery
+	}
+	checked := time.Now() // the surface authorized the request
 	for {
 		for _, it := range items {
 			b, err := json.Marshal(it.Data)
@@ -219,10 +231,11 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, watch Watch, fee
 					return nil
 				}
 			}
-			if watch.Recheck != nil {
+			if watch.Recheck != nil && time.Since(checked) >= recheckEvery {
 				if err := watch.Recheck(ctx); err != nil {
 					return nil
 				}
+				checked = time.Now()
 			}
 		}
 		items, done, more, err = feed.Next(ctx)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -380,4 +381,43 @@ func TestChannel(t *testing.T) {
 	if events.Channel != store.PipelineEventsChannel {
 		t.Fatalf("events.Channel %q, store.PipelineEventsChannel %q", events.Channel, store.PipelineEventsChannel)
 	}
+}
+
+// TestStreamRecheck ends a stream whose caller is no longer authorized at
+// the next wake-up, before anything more is sent.
+func TestStreamRecheck(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hub := events.NewHub(0, 0)
+	go func() { _ = hub.Relay(ctx, db) }()
+	var revoked atomic.Bool
+	svc := &events.Service{Store: db, Hub: hub, RecheckEvery: -1}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := events.ReadRequest(r)
+		req.PipelineID, _ = strconv.ParseInt(r.URL.Query().Get("pipeline"), 10, 64)
+		req.Recheck = func(context.Context) error {
+			if revoked.Load() {
+				return ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
+			}
+			return nil
+		}
+		if err := svc.Stream(w, r, req); err != nil {
+			httpx.WriteError(w, r, slog.Default(), err)
+		}
+	}))
+	defer srv.Close()
+	g := storetest.MustGroup(t, db, 0, ci.VisibilityPrivate)
+	proj := storetest.MustProject(t, db, g.ID, ci.VisibilityPrivate)
+	p, _ := storetest.MustPipeline(t, db, proj.ID, "main", map[string][]string{"build": nil})
+	_, c := open(t, srv, p.ID, "", "")
+	next(t, c)
+	next(t, c)
+	steps := run(t, db, p)
+	steps[0]() // still authorized: delivered
+	next(t, c)
+	next(t, c)
+	revoked.Store(true)
+	steps[1]()
+	ended(t, c)
 }
