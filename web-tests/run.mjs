@@ -83,6 +83,25 @@ const page = context.pages()[0] || await context.newPage();
 page.setDefaultTimeout(30000);
 const pwnedRequests = [];
 page.on("request", (r) => { if (r.url().includes("/pwned")) pwnedRequests.push(r.url()); });
+// The live views follow event streams: record every request to the JSON
+// endpoints they used to poll and to the streams, and every status patch
+// of a graph node (with whether the document was the one marked before).
+const polls = [], streams = [], patches = [];
+page.on("request", (r) => {
+  const u = r.url();
+  if (/\/-\/ui\/.*\.json/.test(u)) polls.push(u);
+  if (/\/-\/ui\/.*\/events/.test(u)) streams.push(u);
+});
+await page.exposeFunction("reportPatch", (cls, same) => { patches.push({ cls, same }); });
+await context.addInitScript(() => {
+  new MutationObserver((ms) => {
+    for (const m of ms) {
+      if (m.target.classList && m.target.classList.contains("node") && window.reportPatch) {
+        window.reportPatch(m.target.className, window.__sameDocument === true);
+      }
+    }
+  }).observe(document, { attributes: true, attributeFilter: ["class"], subtree: true });
+});
 const consoleErrors = [];
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
 
@@ -151,6 +170,8 @@ await step("open a job and see log lines appear live", async () => {
   await page.waitForFunction(() => document.querySelectorAll("#log .line").length > 0 &&
     /tick [5-8]/.test(document.getElementById("log").textContent), null, { timeout: 30000 });
   check(await page.evaluate(() => window.__sameDocument === true), "lines were appended without a reload");
+  check(streams.some((u) => u.includes("/trace/events")), "the log page follows the log's event stream");
+  check(polls.length === 0, "the log page does not poll: " + polls.join(","));
   check(await page.locator("#log .term-fg32").count() > 0, "ANSI green rendered");
   check(await page.locator("#log details.section").count() > 0, "collapsible sections");
 });
@@ -207,6 +228,33 @@ await step("an HTML artifact cannot run script when opened raw", async () => {
   check(pwnedRequests.length === 0, "no request from artifact script: " + pwnedRequests.join(","));
 });
 
+await step("the pipeline page follows events, without polling", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "baton-web-live-"));
+  git(dir, "init", "-q", "-b", "live");
+  writeFileSync(join(dir, ".gitlab-ci.yml"), slowCI);
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "-m", "A pipeline canceled through the API");
+  git(dir, "push", "-q", pushURL("root/website"), "live");
+  await gotoUntil("/root/website/-/pipelines?ref=live", "td a[href*='/-/pipelines/']", 15000);
+  await page.click("td a[href*='/-/pipelines/']");
+  await page.waitForFunction(() => document.querySelector(".node.st-running"), null, { timeout: 30000 });
+  const id = page.url().match(/\/-\/pipelines\/(\d+)/)[1];
+  polls.length = 0; streams.length = 0; patches.length = 0;
+  await page.evaluate(() => { window.__sameDocument = true; });
+  const r = await fetch(`${base}/api/v4/projects/root%2Fwebsite/pipelines/${id}/cancel`,
+    { method: "POST", headers: { "PRIVATE-TOKEN": token } });
+  check(r.status === 200, "canceled through the API: " + r.status);
+  const deadline = Date.now() + 30000;
+  while (!patches.some((p) => p.same && /st-cancel/.test(p.cls))) {
+    if (Date.now() > deadline) throw new Error("no in-place patch to canceled: " + JSON.stringify(patches));
+    await page.waitForTimeout(100);
+  }
+  await page.waitForFunction(() => /st-cancel/.test(document.getElementById("pl-status").className), null, { timeout: 30000 });
+  check(polls.length === 0, "the pipeline page does not poll: " + polls.join(","));
+  // The finished pipeline reloads the page once; wait for that page.
+  await page.locator("#pipeline[data-finished=true]").waitFor();
+});
+
 await step("cancel a running pipeline", async () => {
   const dir = mkdtempSync(join(tmpdir(), "baton-web-slow-"));
   git(dir, "init", "-q", "-b", "slow");
@@ -219,6 +267,7 @@ await step("cancel a running pipeline", async () => {
   await page.waitForFunction(() => document.querySelector(".node.st-running"), null, { timeout: 30000 });
   await page.click("#cancel-pipeline");
   await page.waitForFunction(() => /st-cancel/.test(document.getElementById("pl-status").className), null, { timeout: 30000 });
+  await page.locator("#pipeline[data-finished=true]").waitFor();
 });
 
 await step("CI/CD variables: a masked value never reaches the page", async () => {

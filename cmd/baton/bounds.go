@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/events"
 )
 
 // Bounds are what one client, or all of them, can hold of the server.
 type Bounds struct {
 	MaxWaiters          int64
 	MaxWaitersPerClient int64
+	MaxEventStreams     int64
+	MaxEventStreamsPer  int64
 	MaxConnections      int64
 	ReadHeaderTimeout   time.Duration
 	ReadTimeout         time.Duration
@@ -32,6 +35,10 @@ func (c *Config) bindBounds(_ *flag.FlagSet,
 		"requests that may wait (wait=SECONDS) for artifacts at once; beyond: 429 (-1: no limit)")
 	integer(&b.MaxWaitersPerClient, "max-waiters-per-client", "BATON_MAX_WAITERS_PER_CLIENT", artifacts.DefaultMaxWaitersPerClient,
 		"requests one IP, user or job token may have waiting for artifacts at once; beyond: 429 (-1: no limit)")
+	integer(&b.MaxEventStreams, "max-event-streams", "BATON_MAX_EVENT_STREAMS", events.DefaultMaxStreams,
+		"pipeline event streams (API and web UI) open at once; beyond: 429 (-1: no limit)")
+	integer(&b.MaxEventStreamsPer, "max-event-streams-per-client", "BATON_MAX_EVENT_STREAMS_PER_CLIENT", events.DefaultMaxStreamsPerClient,
+		"pipeline event streams one IP, user or job token may have open at once; beyond: 429 (-1: no limit)")
 	integer(&b.MaxConnections, "max-connections", "BATON_MAX_CONNECTIONS", 10000,
 		"open client connections at most; more wait to be accepted (lowered to fit the open-file limit)")
 	duration(&b.ReadHeaderTimeout, "read-header-timeout", "BATON_READ_HEADER_TIMEOUT", 10*time.Second,

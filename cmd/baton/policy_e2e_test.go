@@ -309,6 +309,9 @@ func TestPrivateLooksMissing(t *testing.T) {
 				{"web pipeline", "GET", fmt.Sprintf("/root/secret/-/pipelines/%d", pl.ID), "/root/nope/-/pipelines/1", nil},
 				{"pipeline json", "GET", fmt.Sprintf("/-/ui/pipelines/%d.json", pl.ID), "/-/ui/pipelines/999999.json", nil},
 				{"trace json", "GET", fmt.Sprintf("/-/ui/jobs/%d/trace.json?offset=0&line=0", pl.ID), "/-/ui/jobs/999999/trace.json?offset=0&line=0", nil},
+				{"pipeline events", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/events", secret.ID, pl.ID), fmt.Sprintf("/api/v4/projects/999999/pipelines/%d/events", pl.ID), nil},
+				{"web pipeline events", "GET", fmt.Sprintf("/-/ui/pipelines/%d/events", pl.ID), "/-/ui/pipelines/999999/events", nil},
+				{"web log events", "GET", fmt.Sprintf("/-/ui/jobs/%d/trace/events", pl.ID), "/-/ui/jobs/999999/trace/events", nil},
 				{"git refs", "GET", "/root/secret.git/info/refs?service=git-upload-pack", "/root/nope.git/info/refs?service=git-upload-pack", nil},
 			} {
 				ps, pb, _ := in.do(c.method, c.private, h, c.body)

@@ -22,6 +22,7 @@ import (
 	blobfs "github.com/batonci/baton/internal/blob/fs"
 	blobs3 "github.com/batonci/baton/internal/blob/s3"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/events"
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/httpx"
@@ -58,7 +59,8 @@ type Main struct {
 	Reaper    *reaper.Reaper
 	Sweeper   *sweeper.Sweeper // orphaned uploads and blobs
 	Artifacts *artifacts.Service
-	Waiters   *artifacts.Hub // requests waiting for archives
+	Waiters   *artifacts.Hub  // requests waiting for archives
+	Events    *events.Service // pipeline event streams (API and web UI)
 	Variables *variables.Service
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
@@ -109,6 +111,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Policy = policy.New(db)
 	m.queue = runnerapi.NewQueue(db)
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
+	m.Events = &events.Service{Store: db, Hub: events.NewHub(int(m.Config.MaxEventStreams), int(m.Config.MaxEventStreamsPer)),
+		Logger: m.Logger}
 	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
 	// requests waiting for their artifacts.
 	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
@@ -134,12 +138,12 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
+		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
-		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge, Automation: m.webAutomation()})
+		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge, Automation: m.webAutomation(), Events: m.Events})
 	// The sweeper removes what crashed uploads leave: unfinished uploads,
 	// index spills in DATA_DIR/tmp and artifact bytes no row references
 	// (Serve runs it unless --orphan-after is 0).
@@ -346,6 +350,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })
+	m.loop(ctx, "event-streams", func(ctx context.Context) error { return m.Events.Hub.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", m.Reaper.Run)
 	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
 	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)

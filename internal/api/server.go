@@ -14,6 +14,7 @@ import (
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
+	"github.com/batonci/baton/internal/events"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	civariables "github.com/batonci/baton/internal/variables"
@@ -81,6 +82,8 @@ type Server struct {
 	Artifacts *artifacts.Service
 	// Variables keeps CI/CD variables (variable routes need it).
 	Variables *civariables.Service
+	// Events streams pipelines' events (the events route needs it).
+	Events *events.Service
 	// Code reads repositories for the repository routes and job commits.
 	Code ci.CodeReader
 	// Hooks queues webhook test events; Automation bounds schedules and hooks.

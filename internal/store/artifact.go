@@ -37,6 +37,7 @@ func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
 	if err := db.insertArtifact(ctx, db.sql, a, at); err != nil {
 		return err
 	}
+	db.eventsRecorded(ctx, a.PipelineID)
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
 	return nil
 }
@@ -111,6 +112,7 @@ func (db *DB) CreateArchive(ctx context.Context, a *ci.Artifact, files iter.Seq[
 		a.ID = 0
 		return err
 	}
+	db.eventsRecorded(ctx, a.PipelineID)
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
 	return nil
 }
@@ -175,6 +177,7 @@ func (db *DB) ReplaceArtifact(ctx context.Context, a *ci.Artifact) (*ci.Artifact
 		a.ID = 0
 		return nil, err
 	}
+	db.eventsRecorded(ctx, a.PipelineID)
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
 	return old, nil
 }

@@ -242,6 +242,9 @@ func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
 	if j.Status == ci.StatusPending && from != ci.StatusPending {
 		db.queueChanged(ctx)
 	}
+	if j.Status != from {
+		db.eventsRecorded(ctx, j.PipelineID)
+	}
 	return nil
 }
 
@@ -287,6 +290,7 @@ func (db *DB) RetryJob(ctx context.Context, old, next *ci.Job) error {
 		return err
 	}
 	old.Retried = true
+	db.eventsRecorded(ctx, next.PipelineID)
 	if next.Status == ci.StatusPending {
 		db.queueChanged(ctx)
 	}

@@ -92,6 +92,7 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 			break
 		}
 	}
+	db.eventsRecorded(ctx, id)
 	p.ID, p.IID, p.CreatedAt, p.UpdatedAt = id, iid, at, at
 	p.SHA = strings.ToLower(p.SHA)
 	p.StartedAt, p.FinishedAt = normp(p.StartedAt), normp(p.FinishedAt)
@@ -254,6 +255,7 @@ func (db *DB) UpdatePipeline(ctx context.Context, p *ci.Pipeline) error {
 	if err := mustAffect(res, "pipeline %d", p.ID); err != nil {
 		return err
 	}
+	db.eventsRecorded(ctx, p.ID)
 	p.UpdatedAt, p.StartedAt, p.FinishedAt = at, normp(p.StartedAt), normp(p.FinishedAt)
 	return nil
 }

@@ -67,6 +67,7 @@ func (db *DB) AssignNextJob(ctx context.Context, r *ci.Runner, tokenHash string,
 	if err != nil {
 		return nil, db.violation(err, "assigning job", "job token already in use")
 	}
+	db.eventsRecorded(ctx, j.PipelineID)
 	return j, nil
 }
 

@@ -28,13 +28,13 @@ func (db *DB) AppendTrace(ctx context.Context, jobID, offset int64, data []byte)
 // next append, or until the job finishes (UpdateJob then stores it as '*').
 // The size counts held-back bytes: it is the runner's offset.
 func (db *DB) AppendMaskedTrace(ctx context.Context, jobID, offset int64, data []byte, mask *ci.TraceMask) (int64, error) {
-	var size int64
+	var size, pipelineID int64
 	var conflict bool
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var pending []byte
 		err := db.queryRow(ctx, tx,
-			`UPDATE jobs SET trace_size = trace_size + ? WHERE id = ? AND trace_size = ? RETURNING trace_size, trace_pending`,
-			int64(len(data)), jobID, offset).Scan(&size, &pending)
+			`UPDATE jobs SET trace_size = trace_size + ? WHERE id = ? AND trace_size = ? RETURNING trace_size, trace_pending, pipeline_id`,
+			int64(len(data)), jobID, offset).Scan(&size, &pending, &pipelineID)
 		if isNoRows(err) {
 			if err := db.queryRow(ctx, tx, `SELECT trace_size FROM jobs WHERE id = ?`, jobID).Scan(&size); err != nil {
 				return db.notFound(err, "job %d", jobID)
@@ -64,6 +64,10 @@ func (db *DB) AppendMaskedTrace(ctx context.Context, jobID, offset int64, data [
 	}
 	if conflict {
 		return size, ci.Errorf(ci.KindConflict, "trace of job %d has %d bytes, not %d", jobID, size, offset)
+	}
+	if len(data) > 0 {
+		// Wakes the streams following the log (PostgreSQL: a trigger).
+		db.eventsRecorded(ctx, pipelineID)
 	}
 	return size, nil
 }

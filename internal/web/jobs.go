@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strconv"
 
@@ -141,19 +142,30 @@ func (s *Server) traceJSON(c *req, raw string) error {
 	if err != nil || line < 1 {
 		line = 1
 	}
-	data, err := s.Store.ReadTrace(ctx, j.ID, offset, maxTraceUpdate)
+	upd, _, err := s.readTraceUpdate(ctx, j, offset, line)
 	if err != nil {
 		return err
 	}
-	final := j.Status.Finished() && int64(len(data)) < maxTraceUpdate
+	writeJSON(c.w, http.StatusOK, upd)
+	return nil
+}
+
+// readTraceUpdate reads j's log from offset (line its first line's number)
+// and reports whether the read was cut at maxTraceUpdate.
+func (s *Server) readTraceUpdate(ctx context.Context, j *ci.Job, offset int64, line int) (*traceUpdate, bool, error) {
+	data, err := s.Store.ReadTrace(ctx, j.ID, offset, maxTraceUpdate)
+	if err != nil {
+		return nil, false, err
+	}
+	full := int64(len(data)) >= maxTraceUpdate
+	final := j.Status.Finished() && !full
 	lines, consumed := parseLog(data, line, final)
 	if lines == nil {
 		lines = []logLine{}
 	}
-	writeJSON(c.w, http.StatusOK, traceUpdate{Offset: offset + int64(consumed), NextLine: nextLine(lines, line), Lines: lines,
+	return &traceUpdate{Offset: offset + int64(consumed), NextLine: nextLine(lines, line), Lines: lines,
 		Status: j.Status, Label: statusLabel(j.Status), Duration: formatDuration(j.Duration(s.Now())),
-		Finished: final && offset+int64(consumed) >= j.TraceSize})
-	return nil
+		Finished: final && offset+int64(consumed) >= j.TraceSize}, full, nil
 }
 
 // rawTrace streams the whole log as plain text.

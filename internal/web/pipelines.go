@@ -76,6 +76,15 @@ type artifactRow struct {
 // pipelinePage shows the pipeline's graph, artifacts and buttons.
 func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 	ctx := c.r.Context()
+	// The page follows the events after what it shows: the last event's
+	// seq is read first, everything shown after it.
+	seq, err := s.Store.PipelineEventSeq(ctx, pl.ID)
+	if err != nil {
+		return err
+	}
+	if pl, err = s.Store.PipelineByID(ctx, pl.ID); err != nil {
+		return err
+	}
 	jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: pl.ID, Ascending: true})
 	if err != nil {
 		return err
@@ -115,7 +124,7 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 	}
 	return s.render(c, http.StatusOK, "pipeline", "Pipeline #"+strconv.FormatInt(pl.ID, 10)+" · "+c.proj.FullPath, map[string]any{
 		"Tabs": tabs, "Pipeline": pl, "Duration": pl.Duration(now), "Graph": layoutGraph(jobs, now), "Artifacts": rows,
-		"JobCount": len(jobs), "Signature": signature(jobs, arts, now), "CanRun": s.can(c, policy.UpdatePipeline),
+		"JobCount": len(jobs), "Signature": signature(jobs, arts, now), "EventSeq": seq, "CanRun": s.can(c, policy.UpdatePipeline),
 		"Cancelable": !pl.Status.Finished(), "Retryable": pl.Status == ci.StatusFailed || pl.Status == ci.StatusCanceled,
 	})
 }

@@ -66,6 +66,8 @@ var globalRouteTable = []route[struct{}]{
 	{"POST", "-/user/sessions/{id}/revoke", policy.SignedIn, small, func(s *Server, c *req, _ struct{}, id string) error { return s.revokeSession(c, id) }},
 	{"GET", "-/ui/pipelines/{id}.json", policy.ReadPipeline, small, func(s *Server, c *req, _ struct{}, id string) error { return s.pipelineJSON(c, id) }},
 	{"GET", "-/ui/jobs/{id}/trace.json", policy.ReadLog, small, func(s *Server, c *req, _ struct{}, id string) error { return s.traceJSON(c, id) }},
+	{"GET", "-/ui/pipelines/{id}/events", policy.ReadPipeline, small, func(s *Server, c *req, _ struct{}, id string) error { return s.pipelineEvents(c, id) }},
+	{"GET", "-/ui/jobs/{id}/trace/events", policy.ReadLog, small, func(s *Server, c *req, _ struct{}, id string) error { return s.traceEvents(c, id) }},
 }
 
 // projectRouteTable is every route of a project itself, below

@@ -16,6 +16,7 @@ import (
 	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/events"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
@@ -39,6 +40,7 @@ type Store interface {
 	PersonalTokenByHash(ctx context.Context, hash string) (*ci.PersonalToken, error)
 	PersonalTokenByID(ctx context.Context, id int64) (*ci.PersonalToken, error)
 	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	PipelineEventSeq(ctx context.Context, pipelineID int64) (int64, error)
 	ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
 	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
 	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
@@ -114,6 +116,8 @@ type Deps struct {
 	// this long after sign-in (0: DefaultSessionIdle, DefaultSessionMaxAge).
 	SessionIdle   time.Duration
 	SessionMaxAge time.Duration
+	// Events serves the live views' event streams (pipeline page, job log).
+	Events *events.Service
 	// Automation serves the schedules and webhooks pages.
 	Automation Automation
 	Logger     *slog.Logger
