@@ -17,6 +17,7 @@ import (
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/artifacttoken"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	blobfs "github.com/batonci/baton/internal/blob/fs"
@@ -59,6 +60,10 @@ type Main struct {
 	Sweeper   *sweeper.Sweeper // orphaned uploads and blobs
 	Artifacts *artifacts.Service
 	Waiters   *artifacts.Hub // requests waiting for archives
+
+	// ArtifactTokens mints and checks the artifact tokens jobs hand out.
+	ArtifactTokens *artifacttoken.Service
+
 	Variables *variables.Service
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
@@ -124,6 +129,7 @@ func (m *Main) Open(ctx context.Context) error {
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
 		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
+	m.ArtifactTokens = m.artifactTokens(db)
 	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
 	m.RunnerAPI = runnerapi.New(db, m.Blobs, m.queue, runnerapi.Options{
 		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
@@ -134,7 +140,7 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
+		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/artifacttoken"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
@@ -79,6 +80,9 @@ type Server struct {
 	Blobs     blob.Store
 	// Artifacts chooses and serves archives (artifact routes need it).
 	Artifacts *artifacts.Service
+	// ArtifactTokens mints and checks artifact tokens (their routes, and
+	// artifact reads by token, need it).
+	ArtifactTokens *artifacttoken.Service
 	// Variables keeps CI/CD variables (variable routes need it).
 	Variables *civariables.Service
 	// Code reads repositories for the repository routes and job commits.
