@@ -100,8 +100,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// principal authenticates the request. Anonymous callers get nil.
+// principal authenticates the request. Anonymous callers get nil. An
+// artifact token (or a signed link's sig=) authenticates nothing here: it
+// reads artifacts through serveChosen only, and every other route answers
+// it 401 rather than serving it as an anonymous caller.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
+	if artifacttoken.Secret(r) != "" {
+		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
+	}
 	return s.Auth.Authenticate(r.Context(), r)
 }
 
