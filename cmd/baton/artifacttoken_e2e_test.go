@@ -308,6 +308,34 @@ func TestArtifactTokens(t *testing.T) {
 			}
 		})
 
+		t.Run("web page lists and revokes", func(t *testing.T) {
+			b := newBrowser(t, in.url)
+			b.signIn(in.token)
+			page := "/root/tok/-/artifact_tokens"
+			status, body, _ := b.get(page)
+			nt := toks["notes"]
+			if status != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`id="token-%d"`, nt.ID)) ||
+				!strings.Contains(body, "/api/v4/projects/{id}/pipelines/{pipeline_id}/artifacts/raw/{path...}") ||
+				strings.Contains(body, "glatk-") {
+				t.Fatalf("artifact tokens page %d:\n%s", status, body)
+			}
+			status, _, _ = b.post(fmt.Sprintf("%s/%d/revoke", page, nt.ID), url.Values{"_csrf": {b.csrf(page)}})
+			if status != http.StatusSeeOther {
+				t.Fatalf("revoke from the page: %d", status)
+			}
+			path := base + fmt.Sprintf("/pipelines/%d/artifacts/raw/notes.txt?job=release&artifact=notes", pl.ID)
+			if status, _, _ := in.do("GET", path, hdr(nt.Token), nil); status != http.StatusUnauthorized {
+				t.Errorf("token revoked on the page: %d, want 401", status)
+			}
+			devID, dev := in.user("dev2")
+			in.api("POST", base+"/members", url.Values{"user_id": {fmt.Sprint(devID)}, "access_level": {"30"}}, http.StatusCreated, nil)
+			d := newBrowser(t, in.url)
+			d.signIn(dev)
+			if status, body, _ := d.get(page); status == http.StatusOK || strings.Contains(body, "token-") {
+				t.Errorf("a Developer sees the artifact tokens page: %d", status)
+			}
+		})
+
 		t.Run("route matrix", func(t *testing.T) {
 			artifactTokenRouteMatrix(t, in, pid, pl, release.ID, main)
 		})
