@@ -211,6 +211,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", P + "/pipeline_schedules", nil, readPipelines},
 			{"POST", P + "/pipeline_schedules", url.Values{"description": {"d"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, "404 403 403 201 201 201 201 403 403 403 403 404 401 401"},
 			{"GET", P + "/hooks", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
+			{"GET", P + "/artifact_tokens", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"POST", P + "/hooks", url.Values{"url": {"https://hooks.example.com/x"}}, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
 		}
 		for _, rt := range api {
@@ -243,6 +244,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", W + "/-/settings/ci_cd/variables", "404 403 403 403 422 422 422 403 403"},
 			{"GET", W + "/-/pipeline_schedules", webRead},
 			{"GET", W + "/-/hooks", "404 403 403 403 200 200 200 200 200"},
+			{"GET", W + "/-/artifact_tokens", "404 403 403 403 200 200 200 200 200"},
 			{"GET", W + "/badges/main/pipeline.svg", "404 404 200 200 200 200 200 200 200"}, // refusals are a missing badge
 		}
 		for _, rt := range web {
