@@ -366,10 +366,15 @@ var tokenReads = map[string]bool{
 // artifactTokenRouteMatrix asks every route of the API's route table with
 // a valid artifact token (in PRIVATE-TOKEN, as Bearer and as ?sig=) with
 // the token's own project, pipeline and job in the path: the artifact reads
-// answer 200, everything else 401 or 404.
+// answer 200, everything else 401 or 404. The runner API's routes, asked
+// the same way, refuse it as any unknown token.
 func artifactTokenRouteMatrix(t *testing.T, in *instance, pid int64, pl apiPipeline, jobID int64, token string) {
-	routes := routeTable{}
+	routes, runnerRoutes := routeTable{}, routeTable{}
 	in.main.API.Register(routes)
+	in.main.RunnerAPI.Register(runnerRoutes)
+	for p, h := range runnerRoutes {
+		routes[p] = h
+	}
 	if len(routes) < 100 {
 		t.Fatalf("only %d routes recorded", len(routes))
 	}
@@ -410,6 +415,15 @@ func artifactTokenRouteMatrix(t *testing.T, in *instance, pid int64, pl apiPipel
 				seen++
 				continue
 			}
+			if _, runner := runnerRoutes[pattern]; runner {
+				// The runner protocol answers an unknown runner or job
+				// token as GitLab does (403; 400 for an upload without
+				// its file): never served.
+				if status != http.StatusForbidden && status != http.StatusBadRequest && status != http.StatusUnauthorized && status != http.StatusNotFound {
+					t.Errorf("runner API %s %s (%s): %d %.200s, want 400, 401, 403 or 404", method, p, how, status, resp)
+				}
+				continue
+			}
 			if status != http.StatusUnauthorized && status != http.StatusNotFound {
 				t.Errorf("%s %s (%s): %d %.200s, want 401 or 404", method, p, how, status, resp)
 			}
@@ -417,6 +431,23 @@ func artifactTokenRouteMatrix(t *testing.T, in *instance, pid int64, pl apiPipel
 	}
 	if seen != 3*len(tokenReads) {
 		t.Errorf("%d allowed reads asked, want %d", seen, 3*len(tokenReads))
+	}
+	// The web UI takes sessions (and header tokens on its downloads), never
+	// an artifact token: its pages and downloads of the project stay
+	// closed to it.
+	for _, path := range []string{"/root/tok", "/root/tok/-/pipelines", fmt.Sprintf("/root/tok/-/pipelines/%d", pl.ID),
+		fmt.Sprintf("/root/tok/-/jobs/%d/artifacts/download", jobID), fmt.Sprintf("/root/tok/-/jobs/%d/artifacts/raw/out/app.txt", jobID),
+		fmt.Sprintf("/root/tok/-/pipelines/%d/artifacts/download?job=release", pl.ID), "/root/tok/-/jobs/artifacts/main/download?job=release",
+		"/root/tok/-/artifact_tokens"} {
+		for _, how := range []string{"header", "sig"} {
+			p, h := path, map[string]string{"PRIVATE-TOKEN": token}
+			if how == "sig" {
+				p, h = path+sep(path)+"sig="+url.QueryEscape(token), nil
+			}
+			if status, _, _ := in.do("GET", p, h, nil); status != http.StatusUnauthorized && status != http.StatusNotFound {
+				t.Errorf("web GET %s (%s): %d, want 401 or 404", path, how, status)
+			}
+		}
 	}
 	// The token is not a personal or job token anywhere else either.
 	if _, err := in.main.Auth.PersonalPrincipal(t.Context(), token); err == nil {
