@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -455,5 +459,101 @@ func artifactTokenRouteMatrix(t *testing.T, in *instance, pid int64, pl apiPipel
 	}
 	if _, err := in.main.Auth.JobPrincipal(t.Context(), token); err == nil {
 		t.Error("the artifact token authenticates as a job token")
+	}
+}
+
+// replicaTokenCI mints one token of five uses and prints it.
+const replicaTokenCI = `
+stages: [build, deploy]
+build:
+  stage: build
+  script:
+    - mkdir -p out && echo "built" > out/app.txt
+  artifacts:
+    paths: [out/]
+mint:
+  stage: deploy
+  script:
+    - 'echo "TOKEN five $(curl -s -w "\n%{http_code}" -H "JOB-TOKEN: $CI_JOB_TOKEN" -d "jobs[]=build&max_uses=5" "$CI_API_V4_URL/projects/$CI_PROJECT_ID/pipelines/$CI_PIPELINE_ID/artifact_tokens" | tr "\n" " ")"'
+`
+
+// TestArtifactTokenUsesAcrossReplicas: two Baton servers on one PostgreSQL
+// database (and one data directory); 24 concurrent reads with a token of
+// max_uses 5, alternating between them, succeed exactly 5 times, and the
+// uses list holds those 5.
+func TestArtifactTokenUsesAcrossReplicas(t *testing.T) {
+	pg := engines()[1]
+	var dataDir, dbURL string
+	in := startBaton(t, engine{pg.name, func(t *testing.T, dir string) string {
+		dataDir, dbURL = dir, pg.url(t, dir)
+		return dbURL
+	}})
+	in.startRunner(in.runnerToken(), 2)
+	pid, _ := in.project("rep", map[string]string{".gitlab-ci.yml": replicaTokenCI})
+	pl := in.latestPipeline(pid)
+	if done := in.waitPipeline(pid, pl.ID, 120*time.Second, "success", "failed", "canceled"); done.Status != "success" {
+		t.Fatalf("pipeline %s", done.Status)
+	}
+	jobs := in.jobs(pid, pl.ID, false)
+	tk := mintedTokens(t, in.trace(pid, jobs["mint"][0].ID))["five"]
+	if tk.status != http.StatusCreated || tk.MaxUses == nil || *tk.MaxUses != 5 {
+		t.Fatalf("mint: %d %s", tk.status, tk.body)
+	}
+
+	// The second replica: the same database and data directory.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Main{Logger: testLogger(t)}
+	b.Config.bind(flagSetForTest())
+	b.Config.Listen, b.Config.DataDir, b.Config.DatabaseURL = ln.Addr().String(), dataDir, dbURL
+	if err := b.Open(context.Background()); err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	if err := b.Serve(context.Background(), ln); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+
+	path := fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts/raw/out/app.txt?job=build", pid, pl.ID)
+	codes := make(chan int, 24)
+	var wg sync.WaitGroup
+	for i := range 24 {
+		base := in.url
+		if i%2 == 1 {
+			base = b.Config.ExternalURL
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", base+path, nil)
+			req.Header.Set("PRIVATE-TOKEN", tk.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	if got[http.StatusOK] != 5 || got[http.StatusUnauthorized] != 19 {
+		t.Errorf("answers %v, want 5 × 200 and 19 × 401", got)
+	}
+	var uses []struct {
+		Status int `json:"status"`
+	}
+	in.api("GET", fmt.Sprintf("/api/v4/projects/%d/artifact_tokens/%d/uses", pid, tk.ID), nil, http.StatusOK, &uses)
+	if len(uses) != 5 {
+		t.Errorf("%d uses recorded, want 5", len(uses))
 	}
 }
