@@ -78,7 +78,7 @@ func (s *Server) mintArtifactToken(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if err := s.Policy.MintArtifactToken(p, proj, pipelineID); err != nil {
+	if err := s.Policy.MintArtifactToken(r.Context(), p, proj, pipelineID); err != nil {
 		return err
 	}
 	q, err := httpx.ReadParams(r)

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"context"
+
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 )
@@ -34,7 +36,14 @@ func TokenAbsent() error { return errTokenAbsent }
 // pipelineID of proj: only a running job, with its own job token, for its
 // own pipeline (route marker OwnJobToken). Users, other jobs of the project
 // and allow-listed projects' jobs may not.
-func (p *Policy) MintArtifactToken(who *auth.Principal, proj *ci.Project, pipelineID int64) error {
+//
+// A caller who cannot see proj gets the answer a missing project gets.
+func (p *Policy) MintArtifactToken(ctx context.Context, who *auth.Principal, proj *ci.Project, pipelineID int64) error {
+	if who == nil || who.Job == nil {
+		if err := p.Project(ctx, who, ReadProject, proj); err != nil {
+			return err
+		}
+	}
 	switch {
 	case who == nil:
 		return errUnauthorized

@@ -81,28 +81,41 @@ func TestArtifactTokenAbilities(t *testing.T) {
 }
 
 // TestMintArtifactToken: only a running job's own token mints, for its own
-// project's own pipeline.
+// project's own pipeline; a caller who cannot see the project gets its 404.
 func TestMintArtifactToken(t *testing.T) {
-	pol := policy.New(nil)
-	proj := &ci.Project{ID: 7}
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	pol := policy.New(db)
+	g := storetest.MustGroup(t, db, 0, ci.VisibilityPrivate)
+	priv := storetest.MustProject(t, db, g.ID, ci.VisibilityPrivate)
+	pub := storetest.MustProject(t, db, g.ID, ci.VisibilityPublic)
+	maint := storetest.MustUser(t, db)
+	if err := db.SetMember(ctx, &ci.Member{UserID: maint.ID, NamespaceID: g.ID, AccessLevel: ci.AccessMaintainer}); err != nil {
+		t.Fatal(err)
+	}
+	outsider := storetest.MustUser(t, db)
 	job := func(project, pipeline int64, st ci.Status) *auth.Principal {
-		return &auth.Principal{Job: &ci.Job{ProjectID: project, PipelineID: pipeline, Status: st}, User: &ci.User{ID: 1}}
+		return &auth.Principal{Job: &ci.Job{ProjectID: project, PipelineID: pipeline, Status: st}, User: maint}
 	}
 	for _, c := range []struct {
 		name string
 		who  *auth.Principal
+		proj *ci.Project
 		want ci.Kind
 	}{
-		{"own running job", job(7, 70, ci.StatusRunning), ""},
-		{"own canceling job", job(7, 70, ci.StatusCanceling), ""},
-		{"finished job", job(7, 70, ci.StatusSuccess), ci.KindUnauthorized},
-		{"job of another pipeline", job(7, 71, ci.StatusRunning), ci.KindForbidden},
-		{"job of another project", job(8, 70, ci.StatusRunning), ci.KindNotFound},
-		{"anonymous", nil, ci.KindUnauthorized},
-		{"user", &auth.Principal{User: &ci.User{ID: 1}}, ci.KindForbidden},
-		{"admin", &auth.Principal{User: &ci.User{ID: 1, Admin: true}}, ci.KindForbidden},
+		{"own running job", job(priv.ID, 70, ci.StatusRunning), priv, ""},
+		{"own canceling job", job(priv.ID, 70, ci.StatusCanceling), priv, ""},
+		{"finished job", job(priv.ID, 70, ci.StatusSuccess), priv, ci.KindUnauthorized},
+		{"job of another pipeline", job(priv.ID, 71, ci.StatusRunning), priv, ci.KindForbidden},
+		{"job of another project", job(pub.ID, 70, ci.StatusRunning), priv, ci.KindNotFound},
+		{"anonymous, private project", nil, priv, ci.KindNotFound},
+		{"anonymous, public project", nil, pub, ci.KindUnauthorized},
+		{"outsider, private project", &auth.Principal{User: outsider}, priv, ci.KindNotFound},
+		{"outsider, public project", &auth.Principal{User: outsider}, pub, ci.KindForbidden},
+		{"maintainer", &auth.Principal{User: maint}, priv, ci.KindForbidden},
+		{"admin", &auth.Principal{User: &ci.User{ID: 999999, Admin: true}}, priv, ci.KindForbidden},
 	} {
-		err := pol.MintArtifactToken(c.who, proj, 70)
+		err := pol.MintArtifactToken(ctx, c.who, c.proj, 70)
 		if ci.KindOf(err) != c.want || (err == nil) != (c.want == "") {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}
