@@ -198,15 +198,26 @@ func IsToken(secret string) bool { return strings.HasPrefix(secret, Prefix) }
 // Secret finds an artifact token in a request to an artifact route: the
 // sig parameter of a signed link, or where a personal token goes
 // (PRIVATE-TOKEN, Authorization: Bearer, private_token) when it has the
-// artifact token's prefix. "" means the request carries none, and other
-// credentials, if any, apply.
+// artifact token's prefix; never JOB-TOKEN or job_token, which are a
+// job's. "" means the request carries none, and other credentials, if
+// any, apply.
 func Secret(r *http.Request) string {
 	q := r.URL.Query()
 	if q.Has(SigParam) {
 		return q.Get(SigParam)
 	}
-	if secret, _ := auth.Credential(r); IsToken(secret) {
-		return secret
+	for _, v := range []string{r.Header.Get("Private-Token"), bearer(r), q.Get("private_token")} {
+		if IsToken(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// bearer is the token of an Authorization: Bearer header.
+func bearer(r *http.Request) string {
+	if v := r.Header.Get("Authorization"); len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
 	}
 	return ""
 }

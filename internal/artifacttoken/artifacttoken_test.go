@@ -147,6 +147,9 @@ func TestSecret(t *testing.T) {
 		{"/x?private_token=glatk-d", nil, "glatk-d"},
 		{"/x", map[string]string{"PRIVATE-TOKEN": "glpat-e"}, ""},
 		{"/x", map[string]string{"JOB-TOKEN": "glcbt-f"}, ""},
+		{"/x", map[string]string{"JOB-TOKEN": "glatk-g"}, ""}, // a job's header: not where a personal token goes
+		{"/x?job_token=glatk-h", nil, ""},
+		{"/x", map[string]string{"Authorization": "bearer  glatk-i "}, "glatk-i"},
 		{"/x", nil, ""},
 	} {
 		r := httptest.NewRequest("GET", c.url, nil)
