@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -560,4 +561,38 @@ func TestArtifactTokenUsesAcrossReplicas(t *testing.T) {
 	if len(uses) != 5 {
 		t.Errorf("%d uses recorded, want 5", len(uses))
 	}
+}
+
+// TestArtifactTokenWait: a wait= read by artifact token is woken by the
+// upload it waits for, and a token revoked while its request waits gets
+// 401 when the upload wakes it, never the bytes.
+func TestArtifactTokenWait(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		h := in.holdJobs("a", "b", "c")
+		var tk mintedToken
+		status, body, _ := in.do("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifact_tokens", h.project, h.pipeline),
+			map[string]string{"JOB-TOKEN": h.tokens["a"]}, map[string]any{"jobs": []string{"b", "c"}})
+		if status != http.StatusCreated || json.Unmarshal(body, &tk) != nil {
+			t.Fatalf("mint: %d %s", status, body)
+		}
+		base := fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts", h.project, h.pipeline)
+		hdr := map[string]string{"PRIVATE-TOKEN": tk.Token}
+
+		waiter := in.getAsync(base+"?job=b&wait=300", hdr)
+		in.waiting(1)
+		want := h.upload("b")
+		if got := <-waiter; got.status != http.StatusOK || !bytes.Equal(got.body, want) {
+			t.Fatalf("woken read: %d, %d bytes", got.status, len(got.body))
+		}
+		in.waiting(0)
+
+		waiter = in.getAsync(base+"?job=c&wait=300", hdr)
+		in.waiting(1)
+		in.api("DELETE", fmt.Sprintf("/api/v4/projects/%d/artifact_tokens/%d", h.project, tk.ID), nil, http.StatusNoContent, nil)
+		h.upload("c")
+		if got := <-waiter; got.status != http.StatusUnauthorized {
+			t.Fatalf("read by a token revoked while waiting: %d, %d bytes; want 401", got.status, len(got.body))
+		}
+	})
 }
