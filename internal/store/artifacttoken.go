@@ -33,10 +33,20 @@ func scanArtifactToken(row interface{ Scan(...any) error }) (*ci.ArtifactToken, 
 
 // CreateArtifactToken inserts t, setting ID and CreatedAt, unless the
 // pipeline already has perPipeline tokens (any, revoked and expired ones
-// included) or the project perProject live ones: KindTooMany.
+// included) or the project perProject live ones: KindTooMany. The counts
+// hold across replicas: concurrent mints of a project are serialized.
 func (db *DB) CreateArtifactToken(ctx context.Context, t *ci.ArtifactToken, perPipeline, perProject int) error {
 	at := now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if db.Dialect() == "postgres" && (perPipeline > 0 || perProject > 0) {
+			// PostgreSQL: mints of one project queue on its row, so two
+			// replicas cannot both pass the counts below (SQLite has one
+			// writer at a time).
+			var id int64
+			if err := db.queryRow(ctx, tx, `SELECT id FROM projects WHERE id = ? FOR UPDATE`, t.ProjectID).Scan(&id); err != nil {
+				return db.notFound(err, "project %d", t.ProjectID)
+			}
+		}
 		if perPipeline > 0 {
 			var n int
 			if err := db.queryRow(ctx, tx, `SELECT COUNT(*) FROM artifact_tokens WHERE pipeline_id = ?`, t.PipelineID).Scan(&n); err != nil {

@@ -122,3 +122,38 @@ func TestArtifactTokenUsesAtomic(t *testing.T) {
 		}
 	})
 }
+
+// TestArtifactTokenBoundsConcurrent: 12 concurrent mints into a pipeline
+// bounded to 3 tokens create exactly 3.
+func TestArtifactTokenBoundsConcurrent(t *testing.T) {
+	ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		pl, jobs := MustPipeline(t, db, proj.ID, "main", map[string][]string{"build": {"a"}})
+		var ok, refused atomic.Int64
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tok := &ci.ArtifactToken{ProjectID: proj.ID, PipelineID: pl.ID, JobID: jobs[0].ID, TokenHash: fmt.Sprintf("c%d", i),
+					Jobs: []string{"a"}, ExpiresAt: time.Now().Add(time.Hour)}
+				switch err := db.CreateArtifactToken(ctx, tok, 3, 0); {
+				case err == nil:
+					ok.Add(1)
+				case ci.KindOf(err) == ci.KindTooMany:
+					refused.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		_, total, _ := db.ListArtifactTokens(ctx, proj.ID, ci.Page{})
+		if ok.Load() != 3 || refused.Load() != 9 || total != 3 {
+			t.Fatalf("%d created, %d refused, %d stored; want 3, 9, 3", ok.Load(), refused.Load(), total)
+		}
+	})
+}
