@@ -317,6 +317,9 @@ func TestArtifactTokens(t *testing.T) {
 			b := newBrowser(t, in.url)
 			b.signIn(in.token)
 			page := "/root/tok/-/artifact_tokens"
+			if status, _, head := b.get(fmt.Sprintf("/root/tok/-/jobs/%d/artifacts/raw/out/app.txt", release.ID)); status != http.StatusOK || head.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("web raw artifact: %d, Referrer-Policy %q", status, head.Get("Referrer-Policy"))
+			}
 			status, body, _ := b.get(page)
 			nt := toks["notes"]
 			if status != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`id="token-%d"`, nt.ID)) ||
