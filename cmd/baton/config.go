@@ -68,6 +68,8 @@ type Config struct {
 	SessionIdle      time.Duration // web sessions unused this long end
 	SessionMaxAge    time.Duration // web sessions end this long after sign-in
 	Automation                     // pipeline schedules and webhooks (automation.go)
+
+	ArtifactTokenConfig // artifact tokens jobs mint (artifacttokens.go)
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -137,6 +139,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	c.bindSecrets(str, integer)
 	c.bindRepoReads(fs, integer)
 	c.bindAutomation(fs, integer, duration, boolean)
+	c.bindArtifactTokens(fs, integer, duration)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")
@@ -188,6 +191,9 @@ func (c *Config) finish() error {
 	}
 	if c.OrphanAfter < 0 {
 		return fmt.Errorf("--orphan-after must not be negative")
+	}
+	if err := c.ArtifactTokenConfig.check(); err != nil {
+		return err
 	}
 	if c.SessionIdle <= 0 || c.SessionMaxAge <= 0 {
 		return fmt.Errorf("--session-idle-timeout and --session-max-age must be positive")

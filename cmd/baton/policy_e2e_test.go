@@ -211,6 +211,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", P + "/pipeline_schedules", nil, readPipelines},
 			{"POST", P + "/pipeline_schedules", url.Values{"description": {"d"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, "404 403 403 201 201 201 201 403 403 403 403 404 401 401"},
 			{"GET", P + "/hooks", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
+			{"GET", P + "/artifact_tokens", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"POST", P + "/hooks", url.Values{"url": {"https://hooks.example.com/x"}}, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
 		}
 		for _, rt := range api {
@@ -243,6 +244,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", W + "/-/settings/ci_cd/variables", "404 403 403 403 422 422 422 403 403"},
 			{"GET", W + "/-/pipeline_schedules", webRead},
 			{"GET", W + "/-/hooks", "404 403 403 403 200 200 200 200 200"},
+			{"GET", W + "/-/artifact_tokens", "404 403 403 403 200 200 200 200 200"},
 			{"GET", W + "/badges/main/pipeline.svg", "404 404 200 200 200 200 200 200 200"}, // refusals are a missing badge
 		}
 		for _, rt := range web {
@@ -299,6 +301,9 @@ func TestPrivateLooksMissing(t *testing.T) {
 				{"trigger with a job token", "POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", secret.ID), "/api/v4/projects/999999/trigger/pipeline", url.Values{"ref": {"main"}, "token": {"glcbt-nope"}}},
 				{"trigger with a malformed body", "POST", fmt.Sprintf("/api/v4/projects/%d/trigger/pipeline", secret.ID), "/api/v4/projects/999999/trigger/pipeline", "{not json"},
 				{"trigger with another project's token", "POST", "/api/v4/projects/root%2Fnope/trigger/pipeline", "/api/v4/projects/999999/trigger/pipeline", url.Values{"ref": {"main"}, "token": {trig.Token}}},
+				{"mint an artifact token", "POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifact_tokens", secret.ID, pl.ID), fmt.Sprintf("/api/v4/projects/999999/pipelines/%d/artifact_tokens", pl.ID), url.Values{"jobs": {"build"}}},
+				{"artifact tokens", "GET", fmt.Sprintf("/api/v4/projects/%d/artifact_tokens", secret.ID), "/api/v4/projects/999999/artifact_tokens", nil},
+				{"artifacts with an artifact token", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts?job=build&sig=glatk-wrong", secret.ID, pl.ID), fmt.Sprintf("/api/v4/projects/999999/pipelines/%d/artifacts?job=build&sig=glatk-wrong", pl.ID), nil},
 				{"branches", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/branches", secret.ID), "/api/v4/projects/999999/repository/branches", nil},
 				{"file", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/files/.gitlab-ci.yml/raw?ref=main", secret.ID), "/api/v4/projects/999999/repository/files/.gitlab-ci.yml/raw?ref=main", nil},
 				{"commit", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits/%s", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/repository/commits/%s", pl.SHA), nil},

@@ -17,6 +17,7 @@ import (
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/archive"
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/artifacttoken"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	blobfs "github.com/batonci/baton/internal/blob/fs"
@@ -61,6 +62,10 @@ type Main struct {
 	Artifacts *artifacts.Service
 	Waiters   *artifacts.Hub  // requests waiting for archives
 	Events    *events.Service // pipeline event streams (API and web UI)
+
+	// ArtifactTokens mints and checks the artifact tokens jobs hand out.
+	ArtifactTokens *artifacttoken.Service
+
 	Variables *variables.Service
 	RunnerAPI *runnerapi.Server
 	API       *api.Server
@@ -128,6 +133,7 @@ func (m *Main) Open(ctx context.Context) error {
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
 		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
+	m.ArtifactTokens = m.artifactTokens(db)
 	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
 	m.RunnerAPI = runnerapi.New(db, m.Blobs, m.queue, runnerapi.Options{
 		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
@@ -138,12 +144,13 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
+		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
-		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge, Automation: m.webAutomation(), Events: m.Events})
+		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge, Automation: m.webAutomation(), Events: m.Events,
+		ArtifactTokens: m.ArtifactTokens})
 	// The sweeper removes what crashed uploads leave: unfinished uploads,
 	// index spills in DATA_DIR/tmp and artifact bytes no row references
 	// (Serve runs it unless --orphan-after is 0).

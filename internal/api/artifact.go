@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/artifacttoken"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
@@ -27,6 +28,12 @@ type serveFunc func(w http.ResponseWriter, r *http.Request, c *artifacts.Choice)
 // it; every wake-up authorizes the caller again.
 func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve serveFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		// Artifact links end up in other people's hands: never leak the
+		// URL (a signed link's sig=) to where they lead.
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		if secret := artifacttoken.Secret(r); secret != "" {
+			return s.serveWithToken(w, r, secret, choose, needJob, serve)
+		}
 		proj, p, err := s.projectFor(r)
 		if err != nil {
 			return err

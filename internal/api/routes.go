@@ -174,6 +174,16 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v4/projects/{id}/jobs/{job_id}/artifacts", policy.DeleteArtifacts, small, s.deleteJobArtifacts},
 		{"DELETE /api/v4/projects/{id}/artifacts", policy.DeleteArtifacts, small, s.deleteProjectArtifacts},
 
+		// Artifact tokens (artifacttoken.go): a running job mints them with
+		// its own job token; Maintainers list and revoke them and read
+		// their uses. The tokens themselves read only the artifact routes
+		// above, through serveChosen.
+		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/artifact_tokens", policy.OwnJobToken, small, s.mintArtifactToken},
+		{"GET /api/v4/projects/{id}/artifact_tokens", policy.ReadArtifactTokens, small, s.listArtifactTokens},
+		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.ReadArtifactTokens, small, s.getArtifactToken},
+		{"DELETE /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.AdminArtifactTokens, small, s.revokeArtifactToken},
+		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}/uses", policy.ReadArtifactTokens, small, s.listArtifactTokenUses},
+
 		// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
 		{"/api/v4/", policy.Public, small, notFound},
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/artifacttoken"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/blob"
 	"github.com/batonci/baton/internal/ci"
@@ -80,6 +81,9 @@ type Server struct {
 	Blobs     blob.Store
 	// Artifacts chooses and serves archives (artifact routes need it).
 	Artifacts *artifacts.Service
+	// ArtifactTokens mints and checks artifact tokens (their routes, and
+	// artifact reads by token, need it).
+	ArtifactTokens *artifacttoken.Service
 	// Variables keeps CI/CD variables (variable routes need it).
 	Variables *civariables.Service
 	// Events streams pipelines' events (the events route needs it).
@@ -99,8 +103,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// principal authenticates the request. Anonymous callers get nil.
+// principal authenticates the request. Anonymous callers get nil. An
+// artifact token (or a signed link's sig=) authenticates nothing here: it
+// reads artifacts through serveChosen only, and every other route answers
+// it 401 rather than serving it as an anonymous caller.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
+	if artifacttoken.Secret(r) != "" {
+		return nil, ci.Errorf(ci.KindUnauthorized, "401 Unauthorized")
+	}
 	return s.Auth.Authenticate(r.Context(), r)
 }
 

@@ -129,6 +129,9 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 	h.Set("ETag", etag)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
+	// A file opened from a signed link must not hand the link (its sig=)
+	// to whatever it links to, on every surface.
+	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "private, no-transform")
 	h.Set("Content-Type", SafeContentType(p))
 	disp := "attachment"

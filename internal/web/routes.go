@@ -95,6 +95,8 @@ var projectRouteTable = []route[struct{}]{
 	{"POST", "hooks", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.createHook(c) }},
 	{"POST", "hooks/{id}/test", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, id string) error { return s.hookAction(c, id, "test") }},
 	{"POST", "hooks/{id}/delete", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, id string) error { return s.hookAction(c, id, "delete") }},
+	{"GET", "artifact_tokens", policy.ReadArtifactTokens, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.artifactTokensPage(c) }},
+	{"POST", "artifact_tokens/{id}/revoke", policy.AdminArtifactTokens, small, func(s *Server, c *req, _ struct{}, id string) error { return s.revokeArtifactToken(c, id) }},
 }
 
 // pipelineRouteTable is every route under /<project>/-/pipelines/:id.

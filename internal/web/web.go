@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/artifacts"
+	"github.com/batonci/baton/internal/artifacttoken"
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/events"
@@ -122,6 +123,9 @@ type Deps struct {
 	Automation Automation
 	Logger     *slog.Logger
 	Now        func() time.Time
+
+	// ArtifactTokens lists and revokes artifact tokens (their page).
+	ArtifactTokens *artifacttoken.Service
 }
 
 // Server is the web UI, an http.Handler for every path the rest of Baton
