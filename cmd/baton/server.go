@@ -341,7 +341,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	ctx, cancelLoops := context.WithCancel(ctx)
 	m.cancel = func() { cancelLoops(); cancelRequests() }
-	m.server = m.Config.httpServer(m.Handler())
+	m.server = m.Config.httpServer(m.Handler(), m.Logger)
 	m.server.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
