@@ -40,6 +40,8 @@ type Store interface {
 	PersonalTokenByID(ctx context.Context, id int64) (*ci.PersonalToken, error)
 	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
 	ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
+	// ProjectWithLevel is ProjectByFullPath (id 0) with userID's level on it.
+	ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*ci.Project, ci.AccessLevel, error)
 	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
 	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
 	RunnerByID(ctx context.Context, id int64) (*ci.Runner, error)
@@ -179,6 +181,12 @@ type req struct {
 	sess    *session // nil unless signed in with the session cookie
 	script  bool     // an artifact download with a token in a header
 	proj    *ci.Project
+	// level is the caller's membership level on proj, read with it when
+	// the policy needs one (policy.NeedsMemberLevel); nil otherwise.
+	level *ci.AccessLevel
+	// frame is set once the page frame asked the policy for ReadProject,
+	// so that a route needing only that does not ask again.
+	frame   bool
 	started time.Time
 	// ability is the serving route's (see route): the handlers' checks
 	// (requireInstance, requireView) ask the policy for it.
@@ -243,13 +251,22 @@ func (c *req) user() *ci.User {
 // project. Changes also need a signed-in session: the UI's forms carry its
 // CSRF token.
 func (s *Server) allow(c *req, a policy.Ability) error {
-	if err := s.Policy.Project(c.r.Context(), c.p, a, c.proj); err != nil {
+	if err := s.onProject(c, a); err != nil {
 		return err
 	}
 	if a.Writes() && c.sess == nil {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: sign in to change this")
 	}
 	return nil
+}
+
+// onProject asks the policy for a on the request's project, with the
+// caller's level read together with the project when there is one.
+func (s *Server) onProject(c *req, a policy.Ability) error {
+	if c.level != nil {
+		return s.Policy.ProjectAt(c.r.Context(), c.p, a, c.proj, *c.level)
+	}
+	return s.Policy.Project(c.r.Context(), c.p, a, c.proj)
 }
 
 // can is allow as a yes/no, for showing buttons.
