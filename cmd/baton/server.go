@@ -112,7 +112,11 @@ func (m *Main) Open(ctx context.Context) error {
 	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
 	// requests waiting for their artifacts.
 	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
-	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
+	// No Notify hook for held job requests: the store tells QueueChannel
+	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
+	// and m.queue's Relay wakes them from there; a hook as well woke each
+	// held request twice per new job.
+	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
 		Events: m.Hooks, Coverage: db})
 	if m.Variables, err = m.openVariables(ctx); err != nil {
