@@ -57,7 +57,8 @@ func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve serveFu
 }
 
 // waitClients are the keys a wait counts against --max-waiters-per-client:
-// the caller's IP, and the user or job behind its token.
+// the caller's IP (X-Forwarded-For's client behind a --trusted-proxies
+// peer), and the user or job behind its token.
 func waitClients(r *http.Request, p *auth.Principal) []string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
