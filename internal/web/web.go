@@ -175,12 +175,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // req is one request with what every handler needs: the caller and, under a
 // project path, the project.
 type req struct {
-	w       http.ResponseWriter
-	r       *http.Request
-	p       *auth.Principal
-	sess    *session // nil unless signed in with the session cookie
-	script  bool     // an artifact download with a token in a header
-	proj    *ci.Project
+	w      http.ResponseWriter
+	r      *http.Request
+	p      *auth.Principal
+	sess   *session // nil unless signed in with the session cookie
+	script bool     // an artifact download with a token in a header
+	proj   *ci.Project
 	// level is the caller's membership level on proj, read with it when
 	// the policy needs one (policy.NeedsMemberLevel); nil otherwise.
 	level *ci.AccessLevel
