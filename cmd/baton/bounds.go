@@ -51,10 +51,11 @@ func (c *Config) bindBounds(_ *flag.FlagSet,
 		"how long an idle keep-alive connection stays open")
 }
 
-// httpServer is the http.Server with the configured timeouts.
-func (b Bounds) httpServer(h http.Handler) *http.Server {
+// httpServer is the http.Server with the configured timeouts; net/http's
+// own errors (a recovered handler panic, TLS handshakes) go to log.
+func (b Bounds) httpServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{Handler: h, ReadHeaderTimeout: b.ReadHeaderTimeout, ReadTimeout: b.ReadTimeout,
-		WriteTimeout: b.WriteTimeout, IdleTimeout: b.IdleTimeout}
+		WriteTimeout: b.WriteTimeout, IdleTimeout: b.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}
 }
 
 // fdHeadroom is how many descriptors are kept for everything but client

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/junit"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/sweeper"
@@ -65,6 +66,7 @@ type Config struct {
 	Secrets                        // CI/CD variables: the encryption key, their number
 	RepoReads                      // repository read API bounds (reads.go)
 	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
+	TrustedProxies   string        // CIDRs whose X-Forwarded-For/-Proto are honoured; "" none
 	SessionIdle      time.Duration // web sessions unused this long end
 	SessionMaxAge    time.Duration // web sessions end this long after sign-in
 	Automation                     // pipeline schedules and webhooks (automation.go)
@@ -134,6 +136,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
 	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
+	str(&c.TrustedProxies, "trusted-proxies", "BATON_TRUSTED_PROXIES", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are honoured (default: none)")
 	c.bindBounds(fs, integer, duration)
 	c.bindIncludes(str, integer, duration)
 	c.bindSecrets(str, integer)
@@ -188,6 +191,9 @@ func (c *Config) finish() error {
 	}
 	if _, err := c.level(); err != nil {
 		return err
+	}
+	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if c.OrphanAfter < 0 {
 		return fmt.Errorf("--orphan-after must not be negative")

@@ -12,7 +12,7 @@ import (
 // gitAccess decides who may clone and push over smart HTTP: it turns Basic
 // credentials into a principal (a personal token as password with any
 // username, or `gitlab-ci-token:<job token>`) and asks the policy for
-// ReadCode or PushCode, as the API and the web UI ask it for theirs.
+// the git route's ability (ReadCode or PushCode), as the API and the web UI ask it for theirs.
 type gitAccess struct {
 	auth   *auth.Authenticator
 	policy *policy.Policy
@@ -20,15 +20,15 @@ type gitAccess struct {
 
 // authorize returns the name of the user it identified (the pusher), "" for
 // anonymous readers; the Basic username itself is never trusted.
-func (g gitAccess) authorize(ctx context.Context, proj *ci.Project, username, password string, write bool) (string, error) {
-	p, err := g.check(ctx, proj, username, password, write)
+func (g gitAccess) authorize(ctx context.Context, proj *ci.Project, username, password string, a policy.Ability) (string, error) {
+	p, err := g.check(ctx, proj, username, password, a)
 	if err != nil || p == nil || p.User == nil {
 		return "", err
 	}
 	return p.User.Username, nil
 }
 
-func (g gitAccess) check(ctx context.Context, proj *ci.Project, username, password string, write bool) (*auth.Principal, error) {
+func (g gitAccess) check(ctx context.Context, proj *ci.Project, username, password string, a policy.Ability) (*auth.Principal, error) {
 	var p *auth.Principal
 	var err error
 	switch {
@@ -40,10 +40,6 @@ func (g gitAccess) check(ctx context.Context, proj *ci.Project, username, passwo
 	}
 	if err != nil {
 		return nil, ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
-	}
-	a := policy.ReadCode
-	if write {
-		a = policy.PushCode
 	}
 	err = g.policy.Project(ctx, p, a, proj)
 	if p == nil && err != nil {

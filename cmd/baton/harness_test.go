@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +61,9 @@ func startBaton(t *testing.T, e engine, opts ...option) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Main{Logger: testLogger(t)}
+	panics := newPanicCatcher(testLogger(t).Handler())
+	t.Cleanup(func() { panics.check(t) }) // after the server closed (cleanups run last-in first-out)
+	m := &Main{Logger: slog.New(panics)}
 	m.Config.bind(flagSetForTest())
 	m.Config.Listen = ln.Addr().String()
 	m.Config.DataDir = dir
@@ -244,5 +247,46 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// panicCatcher passes records on to Handler and keeps net/http's "panic
+// serving" lines (a handler that panicked, or net/http catching a misuse
+// such as a body read that outlived its handler): check fails the test on
+// any.
+type panicCatcher struct {
+	slog.Handler
+	c *caught
+}
+
+type caught struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func newPanicCatcher(h slog.Handler) *panicCatcher { return &panicCatcher{Handler: h, c: &caught{}} }
+
+func (p *panicCatcher) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "panic serving") {
+		p.c.mu.Lock()
+		p.c.lines = append(p.c.lines, r.Message)
+		p.c.mu.Unlock()
+	}
+	return p.Handler.Handle(ctx, r)
+}
+
+func (p *panicCatcher) WithAttrs(as []slog.Attr) slog.Handler {
+	return &panicCatcher{Handler: p.Handler.WithAttrs(as), c: p.c}
+}
+
+func (p *panicCatcher) WithGroup(name string) slog.Handler {
+	return &panicCatcher{Handler: p.Handler.WithGroup(name), c: p.c}
+}
+
+func (p *panicCatcher) check(t *testing.T) {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	for _, l := range p.c.lines {
+		t.Errorf("the server logged: %s", l)
 	}
 }

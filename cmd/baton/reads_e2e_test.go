@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -15,8 +16,8 @@ import (
 // TestOneFileReadStatements holds reading one file of a job's archive
 // (GitLab's job scope, the benchmark's read) to its database budget: the
 // token with its user, the project (with the caller's level when the
-// policy needs it), the job, its archive. An administrator's token and a
-// member's both cost four statements.
+// policy needs it), the job with its archives. An administrator's token
+// and a member's both cost three statements.
 func TestOneFileReadStatements(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		in := startBaton(t, e)
@@ -38,7 +39,7 @@ func TestOneFileReadStatements(t *testing.T) {
 		for _, c := range []struct {
 			who, token string
 			budget     int64
-		}{{"administrator", in.token, 4}, {"reporter", memberToken, 4}} {
+		}{{"administrator", in.token, 3}, {"reporter", memberToken, 3}} {
 			read(c.token) // records the token's use, at most once a minute
 			status, body, n := read(c.token)
 			if status != http.StatusOK || body != "the build's output\n" {
@@ -51,3 +52,44 @@ func TestOneFileReadStatements(t *testing.T) {
 		}
 	})
 }
+
+// TestProjectPageStatements holds the web project page to its database
+// budget for a member: the project with the member's level in one query
+// (not a second query for the level), the policy asked once for
+// ReadProject and with no query of its own for each button's ability.
+func TestProjectPageStatements(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		pid, _ := in.project("page", map[string]string{".gitlab-ci.yml": "build:\n  script: [echo]\n"})
+		memberID, memberToken := in.user("viewer")
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/members", pid), url.Values{"user_id": {fmt.Sprint(memberID)}, "access_level": {"30"}}, http.StatusCreated, nil)
+		b := newBrowser(t, in.url)
+		b.signIn(memberToken)
+		u, _ := url.Parse(in.url)
+		h := in.main.Handler()
+		read := func() (int, string, int64) {
+			var n atomic.Int64
+			req := httptest.NewRequest("GET", "/root/page", nil).WithContext(store.WithStatementCount(context.Background(), &n))
+			for _, ck := range b.c.Jar.Cookies(u) {
+				req.AddCookie(ck)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code, rec.Body.String(), n.Load()
+		}
+		read() // records the session's use, at most once a minute
+		status, body, n := read()
+		if status != http.StatusOK || !strings.Contains(body, "/root/page.git") {
+			t.Fatalf("project page: %d %.300q", status, body)
+		}
+		t.Logf("project page: %d statements", n)
+		if n == 0 || n > projectPageBudget {
+			t.Errorf("the project page ran %d statements, want at most %d", n, projectPageBudget)
+		}
+	})
+}
+
+// projectPageBudget is what the page runs on both engines. It was 11 when the
+// frame and the route both asked for ReadProject and every ability asked
+// for the level again.
+const projectPageBudget = 5

@@ -79,7 +79,7 @@ func (g gitAccess) checkPush(rules func(context.Context, int64) ([]*ci.Protected
 		if err != nil || len(rs) == 0 {
 			return d, err
 		}
-		who, err := g.check(ctx, proj, username, password, true)
+		who, err := g.check(ctx, proj, username, password, policy.PushCode)
 		if err != nil {
 			return d, err
 		}

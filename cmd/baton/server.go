@@ -121,7 +121,11 @@ func (m *Main) Open(ctx context.Context) error {
 	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
 	// requests waiting for their artifacts.
 	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
-	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter, Notify: m.queue.Notify,
+	// No Notify hook for held job requests: the store tells QueueChannel
+	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
+	// and m.queue's Relay wakes them from there; a hook as well woke each
+	// held request twice per new job.
+	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
 		Events: m.Hooks, Coverage: db})
 	if m.Variables, err = m.openVariables(ctx); err != nil {
@@ -280,7 +284,8 @@ func (m *Main) Handler() http.Handler {
 	metrics := httpx.NewMetrics()
 	metrics.Token = m.Config.MetricsToken
 	mux.Handle("GET /metrics", metrics)
-	return httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux))
+	trusted, _ := httpx.ParseTrustedProxies(m.Config.TrustedProxies) // checked by Config.finish
+	return httpx.TrustProxies(trusted, httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux)))
 }
 
 // sweepInterval is how often the scheduler sweeps: every 30 s, or twice
@@ -352,7 +357,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	ctx, cancelLoops := context.WithCancel(ctx)
 	m.cancel = func() { cancelLoops(); cancelRequests() }
-	m.server = m.Config.httpServer(m.Handler())
+	m.server = m.Config.httpServer(m.Handler(), m.Logger)
 	m.server.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })

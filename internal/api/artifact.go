@@ -64,7 +64,8 @@ func (s *Server) serveChosen(choose artifactHandler, needJob bool, serve serveFu
 }
 
 // waitClients are the keys a wait counts against --max-waiters-per-client:
-// the caller's IP, and the user or job behind its token.
+// the caller's IP (X-Forwarded-For's client behind a --trusted-proxies
+// peer), and the user or job behind its token.
 func waitClients(r *http.Request, p *auth.Principal) []string {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -168,23 +169,30 @@ func (s *Server) chooseJob(ctx context.Context, r *http.Request, proj *ci.Projec
 	if err := noMerge(aq); err != nil {
 		return nil, err
 	}
-	j, err := s.jobIn(r, proj)
+	id, err := pathID(r, "job_id")
+	if err != nil {
+		return nil, err
+	}
+	// The job and its archives in one query; choosing again after a wait
+	// reads both again (the job's status decides whether waiting more helps).
+	j, arts, err := s.Store.JobWithArtifacts(ctx, id)
+	if ci.IsNotFound(err) || (err == nil && j.ProjectID != proj.ID) {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Job %d Not Found in project %s", id, proj.FullPath)
+	}
 	if err != nil {
 		return nil, err
 	}
 	spec.PipelineID = j.PipelineID
-	fresh := j // just read; choosing again after a wait reads it again
+	fresh := true
 	return func(ctx context.Context) (*artifacts.Choice, error) {
-		if fresh == nil {
-			// Its status decides whether waiting (more) helps.
+		if !fresh {
 			var err error
-			if fresh, err = s.Store.JobByID(ctx, j.ID); err != nil {
+			if j, arts, err = s.Store.JobWithArtifacts(ctx, id); err != nil {
 				return nil, err
 			}
 		}
-		c, err := s.Artifacts.OfJob(ctx, fresh, aq.Artifact)
-		fresh = nil
-		return c, err
+		fresh = false
+		return artifacts.OfJobRows(j, arts, aq.Artifact)
 	}, nil
 }
 

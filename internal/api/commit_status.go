@@ -6,9 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 )
 
 // maxStatusField bounds a commit status's name, ref, target URL and
@@ -54,24 +52,21 @@ func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatus
 // system reports state (pending, running, success, failed, canceled) for
 // the commit under a name; reporting the same name and ref again updates
 // that status.
-func (s *Server) createCommitStatus(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.codeForWriter(r)
+func (s *Server) createCommitStatus(c *call) (answer, error) {
+	proj, p, r := c.proj, c.p, c.r
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	state, err := q.Required("state")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if !ci.CommitStatusStates[ci.Status(state)] {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - state does not have a valid value (pending, running, success, failed, canceled)")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - state does not have a valid value (pending, running, success, failed, canceled)")
 	}
 	if err := unsupported(q, "pipeline_id"); err != nil {
-		return err
+		return answer{}, err
 	}
 	name := q.Get("name")
 	if name == "" {
@@ -84,29 +79,29 @@ func (s *Server) createCommitStatus(w http.ResponseWriter, r *http.Request) erro
 		TargetURL: q.Get("target_url"), Description: q.Get("description"), AuthorID: p.UserID()}
 	for key, v := range map[string]string{"name": cs.Name, "ref": cs.Ref, "target_url": cs.TargetURL, "description": cs.Description} {
 		if len(v) > maxStatusField {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", key, maxStatusField)
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", key, maxStatusField)
 		}
 	}
 	if cs.TargetURL != "" {
 		if u, err := url.Parse(cs.TargetURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - target_url must be an http or https URL")
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - target_url must be an http or https URL")
 		}
 	}
 	if raw := q.Get("coverage"); raw != "" {
-		c, err := strconv.ParseFloat(raw, 64)
-		if err != nil || c < 0 || c > 100 {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - coverage must be a number from 0 to 100")
+		cov, err := strconv.ParseFloat(raw, 64)
+		if err != nil || cov < 0 || cov > 100 {
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - coverage must be a number from 0 to 100")
 		}
-		cs.Coverage = &c
+		cs.Coverage = &cov
 	}
-	c, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
+	gc, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
 	if err != nil {
-		return notFoundAs(err, "Commit")
+		return answer{}, notFoundAs(err, "Commit")
 	}
-	cs.SHA = c.SHA
-	pls, _, err := s.Store.ListPipelines(r.Context(), ci.PipelineFilter{ProjectID: proj.ID, SHA: c.SHA, Ref: cs.Ref, Page: ci.Page{Page: 1, PerPage: 1}})
+	cs.SHA = gc.SHA
+	pls, _, err := s.Store.ListPipelines(r.Context(), ci.PipelineFilter{ProjectID: proj.ID, SHA: gc.SHA, Ref: cs.Ref, Page: ci.Page{Page: 1, PerPage: 1}})
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if len(pls) > 0 {
 		cs.PipelineID = pls[0].ID
@@ -125,56 +120,38 @@ func (s *Server) createCommitStatus(w http.ResponseWriter, r *http.Request) erro
 		cs.StartedAt, cs.FinishedAt = &now, &now
 	}
 	if err := s.Store.SetCommitStatus(r.Context(), cs); err != nil {
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.commitStatus(r, cs))
-	return nil
-}
-
-// codeForWriter is codeFor returning the caller too.
-func (s *Server) codeForWriter(r *http.Request) (*ci.Project, *auth.Principal, error) {
-	proj, p, err := s.projectFor(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.Code == nil {
-		return nil, nil, ci.Errorf(ci.KindUnavailable, "503 Service Unavailable: repository reads are not configured")
-	}
-	return proj, p, nil
+	return created(s.commitStatus(r, cs)), nil
 }
 
 // listCommitStatuses is GET /projects/:id/repository/commits/:sha/statuses
 // (ref and name filters).
-func (s *Server) listCommitStatuses(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) listCommitStatuses(c *call) (answer, error) {
+	proj, r := c.proj, c.r
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := unsupported(q, "stage", "pipeline_id", "order_by", "sort"); err != nil {
-		return err
+		return answer{}, err
 	}
-	c, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
+	gc, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
 	if err != nil {
-		return notFoundAs(err, "Commit")
+		return answer{}, notFoundAs(err, "Commit")
 	}
-	list, total, err := s.Store.ListCommitStatuses(r.Context(), ci.CommitStatusFilter{ProjectID: proj.ID, SHA: c.SHA,
+	list, total, err := s.Store.ListCommitStatuses(r.Context(), ci.CommitStatusFilter{ProjectID: proj.ID, SHA: gc.SHA,
 		Ref: q.Get("ref"), Name: q.Get("name"), Page: pg})
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]commitStatusEntity, 0, len(list))
 	for _, cs := range list {
 		out = append(out, s.commitStatus(r, cs))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
@@ -79,16 +78,11 @@ func delivery(d *ci.HookDelivery) deliveryEntity {
 	return e
 }
 
-func (s *Server) hookIn(r *http.Request, proj *ci.Project) (*ci.ProjectHook, error) {
-	id, err := pathID(r, "hook_id")
-	if err != nil {
-		return nil, err
-	}
-	h, err := s.Store.ProjectHookByID(r.Context(), proj.ID, id)
-	if ci.IsNotFound(err) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Not found")
-	}
-	return h, err
+// hookOf is the route's :hook_id of the project.
+func (s *Server) hookOf(c *call) (*ci.ProjectHook, error) {
+	return byPathID("hook_id", "404 Not found", func(c *call, id int64) (*ci.ProjectHook, error) {
+		return s.Store.ProjectHookByID(c.ctx(), c.proj.ID, id)
+	})(c)
 }
 
 // maxHookField bounds the token and the branch filter.
@@ -131,142 +125,77 @@ func (s *Server) applyHook(q *httpx.Params, h *ci.ProjectHook, create bool) erro
 	return nil
 }
 
-func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listHooks(c *call) (answer, error) {
+	hs, err := s.Store.ListProjectHooks(c.ctx(), c.proj.ID)
 	if err != nil {
-		return err
-	}
-	hs, err := s.Store.ListProjectHooks(r.Context(), proj.ID)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]hookEntity, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, hook(h))
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }
 
-func (s *Server) getHook(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	h, err := s.hookIn(r, proj)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, hook(h))
-	return nil
-}
+func (s *Server) getHook(_ *call, h *ci.ProjectHook) (answer, error) { return ok(hook(h)), nil }
 
-func (s *Server) createHook(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) createHook(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	// GitLab's defaults: push events on, SSL verified.
-	h := &ci.ProjectHook{ProjectID: proj.ID, PushEvents: true, EnableSSLVerification: true}
+	h := &ci.ProjectHook{ProjectID: c.proj.ID, PushEvents: true, EnableSSLVerification: true}
 	if err := s.applyHook(q, h, true); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.CreateProjectHook(r.Context(), h, s.Automation.withDefaults().MaxHooks); err != nil {
-		return err
+	if err := s.Store.CreateProjectHook(c.ctx(), h, s.Automation.withDefaults().MaxHooks); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, hook(h))
-	return nil
+	return created(hook(h)), nil
 }
 
-func (s *Server) editHook(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) editHook(c *call, h *ci.ProjectHook) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	h, err := s.hookIn(r, proj)
-	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := s.applyHook(q, h, false); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.UpdateProjectHook(r.Context(), h); err != nil {
-		return err
+	if err := s.Store.UpdateProjectHook(c.ctx(), h); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, hook(h))
-	return nil
+	return ok(hook(h)), nil
 }
 
-func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	h, err := s.hookIn(r, proj)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteProjectHook(r.Context(), proj.ID, h.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s *Server) deleteHook(c *call, h *ci.ProjectHook) (answer, error) {
+	return noContent, s.Store.DeleteProjectHook(c.ctx(), c.proj.ID, h.ID)
 }
 
 // listHookEvents is GET /projects/:id/hooks/:hook_id/events: the hook's
 // recent deliveries, newest first, paginated.
-func (s *Server) listHookEvents(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listHookEvents(c *call, h *ci.ProjectHook) (answer, error) {
+	pg, err := c.page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	h, err := s.hookIn(r, proj)
+	ds, total, err := s.Store.ListHookDeliveries(c.ctx(), h.ID, pg)
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
-	}
-	ds, total, err := s.Store.ListHookDeliveries(r.Context(), h.ID, pg)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]deliveryEntity, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, delivery(d))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
 // testHook is POST /projects/:id/hooks/:hook_id/test/:trigger: it queues
 // an event of that kind, built from recent data, for this hook alone.
-func (s *Server) testHook(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
+func (s *Server) testHook(c *call, h *ci.ProjectHook) (answer, error) {
+	if _, err := s.Hooks.Test(c.ctx(), c.proj, h, c.r.PathValue("trigger")); err != nil {
+		return answer{}, err
 	}
-	h, err := s.hookIn(r, proj)
-	if err != nil {
-		return err
-	}
-	if _, err := s.Hooks.Test(r.Context(), proj, h, r.PathValue("trigger")); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"message": "201 Created"})
-	return nil
+	return created(map[string]string{"message": "201 Created"}), nil
 }

@@ -71,24 +71,20 @@ func (s *Server) protectedJSON(r *http.Request, p *ci.ProtectedRef) any {
 	return protectedBranchJSON(p)
 }
 
-func (s *Server) listProtectedRefs(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listProtectedRefs(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	all, err := s.Store.ListProtectedRefs(r.Context(), proj.ID)
+	all, err := s.Store.ListProtectedRefs(c.ctx(), c.proj.ID)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	tags := protectedTags(r)
+	tags := protectedTags(c.r)
 	search := q.Get("search")
 	var rules []*ci.ProtectedRef
 	for _, p := range all {
@@ -98,20 +94,18 @@ func (s *Server) listProtectedRefs(w http.ResponseWriter, r *http.Request) error
 	}
 	out := []any{}
 	for i := pg.Offset(); i < len(rules) && i < pg.Offset()+pg.PerPage; i++ {
-		out = append(out, s.protectedJSON(r, rules[i]))
+		out = append(out, s.protectedJSON(c.r, rules[i]))
 	}
-	s.setPagination(w, r, pg, len(rules))
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, len(rules), out), nil
 }
 
-// protectedRefIn finds the route's {name} rule of proj.
-func (s *Server) protectedRefIn(r *http.Request, proj *ci.Project) (*ci.ProtectedRef, error) {
-	all, err := s.Store.ListProtectedRefs(r.Context(), proj.ID)
+// protectedRefOf finds the route's {name} rule of the project.
+func (s *Server) protectedRefOf(c *call) (*ci.ProtectedRef, error) {
+	all, err := s.Store.ListProtectedRefs(c.ctx(), c.proj.ID)
 	if err != nil {
 		return nil, err
 	}
-	tags, name := protectedTags(r), r.PathValue("name")
+	tags, name := protectedTags(c.r), c.r.PathValue("name")
 	for _, p := range all {
 		if p.Tag == tags && p.Name == name {
 			return p, nil
@@ -123,17 +117,8 @@ func (s *Server) protectedRefIn(r *http.Request, proj *ci.Project) (*ci.Protecte
 	return nil, ci.Errorf(ci.KindNotFound, "404 Protected Branch Not Found")
 }
 
-func (s *Server) getProtectedRef(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	p, err := s.protectedRefIn(r, proj)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.protectedJSON(r, p))
-	return nil
+func (s *Server) getProtectedRef(c *call, p *ci.ProtectedRef) (answer, error) {
+	return ok(s.protectedJSON(c.r, p)), nil
 }
 
 // protectLevel reads an access level parameter a protected ref may require.
@@ -151,102 +136,76 @@ func protectLevel(q *httpx.Params, key string, def ci.AccessLevel) (ci.AccessLev
 // maxProtectedRefs bounds a project's protected branch and tag rules.
 const maxProtectedRefs = 200
 
-func (s *Server) createProtectedRef(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) createProtectedRef(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	name, err := q.Required("name")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if len(name) > 255 || strings.ContainsAny(name, " \t\n\x00~^:?[\\") {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is invalid: %q", name)
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - name is invalid: %q", name)
 	}
-	p := &ci.ProtectedRef{ProjectID: proj.ID, Tag: protectedTags(r), Name: name}
+	p := &ci.ProtectedRef{ProjectID: c.proj.ID, Tag: protectedTags(c.r), Name: name}
 	if p.Tag {
 		if p.CreateLevel, err = protectLevel(q, "create_access_level", ci.AccessMaintainer); err != nil {
-			return err
+			return answer{}, err
 		}
 	} else {
 		if p.PushLevel, err = protectLevel(q, "push_access_level", ci.AccessMaintainer); err != nil {
-			return err
+			return answer{}, err
 		}
 		if p.MergeLevel, err = protectLevel(q, "merge_access_level", ci.AccessMaintainer); err != nil {
-			return err
+			return answer{}, err
 		}
 		if p.AllowForcePush, err = q.Bool("allow_force_push", false); err != nil {
-			return err
+			return answer{}, err
 		}
 	}
-	all, err := s.Store.ListProtectedRefs(r.Context(), proj.ID)
+	all, err := s.Store.ListProtectedRefs(c.ctx(), c.proj.ID)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if len(all) >= maxProtectedRefs {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - the project already has %d protected branches and tags, the limit", len(all))
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - the project already has %d protected branches and tags, the limit", len(all))
 	}
-	if err := s.Store.CreateProtectedRef(r.Context(), p); err != nil {
+	if err := s.Store.CreateProtectedRef(c.ctx(), p); err != nil {
 		if ci.IsConflict(err) {
 			what := "Protected branch"
 			if p.Tag {
 				what = "Protected tag"
 			}
-			return ci.Errorf(ci.KindConflict, "409 Conflict: %s '%s' already exists", what, name)
+			return answer{}, ci.Errorf(ci.KindConflict, "409 Conflict: %s '%s' already exists", what, name)
 		}
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.protectedJSON(r, p))
-	return nil
+	return created(s.protectedJSON(c.r, p)), nil
 }
 
 // updateProtectedBranch is PATCH /projects/:id/protected_branches/:name:
 // allow_force_push and the access levels.
-func (s *Server) updateProtectedBranch(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) updateProtectedBranch(c *call, p *ci.ProtectedRef) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	p, err := s.protectedRefIn(r, proj)
-	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if p.PushLevel, err = protectLevel(q, "push_access_level", p.PushLevel); err != nil {
-		return err
+		return answer{}, err
 	}
 	if p.MergeLevel, err = protectLevel(q, "merge_access_level", p.MergeLevel); err != nil {
-		return err
+		return answer{}, err
 	}
 	if p.AllowForcePush, err = q.Bool("allow_force_push", p.AllowForcePush); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.UpdateProtectedRef(r.Context(), p); err != nil {
-		return err
+	if err := s.Store.UpdateProtectedRef(c.ctx(), p); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.protectedJSON(r, p))
-	return nil
+	return ok(s.protectedJSON(c.r, p)), nil
 }
 
-func (s *Server) deleteProtectedRef(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	p, err := s.protectedRefIn(r, proj)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteProtectedRef(r.Context(), p.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s *Server) deleteProtectedRef(c *call, p *ci.ProtectedRef) (answer, error) {
+	return noContent, s.Store.DeleteProtectedRef(c.ctx(), p.ID)
 }

@@ -117,14 +117,27 @@ type compareEntity struct {
 	WebURL         string         `json:"web_url"`
 }
 
-// codeFor is projectFor for the repository routes: Code must be wired.
+// onCode is onProject for the repository routes: Code must be wired.
+func (s *Server) onCode(fn func(c *call) (answer, error)) handlerFunc {
+	return s.onProject(func(c *call) (answer, error) {
+		if s.Code == nil {
+			return answer{}, errNoCode
+		}
+		return fn(c)
+	})
+}
+
+var errNoCode = ci.Errorf(ci.KindUnavailable, "503 Service Unavailable: repository reads are not configured")
+
+// codeFor is projectFor for the repository routes that write headers
+// themselves: Code must be wired.
 func (s *Server) codeFor(r *http.Request) (*ci.Project, error) {
 	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return nil, err
 	}
 	if s.Code == nil {
-		return nil, ci.Errorf(ci.KindUnavailable, "503 Service Unavailable: repository reads are not configured")
+		return nil, errNoCode
 	}
 	return proj, nil
 }
@@ -138,37 +151,32 @@ func notFoundAs(err error, what string) error {
 	return err
 }
 
-func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) listBranches(c *call) (answer, error) {
+	proj := c.proj
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := unsupported(q, "regex"); err != nil {
-		return err
+		return answer{}, err
 	}
-	bs, total, err := s.Code.ListBranches(r.Context(), proj.ID, q.Get("search"), pg.Offset(), pg.PerPage)
+	bs, total, err := s.Code.ListBranches(c.ctx(), proj.ID, q.Get("search"), pg.Offset(), pg.PerPage)
 	if ci.IsNotFound(err) {
 		bs, total, err = nil, 0, nil // no repository yet: no branches
 	}
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	def, _ := s.Code.DefaultBranch(r.Context(), proj.ID)
+	def, _ := s.Code.DefaultBranch(c.ctx(), proj.ID)
 	out := make([]branchEntity, 0, len(bs))
 	for _, b := range bs {
 		out = append(out, s.branch(proj, b, def))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
 func (s *Server) branch(proj *ci.Project, b ci.GitBranch, def string) branchEntity {
@@ -180,18 +188,14 @@ func (s *Server) branch(proj *ci.Project, b ci.GitBranch, def string) branchEnti
 	return e
 }
 
-func (s *Server) getBranch(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) getBranch(c *call) (answer, error) {
+	proj := c.proj
+	b, err := s.Code.Branch(c.ctx(), proj.ID, c.r.PathValue("branch"))
 	if err != nil {
-		return err
+		return answer{}, notFoundAs(err, "Branch")
 	}
-	b, err := s.Code.Branch(r.Context(), proj.ID, r.PathValue("branch"))
-	if err != nil {
-		return notFoundAs(err, "Branch")
-	}
-	def, _ := s.Code.DefaultBranch(r.Context(), proj.ID)
-	httpx.WriteJSON(w, http.StatusOK, s.branch(proj, *b, def))
-	return nil
+	def, _ := s.Code.DefaultBranch(c.ctx(), proj.ID)
+	return ok(s.branch(proj, *b, def)), nil
 }
 
 func (s *Server) tag(proj *ci.Project, t ci.GitTag) tagEntity {
@@ -203,54 +207,45 @@ func (s *Server) tag(proj *ci.Project, t ci.GitTag) tagEntity {
 	return e
 }
 
-func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) listTags(c *call) (answer, error) {
+	proj := c.proj
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	// Tags come newest first (GitLab's default order_by=updated, sort=desc);
 	// other orders are refused rather than ignored.
 	if ob := q.Get("order_by"); ob != "" && ob != "updated" {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - order_by %q is not supported (updated)", ob)
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - order_by %q is not supported (updated)", ob)
 	}
 	if so := q.Get("sort"); so != "" && so != "desc" {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - sort %q is not supported (desc)", so)
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - sort %q is not supported (desc)", so)
 	}
-	ts, total, err := s.Code.ListTags(r.Context(), proj.ID, q.Get("search"), pg.Offset(), pg.PerPage)
+	ts, total, err := s.Code.ListTags(c.ctx(), proj.ID, q.Get("search"), pg.Offset(), pg.PerPage)
 	if ci.IsNotFound(err) {
 		ts, total, err = nil, 0, nil
 	}
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]tagEntity, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, s.tag(proj, t))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
-func (s *Server) getTag(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) getTag(c *call) (answer, error) {
+	proj := c.proj
+	t, err := s.Code.Tag(c.ctx(), proj.ID, c.r.PathValue("tag_name"))
 	if err != nil {
-		return err
+		return answer{}, notFoundAs(err, "Tag")
 	}
-	t, err := s.Code.Tag(r.Context(), proj.ID, r.PathValue("tag_name"))
-	if err != nil {
-		return notFoundAs(err, "Tag")
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.tag(proj, *t))
-	return nil
+	return ok(s.tag(proj, *t)), nil
 }
 
 // unsupported refuses parameters GitLab documents that Baton does not
@@ -265,64 +260,58 @@ func unsupported(q *httpx.Params, keys ...string) error {
 	return nil
 }
 
-func (s *Server) listCommits(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) listCommits(c *call) (answer, error) {
+	proj := c.proj
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := unsupported(q, "author", "first_parent", "trailers"); err != nil {
-		return err
+		return answer{}, err
 	}
 	if all, err := q.Bool("all", false); err != nil || all {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - all=true is not supported by Baton")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - all=true is not supported by Baton")
 	}
 	if o := q.Get("order"); o != "" && o != "default" {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - order %q is not supported by Baton (default)", o)
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - order %q is not supported by Baton (default)", o)
 	}
 	withStats, err := q.Bool("with_stats", false)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	lq := ci.LogQuery{Ref: q.Get("ref_name"), Path: q.Get("path"), Skip: pg.Offset(), Limit: pg.PerPage}
 	if lq.Since, err = q.Time("since"); err != nil {
-		return err
+		return answer{}, err
 	}
 	if lq.Until, err = q.Time("until"); err != nil {
-		return err
+		return answer{}, err
 	}
-	cs, total, err := s.Code.Log(r.Context(), proj.ID, lq)
+	cs, total, err := s.Code.Log(c.ctx(), proj.ID, lq)
 	if err != nil {
-		return notFoundAs(err, "Commit")
+		return answer{}, notFoundAs(err, "Commit")
 	}
 	out := make([]commitDetail, 0, len(cs))
-	for _, c := range cs {
-		d := commitDetail{commitEntity: s.commit(proj, c), ProjectID: proj.ID}
+	for _, gc := range cs {
+		d := commitDetail{commitEntity: s.commit(proj, gc), ProjectID: proj.ID}
 		if withStats {
-			if d.Stats, err = s.stats(r, proj, c.SHA); err != nil {
-				return err
+			if d.Stats, err = s.stats(c.r, proj, gc.SHA); err != nil {
+				return answer{}, err
 			}
 		}
 		out = append(out, d)
 	}
-	s.setPagination(w, r, pg, total)
 	if withStats {
-		httpx.WriteJSON(w, http.StatusOK, out)
-		return nil
+		return page(pg, total, out), nil
 	}
 	basic := make([]commitEntity, len(out))
 	for i := range out {
 		basic[i] = out[i].commitEntity
 	}
-	httpx.WriteJSON(w, http.StatusOK, basic)
-	return nil
+	return page(pg, total, basic), nil
 }
 
 func (s *Server) stats(r *http.Request, proj *ci.Project, sha string) (*commitStats, error) {
@@ -333,32 +322,29 @@ func (s *Server) stats(r *http.Request, proj *ci.Project, sha string) (*commitSt
 	return &commitStats{Additions: st.Additions, Deletions: st.Deletions, Total: st.Additions + st.Deletions}, nil
 }
 
-func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) getCommit(c *call) (answer, error) {
+	proj := c.proj
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	withStats, err := q.Bool("stats", true)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	c, err := s.Code.GitCommit(r.Context(), proj.ID, r.PathValue("sha"))
+	gc, err := s.Code.GitCommit(c.ctx(), proj.ID, c.r.PathValue("sha"))
 	if err != nil {
-		return notFoundAs(err, "Commit")
+		return answer{}, notFoundAs(err, "Commit")
 	}
-	d := commitDetail{commitEntity: s.commit(proj, c), ProjectID: proj.ID}
+	d := commitDetail{commitEntity: s.commit(proj, gc), ProjectID: proj.ID}
 	if withStats {
-		if d.Stats, err = s.stats(r, proj, c.SHA); err != nil {
-			return err
+		if d.Stats, err = s.stats(c.r, proj, gc.SHA); err != nil {
+			return answer{}, err
 		}
 	}
-	pls, _, err := s.Store.ListPipelines(r.Context(), ci.PipelineFilter{ProjectID: proj.ID, SHA: c.SHA, Page: ci.Page{Page: 1, PerPage: 1}})
+	pls, _, err := s.Store.ListPipelines(c.ctx(), ci.PipelineFilter{ProjectID: proj.ID, SHA: gc.SHA, Page: ci.Page{Page: 1, PerPage: 1}})
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if len(pls) > 0 {
 		b := s.pipelineBasic(pls[0], proj)
@@ -366,8 +352,7 @@ func (s *Server) getCommit(w http.ResponseWriter, r *http.Request) error {
 		st := string(pls[0].Status)
 		d.Status = &st
 	}
-	httpx.WriteJSON(w, http.StatusOK, d)
-	return nil
+	return ok(d), nil
 }
 
 // ref is the ref parameter of tree and file reads, the default branch
@@ -510,33 +495,30 @@ func (s *Server) getRawFile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
-	proj, err := s.codeFor(r)
+func (s *Server) compare(c *call) (answer, error) {
+	proj := c.proj
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	from, err := q.Required("from")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	to, err := q.Required("to")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := unsupported(q, "from_project_id"); err != nil {
-		return err
+		return answer{}, err
 	}
 	straight, err := q.Bool("straight", false)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	cmp, err := s.Code.Compare(r.Context(), proj.ID, from, to, straight)
+	cmp, err := s.Code.Compare(c.ctx(), proj.ID, from, to, straight)
 	if err != nil {
-		return notFoundAs(err, "Ref")
+		return answer{}, notFoundAs(err, "Ref")
 	}
 	sep := "..."
 	if straight {
@@ -545,17 +527,16 @@ func (s *Server) compare(w http.ResponseWriter, r *http.Request) error {
 	e := compareEntity{Commits: make([]commitEntity, 0, len(cmp.Commits)), Diffs: make([]diffEntity, 0, len(cmp.Diffs)),
 		CompareTimeout: cmp.Truncated, CompareSameRef: cmp.SameRef,
 		WebURL: s.ExternalURL + "/" + proj.FullPath + "/-/compare/" + url.PathEscape(from) + sep + url.PathEscape(to)}
-	for _, c := range cmp.Commits {
-		e.Commits = append(e.Commits, s.commit(proj, c))
+	for _, gc := range cmp.Commits {
+		e.Commits = append(e.Commits, s.commit(proj, gc))
 	}
 	if cmp.Commit != nil {
-		c := s.commit(proj, cmp.Commit)
-		e.Commit = &c
+		ce := s.commit(proj, cmp.Commit)
+		e.Commit = &ce
 	}
 	for _, d := range cmp.Diffs {
 		e.Diffs = append(e.Diffs, diffEntity{OldPath: d.OldPath, NewPath: d.NewPath, AMode: d.AMode, BMode: d.BMode, Diff: d.Diff,
 			NewFile: d.NewFile, RenamedFile: d.RenamedFile, DeletedFile: d.DeletedFile, TooLarge: d.TooLarge, Collapsed: d.TooLarge})
 	}
-	httpx.WriteJSON(w, http.StatusOK, e)
-	return nil
+	return ok(e), nil
 }

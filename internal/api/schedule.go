@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/schedule"
@@ -102,34 +101,29 @@ func (s *Server) schedule(r *http.Request, proj *ci.Project, sc *ci.PipelineSche
 	return e
 }
 
-// scheduleIn resolves :schedule_id within proj and, for abilities on one
-// schedule, asks the policy (ownership for UpdatePipelineSchedule).
-func (s *Server) scheduleIn(r *http.Request, proj *ci.Project, p *auth.Principal) (*ci.PipelineSchedule, error) {
-	id, err := pathID(r, "schedule_id")
+// scheduleOf resolves :schedule_id within the project and, for abilities
+// on one schedule, asks the policy (ownership for UpdatePipelineSchedule).
+func (s *Server) scheduleOf(c *call) (*ci.PipelineSchedule, error) {
+	sc, err := byPathID("schedule_id", "404 Pipeline Schedule Not Found", func(c *call, id int64) (*ci.PipelineSchedule, error) {
+		sc, err := s.Store.PipelineScheduleByID(c.ctx(), id)
+		if err == nil && sc.ProjectID != c.proj.ID {
+			return nil, ci.Errorf(ci.KindNotFound, "pipeline schedule %d is in another project", id)
+		}
+		return sc, err
+	})(c)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := s.Store.PipelineScheduleByID(r.Context(), id)
-	if ci.IsNotFound(err) || (err == nil && sc.ProjectID != proj.ID) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Pipeline Schedule Not Found")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Policy.PipelineSchedule(r.Context(), p, routeAbility(r), proj, sc); err != nil {
+	if err := s.Policy.PipelineSchedule(c.ctx(), c.p, routeAbility(c.r), c.proj, sc); err != nil {
 		return nil, err
 	}
 	return sc, nil
 }
 
-func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listSchedules(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	var active *bool
 	switch scope := q.Get("scope"); scope {
@@ -138,31 +132,21 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) error {
 		on := scope == "active"
 		active = &on
 	default:
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - scope does not have a valid value")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - scope does not have a valid value")
 	}
-	scs, err := s.Store.ListPipelineSchedules(r.Context(), proj.ID, active)
+	scs, err := s.Store.ListPipelineSchedules(c.ctx(), c.proj.ID, active)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]scheduleEntity, 0, len(scs))
 	for _, sc := range scs {
-		out = append(out, s.schedule(r, proj, sc, false))
+		out = append(out, s.schedule(c.r, c.proj, sc, false))
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }
 
-func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	sc, err := s.scheduleIn(r, proj, p)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.schedule(r, proj, sc, true))
-	return nil
+func (s *Server) getSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	return ok(s.schedule(c.r, c.proj, sc, true)), nil
 }
 
 // applySchedule sets the fields q gives; required ones on create.
@@ -187,89 +171,57 @@ func applySchedule(q *httpx.Params, sc *ci.PipelineSchedule, create bool) error 
 	return nil
 }
 
-func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) createSchedule(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	sc := &ci.PipelineSchedule{ProjectID: proj.ID, OwnerID: p.UserID(), Active: true}
+	sc := &ci.PipelineSchedule{ProjectID: c.proj.ID, OwnerID: c.p.UserID(), Active: true}
 	if err := applySchedule(q, sc, true); err != nil {
-		return err
+		return answer{}, err
 	}
 	lim := s.Automation.withDefaults()
 	if err := schedule.Prepare(sc, lim.MinScheduleInterval, time.Now()); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.CreatePipelineSchedule(r.Context(), sc, lim.MaxSchedules); err != nil {
-		return err
+	if err := s.Store.CreatePipelineSchedule(c.ctx(), sc, lim.MaxSchedules); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.schedule(r, proj, sc, true))
-	return nil
+	return created(s.schedule(c.r, c.proj, sc, true)), nil
 }
 
-func (s *Server) editSchedule(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) editSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	sc, err := s.scheduleIn(r, proj, p)
-	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := applySchedule(q, sc, false); err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := schedule.Prepare(sc, s.Automation.withDefaults().MinScheduleInterval, time.Now()); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.UpdatePipelineSchedule(r.Context(), sc); err != nil {
-		return err
+	if err := s.Store.UpdatePipelineSchedule(c.ctx(), sc); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.schedule(r, proj, sc, true))
-	return nil
+	return ok(s.schedule(c.r, c.proj, sc, true)), nil
 }
 
 // takeOwnership makes the caller the schedule's owner: its pipelines run
 // as the caller from now on.
-func (s *Server) takeOwnership(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
-	if err != nil {
-		return err
+func (s *Server) takeOwnership(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	sc.OwnerID = c.p.UserID()
+	if err := s.Store.UpdatePipelineSchedule(c.ctx(), sc); err != nil {
+		return answer{}, err
 	}
-	sc, err := s.scheduleIn(r, proj, p)
-	if err != nil {
-		return err
-	}
-	sc.OwnerID = p.UserID()
-	if err := s.Store.UpdatePipelineSchedule(r.Context(), sc); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.schedule(r, proj, sc, true))
-	return nil
+	return ok(s.schedule(c.r, c.proj, sc, true)), nil
 }
 
-func (s *Server) deleteSchedule(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
-	if err != nil {
-		return err
+func (s *Server) deleteSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	if err := s.Store.DeletePipelineSchedule(c.ctx(), c.proj.ID, sc.ID); err != nil {
+		return answer{}, err
 	}
-	sc, err := s.scheduleIn(r, proj, p)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeletePipelineSchedule(r.Context(), proj.ID, sc.ID); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusAccepted, s.schedule(r, proj, sc, true))
-	return nil
+	return answer{status: http.StatusAccepted, body: s.schedule(c.r, c.proj, sc, true)}, nil
 }
 
 // playSchedule runs the schedule now, as the caller, leaving its next
@@ -279,7 +231,7 @@ func (s *Server) playSchedule(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sc, err := s.scheduleIn(r, proj, p)
+	sc, err := s.scheduleOf(&call{r: r, proj: proj, p: p})
 	if err != nil {
 		return err
 	}
@@ -324,59 +276,47 @@ func (s *Server) scheduleVariable(r *http.Request, q *httpx.Params) (ci.Variable
 	return v, nil
 }
 
-func (s *Server) scheduleVariableChange(w http.ResponseWriter, r *http.Request, status int,
-	change func(sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error)) error {
-	proj, p, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	sc, err := s.scheduleIn(r, proj, p)
-	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	v := ci.Variable{Key: r.PathValue("key")}
-	if r.Method != http.MethodDelete {
-		if v, err = s.scheduleVariable(r, q); err != nil {
-			return err
-		}
-		// As for pipeline variables: the project's minimum role decides.
-		if err := s.Policy.PipelineVariables(r.Context(), p, proj); err != nil {
-			return err
-		}
-	}
-	out, err := change(sc, v)
-	if err != nil {
-		if ci.IsNotFound(err) {
-			return ci.Errorf(ci.KindNotFound, "404 Pipeline Schedule Variable Not Found")
-		}
-		return err
-	}
-	httpx.WriteJSON(w, status, scheduleVariableJSON(out))
-	return nil
-}
-
-func (s *Server) createScheduleVariable(w http.ResponseWriter, r *http.Request) error {
-	return s.scheduleVariableChange(w, r, http.StatusCreated, func(sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error) {
-		return v, s.Store.CreatePipelineScheduleVariable(r.Context(), sc.ID, v, s.Automation.withDefaults().MaxVariables)
-	})
-}
-
-func (s *Server) editScheduleVariable(w http.ResponseWriter, r *http.Request) error {
-	return s.scheduleVariableChange(w, r, http.StatusOK, func(sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error) {
-		return v, s.Store.UpdatePipelineScheduleVariable(r.Context(), sc.ID, v)
-	})
-}
-
-func (s *Server) deleteScheduleVariable(w http.ResponseWriter, r *http.Request) error {
-	return s.scheduleVariableChange(w, r, http.StatusAccepted, func(sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error) {
-		old, err := s.Store.DeletePipelineScheduleVariable(r.Context(), sc.ID, v.Key)
+// scheduleVariableChange answers a change of one variable of a schedule
+// with the variable (the removed one for DELETE).
+func (s *Server) scheduleVariableChange(status int, change func(c *call, sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error)) handlerFunc {
+	return onResource(s, s.scheduleOf, func(c *call, sc *ci.PipelineSchedule) (answer, error) {
+		q, err := c.params()
 		if err != nil {
-			return v, err
+			return answer{}, err
 		}
-		return *old, nil
+		v := ci.Variable{Key: c.r.PathValue("key")}
+		if c.r.Method != http.MethodDelete {
+			if v, err = s.scheduleVariable(c.r, q); err != nil {
+				return answer{}, err
+			}
+			// As for pipeline variables: the project's minimum role decides.
+			if err := s.Policy.PipelineVariables(c.ctx(), c.p, c.proj); err != nil {
+				return answer{}, err
+			}
+		}
+		out, err := change(c, sc, v)
+		if ci.IsNotFound(err) {
+			return answer{}, ci.Errorf(ci.KindNotFound, "404 Pipeline Schedule Variable Not Found")
+		}
+		if err != nil {
+			return answer{}, err
+		}
+		return answer{status: status, body: scheduleVariableJSON(out)}, nil
 	})
+}
+
+func (s *Server) createScheduleVariable(c *call, sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error) {
+	return v, s.Store.CreatePipelineScheduleVariable(c.ctx(), sc.ID, v, s.Automation.withDefaults().MaxVariables)
+}
+
+func (s *Server) editScheduleVariable(c *call, sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error) {
+	return v, s.Store.UpdatePipelineScheduleVariable(c.ctx(), sc.ID, v)
+}
+
+func (s *Server) deleteScheduleVariable(c *call, sc *ci.PipelineSchedule, v ci.Variable) (ci.Variable, error) {
+	old, err := s.Store.DeletePipelineScheduleVariable(c.ctx(), sc.ID, v.Key)
+	if err != nil {
+		return v, err
+	}
+	return *old, nil
 }

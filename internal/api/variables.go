@@ -39,27 +39,39 @@ func variableJSON(v *ci.CIVariable) variableEntity {
 	return e
 }
 
-// variablePlace is the scope and owner of the route's variables, after
-// the policy allowed the route's ability on it.
-func (s *Server) variablePlace(r *http.Request) (ci.VariableScope, int64, error) {
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/api/v4/projects/"):
-		proj, _, err := s.projectFor(r)
-		if err != nil {
-			return "", 0, err
+// onVariables is a route on CI/CD variables (of a project, a group or the
+// instance, by the route's prefix): it resolves their scope and owner,
+// asks the policy for the route's ability there, runs fn and writes its
+// answer.
+func (s *Server) onVariables(fn func(c *call) (answer, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c := &call{r: r, scope: ci.ScopeInstance}
+		var err error
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/api/v4/projects/"):
+			c.proj, c.p, err = s.projectFor(r)
+			if c.proj != nil {
+				c.scope, c.owner = ci.ScopeProject, c.proj.ID
+			}
+		case strings.HasPrefix(r.URL.Path, "/api/v4/groups/"):
+			var g *ci.Namespace
+			g, c.p, err = s.groupFor(r)
+			if g != nil {
+				c.scope, c.owner = ci.ScopeGroup, g.ID
+			}
+		default:
+			c.p, err = s.instanceFor(r)
 		}
-		return ci.ScopeProject, proj.ID, nil
-	case strings.HasPrefix(r.URL.Path, "/api/v4/groups/"):
-		g, _, err := s.groupFor(r)
 		if err != nil {
-			return "", 0, err
+			return err
 		}
-		return ci.ScopeGroup, g.ID, nil
+		a, err := fn(c)
+		if err != nil {
+			return err
+		}
+		s.write(w, r, a)
+		return nil
 	}
-	if _, err := s.instanceFor(r); err != nil {
-		return "", 0, err
-	}
-	return ci.ScopeInstance, 0, nil
 }
 
 // environmentFilter is GitLab's filter[environment_scope] parameter, in
@@ -78,47 +90,32 @@ func environmentFilter(q *httpx.Params) string {
 	return ""
 }
 
-func (s *Server) listVariables(w http.ResponseWriter, r *http.Request) error {
-	scope, owner, err := s.variablePlace(r)
+func (s *Server) listVariables(c *call) (answer, error) {
+	pg, err := c.page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
+	vs, err := s.Variables.List(c.ctx(), c.scope, c.owner)
 	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
-	}
-	vs, err := s.Variables.List(r.Context(), scope, owner)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := []variableEntity{}
 	for i := pg.Offset(); i < len(vs) && i < pg.Offset()+pg.PerPage; i++ {
 		out = append(out, variableJSON(vs[i]))
 	}
-	s.setPagination(w, r, pg, len(vs))
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, len(vs), out), nil
 }
 
-func (s *Server) getVariable(w http.ResponseWriter, r *http.Request) error {
-	scope, owner, err := s.variablePlace(r)
+func (s *Server) getVariable(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
+	v, err := s.Variables.Get(c.ctx(), c.scope, c.owner, c.r.PathValue("key"), environmentFilter(q))
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	v, err := s.Variables.Get(r.Context(), scope, owner, r.PathValue("key"), environmentFilter(q))
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, variableJSON(v))
-	return nil
+	return ok(variableJSON(v)), nil
 }
 
 // variableChange applies the parameters given to v; on create every field
@@ -165,64 +162,46 @@ func variableChange(q *httpx.Params, v *ci.CIVariable) error {
 	return nil
 }
 
-func (s *Server) createVariable(w http.ResponseWriter, r *http.Request) error {
-	scope, owner, err := s.variablePlace(r)
+func (s *Server) createVariable(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	key, err := q.Required("key")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if !q.Given("value") {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - value is missing")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - value is missing")
 	}
-	v := &ci.CIVariable{Scope: scope, OwnerID: owner, Key: key, Environment: ci.AllEnvironments}
+	v := &ci.CIVariable{Scope: c.scope, OwnerID: c.owner, Key: key, Environment: ci.AllEnvironments}
 	if err := variableChange(q, v); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Variables.Create(r.Context(), v); err != nil {
-		return err
+	if err := s.Variables.Create(c.ctx(), v); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, variableJSON(v))
-	return nil
+	return created(variableJSON(v)), nil
 }
 
-func (s *Server) updateVariable(w http.ResponseWriter, r *http.Request) error {
-	scope, owner, err := s.variablePlace(r)
+func (s *Server) updateVariable(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	v, err := s.Variables.Update(r.Context(), scope, owner, r.PathValue("key"), environmentFilter(q), func(v *ci.CIVariable) error {
+	v, err := s.Variables.Update(c.ctx(), c.scope, c.owner, c.r.PathValue("key"), environmentFilter(q), func(v *ci.CIVariable) error {
 		return variableChange(q, v)
 	})
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, variableJSON(v))
-	return nil
+	return ok(variableJSON(v)), nil
 }
 
-func (s *Server) deleteVariable(w http.ResponseWriter, r *http.Request) error {
-	scope, owner, err := s.variablePlace(r)
+func (s *Server) deleteVariable(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	if err := s.Variables.Delete(r.Context(), scope, owner, r.PathValue("key"), environmentFilter(q)); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent, s.Variables.Delete(c.ctx(), c.scope, c.owner, c.r.PathValue("key"), environmentFilter(q))
 }

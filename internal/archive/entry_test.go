@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
@@ -201,5 +203,60 @@ func TestOpenEntryZipBomb(t *testing.T) {
 	// TotalAlloc counts every allocation made while streaming, freed or not.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
 		t.Fatalf("streaming %d bytes allocated %d bytes; want constant memory (< 4 MiB)", size, alloc)
+	}
+}
+
+// TestOpenEntryRecyclesInflaters: decompressors go back to a pool on Close
+// and come out reset; readers in parallel, some closed half-way, each get
+// exactly their own entry's bytes, and a closed reader reads no more.
+func TestOpenEntryRecyclesInflaters(t *testing.T) {
+	var files []zipFile
+	want := map[string]string{}
+	for i := range 8 {
+		name := fmt.Sprintf("f%d.txt", i)
+		body := strings.Repeat(fmt.Sprintf("entry %d;", i), 3000+i*500)
+		files = append(files, zipFile{name: name, body: body, method: zip.Deflate})
+		want[name] = body
+	}
+	r, z := mustReader(t, files...)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				name := fmt.Sprintf("f%d.txt", (g+i)%8)
+				e, err := r.Lookup(name)
+				if err != nil {
+					errs <- err
+					return
+				}
+				rc, err := OpenEntry(bytes.NewReader(z), e)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%3 == 0 { // abandoned half-way: its inflater still goes back clean
+					_, _ = io.CopyN(io.Discard, rc, 100)
+					rc.Close()
+					if _, err := rc.Read(make([]byte, 1)); err == nil {
+						errs <- fmt.Errorf("%s: a closed entry reader still reads", name)
+					}
+					continue
+				}
+				b, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil || string(b) != want[name] {
+					errs <- fmt.Errorf("%s: %d bytes, %v; want its %d bytes", name, len(b), err, len(want[name]))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

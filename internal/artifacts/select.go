@@ -181,6 +181,12 @@ func (s *Service) OfJob(ctx context.Context, j *ci.Job, artifact string) (*Choic
 	if err != nil {
 		return nil, err
 	}
+	return OfJobRows(j, arts, artifact)
+}
+
+// OfJobRows is OfJob on a job and its artifacts already read (as
+// JobWithArtifacts reads them in one query).
+func OfJobRows(j *ci.Job, arts []*ci.Artifact, artifact string) (*Choice, error) {
 	a := Pick(arts, j.ID, artifact)
 	if a == nil {
 		return nil, noArchiveYet(fmt.Sprintf("job %d", j.ID), artifact, j)

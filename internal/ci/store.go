@@ -229,6 +229,10 @@ type ArtifactStore interface {
 	ArtifactByID(ctx context.Context, id int64) (*Artifact, error)
 	// ArtifactsOfJobs lists the artifacts of the given jobs.
 	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*Artifact, error)
+	// JobWithArtifacts reads a job's identity and status (PartialSpec: no
+	// spec, no token) and its artifacts in one query; KindNotFound if the
+	// job does not exist.
+	JobWithArtifacts(ctx context.Context, jobID int64) (*Job, []*Artifact, error)
 	// ArtifactsOfProject lists a project's artifacts, only those of one
 	// pipeline when pipelineID is not 0.
 	ArtifactsOfProject(ctx context.Context, projectID, pipelineID int64) ([]*Artifact, error)

@@ -93,11 +93,22 @@ func (h *Handler) runBackend(w http.ResponseWriter, r *http.Request, log *slog.L
 			select {
 			case <-bodyDone:
 			default:
-				// git is gone and the client still sends: stop reading.
-				if rc.SetReadDeadline(time.Now()) == nil {
-					<-bodyDone
+				// git is gone and the client still sends: stop reading
+				// (a read deadline ends a blocked HTTP/1 read; closing the
+				// body ends one where deadlines are not supported).
+				if rc.SetReadDeadline(time.Now()) != nil {
+					_ = r.Body.Close()
 				}
+				<-bodyDone
 			}
+			// In full-duplex mode net/http leaves a body that was not read
+			// to its end alone until the handler returned, and reading its
+			// end then starts the connection's background read too late:
+			// it races the next request's read ("invalid concurrent
+			// Body.Read call"). Finish the body here, while the handler
+			// still runs: Close reads what is left (a bounded amount)
+			// or gives the connection up.
+			_ = r.Body.Close()
 		}()
 	}
 

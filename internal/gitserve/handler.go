@@ -9,6 +9,7 @@ import (
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // Handler serves git's smart HTTP protocol for Baton's projects:
@@ -24,18 +25,19 @@ type Handler struct {
 	// KindNotFound if none.
 	Resolve func(ctx context.Context, fullPath string) (*ci.Project, error)
 	// Authorize checks Basic credentials (both empty for an anonymous
-	// request) for reading (clone, fetch) or writing (push) the project.
+	// request) for the route's ability on the project: policy.ReadCode
+	// (clone, fetch) or policy.PushCode (push).
 	// It returns nil to allow; KindUnauthorized to ask for credentials
 	// (401 with WWW-Authenticate: Basic realm="Baton"); KindForbidden (403)
 	// or KindNotFound (404, for a private project the caller cannot see).
-	Authorize func(ctx context.Context, p *ci.Project, username, password string, write bool) error
+	Authorize func(ctx context.Context, p *ci.Project, username, password string, a policy.Ability) error
 	// AuthorizeUser, if set, is used instead of Authorize. It answers the
 	// same way and also returns the Baton username the request acts as
 	// ("" for anonymous), which becomes the pusher given to OnPush and
 	// git's REMOTE_USER. Use it when the Basic username is not the
 	// identity (a token as password with any username, as GitLab allows):
 	// with plain Authorize the pusher is whatever Basic username was sent.
-	AuthorizeUser func(ctx context.Context, p *ci.Project, username, password string, write bool) (pusher string, err error)
+	AuthorizeUser func(ctx context.Context, p *ci.Project, username, password string, a policy.Ability) (pusher string, err error)
 	// OnPush, if set, is called after a successful receive-pack with the
 	// refs it changed, deletions included and flagged. Every update was
 	// checked against the repository afterwards: a ref git rejected is not
@@ -71,7 +73,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	service, write, status := serviceOf(r, rest)
+	rt, status := h.routeOf(r, rest)
 	if status != 0 {
 		msg := http.StatusText(status)
 		if status == http.StatusForbidden {
@@ -81,7 +83,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, status, msg)
 		return
 	}
-	log := h.logger().With("project_path", fullPath, "service", service)
+	log := h.logger().With("project_path", fullPath, "service", rt.service)
+	if rt.body >= 0 {
+		if r.ContentLength > rt.body {
+			w.Header().Set("Connection", "close")
+			plainError(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large: a push may send at most --max-push-size bytes")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, rt.body)
+	}
 
 	username, password, _ := r.BasicAuth()
 	project, err := h.Resolve(r.Context(), fullPath)
@@ -90,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// check the credentials against a stand-in, so that anonymous
 		// callers and wrong credentials are asked for credentials (401) and
 		// only valid ones learn "not found".
-		if _, aerr := h.authorize(r.Context(), &ci.Project{FullPath: fullPath, Visibility: ci.VisibilityPrivate}, username, password, write); aerr != nil && !ci.IsNotFound(aerr) && ci.KindOf(aerr) != ci.KindInternal {
+		if _, aerr := h.authorize(r.Context(), &ci.Project{FullPath: fullPath, Visibility: ci.VisibilityPrivate}, username, password, rt.ability); aerr != nil && !ci.IsNotFound(aerr) && ci.KindOf(aerr) != ci.KindInternal {
 			err = aerr
 		}
 	}
@@ -99,7 +109,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("project_id", project.ID)
-	pusher, err := h.authorize(r.Context(), project, username, password, write)
+	pusher, err := h.authorize(r.Context(), project, username, password, rt.ability)
 	if err != nil {
 		h.refuse(w, log, err)
 		return
@@ -181,41 +191,12 @@ func (h *Handler) afterPush(ctx context.Context, log *slog.Logger, p *ci.Project
 	h.OnPush(ctx, p, pusher, applied)
 }
 
-// serviceOf returns the git service a request asks for and whether it
-// writes, or the HTTP status refusing it.
-func serviceOf(r *http.Request, rest string) (service string, write bool, status int) {
-	switch rest {
-	case restInfoRefs:
-		if r.Method != http.MethodGet {
-			return "", false, http.StatusMethodNotAllowed
-		}
-		switch r.URL.Query().Get("service") {
-		case "git-upload-pack":
-			return "git-upload-pack", false, 0
-		case "git-receive-pack":
-			return "git-receive-pack", true, 0
-		}
-		return "", false, http.StatusForbidden
-	case restUploadPack:
-		if r.Method != http.MethodPost {
-			return "", false, http.StatusMethodNotAllowed
-		}
-		return "git-upload-pack", false, 0
-	case restReceivePack:
-		if r.Method != http.MethodPost {
-			return "", false, http.StatusMethodNotAllowed
-		}
-		return "git-receive-pack", true, 0
-	}
-	return "", false, http.StatusNotFound
-}
-
 // authorize asks AuthorizeUser, or else Authorize, and returns the pusher.
-func (h *Handler) authorize(ctx context.Context, p *ci.Project, username, password string, write bool) (string, error) {
+func (h *Handler) authorize(ctx context.Context, p *ci.Project, username, password string, a policy.Ability) (string, error) {
 	if h.AuthorizeUser != nil {
-		return h.AuthorizeUser(ctx, p, username, password, write)
+		return h.AuthorizeUser(ctx, p, username, password, a)
 	}
-	return username, h.Authorize(ctx, p, username, password, write)
+	return username, h.Authorize(ctx, p, username, password, a)
 }
 
 // refuse answers a failed Resolve or Authorize with the status httpx maps

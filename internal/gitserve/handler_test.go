@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 func TestMatch(t *testing.T) {
@@ -168,7 +170,7 @@ func TestHandlerMissingRepository(t *testing.T) {
 // Basic username, is the pusher.
 func TestAuthorizeUser(t *testing.T) {
 	s := MustGitServer(t)
-	s.handler.AuthorizeUser = func(_ context.Context, p *ci.Project, user, pass string, write bool) (string, error) {
+	s.handler.AuthorizeUser = func(_ context.Context, p *ci.Project, user, pass string, _ policy.Ability) (string, error) {
 		if pass != "alice-token" {
 			return "", ci.Errorf(ci.KindUnauthorized, "HTTP Basic: Access denied")
 		}
@@ -188,4 +190,95 @@ func TestAuthorizeUser(t *testing.T) {
 	if reflog != alice {
 		t.Errorf("reflog committer = %q, want %q (REMOTE_USER)", reflog, alice)
 	}
+}
+
+// TestRouteTable: every request reaches git through a line of the route
+// table, authorized by that line's ability; a request no line serves is
+// refused before authorization, and a push declaring more than the
+// receive-pack line's body limit is 413 before anything runs.
+func TestRouteTable(t *testing.T) {
+	s := MustGitServer(t)
+	s.handler.MaxPushBytes = 1 << 20
+	var asked []policy.Ability
+	var mu sync.Mutex
+	s.handler.Authorize = func(ctx context.Context, p *ci.Project, user, pass string, a policy.Ability) error {
+		mu.Lock()
+		asked = append(asked, a)
+		mu.Unlock()
+		return authorize(ctx, p, user, pass, a)
+	}
+	take := func() []policy.Ability {
+		mu.Lock()
+		defer mu.Unlock()
+		out := asked
+		asked = nil
+		return out
+	}
+	base := s.URL + "/g/app.git"
+	for _, c := range []struct {
+		method, path string
+		body         string
+		want         int
+		ability      policy.Ability // 0: refused before authorization
+	}{
+		{"GET", "/info/refs?service=git-upload-pack", "", http.StatusOK, policy.ReadCode},
+		{"GET", "/info/refs?service=git-receive-pack", "", http.StatusUnauthorized, policy.PushCode},
+		{"POST", "/git-upload-pack", "0000", http.StatusOK, policy.ReadCode},
+		{"POST", "/git-receive-pack", "0000", http.StatusUnauthorized, policy.PushCode},
+		{"GET", "/info/refs", "", http.StatusForbidden, 0},
+		{"GET", "/info/refs?service=git-upload-archive", "", http.StatusForbidden, 0},
+		{"POST", "/info/refs?service=git-upload-pack", "", http.StatusMethodNotAllowed, 0},
+		{"GET", "/git-upload-pack", "", http.StatusMethodNotAllowed, 0},
+		{"PUT", "/git-receive-pack", "", http.StatusMethodNotAllowed, 0},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		if c.method == "POST" {
+			req.Header.Set("Content-Type", "application/x-"+strings.TrimPrefix(c.path, "/")+"-request")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		got := take()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+		}
+		switch {
+		case c.ability == 0 && len(got) != 0:
+			t.Errorf("%s %s: authorized %v, want refused before authorization", c.method, c.path, got)
+		case c.ability != 0 && (len(got) != 1 || got[0] != c.ability):
+			t.Errorf("%s %s: authorized %v, want %v", c.method, c.path, got, c.ability)
+		}
+	}
+	var limit int64
+	for _, rt := range s.handler.Routes() {
+		if strings.HasPrefix(rt.Pattern, "POST ") && strings.HasSuffix(rt.Pattern, "/git-receive-pack") {
+			limit = rt.Body
+		}
+	}
+	if limit <= s.handler.MaxPushBytes {
+		t.Fatalf("receive-pack's body limit is %d with MaxPushBytes %d", limit, s.handler.MaxPushBytes)
+	}
+	req, _ := http.NewRequest("POST", base+"/git-receive-pack", io.LimitReader(zeros{}, limit+1))
+	req.ContentLength = limit + 1
+	req.SetBasicAuth(alice, alicePW)
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("push declaring %d bytes: status %d, want 413", limit+1, resp.StatusCode)
+		}
+	}
+	if got := take(); len(got) != 0 {
+		t.Errorf("an oversized push was authorized (%v) before being refused", got)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

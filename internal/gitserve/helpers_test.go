@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // TestMain gives every git the tests run (clients and the server alike) an
@@ -197,7 +198,8 @@ func MustGitServer(tb testing.TB) *gitServer {
 	return s
 }
 
-func authorize(_ context.Context, p *ci.Project, user, pass string, write bool) error {
+func authorize(_ context.Context, p *ci.Project, user, pass string, a policy.Ability) error {
+	write := a == policy.PushCode
 	known := (user == alice && pass == alicePW) || (user == mallory && pass == malloryP)
 	switch {
 	case user != "" && !known:

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -101,7 +102,7 @@ func WithRequestLog(log *slog.Logger, metrics *Metrics, next http.Handler) http.
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			log.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			log.Log(r.Context(), level, "request", "request_id", id, "client", clientHost(r.RemoteAddr), "method", r.Method, "path", r.URL.Path,
 				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 		}()
 		next.ServeHTTP(rec, r)
@@ -130,4 +131,13 @@ func hasDotSegment(p string) bool {
 		}
 	}
 	return false
+}
+
+// clientHost is the address part of a RemoteAddr (the client's behind a
+// trusted proxy, see TrustProxies).
+func clientHost(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
 }

@@ -17,9 +17,9 @@ type VersionSource interface {
 // its own: Version reads the database's, so a runner whose requests
 // alternate between replicas echoes back a version every replica knows.
 //
-// Waking is local: Notify (this process made jobs pending) and messages on
-// store.QueueChannel (any replica did; Relay listens) end every Wait that
-// started before. A woken request re-checks the database.
+// Waking is local: messages on store.QueueChannel (any replica made jobs
+// pending; Relay listens) end every Wait that started before. A woken
+// request re-checks the database.
 type Queue struct {
 	src VersionSource
 
@@ -60,8 +60,9 @@ func (q *Queue) Gen() uint64 {
 	return q.gen
 }
 
-// Notify wakes every waiter: jobs may have become pending. Use it as the
-// scheduler's Notify hook (the database tells other replicas itself).
+// Notify wakes every waiter: jobs may have become pending. Where Relay
+// runs it is not needed (the store tells QueueChannel of every job made
+// pending); tests without a Relay use it as the scheduler's Notify hook.
 func (q *Queue) Notify() { q.Wake() }
 
 // Wake ends every Wait in progress; they re-check the database.

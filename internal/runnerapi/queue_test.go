@@ -2,6 +2,7 @@ package runnerapi
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -130,4 +131,30 @@ func (e *env) createdJob() *ci.Job {
 		e.t.Fatal(err)
 	}
 	return j
+}
+
+// burst is a Notifier whose channel already holds n messages and then
+// closes, as a listener delivers one transaction's notifications.
+type burst int
+
+func (n burst) Listen(context.Context, string) (<-chan string, error) {
+	ch := make(chan string, int(n))
+	for i := range int(n) {
+		ch <- fmt.Sprint(i)
+	}
+	close(ch)
+	return ch, nil
+}
+
+// TestRelayWakesOncePerBurst: the notifications that arrived together
+// (one per job a transaction made pending) wake held requests once, not
+// once each: every wake costs each held request its re-check queries.
+func TestRelayWakesOncePerBurst(t *testing.T) {
+	q := NewQueue(storetest.OpenSQLite(t))
+	if err := q.Relay(context.Background(), burst(10)); err == nil {
+		t.Fatal("Relay on a closed channel returned nil")
+	}
+	if got := q.Gen(); got != 1 {
+		t.Errorf("10 notifications that arrived together woke the queue %d times, want 1", got)
+	}
 }

@@ -283,3 +283,55 @@ func (db *DB) ProjectArtifactsSize(ctx context.Context, projectID int64) (int64,
 	}
 	return n, nil
 }
+
+// JobWithArtifacts reads a job's identity and status together with its
+// artifacts in one statement (the one-file read's hot path). The job is
+// PartialSpec: only ID, ProjectID, PipelineID, Name, Stage, Status,
+// UserID and FinishedAt are set. An unknown job is KindNotFound.
+func (db *DB) JobWithArtifacts(ctx context.Context, jobID int64) (*ci.Job, []*ci.Artifact, error) {
+	rows, err := db.query(ctx, db.sql, `SELECT j.id, j.project_id, j.pipeline_id, j.name, j.stage, j.status, j.user_id, j.finished_at,
+	a.id, a.job_id, a.pipeline_id, a.project_id, a.file_type, a.name, a.file_format, a.filename, a.size, a.sha256, a.blob_key,
+	a.index_key, a.expire_at, a.locked, a.created_at
+	FROM jobs j LEFT JOIN artifacts a ON a.job_id = j.id WHERE j.id = ? ORDER BY a.id`, jobID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading job %d with its artifacts: %w", jobID, err)
+	}
+	defer rows.Close()
+	var j *ci.Job
+	var out []*ci.Artifact
+	for rows.Next() {
+		var jj ci.Job
+		var status string
+		var aID, aJob, aPipeline, aProject, aSize sql.NullInt64
+		var aType, aName, aFormat, aFilename, aSum, aBlob, aIndex sql.NullString
+		var aLocked sql.NullBool
+		var aExpire, aCreated *time.Time
+		var created time.Time
+		if err := rows.Scan(&jj.ID, &jj.ProjectID, &jj.PipelineID, &jj.Name, &jj.Stage, &status, &jj.UserID, scanNullTime(&jj.FinishedAt),
+			&aID, &aJob, &aPipeline, &aProject, &aType, &aName, &aFormat, &aFilename, &aSize, &aSum, &aBlob,
+			&aIndex, scanNullTime(&aExpire), &aLocked, scanNullTime(&aCreated)); err != nil {
+			return nil, nil, fmt.Errorf("scanning job %d with its artifacts: %w", jobID, err)
+		}
+		if j == nil {
+			jj.Status, jj.PartialSpec = ci.Status(status), true
+			j = &jj
+		}
+		if !aID.Valid {
+			continue
+		}
+		if aCreated != nil {
+			created = *aCreated
+		}
+		out = append(out, &ci.Artifact{ID: aID.Int64, JobID: aJob.Int64, PipelineID: aPipeline.Int64, ProjectID: aProject.Int64,
+			FileType: aType.String, Name: aName.String, FileFormat: aFormat.String, Filename: aFilename.String,
+			Size: aSize.Int64, SHA256: aSum.String, BlobKey: aBlob.String, IndexKey: aIndex.String, ExpireAt: aExpire,
+			Locked: aLocked.Bool, CreatedAt: created})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("reading job %d with its artifacts: %w", jobID, err)
+	}
+	if j == nil {
+		return nil, nil, ci.Errorf(ci.KindNotFound, "job %d not found", jobID)
+	}
+	return j, out, nil
+}

@@ -163,7 +163,7 @@ func (s *Server) projectPage(c *req) error {
 			return err
 		}
 	}
-	if s.Policy.Can(ctx, c.p, policy.AdminProjectRunners, c.proj) {
+	if s.onProject(c, policy.AdminProjectRunners) == nil {
 		if runners, _, err = s.Store.ListRunners(ctx, ci.RunnerFilter{ProjectID: c.proj.ID, Page: ci.Page{Page: 1, PerPage: 50}}); err != nil {
 			return err
 		}

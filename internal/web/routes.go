@@ -151,7 +151,7 @@ func serve[T any](s *Server, c *req, rt *route[T], arg string, load func() (T, e
 		c.r.Body = http.MaxBytesReader(c.w, c.r.Body, rt.body)
 	}
 	c.ability = rt.ability
-	if c.proj != nil && rt.ability.Resource() == policy.ResourceProject {
+	if c.proj != nil && rt.ability.Resource() == policy.ResourceProject && !(rt.ability == policy.ReadProject && c.frame) {
 		if err := s.allow(c, rt.ability); err != nil {
 			return err
 		}
@@ -197,19 +197,16 @@ func (s *Server) projectRoutes(c *req) error {
 			return err
 		}
 	}
-	proj, err := s.Store.ProjectByFullPath(c.r.Context(), full)
-	if ci.IsNotFound(err) {
-		return errProjectNotFound
-	}
-	if err != nil {
+	if err := s.lookupProject(c, full); err != nil {
 		return err
 	}
 	// The page frame shows the project only to those who may see it, so
 	// that a private project's 404 is a missing one's, byte for byte.
-	if err := s.Policy.Project(c.r.Context(), c.p, policy.ReadProject, proj); err != nil {
+	if err := s.onProject(c, policy.ReadProject); err != nil {
+		c.proj, c.level = nil, nil // the frame of a missing project
 		return err
 	}
-	c.proj = proj
+	c.frame = true
 	if rt, arg := find(projectRouteTable, c.r.Method, rest); rt != nil {
 		return serve(s, c, rt, arg, none)
 	}
@@ -227,6 +224,30 @@ func (s *Server) projectRoutes(c *req) error {
 		}
 	}
 	return notFound()
+}
+
+// lookupProject sets the request's project by its full path, with the
+// caller's membership level in the same query when the policy needs it
+// (as the API's projectFor does).
+func (s *Server) lookupProject(c *req, full string) error {
+	var proj *ci.Project
+	var err error
+	if policy.NeedsMemberLevel(c.p) {
+		var lvl ci.AccessLevel
+		if proj, lvl, err = s.Store.ProjectWithLevel(c.r.Context(), 0, full, c.p.User.ID); err == nil {
+			c.level = &lvl
+		}
+	} else {
+		proj, err = s.Store.ProjectByFullPath(c.r.Context(), full)
+	}
+	if ci.IsNotFound(err) {
+		return errProjectNotFound
+	}
+	if err != nil {
+		return err
+	}
+	c.proj = proj
+	return nil
 }
 
 // dispatch serves rest by table; load resolves the pipeline or job only

@@ -63,10 +63,11 @@ func (s *Server) sessionMaxAge() time.Duration {
 }
 
 // secure reports whether cookies must be Secure: when the request came over
-// TLS, and always when users reach Baton at an https URL (behind a proxy
-// that terminates TLS the request itself is plain HTTP).
+// TLS (Baton's own, or a --trusted-proxies peer's X-Forwarded-Proto), and
+// always when users reach Baton at an https URL (behind a proxy that
+// terminates TLS the request itself is plain HTTP).
 func (s *Server) secure(r *http.Request) bool {
-	return r.TLS != nil || strings.HasPrefix(strings.ToLower(s.ExternalURL), "https://")
+	return httpx.IsHTTPS(r) || strings.HasPrefix(strings.ToLower(s.ExternalURL), "https://")
 }
 
 // csrfOf derives a session's CSRF token from its secret: pages show it,
@@ -156,8 +157,8 @@ func (s *Server) clearCookie(c *req, name, path string) {
 		Secure: s.secure(c.r), SameSite: http.SameSiteLaxMode})
 }
 
-// clientIP is the address the request came from (the proxy's, behind one:
-// forwarded-for headers are not trusted).
+// clientIP is the address the request came from: the proxy's behind one,
+// unless it is in --trusted-proxies (then X-Forwarded-For's client).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -43,6 +43,8 @@ type Store interface {
 	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
 	PipelineEventSeq(ctx context.Context, pipelineID int64) (int64, error)
 	ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
+	// ProjectWithLevel is ProjectByFullPath (id 0) with userID's level on it.
+	ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*ci.Project, ci.AccessLevel, error)
 	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
 	ReadTrace(ctx context.Context, jobID, offset, limit int64) ([]byte, error)
 	RunnerByID(ctx context.Context, id int64) (*ci.Runner, error)
@@ -181,12 +183,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // req is one request with what every handler needs: the caller and, under a
 // project path, the project.
 type req struct {
-	w       http.ResponseWriter
-	r       *http.Request
-	p       *auth.Principal
-	sess    *session // nil unless signed in with the session cookie
-	script  bool     // an artifact download with a token in a header
-	proj    *ci.Project
+	w      http.ResponseWriter
+	r      *http.Request
+	p      *auth.Principal
+	sess   *session // nil unless signed in with the session cookie
+	script bool     // an artifact download with a token in a header
+	proj   *ci.Project
+	// level is the caller's membership level on proj, read with it when
+	// the policy needs one (policy.NeedsMemberLevel); nil otherwise.
+	level *ci.AccessLevel
+	// frame is set once the page frame asked the policy for ReadProject,
+	// so that a route needing only that does not ask again.
+	frame   bool
 	started time.Time
 	// ability is the serving route's (see route): the handlers' checks
 	// (requireInstance, requireView) ask the policy for it.
@@ -251,13 +259,22 @@ func (c *req) user() *ci.User {
 // project. Changes also need a signed-in session: the UI's forms carry its
 // CSRF token.
 func (s *Server) allow(c *req, a policy.Ability) error {
-	if err := s.Policy.Project(c.r.Context(), c.p, a, c.proj); err != nil {
+	if err := s.onProject(c, a); err != nil {
 		return err
 	}
 	if a.Writes() && c.sess == nil {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden: sign in to change this")
 	}
 	return nil
+}
+
+// onProject asks the policy for a on the request's project, with the
+// caller's level read together with the project when there is one.
+func (s *Server) onProject(c *req, a policy.Ability) error {
+	if c.level != nil {
+		return s.Policy.ProjectAt(c.r.Context(), c.p, a, c.proj, *c.level)
+	}
+	return s.Policy.Project(c.r.Context(), c.p, a, c.proj)
 }
 
 // can is allow as a yes/no, for showing buttons.

@@ -53,6 +53,32 @@ func TestArtifacts(t *testing.T) {
 		if as, err := db.ArtifactsOfProject(ctx, other.ID, 0); err != nil || len(as) != 0 {
 			t.Errorf("ArtifactsOfProject(other project) = %d, %v", len(as), err)
 		}
+		for _, c := range []struct {
+			job  *ci.Job
+			want int
+		}{{jobs[0], 2}, {jobs2[0], 1}} {
+			j, as, err := db.JobWithArtifacts(ctx, c.job.ID)
+			if err != nil || j.ID != c.job.ID || j.ProjectID != proj.ID || j.PipelineID != c.job.PipelineID || j.Status != c.job.Status ||
+				j.Name != c.job.Name || !j.PartialSpec || len(as) != c.want {
+				t.Fatalf("JobWithArtifacts(%d) = %+v, %d artifacts, %v", c.job.ID, j, len(as), err)
+			}
+			want, _ := db.ArtifactsOfJobs(ctx, []int64{c.job.ID})
+			for i := range as {
+				got, w := *as[i], *want[i]
+				sameExpiry := (got.ExpireAt == nil) == (w.ExpireAt == nil) && (got.ExpireAt == nil || got.ExpireAt.Equal(*w.ExpireAt))
+				sameCreated := got.CreatedAt.Equal(w.CreatedAt)
+				got.ExpireAt, w.ExpireAt, got.CreatedAt, w.CreatedAt = nil, nil, time.Time{}, time.Time{}
+				if got != w || !sameExpiry || !sameCreated {
+					t.Errorf("JobWithArtifacts(%d)[%d] = %+v, want %+v", c.job.ID, i, as[i], want[i])
+				}
+			}
+		}
+		_, jobs3 := MustPipeline(t, db, proj.ID, "main", map[string][]string{"lint": nil})
+		if j, as, err := db.JobWithArtifacts(ctx, jobs3[0].ID); err != nil || j.ID != jobs3[0].ID || len(as) != 0 {
+			t.Errorf("JobWithArtifacts(no artifacts) = %+v, %v, %v", j, as, err)
+		}
+		_, _, err = db.JobWithArtifacts(ctx, 99999)
+		WantKind(t, err, ci.KindNotFound)
 		if as, err := db.ArtifactsOfJobs(ctx, nil); err != nil || len(as) != 0 {
 			t.Errorf("ArtifactsOfJobs(nil) = %v, %v", as, err)
 		}
