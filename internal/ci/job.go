@@ -88,6 +88,9 @@ type JobSpec struct {
 	Coverage        string         `json:"coverage,omitempty"`
 	// Cache are the job's caches (at most MaxCaches), in order.
 	Cache []CacheSpec `json:"cache,omitempty"`
+	// Trigger makes the job a bridge: no runner runs it; it creates a
+	// downstream pipeline (internal/downstream).
+	Trigger *TriggerSpec `json:"trigger,omitempty"`
 }
 
 // MaxCaches is GitLab's limit on the caches of one job.
@@ -117,6 +120,10 @@ type CacheSpec struct {
 	When         string   `json:"when,omitempty"`   // on_success (default), on_failure, always
 	FallbackKeys []string `json:"fallback_keys,omitempty"`
 }
+
+// Bridge reports whether the job is a bridge job (trigger:), which no
+// runner picks up.
+func (j *Job) Bridge() bool { return j.Spec.Trigger != nil }
 
 // Inherits reports whether the job inherits the global variable key.
 func (s *JobSpec) Inherits(key string) bool {

@@ -162,6 +162,17 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 				s.Needs = []ci.Need{}
 			}
 		}
+		if s.Trigger != nil {
+			for _, inc := range s.Trigger.Include {
+				if inc.Job == "" {
+					continue
+				}
+				targets := resolve(inc.Job)
+				if len(targets) != 1 || stageOf[targets[0]] > stageOf[s.Name] || (stageOf[targets[0]] == stageOf[s.Name] && !needed[targets[0]]) {
+					p.probs.add("%s:trigger:include: job '%s' must be one job of a previous stage or in needs", where, inc.Job)
+				}
+			}
+		}
 		if s.HasDependencies {
 			var deps []string
 			for _, d := range s.Dependencies {
