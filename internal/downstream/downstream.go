@@ -117,10 +117,25 @@ func (s *Service) Wake() {
 }
 
 // Job is told of every job status change (scheduler.Events): a bridge
-// that became pending, or was canceled, wakes Run.
-func (s *Service) Job(_ context.Context, j *ci.Job) {
-	if j.Bridge() {
+// that became pending wakes Run; canceling a bridge cancels the pipeline
+// it created.
+func (s *Service) Job(ctx context.Context, j *ci.Job) {
+	if !j.Bridge() {
+		return
+	}
+	if j.Status != ci.StatusCanceled {
 		s.Wake()
+		return
+	}
+	links, err := s.Store.LinksOfJobs(ctx, []int64{j.ID})
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "finding the downstream pipeline of a canceled bridge", "job_id", j.ID, "err", err)
+		return
+	}
+	for _, l := range links {
+		if err := s.Scheduler.CancelPipeline(ctx, l.PipelineID); err != nil && !ci.IsNotFound(err) {
+			s.Logger.ErrorContext(ctx, "canceling a downstream pipeline", "job_id", j.ID, "pipeline_id", l.PipelineID, "err", err)
+		}
 	}
 }
 
