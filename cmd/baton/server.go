@@ -133,7 +133,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// and m.queue's Relay wakes them from there; a hook as well woke each
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
-		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
+		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
 		Events: statusListeners{m.Hooks, m.Downstream}, Coverage: db})
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err

@@ -153,10 +153,12 @@ func (s *Service) DeleteBytes(ctx context.Context, a *ci.Artifact) {
 	}
 }
 
-// Notify wakes the waits for archives of pipelineID and projectID: call it
-// once an archive row is committed and once a job finished.
+// Notify wakes the waits for archives of pipelineID and projectID, and of
+// the pipelines above it in its project's downstream tree: call it once an
+// archive row is committed and once a job finished.
 func (s *Service) Notify(projectID, pipelineID int64) {
 	s.hub().Notify(projectID, pipelineID)
+	s.notifyUpstream(projectID, pipelineID)
 }
 
 // ReadArchiveFile reads the file at path in archive a, at most max bytes:
