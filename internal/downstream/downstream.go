@@ -336,7 +336,7 @@ func (s *Service) request(ctx context.Context, b *ci.Job) (*ci.PipelineRequest, 
 		}
 		return req, nil
 	}
-	env := s.env(parent, proj, vars)
+	env := s.env(parent, proj, b, nil, vars)
 	path := expand(t.Project, env)
 	target, err := s.Store.ProjectByFullPath(ctx, path)
 	if err != nil && !ci.IsNotFound(err) {

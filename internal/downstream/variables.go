@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -23,11 +24,12 @@ func (s *Service) forwarded(ctx context.Context, b *ci.Job, parent *ci.Pipeline,
 			return nil, fmt.Errorf("reading the spec of pipeline %d: %w", parent.ID, err)
 		}
 		var global []ci.Variable
+		var commit *ci.Commit
 		if spec != nil {
-			global = spec.Variables
+			global, commit = spec.Variables, spec.Commit
 		}
 		yaml := b.Spec.EffectiveVariables(global)
-		env := s.env(parent, proj, yaml)
+		env := s.env(parent, proj, b, commit, yaml)
 		for _, v := range yaml {
 			if ci.Reserved(v.Key) {
 				continue
@@ -44,11 +46,17 @@ func (s *Service) forwarded(ctx context.Context, b *ci.Job, parent *ci.Pipeline,
 	return out, nil
 }
 
-// env is what a bridge's variables may refer to: the parent pipeline's
-// predefined variables, its pipeline variables, then vars.
-func (s *Service) env(parent *ci.Pipeline, proj *ci.Project, vars []ci.Variable) map[string]string {
+// env is what a bridge's variables may refer to: the predefined variables
+// of bridge b in its pipeline parent (as a job sees them; no runner and no
+// job token), the pipeline's variables, then vars.
+func (s *Service) env(parent *ci.Pipeline, proj *ci.Project, b *ci.Job, commit *ci.Commit, vars []ci.Variable) map[string]string {
 	m := map[string]string{}
-	for _, v := range ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: parent}) {
+	in := ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: parent, Commit: commit,
+		Job: &ci.JobRun{Job: b, Runner: &ci.Runner{}}}
+	for _, v := range ci.PredefinedVariables(in) {
+		if v.Key == "CI_JOB_TOKEN" || v.Key == "CI_REPOSITORY_URL" || strings.HasPrefix(v.Key, "CI_RUNNER_") {
+			continue
+		}
 		m[v.Key] = v.Value
 	}
 	for _, vs := range [][]ci.Variable{vars, parent.Variables} {
