@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +161,132 @@ func TestDownstreamChildPipelines(t *testing.T) {
 			if js := jobs[name]; len(js) != 1 || js[0].Status != "success" {
 				t.Errorf("bridge %s: %+v", name, js)
 			}
+		}
+	})
+}
+
+const multiProjectTarget = `
+deploy:
+  script:
+    - echo "deploying $UPSTREAM_SHA from $CI_PIPELINE_SOURCE"
+    - test "$CI_PIPELINE_SOURCE" = pipeline
+`
+
+const multiProjectApp = `
+build:
+  stage: build
+  script: echo build
+trigger-deploy:
+  stage: deploy
+  variables:
+    UPSTREAM_SHA: $CI_COMMIT_SHA
+  trigger:
+    project: root/target
+    branch: main
+    strategy: depend
+missing:
+  stage: deploy
+  allow_failure: true
+  trigger: root/nope
+self:
+  stage: deploy
+  allow_failure: true
+  trigger: root/app
+`
+
+// nested children three levels deep: GitLab allows two.
+var nestedChildren = map[string]string{
+	".gitlab-ci.yml": "l1:\n  trigger:\n    include: l1.yml\n    strategy: depend\n",
+	"l1.yml":         "l2:\n  trigger:\n    include: l2.yml\n    strategy: depend\n",
+	"l2.yml":         "l3:\n  trigger:\n    include: l3.yml\n    strategy: depend\n",
+	"l3.yml":         "j:\n  script: 'true'\n",
+}
+
+func TestDownstreamMultiProject(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		in.startRunner(in.runnerToken(), 2)
+		target, _ := in.project("target", map[string]string{"README": "no CI on push\n"})
+		app, r := in.project("app", map[string]string{"README": "x\n"})
+		tr := newRepo(t, map[string]string{".gitlab-ci.yml": multiProjectTarget})
+		tr.git("push", "-q", "-f", in.pushURL("root/target"), "main")
+		// downstream lists the target's pipelines a bridge created.
+		downstream := func() []apiPipeline {
+			var pls, out []apiPipeline
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines", target), nil, http.StatusOK, &pls)
+			for _, p := range pls {
+				if p.Source == "pipeline" {
+					out = append(out, p)
+				}
+			}
+			return out
+		}
+		sha := r.commit("ci", map[string]string{".gitlab-ci.yml": multiProjectApp})
+		r.git("push", "-q", in.pushURL("root/app"), "main")
+		pl := in.latestPipeline(app)
+		done := in.waitPipeline(app, pl.ID, 90*time.Second, "success", "failed", "canceled")
+		jobs := in.jobs(app, pl.ID, false)
+		if done.Status != "success" {
+			t.Fatalf("app pipeline %s: %s", done.Status, statuses(jobs))
+		}
+		for name, reason := range map[string]string{"missing": "downstream_bridge_project_not_found", "self": "invalid_bridge_trigger"} {
+			if j := jobs[name][0]; j.Status != "failed" || j.FailureReason != reason {
+				t.Errorf("bridge %s: %s (%s), want failed (%s)", name, j.Status, j.FailureReason, reason)
+			}
+		}
+		if log := in.trace(app, jobs["missing"][0].ID); !strings.Contains(log, `downstream project "root/nope" could not be found`) {
+			t.Errorf("missing's log: %q", log)
+		}
+		if j := jobs["trigger-deploy"][0]; j.Status != "success" {
+			t.Errorf("trigger-deploy: %s", j.Status)
+		}
+		pls := downstream()
+		if len(pls) != 1 || pls[0].Status != "success" {
+			t.Fatalf("target's downstream pipelines %+v", pls)
+		}
+		tj := in.jobs(target, pls[0].ID, false)
+		if log := in.trace(target, tj["deploy"][0].ID); !strings.Contains(log, "deploying "+sha+" from pipeline") {
+			t.Errorf("target's deploy log lacks the forwarded variable:\n%s", log)
+		}
+
+		// A user who may not create pipelines in root/target: its bridge
+		// fails as for a project that does not exist, and creates nothing.
+		_, bobToken := in.user("bob")
+		var bobProj apiProject
+		code, body, _ := in.do("POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": bobToken}, url.Values{"name": {"bobapp"}})
+		if code != http.StatusCreated || json.Unmarshal(body, &bobProj) != nil {
+			t.Fatalf("bob's project: %d %s", code, body)
+		}
+		br := newRepo(t, map[string]string{".gitlab-ci.yml": "sneak:\n  trigger: root/target\n"})
+		u := strings.Replace(in.pushURL("bob/bobapp"), "root:"+in.token, "bob:"+bobToken, 1)
+		br.git("push", "-q", u, "main")
+		bpl := in.latestPipeline(bobProj.ID)
+		bdone := in.waitPipeline(bobProj.ID, bpl.ID, 30*time.Second, "success", "failed")
+		bj := in.jobs(bobProj.ID, bpl.ID, false)["sneak"][0]
+		if bdone.Status != "failed" || bj.FailureReason != "downstream_bridge_project_not_found" {
+			t.Errorf("bob's bridge: pipeline %s, job %s (%s)", bdone.Status, bj.Status, bj.FailureReason)
+		}
+		if pls := downstream(); len(pls) != 1 {
+			t.Errorf("bob's bridge created a pipeline in root/target: %+v", pls)
+		}
+
+		// Children nest at most two levels.
+		nested, _ := in.project("nested", nestedChildren)
+		npl := in.latestPipeline(nested)
+		if nd := in.waitPipeline(nested, npl.ID, 60*time.Second, "success", "failed", "canceled"); nd.Status != "failed" {
+			t.Fatalf("nested pipeline %s, want failed", nd.Status)
+		}
+		var all []apiPipeline
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines", nested), nil, http.StatusOK, &all)
+		if len(all) != 3 {
+			t.Fatalf("%d pipelines, want the top one and two levels of children: %+v", len(all), all)
+		}
+		l3 := in.jobs(nested, all[0].ID, false)["l3"][0]
+		if l3.FailureReason != "reached_max_descendant_pipelines_depth" {
+			t.Errorf("l3: %s (%s)", l3.Status, l3.FailureReason)
+		}
+		if log := in.trace(nested, l3.ID); !strings.Contains(log, "child pipelines can be nested at most 2 levels deep") {
+			t.Errorf("l3's log: %q", log)
 		}
 	})
 }
