@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go"
 )
 
 // downstreamParent generates a child pipeline's configuration in one job,
@@ -72,6 +74,21 @@ build-child:
 type apiPipelineLink struct {
 	apiPipeline
 	ProjectID int64 `json:"project_id"`
+}
+
+// bridges lists a pipeline's trigger jobs by name through GitLab's client
+// (GET /projects/:id/pipelines/:pipeline_id/bridges).
+func (in *instance) bridges(projectID, pipelineID int64) map[string]*gitlab.Bridge {
+	in.t.Helper()
+	list, _, err := in.glClient(in.token).Jobs.ListPipelineBridges(int(projectID), pipelineID, nil)
+	if err != nil {
+		in.t.Fatalf("listing bridges: %v", err)
+	}
+	out := map[string]*gitlab.Bridge{}
+	for _, b := range list {
+		out[b.Name] = b
+	}
+	return out
 }
 
 func TestDownstreamChildPipelines(t *testing.T) {
@@ -155,11 +172,26 @@ func TestDownstreamChildPipelines(t *testing.T) {
 		if code, _ := get(fmt.Sprintf("/api/v4/projects/%d/jobs/%d/artifacts?child=run-child", pid, jobs["generate"][0].ID)); code != http.StatusBadRequest {
 			t.Errorf("child= on the job route: %d, want 400", code)
 		}
-		// A job token of the parent reads it while it runs: proved by after's
-		// log above. A runner never received a bridge: both have no runner.
+		// Bridges are listed under /bridges with the pipeline each created,
+		// not under /jobs.
+		if _, ok := jobs["run-child"]; ok {
+			t.Errorf("/jobs lists a bridge: %s", statuses(jobs))
+		}
+		bridges := in.bridges(pid, pl.ID)
+		if len(bridges) != 2 {
+			t.Fatalf("bridges: %v", bridges)
+		}
 		for _, name := range []string{"run-child", "local-child"} {
-			if js := jobs[name]; len(js) != 1 || js[0].Status != "success" {
-				t.Errorf("bridge %s: %+v", name, js)
+			b := bridges[name]
+			if b == nil || b.Status != "success" || b.DownstreamPipeline == nil || b.DownstreamPipeline.Source != "parent_pipeline" ||
+				b.DownstreamPipeline.ProjectID != pid || b.DownstreamPipeline.SHA != pl.SHA {
+				t.Errorf("bridge %s: %+v (downstream %+v)", name, b, b.DownstreamPipeline)
+			}
+		}
+		if b := bridges["run-child"]; b != nil && b.DownstreamPipeline != nil {
+			code, body := get(fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts/raw/out/result.txt?job=build-child", pid, b.DownstreamPipeline.ID))
+			if code != http.StatusOK || !strings.Contains(body, want) {
+				t.Errorf("the child's own pipeline route: %d %s", code, body)
 			}
 		}
 	})
@@ -229,16 +261,18 @@ func TestDownstreamMultiProject(t *testing.T) {
 		if done.Status != "success" {
 			t.Fatalf("app pipeline %s: %s", done.Status, statuses(jobs))
 		}
+		bridges := in.bridges(app, pl.ID)
 		for name, reason := range map[string]string{"missing": "downstream_bridge_project_not_found", "self": "invalid_bridge_trigger"} {
-			if j := jobs[name][0]; j.Status != "failed" || j.FailureReason != reason {
-				t.Errorf("bridge %s: %s (%s), want failed (%s)", name, j.Status, j.FailureReason, reason)
+			if b := bridges[name]; b == nil || b.Status != "failed" || b.FailureReason != reason || b.DownstreamPipeline != nil {
+				t.Errorf("bridge %s: %+v, want failed (%s)", name, b, reason)
 			}
 		}
-		if log := in.trace(app, jobs["missing"][0].ID); !strings.Contains(log, `downstream project "root/nope" could not be found`) {
+		if log := in.trace(app, int64(bridges["missing"].ID)); !strings.Contains(log, `downstream project "root/nope" could not be found`) {
 			t.Errorf("missing's log: %q", log)
 		}
-		if j := jobs["trigger-deploy"][0]; j.Status != "success" {
-			t.Errorf("trigger-deploy: %s", j.Status)
+		if b := bridges["trigger-deploy"]; b.Status != "success" || b.DownstreamPipeline == nil || b.DownstreamPipeline.ProjectID != target ||
+			b.DownstreamPipeline.Source != "pipeline" {
+			t.Errorf("trigger-deploy: %+v (downstream %+v)", b, b.DownstreamPipeline)
 		}
 		pls := downstream()
 		if len(pls) != 1 || pls[0].Status != "success" {
@@ -262,7 +296,7 @@ func TestDownstreamMultiProject(t *testing.T) {
 		br.git("push", "-q", u, "main")
 		bpl := in.latestPipeline(bobProj.ID)
 		bdone := in.waitPipeline(bobProj.ID, bpl.ID, 30*time.Second, "success", "failed")
-		bj := in.jobs(bobProj.ID, bpl.ID, false)["sneak"][0]
+		bj := in.bridges(bobProj.ID, bpl.ID)["sneak"]
 		if bdone.Status != "failed" || bj.FailureReason != "downstream_bridge_project_not_found" {
 			t.Errorf("bob's bridge: pipeline %s, job %s (%s)", bdone.Status, bj.Status, bj.FailureReason)
 		}
@@ -281,11 +315,11 @@ func TestDownstreamMultiProject(t *testing.T) {
 		if len(all) != 3 {
 			t.Fatalf("%d pipelines, want the top one and two levels of children: %+v", len(all), all)
 		}
-		l3 := in.jobs(nested, all[0].ID, false)["l3"][0]
+		l3 := in.bridges(nested, all[0].ID)["l3"]
 		if l3.FailureReason != "reached_max_descendant_pipelines_depth" {
 			t.Errorf("l3: %s (%s)", l3.Status, l3.FailureReason)
 		}
-		if log := in.trace(nested, l3.ID); !strings.Contains(log, "child pipelines can be nested at most 2 levels deep") {
+		if log := in.trace(nested, int64(l3.ID)); !strings.Contains(log, "child pipelines can be nested at most 2 levels deep") {
 			t.Errorf("l3's log: %q", log)
 		}
 	})

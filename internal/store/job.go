@@ -162,6 +162,12 @@ func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, err
 	if !f.IncludeRetried {
 		add(`retried = FALSE`)
 	}
+	switch f.Kind {
+	case ci.JobKindBuilds:
+		add(`NOT bridge`)
+	case ci.JobKindBridges:
+		add(`bridge`)
+	}
 	where := ""
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
