@@ -188,6 +188,22 @@ func TestDownstreamChildPipelines(t *testing.T) {
 				t.Errorf("bridge %s: %+v (downstream %+v)", name, b, b.DownstreamPipeline)
 			}
 		}
+		// The pipeline graph links each bridge to its pipeline, and the
+		// child's page back to its parent.
+		web := newBrowser(t, in.url)
+		web.signIn(in.token)
+		_, page, _ := web.get(fmt.Sprintf("/root/parent/-/pipelines/%d", pl.ID))
+		for _, name := range []string{"run-child", "local-child"} {
+			d := bridges[name].DownstreamPipeline
+			link := fmt.Sprintf(`href="/root/parent/-/pipelines/%d"`, d.ID)
+			if !strings.Contains(page, link) {
+				t.Errorf("parent's graph lacks %s's link %s", name, link)
+			}
+			_, childPage, _ := web.get(fmt.Sprintf("/root/parent/-/pipelines/%d", d.ID))
+			if !strings.Contains(childPage, fmt.Sprintf(`triggered by <a href="/root/parent/-/pipelines/%d">pipeline #%d</a> (job %s)`, pl.ID, pl.ID, name)) {
+				t.Errorf("child %d's page lacks its upstream link", d.ID)
+			}
+		}
 		if b := bridges["run-child"]; b != nil && b.DownstreamPipeline != nil {
 			code, body := get(fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts/raw/out/result.txt?job=build-child", pid, b.DownstreamPipeline.ID))
 			if code != http.StatusOK || !strings.Contains(body, want) {
@@ -277,6 +293,11 @@ func TestDownstreamMultiProject(t *testing.T) {
 		pls := downstream()
 		if len(pls) != 1 || pls[0].Status != "success" {
 			t.Fatalf("target's downstream pipelines %+v", pls)
+		}
+		web := newBrowser(t, in.url)
+		web.signIn(in.token)
+		if _, page, _ := web.get(fmt.Sprintf("/root/app/-/pipelines/%d", pl.ID)); !strings.Contains(page, fmt.Sprintf(`href="/root/target/-/pipelines/%d"`, pls[0].ID)) {
+			t.Errorf("app's graph lacks the link to root/target's pipeline %d", pls[0].ID)
 		}
 		tj := in.jobs(target, pls[0].ID, false)
 		if log := in.trace(target, tj["deploy"][0].ID); !strings.Contains(log, "deploying "+sha+" from pipeline") {

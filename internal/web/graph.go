@@ -38,6 +38,8 @@ type graphNode struct {
 	Job      *ci.Job
 	X, Y     int
 	Duration float64
+	// Downstream is the pipeline a bridge job created, nil for other jobs.
+	Downstream *pipelineRef
 }
 
 // graphEdge is one need, drawn from the needed job to the job that needs it.
