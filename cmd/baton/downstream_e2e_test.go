@@ -56,6 +56,13 @@ build-child:
     - echo "unique" > only/here.txt
   artifacts:
     paths: [out/, only/]
+use-parent:
+  needs:
+    - pipeline: $PARENT_PIPELINE_ID
+      job: generate
+  script:
+    - grep -q build-child child.yml
+    - echo "got the parent's artifact"
 only-in-child:
   script:
     - mkdir -p only && echo "only in the generated child" > only/here.txt
@@ -205,6 +212,10 @@ func TestDownstreamChildPipelines(t *testing.T) {
 			}
 		}
 		if b := bridges["run-child"]; b != nil && b.DownstreamPipeline != nil {
+			cj := in.jobs(pid, b.DownstreamPipeline.ID, false)
+			if up := cj["use-parent"]; len(up) != 1 || up[0].Status != "success" || !strings.Contains(in.trace(pid, up[0].ID), "got the parent's artifact") {
+				t.Errorf("needs:pipeline:job in the child: %s", statuses(cj))
+			}
 			code, body := get(fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/artifacts/raw/out/result.txt?job=build-child", pid, b.DownstreamPipeline.ID))
 			if code != http.StatusOK || !strings.Contains(body, want) {
 				t.Errorf("the child's own pipeline route: %d %s", code, body)

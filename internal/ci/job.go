@@ -169,7 +169,15 @@ type Need struct {
 	Job       string `json:"job"`
 	Artifacts bool   `json:"artifacts"` // default true
 	Optional  bool   `json:"optional,omitempty"`
+	// Pipeline (needs:pipeline:job) names an upstream pipeline, as written
+	// (e.g. $PARENT_PIPELINE_ID), whose job Job's artifacts the job gets:
+	// not a scheduling need.
+	Pipeline string `json:"pipeline,omitempty"`
 }
+
+// CrossPipeline reports whether the need names a job of another pipeline,
+// which the job's pipeline does not wait for.
+func (n Need) CrossPipeline() bool { return n.Pipeline != "" }
 
 // ArtifactsSpec is a job's artifacts keyword.
 type ArtifactsSpec struct {

@@ -128,6 +128,10 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 		needed := map[string]bool{}
 		var needs []ci.Need
 		for _, nd := range s.Needs {
+			if nd.CrossPipeline() {
+				needs = append(needs, nd) // another pipeline's job: resolved when the job runs
+				continue
+			}
 			targets := resolve(nd.Job)
 			if p.work = capAdd(p.work, len(targets)); p.work > maxTotalWork {
 				p.probs.add("the pipeline is too large: too many needs")
@@ -221,7 +225,7 @@ func (p *planner) checkNeedsCycles(specs []ci.JobSpec) {
 		state[i] = visiting
 		for _, nd := range specs[i].Needs {
 			j, ok := index[nd.Job]
-			if !ok {
+			if !ok || nd.CrossPipeline() {
 				continue
 			}
 			if state[j] == visiting {

@@ -176,3 +176,41 @@ func TestPlanTriggerInvalid(t *testing.T) {
 		})
 	}
 }
+
+// A child fetching its parent's artifacts (GitLab's needs:pipeline:job):
+// not a scheduling need, so a job of the child with the same name as the
+// parent's is neither waited for nor a cycle.
+func TestPlanNeedsPipeline(t *testing.T) {
+	y := `
+build:
+  script: make
+test:
+  needs:
+    - pipeline: $PARENT_PIPELINE_ID
+      job: build
+    - job: build
+      artifacts: false
+  script: ./test.sh
+lint:
+  needs:
+    - pipeline: $PARENT_PIPELINE_ID
+      job: lint
+      artifacts: true
+  script: ./lint.sh
+`
+	plan := mustPlan(t, y, nil)
+	assertEqual(t, job(t, plan, "test").Needs, []ci.Need{{Job: "build", Artifacts: true, Pipeline: "$PARENT_PIPELINE_ID"}, {Job: "build"}})
+	assertEqual(t, job(t, plan, "lint").Needs, []ci.Need{{Job: "lint", Artifacts: true, Pipeline: "$PARENT_PIPELINE_ID"}})
+
+	for _, tt := range []struct{ name, yaml, want string }{
+		{"pipeline without job", "t:\n  script: x\n  needs:\n    - pipeline: $PARENT_PIPELINE_ID\n", "jobs:t:needs:job config should be a string"},
+		{"pipeline not a string", "t:\n  script: x\n  needs:\n    - pipeline: [1]\n      job: b\n", "jobs:t:needs:pipeline config should be a string"},
+		{"pipeline with parallel", "t:\n  script: x\n  needs:\n    - pipeline: $P\n      job: b\n      parallel: {matrix: [{A: x}]}\n", "a needs:pipeline entry takes only job, pipeline and artifacts"},
+		{"project", "t:\n  script: x\n  needs:\n    - project: a/b\n      job: b\n      ref: main\n", "jobs:t:needs:project is not supported by Baton"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Plan(Input{Content: []byte(tt.yaml), Variables: branchPush()})
+			assertInvalid(t, err, tt.want)
+		})
+	}
+}

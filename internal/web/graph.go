@@ -95,7 +95,7 @@ func layoutGraph(jobs []*ci.Job, now time.Time) graph {
 			}
 			for _, need := range n.Job.Spec.Needs {
 				from, ok := pos[need.Job]
-				if !ok {
+				if !ok || need.CrossPipeline() {
 					continue
 				}
 				x1, y1 := from.X+nodeWidth, from.Y+nodeH/2
