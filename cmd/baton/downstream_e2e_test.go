@@ -336,6 +336,33 @@ func TestDownstreamMultiProject(t *testing.T) {
 			t.Errorf("bob's bridge created a pipeline in root/target: %+v", pls)
 		}
 
+		// needs:project: a job gets another project's artifacts once that
+		// project's job-token allow-list admits its project.
+		lib, _ := in.project("lib", map[string]string{".gitlab-ci.yml": "build-lib:\n  script: mkdir -p lib && echo libfoo-1.2 > lib/out.txt\n  artifacts:\n    paths: [lib/]\n"})
+		lpl := in.latestPipeline(lib)
+		if st := in.waitPipeline(lib, lpl.ID, 60*time.Second, "success", "failed").Status; st != "success" {
+			t.Fatalf("lib pipeline %s", st)
+		}
+		consumer, cr := in.project("consumer", map[string]string{".gitlab-ci.yml": "consume:\n  needs:\n    - project: root/lib\n      job: build-lib\n      ref: $CI_COMMIT_REF_NAME\n      artifacts: true\n  script:\n    - cat lib/out.txt\n"})
+		cpl := in.latestPipeline(consumer)
+		if st := in.waitPipeline(consumer, cpl.ID, 60*time.Second, "success", "failed").Status; st != "failed" {
+			t.Errorf("consumer without the allow-list: %s, want failed", st)
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/job_token_scope/allowlist", lib), url.Values{"target_project_id": {fmt.Sprint(consumer)}}, http.StatusCreated, nil)
+		cr.commit("again", nil)
+		cr.git("push", "-q", in.pushURL("root/consumer"), "main")
+		var cpls []apiPipeline
+		eventually(t, 15*time.Second, "a second consumer pipeline", func() bool {
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines", consumer), nil, http.StatusOK, &cpls)
+			return len(cpls) == 2
+		})
+		if st := in.waitPipeline(consumer, cpls[0].ID, 60*time.Second, "success", "failed").Status; st != "success" {
+			t.Errorf("consumer with the allow-list: %s", st)
+		}
+		if log := in.trace(consumer, in.jobs(consumer, cpls[0].ID, false)["consume"][0].ID); !strings.Contains(log, "libfoo-1.2") {
+			t.Errorf("consume's log lacks lib's artifact:\n%s", log)
+		}
+
 		// Children nest at most two levels.
 		nested, _ := in.project("nested", nestedChildren)
 		npl := in.latestPipeline(nested)

@@ -173,11 +173,16 @@ type Need struct {
 	// (e.g. $PARENT_PIPELINE_ID), whose job Job's artifacts the job gets:
 	// not a scheduling need.
 	Pipeline string `json:"pipeline,omitempty"`
+	// Project and Ref (needs:project) name another project (full path)
+	// and ref, whose latest successful pipeline's job Job gives its
+	// artifacts: not a scheduling need either.
+	Project string `json:"project,omitempty"`
+	Ref     string `json:"ref,omitempty"`
 }
 
 // CrossPipeline reports whether the need names a job of another pipeline,
 // which the job's pipeline does not wait for.
-func (n Need) CrossPipeline() bool { return n.Pipeline != "" }
+func (n Need) CrossPipeline() bool { return n.Pipeline != "" || n.Project != "" }
 
 // ArtifactsSpec is a job's artifacts keyword.
 type ArtifactsSpec struct {

@@ -169,9 +169,9 @@ type JobFilter struct {
 	IncludeRetried bool
 	// Kind limits the list to builds (jobs runners run) or bridges
 	// (trigger: jobs); "" lists both.
-	Kind JobKind
-	Page                // PerPage 0 = no limit
-	Ascending      bool // by id; default newest first
+	Kind      JobKind
+	Page           // PerPage 0 = no limit
+	Ascending bool // by id; default newest first
 }
 
 // JobKind selects builds or bridges in JobFilter.

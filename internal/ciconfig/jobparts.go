@@ -124,14 +124,25 @@ func parseNeeds(n *node, where string, probs *problems) []ci.Need {
 			probs.add("%s config contains unknown keys: %s", where, bad)
 			continue
 		}
-		if it.has("project") {
-			probs.add("%s:project is not supported by Baton", where)
-		}
 		need := ci.Need{Artifacts: true}
 		var ok bool
 		if need.Job, ok = scalarString(it.get("job")); !ok || need.Job == "" {
 			probs.add("%s:job config should be a string", where)
 			continue
+		}
+		if it.has("project") {
+			str := func(key string) string {
+				v, ok := scalarString(it.get(key))
+				if !ok || v == "" {
+					probs.add("%s:%s config should be a string", where, key)
+				}
+				return v
+			}
+			need.Project, need.Ref = str("project"), str("ref")
+			if it.has("pipeline") || it.has("parallel") || it.has("optional") {
+				probs.add("%s config: a needs:project entry takes only project, job, ref and artifacts", where)
+				continue
+			}
 		}
 		if pn := it.get("pipeline"); pn != nil {
 			if need.Pipeline, ok = scalarString(pn); !ok || need.Pipeline == "" {

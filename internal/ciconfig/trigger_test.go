@@ -202,11 +202,29 @@ lint:
 	assertEqual(t, job(t, plan, "test").Needs, []ci.Need{{Job: "build", Artifacts: true, Pipeline: "$PARENT_PIPELINE_ID"}, {Job: "build"}})
 	assertEqual(t, job(t, plan, "lint").Needs, []ci.Need{{Job: "lint", Artifacts: true, Pipeline: "$PARENT_PIPELINE_ID"}})
 
+	// needs:project as GitLab's docs write it, beside a local need.
+	y = `
+build:
+  script: make
+package:
+  stage: deploy
+  needs:
+    - project: group/libfoo
+      job: build-lib
+      ref: $CI_COMMIT_REF_NAME
+      artifacts: true
+    - build
+  script: ./package.sh
+`
+	assertEqual(t, job(t, mustPlan(t, y, nil), "package").Needs, []ci.Need{
+		{Job: "build-lib", Artifacts: true, Project: "group/libfoo", Ref: "$CI_COMMIT_REF_NAME"}, {Job: "build", Artifacts: true}})
+
 	for _, tt := range []struct{ name, yaml, want string }{
 		{"pipeline without job", "t:\n  script: x\n  needs:\n    - pipeline: $PARENT_PIPELINE_ID\n", "jobs:t:needs:job config should be a string"},
 		{"pipeline not a string", "t:\n  script: x\n  needs:\n    - pipeline: [1]\n      job: b\n", "jobs:t:needs:pipeline config should be a string"},
 		{"pipeline with parallel", "t:\n  script: x\n  needs:\n    - pipeline: $P\n      job: b\n      parallel: {matrix: [{A: x}]}\n", "a needs:pipeline entry takes only job, pipeline and artifacts"},
-		{"project", "t:\n  script: x\n  needs:\n    - project: a/b\n      job: b\n      ref: main\n", "jobs:t:needs:project is not supported by Baton"},
+		{"project without ref", "t:\n  script: x\n  needs:\n    - project: a/b\n      job: b\n", "jobs:t:needs:ref config should be a string"},
+		{"project with pipeline", "t:\n  script: x\n  needs:\n    - project: a/b\n      job: b\n      ref: main\n      pipeline: $P\n", "a needs:project entry takes only project, job, ref and artifacts"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Plan(Input{Content: []byte(tt.yaml), Variables: branchPush()})

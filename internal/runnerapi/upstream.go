@@ -6,7 +6,9 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 var needVarRe = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$`)
@@ -23,6 +25,16 @@ func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) 
 	var ancestors map[int64]bool
 	for _, n := range j.Spec.Needs {
 		if !n.CrossPipeline() || !n.Artifacts {
+			continue
+		}
+		if n.Project != "" {
+			dep, err := s.projectNeed(ctx, j, pl, n)
+			if err != nil {
+				return nil, err
+			}
+			if dep != nil {
+				out = append(out, dep)
+			}
 			continue
 		}
 		raw := n.Pipeline
@@ -87,4 +99,56 @@ func (s *Server) upstreamOf(ctx context.Context, pl *ci.Pipeline) (map[int64]boo
 		id = l.ParentPipelineID
 	}
 	return out, nil
+}
+
+// projectNeed is the job a needs:project entry names: job n.Job of the
+// latest successful pipeline of project n.Project on ref n.Ref (variables
+// of the job's pipeline expanded), if the job's token may read that
+// project's artifacts (internal/policy: its own project, or one whose
+// job-token allow-list admits it). Otherwise nothing, said in the log.
+func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n ci.Need) (*ci.Job, error) {
+	env := map[string]string{"CI_COMMIT_REF_NAME": pl.Ref, "CI_PIPELINE_ID": strconv.FormatInt(pl.ID, 10)}
+	if !pl.Tag {
+		env["CI_COMMIT_BRANCH"] = pl.Ref
+	}
+	for _, vs := range [][]ci.Variable{j.Spec.Variables, pl.Variables} {
+		for _, v := range vs {
+			env[v.Key] = v.Value
+		}
+	}
+	path, ref := expandNeed(n.Project, env), expandNeed(n.Ref, env)
+	target, err := s.Store.ProjectByFullPath(ctx, path)
+	if ci.IsNotFound(err) {
+		s.logger().WarnContext(ctx, "needs:project names no project", "job_id", j.ID, "project", path)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading project %q: %w", path, err)
+	}
+	if s.Policy == nil || s.Policy.Project(ctx, &auth.Principal{Job: j}, policy.ReadArtifact, target) != nil {
+		s.logger().WarnContext(ctx, "needs:project: the job token may not read the project's artifacts", "job_id", j.ID, "project", path)
+		return nil, nil
+	}
+	c, err := s.Artifacts.OnRef(ctx, target, ref, n.Job, "", false)
+	if ci.IsNotFound(err) {
+		s.logger().WarnContext(ctx, "needs:project: no artifacts", "job_id", j.ID, "project", path, "ref", ref, "need", n.Job, "err", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.Job, nil
+}
+
+var anyVarRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+// expandNeed replaces $VAR and ${VAR} found in env; others stay.
+func expandNeed(s string, env map[string]string) string {
+	return anyVarRe.ReplaceAllStringFunc(s, func(m string) string {
+		sub := anyVarRe.FindStringSubmatch(m)
+		if v, ok := env[sub[1]+sub[2]]; ok {
+			return v
+		}
+		return m
+	})
 }
