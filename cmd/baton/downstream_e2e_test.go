@@ -83,6 +83,25 @@ type apiPipelineLink struct {
 	ProjectID int64 `json:"project_id"`
 }
 
+// pushPipeline waits for the project's newest push pipeline (its child
+// pipelines may be newer).
+func (in *instance) pushPipeline(projectID int64) apiPipeline {
+	in.t.Helper()
+	var found apiPipeline
+	eventually(in.t, 15*time.Second, "a push pipeline", func() bool {
+		var pls []apiPipeline
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/pipelines?source=push", projectID), nil, http.StatusOK, &pls)
+		for _, p := range pls {
+			if p.Source == "push" {
+				found = p
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
 // bridges lists a pipeline's trigger jobs by name through GitLab's client
 // (GET /projects/:id/pipelines/:pipeline_id/bridges).
 func (in *instance) bridges(projectID, pipelineID int64) map[string]*gitlab.Bridge {
@@ -104,7 +123,7 @@ func TestDownstreamChildPipelines(t *testing.T) {
 		in.startRunner(in.runnerToken(), 3)
 		pid, _ := in.project("parent", map[string]string{".gitlab-ci.yml": downstreamParent,
 			"ci/child.yml.in": downstreamChildTemplate, "ci/local-child.yml": downstreamLocalChild})
-		pl := in.latestPipeline(pid)
+		pl := in.pushPipeline(pid)
 		done := in.waitPipeline(pid, pl.ID, 120*time.Second, "success", "failed", "canceled")
 		jobs := in.jobs(pid, pl.ID, false)
 		if done.Status != "success" {
@@ -251,6 +270,14 @@ self:
   stage: deploy
   allow_failure: true
   trigger: root/app
+lint-child:
+  stage: deploy
+  trigger:
+    include:
+      - project: root/templates
+        file: /child/lint.yml
+        ref: main
+    strategy: depend
 `
 
 // nested children three levels deep: GitLab allows two.
@@ -265,6 +292,7 @@ func TestDownstreamMultiProject(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		in := startBaton(t, e)
 		in.startRunner(in.runnerToken(), 2)
+		in.project("templates", map[string]string{"child/lint.yml": "lint:\n  script: echo \"linting $CI_PROJECT_PATH from a template\"\n"})
 		target, _ := in.project("target", map[string]string{"README": "no CI on push\n"})
 		app, r := in.project("app", map[string]string{"README": "x\n"})
 		tr := newRepo(t, map[string]string{".gitlab-ci.yml": multiProjectTarget})
@@ -282,7 +310,7 @@ func TestDownstreamMultiProject(t *testing.T) {
 		}
 		sha := r.commit("ci", map[string]string{".gitlab-ci.yml": multiProjectApp})
 		r.git("push", "-q", in.pushURL("root/app"), "main")
-		pl := in.latestPipeline(app)
+		pl := in.pushPipeline(app)
 		done := in.waitPipeline(app, pl.ID, 90*time.Second, "success", "failed", "canceled")
 		jobs := in.jobs(app, pl.ID, false)
 		if done.Status != "success" {
@@ -296,6 +324,11 @@ func TestDownstreamMultiProject(t *testing.T) {
 		}
 		if log := in.trace(app, int64(bridges["missing"].ID)); !strings.Contains(log, `downstream project "root/nope" could not be found`) {
 			t.Errorf("missing's log: %q", log)
+		}
+		if lc := bridges["lint-child"]; lc.Status != "success" || lc.DownstreamPipeline == nil || lc.DownstreamPipeline.ProjectID != app {
+			t.Errorf("lint-child (trigger:include:project): %+v", lc)
+		} else if lj := in.jobs(app, lc.DownstreamPipeline.ID, false)["lint"]; len(lj) != 1 || !strings.Contains(in.trace(app, lj[0].ID), "linting root/app from a template") {
+			t.Errorf("the project-file child's job: %+v", lj)
 		}
 		if b := bridges["trigger-deploy"]; b.Status != "success" || b.DownstreamPipeline == nil || b.DownstreamPipeline.ProjectID != target ||
 			b.DownstreamPipeline.Source != "pipeline" {
@@ -326,7 +359,7 @@ func TestDownstreamMultiProject(t *testing.T) {
 		br := newRepo(t, map[string]string{".gitlab-ci.yml": "sneak:\n  trigger: root/target\n"})
 		u := strings.Replace(in.pushURL("bob/bobapp"), "root:"+in.token, "bob:"+bobToken, 1)
 		br.git("push", "-q", u, "main")
-		bpl := in.latestPipeline(bobProj.ID)
+		bpl := in.pushPipeline(bobProj.ID)
 		bdone := in.waitPipeline(bobProj.ID, bpl.ID, 30*time.Second, "success", "failed")
 		bj := in.bridges(bobProj.ID, bpl.ID)["sneak"]
 		if bdone.Status != "failed" || bj.FailureReason != "downstream_bridge_project_not_found" {
@@ -339,12 +372,12 @@ func TestDownstreamMultiProject(t *testing.T) {
 		// needs:project: a job gets another project's artifacts once that
 		// project's job-token allow-list admits its project.
 		lib, _ := in.project("lib", map[string]string{".gitlab-ci.yml": "build-lib:\n  script: mkdir -p lib && echo libfoo-1.2 > lib/out.txt\n  artifacts:\n    paths: [lib/]\n"})
-		lpl := in.latestPipeline(lib)
+		lpl := in.pushPipeline(lib)
 		if st := in.waitPipeline(lib, lpl.ID, 60*time.Second, "success", "failed").Status; st != "success" {
 			t.Fatalf("lib pipeline %s", st)
 		}
 		consumer, cr := in.project("consumer", map[string]string{".gitlab-ci.yml": "consume:\n  needs:\n    - project: root/lib\n      job: build-lib\n      ref: $CI_COMMIT_REF_NAME\n      artifacts: true\n  script:\n    - cat lib/out.txt\n"})
-		cpl := in.latestPipeline(consumer)
+		cpl := in.pushPipeline(consumer)
 		if st := in.waitPipeline(consumer, cpl.ID, 60*time.Second, "success", "failed").Status; st != "failed" {
 			t.Errorf("consumer without the allow-list: %s, want failed", st)
 		}
@@ -363,9 +396,37 @@ func TestDownstreamMultiProject(t *testing.T) {
 			t.Errorf("consume's log lacks lib's artifact:\n%s", log)
 		}
 
+		// Canceling a pipeline cancels the child its depend bridge waits for.
+		slow, _ := in.project("slow", map[string]string{".gitlab-ci.yml": "wait:\n  trigger:\n    include: slow.yml\n    strategy: depend\n",
+			"slow.yml": "sleepy:\n  script: sleep 120\n"})
+		spl := in.pushPipeline(slow)
+		var child *gitlab.PipelineInfo
+		state := ""
+		defer func() {
+			if t.Failed() {
+				t.Logf("slow: %s", state)
+			}
+		}()
+		eventually(t, 30*time.Second, "the slow child to run", func() bool {
+			b := in.bridges(slow, spl.ID)["wait"]
+			if b == nil || b.DownstreamPipeline == nil {
+				state = fmt.Sprintf("bridge %+v", b)
+				return false
+			}
+			child = b.DownstreamPipeline
+			js := in.jobs(slow, child.ID, false)
+			state = fmt.Sprintf("bridge %s, child %+v: %s", b.Status, child, statuses(js))
+			return len(js["sleepy"]) == 1 && js["sleepy"][0].Status == "running"
+		})
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/cancel", slow, spl.ID), nil, http.StatusOK, nil)
+		in.waitPipeline(slow, child.ID, 60*time.Second, "canceled")
+		if st := in.waitPipeline(slow, spl.ID, 30*time.Second, "canceled", "failed", "success").Status; st != "canceled" {
+			t.Errorf("slow parent: %s, want canceled", st)
+		}
+
 		// Children nest at most two levels.
 		nested, _ := in.project("nested", nestedChildren)
-		npl := in.latestPipeline(nested)
+		npl := in.pushPipeline(nested)
 		if nd := in.waitPipeline(nested, npl.ID, 60*time.Second, "success", "failed", "canceled"); nd.Status != "failed" {
 			t.Fatalf("nested pipeline %s, want failed", nd.Status)
 		}
