@@ -313,8 +313,8 @@ func (s *Service) request(ctx context.Context, b *ci.Job) (*ci.PipelineRequest, 
 	}
 	link := &ci.PipelineLink{ParentPipelineID: parent.ID, ParentProjectID: parent.ProjectID, ParentJobID: b.ID, Depth: up.Depth + 1}
 	if link.Depth > ci.MaxHierarchyDepth {
-		return nil, refuse(ci.FailureMaxDescendantsDepth, "the pipeline hierarchy would be more than %d levels deep (a downstream pipeline may be at most %d levels below its top pipeline)",
-			ci.MaxHierarchyDepth+1, ci.MaxHierarchyDepth)
+		return nil, refuse(ci.FailureMaxDescendantsDepth, "downstream pipelines can be at most %d levels below their top pipeline (this one would be level %d)",
+			ci.MaxHierarchyDepth, link.Depth)
 	}
 	vars, err := s.forwarded(ctx, b, parent, proj)
 	if err != nil {
