@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonci/baton/internal/downstream"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/junit"
 	"github.com/batonci/baton/internal/planner"
@@ -72,6 +73,9 @@ type Config struct {
 	Automation                     // pipeline schedules and webhooks (automation.go)
 
 	ArtifactTokenConfig // artifact tokens jobs mint (artifacttokens.go)
+	// MaxChildConfigBytes bounds a child pipeline configuration a job
+	// generated (trigger:include:artifact).
+	MaxChildConfigBytes int64
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -137,6 +141,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
 	str(&c.TrustedProxies, "trusted-proxies", "BATON_TRUSTED_PROXIES", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are honoured (default: none)")
+	integer(&c.MaxChildConfigBytes, "max-child-config-bytes", "BATON_MAX_CHILD_CONFIG_BYTES", downstream.DefaultMaxConfigBytes, "maximum bytes of a child pipeline configuration read from a job's artifacts")
 	c.bindBounds(fs, integer, duration)
 	c.bindIncludes(str, integer, duration)
 	c.bindSecrets(str, integer)

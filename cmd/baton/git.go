@@ -57,12 +57,18 @@ func (s gitSource) ResolveRef(ctx context.Context, projectID int64, ref string) 
 	if err != nil {
 		return ci.Commit{}, false, err
 	}
+	c, err := s.Commit(ctx, projectID, sha)
+	return c, tag, err
+}
+
+// Commit reads one commit (a child pipeline runs at its parent's).
+func (s gitSource) Commit(ctx context.Context, projectID int64, sha string) (ci.Commit, error) {
 	c, err := s.repos.Commit(ctx, projectID, sha)
 	if err != nil {
-		return ci.Commit{}, false, err
+		return ci.Commit{}, err
 	}
 	return ci.Commit{SHA: c.SHA, Title: c.Title, Message: c.Message, Author: c.AuthorName + " <" + c.AuthorEmail + ">",
-		Timestamp: c.CommittedAt}, tag, nil
+		Timestamp: c.CommittedAt}, nil
 }
 
 func (s gitSource) ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error) {

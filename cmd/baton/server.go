@@ -23,6 +23,7 @@ import (
 	blobfs "github.com/batonci/baton/internal/blob/fs"
 	blobs3 "github.com/batonci/baton/internal/blob/s3"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/downstream"
 	"github.com/batonci/baton/internal/events"
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/hooks"
@@ -73,6 +74,8 @@ type Main struct {
 	Git       *gitserve.Handler
 	Hooks     *hooks.Service   // builds and queues webhook events
 	Schedules *schedule.Runner // fires due pipeline schedules
+	// Downstream creates the pipelines bridge jobs (trigger:) ask for.
+	Downstream *downstream.Service
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -121,13 +124,17 @@ func (m *Main) Open(ctx context.Context) error {
 	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
 	// requests waiting for their artifacts.
 	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
+	// Bridge jobs (trigger:) are the downstream service's; it hears of
+	// them through the scheduler's events, as webhooks do.
+	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
+		MaxConfigBytes: m.Config.MaxChildConfigBytes, Logger: m.Logger})
 	// No Notify hook for held job requests: the store tells QueueChannel
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
 	// and m.queue's Relay wakes them from there; a hook as well woke each
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
-		Finished: m.Waiters.Notify, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: m.Hooks, Coverage: db})
+		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
+		Events: statusListeners{m.Hooks, m.Downstream}, Coverage: db})
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
@@ -138,6 +145,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
 		TempDir: filepath.Join(m.Config.DataDir, "tmp")}
 	m.ArtifactTokens = m.artifactTokens(db)
+	m.Downstream.Planner, m.Downstream.Scheduler, m.Downstream.Artifacts = m.Planner, m.Scheduler, m.Artifacts
 	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
 	m.RunnerAPI = runnerapi.New(db, m.Blobs, m.queue, runnerapi.Options{
 		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
@@ -365,6 +373,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "event-streams", func(ctx context.Context) error { return m.Events.Hub.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-reaper", m.Reaper.Run)
 	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
+	m.loop(ctx, "bridge-jobs", m.Downstream.Run)
 	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
 	if m.Config.OrphanAfter > 0 {
 		m.loop(ctx, "orphan-sweeper", m.Sweeper.Run)
@@ -376,6 +385,21 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	m.Logger.Info("Baton is listening", "addr", ln.Addr().String(), "url", m.Config.ExternalURL, "database", redactURL(m.Config.DatabaseURL))
 	return nil
+}
+
+// statusListeners tells every listener of the scheduler's status changes.
+type statusListeners []scheduler.Events
+
+func (e statusListeners) Pipeline(ctx context.Context, p *ci.Pipeline) {
+	for _, l := range e {
+		l.Pipeline(ctx, p)
+	}
+}
+
+func (e statusListeners) Job(ctx context.Context, j *ci.Job) {
+	for _, l := range e {
+		l.Job(ctx, j)
+	}
 }
 
 // loop runs a background loop until ctx ends, restarting it after errors.

@@ -107,6 +107,9 @@ func noMerge(aq artifacts.Query) error {
 	if aq.Merge != "" {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - merge=%s is supported on the pipeline routes only (/pipelines/:pipeline_id/artifacts?job=NAME&merge=%s)", aq.Merge, aq.Merge)
 	}
+	if aq.Child != "" {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - child= is supported on the pipeline routes only (/pipelines/:pipeline_id/artifacts?job=NAME&child=BRIDGE)")
+	}
 	return nil
 }
 
@@ -141,15 +144,15 @@ func (s *Server) choosePipeline(ctx context.Context, r *http.Request, proj *ci.P
 	}
 	spec.PipelineID = pl.ID
 	if aq.Merge == artifacts.MergeParallel {
-		if aq.Artifact != "" {
-			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - merge=parallel merges archives; it takes no artifact")
+		if aq.Artifact != "" || aq.Child != "" {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - merge=parallel merges archives of the pipeline's own jobs; it takes no artifact or child")
 		}
 		return func(ctx context.Context) (*artifacts.Choice, error) {
 			return s.Artifacts.ParallelInPipeline(ctx, pl, aq.Job)
 		}, nil
 	}
 	return func(ctx context.Context) (*artifacts.Choice, error) {
-		return s.Artifacts.InPipeline(ctx, pl, aq.Job, aq.Artifact)
+		return s.Artifacts.InPipelineTree(ctx, pl, aq.Job, aq.Artifact, aq.Child)
 	}, nil
 }
 

@@ -241,6 +241,12 @@ var jobScopes = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusPending: tru
 	ci.StatusManual: true, ci.StatusCanceling: true, ci.StatusPreparing: true, ci.StatusScheduled: true}
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Project, f ci.JobFilter) error {
+	return s.listJobsAs(w, r, proj, f, func(_ []*ci.Job, es []jobEntity) (any, error) { return es, nil })
+}
+
+// listJobsAs is listJobs answering with what shape makes of the jobs and
+// their entities.
+func (s *Server) listJobsAs(w http.ResponseWriter, r *http.Request, proj *ci.Project, f ci.JobFilter, shape func([]*ci.Job, []jobEntity) (any, error)) error {
 	q, err := httpx.ReadParams(r)
 	if err != nil {
 		return err
@@ -261,7 +267,11 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, proj *ci.Proje
 	if err != nil {
 		return err
 	}
-	out, err := s.jobViews(r, proj, jobs)
+	es, err := s.jobViews(r, proj, jobs)
+	if err != nil {
+		return err
+	}
+	out, err := shape(jobs, es)
 	if err != nil {
 		return err
 	}
@@ -275,7 +285,7 @@ func (s *Server) listPipelineJobs(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.listJobs(w, r, proj, ci.JobFilter{ProjectID: proj.ID, PipelineID: pl.ID})
+	return s.listJobs(w, r, proj, ci.JobFilter{ProjectID: proj.ID, PipelineID: pl.ID, Kind: ci.JobKindBuilds})
 }
 
 func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request) error {
@@ -283,7 +293,7 @@ func (s *Server) listProjectJobs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.listJobs(w, r, proj, ci.JobFilter{ProjectID: proj.ID, IncludeRetried: true})
+	return s.listJobs(w, r, proj, ci.JobFilter{ProjectID: proj.ID, IncludeRetried: true, Kind: ci.JobKindBuilds})
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {

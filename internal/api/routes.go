@@ -71,6 +71,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report", policy.ReadJob, small, s.testReport},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report_summary", policy.ReadJob, small, s.testReportSummary},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/events", policy.ReadPipeline, small, s.pipelineEvents},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/bridges", policy.ReadJob, small, s.listPipelineBridges},
 
 		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.lintProjectConfig},
 		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.lintProjectContent},

@@ -39,6 +39,7 @@ type Store interface {
 	ci.HookStore
 	ci.CoverageStore
 	ci.TestReportStore
+	ci.DownstreamStore
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.

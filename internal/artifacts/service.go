@@ -153,8 +153,41 @@ func (s *Service) DeleteBytes(ctx context.Context, a *ci.Artifact) {
 	}
 }
 
-// Notify wakes the waits for archives of pipelineID and projectID: call it
-// once an archive row is committed and once a job finished.
+// Notify wakes the waits for archives of pipelineID and projectID, and of
+// the pipelines above it in its project's downstream tree: call it once an
+// archive row is committed and once a job finished.
 func (s *Service) Notify(projectID, pipelineID int64) {
 	s.hub().Notify(projectID, pipelineID)
+	s.notifyUpstream(projectID, pipelineID)
+}
+
+// ReadArchiveFile reads the file at path in archive a, at most max bytes:
+// KindNotFound if there is no such file, KindTooLarge if it is bigger.
+// A generated child pipeline configuration is read this way.
+func (s *Service) ReadArchiveFile(ctx context.Context, a *ci.Artifact, path string, max int64) ([]byte, error) {
+	x, done, err := s.OpenIndex(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	e, err := x.Lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	if e.Size > max {
+		return nil, ci.Errorf(ci.KindTooLarge, "file '%s' is larger than %d bytes", path, max)
+	}
+	rc, err := s.OpenEntry(ctx, a, e)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading '%s' of artifact %d: %w", path, a.ID, err)
+	}
+	if int64(len(data)) > max {
+		return nil, ci.Errorf(ci.KindTooLarge, "file '%s' is larger than %d bytes", path, max)
+	}
+	return data, nil
 }

@@ -36,6 +36,9 @@ type Query struct {
 	Wait         time.Duration
 	SearchRecent bool
 	Merge        string // "" or MergeParallel
+	// Child selects a child pipeline on the pipeline routes: bridge job
+	// names from the pipeline down, separated by "/".
+	Child string
 }
 
 // ReadQuery reads job (required when needJob), artifact (a published
@@ -43,7 +46,10 @@ type Query struct {
 // search_recent_successful_pipelines.
 func ReadQuery(r *http.Request, needJob bool) (Query, error) {
 	q := r.URL.Query()
-	aq := Query{Job: q.Get("job"), Artifact: q.Get("artifact")}
+	aq := Query{Job: q.Get("job"), Artifact: q.Get("artifact"), Child: q.Get("child")}
+	if len(aq.Child) > MaxChildSelector {
+		return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - child must be at most %d bytes", MaxChildSelector)
+	}
 	if needJob && aq.Job == "" {
 		return aq, ci.Errorf(ci.KindInvalid, "400 Bad request - job is missing: name the job, e.g. ?job=build")
 	}

@@ -88,6 +88,9 @@ type JobSpec struct {
 	Coverage        string         `json:"coverage,omitempty"`
 	// Cache are the job's caches (at most MaxCaches), in order.
 	Cache []CacheSpec `json:"cache,omitempty"`
+	// Trigger makes the job a bridge: no runner runs it; it creates a
+	// downstream pipeline (internal/downstream).
+	Trigger *TriggerSpec `json:"trigger,omitempty"`
 }
 
 // MaxCaches is GitLab's limit on the caches of one job.
@@ -117,6 +120,10 @@ type CacheSpec struct {
 	When         string   `json:"when,omitempty"`   // on_success (default), on_failure, always
 	FallbackKeys []string `json:"fallback_keys,omitempty"`
 }
+
+// Bridge reports whether the job is a bridge job (trigger:), which no
+// runner picks up.
+func (j *Job) Bridge() bool { return j.Spec.Trigger != nil }
 
 // Inherits reports whether the job inherits the global variable key.
 func (s *JobSpec) Inherits(key string) bool {
@@ -162,7 +169,20 @@ type Need struct {
 	Job       string `json:"job"`
 	Artifacts bool   `json:"artifacts"` // default true
 	Optional  bool   `json:"optional,omitempty"`
+	// Pipeline (needs:pipeline:job) names an upstream pipeline, as written
+	// (e.g. $PARENT_PIPELINE_ID), whose job Job's artifacts the job gets:
+	// not a scheduling need.
+	Pipeline string `json:"pipeline,omitempty"`
+	// Project and Ref (needs:project) name another project (full path)
+	// and ref, whose latest successful pipeline's job Job gives its
+	// artifacts: not a scheduling need either.
+	Project string `json:"project,omitempty"`
+	Ref     string `json:"ref,omitempty"`
 }
+
+// CrossPipeline reports whether the need names a job of another pipeline,
+// which the job's pipeline does not wait for.
+func (n Need) CrossPipeline() bool { return n.Pipeline != "" || n.Project != "" }
 
 // ArtifactsSpec is a job's artifacts keyword.
 type ArtifactsSpec struct {

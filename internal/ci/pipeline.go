@@ -42,7 +42,10 @@ type Pipeline struct {
 	// once rather than in every job. CreatePipeline writes it; PipelineByID
 	// and ListPipelines leave it empty (read it with PipelineSpec), so that
 	// status reads never carry it.
-	Spec       PipelineSpec
+	Spec PipelineSpec
+	// Parent is set on a downstream pipeline when it is created:
+	// CreatePipeline records it (DownstreamStore.LinkOf reads it back).
+	Parent     *PipelineLink
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	StartedAt  *time.Time
@@ -101,6 +104,11 @@ type PipelineRequest struct {
 	// Inputs fill the spec:inputs of a configuration with a spec header
 	// (strings, float64 numbers, booleans, []any arrays, as JSON decodes them).
 	Inputs map[string]any
+	// Config, when not nil, is the configuration to plan instead of the
+	// project's CI file (a child pipeline's, given by its bridge job).
+	Config []byte
+	// Parent links a downstream pipeline to the bridge job creating it.
+	Parent *PipelineLink
 }
 
 // NewJobs are the rows a new pipeline p of plan starts with: one created

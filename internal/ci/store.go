@@ -167,9 +167,21 @@ type JobFilter struct {
 	// their scripts, variables, images or artifacts.
 	ScheduleOnly   bool
 	IncludeRetried bool
-	Page                // PerPage 0 = no limit
-	Ascending      bool // by id; default newest first
+	// Kind limits the list to builds (jobs runners run) or bridges
+	// (trigger: jobs); "" lists both.
+	Kind      JobKind
+	Page           // PerPage 0 = no limit
+	Ascending bool // by id; default newest first
 }
+
+// JobKind selects builds or bridges in JobFilter.
+type JobKind string
+
+// Job kinds.
+const (
+	JobKindBuilds  JobKind = "builds"
+	JobKindBridges JobKind = "bridges"
+)
 
 // JobStore keeps jobs, their traces and job-token lookups.
 type JobStore interface {

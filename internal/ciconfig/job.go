@@ -40,7 +40,6 @@ var jobKeys = map[string]bool{
 // unsupportedJobKeys are valid GitLab keywords Baton cannot honour; they are
 // rejected rather than silently ignored.
 var unsupportedJobKeys = map[string]string{
-	"trigger": "downstream pipelines are not supported",
 	"release": "releases are not supported",
 	"run":     "CI/CD steps are not supported",
 }
@@ -68,7 +67,12 @@ func (p *planner) parseJobs() {
 func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 	where := "jobs:" + name
 	before := len(p.probs.list)
-	if bad := unknownKeys(n, jobKeys); bad != "" {
+	bridge := n.has("trigger")
+	allowed := jobKeys
+	if bridge {
+		allowed = bridgeKeys
+	}
+	if bad := unknownKeys(n, allowed); bad != "" {
 		p.probs.add("%s config contains unknown keys: %s", where, bad)
 	}
 	var unsupported []string
@@ -84,7 +88,7 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 	var dkeys []string
 	var dvals []*node
 	for i, k := range defaults.keys {
-		if !n.has(k) && inheritDefault(k) {
+		if !n.has(k) && inheritDefault(k) && !bridge { // default: does not apply to trigger jobs
 			dkeys, dvals = append(dkeys, k), append(dvals, defaults.vals[i])
 		}
 	}
@@ -180,6 +184,8 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 				p.probs.add("%s config should be a boolean value", kw)
 			}
 			s.Interruptible = b
+		case "trigger":
+			s.Trigger = parseTrigger(v, kw, &p.probs)
 		case "environment":
 			s.Environment = parseEnvironment(v, kw, &p.probs)
 		case "coverage":

@@ -124,16 +124,35 @@ func parseNeeds(n *node, where string, probs *problems) []ci.Need {
 			probs.add("%s config contains unknown keys: %s", where, bad)
 			continue
 		}
-		for _, k := range []string{"project", "pipeline"} {
-			if it.has(k) {
-				probs.add("%s:%s is not supported by Baton", where, k)
-			}
-		}
 		need := ci.Need{Artifacts: true}
 		var ok bool
 		if need.Job, ok = scalarString(it.get("job")); !ok || need.Job == "" {
 			probs.add("%s:job config should be a string", where)
 			continue
+		}
+		if it.has("project") {
+			str := func(key string) string {
+				v, ok := scalarString(it.get(key))
+				if !ok || v == "" {
+					probs.add("%s:%s config should be a string", where, key)
+				}
+				return v
+			}
+			need.Project, need.Ref = str("project"), str("ref")
+			if it.has("pipeline") || it.has("parallel") || it.has("optional") {
+				probs.add("%s config: a needs:project entry takes only project, job, ref and artifacts", where)
+				continue
+			}
+		}
+		if pn := it.get("pipeline"); pn != nil {
+			if need.Pipeline, ok = scalarString(pn); !ok || need.Pipeline == "" {
+				probs.add("%s:pipeline config should be a string", where)
+				continue
+			}
+			if it.has("parallel") || it.has("optional") {
+				probs.add("%s config: a needs:pipeline entry takes only job, pipeline and artifacts", where)
+				continue
+			}
 		}
 		var names []string
 		if pn := it.get("parallel"); pn != nil {

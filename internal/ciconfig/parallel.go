@@ -128,6 +128,10 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 		needed := map[string]bool{}
 		var needs []ci.Need
 		for _, nd := range s.Needs {
+			if nd.CrossPipeline() {
+				needs = append(needs, nd) // another pipeline's job: resolved when the job runs
+				continue
+			}
 			targets := resolve(nd.Job)
 			if p.work = capAdd(p.work, len(targets)); p.work > maxTotalWork {
 				p.probs.add("the pipeline is too large: too many needs")
@@ -160,6 +164,17 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 			s.Needs = needs
 			if s.Needs == nil {
 				s.Needs = []ci.Need{}
+			}
+		}
+		if s.Trigger != nil {
+			for _, inc := range s.Trigger.Include {
+				if inc.Job == "" {
+					continue
+				}
+				targets := resolve(inc.Job)
+				if len(targets) != 1 || stageOf[targets[0]] > stageOf[s.Name] || (stageOf[targets[0]] == stageOf[s.Name] && !needed[targets[0]]) {
+					p.probs.add("%s:trigger:include: job '%s' must be one job of a previous stage or in needs", where, inc.Job)
+				}
 			}
 		}
 		if s.HasDependencies {
@@ -210,7 +225,7 @@ func (p *planner) checkNeedsCycles(specs []ci.JobSpec) {
 		state[i] = visiting
 		for _, nd := range specs[i].Needs {
 			j, ok := index[nd.Job]
-			if !ok {
+			if !ok || nd.CrossPipeline() {
 				continue
 			}
 			if state[j] == visiting {

@@ -99,7 +99,7 @@ func TestPlanNeedsErrors(t *testing.T) {
 		{"dependency not in needs", "a:\n  stage: build\n  script: t\nc:\n  stage: build\n  script: t\nb:\n  needs: [c]\n  dependencies: [a]\n  script: t\n",
 			[]string{"jobs:b:dependencies", "the a should be part of needs"}},
 		{"needs hash without job", "a:\n  needs: [{artifacts: false}]\n  script: t\n", []string{"jobs:a:needs:job config should be a string"}},
-		{"needs from another project", "a:\n  needs: [{job: b, project: other/p}]\n  script: t\n", []string{"jobs:a:needs:project is not supported"}},
+		{"needs from another project without ref", "a:\n  needs: [{job: b, project: other/p}]\n  script: t\n", []string{"jobs:a:needs:ref config should be a string"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,7 +48,7 @@ func TestPlanValidationErrors(t *testing.T) {
 		{"workflow bad when", "workflow:\n  rules: [{when: manual}]\nj:\n  script: t\n", "workflow:rules:rule when unknown value: manual"},
 		{"workflow unknown key", "workflow:\n  rulez: []\nj:\n  script: t\n", "workflow config contains unknown keys: rulez"},
 		{"default unknown key", "default:\n  stage: build\nj:\n  script: t\n", "default config contains unknown keys: stage"},
-		{"trigger unsupported", "j:\n  trigger: other/project\n", "jobs:j:trigger is not supported by Baton"},
+		{"trigger with script", "j:\n  script: t\n  trigger: other/project\n", "jobs:j config contains unknown keys: script"},
 		{"dependencies not a list of strings", "j:\n  dependencies: [{a: b}]\n  script: t\n", "jobs:j:dependencies config should be an array of strings"},
 		{"cache scalar", "j:\n  cache: vendor\n  script: t\n", "jobs:j:cache config should be a hash or an array of hashes"},
 		{"interruptible string", "j:\n  interruptible: sure\n  script: t\n", "jobs:j:interruptible config should be a boolean value"},

@@ -37,6 +37,12 @@ type Source interface {
 	SetHEAD(ctx context.Context, projectID int64, branch string) error
 }
 
+// CommitSource reads one commit by its sha; a Source that is one plans
+// child pipelines at their parent's commit rather than the ref's current one.
+type CommitSource interface {
+	Commit(ctx context.Context, projectID int64, sha string) (ci.Commit, error)
+}
+
 // Store is what the planner reads and writes.
 type Store interface {
 	// CreatePipeline persists a pipeline and its jobs in one transaction.
@@ -140,6 +146,12 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	if err != nil {
 		return nil, fmt.Errorf("resolving ref %q: %w", req.Ref, err)
 	}
+	if cs, ok := p.source.(CommitSource); ok && req.Parent != nil && req.SHA != "" && c.SHA != req.SHA {
+		// A child pipeline runs the commit its parent runs.
+		if c, err = cs.Commit(ctx, req.Project.ID, req.SHA); err != nil {
+			return nil, fmt.Errorf("reading commit %s: %w", req.SHA, err)
+		}
+	}
 	if req.SHA != "" && c.SHA != req.SHA {
 		p.log.InfoContext(ctx, "ref moved on since the push; planning its current commit",
 			"project_id", req.Project.ID, "ref", req.Ref, "sha", req.SHA, "current_sha", c.SHA)
@@ -150,7 +162,7 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	c.Message = p.opts.Limits.clip(c.Message)
 	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
 	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
-		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title}
+		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title, Parent: req.Parent}
 	rules, err := p.store.ListProtectedRefs(ctx, req.Project.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading protected refs: %w", err)
@@ -159,7 +171,7 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	// created (GitLab's ci_pipelines.protected): its jobs get protected
 	// variables and CI_COMMIT_REF_PROTECTED=true.
 	pl.Protected = ci.RefProtected(rules, ref, tag)
-	plan, err := p.plan(ctx, req.Project, pl, &c, req.Inputs)
+	plan, err := p.plan(ctx, req.Project, pl, &c, req.Inputs, req.Config)
 	if err != nil {
 		if !push || IsNoPipeline(err) || ci.KindOf(err) != ci.KindInvalid {
 			return nil, err
@@ -175,7 +187,9 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	if err := p.Schedule(ctx, pl); err != nil {
 		return nil, err
 	}
-	p.cancelRedundant(ctx, req.Project, pl)
+	if req.Parent == nil { // a downstream pipeline is its upstream's to cancel
+		p.cancelRedundant(ctx, req.Project, pl)
+	}
 	return pl, nil
 }
 
@@ -217,19 +231,24 @@ var errMissingConfig = ci.Errorf(ci.KindInvalid, "Missing CI config file")
 // gives jobs, then pl's own variables; the plan is checked against the
 // limits. Its errors are KindInvalid for the configuration's problems.
 func (p *Planner) Plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (*ci.PipelinePlan, error) {
-	return p.plan(ctx, proj, pl, c, nil)
+	return p.plan(ctx, proj, pl, c, nil, nil)
 }
 
 // plan is Plan with the pipeline's inputs for a configuration with a
-// spec:inputs header.
-func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit, inputs map[string]any) (*ci.PipelinePlan, error) {
-	path := proj.ConfigPath()
-	content, err := p.source.ReadFile(ctx, proj.ID, c.SHA, path)
-	if ci.IsNotFound(err) {
-		return nil, errMissingConfig
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: %w", path, c.SHA, err)
+// spec:inputs header, of config, or of the project's CI file when config
+// is nil.
+func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit, inputs map[string]any, config []byte) (*ci.PipelinePlan, error) {
+	content := config
+	if content == nil {
+		path := proj.ConfigPath()
+		var err error
+		content, err = p.source.ReadFile(ctx, proj.ID, c.SHA, path)
+		if ci.IsNotFound(err) {
+			return nil, errMissingConfig
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s at %s: %w", path, c.SHA, err)
+		}
 	}
 	vars, err := p.ruleVariables(ctx, proj, pl, c)
 	if err != nil {

@@ -19,7 +19,7 @@ func (s *Server) dependencyJobs(ctx context.Context, j *ci.Job) ([]*ci.Job, erro
 	if j.Spec.HasNeeds {
 		want = map[string]bool{}
 		for _, n := range j.Spec.Needs {
-			if n.Artifacts {
+			if n.Artifacts && !n.CrossPipeline() {
 				want[n.Job] = true
 			}
 		}
@@ -64,10 +64,18 @@ func (s *Server) dependencyJobs(ctx context.Context, j *ci.Job) ([]*ci.Job, erro
 // the dependency jobs exported (later jobs win on repeated keys). Every
 // dependency carries the running job's own token, which downloadArtifact
 // accepts for any job of the same project.
-func (s *Server) dependencies(ctx context.Context, j *ci.Job, token string) ([]jobDependency, []jobVariable, error) {
+func (s *Server) dependencies(ctx context.Context, j *ci.Job, pl *ci.Pipeline, token string) ([]jobDependency, []jobVariable, error) {
 	deps, err := s.dependencyJobs(ctx, j)
-	if err != nil || len(deps) == 0 {
+	if err != nil {
 		return []jobDependency{}, nil, err
+	}
+	upstream, err := s.upstreamNeeds(ctx, j, pl)
+	if err != nil {
+		return []jobDependency{}, nil, err
+	}
+	deps = append(upstream, deps...)
+	if len(deps) == 0 {
+		return []jobDependency{}, nil, nil
 	}
 	ids := make([]int64, len(deps))
 	for i, d := range deps {

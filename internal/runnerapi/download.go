@@ -6,11 +6,14 @@ import (
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
 )
 
 // downloadArtifact is GET /api/v4/jobs/:id/artifacts, which runners call
 // for dependencies. The token (Job-Token header, token or job_token
-// parameter) must be that of a running job of the same project: payloads
+// parameter) must be that of a running job of the same project, or of a
+// project whose job token the policy lets read the target's artifacts
+// (needs:project, the target's allow-list): payloads
 // hand every dependency the running job's own token. Unknown tokens are
 // 401, tokens of finished jobs or other projects 403, a job without an
 // archive 404. The archive is served by the artifact service, as on the
@@ -48,7 +51,7 @@ func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", id, err)
 	}
-	if target.ProjectID != caller.ProjectID {
+	if target.ProjectID != caller.ProjectID && !s.crossProjectReadable(r, caller, target) {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden - the job token's project may not read job %d", id)
 	}
 	c, err := s.Artifacts.OfJob(ctx, target, "")
@@ -56,4 +59,17 @@ func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return s.Artifacts.ServeArchive(w, r, c.Archive)
+}
+
+// crossProjectReadable asks the policy whether caller's job token may read
+// the artifacts of target's project (needs:project).
+func (s *Server) crossProjectReadable(r *http.Request, caller, target *ci.Job) bool {
+	if s.Policy == nil {
+		return false
+	}
+	proj, err := s.Store.ProjectByID(r.Context(), target.ProjectID)
+	if err != nil {
+		return false
+	}
+	return s.Policy.Project(r.Context(), &auth.Principal{Job: caller}, policy.ReadArtifact, proj) == nil
 }

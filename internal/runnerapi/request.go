@@ -159,7 +159,7 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	if run.RepoURL, err = s.repoURL(proj, secret); err != nil {
 		return nil, err
 	}
-	deps, dotenv, err := s.dependencies(ctx, j, secret)
+	deps, dotenv, err := s.dependencies(ctx, j, pl, secret)
 	if err != nil {
 		return nil, err
 	}

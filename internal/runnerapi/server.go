@@ -27,6 +27,10 @@ import (
 // what its default artifacts service reads.
 type Store interface {
 	artifacts.Store
+	// LinkOf finds the upstream of a downstream pipeline (needs:pipeline).
+	LinkOf(ctx context.Context, pipelineID int64) (*ci.PipelineLink, error)
+	// ProjectByFullPath finds a needs:project project.
+	ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
 
 	// Runners: registration, verification, management.
 	CreateRunner(ctx context.Context, r *ci.Runner) error

@@ -81,6 +81,9 @@ func newGraph(jobs []*ci.Job) *graph {
 func (g *graph) needs(i int) []int {
 	var out []int
 	for _, n := range g.jobs[i].Spec.Needs {
+		if n.CrossPipeline() {
+			continue // another pipeline's job, already finished or not ours to wait for
+		}
 		if idx, ok := g.byName[n.Job]; ok {
 			out = append(out, idx...)
 			continue

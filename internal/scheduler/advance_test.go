@@ -24,6 +24,12 @@ func TestAdvance(t *testing.T) {
 		want string // sorted "name:status" of the changes
 	}{
 		{"empty pipeline", nil, ""},
+		{"needs:pipeline is not waited for, even with a job of that name here", []*ci.Job{
+			jb("build", 0, running), jb("test", 1, created, func(j *ci.Job) {
+				j.Spec.HasNeeds = true
+				j.Spec.Needs = []ci.Need{{Job: "build", Artifacts: true, Pipeline: "$PARENT_PIPELINE_ID"}}
+			}),
+		}, "test:pending"},
 		{"first stage starts at once", []*ci.Job{
 			jb("a", 0, created), jb("b", 0, created), jb("c", 1, created),
 		}, "a:pending b:pending"},

@@ -30,6 +30,9 @@ func (s *Scheduler) cancel(ctx context.Context, j *ci.Job) (bool, error) {
 		if to == "" {
 			return false, nil
 		}
+		if to == ci.StatusCanceling && j.Bridge() {
+			to = ci.StatusCanceled // no runner holds a bridge; its downstream pipeline is canceled with it
+		}
 		c := *j
 		c.Status = to
 		if to == ci.StatusCanceled {

@@ -79,7 +79,7 @@ func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
 	now := s.opts.Now()
 	var errs []error
 	for _, j := range jobs {
-		if j.StartedAt == nil {
+		if j.StartedAt == nil || j.Bridge() { // a bridge waits as long as its downstream pipeline runs
 			continue
 		}
 		if now.Sub(*j.StartedAt) > s.opts.JobTimeout(ctx, j)+s.opts.TimeoutGrace {

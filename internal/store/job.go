@@ -24,7 +24,7 @@ func schedSpec(s *ci.JobSpec) ci.JobSpec {
 	return ci.JobSpec{Name: s.Name, Stage: s.Stage, When: s.When, AllowFailure: s.AllowFailure,
 		AllowFailureExitCodes: s.AllowFailureExitCodes, Needs: s.Needs, HasNeeds: s.HasNeeds,
 		NodeIndex: s.NodeIndex, NodeTotal: s.NodeTotal, Timeout: s.Timeout, Retry: s.Retry,
-		Interruptible: s.Interruptible}
+		Interruptible: s.Interruptible, Trigger: s.Trigger}
 }
 
 func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
@@ -90,11 +90,11 @@ func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time
 	err = db.queryRow(ctx, tx,
 		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, sched, retried, attempt,
 			runner_id, token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
-			finished_at, updated_at, erased_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			finished_at, updated_at, erased_at, bridge)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), string(sched), j.Retried, j.Attempt,
 		j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), j.UserID, db.t(j.CreatedAt),
-		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt)).Scan(&j.ID)
+		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge()).Scan(&j.ID)
 	if err != nil {
 		return db.violation(err, "creating job", "job token already in use")
 	}
@@ -161,6 +161,12 @@ func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, err
 	}
 	if !f.IncludeRetried {
 		add(`retried = FALSE`)
+	}
+	switch f.Kind {
+	case ci.JobKindBuilds:
+		add(`NOT bridge`)
+	case ci.JobKindBridges:
+		add(`bridge`)
 	}
 	where := ""
 	if len(conds) > 0 {
@@ -298,12 +304,13 @@ func (db *DB) RetryJob(ctx context.Context, old, next *ci.Job) error {
 }
 
 // ListStaleJobs returns up to limit active (running or canceling) jobs whose
-// UpdatedAt is before before, least recently updated first.
+// UpdatedAt is before before, least recently updated first. Bridge jobs,
+// which no runner reports on, are not listed.
 func (db *DB) ListStaleJobs(ctx context.Context, before time.Time, limit int) ([]*ci.Job, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status IN ('running', 'canceling') AND updated_at < ?
+	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status IN ('running', 'canceling') AND NOT bridge AND updated_at < ?
 		ORDER BY updated_at, id LIMIT `+fmt.Sprint(limit), db.t(before))
 }
 

@@ -78,6 +78,9 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 				return err
 			}
 		}
+		if p.Parent != nil {
+			return db.insertLink(ctx, tx, id, p)
+		}
 		return nil
 	})
 	if err != nil {

@@ -38,6 +38,8 @@ type graphNode struct {
 	Job      *ci.Job
 	X, Y     int
 	Duration float64
+	// Downstream is the pipeline a bridge job created, nil for other jobs.
+	Downstream *pipelineRef
 }
 
 // graphEdge is one need, drawn from the needed job to the job that needs it.
@@ -93,7 +95,7 @@ func layoutGraph(jobs []*ci.Job, now time.Time) graph {
 			}
 			for _, need := range n.Job.Spec.Needs {
 				from, ok := pos[need.Job]
-				if !ok {
+				if !ok || need.CrossPipeline() {
 					continue
 				}
 				x1, y1 := from.X+nodeWidth, from.Y+nodeH/2

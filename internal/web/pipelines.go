@@ -122,8 +122,18 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 	if err != nil {
 		return err
 	}
+	down, up, err := s.pipelineLinks(c, pl, jobs)
+	if err != nil {
+		return err
+	}
+	g := layoutGraph(jobs, now)
+	for i := range g.Stages {
+		for k := range g.Stages[i].Jobs {
+			g.Stages[i].Jobs[k].Downstream = down[g.Stages[i].Jobs[k].Job.ID]
+		}
+	}
 	return s.render(c, http.StatusOK, "pipeline", "Pipeline #"+strconv.FormatInt(pl.ID, 10)+" · "+c.proj.FullPath, map[string]any{
-		"Tabs": tabs, "Pipeline": pl, "Duration": pl.Duration(now), "Graph": layoutGraph(jobs, now), "Artifacts": rows,
+		"Tabs": tabs, "Pipeline": pl, "Duration": pl.Duration(now), "Graph": g, "Artifacts": rows, "Upstream": up,
 		"JobCount": len(jobs), "Signature": signature(jobs, arts, now), "EventSeq": seq, "CanRun": s.can(c, policy.UpdatePipeline),
 		"Cancelable": !pl.Status.Finished(), "Retryable": pl.Status == ci.StatusFailed || pl.Status == ci.StatusCanceled,
 	})

@@ -24,6 +24,7 @@ import (
 
 // Store is what the UI reads and writes (store.DB).
 type Store interface {
+	ci.DownstreamStore
 	ArtifactsOfJobs(ctx context.Context, jobIDs []int64) ([]*ci.Artifact, error)
 	CreateProject(ctx context.Context, p *ci.Project) error
 	CreateRunner(ctx context.Context, r *ci.Runner) error

@@ -1,0 +1,154 @@
+package runnerapi
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/policy"
+)
+
+var needVarRe = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$`)
+
+// upstreamNeeds are the jobs j's needs:pipeline:job entries name, with
+// artifacts: the latest attempt of the named job in the named pipeline,
+// which must be an upstream pipeline of j's own in its project (GitLab:
+// a child fetching its parent's artifacts). The pipeline is a number or
+// one variable ($PARENT_PIPELINE_ID), looked up in the pipeline's and the
+// job's own variables. An entry that names no such pipeline or job gives
+// nothing, and says why in the server's log.
+func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) ([]*ci.Job, error) {
+	var out []*ci.Job
+	var ancestors map[int64]bool
+	for _, n := range j.Spec.Needs {
+		if !n.CrossPipeline() || !n.Artifacts {
+			continue
+		}
+		if n.Project != "" {
+			dep, err := s.projectNeed(ctx, j, pl, n)
+			if err != nil {
+				return nil, err
+			}
+			if dep != nil {
+				out = append(out, dep)
+			}
+			continue
+		}
+		raw := n.Pipeline
+		if m := needVarRe.FindStringSubmatch(raw); m != nil {
+			key := m[1] + m[2]
+			v, ok := ci.Lookup(pl.Variables, key)
+			if jv, jok := ci.Lookup(j.Spec.Variables, key); jok && !ok {
+				v, ok = jv, true
+			}
+			if key == "CI_PIPELINE_ID" {
+				v, ok = strconv.FormatInt(pl.ID, 10), true
+			}
+			if !ok {
+				s.logger().WarnContext(ctx, "needs:pipeline names an unset variable", "job_id", j.ID, "pipeline", raw)
+				continue
+			}
+			raw = v
+		}
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			s.logger().WarnContext(ctx, "needs:pipeline is not a pipeline id", "job_id", j.ID, "pipeline", raw)
+			continue
+		}
+		if ancestors == nil {
+			if ancestors, err = s.upstreamOf(ctx, pl); err != nil {
+				return nil, err
+			}
+		}
+		if !ancestors[id] {
+			s.logger().WarnContext(ctx, "needs:pipeline names a pipeline that is not upstream of the job's", "job_id", j.ID, "pipeline_id", id)
+			continue
+		}
+		jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: id, Name: n.Job, Page: ci.Page{Page: 1, PerPage: 1}, ScheduleOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("listing jobs of pipeline %d: %w", id, err)
+		}
+		if len(jobs) == 0 {
+			s.logger().WarnContext(ctx, "needs:pipeline names a job the pipeline lacks", "job_id", j.ID, "pipeline_id", id, "need", n.Job)
+			continue
+		}
+		out = append(out, jobs[0])
+	}
+	return out, nil
+}
+
+// upstreamOf is the set of pipelines above pl in its project.
+func (s *Server) upstreamOf(ctx context.Context, pl *ci.Pipeline) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	id := pl.ID
+	for range ci.MaxHierarchyDepth {
+		l, err := s.Store.LinkOf(ctx, id)
+		if ci.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("finding the upstream of pipeline %d: %w", id, err)
+		}
+		if l.ParentProjectID != pl.ProjectID {
+			break
+		}
+		out[l.ParentPipelineID] = true
+		id = l.ParentPipelineID
+	}
+	return out, nil
+}
+
+// projectNeed is the job a needs:project entry names: job n.Job of the
+// latest successful pipeline of project n.Project on ref n.Ref (variables
+// of the job's pipeline expanded), if the job's token may read that
+// project's artifacts (internal/policy: its own project, or one whose
+// job-token allow-list admits it). Otherwise nothing, said in the log.
+func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n ci.Need) (*ci.Job, error) {
+	env := map[string]string{"CI_COMMIT_REF_NAME": pl.Ref, "CI_PIPELINE_ID": strconv.FormatInt(pl.ID, 10)}
+	if !pl.Tag {
+		env["CI_COMMIT_BRANCH"] = pl.Ref
+	}
+	for _, vs := range [][]ci.Variable{j.Spec.Variables, pl.Variables} {
+		for _, v := range vs {
+			env[v.Key] = v.Value
+		}
+	}
+	path, ref := expandNeed(n.Project, env), expandNeed(n.Ref, env)
+	target, err := s.Store.ProjectByFullPath(ctx, path)
+	if ci.IsNotFound(err) {
+		s.logger().WarnContext(ctx, "needs:project names no project", "job_id", j.ID, "project", path)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading project %q: %w", path, err)
+	}
+	if s.Policy == nil || s.Policy.Project(ctx, &auth.Principal{Job: j}, policy.ReadArtifact, target) != nil {
+		s.logger().WarnContext(ctx, "needs:project: the job token may not read the project's artifacts", "job_id", j.ID, "project", path)
+		return nil, nil
+	}
+	c, err := s.Artifacts.OnRef(ctx, target, ref, n.Job, "", false)
+	if ci.IsNotFound(err) {
+		s.logger().WarnContext(ctx, "needs:project: no artifacts", "job_id", j.ID, "project", path, "ref", ref, "need", n.Job, "err", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.Job, nil
+}
+
+var anyVarRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
+
+// expandNeed replaces $VAR and ${VAR} found in env; others stay.
+func expandNeed(s string, env map[string]string) string {
+	return anyVarRe.ReplaceAllStringFunc(s, func(m string) string {
+		sub := anyVarRe.FindStringSubmatch(m)
+		if v, ok := env[sub[1]+sub[2]]; ok {
+			return v
+		}
+		return m
+	})
+}
