@@ -202,6 +202,8 @@ func readExpected(t *testing.T, path string) corpusExpected {
 			exp.exists = append(exp.exists, strings.TrimPrefix(line, "# exists: "))
 		case strings.HasPrefix(line, "# gap: "):
 			exp.gap = strings.TrimPrefix(line, "# gap: ")
+		case strings.HasPrefix(line, "# differs: "): // the older name of "# gap:"
+			exp.gap = strings.TrimPrefix(line, "# differs: ")
 		case strings.HasPrefix(line, "# skip: "):
 			exp.skip = strings.TrimPrefix(line, "# skip: ")
 		case line == "# filtered":
