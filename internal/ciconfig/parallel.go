@@ -189,7 +189,9 @@ func (p *planner) expand(jobs []*jobDef) []ci.JobSpec {
 					switch {
 					case s.HasNeeds && !needed[t]:
 						p.probs.add("%s:dependencies: the %s should be part of needs", where, d)
-					case !s.HasNeeds && stageOf[t] >= stageOf[s.Name]:
+					case !s.HasNeeds && stageOf[t] > stageOf[s.Name]:
+						// GitLab accepts a job of the same stage (its
+						// yaml_processor compares the stage indexes with <=).
 						p.probs.add("%s:dependencies: %s is not defined in current or prior stages", where, d)
 					default:
 						deps = append(deps, t)

@@ -61,6 +61,15 @@ lint:
 			hasDeps:  true,
 		},
 		{
+			// fdroidserver's docker job: dependencies: [fdroid build],
+			// both in the default stage; GitLab plans it.
+			name:     "dependencies on a job in the same stage",
+			extra:    "docker:\n  stage: build\n  dependencies: [lint]\n  script: d\n",
+			job:      "docker",
+			wantDeps: []string{"lint"},
+			hasDeps:  true,
+		},
+		{
 			name:      "needs on a job in the same stage",
 			extra:     "lint2:\n  stage: build\n  needs: [lint]\n  script: l\n",
 			job:       "lint2",
@@ -94,7 +103,7 @@ func TestPlanNeedsErrors(t *testing.T) {
 		{"needs cycle in one stage", "a:\n  needs: [b]\n  script: t\nb:\n  needs: [a]\n  script: t\n",
 			[]string{"circular dependency detected in `needs`"}},
 		{"undefined dependency", "test:\n  dependencies: [nope]\n  script: t\n", []string{"jobs:test:dependencies", "undefined dependency: nope"}},
-		{"dependency in the same stage", "a:\n  script: t\nb:\n  dependencies: [a]\n  script: t\n",
+		{"dependency in a later stage", "a:\n  stage: deploy\n  script: t\nb:\n  dependencies: [a]\n  script: t\n",
 			[]string{"jobs:b:dependencies", "a is not defined in current or prior stages"}},
 		{"dependency not in needs", "a:\n  stage: build\n  script: t\nc:\n  stage: build\n  script: t\nb:\n  needs: [c]\n  dependencies: [a]\n  script: t\n",
 			[]string{"jobs:b:dependencies", "the a should be part of needs"}},

@@ -129,22 +129,25 @@ func (p *planner) refMatches(r string) bool {
 		source = "push"
 	}
 	isTag := v["CI_COMMIT_TAG"] != ""
-	switch r {
+	// "pattern@group/project" holds only in that project; the pattern is
+	// then read as any other (a keyword such as branches, a name or a
+	// regular expression), as GitLab does for "branches@gitlab-org/gitlab".
+	pattern, project := splitRefPattern(r)
+	if project != "" && project != v["CI_PROJECT_PATH"] {
+		return false
+	}
+	switch pattern {
 	case "branches":
 		return !isTag && source != "merge_request_event" && source != "external_pull_request_event"
 	case "tags":
 		return isTag
 	}
-	if sources, ok := refSources[r]; ok {
+	if sources, ok := refSources[pattern]; ok {
 		return indexOf(sources, source) >= 0
 	}
 	ref := v["CI_COMMIT_REF_NAME"]
 	if ref == "" {
 		ref = v["CI_COMMIT_TAG"] + v["CI_COMMIT_BRANCH"]
-	}
-	pattern, project := splitRefPattern(r)
-	if project != "" && project != v["CI_PROJECT_PATH"] {
-		return false
 	}
 	if strings.HasPrefix(pattern, "/") {
 		re, err := compilePattern(pattern)

@@ -141,6 +141,19 @@ project:
 other-project:
   only: [main@other/project]
   script: t
+# GNOME/pango's macos job: a keyword scoped to projects.
+upstream-branches:
+  only: ["branches@group/project", "branches@someone/fork"]
+  script: t
+fork-branches:
+  only: [branches@someone/fork]
+  script: t
+upstream-tags:
+  only: [tags@group/project]
+  script: t
+not-upstream-tags:
+  except: [tags@group/project]
+  script: t
 `
 	feature := map[string]string{"CI_COMMIT_BRANCH": "release-1.0", "CI_COMMIT_REF_NAME": "release-1.0", "CI_PIPELINE_SOURCE": "push", "DEPLOY": "yes"}
 	api := branchPush()
@@ -151,10 +164,10 @@ other-project:
 		vars map[string]string
 		want []string
 	}{
-		{"push to main", branchPush(), []string{"everywhere", "main-only", "project"}},
-		{"release branch", feature, []string{"everywhere", "release", "not-main", "branches"}},
-		{"tag", tagPush("v1.0"), []string{"everywhere", "release", "not-main"}},
-		{"api on main", api, []string{"everywhere", "main-only", "api", "project"}},
+		{"push to main", branchPush(), []string{"everywhere", "main-only", "project", "upstream-branches", "not-upstream-tags"}},
+		{"release branch", feature, []string{"everywhere", "release", "not-main", "branches", "not-upstream-tags"}},
+		{"tag", tagPush("v1.0"), []string{"everywhere", "release", "not-main", "upstream-tags"}},
+		{"api on main", api, []string{"everywhere", "main-only", "api", "project", "upstream-branches", "not-upstream-tags"}},
 		{"merge request", mr, []string{"mr"}},
 	}
 	for _, tt := range tests {
