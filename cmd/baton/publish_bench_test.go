@@ -20,7 +20,8 @@ import (
 // after the producer starts its PUT: p50 and p99 over 50 publishes, on
 // both engines (one in-process server each) and across two `baton server`
 // processes on one PostgreSQL and one bucket (the consumer waits on
-// replica b, the job publishes through replica a). It asserts nothing
+// replica b, the job publishes through replica a), against replica a
+// alone on the same database and bucket. It asserts nothing
 // about time; it runs only with BATON_BENCH=1:
 //
 //	BATON_BENCH=1 go test ./cmd/baton -run TestPublishLatencyReport -v
@@ -55,6 +56,9 @@ func TestPublishLatencyReport(t *testing.T) {
 				time.Sleep(300 * time.Millisecond)
 			}
 		}
+		// The same replica for both, on the same S3 and PostgreSQL, in
+		// the same run: what the hop between replicas adds.
+		publishLatency(t, "replica a alone on S3 (publish and wait through a)", a.url, a.url, in.token, h, held)
 		publishLatency(t, "two replicas (publish through a, wait on b)", b.url, a.url, in.token, h, held)
 	})
 }
@@ -96,7 +100,7 @@ func publishLatency(t *testing.T, name, consumerURL, publishURL, token string, h
 	const n = 50
 	var lat []time.Duration
 	for i := range n {
-		artifact := fmt.Sprintf("a%d", i)
+		artifact := fmt.Sprintf("%s-%d", strings.Fields(name)[0], i)
 		got := make(chan time.Time, 1)
 		go func() {
 			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v4/projects/%d/pipelines/%d/artifacts/raw/%s.txt?job=producer&artifact=%s&wait=60",
