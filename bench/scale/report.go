@@ -50,7 +50,7 @@ func printReport(w io.Writer, cfg config, r *results) {
 	} else if r.StaticNote != "" {
 		fmt.Fprintf(tw, "floor: nginx static file\t%s\t\t\t\n", r.StaticNote)
 	}
-	fan := fmt.Sprintf("fan-out: %d consumers × %.1f MiB archive", cfg.Consumers, float64(r.ArchiveBytes)/(1<<20))
+	fan := fmt.Sprintf("fan-out (%s): %d consumers × %.1f MiB archive", cfg.Download, cfg.Consumers, float64(r.ArchiveBytes)/(1<<20))
 	if r.NginxMBps > 0 {
 		fr := r.BatonMBps / r.NginxMBps
 		fmt.Fprintf(tw, "%s\t%.0f MB/s (%.1f s, %d errors)\tnginx: %.0f MB/s (%.1f s)\t%.2f×\t≥ 0.8× nginx: %s\n",

@@ -177,12 +177,12 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	defer stopS3()
 
 	maxUpload := cfg.Size>>20 + 64
-	a, err := startReplica(ctx, bin, tmp, "a", dbURL, bucket, maxUpload, true)
+	a, err := startReplica(ctx, bin, tmp, "a", dbURL, bucket, maxUpload, cfg.Download, true)
 	if err != nil {
 		return err
 	}
 	defer a.stop()
-	b, err := startReplica(ctx, bin, tmp, "b", dbURL, bucket, maxUpload, false)
+	b, err := startReplica(ctx, bin, tmp, "b", dbURL, bucket, maxUpload, cfg.Download, false)
 	if err != nil {
 		return err
 	}
