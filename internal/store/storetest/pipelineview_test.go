@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestPipelineView(t *testing.T) {
 				t.Errorf("pipeline %d: user %+v, UserByID %+v", p.ID, user, wantUser)
 			}
 			if (cov == nil) != (wantCov == nil) || cov != nil && *cov != *wantCov {
-				t.Errorf("pipeline %d: coverage %v, PipelineCoverage %v", p.ID, cov, wantCov)
+				t.Errorf("pipeline %d: coverage %s, PipelineCoverage %s", p.ID, show(cov), show(wantCov))
 			}
 		}
 		if _, u2, cov, _ := db.PipelineView(ctx, withUser.ID); u2 == nil || cov == nil {
@@ -66,4 +67,11 @@ func TestPipelineView(t *testing.T) {
 		_, _, _, err := db.PipelineView(ctx, bare.ID+1000)
 		WantKind(t, err, ci.KindNotFound)
 	})
+}
+
+func show(f *float64) string {
+	if f == nil {
+		return "nil"
+	}
+	return fmt.Sprint(*f)
 }
