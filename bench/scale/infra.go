@@ -39,7 +39,7 @@ type replica struct {
 // startReplica starts bin as one replica: its own data directory, the
 // shared database, bucket and repository directory. It waits for /-/readiness and, when
 // wantToken, for the administrator token the first replica prints.
-func startReplica(ctx context.Context, bin, tmp, name, dbURL string, b tests3.Bucket, maxUploadMiB int64, wantToken bool) (*replica, error) {
+func startReplica(ctx context.Context, bin, tmp, name, dbURL string, b tests3.Bucket, maxUploadMiB int64, download string, wantToken bool) (*replica, error) {
 	reposDir := filepath.Join(tmp, "repos") // shared, as NFS would be
 	port, err := benchkit.FreePort()
 	if err != nil {
@@ -56,7 +56,7 @@ func startReplica(ctx context.Context, bin, tmp, name, dbURL string, b tests3.Bu
 		"--repos-dir", reposDir, "--database-url", dbURL, "--log-level", "warn",
 		"--artifact-store", "s3", "--s3-endpoint", b.Endpoint, "--s3-bucket", bucketName, "--s3-region", b.Region,
 		"--s3-access-key", b.AccessKey, "--s3-secret-key", b.SecretKey,
-		"--max-artifact-size", fmt.Sprint(maxUploadMiB))
+		"--max-artifact-size", fmt.Sprint(maxUploadMiB), "--artifact-download", download)
 	cmd.Stderr = logFile
 	r.proc, err = benchkit.StartServer(ctx, cmd, "http://"+addr, "/-/readiness", wantToken, 60*time.Second)
 	if err != nil {

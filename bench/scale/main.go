@@ -33,24 +33,25 @@ import (
 
 // config is what one run measures.
 type config struct {
-	Pipelines   int   // pipelines created for the drain
-	Jobs        int   // no-op jobs per pipeline
-	Runners     int   // in-process runners, spread over the replicas
-	Concurrency int   // jobs each runner runs at once
-	Consumers   int   // concurrent downloads of the fan-out archive
-	Size        int64 // bytes of the fan-out artifact file
-	IdleSamples int   // GET pipeline requests measured on the idle servers
+	Pipelines   int    // pipelines created for the drain
+	Jobs        int    // no-op jobs per pipeline
+	Runners     int    // in-process runners, spread over the replicas
+	Concurrency int    // jobs each runner runs at once
+	Consumers   int    // concurrent downloads of the fan-out archive
+	Size        int64  // bytes of the fan-out artifact file
+	IdleSamples int    // GET pipeline requests measured on the idle servers
+	Download    string // the replicas' --artifact-download: proxy or redirect
 	Baton       string
 	Nginx       string
 	Keep        bool
 }
 
 func defaultConfig() config {
-	return config{Pipelines: 200, Jobs: 10, Runners: 4, Concurrency: 4, Consumers: 50, Size: 100 << 20, IdleSamples: 400, Nginx: "nginx"}
+	return config{Pipelines: 200, Jobs: 10, Runners: 4, Concurrency: 4, Consumers: 50, Size: 100 << 20, IdleSamples: 400, Download: "proxy", Nginx: "nginx"}
 }
 
 func quickConfig() config {
-	return config{Pipelines: 20, Jobs: 10, Runners: 4, Concurrency: 4, Consumers: 10, Size: 16 << 20, IdleSamples: 100, Nginx: "nginx"}
+	return config{Pipelines: 20, Jobs: 10, Runners: 4, Concurrency: 4, Consumers: 10, Size: 16 << 20, IdleSamples: 100, Download: "proxy", Nginx: "nginx"}
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Consumers, "consumers", def.Consumers, "concurrent downloads of the fan-out archive")
 	size := fs.Int64("size-mib", def.Size>>20, "MiB of the fan-out artifact")
 	fs.IntVar(&c.IdleSamples, "idle-samples", def.IdleSamples, "GET pipeline requests measured on the idle servers")
+	fs.StringVar(&c.Download, "download", def.Download, "the replicas' --artifact-download: proxy (through Baton) or redirect (302 to a signed S3 URL)")
 	fs.StringVar(&c.Baton, "baton", "", "prebuilt baton binary (default: go build ./cmd/baton)")
 	fs.StringVar(&c.Nginx, "nginx", def.Nginx, `nginx binary ("none" skips the nginx baseline)`)
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory (server logs, data)")
@@ -87,6 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["size-mib"] {
 			c.Size = q.Size
 		}
+	}
+	if c.Download != "proxy" && c.Download != "redirect" {
+		return config{}, fmt.Errorf("-download is proxy or redirect")
 	}
 	if c.Pipelines < 1 || c.Jobs < 1 || c.Runners < 1 || c.Concurrency < 1 || c.Consumers < 1 || c.Size < 1<<20 || c.IdleSamples < 10 {
 		return config{}, fmt.Errorf("want -pipelines, -jobs, -runners, -concurrency, -consumers ≥ 1, -size-mib ≥ 1, -idle-samples ≥ 10")

@@ -22,6 +22,8 @@ func TestParseFlags(t *testing.T) {
 		}(), false},
 		{[]string{"-consumers", "5"}, func() config { c := defaultConfig(); c.Consumers = 5; return c }(), false},
 		{[]string{"-jobs", "0"}, config{}, true},
+		{[]string{"-quick", "-download", "redirect"}, func() config { c := quickConfig(); c.Download = "redirect"; return c }(), false},
+		{[]string{"-download", "presign"}, config{}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseFlags(tt.args, io.Discard)

@@ -19,7 +19,12 @@ func pct(ds []time.Duration, p float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+func ms(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
 
 func verdict(ok bool) string {
 	if ok {
@@ -42,7 +47,15 @@ func printReport(w io.Writer, cfg config, r *results) {
 	ratio := float64(load99) / float64(max(idle99, 1))
 	fmt.Fprintf(tw, "GET pipeline p50 / p99 under load (%d req, %d errors)\t%s / %s\tidle (%d req): %s / %s\tp99 %.1f×\t< 5× idle: %s\n",
 		len(r.LoadAPI), r.ReplicaAPIErrs, ms(load50), ms(load99), len(r.IdleAPI), ms(idle50), ms(idle99), ratio, verdict(ratio < 5))
-	fan := fmt.Sprintf("fan-out: %d consumers × %.1f MiB archive", cfg.Consumers, float64(r.ArchiveBytes)/(1<<20))
+	if len(r.LoadStatic) > 0 && len(r.IdleStatic) > 0 {
+		s99 := pct(r.IdleStatic, 99)
+		sr := float64(pct(r.LoadStatic, 99)) / float64(max(s99, 1))
+		fmt.Fprintf(tw, "floor: nginx, 1 KiB static file, p50 / p99 under the same load (%d req)\t%s / %s\tidle (%d req): %s / %s\tp99 %.1f×\t(the machine's own ratio)\n",
+			len(r.LoadStatic), ms(pct(r.LoadStatic, 50)), ms(pct(r.LoadStatic, 99)), len(r.IdleStatic), ms(pct(r.IdleStatic, 50)), ms(s99), sr)
+	} else if r.StaticNote != "" {
+		fmt.Fprintf(tw, "floor: nginx static file\t%s\t\t\t\n", r.StaticNote)
+	}
+	fan := fmt.Sprintf("fan-out (%s): %d consumers × %.1f MiB archive", cfg.Download, cfg.Consumers, float64(r.ArchiveBytes)/(1<<20))
 	if r.NginxMBps > 0 {
 		fr := r.BatonMBps / r.NginxMBps
 		fmt.Fprintf(tw, "%s\t%.0f MB/s (%.1f s, %d errors)\tnginx: %.0f MB/s (%.1f s)\t%.2f×\t≥ 0.8× nginx: %s\n",

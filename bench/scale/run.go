@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/batonci/baton/bench/internal/benchkit"
 	"github.com/batonci/baton/internal/runner"
 	"github.com/batonci/baton/internal/testpg"
 	"github.com/batonci/baton/internal/tests3"
@@ -136,6 +137,8 @@ type results struct {
 	Drain                      time.Duration
 	Pickup                     []time.Duration
 	IdleAPI, LoadAPI           []time.Duration
+	IdleStatic, LoadStatic     []time.Duration // nginx serving a small static file: the machine's floor
+	StaticNote                 string
 	ArchiveBytes               int64
 	BatonMBps, NginxMBps       float64
 	BatonFanout, NginxFanout   time.Duration
@@ -174,12 +177,12 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	defer stopS3()
 
 	maxUpload := cfg.Size>>20 + 64
-	a, err := startReplica(ctx, bin, tmp, "a", dbURL, bucket, maxUpload, true)
+	a, err := startReplica(ctx, bin, tmp, "a", dbURL, bucket, maxUpload, cfg.Download, true)
 	if err != nil {
 		return err
 	}
 	defer a.stop()
-	b, err := startReplica(ctx, bin, tmp, "b", dbURL, bucket, maxUpload, false)
+	b, err := startReplica(ctx, bin, tmp, "b", dbURL, bucket, maxUpload, cfg.Download, false)
 	if err != nil {
 		return err
 	}
@@ -211,7 +214,19 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	defer stopRunners()
 
 	r := &results{CPUs: runtime.NumCPU(), LoadStart: loadavg()}
-	if err := measureDrain(ctx, cfg, apis, load.ID, r); err != nil {
+	// The floor: nginx serving a small static file, sampled beside the API
+	// under the same load and idle, shows what the machine itself adds.
+	staticFile := filepath.Join(tmp, "static.json")
+	if err := os.WriteFile(staticFile, []byte(strings.Repeat(`{"id":1,"status":"success"}`, 40)), 0o644); err != nil {
+		return err
+	}
+	static, why := startNginx(ctx, cfg.Nginx, tmp+"/static", staticFile)
+	if static != nil {
+		defer static.Stop()
+	} else {
+		r.StaticNote = why
+	}
+	if err := measureDrain(ctx, cfg, apis, load.ID, static, r); err != nil {
 		return err
 	}
 	if err := measureFanout(ctx, cfg, apis, fan.ID, tmp, r); err != nil {
@@ -297,7 +312,7 @@ func sampleAPI(ctx context.Context, apis []*api, projectID int64, ids func() []i
 // measureDrain creates cfg.Pipelines pipelines at once, alternately
 // through both replicas, and waits for all
 // of them to finish, sampling the API meanwhile; then samples the idle API.
-func measureDrain(ctx context.Context, cfg config, apis []*api, projectID int64, r *results) error {
+func measureDrain(ctx context.Context, cfg config, apis []*api, projectID int64, static *benchkit.Nginx, r *results) error {
 	var mu sync.Mutex
 	var ids []int64
 	snapshot := func() []int64 {
@@ -309,6 +324,9 @@ func measureDrain(ctx context.Context, cfg config, apis []*api, projectID int64,
 	var loadSamples []time.Duration
 	var sampler sync.WaitGroup
 	sampler.Go(func() { loadSamples, r.ReplicaAPIErrs = sampleAPI(ctx, apis, projectID, snapshot, 2, 0, done) })
+	if static != nil {
+		sampler.Go(func() { r.LoadStatic = sampleStatic(ctx, apis[0].http, static.URL, 0, done) })
+	}
 
 	start := time.Now()
 	var create sync.WaitGroup
@@ -379,7 +397,43 @@ func measureDrain(ctx context.Context, cfg config, apis []*api, projectID int64,
 	// Idle: the same requests with no pipelines running (runners idle in
 	// their long polls), on the same data.
 	r.IdleAPI, _ = sampleAPI(ctx, apis, projectID, snapshot, 1, cfg.IdleSamples, nil)
+	if static != nil {
+		r.IdleStatic = sampleStatic(ctx, apis[0].http, static.URL, cfg.IdleSamples, nil)
+	}
 	return nil
+}
+
+// sampleStatic times GETs of u (nginx's static file) one at a time: n of
+// them (n > 0), or every 20 ms until done closes, as sampleAPI's steady
+// clients do.
+func sampleStatic(ctx context.Context, c *http.Client, u string, n int, done <-chan struct{}) []time.Duration {
+	var out []time.Duration
+	for i := 0; n == 0 || i < n; i++ {
+		select {
+		case <-done:
+			return out
+		case <-ctx.Done():
+			return out
+		default:
+		}
+		req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+		if err != nil {
+			return out
+		}
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if err == nil && resp.StatusCode == http.StatusOK {
+			out = append(out, time.Since(t0))
+		}
+		if n == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return out
 }
 
 // measureFanout runs the fan-out pipeline, then has cfg.Consumers clients

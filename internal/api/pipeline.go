@@ -34,18 +34,24 @@ func (s *Server) writePipeline(w http.ResponseWriter, r *http.Request, status in
 			return err
 		}
 	}
-	e := s.pipeline(s.viewer(r), pl, proj, u)
 	// GitLab's pipeline coverage: the average of its jobs' (a string).
 	cov, err := s.Store.PipelineCoverage(r.Context(), pl.ID)
 	if err != nil {
 		return err
 	}
+	s.writePipelineView(w, r, status, pl, proj, u, cov)
+	return nil
+}
+
+// writePipelineView writes the pipeline entity from what writePipeline
+// loads (or Store.PipelineView loaded in one statement).
+func (s *Server) writePipelineView(w http.ResponseWriter, r *http.Request, status int, pl *ci.Pipeline, proj *ci.Project, u *ci.User, cov *float64) {
+	e := s.pipeline(s.viewer(r), pl, proj, u)
 	if cov != nil {
 		c := strconv.FormatFloat(*cov, 'f', 2, 64)
 		e.Coverage = &c
 	}
 	httpx.WriteJSON(w, status, e)
-	return nil
 }
 
 // pipelineInputs reads inputs given as a JSON object ({"inputs": {"env":
@@ -265,12 +271,26 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// getPipeline reads the pipeline, its user and its coverage in one
+// statement: the route clients poll most.
 func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r)
+	proj, _, err := s.projectFor(r)
 	if err != nil {
 		return err
 	}
-	return s.writePipeline(w, r, http.StatusOK, pl, proj)
+	id, err := pathID(r, "pipeline_id")
+	if err != nil {
+		return err
+	}
+	pl, u, cov, err := s.Store.PipelineView(r.Context(), id)
+	if ci.IsNotFound(err) || (err == nil && pl.ProjectID != proj.ID) {
+		return ci.Errorf(ci.KindNotFound, "404 Pipeline %d Not Found in project %s", id, proj.FullPath)
+	}
+	if err != nil {
+		return err
+	}
+	s.writePipelineView(w, r, http.StatusOK, pl, proj, u, cov)
+	return nil
 }
 
 func (s *Server) latestPipeline(w http.ResponseWriter, r *http.Request) error {

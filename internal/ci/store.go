@@ -143,6 +143,11 @@ type PipelineStore interface {
 	CreatePipeline(ctx context.Context, p *Pipeline, jobs []*Job) error
 	// PipelineByID returns the pipeline without its Spec.
 	PipelineByID(ctx context.Context, id int64) (*Pipeline, error)
+	// PipelineView is PipelineByID with, in the same statement, the user
+	// who created the pipeline (nil if none or gone) and its coverage as
+	// CoverageStore.PipelineCoverage computes it (nil if no job has one):
+	// what GET pipeline shows, in one round trip instead of three.
+	PipelineView(ctx context.Context, id int64) (*Pipeline, *User, *float64, error)
 	// PipelineSpec returns what CreatePipeline stored as p.Spec; an empty
 	// spec for a pipeline that has none (or none any more).
 	PipelineSpec(ctx context.Context, pipelineID int64) (*PipelineSpec, error)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 )
@@ -109,6 +110,45 @@ func (db *DB) PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error) 
 		return nil, db.notFound(err, "pipeline %d", id)
 	}
 	return p, nil
+}
+
+// PipelineView returns the pipeline, its user and its coverage in one
+// statement (see ci.PipelineStore).
+func (db *DB) PipelineView(ctx context.Context, id int64) (*ci.Pipeline, *ci.User, *float64, error) {
+	var (
+		uid                sql.NullInt64
+		uname, name, email sql.NullString
+		admin              sql.NullBool
+		ucreated           time.Time
+		cov                sql.NullFloat64
+	)
+	p := &ci.Pipeline{}
+	var status, vars string
+	err := db.queryRow(ctx, db.sql, `SELECT p.id, p.iid, p.project_id, p.ref, p.tag, p.sha, p.before_sha, p.source, p.status,
+		p.yaml_errors, p.user_id, p.variables, p.commit_title, p.created_at, p.updated_at, p.started_at, p.finished_at, p.protected, p.name,
+		u.id, u.username, u.name, u.email, u.admin, u.created_at,
+		(SELECT AVG(coverage) FROM jobs WHERE pipeline_id = p.id AND retried = FALSE AND coverage IS NOT NULL)
+		FROM pipelines p LEFT JOIN users u ON u.id = p.user_id WHERE p.id = ?`, id).Scan(
+		&p.ID, &p.IID, &p.ProjectID, &p.Ref, &p.Tag, &p.SHA, &p.BeforeSHA, &p.Source, &status,
+		&p.YAMLErrors, &p.UserID, &vars, &p.CommitTitle, scanTime(&p.CreatedAt), scanTime(&p.UpdatedAt),
+		scanNullTime(&p.StartedAt), scanNullTime(&p.FinishedAt), &p.Protected, &p.Name,
+		&uid, &uname, &name, &email, &admin, scanTime(&ucreated), &cov)
+	if err != nil {
+		return nil, nil, nil, db.notFound(err, "pipeline %d", id)
+	}
+	p.Status = ci.Status(status)
+	if err := json.Unmarshal([]byte(vars), &p.Variables); err != nil {
+		return nil, nil, nil, fmt.Errorf("decoding variables of pipeline %d: %w", p.ID, err)
+	}
+	var u *ci.User
+	if uid.Valid {
+		u = &ci.User{ID: uid.Int64, Username: uname.String, Name: name.String, Email: email.String, Admin: admin.Bool, CreatedAt: ucreated}
+	}
+	var c *float64
+	if cov.Valid {
+		c = &cov.Float64
+	}
+	return p, u, c, nil
 }
 
 // PipelineSpec returns the spec CreatePipeline stored for the pipeline,
