@@ -126,6 +126,9 @@ func (s *eventStream) connect(ctx context.Context, fn func(ev sseEvent, idle boo
 		return false, false, exitf(ExitServer, "GET %s: answered %q, not an event stream", redact(req.URL), mt)
 	}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	// id is the id field of the event being read: it becomes lastID when
+	// the event is complete, so a cut event is asked for again.
+	id := s.lastID
 	var ev sseEvent
 	var data bytes.Buffer
 	hasData := false
@@ -138,14 +141,16 @@ func (s *eventStream) connect(ctx context.Context, fn func(ev sseEvent, idle boo
 			return delivered, true, err
 		}
 		if len(line) == 0 { // dispatch
+			s.lastID = id
 			if hasData {
+				ev.ID = id
 				ev.Data = bytes.Clone(data.Bytes())
 				if err := fn(ev, br.Buffered() == 0); err != nil {
 					return delivered, false, err
 				}
 				delivered = true
 			}
-			ev, hasData = sseEvent{ID: s.lastID}, false
+			ev, hasData = sseEvent{}, false
 			data.Reset()
 			continue
 		}
@@ -157,7 +162,7 @@ func (s *eventStream) connect(ctx context.Context, fn func(ev sseEvent, idle boo
 		switch string(field) {
 		case "id":
 			if bytes.IndexByte(value, 0) < 0 {
-				s.lastID, ev.ID = string(value), string(value)
+				id = string(value)
 			}
 		case "event":
 			ev.Event = string(value)
