@@ -248,6 +248,15 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// reportCPU reports the process's CPU time per op from now until the
+// returned function runs (b.N is final then).
+func reportCPU(b *testing.B) func() {
+	cpu0 := cpuTime()
+	return func() {
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+}
+
 // onlyReader hides a reader's WriterTo (a request body has none).
 type onlyReader struct{ r io.Reader }
 
@@ -263,6 +272,7 @@ func BenchmarkDigestFloor(b *testing.B) {
 	b.Run("sha256", func(b *testing.B) {
 		b.SetBytes(int64(len(stored)))
 		h := sha256.New()
+		defer reportCPU(b)()
 		for b.Loop() {
 			h.Reset()
 			h.Write(stored)
@@ -271,6 +281,7 @@ func BenchmarkDigestFloor(b *testing.B) {
 	})
 	b.Run("crc32", func(b *testing.B) {
 		b.SetBytes(int64(len(stored)))
+		defer reportCPU(b)()
 		for b.Loop() {
 			crc32.ChecksumIEEE(stored)
 		}
@@ -278,6 +289,7 @@ func BenchmarkDigestFloor(b *testing.B) {
 	b.Run("copy", func(b *testing.B) {
 		b.SetBytes(int64(len(stored)))
 		dst := make([]byte, len(stored))
+		defer reportCPU(b)()
 		for b.Loop() {
 			copy(dst, stored)
 		}
@@ -292,6 +304,7 @@ func BenchmarkDigestFloor(b *testing.B) {
 	}{{"inflate-stdlib", stdflate.NewReader}, {"inflate-klauspost", kpflate.NewReader}} {
 		b.Run(dec.name, func(b *testing.B) {
 			b.SetBytes(int64(len(deflated)))
+			defer reportCPU(b)()
 			for b.Loop() {
 				for _, f := range zr.File {
 					raw, err := f.OpenRaw()
