@@ -44,8 +44,9 @@ type eventStream struct {
 	// retry is the delay before reconnecting (the stream's retry: field,
 	// else the poll interval).
 	retry time.Duration
-	// connects counts the requests made (the first one may fall back).
-	connects int
+	// connects counts the requests made (the first one may fall back),
+	// events the events received.
+	connects, events int
 }
 
 // follow calls fn for each event in order, with idle true when no more of
@@ -145,6 +146,7 @@ func (s *eventStream) connect(ctx context.Context, fn func(ev sseEvent, idle boo
 			if hasData {
 				ev.ID = id
 				ev.Data = bytes.Clone(data.Bytes())
+				s.events++
 				if err := fn(ev, br.Buffered() == 0); err != nil {
 					return delivered, false, err
 				}

@@ -266,9 +266,10 @@ func pipelineWatch(ctx context.Context, args []string, env Env) error {
 		return nil
 	}
 	v := st.view()
-	if !finished(v.Pipeline.Status) || w.tty {
-		// A stream that ended without the pipeline's last event, and the
-		// final tree with durations: read once.
+	if !finished(v.Pipeline.Status) || w.tty || es.events == 0 {
+		// A stream that ended without the pipeline's last event, one
+		// without events (a pipeline older than them), and the final tree
+		// with durations: read once.
 		if v, err = pf.load(ctx, c); err != nil {
 			return err
 		}
