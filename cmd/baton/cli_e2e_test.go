@@ -60,9 +60,10 @@ sleeper:
 // cliEnv is an Env for the CLI run in-process: its own config dir, no CI_*
 // variables, the given extra environment.
 type cliEnv struct {
-	t   *testing.T
-	dir string
-	env map[string]string
+	t    *testing.T
+	dir  string
+	env  map[string]string
+	http *http.Client // nil: the CLI's own
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
@@ -74,7 +75,7 @@ func (c *cliEnv) run(args ...string) (int, string, string) {
 	c.t.Helper()
 	var out, errb bytes.Buffer
 	env := cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return c.env[k] },
-		ConfigDir: c.dir, PollInterval: 200 * time.Millisecond}
+		ConfigDir: c.dir, PollInterval: 200 * time.Millisecond, HTTP: c.http}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	err := cli.Main(ctx, args, env)
@@ -534,6 +535,163 @@ build:
 		plain, _ := os.ReadFile(piped.Name())
 		if strings.Contains(string(plain), "%") || !strings.Contains(string(plain), "SHA-256 verified") {
 			t.Errorf("a progress bar on a file: %q", plain)
+		}
+	})
+}
+
+// watchCI runs long enough that a watch started before the runner sees
+// every job move.
+const watchCI = `
+first:
+  stage: build
+  script: [sleep 2]
+second:
+  stage: test
+  script: [sleep 1]
+`
+
+// watchTransport is the CLI's transport to a real server, recording each
+// request; it cuts the first event stream after its first event (a dropped
+// connection), or with missing sends event streams to a route that does
+// not exist (a server without them).
+type watchTransport struct {
+	mu      sync.Mutex
+	reqs    []string // method and path
+	lastIDs []string // each event stream request's Last-Event-ID
+	streams int
+	missing bool
+}
+
+func (wt *watchTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	wt.mu.Lock()
+	wt.reqs = append(wt.reqs, r.Method+" "+r.URL.Path)
+	stream := strings.HasSuffix(r.URL.Path, "/events")
+	if stream {
+		wt.lastIDs = append(wt.lastIDs, r.Header.Get("Last-Event-ID"))
+		wt.streams++
+	}
+	first := stream && wt.streams == 1
+	wt.mu.Unlock()
+	if stream && wt.missing {
+		r = r.Clone(r.Context())
+		r.URL.Path += "-missing"
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && first && !wt.missing && resp.StatusCode == http.StatusOK {
+		resp.Body = &cutAfterEvent{rc: resp.Body}
+	}
+	return resp, err
+}
+
+func (wt *watchTransport) count(suffix string) int {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	n := 0
+	for _, r := range wt.reqs {
+		if strings.HasSuffix(strings.Split(r, "?")[0], suffix) {
+			n++
+		}
+	}
+	return n
+}
+
+// cutAfterEvent passes a stream through up to the end of its first event
+// (the blank line after the first id: line) and then fails as a dropped
+// connection does.
+type cutAfterEvent struct {
+	rc   io.ReadCloser
+	seen []byte
+	sent int
+	cut  bool
+}
+
+func (c *cutAfterEvent) Read(p []byte) (int, error) {
+	for !c.cut {
+		if i := bytes.Index(c.seen, []byte("\nid: ")); i >= 0 {
+			if k := bytes.Index(c.seen[i+1:], []byte("\n\n")); k >= 0 {
+				c.seen, c.cut = c.seen[:i+1+k+2], true
+				break
+			}
+		}
+		if c.sent < len(c.seen) {
+			break
+		}
+		buf := make([]byte, 32<<10)
+		n, err := c.rc.Read(buf)
+		c.seen = append(c.seen, buf[:n]...)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if c.sent < len(c.seen) {
+		n := copy(p, c.seen[c.sent:])
+		c.sent += n
+		return n, nil
+	}
+	c.rc.Close()
+	return 0, io.ErrUnexpectedEOF
+}
+
+func (c *cutAfterEvent) Close() error { return c.rc.Close() }
+
+// TestCLIWatchStream: `baton pipeline watch` follows the pipeline's event
+// stream from before its jobs run until it finished, asking for the jobs
+// list never; a connection dropped after the first event is resumed with
+// Last-Event-ID; a server without event streams is polled.
+func TestCLIWatchStream(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		pid, _ := in.project("watch", map[string]string{".gitlab-ci.yml": watchCI})
+		pl := in.latestPipeline(pid)
+		c := newCLIEnv(t)
+		c.env["BATON_URL"], c.env["BATON_TOKEN"] = in.url, in.token
+		wt := &watchTransport{}
+		c.http = &http.Client{Transport: wt}
+		pa := []string{"pipeline", "watch", "--json", "--project", "root/watch", "--pipeline", fmt.Sprint(pl.ID)}
+		type result struct {
+			code     int
+			out, err string
+		}
+		done := make(chan result, 1)
+		go func() {
+			code, out, errs := c.run(pa...)
+			done <- result{code, out, errs}
+		}()
+		// No runner yet: the jobs move only once watch follows.
+		eventually(t, 30*time.Second, "watch following the stream", func() bool { return wt.count("/events") > 0 })
+		in.startRunner(in.runnerToken(), 1)
+		res := <-done
+		if res.code != 0 {
+			t.Fatalf("watch: exit %d\n%s\n%s", res.code, res.out, res.err)
+		}
+		lines := strings.Split(strings.TrimSpace(res.out), "\n")
+		var last struct{ Pipeline struct{ Status string } }
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Pipeline.Status != "success" {
+			t.Errorf("watch --json last line:\n%s", res.out)
+		}
+		for _, want := range []string{`"name":"first","stage":"build","status":"success"`, `"name":"second","stage":"test","status":"success"`} {
+			if !strings.Contains(res.out, want) {
+				t.Errorf("watch --json lacks %s:\n%s", want, res.out)
+			}
+		}
+		wt.mu.Lock()
+		reqs, lastIDs := wt.reqs, wt.lastIDs
+		wt.mu.Unlock()
+		if n := wt.count("/jobs"); n != 0 {
+			t.Errorf("watch asked for the jobs %d times (polling): %q", n, reqs)
+		}
+		if len(lastIDs) < 2 || lastIDs[0] != "" || lastIDs[1] != "1" {
+			t.Errorf("event stream requests' Last-Event-ID: %q, want a resume after event 1", lastIDs)
+		}
+
+		// A server without event streams (404): watch polls the jobs.
+		c2 := newCLIEnv(t)
+		c2.env = c.env
+		wt2 := &watchTransport{missing: true}
+		c2.http = &http.Client{Transport: wt2}
+		out, _ := c2.must(0, pa...)
+		if !strings.Contains(out, `"name":"second","stage":"test","status":"success"`) || wt2.count("/jobs") == 0 || wt2.count("/events") != 1 {
+			t.Errorf("watch without a stream: %q\n%s", wt2.reqs, out)
 		}
 	})
 }

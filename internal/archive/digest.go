@@ -3,13 +3,14 @@ package archive
 import (
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"crypto/sha256"
 	"errors"
 	"hash"
 	"hash/crc32"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // A Digester computes the SHA-256 of every entry of a zip archive from the
@@ -148,8 +149,8 @@ func (c *chunkReader) Read(p []byte) (int, error) {
 func (d *Digester) run() {
 	defer close(d.done)
 	cr := &chunkReader{chunks: d.chunks}
-	w := &digestWalker{d: d, cr: cr, br: bufio.NewReaderSize(cr, 64<<10),
-		sha: sha256.New(), crc: crc32.NewIEEE(), budget: d.maxInflate, copy: make([]byte, 64<<10)}
+	w := &digestWalker{d: d, cr: cr, br: bufio.NewReaderSize(cr, digestChunk),
+		sha: sha256.New(), crc: crc32.NewIEEE(), budget: d.maxInflate}
 	w.walk()
 	for range d.chunks { // drain: the upload must never wait for us
 	}
@@ -168,7 +169,6 @@ type digestWalker struct {
 	crc    hash.Hash32
 	budget uint64 // bytes left to inflate
 	buf    []byte
-	copy   []byte
 }
 
 // pos is the stream offset of the next byte br returns.
@@ -240,12 +240,16 @@ func (w *digestWalker) entry() error {
 	switch {
 	case method == MethodDeflate:
 		if w.fr == nil {
-			w.fr = flate.NewReader(w.br) // br is an io.ByteReader: no read-ahead
+			// br is a *bufio.Reader: no read-ahead, and klauspost's
+			// inflater decodes straight from its buffer.
+			w.fr = flate.NewReader(w.br)
 		} else if err := w.fr.(flate.Resetter).Reset(w.br, nil); err != nil {
 			return errStopDigest
 		}
-		n, err := io.CopyBuffer(hashers{w.sha, w.crc}, io.LimitReader(w.fr, int64(min(w.budget, 1<<62))+1), w.copy)
-		if err != nil || uint64(n) > w.budget {
+		// WriteTo hands the inflater's window to the hashes: no copy.
+		bh := &budgetHashers{h: hashers{w.sha, w.crc}, left: w.budget}
+		n, err := w.fr.(io.WriterTo).WriteTo(bh)
+		if err != nil {
 			return errStopDigest
 		}
 		size = uint64(n)
@@ -263,9 +267,16 @@ func (w *digestWalker) entry() error {
 		if csize > w.budget {
 			return errStopDigest
 		}
-		n, err := io.CopyBuffer(hashers{w.sha, w.crc}, io.LimitReader(w.br, int64(csize)), w.copy)
-		if err != nil || uint64(n) != csize {
-			return errStopDigest
+		// Hashed in place in br's buffer: no copy.
+		h := hashers{w.sha, w.crc}
+		for left := csize; left > 0; {
+			buf, _ := w.br.Peek(int(min(left, uint64(w.br.Size()))))
+			if len(buf) == 0 {
+				return errStopDigest
+			}
+			h.Write(buf)
+			w.br.Discard(len(buf))
+			left -= uint64(len(buf))
 		}
 		size = csize
 	default:
@@ -386,4 +397,20 @@ func (h hashers) Write(p []byte) (int, error) {
 	h.sha.Write(p)
 	h.crc.Write(p)
 	return len(p), nil
+}
+
+var errBudget = errors.New("more inflated bytes than the limit")
+
+// budgetHashers writes to hashers at most left bytes.
+type budgetHashers struct {
+	h    hashers
+	left uint64
+}
+
+func (b *budgetHashers) Write(p []byte) (int, error) {
+	if uint64(len(p)) > b.left {
+		return 0, errBudget
+	}
+	b.left -= uint64(len(p))
+	return b.h.Write(p)
 }

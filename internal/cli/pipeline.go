@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,8 +85,9 @@ func (pf *pipelineFlags) parse(name string, args []string, env Env) (*client, er
 	return clientFor(pf.common, env)
 }
 
-// load reads the pipeline and all its jobs (latest attempts).
-func (pf *pipelineFlags) load(ctx context.Context, c *client) (*pipelineView, error) {
+// loadPipeline reads the pipeline (the latest of --ref without
+// --pipeline, which it then sets).
+func (pf *pipelineFlags) loadPipeline(ctx context.Context, c *client) (pipelineJSON, error) {
 	base := "/api/v4/projects/" + projectRef(pf.project)
 	var pl pipelineJSON
 	if pf.pipeline == "" {
@@ -93,10 +96,20 @@ func (pf *pipelineFlags) load(ctx context.Context, c *client) (*pipelineView, er
 			p += "?ref=" + url.QueryEscape(pf.ref)
 		}
 		if err := c.getJSON(ctx, p, &pl); err != nil {
-			return nil, err
+			return pl, err
 		}
 		pf.pipeline = strconv.FormatInt(pl.ID, 10)
 	} else if err := c.getJSON(ctx, base+"/pipelines/"+pf.pipeline, &pl); err != nil {
+		return pl, err
+	}
+	return pl, nil
+}
+
+// load reads the pipeline and all its jobs (latest attempts).
+func (pf *pipelineFlags) load(ctx context.Context, c *client) (*pipelineView, error) {
+	base := "/api/v4/projects/" + projectRef(pf.project)
+	pl, err := pf.loadPipeline(ctx, c)
+	if err != nil {
 		return nil, err
 	}
 	var jobs []jobJSON
@@ -214,9 +227,11 @@ func pipelineStatus(ctx context.Context, args []string, env Env) error {
 }
 
 // pipelineWatch is `baton pipeline watch`: the tree redrawn until the
-// pipeline finishes (or, with --log, one job's log followed). It polls the
-// pipeline's jobs every PollInterval. The exit code is 0 when the pipeline
-// (or job) succeeded, ExitFailed otherwise.
+// pipeline finishes (or, with --log, one job's log followed). It follows
+// the pipeline's event stream (resuming with Last-Event-ID after a dropped
+// connection), and polls the pipeline's jobs every PollInterval only where
+// the server has no stream. The exit code is 0 when the pipeline (or job)
+// succeeded, ExitFailed otherwise.
 func pipelineWatch(ctx context.Context, args []string, env Env) error {
 	var pf pipelineFlags
 	c, err := pf.parse("watch", args, env)
@@ -226,52 +241,161 @@ func pipelineWatch(ctx context.Context, args []string, env Env) error {
 	if pf.log != "" {
 		return followLog(ctx, c, &pf, env)
 	}
-	tty := env.IsTerminal(env.Stdout)
-	last := map[int64]string{}
+	w := &watcher{env: env, json: pf.json, tty: env.IsTerminal(env.Stdout), last: map[int64]string{}}
+	pl, err := pf.loadPipeline(ctx, c)
+	if err != nil {
+		return err
+	}
+	st := &streamView{pl: pl, jobs: map[int64]*jobJSON{}}
+	es := &eventStream{c: c, path: "/api/v4/projects/" + projectRef(pf.project) + "/pipelines/" + pf.pipeline + "/events", retry: env.PollInterval}
+	err = es.follow(ctx, func(ev sseEvent, idle bool) error {
+		if err := st.apply(ev); err != nil {
+			return exitf(ExitServer, "pipeline #%s: %v", pf.pipeline, err)
+		}
+		if idle {
+			w.show(st.view())
+		}
+		return nil
+	}, func() bool { return finished(st.pl.Status) })
+	switch {
+	case errors.Is(err, errNoStream):
+		return w.poll(ctx, c, &pf)
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return nil
+	}
+	v := st.view()
+	if !finished(v.Pipeline.Status) || w.tty || es.events == 0 {
+		// A stream that ended without the pipeline's last event, one
+		// without events (a pipeline older than them), and the final tree
+		// with durations: read once.
+		if v, err = pf.load(ctx, c); err != nil {
+			return err
+		}
+	}
+	w.show(v)
+	return w.finish(v)
+}
+
+// streamView is a pipeline's state built from its events.
+type streamView struct {
+	pl   pipelineJSON
+	jobs map[int64]*jobJSON
+}
+
+// apply updates the state with one event: a pipeline's or a job's status
+// (a retry's new job replaces the job of the same name).
+func (st *streamView) apply(ev sseEvent) error {
+	var e struct {
+		Pipeline *struct{ Status, Ref string } `json:"pipeline"`
+		Job      *struct {
+			ID                  int64
+			Name, Stage, Status string
+		} `json:"job"`
+	}
+	switch ev.Event {
+	case "pipeline", "job":
+	default:
+		return nil
+	}
+	if err := json.Unmarshal(ev.Data, &e); err != nil {
+		return fmt.Errorf("event %s: %v", ev.ID, err)
+	}
+	if e.Pipeline != nil && e.Pipeline.Status != "" {
+		st.pl.Status = e.Pipeline.Status
+	}
+	if j := e.Job; j != nil && j.Status != "" {
+		if cur, ok := st.jobs[j.ID]; ok {
+			cur.Status = j.Status
+			return nil
+		}
+		for id, o := range st.jobs {
+			if o.Name == j.Name && id < j.ID {
+				delete(st.jobs, id)
+			} else if o.Name == j.Name {
+				return nil // an older attempt's late event
+			}
+		}
+		st.jobs[j.ID] = &jobJSON{ID: j.ID, Name: j.Name, Stage: j.Stage, Status: j.Status}
+	}
+	return nil
+}
+
+func (st *streamView) view() *pipelineView {
+	jobs := make([]jobJSON, 0, len(st.jobs))
+	for _, j := range st.jobs {
+		jobs = append(jobs, *j)
+	}
+	return groupStages(st.pl, jobs)
+}
+
+// watcher shows a watched pipeline: a line per job status change (JSON
+// with --json), or the tree redrawn on a terminal.
+type watcher struct {
+	env       Env
+	json, tty bool
+	last      map[int64]string
+}
+
+func (w *watcher) show(v *pipelineView) {
+	out := w.env.Stdout
+	switch {
+	case w.json:
+		// One line per change, for scripts.
+		for _, s := range v.Stages {
+			for _, j := range s.Jobs {
+				if w.last[j.ID] != j.Status {
+					w.last[j.ID] = j.Status
+					_ = writeLine(out, map[string]any{"job": j, "pipeline_id": v.Pipeline.ID})
+				}
+			}
+		}
+	case w.tty:
+		fmt.Fprint(out, "\x1b[H\x1b[2J")
+		render(out, v, true)
+	default:
+		for _, s := range v.Stages {
+			for _, j := range s.Jobs {
+				if w.last[j.ID] != j.Status {
+					w.last[j.ID] = j.Status
+					fmt.Fprintf(out, "%s  %s  %s (#%d)\n", time.Now().Format("15:04:05"), j.Status, j.Name, j.ID)
+				}
+			}
+		}
+	}
+}
+
+// finish prints a finished pipeline's last line; its error is the exit
+// code.
+func (w *watcher) finish(v *pipelineView) error {
+	if w.json {
+		_ = writeLine(w.env.Stdout, map[string]any{"pipeline": v.Pipeline})
+	} else if !w.tty {
+		fmt.Fprintf(w.env.Stdout, "pipeline #%d %s\n", v.Pipeline.ID, v.Pipeline.Status)
+	}
+	if v.Pipeline.Status != "success" {
+		return exitf(ExitFailed, "pipeline #%d %s", v.Pipeline.ID, v.Pipeline.Status)
+	}
+	return nil
+}
+
+// poll reloads the pipeline every PollInterval until it finishes (servers
+// without event streams).
+func (w *watcher) poll(ctx context.Context, c *client, pf *pipelineFlags) error {
 	for {
 		v, err := pf.load(ctx, c)
 		if err != nil {
 			return err
 		}
-		switch {
-		case pf.json:
-			// One line per change, for scripts.
-			for _, s := range v.Stages {
-				for _, j := range s.Jobs {
-					if last[j.ID] != j.Status {
-						last[j.ID] = j.Status
-						_ = writeLine(env.Stdout, map[string]any{"job": j, "pipeline_id": v.Pipeline.ID})
-					}
-				}
-			}
-		case tty:
-			fmt.Fprint(env.Stdout, "\x1b[H\x1b[2J")
-			render(env.Stdout, v, true)
-		default:
-			for _, s := range v.Stages {
-				for _, j := range s.Jobs {
-					if last[j.ID] != j.Status {
-						last[j.ID] = j.Status
-						fmt.Fprintf(env.Stdout, "%s  %s  %s (#%d)\n", time.Now().Format("15:04:05"), j.Status, j.Name, j.ID)
-					}
-				}
-			}
-		}
+		w.show(v)
 		if finished(v.Pipeline.Status) {
-			if pf.json {
-				_ = writeLine(env.Stdout, map[string]any{"pipeline": v.Pipeline})
-			} else if !tty {
-				fmt.Fprintf(env.Stdout, "pipeline #%d %s\n", v.Pipeline.ID, v.Pipeline.Status)
-			}
-			if v.Pipeline.Status != "success" {
-				return exitf(ExitFailed, "pipeline #%d %s", v.Pipeline.ID, v.Pipeline.Status)
-			}
-			return nil
+			return w.finish(v)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(env.PollInterval):
+		case <-time.After(w.env.PollInterval):
 		}
 	}
 }
