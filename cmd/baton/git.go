@@ -79,6 +79,14 @@ func (s gitSource) BlobID(ctx context.Context, projectID int64, sha, path string
 	return s.repos.BlobID(ctx, projectID, sha, path)
 }
 
+func (s gitSource) ChangedPaths(ctx context.Context, projectID int64, from, to string, mergeBase bool, max int) ([]string, bool, error) {
+	return s.repos.ChangedPaths(ctx, projectID, from, to, mergeBase, max)
+}
+
+func (s gitSource) ListPaths(ctx context.Context, projectID int64, rev string, max int) ([]string, bool, error) {
+	return s.repos.ListPaths(ctx, projectID, rev, max)
+}
+
 func (s gitSource) SetHEAD(ctx context.Context, projectID int64, branch string) error {
 	return s.repos.SetHEAD(ctx, projectID, branch)
 }

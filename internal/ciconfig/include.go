@@ -240,7 +240,10 @@ func (p *planner) includeLocations(inc *node, ctx fileCtx) ([]location, error) {
 			if err := probs.err(); err != nil {
 				return nil, err
 			}
-			r := p.firstMatch(rules, p.env())
+			r, err := p.firstMatch(rules, p.env())
+			if err != nil {
+				return nil, err
+			}
 			if r == nil || r.when == "never" {
 				continue
 			}

@@ -16,7 +16,8 @@ type rule struct {
 	allowFailure  *bool
 	interruptible *bool
 	vars          []ci.Variable
-	exists        []string
+	exists        *existsClause
+	changes       *changesClause
 	needs         []ci.Need
 	hasNeeds      bool
 }
@@ -99,57 +100,45 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 			probs.add("%s start_in is not supported by Baton", kw)
 		}
 		if ex := it.get("exists"); ex != nil {
-			if ex.kind == kindMap {
-				ex = ex.get("paths")
-			}
-			list, ok := stringList(ex, 1)
-			if !ok {
-				probs.add("%s exists should be an array of strings", kw)
-			}
-			r.exists = list
+			r.exists = parseExists(ex, kw, probs)
 		}
-		if ch := it.get("changes"); ch != nil && ch.kind != kindMap {
-			if _, ok := stringList(ch, 1); !ok {
-				probs.add("%s changes should be an array of strings", kw)
-			}
+		if ch := it.get("changes"); ch != nil {
+			r.changes = parseChanges(ch, kw, probs)
 		}
 		out = append(out, r)
 	}
 	return out
 }
 
-// firstMatch returns the first rule whose if: holds and whose exists:
-// finds a file; nil when none does. changes: is treated as matching, as
-// GitLab does for pipelines without a diff (new branches, tags, API).
-func (p *planner) firstMatch(rules []rule, env map[string]string) *rule {
+// firstMatch returns the first rule whose if: holds, whose changes: name
+// a changed file and whose exists: finds a file; nil when none does.
+func (p *planner) firstMatch(rules []rule, env map[string]string) (*rule, error) {
 	for i := range rules {
 		r := &rules[i]
 		if r.cond != nil && !r.cond.eval(env).truthy() {
 			continue
 		}
-		if r.exists != nil && !p.anyExists(r.exists) {
-			continue
+		if r.changes != nil {
+			ok, err := p.changed(r.changes, env)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
-		return r
-	}
-	return nil
-}
-
-// anyExists reports whether one of the paths is a file of the repository.
-// Glob patterns cannot be checked without a file listing and count as found.
-func (p *planner) anyExists(paths []string) bool {
-	if p.in.ReadFile == nil {
-		return true
-	}
-	for _, path := range paths {
-		if strings.ContainsAny(path, "*?[{") {
-			return true
+		if r.exists != nil {
+			ok, err := p.exists(r.exists, env)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
-		if _, err := p.in.ReadFile(strings.TrimPrefix(path, "/")); err == nil {
-			return true
-		}
+		return r, nil
 	}
-	return false
+	return nil, nil
 }
 
 // evalWorkflow applies workflow:rules: no match or when: never filters the
@@ -182,7 +171,10 @@ func (p *planner) evalWorkflow() error {
 		if err := probs.err(); err != nil {
 			return err
 		}
-		r := p.firstMatch(rules, p.env(p.vars))
+		r, err := p.firstMatch(rules, p.env(p.vars))
+		if err != nil {
+			return err
+		}
 		if r == nil || r.when == "never" {
 			return ErrFilteredByWorkflow
 		}
@@ -242,7 +234,10 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 			s.LimitInherit, s.InheritVariables = true, inherited
 		}
 		if j.hasRules {
-			r := p.firstMatch(j.rules, env)
+			r, err := p.firstMatch(j.rules, env)
+			if err != nil {
+				return nil, err
+			}
 			if r == nil || r.when == "never" {
 				continue
 			}
@@ -259,7 +254,9 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 				s.Needs, s.HasNeeds = r.needs, true
 			}
 			s.Variables = mergeVariables(s.Variables, r.vars)
-		} else if !p.refsAllow(j, env) {
+		} else if ok, err := p.refsAllow(j, env); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
 		if s.When == "never" {

@@ -1,0 +1,190 @@
+package ciconfig
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/batonci/baton/internal/ci"
+)
+
+// maxRulePaths is GitLab's limit on the entries of one rules:changes or
+// rules:exists ("has too many entries (maximum 50)").
+const maxRulePaths = 50
+
+// MaxExistsChecks is GitLab's bound on the glob comparisons one
+// rules:exists makes: after the 10,000th, a rule with glob patterns
+// matches. A listing of MaxExistsChecks+1 paths is all it ever needs.
+const MaxExistsChecks = 10_000
+
+// changesClause is a rules:changes (or only/except:changes).
+type changesClause struct {
+	paths     []string
+	compareTo string // "" compares with the pipeline's own diff
+}
+
+// existsClause is a rules:exists.
+type existsClause struct {
+	paths []string
+}
+
+// parseChanges reads changes: as an array of paths or a hash with paths
+// and compare_to; kw names it in problems.
+func parseChanges(n *node, kw string, probs *problems) *changesClause {
+	c := &changesClause{}
+	pathsNode := n
+	if n.kind == kindMap {
+		if bad := unknownKeys(n, map[string]bool{"paths": true, "compare_to": true}); bad != "" {
+			probs.add("%s:changes config contains unknown keys: %s", kw, bad)
+			return c
+		}
+		pathsNode = n.get("paths")
+		if pathsNode == nil {
+			probs.add("%s:changes config missing required keys: paths", kw)
+			return c
+		}
+		if ct := n.get("compare_to"); ct != nil {
+			s, ok := scalarString(ct)
+			if !ok {
+				probs.add("%s:changes compare_to should be a string", kw)
+			}
+			c.compareTo = s
+		}
+	}
+	list, ok := stringList(pathsNode, 1)
+	switch {
+	case !ok:
+		probs.add("%s changes should be an array of strings", kw)
+	case len(list) > maxRulePaths:
+		probs.add("%s changes has too many entries (maximum %d)", kw, maxRulePaths)
+	}
+	c.paths = list
+	return c
+}
+
+// parseExists reads exists: as an array of paths or a hash with paths
+// (project: and ref:, another project's files, are refused).
+func parseExists(n *node, kw string, probs *problems) *existsClause {
+	if n.kind == kindMap {
+		if bad := unknownKeys(n, map[string]bool{"paths": true, "project": true, "ref": true}); bad != "" {
+			probs.add("%s:exists config contains unknown keys: %s", kw, bad)
+			return nil
+		}
+		if n.has("project") || n.has("ref") {
+			probs.add("%s:exists project and ref are not supported by Baton", kw)
+			return nil
+		}
+		n = n.get("paths")
+		if n == nil {
+			probs.add("%s:exists config missing required keys: paths", kw)
+			return nil
+		}
+	}
+	list, ok := stringList(n, 1)
+	switch {
+	case !ok:
+		probs.add("%s exists should be an array of strings", kw)
+	case len(list) > maxRulePaths:
+		probs.add("%s exists has too many entries (maximum %d)", kw, maxRulePaths)
+	}
+	return &existsClause{paths: list}
+}
+
+// changed reports whether the pipeline changed a path c names, as GitLab
+// decides it: the paths (variables expanded) are globs matched against the
+// pipeline's diff; a pipeline without one (Input.Changes says so) matches.
+func (p *planner) changed(c *changesClause, env map[string]string) (bool, error) {
+	if p.in.Changes == nil {
+		return true, nil
+	}
+	compareTo := expandVars(c.compareTo, env)
+	paths, err := p.changedPaths(compareTo)
+	if err != nil {
+		return false, err
+	}
+	if paths == nil {
+		return true, nil
+	}
+	globs := make([]string, len(c.paths))
+	for i, g := range c.paths {
+		globs[i] = expandVars(g, env)
+	}
+	for _, path := range paths {
+		for _, g := range globs {
+			if globMatch(g, path) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// changedPaths asks Input.Changes once per compare_to; nil paths mean the
+// pipeline has no diff.
+func (p *planner) changedPaths(compareTo string) ([]string, error) {
+	if got, ok := p.changes[compareTo]; ok {
+		return got, nil
+	}
+	paths, ok, err := p.in.Changes(compareTo)
+	if compareTo != "" && (ci.IsNotFound(err) || ci.KindOf(err) == ci.KindInvalid) {
+		return nil, &ConfigError{Errors: []string{"rules:changes:compare_to is not a valid ref"}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the changed files: %w", err)
+	}
+	if !ok {
+		paths = nil
+	} else if paths == nil {
+		paths = []string{}
+	}
+	if p.changes == nil {
+		p.changes = map[string][]string{}
+	}
+	p.changes[compareTo] = paths
+	return paths, nil
+}
+
+// exists reports whether the repository has a file e names, as GitLab's
+// rules:exists decides: a path without glob characters must be a file;
+// glob patterns are matched against the file listing, and after
+// MaxExistsChecks comparisons (over all patterns) the rule matches.
+func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
+	var globs []string
+	for _, raw := range e.paths {
+		path := strings.TrimPrefix(expandVars(raw, env), "/")
+		if isGlob(path) {
+			globs = append(globs, path)
+			continue
+		}
+		if p.in.ReadFile == nil {
+			return true, nil
+		}
+		if _, err := p.in.ReadFile(path); err == nil {
+			return true, nil
+		}
+	}
+	if len(globs) == 0 {
+		return false, nil
+	}
+	if p.in.ListFiles == nil {
+		// Without a listing the patterns cannot be checked: GitLab's
+		// answer past its bound is "matches".
+		return true, nil
+	}
+	if p.files == nil {
+		files, err := p.in.ListFiles(MaxExistsChecks + 1)
+		if err != nil {
+			return false, fmt.Errorf("listing the repository's files: %w", err)
+		}
+		p.files = append([]string{}, files...)
+	}
+	checks := 0
+	for _, g := range globs {
+		for _, f := range p.files {
+			checks++
+			if checks > MaxExistsChecks || globMatch(g, f) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
