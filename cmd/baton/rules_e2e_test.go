@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -55,6 +56,67 @@ docs:
 		src := push("Add code", map[string]string{"src/a/b.go": "package a\n"})
 		if got, want := jobNames(in.jobs(pid, src.ID, false)), "always build-src go-tests"; got != want {
 			t.Errorf("push changing src/a/b.go: jobs %s, want %s", got, want)
+		}
+	})
+}
+
+// TestDelayedJobs pushes a pipeline of delayed jobs and runs a real runner:
+// the short one is scheduled, then runs once its start_in has passed (no
+// runner got it before its scheduled_at); one of the hour-long ones is
+// played early through the API and runs, the other is unscheduled into a
+// manual job.
+func TestDelayedJobs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		pid, _ := in.project("delayed", map[string]string{".gitlab-ci.yml": `later:
+  when: delayed
+  start_in: 3 seconds
+  script: ["echo later"]
+early:
+  when: delayed
+  start_in: 1 hour
+  script: ["echo early"]
+parked:
+  rules:
+    - when: delayed
+      start_in: 1 hour
+  script: ["echo parked"]
+`})
+		pl := in.latestPipeline(pid)
+		jobs := in.jobs(pid, pl.ID, false)
+		for _, name := range []string{"later", "early", "parked"} {
+			if got := jobs[name][0].Status; got != "scheduled" {
+				t.Fatalf("%s is %s right after the push, want scheduled", name, got)
+			}
+		}
+		stored, err := in.main.Store.JobByID(context.Background(), jobs["later"][0].ID)
+		if err != nil || stored.ScheduledAt == nil {
+			t.Fatalf("later: ScheduledAt %v, err %v", stored, err)
+		}
+		due := *stored.ScheduledAt
+		in.startRunner(in.runnerToken(), 2)
+
+		var played apiJobFull
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/play", pid, jobs["early"][0].ID), nil, http.StatusOK, &played)
+		if played.Status != "pending" && played.Status != "running" {
+			t.Errorf("played scheduled job is %s", played.Status)
+		}
+		var parked apiJobFull
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/unschedule", pid, jobs["parked"][0].ID), nil, http.StatusOK, &parked)
+		if parked.Status != "manual" {
+			t.Errorf("unscheduled job is %s, want manual", parked.Status)
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/jobs/%d/unschedule", pid, jobs["parked"][0].ID), nil, http.StatusBadRequest, nil)
+
+		eventually(t, 30*time.Second, "later and early to succeed", func() bool {
+			jobs = in.jobs(pid, pl.ID, false)
+			return jobs["later"][0].Status == "success" && jobs["early"][0].Status == "success"
+		})
+		if started := jobs["later"][0].StartedAt; started == nil || started.Before(due) {
+			t.Errorf("later started at %v, before its scheduled_at %v", started, due)
+		}
+		if got := jobs["parked"][0].Status; got != "manual" {
+			t.Errorf("parked is %s at the end, want manual", got)
 		}
 	})
 }

@@ -74,5 +74,6 @@ const (
 	WhenOnFailure = "on_failure"
 	WhenAlways    = "always"
 	WhenManual    = "manual"
+	WhenDelayed   = "delayed"
 	WhenNever     = "never"
 )

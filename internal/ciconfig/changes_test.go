@@ -277,3 +277,41 @@ func TestPlanRulesExistsCheckBound(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanDelayed(t *testing.T) {
+	// A canary rolled out after a pause, as in GitLab's docs for
+	// when: delayed; the production rule delays only on the default branch.
+	const yaml = `stages: [deploy, rollout]
+canary:
+  stage: deploy
+  script: ./deploy canary
+  when: delayed
+  start_in: 30 minutes
+rollout:
+  stage: rollout
+  script: ./deploy all
+  rules:
+    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+      when: delayed
+      start_in: 1 day
+    - when: manual
+`
+	tests := []struct {
+		name string
+		vars map[string]string
+		want map[string][2]any // name -> when, start_in
+	}{
+		{"default branch", branchPush(), map[string][2]any{"canary": {"delayed", 1800}, "rollout": {"delayed", 86400}}},
+		{"tag", tagPush("v1"), map[string][2]any{"canary": {"delayed", 1800}, "rollout": {"manual", 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := mustPlan(t, yaml, tt.vars)
+			got := map[string][2]any{}
+			for _, j := range plan.Jobs {
+				got[j.Name] = [2]any{j.When, j.StartIn}
+			}
+			assertEqual(t, got, tt.want)
+		})
+	}
+}

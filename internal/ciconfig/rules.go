@@ -20,6 +20,7 @@ type rule struct {
 	changes       *changesClause
 	needs         []ci.Need
 	hasNeeds      bool
+	startIn       int // seconds, with when: delayed
 }
 
 var jobRuleKeys = map[string]bool{"if": true, "changes": true, "exists": true, "when": true,
@@ -68,9 +69,7 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 		if w := it.get("when"); w != nil {
 			r.when, _ = scalarString(w)
 			switch {
-			case r.when == "delayed" && job:
-				probs.add("%s when delayed is not supported by Baton", kw)
-			case job && indexOf([]string{"on_success", "on_failure", "always", "manual", "never"}, r.when) < 0:
+			case job && indexOf([]string{"on_success", "on_failure", "always", "manual", "delayed", "never"}, r.when) < 0:
 				probs.add("%s when unknown value: %s", kw, r.when)
 			case !job && r.when != "always" && r.when != "never":
 				probs.add("%s when unknown value: %s", kw, r.when)
@@ -96,8 +95,11 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 		if nd := it.get("needs"); nd != nil {
 			r.needs, r.hasNeeds = parseNeeds(nd, kw+":needs", probs), true
 		}
-		if it.has("start_in") {
-			probs.add("%s start_in is not supported by Baton", kw)
+		switch {
+		case it.has("start_in") && r.when != ci.WhenDelayed:
+			probs.add("%s start_in must be blank when not delayed", kw)
+		case r.when == ci.WhenDelayed:
+			r.startIn = parseStartIn(it.get("start_in"), kw, probs)
 		}
 		if ex := it.get("exists"); ex != nil {
 			r.exists = parseExists(ex, kw, probs)
@@ -242,7 +244,7 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 				continue
 			}
 			if r.when != "" {
-				s.When = r.when
+				s.When, s.StartIn = r.when, r.startIn
 			}
 			if r.allowFailure != nil {
 				s.AllowFailure, s.AllowFailureExitCodes = *r.allowFailure, nil

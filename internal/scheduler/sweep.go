@@ -36,12 +36,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 //   - a canceling job its runner has not confirmed within CancelGrace is canceled;
 //   - a running job past its timeout (plus TimeoutGrace) fails (job_execution_timeout);
 //   - a job pending for PendingTimeout fails (stuck_or_timeout_failure);
+//   - a delayed job whose time has come is released (ReleaseDue), should
+//     RunDelayed have missed a wake-up;
 //   - every unfinished pipeline is advanced, which repairs whatever a crash
 //     between a job's final update and its JobFinished left behind.
 //
 // Failed jobs go through JobFinished, so retry:when applies to them.
 func (s *Scheduler) Sweep(ctx context.Context) error {
-	return errors.Join(s.sweepStale(ctx), s.sweepTimeouts(ctx), s.sweepPending(ctx), s.sweepPipelines(ctx))
+	return errors.Join(s.sweepStale(ctx), s.sweepTimeouts(ctx), s.sweepPending(ctx), s.ReleaseDue(ctx), s.sweepPipelines(ctx))
 }
 
 func (s *Scheduler) sweepStale(ctx context.Context) error {
