@@ -119,7 +119,9 @@ func (s *Server) assign(ctx context.Context, rn *ci.Runner) (*jobPayload, error)
 			return payload, nil
 		}
 		s.logger().ErrorContext(ctx, "building job payload", "job_id", j.ID, "err", err)
-		s.failJob(ctx, j, ci.FailureRunnerSystem)
+		// GitLab's RegisterJobService drops a job it failed to hand over
+		// with scheduler_failure (which retry:when may retry).
+		s.failJob(ctx, j, ci.FailureScheduler)
 	}
 }
 

@@ -59,20 +59,32 @@ func (s *Scheduler) RunDelayed(ctx context.Context, wake <-chan string) error {
 	}
 }
 
+// StaleScheduleAfter is how long past its ScheduledAt a delayed job still
+// scheduled (Baton was down) is failed with stale_schedule instead of
+// released: GitLab's BUILD_SCHEDULED_OUTDATED_TIMEOUT.
+const StaleScheduleAfter = time.Hour
+
 // ReleaseDue moves the scheduled jobs whose ScheduledAt has come to
 // pending, as GitLab's Ci::RunScheduledBuildService, and advances their
-// pipelines. A job another replica released, or a user played or
-// unscheduled, first is left alone.
+// pipelines; one more than StaleScheduleAfter late fails (stale_schedule,
+// which retry:when may retry). A job another replica released, or a user
+// played or unscheduled, first is left alone.
 func (s *Scheduler) ReleaseDue(ctx context.Context) error {
 	var errs []error
 	for {
-		jobs, err := s.store.ListDueScheduledJobs(ctx, s.opts.Now(), sweepBatch)
+		now := s.opts.Now()
+		jobs, err := s.store.ListDueScheduledJobs(ctx, now, sweepBatch)
 		if err != nil {
 			return fmt.Errorf("listing due delayed jobs: %w", err)
 		}
 		released := 0
 		pipelines := map[int64]bool{}
 		for _, j := range jobs {
+			if j.ScheduledAt != nil && now.Sub(*j.ScheduledAt) > StaleScheduleAfter {
+				errs = append(errs, s.fail(ctx, j, ci.FailureStaleSchedule, CauseNone))
+				released++
+				continue
+			}
 			j.Status = ci.StatusPending
 			s.stamp(j)
 			err := s.updateJob(ctx, j, ci.StatusScheduled)
