@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
@@ -58,7 +60,16 @@ func (s gitSource) ResolveRef(ctx context.Context, projectID int64, ref string) 
 		return ci.Commit{}, false, err
 	}
 	c, err := s.Commit(ctx, projectID, sha)
-	return c, tag, err
+	if err != nil || !tag {
+		return c, tag, err
+	}
+	// CI_COMMIT_TAG_MESSAGE: an annotated tag's message, "" otherwise.
+	t, err := s.repos.Tag(ctx, projectID, strings.TrimPrefix(ref, "refs/tags/"))
+	if err != nil {
+		return ci.Commit{}, false, fmt.Errorf("reading tag %q: %w", ref, err)
+	}
+	c.TagMessage = t.Message
+	return c, tag, nil
 }
 
 // Commit reads one commit (a child pipeline runs at its parent's).

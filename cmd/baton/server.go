@@ -138,7 +138,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
-	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Logger: m.Logger, Includes: m.includes(db), Variables: m.Variables,
+	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger, Includes: m.includes(db), Variables: m.Variables,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables,
 			MaxChangedPaths: m.Config.MaxChangedPaths}})
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
@@ -150,7 +150,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
 	m.RunnerAPI = runnerapi.New(db, m.Blobs, m.queue, runnerapi.Options{
 		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
-		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
+		ExternalURL: m.Config.ExternalURL, Version: version, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		MaxPublished: int(m.Config.MaxPublished),
 		JUnit:        junit.Limits{MaxBytes: m.Config.MaxJUnitMiB << 20, MaxCases: int(m.Config.MaxJUnitCases)},

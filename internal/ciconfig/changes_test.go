@@ -315,3 +315,37 @@ rollout:
 		})
 	}
 }
+
+// TestPlanJobRuleVariables: each job's rules see its own predefined
+// variables (GitLab's "Pipeline" availability), workflow:rules none of
+// them; a parallel job's rules, run before its expansion, see its stage
+// and node total but no name.
+func TestPlanJobRuleVariables(t *testing.T) {
+	const yaml = `workflow:
+  rules:
+    - if: $CI_JOB_NAME
+      when: never
+    - when: always
+stages: [build, test]
+build:
+  stage: build
+  script: make
+  rules:
+    - if: $CI_JOB_NAME == "build" && $CI_JOB_NAME_SLUG == "build" && $CI_JOB_STAGE == "build" && $CI_NODE_TOTAL == "1"
+"Lint Docs":
+  script: lint
+  rules:
+    - if: $CI_JOB_NAME_SLUG == "lint-docs"
+not-me:
+  script: x
+  rules:
+    - if: $CI_JOB_NAME == "build"
+shard:
+  parallel: 2
+  script: x
+  rules:
+    - if: $CI_NODE_TOTAL == "2" && $CI_JOB_STAGE == "test" && $CI_JOB_NAME == null
+`
+	plan := mustPlan(t, yaml, nil)
+	assertEqual(t, jobNames(plan), []string{"build", "Lint Docs", "shard 1/2", "shard 2/2"})
+}

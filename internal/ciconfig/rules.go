@@ -226,7 +226,14 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 				limited = true
 			}
 		}
-		env := p.env(global, j.vars)
+		// The job's own predefined variables (CI_JOB_NAME, ...) are the
+		// lowest layer, as in GitLab; a parallel job's rules run before its
+		// expansion, so they see no name or index.
+		name, total := j.name, 1
+		if n := max(j.parallel, len(j.matrix)); n > 0 {
+			name, total = "", n
+		}
+		env := p.env(ci.PlannedJobVariables(name, j.spec.Stage, 0, total), global, j.vars)
 		sel := *j
 		s := &sel.spec
 		// The global variables stay in the plan's PipelineSpec, stored once

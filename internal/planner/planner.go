@@ -85,6 +85,7 @@ type Policy interface {
 // Options configure a Planner. Zero values take the defaults.
 type Options struct {
 	ExternalURL string // CI_SERVER_URL
+	Version     string // Baton's build version, CI_SERVER_REVISION
 	Limits      Limits
 	Includes    *Includes // nil: only include:local
 	// Variables gives rules the project's CI/CD variables; nil: none.
@@ -167,8 +168,11 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	}
 	c.Message = p.opts.Limits.clip(c.Message)
 	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
+	// CreatedAt is fixed now, and stored as is, so that rules see the
+	// CI_PIPELINE_CREATED_AT jobs get.
 	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
-		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title, Parent: req.Parent}
+		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title, Parent: req.Parent,
+		CreatedAt: p.opts.Now().Truncate(time.Second)}
 	rules, err := p.store.ListProtectedRefs(ctx, req.Project.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading protected refs: %w", err)
@@ -333,7 +337,7 @@ func (p *Planner) changes(ctx context.Context, proj *ci.Project, pl *ci.Pipeline
 // predefined ones of a pipeline not yet stored (ci.PredefinedVariables,
 // as jobs get them), then the request's.
 func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (map[string]string, error) {
-	in := ci.Predefined{ServerURL: p.opts.ExternalURL, Project: proj, Pipeline: pl, Commit: c}
+	in := ci.Predefined{ServerURL: p.opts.ExternalURL, Revision: p.opts.Version, Project: proj, Pipeline: pl, Commit: c}
 	if pl.UserID != 0 {
 		u, err := p.store.UserByID(ctx, pl.UserID)
 		if err != nil && !ci.IsNotFound(err) {

@@ -184,7 +184,7 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	// and project CI/CD variables, pipeline variables. No user-set entry
 	// may carry a reserved name (ci.Reserved): the predefined value stands.
 	all := ci.JobVariables(ci.VariableLayers{
-		Predefined: ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: pl,
+		Predefined: ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Revision: s.Version, Project: proj, Pipeline: pl,
 			Commit: spec.Commit, User: user, Job: run}),
 		YAMLJob:  j.Spec.EffectiveVariables(spec.Variables),
 		Dotenv:   dotenvVars,
