@@ -271,10 +271,7 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
 		Changes: p.changes(ctx, proj, pl, c),
-		ListFiles: func(max int) ([]string, error) {
-			paths, _, err := p.source.ListPaths(ctx, proj.ID, c.SHA, max)
-			return paths, err
-		},
+		ListFiles: p.listFiles(ctx, proj, c),
 		Sources: p.opts.Includes.Sources(ctx, pl.UserID),
 		Inputs:  inputs,
 	})
@@ -330,6 +327,14 @@ func (p *Planner) changes(ctx context.Context, proj *ci.Project, pl *ci.Pipeline
 			return nil, false, nil
 		}
 		return paths, true, nil
+	}
+}
+
+// listFiles gives rules:exists the file listing of commit c.
+func (p *Planner) listFiles(ctx context.Context, proj *ci.Project, c *ci.Commit) func(int) ([]string, error) {
+	return func(max int) ([]string, error) {
+		paths, _, err := p.source.ListPaths(ctx, proj.ID, c.SHA, max)
+		return paths, err
 	}
 }
 
