@@ -89,10 +89,7 @@ func PredefinedVariables(in Predefined) []Variable {
 	if beforeSHA == "" {
 		beforeSHA = ZeroSHA
 	}
-	fqdn := host
-	if (proto == "https" && port != "443") || (proto == "http" && port != "80") {
-		fqdn = host + ":" + port
-	}
+	fqdn := ServerFQDN(base)
 	vars := []Variable{
 		pub("CI", "true"), pub("GITLAB_CI", "true"),
 		pub("CI_SERVER_NAME", "GitLab"),
@@ -201,6 +198,21 @@ const (
 // version (revision) appended: "17.0.0-baton-<revision>".
 func ServerVersion(revision string) string {
 	return strconv.Itoa(compatMajor) + "." + strconv.Itoa(compatMinor) + "." + strconv.Itoa(compatPatch) + "-baton-" + revision
+}
+
+// ServerFQDN is CI_SERVER_FQDN for the external URL serverURL: its host,
+// with the port when it is not the scheme's standard one
+// ("ci.example.com:8443"), as GitLab's; "" for an unparsable URL.
+func ServerFQDN(serverURL string) string {
+	u, err := url.Parse(strings.TrimRight(serverURL, "/"))
+	if err != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" || (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		return u.Hostname()
+	}
+	return u.Hostname() + ":" + port
 }
 
 // ZeroSHA is git's all-zero object name: the before sha of a pipeline

@@ -440,7 +440,10 @@ func (p *planner) componentLocation(addr string, inputs *node) (location, error)
 	}
 	full, version := addr[:at], addr[at+1:]
 	host, rest, ok := strings.Cut(full, "/")
-	if !ok || src.ServerFQDN == "" || !strings.EqualFold(host, src.ServerFQDN) {
+	// The host name alone is accepted too when the instance's FQDN has a
+	// port (addresses written before CI_SERVER_FQDN carried it).
+	hostOnly, _, _ := strings.Cut(src.ServerFQDN, ":")
+	if !ok || src.ServerFQDN == "" || !strings.EqualFold(host, src.ServerFQDN) && !strings.EqualFold(host, hostOnly) {
 		return location{}, fmt.Errorf("Component `%s`: the component path must start with this instance's host name (%s)", addr, src.ServerFQDN)
 	}
 	slash := strings.LastIndex(rest, "/")
