@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -118,5 +119,49 @@ parked:
 		if got := jobs["parked"][0].Status; got != "manual" {
 			t.Errorf("parked is %s at the end, want manual", got)
 		}
+	})
+}
+
+// TestDelayedJobSurvivesRestart schedules a delayed job, stops the server
+// before it is due and starts another on the same database and data
+// directory: the new process finds the job in the store and releases it on
+// time, well before its 30 s sweep would.
+func TestDelayedJobSurvivesRestart(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		dir := t.TempDir()
+		dbURL := e.url(t, dir)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := &Main{Logger: testLogger(t)}
+		first.Config.bind(flagSetForTest())
+		first.Config.Listen, first.Config.DataDir, first.Config.DatabaseURL = ln.Addr().String(), dir, dbURL
+		if err := first.Open(context.Background()); err != nil {
+			ln.Close()
+			t.Fatalf("opening Baton: %v", err)
+		}
+		if err := first.Serve(context.Background(), ln); err != nil {
+			t.Fatal(err)
+		}
+		in := &instance{t: t, main: first, url: first.Config.ExternalURL, token: first.AdminToken}
+		pid, _ := in.project("restart", map[string]string{".gitlab-ci.yml": "deploy:\n  when: delayed\n  start_in: 3 seconds\n  script: [\"true\"]\n"})
+		pl := in.latestPipeline(pid)
+		if got := in.jobs(pid, pl.ID, false)["deploy"][0].Status; got != "scheduled" {
+			t.Fatalf("deploy is %s, want scheduled", got)
+		}
+		if err := first.Close(); err != nil {
+			t.Fatalf("stopping the first server: %v", err)
+		}
+
+		ln2, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := serveAt(t, ln2, dir, dbURL, func(*Config) {})
+		in2 := &instance{t: t, main: second, url: second.Config.ExternalURL, token: in.token}
+		eventually(t, 20*time.Second, "the restarted server to release the delayed job", func() bool {
+			return in2.jobs(pid, pl.ID, false)["deploy"][0].Status == "pending"
+		})
 	})
 }
