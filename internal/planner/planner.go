@@ -270,10 +270,10 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		ReadFile: func(name string) ([]byte, error) {
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
-		Changes: p.changes(ctx, proj, pl, c),
+		Changes:   p.changes(ctx, proj, pl, c),
 		ListFiles: p.listFiles(ctx, proj, c),
-		Sources: p.opts.Includes.Sources(ctx, pl.UserID),
-		Inputs:  inputs,
+		Sources:   p.opts.Includes.Sources(ctx, pl.UserID),
+		Inputs:    inputs,
 	})
 	if err != nil {
 		return nil, err
