@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,7 +25,9 @@ type changesClause struct {
 
 // existsClause is a rules:exists.
 type existsClause struct {
-	paths []string
+	paths   []string
+	project string // another project's full path ("" the pipeline's)
+	ref     string // its ref ("" its default branch)
 }
 
 // parseChanges reads changes: as an array of paths or a hash with paths
@@ -61,17 +64,26 @@ func parseChanges(n *node, kw string, probs *problems) *changesClause {
 	return c
 }
 
-// parseExists reads exists: as an array of paths or a hash with paths
-// (project: and ref:, another project's files, are refused).
+// parseExists reads exists: as an array of paths or a hash with paths,
+// and project and ref to look in another project.
 func parseExists(n *node, kw string, probs *problems) *existsClause {
+	e := &existsClause{}
 	if n.kind == kindMap {
 		if bad := unknownKeys(n, map[string]bool{"paths": true, "project": true, "ref": true}); bad != "" {
 			probs.add("%s:exists config contains unknown keys: %s", kw, bad)
 			return nil
 		}
-		if n.has("project") || n.has("ref") {
-			probs.add("%s:exists project and ref are not supported by Baton", kw)
-			return nil
+		for key, dst := range map[string]*string{"project": &e.project, "ref": &e.ref} {
+			if v := n.get(key); v != nil {
+				s, ok := scalarString(v)
+				if !ok {
+					probs.add("%s:exists %s should be a string", kw, key)
+				}
+				*dst = s
+			}
+		}
+		if e.ref != "" && e.project == "" {
+			probs.add("%s:exists ref requires project", kw)
 		}
 		n = n.get("paths")
 		if n == nil {
@@ -86,7 +98,8 @@ func parseExists(n *node, kw string, probs *problems) *existsClause {
 	case len(list) > maxRulePaths:
 		probs.add("%s exists has too many entries (maximum %d)", kw, maxRulePaths)
 	}
-	return &existsClause{paths: list}
+	e.paths = list
+	return e
 }
 
 // changed reports whether the pipeline changed a path c names, as GitLab
@@ -148,6 +161,9 @@ func (p *planner) changedPaths(compareTo string) ([]string, error) {
 // glob patterns are matched against the file listing, and after
 // MaxExistsChecks comparisons (over all patterns) the rule matches.
 func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
+	if e.project != "" {
+		return p.existsIn(expandVars(e.project, env), expandVars(e.ref, env), e.paths, env)
+	}
 	var globs []string
 	for _, raw := range e.paths {
 		path := strings.TrimPrefix(expandVars(raw, env), "/")
@@ -177,14 +193,66 @@ func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 		}
 		p.files = append([]string{}, files...)
 	}
+	return globsMatch(globs, p.files), nil
+}
+
+// existsIn is exists for another project's files at ref, read as the
+// pipeline's user (Sources): a project the user may not read is an error,
+// like a missing one, and so is an unknown ref.
+func (p *planner) existsIn(project, ref string, paths []string, env map[string]string) (bool, error) {
+	src := p.in.Sources
+	if src.ProjectFile == nil || src.ProjectPaths == nil {
+		return false, &ConfigError{Errors: []string{"rules:exists:project is not available here"}}
+	}
+	fail := func(err error) error {
+		if errors.Is(err, ErrProjectNotFound) {
+			return &ConfigError{Errors: []string{fmt.Sprintf("rules:exists:project `%s` not found or access denied", clip(project))}}
+		}
+		return &ConfigError{Errors: []string{fmt.Sprintf("rules:exists:ref `%s` is not a valid ref in project `%s`", clip(ref), clip(project))}}
+	}
+	key := project + "\x00" + ref
+	files, ok := p.projectFiles[key]
+	if !ok {
+		list, err := src.ProjectPaths(project, ref, MaxExistsChecks+1)
+		if err != nil {
+			return false, fail(err)
+		}
+		files = append([]string{}, list...)
+		if p.projectFiles == nil {
+			p.projectFiles = map[string][]string{}
+		}
+		p.projectFiles[key] = files
+	}
+	var globs []string
+	for _, raw := range paths {
+		path := strings.TrimPrefix(expandVars(raw, env), "/")
+		if isGlob(path) {
+			globs = append(globs, path)
+			continue
+		}
+		_, err := src.ProjectFile(project, ref, path)
+		if errors.Is(err, ErrProjectNotFound) {
+			return false, fail(err)
+		}
+		if err == nil {
+			return true, nil
+		}
+	}
+	return globsMatch(globs, files), nil
+}
+
+// globsMatch reports whether one of globs matches one of files, as
+// GitLab's rules:exists: after MaxExistsChecks comparisons (over all
+// globs) it matches.
+func globsMatch(globs, files []string) bool {
 	checks := 0
 	for _, g := range globs {
-		for _, f := range p.files {
+		for _, f := range files {
 			checks++
 			if checks > MaxExistsChecks || globMatch(g, f) {
-				return true, nil
+				return true
 			}
 		}
 	}
-	return false, nil
+	return false
 }

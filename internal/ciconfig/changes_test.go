@@ -186,7 +186,7 @@ func TestPlanRulesChangesInvalid(t *testing.T) {
 		{"unknown key", "- changes: {paths: [a], base: main}", "changes config contains unknown keys: base"},
 		{"not strings", "- changes: [{a: b}]", "changes should be an array of strings"},
 		{"too many", "- changes: " + many, "changes has too many entries (maximum 50)"},
-		{"exists of another project", "- exists: {paths: [a], project: g/p}", "exists project and ref are not supported"},
+		{"exists ref without project", "- exists: {paths: [a], ref: main}", "exists ref requires project"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -348,4 +348,47 @@ shard:
 `
 	plan := mustPlan(t, yaml, nil)
 	assertEqual(t, jobNames(plan), []string{"build", "Lint Docs", "shard 1/2", "shard 2/2"})
+}
+
+// TestPlanRulesExistsInProject: exists with project: and ref: looks at
+// another project's files as the pipeline's user, exact paths and globs;
+// a project the user may not read and an unknown ref fail the pipeline.
+func TestPlanRulesExistsInProject(t *testing.T) {
+	in := &instance{
+		files: map[string]map[string]map[string]string{
+			"infra/charts": {"main": {"charts/app/Chart.yaml": "x", "README.md": "x"}, "v2": {"charts/app/values.yaml": "x"}},
+			"secret/repo":  {"main": {"Dockerfile": "x"}},
+		},
+		readable: map[string]bool{"infra/charts": true},
+	}
+	rule := func(exists string) string {
+		return "deploy:\n  script: x\n  rules:\n    - exists: " + exists + "\nbuild:\n  script: y\n"
+	}
+	tests := []struct {
+		name, exists string
+		want         []string
+		err          string
+	}{
+		{"glob on the default branch", `{paths: ["charts/**/Chart.yaml"], project: infra/charts}`, []string{"deploy", "build"}, ""},
+		{"exact path at a tag", `{paths: [charts/app/values.yaml], project: infra/charts, ref: v2}`, []string{"deploy", "build"}, ""},
+		{"glob absent at the tag", `{paths: ["**/Chart.yaml"], project: infra/charts, ref: v2}`, []string{"build"}, ""},
+		{"variables in project and ref", `{paths: [README.md], project: $CHARTS, ref: $CHARTS_REF}`, []string{"deploy", "build"}, ""},
+		{"unreadable project", `{paths: [Dockerfile], project: secret/repo}`, nil, "rules:exists:project `secret/repo` not found or access denied"},
+		{"unknown ref", `{paths: [README.md], project: infra/charts, ref: v9}`, nil, "rules:exists:ref `v9` is not a valid ref in project `infra/charts`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := branchPush()
+			vars["CHARTS"], vars["CHARTS_REF"] = "infra/charts", "main"
+			plan, err := Plan(Input{Content: []byte(rule(tt.exists)), Variables: vars, Sources: in.sources()})
+			if tt.err != "" {
+				assertInvalid(t, err, tt.err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Plan: %v", err)
+			}
+			assertEqual(t, jobNames(plan), tt.want)
+		})
+	}
 }

@@ -38,6 +38,10 @@ type Sources struct {
 	// ProjectTags lists a project's tag names, for component versions
 	// "~latest". ErrProjectNotFound as for ProjectFile.
 	ProjectTags func(project string) ([]string, error)
+	// ProjectPaths lists at most max file paths of the project at ref
+	// ("" the default branch), for rules:exists with project:.
+	// ErrProjectNotFound as for ProjectFile.
+	ProjectPaths func(project, ref string, max int) ([]string, error)
 	// Remote fetches an include:remote address, enforcing the operator's
 	// allow-list, a timeout and a size cap (see NewRemoteFetcher).
 	Remote func(url string) ([]byte, error)

@@ -91,6 +91,8 @@ type planner struct {
 	included []Included          // files merged by include, in the order read
 	changes  map[string][]string // Input.Changes by compare_to; nil: no diff
 	files    []string            // Input.ListFiles, once read
+	// projectFiles are Sources.ProjectPaths by project and ref, once read.
+	projectFiles map[string][]string
 }
 
 func (p *planner) plan() (*ci.PipelinePlan, error) {
