@@ -117,13 +117,13 @@ func (p *planner) changed(c *changesClause, env map[string]string) (bool, error)
 	if paths == nil {
 		return true, nil
 	}
-	globs := make([]string, len(c.paths))
+	globs := make([]glob, len(c.paths))
 	for i, g := range c.paths {
-		globs[i] = expandVars(g, env)
+		globs[i] = compileGlob(expandVars(g, env))
 	}
 	for _, path := range paths {
 		for _, g := range globs {
-			if globMatch(g, path) {
+			if g.match(path) {
 				return true, nil
 			}
 		}
@@ -246,10 +246,11 @@ func (p *planner) existsIn(project, ref string, paths []string, env map[string]s
 // globs) it matches.
 func globsMatch(globs, files []string) bool {
 	checks := 0
-	for _, g := range globs {
+	for _, pattern := range globs {
+		g := compileGlob(pattern)
 		for _, f := range files {
 			checks++
-			if checks > MaxExistsChecks || globMatch(g, f) {
+			if checks > MaxExistsChecks || g.match(f) {
 				return true
 			}
 		}

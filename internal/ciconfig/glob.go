@@ -17,12 +17,24 @@ const maxBraceAlternatives = 256
 // directories, a leading dot needs no explicit match, {a,b} alternatives
 // expand (nested too; an unclosed "{" matches nothing, as in Ruby), and
 // "\" escapes the next character.
-func globMatch(pattern, path string) bool {
+func globMatch(pattern, path string) bool { return compileGlob(pattern).match(path) }
+
+// glob is a pattern with its {a,b} alternatives expanded once, for
+// matching many paths.
+type glob []string
+
+// compileGlob expands pattern's braces; a pattern Ruby would match nothing
+// with (an unclosed "{", too many alternatives) matches nothing.
+func compileGlob(pattern string) glob {
 	alts, ok := expandBraces(pattern, nil)
 	if !ok {
-		return false
+		return nil
 	}
-	for _, alt := range alts {
+	return alts
+}
+
+func (g glob) match(path string) bool {
+	for _, alt := range g {
 		if fnmatchPath(alt, path) {
 			return true
 		}

@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,27 @@ func TestGlobBraceBound(t *testing.T) {
 	small := strings.Repeat("{a,b}", 7) // 128
 	if !globMatch(small, strings.Repeat("b", 7)) {
 		t.Errorf("a 128-alternative pattern did not match")
+	}
+}
+
+// BenchmarkChangesWorstCase plans one job whose rules:changes lists
+// maxRulePaths globs none of which matches, against a diff of 10,000
+// paths (--max-rules-changed-paths' default): every pair is compared.
+func BenchmarkChangesWorstCase(b *testing.B) {
+	var globs []string
+	for i := range maxRulePaths {
+		globs = append(globs, fmt.Sprintf(`"pkg%d/**/*.{go,c,h}"`, i))
+	}
+	yaml := "job:\n  script: x\n  rules:\n    - changes: [" + strings.Join(globs, ", ") + "]\nother:\n  script: y\n"
+	paths := make([]string, 10000)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("src/module%d/sub/dir/file%d.go", i%97, i)
+	}
+	changes := func(string) ([]string, bool, error) { return paths, true, nil }
+	for b.Loop() {
+		plan, err := Plan(Input{Content: []byte(yaml), Variables: branchPush(), Changes: changes})
+		if err != nil || len(plan.Jobs) != 1 {
+			b.Fatalf("plan: %v", err)
+		}
 	}
 }
