@@ -84,12 +84,17 @@ parked:
   script: ["echo parked"]
 `})
 		pl := in.latestPipeline(pid)
-		jobs := in.jobs(pid, pl.ID, false)
-		for _, name := range []string{"later", "early", "parked"} {
-			if got := jobs[name][0].Status; got != "scheduled" {
-				t.Fatalf("%s is %s right after the push, want scheduled", name, got)
+		// The push stores the pipeline, then advances it job by job.
+		var jobs map[string][]apiJobFull
+		eventually(t, 10*time.Second, "the three delayed jobs to be scheduled", func() bool {
+			jobs = in.jobs(pid, pl.ID, false)
+			for _, name := range []string{"later", "early", "parked"} {
+				if len(jobs[name]) == 0 || jobs[name][0].Status != "scheduled" {
+					return false
+				}
 			}
-		}
+			return true
+		})
 		stored, err := in.main.Store.JobByID(context.Background(), jobs["later"][0].ID)
 		if err != nil || stored.ScheduledAt == nil {
 			t.Fatalf("later: ScheduledAt %v, err %v", stored, err)
@@ -147,9 +152,9 @@ func TestDelayedJobSurvivesRestart(t *testing.T) {
 		in := &instance{t: t, main: first, url: first.Config.ExternalURL, token: first.AdminToken}
 		pid, _ := in.project("restart", map[string]string{".gitlab-ci.yml": "deploy:\n  when: delayed\n  start_in: 3 seconds\n  script: [\"true\"]\n"})
 		pl := in.latestPipeline(pid)
-		if got := in.jobs(pid, pl.ID, false)["deploy"][0].Status; got != "scheduled" {
-			t.Fatalf("deploy is %s, want scheduled", got)
-		}
+		eventually(t, 10*time.Second, "deploy to be scheduled", func() bool {
+			return in.jobs(pid, pl.ID, false)["deploy"][0].Status == "scheduled"
+		})
 		if err := first.Close(); err != nil {
 			t.Fatalf("stopping the first server: %v", err)
 		}
