@@ -62,6 +62,7 @@ type Config struct {
 	MaxPlanBytes     int64         // stored spec bytes of one planned pipeline
 	MaxVariableBytes int64         // one YAML or request variable value
 	MaxVariables     int64         // variables of one scope (global, a job, a request)
+	MaxChangedPaths  int64         // changed paths of one push read for rules:changes
 	Bounds                         // README "Security": held waits, connections, timeouts
 	Includes         IncludeConfig // include:remote and include:template
 	Secrets                        // CI/CD variables: the encryption key, their number
@@ -139,6 +140,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
 	integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
 	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
+	integer(&c.MaxChangedPaths, "max-rules-changed-paths", "BATON_MAX_RULES_CHANGED_PATHS", planner.DefaultMaxChangedPaths, "maximum changed paths of one push read for rules:changes (more: every changes matches)")
 	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
 	str(&c.TrustedProxies, "trusted-proxies", "BATON_TRUSTED_PROXIES", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are honoured (default: none)")
 	integer(&c.MaxChildConfigBytes, "max-child-config-bytes", "BATON_MAX_CHILD_CONFIG_BYTES", downstream.DefaultMaxConfigBytes, "maximum bytes of a child pipeline configuration read from a job's artifacts")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
@@ -58,7 +60,16 @@ func (s gitSource) ResolveRef(ctx context.Context, projectID int64, ref string) 
 		return ci.Commit{}, false, err
 	}
 	c, err := s.Commit(ctx, projectID, sha)
-	return c, tag, err
+	if err != nil || !tag {
+		return c, tag, err
+	}
+	// CI_COMMIT_TAG_MESSAGE: an annotated tag's message, "" otherwise.
+	t, err := s.repos.Tag(ctx, projectID, strings.TrimPrefix(ref, "refs/tags/"))
+	if err != nil {
+		return ci.Commit{}, false, fmt.Errorf("reading tag %q: %w", ref, err)
+	}
+	c.TagMessage = t.Message
+	return c, tag, nil
 }
 
 // Commit reads one commit (a child pipeline runs at its parent's).
@@ -77,6 +88,14 @@ func (s gitSource) ReadFile(ctx context.Context, projectID int64, sha, path stri
 
 func (s gitSource) BlobID(ctx context.Context, projectID int64, sha, path string) (string, error) {
 	return s.repos.BlobID(ctx, projectID, sha, path)
+}
+
+func (s gitSource) ChangedPaths(ctx context.Context, projectID int64, from, to string, mergeBase bool, max int) ([]string, bool, error) {
+	return s.repos.ChangedPaths(ctx, projectID, from, to, mergeBase, max)
+}
+
+func (s gitSource) ListPaths(ctx context.Context, projectID int64, rev string, max int) ([]string, bool, error) {
+	return s.repos.ListPaths(ctx, projectID, rev, max)
 }
 
 func (s gitSource) SetHEAD(ctx context.Context, projectID int64, branch string) error {

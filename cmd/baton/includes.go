@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"time"
 
@@ -63,9 +62,8 @@ func (m *Main) includes(db interface {
 			}
 			return m.Policy.Project(ctx, who, policy.ReadCode, proj) == nil
 		}}
-	if u, err := url.Parse(m.Config.ExternalURL); err == nil {
-		in.ServerFQDN = u.Hostname()
-	}
+	// Components are addressed by $CI_SERVER_FQDN, the value jobs get.
+	in.ServerFQDN = ci.ServerFQDN(m.Config.ExternalURL)
 	if len(allow) > 0 {
 		in.Remote = &ciconfig.RemoteFetcher{Allow: allow, MaxBytes: ic.RemoteMaxBytes, Timeout: ic.RemoteTimeout}
 	}

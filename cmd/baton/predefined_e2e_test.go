@@ -24,18 +24,23 @@ var creationVariables = []string{
 	"CI_PROJECT_ID", "CI_PROJECT_NAME", "CI_PROJECT_NAMESPACE", "CI_PROJECT_NAMESPACE_ID",
 	"CI_PROJECT_PATH", "CI_PROJECT_PATH_SLUG", "CI_PROJECT_ROOT_NAMESPACE", "CI_PROJECT_TITLE",
 	"CI_PROJECT_URL", "CI_PROJECT_VISIBILITY",
-	"CI_SERVER_HOST", "CI_SERVER_NAME", "CI_SERVER_PORT", "CI_SERVER_PROTOCOL", "CI_SERVER_URL",
+	"CI_SERVER_HOST", "CI_SERVER_NAME", "CI_SERVER_PORT", "CI_SERVER_PROTOCOL", "CI_SERVER_URL", "CI_SERVER_FQDN",
+	"CI_SERVER_VERSION", "CI_SERVER_VERSION_MAJOR", "CI_SERVER_VERSION_MINOR", "CI_SERVER_VERSION_PATCH", "CI_SERVER_REVISION",
+	"CI_TEMPLATE_REGISTRY_HOST", "GITLAB_FEATURES", "CI_PROJECT_DESCRIPTION",
 	"GITLAB_USER_EMAIL", "GITLAB_USER_ID", "GITLAB_USER_LOGIN", "GITLAB_USER_NAME",
 }
 
-// Documented as available to rules, but known to Baton only per job or
-// once the pipeline is stored: jobs get them, rules do not.
-var jobOnlyVariables = []string{"CI_PIPELINE_IID", "CI_JOB_NAME", "CI_JOB_NAME_SLUG", "CI_JOB_STAGE", "CI_NODE_TOTAL"}
+// Documented as available to each job's rules, with the job's own values
+// (the see_V job's name is not the probe's): rules must see them set.
+var jobRuleVariables = []string{"CI_JOB_NAME", "CI_JOB_NAME_SLUG", "CI_JOB_STAGE", "CI_NODE_TOTAL"}
+
+// Documented as available to rules, but known to Baton only once the
+// pipeline is stored: jobs get them, rules do not.
+var jobOnlyVariables = []string{"CI_PIPELINE_IID"}
 
 // Documented pre-pipeline variables Baton does not provide: neither rules
-// nor jobs see them.
-var absentVariables = []string{"CI_API_GRAPHQL_URL", "CI_COMMIT_TAG_MESSAGE", "CI_PIPELINE_NAME", "CI_SERVER_FQDN",
-	"CI_SERVER_VERSION", "CI_SERVER_REVISION", "CI_PROJECT_DESCRIPTION", "CI_PROJECT_REPOSITORY_LANGUAGES", "GITLAB_FEATURES"}
+// nor jobs see them (internal/ci's TestPredefinedAtCreation says why).
+var absentVariables = []string{"CI_API_GRAPHQL_URL", "CI_PIPELINE_NAME", "CI_PROJECT_REPOSITORY_LANGUAGES"}
 
 // predefinedConfig: a probe job when PROBE is yes, and, when PROBE is no,
 // per variable V a job see_V whose rule compares V with the pipeline
@@ -58,8 +63,8 @@ func predefinedConfig(vars []string) string {
 func TestRulesSeeWhatJobsGet(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		in := startBaton(t, e)
-		all := append(append(append([]string{}, creationVariables...), "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_PIPELINE_TRIGGERED"),
-			append(jobOnlyVariables, absentVariables...)...)
+		all := append(append(append([]string{}, creationVariables...), "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_PIPELINE_TRIGGERED", "CI_COMMIT_TAG_MESSAGE"),
+			append(append(jobOnlyVariables, jobRuleVariables...), absentVariables...)...)
 		pid, r := in.project("predefined", map[string]string{".gitlab-ci.yml": predefinedConfig(all)})
 		r.commit("The title of the commit\n\nIts description,\non two lines.\n", nil)
 		r.git("push", "-q", in.pushURL("root/predefined"), "main")
@@ -104,6 +109,9 @@ func TestRulesSeeWhatJobsGet(t *testing.T) {
 		} {
 			t.Run(sc.source+"/"+sc.ref, func(t *testing.T) {
 				want := append([]string{sc.refVar}, creationVariables...)
+				if sc.refVar == "CI_COMMIT_TAG" {
+					want = append(want, "CI_COMMIT_TAG_MESSAGE")
+				}
 				if sc.source == "trigger" {
 					want = append(want, "CI_PIPELINE_TRIGGERED")
 				}
@@ -126,7 +134,7 @@ func TestRulesSeeWhatJobsGet(t *testing.T) {
 					}
 					wants["WANT_"+v] = value
 				}
-				for _, v := range jobOnlyVariables {
+				for _, v := range append(jobOnlyVariables, jobRuleVariables...) {
 					if _, ok := got[v]; !ok {
 						t.Errorf("the job does not get %s", v)
 					}
@@ -144,6 +152,11 @@ func TestRulesSeeWhatJobsGet(t *testing.T) {
 					}
 					if _, ok := seen["has_"+v]; !ok {
 						t.Errorf("rules do not see %s at all", v)
+					}
+				}
+				for _, v := range jobRuleVariables {
+					if _, ok := seen["has_"+v]; !ok {
+						t.Errorf("job rules do not see %s", v)
 					}
 				}
 				for _, v := range append(append([]string{sc.other}, jobOnlyVariables...), absentVariables...) {

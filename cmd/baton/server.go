@@ -134,12 +134,13 @@ func (m *Main) Open(ctx context.Context) error {
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: statusListeners{m.Hooks, m.Downstream}, Coverage: db})
+		Events: statusListeners{m.Hooks, m.Downstream}, Coverage: db, Delayed: m.delayedWake(db)})
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
-	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Logger: m.Logger, Includes: m.includes(db), Variables: m.Variables,
-		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables}})
+	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger, Includes: m.includes(db), Variables: m.Variables,
+		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables,
+			MaxChangedPaths: m.Config.MaxChangedPaths}})
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
 		// 256 MiB of indexes: one of up to ~300,000 entries stays in memory.
 		Indexes: archive.NewCache(256 << 20), Waiters: m.Waiters, Logger: m.Logger,
@@ -149,7 +150,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Reaper = reaper.New(db, m.Blobs, reaper.Options{KeepLatest: m.Config.KeepLatest, Logger: m.Logger})
 	m.RunnerAPI = runnerapi.New(db, m.Blobs, m.queue, runnerapi.Options{
 		Scheduler: m.Scheduler, Auth: m.Auth, Policy: m.Policy, Artifacts: m.Artifacts, Index: m.indexer(),
-		ExternalURL: m.Config.ExternalURL, LongPoll: longPoll(m.Config.LongPoll),
+		ExternalURL: m.Config.ExternalURL, Version: version, LongPoll: longPoll(m.Config.LongPoll),
 		MaxArtifactSize: m.Config.MaxArtifactMiB << 20, DefaultArtifactExpireIn: m.Config.DefaultExpireIn,
 		MaxPublished: int(m.Config.MaxPublished),
 		JUnit:        junit.Limits{MaxBytes: m.Config.MaxJUnitMiB << 20, MaxCases: int(m.Config.MaxJUnitCases)},
@@ -368,6 +369,13 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.server = m.Config.httpServer(m.Handler(), m.Logger)
 	m.server.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	m.loop(ctx, "scheduler", m.Scheduler.Run)
+	m.loop(ctx, "delayed-jobs", func(ctx context.Context) error {
+		wake, err := m.Store.Listen(ctx, scheduler.DelayedChannel)
+		if err != nil {
+			return fmt.Errorf("listening for delayed jobs: %w", err)
+		}
+		return m.Scheduler.RunDelayed(ctx, wake)
+	})
 	m.loop(ctx, "queue-relay", func(ctx context.Context) error { return m.queue.Relay(ctx, m.Store) })
 	m.loop(ctx, "artifact-waits", func(ctx context.Context) error { return m.Waiters.Relay(ctx, m.Store) })
 	m.loop(ctx, "event-streams", func(ctx context.Context) error { return m.Events.Hub.Relay(ctx, m.Store) })
@@ -399,6 +407,18 @@ func (e statusListeners) Pipeline(ctx context.Context, p *ci.Pipeline) {
 func (e statusListeners) Job(ctx context.Context, j *ci.Job) {
 	for _, l := range e {
 		l.Job(ctx, j)
+	}
+}
+
+// delayedWake tells every replica's RunDelayed (this one's too) that a
+// job became scheduled, so that each sleeps until the earliest one.
+func (m *Main) delayedWake(db *store.DB) func() {
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := db.Notify(ctx, scheduler.DelayedChannel, ""); err != nil {
+			m.Logger.Warn("waking the delayed-job loops; they find the job at the next sweep", "err", err)
+		}
 	}
 }
 

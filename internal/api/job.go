@@ -372,6 +372,13 @@ func (s *Server) playJob(r *http.Request, j *ci.Job, userID int64) (*ci.Job, err
 	return s.Scheduler.PlayJob(r.Context(), j.ID, userID)
 }
 
+// unscheduleJob turns a delayed job waiting for its time into a manual
+// one (the unschedule action of GitLab's job page; GitLab's REST API has
+// none). A job that is not scheduled is 400.
+func (s *Server) unscheduleJob(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error) {
+	return s.Scheduler.UnscheduleJob(r.Context(), j.ID, userID)
+}
+
 // eraseJob removes a finished job's artifacts and log and marks it erased
 // (erased_at, and who erased it), as GitLab's erase does.
 func (s *Server) eraseJob(r *http.Request, j *ci.Job, userID int64) (*ci.Job, error) {

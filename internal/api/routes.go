@@ -157,6 +157,7 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/jobs/{job_id}/cancel", policy.UpdateJob, small, s.jobAction(s.cancelJob, http.StatusCreated)},
 		{"POST /api/v4/projects/{id}/jobs/{job_id}/retry", policy.UpdateJob, small, s.jobAction(s.retryJob, http.StatusCreated)},
 		{"POST /api/v4/projects/{id}/jobs/{job_id}/play", policy.UpdateJob, small, s.jobAction(s.playJob, http.StatusOK)},
+		{"POST /api/v4/projects/{id}/jobs/{job_id}/unschedule", policy.UpdateJob, small, s.jobAction(s.unscheduleJob, http.StatusOK)},
 		{"POST /api/v4/projects/{id}/jobs/{job_id}/erase", policy.DeleteArtifacts, small, s.jobAction(s.eraseJob, http.StatusCreated)},
 
 		// Artifacts: Baton's pipeline and commit scopes, GitLab's job and

@@ -50,6 +50,7 @@ type Scheduler interface {
 	ForceCancelJob(ctx context.Context, jobID int64) error
 	RetryJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
+	UnscheduleJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }
 
 // Planner creates pipelines from the project's CI configuration at a ref

@@ -13,7 +13,7 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.mustPrincipal(r); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"version": "17.0.0-baton-" + s.Version, "revision": s.Version,
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"version": ci.ServerVersion(s.Version), "revision": s.Version,
 		"kas": map[string]any{"enabled": false}, "enterprise": false})
 	return nil
 }

@@ -35,6 +35,9 @@ type Job struct {
 	UpdatedAt     time.Time // last contact from the runner while active
 	ErasedAt      *time.Time
 	ErasedBy      int64 // user who erased the job, 0 if none
+	// ScheduledAt is when a delayed job (when: delayed) is released to
+	// runners; set while it is scheduled.
+	ScheduledAt *time.Time
 }
 
 // AllowedFailure reports whether the job may fail without failing its
@@ -66,8 +69,11 @@ type JobSpec struct {
 	// inherit only the global variables named in InheritVariables.
 	LimitInherit     bool     `json:"limit_inherit,omitempty"`
 	InheritVariables []string `json:"inherit_variables,omitempty"`
-	When             string   `json:"when"` // on_success, on_failure, always, manual
-	AllowFailure     bool     `json:"allow_failure,omitempty"`
+	When             string   `json:"when"` // on_success, on_failure, always, manual, delayed
+	// StartIn is a delayed job's delay in seconds (start_in), counted from
+	// when its turn comes.
+	StartIn      int  `json:"start_in,omitempty"`
+	AllowFailure bool `json:"allow_failure,omitempty"`
 	// AllowFailureExitCodes lists exit codes that count as an allowed failure.
 	AllowFailureExitCodes []int `json:"allow_failure_exit_codes,omitempty"`
 	// Needs, when HasNeeds, replaces stage ordering: the job starts once these

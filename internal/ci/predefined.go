@@ -20,13 +20,19 @@ type Commit struct {
 	Author string `json:"author,omitempty"`
 	// Timestamp is the commit's committer date.
 	Timestamp time.Time `json:"timestamp,omitzero"`
+	// TagMessage is the message of the pipeline's tag (CI_COMMIT_TAG_MESSAGE),
+	// empty for a lightweight tag or a branch.
+	TagMessage string `json:"tag_message,omitempty"`
 }
 
 // Predefined is what a pipeline's predefined variables are built from.
 type Predefined struct {
 	// ServerURL is Baton's external URL (CI_SERVER_URL).
 	ServerURL string
-	Project   *Project
+	// Revision is Baton's build version (CI_SERVER_REVISION); the server
+	// version is ServerVersion(Revision).
+	Revision string
+	Project  *Project
 	// Pipeline gives the ref, tag, sha, before sha, source and commit
 	// title; once stored, also its ID, IID and creation time.
 	Pipeline *Pipeline
@@ -57,9 +63,11 @@ type JobRun struct {
 // that rules see exactly what jobs see. Baton adds CI_PIPELINE_ARTIFACTS_URL
 // for jobs. CI_PROJECT_DIR and CI_BUILDS_DIR are the runner's.
 //
-// Variables GitLab gives rules but that Baton knows only once the pipeline
-// is stored (CI_PIPELINE_IID) or per job (CI_JOB_NAME, CI_JOB_STAGE,
-// CI_NODE_*) are job-only here.
+// The variables GitLab gives each job's rules (CI_JOB_NAME, CI_JOB_STAGE,
+// CI_NODE_TOTAL, ...) are PlannedJobVariables, which the job's payload
+// repeats. CI_PIPELINE_IID, known only once the pipeline is stored, is
+// job-only here. CI_PIPELINE_CREATED_AT is visible to rules when the
+// pipeline's CreatedAt is set before it is planned.
 func PredefinedVariables(in Predefined) []Variable {
 	base := strings.TrimRight(in.ServerURL, "/")
 	host, port, proto := "", "", "http"
@@ -81,11 +89,20 @@ func PredefinedVariables(in Predefined) []Variable {
 	if beforeSHA == "" {
 		beforeSHA = ZeroSHA
 	}
+	fqdn := ServerFQDN(base)
 	vars := []Variable{
 		pub("CI", "true"), pub("GITLAB_CI", "true"),
 		pub("CI_SERVER_NAME", "GitLab"),
 		pub("CI_SERVER_URL", base), pub("CI_SERVER_HOST", host), pub("CI_SERVER_PORT", port),
-		pub("CI_SERVER_PROTOCOL", proto), pub("CI_API_V4_URL", apiURL),
+		pub("CI_SERVER_PROTOCOL", proto), pub("CI_SERVER_FQDN", fqdn), pub("CI_API_V4_URL", apiURL),
+		pub("CI_SERVER_VERSION", ServerVersion(in.Revision)), pub("CI_SERVER_VERSION_MAJOR", strconv.Itoa(compatMajor)),
+		pub("CI_SERVER_VERSION_MINOR", strconv.Itoa(compatMinor)), pub("CI_SERVER_VERSION_PATCH", strconv.Itoa(compatPatch)),
+		pub("CI_SERVER_REVISION", in.Revision),
+		// GitLab's default; Baton's templates are the instance's own.
+		pub("CI_TEMPLATE_REGISTRY_HOST", "registry.gitlab.com"),
+		// No licensed features: what GitLab's free edition gives.
+		pub("GITLAB_FEATURES", ""),
+		pub("CI_PROJECT_DESCRIPTION", p.Description),
 		pub("CI_PROJECT_ID", projID), pub("CI_PROJECT_NAME", p.Path), pub("CI_PROJECT_TITLE", p.Name),
 		pub("CI_PROJECT_PATH", p.FullPath), pub("CI_PROJECT_PATH_SLUG", Slug(p.FullPath)),
 		pub("CI_PROJECT_NAMESPACE", path.Dir(p.FullPath)), pub("CI_PROJECT_NAMESPACE_ID", strconv.FormatInt(p.NamespaceID, 10)),
@@ -108,10 +125,16 @@ func PredefinedVariables(in Predefined) []Variable {
 	}
 	if pl.Tag {
 		vars = append(vars, pub("CI_COMMIT_TAG", pl.Ref))
+		if in.Commit != nil {
+			vars = append(vars, pub("CI_COMMIT_TAG_MESSAGE", in.Commit.TagMessage))
+		}
 	} else {
 		vars = append(vars, pub("CI_COMMIT_BRANCH", pl.Ref))
 	}
 	vars = append(vars, pub("CI_PIPELINE_SOURCE", pl.Source))
+	if !pl.CreatedAt.IsZero() {
+		vars = append(vars, pub("CI_PIPELINE_CREATED_AT", pl.CreatedAt.UTC().Format(time.RFC3339)))
+	}
 	if pl.Source == SourceTrigger {
 		vars = append(vars, pub("CI_PIPELINE_TRIGGERED", "true"))
 	}
@@ -129,10 +152,8 @@ func PredefinedVariables(in Predefined) []Variable {
 		pub("CI_SERVER", "yes"),
 		pub("CI_PIPELINE_ID", pid), pub("CI_PIPELINE_IID", strconv.FormatInt(pl.IID, 10)),
 		pub("CI_PIPELINE_URL", projectURL+"/-/pipelines/"+pid),
-		pub("CI_PIPELINE_CREATED_AT", pl.CreatedAt.UTC().Format(time.RFC3339)),
 		pub("CI_PIPELINE_ARTIFACTS_URL", apiURL+"/projects/"+projID+"/pipelines/"+pid+"/artifacts"),
-		pub("CI_JOB_ID", jobID), pub("CI_JOB_NAME", j.Name), pub("CI_JOB_NAME_SLUG", Slug(j.Name)),
-		pub("CI_JOB_STAGE", j.Stage), pub("CI_JOB_URL", projectURL+"/-/jobs/"+jobID),
+		pub("CI_JOB_ID", jobID), pub("CI_JOB_URL", projectURL+"/-/jobs/"+jobID),
 		pub("CI_JOB_TIMEOUT", strconv.Itoa(in.Job.Timeout)),
 		Variable{Key: "CI_JOB_TOKEN", Value: in.Job.Token, Masked: true},
 		Variable{Key: "CI_REPOSITORY_URL", Value: in.Job.RepoURL},
@@ -142,12 +163,56 @@ func PredefinedVariables(in Predefined) []Variable {
 	if j.StartedAt != nil {
 		vars = append(vars, pub("CI_JOB_STARTED_AT", j.StartedAt.UTC().Format(time.RFC3339)))
 	}
-	if j.Spec.NodeTotal > 1 {
-		vars = append(vars, pub("CI_NODE_INDEX", strconv.Itoa(j.Spec.NodeIndex)), pub("CI_NODE_TOTAL", strconv.Itoa(j.Spec.NodeTotal)))
-	} else {
-		vars = append(vars, pub("CI_NODE_TOTAL", "1"))
+	return append(vars, PlannedJobVariables(j.Name, j.Stage, j.Spec.NodeIndex, j.Spec.NodeTotal)...)
+}
+
+// PlannedJobVariables are the predefined variables of one job that GitLab
+// gives its rules when the pipeline is created (availability "Pipeline")
+// and its payload later: CI_JOB_NAME, CI_JOB_NAME_SLUG, CI_JOB_STAGE and
+// CI_NODE_TOTAL, with CI_NODE_INDEX for an instance of a parallel job
+// (nodeTotal > 1). An empty name (a parallel job not yet expanded into
+// its instances) leaves out the name and index, which differ per instance.
+func PlannedJobVariables(name, stage string, nodeIndex, nodeTotal int) []Variable {
+	var vars []Variable
+	if name != "" {
+		vars = append(vars, pub("CI_JOB_NAME", name), pub("CI_JOB_NAME_SLUG", Slug(name)))
 	}
-	return vars
+	vars = append(vars, pub("CI_JOB_STAGE", stage))
+	if nodeTotal > 1 {
+		if name != "" {
+			vars = append(vars, pub("CI_NODE_INDEX", strconv.Itoa(nodeIndex)))
+		}
+		return append(vars, pub("CI_NODE_TOTAL", strconv.Itoa(nodeTotal)))
+	}
+	return append(vars, pub("CI_NODE_TOTAL", "1"))
+}
+
+// The GitLab version Baton answers as (GET /api/v4/version, CI_SERVER_VERSION).
+const (
+	compatMajor = 17
+	compatMinor = 0
+	compatPatch = 0
+)
+
+// ServerVersion is the GitLab version Baton reports, with its own build
+// version (revision) appended: "17.0.0-baton-<revision>".
+func ServerVersion(revision string) string {
+	return strconv.Itoa(compatMajor) + "." + strconv.Itoa(compatMinor) + "." + strconv.Itoa(compatPatch) + "-baton-" + revision
+}
+
+// ServerFQDN is CI_SERVER_FQDN for the external URL serverURL: its host,
+// with the port when it is not the scheme's standard one
+// ("ci.example.com:8443"), as GitLab's; "" for an unparsable URL.
+func ServerFQDN(serverURL string) string {
+	u, err := url.Parse(strings.TrimRight(serverURL, "/"))
+	if err != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" || (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		return u.Hostname()
+	}
+	return u.Hostname() + ":" + port
 }
 
 // ZeroSHA is git's all-zero object name: the before sha of a pipeline

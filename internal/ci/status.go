@@ -52,6 +52,12 @@ const (
 	FailureTraceSizeExceeded = "trace_size_exceeded"
 	FailureJobCanceled       = "job_canceled"
 	FailureConfigError       = "config_error"
+	// FailureScheduler is GitLab's scheduler_failure: a job assigned to a
+	// runner could not be handed over (its payload failed to build).
+	FailureScheduler = "scheduler_failure"
+	// FailureStaleSchedule is GitLab's stale_schedule: a delayed job still
+	// scheduled an hour after its time (the server was down) is dropped.
+	FailureStaleSchedule = "stale_schedule"
 	// FailureArchived is GitLab's archived_failure, which a runner reports
 	// when the job's script passed but its artifacts could not be stored.
 	FailureArchived = "archived_failure"
@@ -74,5 +80,6 @@ const (
 	WhenOnFailure = "on_failure"
 	WhenAlways    = "always"
 	WhenManual    = "manual"
+	WhenDelayed   = "delayed"
 	WhenNever     = "never"
 )

@@ -72,7 +72,7 @@ func TestPlanRetryWhenValues(t *testing.T) {
 		"job_execution_timeout", "archived_failure", "unmet_prerequisites", "scheduler_failure",
 		"data_integrity_failure", "missing_dependency_failure", "stuck_pending_with_matching_runners",
 		"stuck_pending_no_matching_runners", "no_updates_running", "no_updates_canceling",
-		"server_timeout_running", "server_timeout_canceling"} {
+		"server_timeout_running", "server_timeout_canceling", "runner_interrupted", "runner_external_dependency_failure"} {
 		t.Run(reason, func(t *testing.T) {
 			mustPlan(t, "job:\n  script: x\n  retry:\n    max: 2\n    when: ["+reason+"]\n", nil)
 		})

@@ -38,6 +38,10 @@ type Sources struct {
 	// ProjectTags lists a project's tag names, for component versions
 	// "~latest". ErrProjectNotFound as for ProjectFile.
 	ProjectTags func(project string) ([]string, error)
+	// ProjectPaths lists at most max file paths of the project at ref
+	// ("" the default branch), for rules:exists with project:.
+	// ErrProjectNotFound as for ProjectFile.
+	ProjectPaths func(project, ref string, max int) ([]string, error)
 	// Remote fetches an include:remote address, enforcing the operator's
 	// allow-list, a timeout and a size cap (see NewRemoteFetcher).
 	Remote func(url string) ([]byte, error)
@@ -240,7 +244,10 @@ func (p *planner) includeLocations(inc *node, ctx fileCtx) ([]location, error) {
 			if err := probs.err(); err != nil {
 				return nil, err
 			}
-			r := p.firstMatch(rules, p.env())
+			r, err := p.firstMatch(rules, p.env())
+			if err != nil {
+				return nil, err
+			}
 			if r == nil || r.when == "never" {
 				continue
 			}
@@ -437,7 +444,10 @@ func (p *planner) componentLocation(addr string, inputs *node) (location, error)
 	}
 	full, version := addr[:at], addr[at+1:]
 	host, rest, ok := strings.Cut(full, "/")
-	if !ok || src.ServerFQDN == "" || !strings.EqualFold(host, src.ServerFQDN) {
+	// The host name alone is accepted too when the instance's FQDN has a
+	// port (addresses written before CI_SERVER_FQDN carried it).
+	hostOnly, _, _ := strings.Cut(src.ServerFQDN, ":")
+	if !ok || src.ServerFQDN == "" || !strings.EqualFold(host, src.ServerFQDN) && !strings.EqualFold(host, hostOnly) {
 		return location{}, fmt.Errorf("Component `%s`: the component path must start with this instance's host name (%s)", addr, src.ServerFQDN)
 	}
 	slash := strings.LastIndex(rest, "/")

@@ -135,12 +135,10 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 		case "when":
 			w, _ := scalarString(v)
 			switch w {
-			case "on_success", "on_failure", "always", "manual", "never":
+			case "on_success", "on_failure", "always", "manual", "never", "delayed":
 				s.When = w
-			case "delayed":
-				p.probs.add("%s delayed is not supported by Baton", kw)
 			default:
-				p.probs.add("%s config should be one of: on_success, on_failure, always, manual, never", kw)
+				p.probs.add("%s config should be one of: on_success, on_failure, always, manual, delayed, never", kw)
 			}
 		case "allow_failure":
 			j.allowFailureSet = true
@@ -194,7 +192,7 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 			} else {
 				p.probs.add("%s config should be a regular expression", kw)
 			}
-		case "resource_group", "start_in", "description":
+		case "resource_group", "description":
 			if _, ok := scalarString(v); !ok {
 				p.probs.add("%s config should be a string", kw)
 			}
@@ -209,8 +207,11 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 	if j.hasRules && (j.only != nil || j.except != nil) {
 		p.probs.add("%s config key may not be used with `rules`: only, except", where)
 	}
-	if n.has("start_in") && s.When != "delayed" {
+	switch {
+	case n.has("start_in") && (s.When != ci.WhenDelayed || j.hasRules):
 		p.probs.add("%s:start_in config must be blank when not a delayed job", where)
+	case s.When == ci.WhenDelayed:
+		s.StartIn = parseStartIn(n.get("start_in"), where, &p.probs)
 	}
 	if p.stageIndex(s.Stage) < 0 {
 		p.probs.add("%s:stage parameter should be %s", where, strings.Join(p.stages, ", "))

@@ -209,6 +209,8 @@ var retryReasons = map[string]bool{
 	"stale_schedule": true, "job_execution_timeout": true, "archived_failure": true,
 	"unmet_prerequisites": true, "scheduler_failure": true, "data_integrity_failure": true,
 	"missing_dependency_failure": true,
+	// Reasons GitLab Runner 17+ reports on its own (Baton accepts them).
+	"runner_interrupted": true, "runner_external_dependency_failure": true,
 	// GitLab 19.0 splits stuck_or_timeout_failure into these.
 	"stuck_pending_with_matching_runners": true, "stuck_pending_no_matching_runners": true,
 	"no_updates_running": true, "no_updates_canceling": true, "server_timeout_running": true,

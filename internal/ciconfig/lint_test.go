@@ -31,7 +31,7 @@ build:
 		{"dry run for a branch push is filtered by workflow", y, true, false, nil,
 			[]string{"Pipeline filtered out by workflow rules."}, []string{"build:"}, 1},
 		{"invalid", "build:\n  script: x\n  when: sometimes\n", false, false, nil,
-			[]string{"jobs:build:when config should be one of: on_success, on_failure, always, manual, never"}, nil, 0},
+			[]string{"jobs:build:when config should be one of: on_success, on_failure, always, manual, delayed, never"}, nil, 0},
 		{"dry run runs the jobs a push would", "a:\n  script: a\nb:\n  script: b\n  rules:\n    - if: $CI_COMMIT_TAG\n", true, true, []string{"a"}, []string{}, nil, 0},
 	}
 	for _, tt := range tests {

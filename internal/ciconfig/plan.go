@@ -24,6 +24,18 @@ type Input struct {
 	// include:local and rules:exists; the path is relative to the repository
 	// root. nil makes every include an error.
 	ReadFile func(path string) ([]byte, error)
+	// Changes lists the paths the pipeline changed, for rules:changes and
+	// only/except:changes. compareTo "" asks for the pipeline's own diff
+	// (a branch push's before..after); else it is the compare_to ref or
+	// sha, compared from its merge base with the pipeline's commit (an
+	// unknown one is KindNotFound). ok false means the pipeline has no
+	// diff (a new branch, a tag, an API, web, schedule or trigger
+	// pipeline): changes then match, as in GitLab. nil: never a diff.
+	Changes func(compareTo string) (paths []string, ok bool, err error)
+	// ListFiles lists the paths of the repository's files at the
+	// pipeline's sha, at most max of them, for rules:exists globs. nil:
+	// glob patterns match.
+	ListFiles func(max int) ([]string, error)
 	// Sources reads include:project, include:component, include:template
 	// and include:remote files; its nil functions refuse those kinds.
 	Sources Sources
@@ -76,7 +88,11 @@ type planner struct {
 	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
 	rootIdx  map[string]*node // top-level keys of root
 	stageIdx map[string]int
-	included []Included // files merged by include, in the order read
+	included []Included          // files merged by include, in the order read
+	changes  map[string][]string // Input.Changes by compare_to; nil: no diff
+	files    []string            // Input.ListFiles, once read
+	// projectFiles are Sources.ProjectPaths by project and ref, once read.
+	projectFiles map[string][]string
 }
 
 func (p *planner) plan() (*ci.PipelinePlan, error) {

@@ -10,6 +10,7 @@ type refPolicy struct {
 	hasRefs bool
 	vars    []expression
 	hasVars bool
+	changes *changesClause
 }
 
 // parseRefPolicy reads only:/except: as an array of refs or a hash with
@@ -38,6 +39,9 @@ func (p *planner) parseRefPolicy(n *node, where string) *refPolicy {
 				pol.vars = append(pol.vars, e)
 			}
 			pol.hasVars = true
+		}
+		if cn := n.get("changes"); cn != nil {
+			pol.changes = parseChanges(cn, where, &p.probs)
 		}
 	}
 	if refsNode != nil {
@@ -74,26 +78,38 @@ func splitRefPattern(r string) (pattern, project string) {
 
 // refsAllow reports whether only:/except: let job j into the pipeline.
 // Without only:, a job runs for branches and tags (GitLab's default).
-func (p *planner) refsAllow(j *jobDef, env map[string]string) bool {
+// only:changes and except:changes count as changed in a pipeline without
+// a diff, as in GitLab: the job runs, or is excluded.
+func (p *planner) refsAllow(j *jobDef, env map[string]string) (bool, error) {
 	only := j.only
 	if only == nil {
 		only = &refPolicy{refs: []string{"branches", "tags"}, hasRefs: true}
 	}
 	if only.hasRefs && !p.anyRef(only.refs) {
-		return false
+		return false, nil
 	}
 	if only.hasVars && !anyTrue(only.vars, env) {
-		return false
+		return false, nil
+	}
+	if only.changes != nil {
+		if ok, err := p.changed(only.changes, env); err != nil || !ok {
+			return false, err
+		}
 	}
 	if ex := j.except; ex != nil {
 		if ex.hasRefs && p.anyRef(ex.refs) {
-			return false
+			return false, nil
 		}
 		if ex.hasVars && anyTrue(ex.vars, env) {
-			return false
+			return false, nil
+		}
+		if ex.changes != nil {
+			if ok, err := p.changed(ex.changes, env); err != nil || ok {
+				return false, err
+			}
 		}
 	}
-	return true
+	return true, nil
 }
 
 func anyTrue(exprs []expression, env map[string]string) bool {

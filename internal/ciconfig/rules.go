@@ -16,9 +16,11 @@ type rule struct {
 	allowFailure  *bool
 	interruptible *bool
 	vars          []ci.Variable
-	exists        []string
+	exists        *existsClause
+	changes       *changesClause
 	needs         []ci.Need
 	hasNeeds      bool
+	startIn       int // seconds, with when: delayed
 }
 
 var jobRuleKeys = map[string]bool{"if": true, "changes": true, "exists": true, "when": true,
@@ -67,9 +69,7 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 		if w := it.get("when"); w != nil {
 			r.when, _ = scalarString(w)
 			switch {
-			case r.when == "delayed" && job:
-				probs.add("%s when delayed is not supported by Baton", kw)
-			case job && indexOf([]string{"on_success", "on_failure", "always", "manual", "never"}, r.when) < 0:
+			case job && indexOf([]string{"on_success", "on_failure", "always", "manual", "delayed", "never"}, r.when) < 0:
 				probs.add("%s when unknown value: %s", kw, r.when)
 			case !job && r.when != "always" && r.when != "never":
 				probs.add("%s when unknown value: %s", kw, r.when)
@@ -95,61 +95,52 @@ func (p *planner) parseRules(n *node, where string, probs *problems, job bool) [
 		if nd := it.get("needs"); nd != nil {
 			r.needs, r.hasNeeds = parseNeeds(nd, kw+":needs", probs), true
 		}
-		if it.has("start_in") {
-			probs.add("%s start_in is not supported by Baton", kw)
+		switch {
+		case it.has("start_in") && r.when != ci.WhenDelayed:
+			probs.add("%s start_in must be blank when not delayed", kw)
+		case r.when == ci.WhenDelayed:
+			r.startIn = parseStartIn(it.get("start_in"), kw, probs)
 		}
 		if ex := it.get("exists"); ex != nil {
-			if ex.kind == kindMap {
-				ex = ex.get("paths")
-			}
-			list, ok := stringList(ex, 1)
-			if !ok {
-				probs.add("%s exists should be an array of strings", kw)
-			}
-			r.exists = list
+			r.exists = parseExists(ex, kw, probs)
 		}
-		if ch := it.get("changes"); ch != nil && ch.kind != kindMap {
-			if _, ok := stringList(ch, 1); !ok {
-				probs.add("%s changes should be an array of strings", kw)
-			}
+		if ch := it.get("changes"); ch != nil {
+			r.changes = parseChanges(ch, kw, probs)
 		}
 		out = append(out, r)
 	}
 	return out
 }
 
-// firstMatch returns the first rule whose if: holds and whose exists:
-// finds a file; nil when none does. changes: is treated as matching, as
-// GitLab does for pipelines without a diff (new branches, tags, API).
-func (p *planner) firstMatch(rules []rule, env map[string]string) *rule {
+// firstMatch returns the first rule whose if: holds, whose changes: name
+// a changed file and whose exists: finds a file; nil when none does.
+func (p *planner) firstMatch(rules []rule, env map[string]string) (*rule, error) {
 	for i := range rules {
 		r := &rules[i]
 		if r.cond != nil && !r.cond.eval(env).truthy() {
 			continue
 		}
-		if r.exists != nil && !p.anyExists(r.exists) {
-			continue
+		if r.changes != nil {
+			ok, err := p.changed(r.changes, env)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
-		return r
-	}
-	return nil
-}
-
-// anyExists reports whether one of the paths is a file of the repository.
-// Glob patterns cannot be checked without a file listing and count as found.
-func (p *planner) anyExists(paths []string) bool {
-	if p.in.ReadFile == nil {
-		return true
-	}
-	for _, path := range paths {
-		if strings.ContainsAny(path, "*?[{") {
-			return true
+		if r.exists != nil {
+			ok, err := p.exists(r.exists, env)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
 		}
-		if _, err := p.in.ReadFile(strings.TrimPrefix(path, "/")); err == nil {
-			return true
-		}
+		return r, nil
 	}
-	return false
+	return nil, nil
 }
 
 // evalWorkflow applies workflow:rules: no match or when: never filters the
@@ -182,7 +173,10 @@ func (p *planner) evalWorkflow() error {
 		if err := probs.err(); err != nil {
 			return err
 		}
-		r := p.firstMatch(rules, p.env(p.vars))
+		r, err := p.firstMatch(rules, p.env(p.vars))
+		if err != nil {
+			return err
+		}
 		if r == nil || r.when == "never" {
 			return ErrFilteredByWorkflow
 		}
@@ -232,7 +226,14 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 				limited = true
 			}
 		}
-		env := p.env(global, j.vars)
+		// The job's own predefined variables (CI_JOB_NAME, ...) are the
+		// lowest layer, as in GitLab; a parallel job's rules run before its
+		// expansion, so they see no name or index.
+		name, total := j.name, 1
+		if n := max(j.parallel, len(j.matrix)); n > 0 {
+			name, total = "", n
+		}
+		env := p.env(ci.PlannedJobVariables(name, j.spec.Stage, 0, total), global, j.vars)
 		sel := *j
 		s := &sel.spec
 		// The global variables stay in the plan's PipelineSpec, stored once
@@ -242,12 +243,15 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 			s.LimitInherit, s.InheritVariables = true, inherited
 		}
 		if j.hasRules {
-			r := p.firstMatch(j.rules, env)
+			r, err := p.firstMatch(j.rules, env)
+			if err != nil {
+				return nil, err
+			}
 			if r == nil || r.when == "never" {
 				continue
 			}
 			if r.when != "" {
-				s.When = r.when
+				s.When, s.StartIn = r.when, r.startIn
 			}
 			if r.allowFailure != nil {
 				s.AllowFailure, s.AllowFailureExitCodes = *r.allowFailure, nil
@@ -259,7 +263,9 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 				s.Needs, s.HasNeeds = r.needs, true
 			}
 			s.Variables = mergeVariables(s.Variables, r.vars)
-		} else if !p.refsAllow(j, env) {
+		} else if ok, err := p.refsAllow(j, env); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
 		if s.When == "never" {

@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -49,6 +50,25 @@ func (in *instance) sources() Sources {
 			}
 			sort.Strings(tags)
 			return tags, nil
+		},
+		ProjectPaths: func(project, ref string, max int) ([]string, error) {
+			refs, ok := in.files[project]
+			if !ok || !in.readable[project] {
+				return nil, ErrProjectNotFound
+			}
+			if ref == "" {
+				ref = "main"
+			}
+			files, ok := refs[ref]
+			if !ok {
+				return nil, errors.New("reference not found")
+			}
+			var paths []string
+			for p := range files {
+				paths = append(paths, p)
+			}
+			sort.Strings(paths)
+			return paths[:min(max, len(paths))], nil
 		},
 	}
 }

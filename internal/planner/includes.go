@@ -19,6 +19,8 @@ type IncludeRepos interface {
 	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
 	// Tags lists the repository's tag names.
 	Tags(ctx context.Context, projectID int64) ([]string, error)
+	// ListPaths lists at most max file paths of the tree at rev.
+	ListPaths(ctx context.Context, projectID int64, rev string, max int) (paths []string, complete bool, err error)
 }
 
 // Includes reads the files a configuration includes from outside its own
@@ -56,25 +58,42 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 		}
 		return proj, nil
 	}
+	// resolve finds a readable project and the commit of ref in it ("" its
+	// default branch).
+	resolve := func(path, ref string) (*ci.Project, string, error) {
+		proj, err := project(path)
+		if err != nil {
+			return nil, "", err
+		}
+		if ref == "" {
+			ref = proj.DefaultBranch
+		}
+		sha, _, err := in.Repos.ResolveRef(ctx, proj.ID, ref)
+		if err != nil && shaRe.MatchString(ref) {
+			sha, err = ref, nil // a commit
+		}
+		if err != nil {
+			return nil, "", errors.New("reference not found")
+		}
+		return proj, sha, nil
+	}
 	src := ciconfig.Sources{
 		ServerFQDN:       in.ServerFQDN,
 		TemplatesProject: in.TemplatesProject,
 		ProjectFile: func(path, ref, file string) ([]byte, error) {
-			proj, err := project(path)
+			proj, sha, err := resolve(path, ref)
 			if err != nil {
 				return nil, err
 			}
-			if ref == "" {
-				ref = proj.DefaultBranch
-			}
-			sha, _, err := in.Repos.ResolveRef(ctx, proj.ID, ref)
-			if err != nil && shaRe.MatchString(ref) {
-				sha, err = ref, nil // a commit
-			}
-			if err != nil {
-				return nil, errors.New("reference not found")
-			}
 			return in.Repos.ReadFile(ctx, proj.ID, sha, file)
+		},
+		ProjectPaths: func(path, ref string, max int) ([]string, error) {
+			proj, sha, err := resolve(path, ref)
+			if err != nil {
+				return nil, err
+			}
+			paths, _, err := in.Repos.ListPaths(ctx, proj.ID, sha, max)
+			return paths, err
 		},
 		ProjectTags: func(path string) ([]string, error) {
 			proj, err := project(path)

@@ -18,6 +18,9 @@ type Limits struct {
 	// MaxVariables bounds the variables of one scope: the file's global
 	// (and workflow) variables, one job's own, or one request's.
 	MaxVariables int64
+	// MaxChangedPaths bounds the changed paths read for rules:changes; a
+	// larger diff counts as no diff (every changes matches).
+	MaxChangedPaths int64
 }
 
 // Defaults of Limits.
@@ -25,6 +28,7 @@ const (
 	DefaultMaxPlanBytes     = 16 << 20
 	DefaultMaxVariableBytes = 64 << 10
 	DefaultMaxVariables     = 1000
+	DefaultMaxChangedPaths  = 10000
 	// MaxRequestVariableChars bounds a variable value given through the API
 	// or a trigger: GitLab's limit for CI/CD variables created by API.
 	MaxRequestVariableChars = 10000
@@ -39,6 +43,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxVariables <= 0 {
 		l.MaxVariables = DefaultMaxVariables
+	}
+	if l.MaxChangedPaths <= 0 {
+		l.MaxChangedPaths = DefaultMaxChangedPaths
 	}
 	return l
 }

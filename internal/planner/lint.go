@@ -67,6 +67,9 @@ func (p *Planner) Lint(ctx context.Context, req LintRequest) (*ciconfig.LintResu
 		in.ReadFile = func(name string) ([]byte, error) {
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		}
+		// A simulated pipeline has no diff of its own; compare_to works.
+		in.Changes = p.changes(ctx, proj, pl, &c)
+		in.ListFiles = p.listFiles(ctx, proj, &c)
 	}
 	return ciconfig.Lint(in, req.DryRun), nil
 }

@@ -35,6 +35,12 @@ type Source interface {
 	BlobID(ctx context.Context, projectID int64, sha, path string) (string, error)
 	// SetHEAD makes branch the repository's default branch.
 	SetHEAD(ctx context.Context, projectID int64, branch string) error
+	// ChangedPaths lists the paths that differ between two commits (from
+	// their merge base with mergeBase), at most max: complete is false
+	// when there were more. KindNotFound for an unknown revision.
+	ChangedPaths(ctx context.Context, projectID int64, from, to string, mergeBase bool, max int) (paths []string, complete bool, err error)
+	// ListPaths lists the file paths of the tree at rev, at most max.
+	ListPaths(ctx context.Context, projectID int64, rev string, max int) (paths []string, complete bool, err error)
 }
 
 // CommitSource reads one commit by its sha; a Source that is one plans
@@ -79,6 +85,7 @@ type Policy interface {
 // Options configure a Planner. Zero values take the defaults.
 type Options struct {
 	ExternalURL string // CI_SERVER_URL
+	Version     string // Baton's build version, CI_SERVER_REVISION
 	Limits      Limits
 	Includes    *Includes // nil: only include:local
 	// Variables gives rules the project's CI/CD variables; nil: none.
@@ -161,8 +168,11 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	}
 	c.Message = p.opts.Limits.clip(c.Message)
 	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
+	// CreatedAt is fixed now, and stored as is, so that rules see the
+	// CI_PIPELINE_CREATED_AT jobs get.
 	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
-		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title, Parent: req.Parent}
+		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title, Parent: req.Parent,
+		CreatedAt: p.opts.Now().Truncate(time.Second)}
 	rules, err := p.store.ListProtectedRefs(ctx, req.Project.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading protected refs: %w", err)
@@ -260,8 +270,10 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		ReadFile: func(name string) ([]byte, error) {
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
-		Sources: p.opts.Includes.Sources(ctx, pl.UserID),
-		Inputs:  inputs,
+		Changes:   p.changes(ctx, proj, pl, c),
+		ListFiles: p.listFiles(ctx, proj, c),
+		Sources:   p.opts.Includes.Sources(ctx, pl.UserID),
+		Inputs:    inputs,
 	})
 	if err != nil {
 		return nil, err
@@ -285,11 +297,52 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	return plan, nil
 }
 
+// changes gives rules:changes the paths pipeline pl changed at commit c,
+// as GitLab computes them: a branch pipeline with a before sha (a push
+// updating a branch) compares before..c; a new branch, a tag and every
+// other source have no diff (changes match) unless compare_to names a
+// ref or sha, compared from its merge base with c. A diff of more than
+// MaxChangedPaths paths counts as no diff: every changes matches.
+func (p *Planner) changes(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) func(string) ([]string, bool, error) {
+	max := int(p.opts.Limits.withDefaults().MaxChangedPaths)
+	return func(compareTo string) ([]string, bool, error) {
+		from, mergeBase := compareTo, true
+		if compareTo == "" {
+			if pl.Tag || pl.BeforeSHA == "" || pl.BeforeSHA == ci.ZeroSHA {
+				return nil, false, nil
+			}
+			from, mergeBase = pl.BeforeSHA, false
+		}
+		paths, complete, err := p.source.ChangedPaths(ctx, proj.ID, from, c.SHA, mergeBase, max)
+		if compareTo == "" && ci.IsNotFound(err) {
+			// The before commit is gone (a force push, then gc): no diff.
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if !complete {
+			p.log.InfoContext(ctx, "diff too large for rules:changes; every changes matches",
+				"project_id", proj.ID, "from", from, "sha", c.SHA, "max_paths", max)
+			return nil, false, nil
+		}
+		return paths, true, nil
+	}
+}
+
+// listFiles gives rules:exists the file listing of commit c.
+func (p *Planner) listFiles(ctx context.Context, proj *ci.Project, c *ci.Commit) func(int) ([]string, error) {
+	return func(max int) ([]string, error) {
+		paths, _, err := p.source.ListPaths(ctx, proj.ID, c.SHA, max)
+		return paths, err
+	}
+}
+
 // ruleVariables are the variables rules and workflow:rules see: the
 // predefined ones of a pipeline not yet stored (ci.PredefinedVariables,
 // as jobs get them), then the request's.
 func (p *Planner) ruleVariables(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) (map[string]string, error) {
-	in := ci.Predefined{ServerURL: p.opts.ExternalURL, Project: proj, Pipeline: pl, Commit: c}
+	in := ci.Predefined{ServerURL: p.opts.ExternalURL, Revision: p.opts.Version, Project: proj, Pipeline: pl, Commit: c}
 	if pl.UserID != 0 {
 		u, err := p.store.UserByID(ctx, pl.UserID)
 		if err != nil && !ci.IsNotFound(err) {

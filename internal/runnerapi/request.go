@@ -119,7 +119,9 @@ func (s *Server) assign(ctx context.Context, rn *ci.Runner) (*jobPayload, error)
 			return payload, nil
 		}
 		s.logger().ErrorContext(ctx, "building job payload", "job_id", j.ID, "err", err)
-		s.failJob(ctx, j, ci.FailureRunnerSystem)
+		// GitLab's RegisterJobService drops a job it failed to hand over
+		// with scheduler_failure (which retry:when may retry).
+		s.failJob(ctx, j, ci.FailureScheduler)
 	}
 }
 
@@ -182,7 +184,7 @@ func (s *Server) payload(ctx context.Context, j *ci.Job, secret string, rn *ci.R
 	// and project CI/CD variables, pipeline variables. No user-set entry
 	// may carry a reserved name (ci.Reserved): the predefined value stands.
 	all := ci.JobVariables(ci.VariableLayers{
-		Predefined: ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Project: proj, Pipeline: pl,
+		Predefined: ci.PredefinedVariables(ci.Predefined{ServerURL: s.ExternalURL, Revision: s.Version, Project: proj, Pipeline: pl,
 			Commit: spec.Commit, User: user, Job: run}),
 		YAMLJob:  j.Spec.EffectiveVariables(spec.Variables),
 		Dotenv:   dotenvVars,

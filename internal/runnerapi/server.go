@@ -113,6 +113,8 @@ type Options struct {
 	// ExternalURL is how runners and jobs reach Baton, without trailing
 	// slash (CI_SERVER_URL, repo_url, CI_API_V4_URL, ...). Required.
 	ExternalURL string
+	// Version is Baton's build version (CI_SERVER_REVISION).
+	Version string
 	// LongPoll is how long a job request is held when nothing is queued;
 	// 0 means DefaultLongPoll, negative disables holding.
 	LongPoll time.Duration

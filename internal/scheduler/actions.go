@@ -12,13 +12,14 @@ import (
 // pending at once, unless its pipeline is being canceled; then the pipeline advances and its status is updated.
 // Calling it twice for one job is harmless. A missing job is KindNotFound.
 func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
-	return s.jobFinished(ctx, jobID, true)
+	return s.jobFinished(ctx, jobID, true, CauseNone)
 }
 
 // jobFinished is JobFinished; tell says whether Events still has to hear
 // of the job's final status (not when the scheduler's own updateJob
-// finished it).
-func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool) error {
+// finished it); cause is why the scheduler failed it, if it did
+// (ShouldRetryCause).
+func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool, cause string) error {
 	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", jobID, err)
@@ -27,7 +28,7 @@ func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool) err
 		s.opts.Events.Job(ctx, j)
 	}
 	s.recordCoverage(ctx, j)
-	retry := ShouldRetry(j)
+	retry := ShouldRetryCause(j, cause)
 	if retry {
 		// A job that failed while its pipeline was being canceled stays failed.
 		p, err := s.store.PipelineByID(ctx, j.PipelineID)

@@ -8,7 +8,7 @@ import (
 )
 
 // Change is one transition Advance decided: a created job becomes To, which is
-// pending, manual or skipped.
+// pending, manual, scheduled or skipped.
 type Change struct {
 	Job *ci.Job // one of the jobs given to Advance, unchanged
 	To  ci.Status
@@ -27,7 +27,8 @@ type Change struct {
 //   - on_success and manual run when the predecessors succeeded (allowed
 //     failures count as success; for stage ordering skipped does too), on_failure
 //     when one failed, always unless one was canceled; otherwise the job is skipped.
-//     Manual jobs become manual instead of pending.
+//     Manual jobs become manual instead of pending, delayed ones scheduled
+//     (released at their ScheduledAt by RunDelayed).
 //
 // Jobs are decided in stage order until nothing changes, so a skip propagates
 // through the whole pipeline in one call. Advance does not modify its input.
@@ -133,6 +134,9 @@ func (g *graph) decide(i int, immediate bool) (ci.Status, bool) {
 	if spec.When == ci.WhenManual && !immediate {
 		return ci.StatusManual, true
 	}
+	if spec.When == ci.WhenDelayed && !immediate {
+		return ci.StatusScheduled, true
+	}
 	return ci.StatusPending, true
 }
 
@@ -140,7 +144,7 @@ func (g *graph) decide(i int, immediate bool) (ci.Status, bool) {
 // a job with the given when runs (GitLab's ProcessBuildService).
 func validPrevious(when string, dag bool) []ci.Status {
 	switch when {
-	case "", ci.WhenOnSuccess, ci.WhenManual:
+	case "", ci.WhenOnSuccess, ci.WhenManual, ci.WhenDelayed:
 		if dag {
 			return []ci.Status{ci.StatusSuccess}
 		}

@@ -108,7 +108,7 @@ func (s *Scheduler) ForceCancelJob(ctx context.Context, jobID int64) error {
 		if !j.Status.Active() {
 			return s.CancelJob(ctx, jobID)
 		}
-		err = s.finish(ctx, j, ci.StatusCanceled, "")
+		err = s.finish(ctx, j, ci.StatusCanceled, "", CauseNone)
 		if err != nil {
 			return err
 		}

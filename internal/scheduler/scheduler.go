@@ -33,6 +33,10 @@ type Options struct {
 	JobTimeout func(ctx context.Context, j *ci.Job) time.Duration
 	// Notify is called whenever jobs became pending, to wake long-polling runners.
 	Notify func()
+	// Delayed is called whenever jobs became scheduled (when: delayed), to
+	// wake the RunDelayed loops of every replica (store.DB.Notify on
+	// DelayedChannel); RunDelayed of this process is woken directly.
+	Delayed func()
 	// Finished is called whenever a job of the pipeline reached a final
 	// status by any of the scheduler's paths (canceled, timed out, stuck,
 	// skipped), to wake requests waiting for its artifacts
@@ -82,6 +86,11 @@ type Store interface {
 	JobByID(ctx context.Context, id int64) (*ci.Job, error)
 	ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, error)
 	ListStaleJobs(ctx context.Context, before time.Time, limit int) ([]*ci.Job, error)
+	// ListDueScheduledJobs lists scheduled jobs due at at, earliest first.
+	ListDueScheduledJobs(ctx context.Context, at time.Time, limit int) ([]*ci.Job, error)
+	// NextScheduledAt is the earliest due time of a scheduled job,
+	// KindNotFound when none is scheduled.
+	NextScheduledAt(ctx context.Context) (time.Time, error)
 	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
 	RetryJob(ctx context.Context, old, next *ci.Job) error
 }
@@ -115,6 +124,9 @@ func New(store Store, opts Options) *Scheduler {
 	if opts.Notify == nil {
 		opts.Notify = func() {}
 	}
+	if opts.Delayed == nil {
+		opts.Delayed = func() {}
+	}
 	if opts.Finished == nil {
 		opts.Finished = func(int64, int64) {}
 	}
@@ -141,7 +153,7 @@ const maxRounds = 20
 // idempotent and safe to call concurrently: a job another caller moved first
 // makes it reload and decide again. A missing pipeline is KindNotFound.
 func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
-	woke := false
+	woke, delayed := false, false
 	for round := 0; ; round++ {
 		jobs, err := s.pipelineJobs(ctx, pipelineID, false)
 		if err != nil {
@@ -161,6 +173,7 @@ func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
 				return fmt.Errorf("moving job %d to %s: %w", j.ID, j.Status, err)
 			}
 			woke = woke || j.Status == ci.StatusPending
+			delayed = delayed || j.Status == ci.StatusScheduled
 			s.log.DebugContext(ctx, "job advanced", "job_id", j.ID, "pipeline_id", pipelineID, "status", j.Status)
 		}
 		if !lost {
@@ -172,6 +185,9 @@ func (s *Scheduler) Advance(ctx context.Context, pipelineID int64) error {
 	}
 	if woke {
 		s.opts.Notify()
+	}
+	if delayed {
+		s.opts.Delayed()
 	}
 	return s.syncPipeline(ctx, pipelineID)
 }
@@ -195,6 +211,12 @@ func (s *Scheduler) stamp(j *ci.Job) {
 	switch j.Status {
 	case ci.StatusPending:
 		j.QueuedAt = &now
+		j.ScheduledAt = nil
+	case ci.StatusScheduled:
+		at := now.Add(time.Duration(j.Spec.StartIn) * time.Second)
+		j.ScheduledAt = &at
+	case ci.StatusManual:
+		j.ScheduledAt = nil
 	case ci.StatusSuccess, ci.StatusFailed, ci.StatusCanceled:
 		j.FinishedAt = &now
 	}

@@ -36,12 +36,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 //   - a canceling job its runner has not confirmed within CancelGrace is canceled;
 //   - a running job past its timeout (plus TimeoutGrace) fails (job_execution_timeout);
 //   - a job pending for PendingTimeout fails (stuck_or_timeout_failure);
+//   - a delayed job whose time has come is released (ReleaseDue), should
+//     RunDelayed have missed a wake-up;
 //   - every unfinished pipeline is advanced, which repairs whatever a crash
 //     between a job's final update and its JobFinished left behind.
 //
 // Failed jobs go through JobFinished, so retry:when applies to them.
 func (s *Scheduler) Sweep(ctx context.Context) error {
-	return errors.Join(s.sweepStale(ctx), s.sweepTimeouts(ctx), s.sweepPending(ctx), s.sweepPipelines(ctx))
+	return errors.Join(s.sweepStale(ctx), s.sweepTimeouts(ctx), s.sweepPending(ctx), s.ReleaseDue(ctx), s.sweepPipelines(ctx))
 }
 
 func (s *Scheduler) sweepStale(ctx context.Context) error {
@@ -56,9 +58,9 @@ func (s *Scheduler) sweepStale(ctx context.Context) error {
 		switch {
 		case j.Status == ci.StatusRunning && j.UpdatedAt.Before(stuckBefore):
 			// The runner vanished: a system failure, not the job's own.
-			errs = append(errs, s.fail(ctx, j, ci.FailureRunnerSystem))
+			errs = append(errs, s.fail(ctx, j, ci.FailureRunnerSystem, CauseRunnerLost))
 		case j.Status == ci.StatusCanceling && j.UpdatedAt.Before(cancelBefore):
-			errs = append(errs, s.finish(ctx, j, ci.StatusCanceled, ""))
+			errs = append(errs, s.finish(ctx, j, ci.StatusCanceled, "", CauseNone))
 		}
 	}
 	return errors.Join(errs...)
@@ -83,7 +85,7 @@ func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
 			continue
 		}
 		if now.Sub(*j.StartedAt) > s.opts.JobTimeout(ctx, j)+s.opts.TimeoutGrace {
-			errs = append(errs, s.fail(ctx, j, ci.FailureJobTimeout))
+			errs = append(errs, s.fail(ctx, j, ci.FailureJobTimeout, CauseServerTimeout))
 		}
 	}
 	return errors.Join(errs...)
@@ -98,7 +100,7 @@ func (s *Scheduler) sweepPending(ctx context.Context) error {
 	var errs []error
 	for _, j := range jobs {
 		if j.QueuedAt != nil && j.QueuedAt.Before(before) {
-			errs = append(errs, s.fail(ctx, j, ci.FailureStuck))
+			errs = append(errs, s.fail(ctx, j, ci.FailureStuck, CauseStuckPending))
 		}
 	}
 	return errors.Join(errs...)
@@ -128,15 +130,16 @@ func (s *Scheduler) sweepPipelines(ctx context.Context) error {
 	}
 }
 
-// fail fails an unfinished job for reason and runs JobFinished on it.
-func (s *Scheduler) fail(ctx context.Context, j *ci.Job, reason string) error {
+// fail fails an unfinished job for reason, detected as cause, and runs
+// JobFinished on it.
+func (s *Scheduler) fail(ctx context.Context, j *ci.Job, reason, cause string) error {
 	s.log.WarnContext(ctx, "failing job", "job_id", j.ID, "pipeline_id", j.PipelineID, "failure_reason", reason)
-	return s.finish(ctx, j, ci.StatusFailed, reason)
+	return s.finish(ctx, j, ci.StatusFailed, reason, cause)
 }
 
 // finish moves j from its current status to a final one, unless someone
 // moved it first, and runs JobFinished on it.
-func (s *Scheduler) finish(ctx context.Context, j *ci.Job, to ci.Status, reason string) error {
+func (s *Scheduler) finish(ctx context.Context, j *ci.Job, to ci.Status, reason, cause string) error {
 	c := *j
 	c.Status, c.FailureReason = to, reason
 	s.stamp(&c)
@@ -147,7 +150,7 @@ func (s *Scheduler) finish(ctx context.Context, j *ci.Job, to ci.Status, reason 
 	if err != nil {
 		return fmt.Errorf("moving job %d to %s: %w", j.ID, to, err)
 	}
-	if err := s.jobFinished(ctx, j.ID, false); err != nil {
+	if err := s.jobFinished(ctx, j.ID, false, cause); err != nil {
 		return fmt.Errorf("finishing job %d: %w", j.ID, err)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 
 const jobCols = `id, project_id, pipeline_id, name, stage, stage_idx, status, spec, retried, attempt, runner_id,
 	COALESCE(token_hash, ''), failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
-	finished_at, updated_at, erased_at, erased_by`
+	finished_at, updated_at, erased_at, erased_by, scheduled_at`
 
 // jobSchedCols are jobCols with the scheduling part of the spec (sched) in
 // place of the whole spec; scanned jobs are PartialSpec.
@@ -24,7 +24,7 @@ func schedSpec(s *ci.JobSpec) ci.JobSpec {
 	return ci.JobSpec{Name: s.Name, Stage: s.Stage, When: s.When, AllowFailure: s.AllowFailure,
 		AllowFailureExitCodes: s.AllowFailureExitCodes, Needs: s.Needs, HasNeeds: s.HasNeeds,
 		NodeIndex: s.NodeIndex, NodeTotal: s.NodeTotal, Timeout: s.Timeout, Retry: s.Retry,
-		Interruptible: s.Interruptible, Trigger: s.Trigger}
+		Interruptible: s.Interruptible, Trigger: s.Trigger, StartIn: s.StartIn}
 }
 
 func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
@@ -34,7 +34,7 @@ func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
 	err := row.Scan(&j.ID, &j.ProjectID, &j.PipelineID, &j.Name, &j.Stage, &j.StageIdx, &status, &spec, &j.Retried,
 		&j.Attempt, &j.RunnerID, &j.TokenHash, &j.FailureReason, &exit, &j.UserID, &j.TraceSize,
 		scanTime(&j.CreatedAt), scanNullTime(&j.QueuedAt), scanNullTime(&j.StartedAt), scanNullTime(&j.FinishedAt),
-		scanTime(&j.UpdatedAt), scanNullTime(&j.ErasedAt), &j.ErasedBy)
+		scanTime(&j.UpdatedAt), scanNullTime(&j.ErasedAt), &j.ErasedBy, scanNullTime(&j.ScheduledAt))
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +76,7 @@ func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time
 	}
 	j.CreatedAt, j.UpdatedAt = norm(j.CreatedAt), norm(j.UpdatedAt)
 	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	j.ScheduledAt = normp(j.ScheduledAt)
 	if j.PartialSpec {
 		return fmt.Errorf("job %q: refusing to store a partial spec (listed with ScheduleOnly)", j.Name)
 	}
@@ -90,11 +91,11 @@ func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time
 	err = db.queryRow(ctx, tx,
 		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, sched, retried, attempt,
 			runner_id, token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
-			finished_at, updated_at, erased_at, bridge)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			finished_at, updated_at, erased_at, bridge, scheduled_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), string(sched), j.Retried, j.Attempt,
 		j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), j.UserID, db.t(j.CreatedAt),
-		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge()).Scan(&j.ID)
+		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge(), db.tp(j.ScheduledAt)).Scan(&j.ID)
 	if err != nil {
 		return db.violation(err, "creating job", "job token already in use")
 	}
@@ -227,10 +228,10 @@ func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
 	var pending int64
 	err := db.queryRow(ctx, db.sql,
 		`UPDATE jobs SET status = ?, runner_id = ?, token_hash = ?, failure_reason = ?, exit_code = ?, queued_at = ?,
-			started_at = ?, finished_at = ?, updated_at = ?, erased_at = ?
+			started_at = ?, finished_at = ?, updated_at = ?, erased_at = ?, scheduled_at = ?
 		 WHERE id = ? AND status = ? RETURNING trace_size, length(trace_pending)`,
 		string(j.Status), j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), db.tp(j.QueuedAt),
-		db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.ID, string(from)).Scan(&j.TraceSize, &pending)
+		db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), db.tp(j.ScheduledAt), j.ID, string(from)).Scan(&j.TraceSize, &pending)
 	if isNoRows(err) {
 		return db.statusConflict(ctx, j.ID, from)
 	}
@@ -238,6 +239,7 @@ func (db *DB) UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error {
 		return db.violation(err, fmt.Sprintf("updating job %d", j.ID), "job token already in use")
 	}
 	j.QueuedAt, j.StartedAt, j.FinishedAt, j.ErasedAt = normp(j.QueuedAt), normp(j.StartedAt), normp(j.FinishedAt), normp(j.ErasedAt)
+	j.ScheduledAt = normp(j.ScheduledAt)
 	if pending > 0 && j.Status.Finished() {
 		// The log ended with the start of a masked value held back by
 		// AppendMaskedTrace: store it, as '*'.
@@ -312,6 +314,28 @@ func (db *DB) ListStaleJobs(ctx context.Context, before time.Time, limit int) ([
 	}
 	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status IN ('running', 'canceling') AND NOT bridge AND updated_at < ?
 		ORDER BY updated_at, id LIMIT `+fmt.Sprint(limit), db.t(before))
+}
+
+// ListDueScheduledJobs returns up to limit scheduled (delayed) jobs whose
+// ScheduledAt is not after at, earliest first.
+func (db *DB) ListDueScheduledJobs(ctx context.Context, at time.Time, limit int) ([]*ci.Job, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status = 'scheduled' AND scheduled_at <= ?
+		ORDER BY scheduled_at, id LIMIT `+fmt.Sprint(limit), db.t(at))
+}
+
+// NextScheduledAt returns the earliest ScheduledAt of the scheduled jobs,
+// KindNotFound when there is none.
+func (db *DB) NextScheduledAt(ctx context.Context) (time.Time, error) {
+	var at time.Time
+	err := db.queryRow(ctx, db.sql, `SELECT scheduled_at FROM jobs WHERE status = 'scheduled' AND scheduled_at IS NOT NULL
+		ORDER BY scheduled_at LIMIT 1`).Scan(scanTime(&at))
+	if err != nil {
+		return time.Time{}, db.notFound(err, "scheduled job")
+	}
+	return at, nil
 }
 
 // TouchJob sets an active job's UpdatedAt. KindNotFound if the job is gone,

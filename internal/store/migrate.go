@@ -88,10 +88,11 @@ func (db *DB) Migrate(ctx context.Context, ms []Migration) error {
 		return ci.Errorf(ci.KindUnavailable,
 			"database schema version %d is newer than this binary knows (%d)", current, known)
 	}
+	// Every migration not yet recorded is applied, a lower version than
+	// the newest applied too: branches merge with numbers reserved in
+	// advance, so a database may have run 0014 before it sees 0012. apply
+	// skips the recorded ones.
 	for _, m := range ms {
-		if m.Version <= current {
-			continue
-		}
 		if err := db.apply(ctx, conn, m); err != nil {
 			return err
 		}

@@ -49,6 +49,9 @@ func (db *DB) CreatePipeline(ctx context.Context, p *ci.Pipeline, jobs []*ci.Job
 		p.Status = ci.StatusCreated
 	}
 	at := now()
+	if !p.CreatedAt.IsZero() {
+		at = norm(p.CreatedAt) // the planner fixed it: rules saw it
+	}
 	var id, iid int64
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		// The counter row is locked until commit, so IIDs are unique and

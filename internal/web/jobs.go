@@ -75,7 +75,8 @@ func (s *Server) jobPage(c *req, j *ci.Job) error {
 		"CanRun":     s.can(c, policy.UpdateJob),
 		"Cancelable": !j.Status.Finished() && j.Status != ci.StatusManual,
 		"Retryable":  j.Status.Finished() && !j.Retried,
-		"Playable":   j.Status == ci.StatusManual,
+		"Playable":   j.Status == ci.StatusManual || j.Status == ci.StatusScheduled,
+		"Scheduled":  j.Status == ci.StatusScheduled,
 	})
 }
 
@@ -199,7 +200,7 @@ func (s *Server) rawTrace(c *req, j *ci.Job) error {
 	}
 }
 
-// jobAction is POST .../jobs/:id/{cancel,retry,play}.
+// jobAction is POST .../jobs/:id/{cancel,retry,play,unschedule}.
 func (s *Server) jobAction(c *req, j *ci.Job, action string) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
@@ -213,6 +214,8 @@ func (s *Server) jobAction(c *req, j *ci.Job, action string) error {
 		target, err = s.Scheduler.RetryJob(ctx, j.ID, c.p.User.ID)
 	case "play":
 		target, err = s.Scheduler.PlayJob(ctx, j.ID, c.p.User.ID)
+	case "unschedule":
+		target, err = s.Scheduler.UnscheduleJob(ctx, j.ID, c.p.User.ID)
 	}
 	if err != nil {
 		return err

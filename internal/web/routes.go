@@ -116,6 +116,7 @@ var jobRouteTable = []route[*ci.Job]{
 	{"POST", "cancel", policy.UpdateJob, small, (*Server).jobAction},
 	{"POST", "retry", policy.UpdateJob, small, (*Server).jobAction},
 	{"POST", "play", policy.UpdateJob, small, (*Server).jobAction},
+	{"POST", "unschedule", policy.UpdateJob, small, (*Server).jobAction},
 	{"GET", "artifacts/download", policy.ReadArtifact, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.jobArchive(c, j) }},
 	{"GET", "artifacts/raw/{path...}", policy.ReadArtifact, small, (*Server).jobRaw},
 	{"GET", "artifacts/browse", policy.ReadArtifact, small, func(s *Server, c *req, j *ci.Job, _ string) error { return s.browsePage(c, j, "") }},

@@ -90,6 +90,7 @@ type Scheduler interface {
 	CancelJob(ctx context.Context, jobID int64) error
 	RetryJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
+	UnscheduleJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 }
 
 // Repos creates a new project's git repository, lists its branches and

@@ -113,3 +113,41 @@ func TestNotify(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrationFillsGap: a database that ran a higher migration before a
+// lower one existed (numbers are reserved per branch) still gets the lower
+// one: here 0012, the jobs' scheduled_at.
+func TestMigrationFillsGap(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "b.db") }},
+		{"postgres", func(t *testing.T) string { return testpg.URL(t) }},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			url := e.url(t)
+			db, err := storeopen.Open(ctx, url)
+			must(t, err)
+			for _, q := range []string{"DROP INDEX jobs_scheduled_due", "ALTER TABLE jobs DROP COLUMN scheduled_at",
+				"DELETE FROM schema_migrations WHERE version = 12"} {
+				if _, err := db.SQL().Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			db.Close()
+			db, err = storeopen.Open(ctx, url)
+			must(t, err)
+			defer db.Close()
+			var n int
+			must(t, db.SQL().QueryRow("SELECT COUNT(*) FROM schema_migrations WHERE version = 12").Scan(&n))
+			if n != 1 {
+				t.Fatalf("migration 12 recorded %d times after reopening, want 1", n)
+			}
+			if _, err := db.SQL().Exec("UPDATE jobs SET scheduled_at = NULL WHERE id = 0"); err != nil {
+				t.Errorf("scheduled_at missing after reopening: %v", err)
+			}
+		})
+	}
+}
