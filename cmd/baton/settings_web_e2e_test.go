@@ -117,7 +117,8 @@ func TestGroupAndInstanceVariablesPages(t *testing.T) {
 // edit page; a Developer can do neither.
 func TestProtectedTagsAndHookEditPages(t *testing.T) {
 	in := startBaton(t, engines()[0], func(c *Config) { c.AllowLocalWebhooks, c.WebhookPoll = true, 20*time.Millisecond })
-	pid, _ := in.project("app", map[string]string{".gitlab-ci.yml": "build:\n  script: [true]\n"}) // a pipeline for the hook's test
+	pid, _ := in.project("app", map[string]string{".gitlab-ci.yml": "build:\n  script: [true]\n"})
+	in.latestPipeline(pid) // the hook's test event needs one
 	b := newBrowser(t, in.url)
 	b.signIn(in.token)
 	const settings, hooks = "/root/app/-/settings", "/root/app/-/hooks"
