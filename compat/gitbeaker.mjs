@@ -255,4 +255,23 @@ await step('commit statuses: report and list', async () => {
   assert.deepEqual(list.map((x) => [x.name, x.status]), [['lint', 'failed']]);
 });
 
+await step('pipeline schedules: the pipelines a schedule created', async () => {
+  const sc = await api.PipelineSchedules.create(pid, 'nightly', 'main', '0 3 * * *', { cronTimezone: 'UTC', active: false });
+  assert.equal(sc.description, 'nightly');
+  assert.deepEqual(await api.PipelineSchedules.allTriggeredPipelines(pid, sc.id), []);
+  await api.PipelineSchedules.run(pid, sc.id);
+  await api.PipelineSchedules.run(pid, sc.id);
+  const scheduled = await api.Pipelines.all(pid, { source: 'schedule', orderBy: 'id', sort: 'asc' });
+  const triggered = await api.PipelineSchedules.allTriggeredPipelines(pid, sc.id);
+  assert.equal(triggered.length, 2);
+  assert.deepEqual(triggered.map((p) => p.id), scheduled.map((p) => p.id).slice(-2));
+  assert.ok(triggered.every((p) => p.source === 'schedule' && p.ref === 'main' && p.sha === env.SECOND_SHA));
+  const again = await api.PipelineSchedules.show(pid, sc.id);
+  assert.equal(again.last_pipeline.id, triggered[1].id);
+  const page = await api.PipelineSchedules.allTriggeredPipelines(pid, sc.id, { perPage: 1, page: 2, showExpanded: true });
+  assert.deepEqual(page.data.map((p) => p.id), [triggered[1].id]);
+  assert.equal(page.paginationInfo.total, 2);
+  await api.PipelineSchedules.remove(pid, sc.id);
+});
+
 console.log(`${passed} passed, 0 failed`);

@@ -307,6 +307,70 @@ await step("schedules and webhooks pages render and take their forms", async () 
   await page.screenshot({ path: join(shots, "hooks.png"), fullPage: true });
 });
 
+await step("group CI/CD variables: a masked value never reaches the page", async () => {
+  const resp = await fetch(base + "/api/v4/groups", {
+    method: "POST", headers: { "PRIVATE-TOKEN": token, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "Team", path: "team" }),
+  });
+  check(resp.status === 201, `group created (${resp.status})`);
+  const secret = "Gr0up-Browser-Secret-88";
+  await page.goto("/-/groups/team/settings/ci_cd");
+  await page.fill("#new-key", "GROUP_SECRET");
+  await page.fill("#add-variable textarea[name=value]", secret);
+  await page.check("#add-variable input[name=masked]");
+  await page.click("#add-variable button[type=submit]");
+  await page.waitForSelector("#variables tr[data-key=GROUP_SECRET]");
+  check(!(await page.content()).includes(secret), "the masked value is not in the HTML");
+  check((await page.textContent("#variables tr[data-key=GROUP_SECRET] .variable-value")).trim() === "*****", "shown as *****");
+  const served = await page.goto("/-/groups/team/settings/ci_cd");
+  check(!(await served.text()).includes(secret), "the served page does not hold the value");
+  const api = await fetch(base + "/api/v4/groups/team/variables/GROUP_SECRET", { headers: { "PRIVATE-TOKEN": token } });
+  check((await api.json()).value === secret, "the API holds the value the form gave");
+  await page.screenshot({ path: join(shots, "group-variables.png"), fullPage: true });
+  await page.goto("/-/admin");
+  await page.click("a[href='/-/admin/ci_cd']");
+  await page.waitForSelector("h1:has-text('Instance CI/CD variables')");
+});
+
+await step("protect a tag on the settings page", async () => {
+  await page.goto("/root/website/-/settings");
+  await page.fill("#pt-name", "v*");
+  await page.selectOption("#pt-create", "30");
+  await page.click("#protect-tag button[type=submit]");
+  await page.waitForSelector("#protected-tags tr[data-tag='v*']");
+  check((await page.textContent("#protected-tags tr[data-tag='v*']")).includes("Developers + Maintainers"), "who may create is listed");
+  const api = await fetch(base + "/api/v4/projects/root%2Fwebsite/protected_tags/v*", { headers: { "PRIVATE-TOKEN": token } });
+  const pt = await api.json();
+  check(api.status === 200 && pt.create_access_levels[0].access_level === 30, `the API has the rule (${api.status})`);
+  await page.screenshot({ path: join(shots, "protected-tags.png"), fullPage: true });
+});
+
+await step("edit a webhook and see its recent deliveries", async () => {
+  await page.goto("/root/website/-/hooks");
+  await page.fill("form[action$='/-/hooks'] input[name=url]", "https://hooks.example.com/one");
+  await page.fill("form[action$='/-/hooks'] input[name=token]", "first-token");
+  await page.click("form[action$='/-/hooks'] button[type=submit]");
+  await page.waitForSelector("section.hook code:has-text('https://hooks.example.com/one')");
+  await page.click("section.hook a:has-text('Edit')");
+  await page.waitForSelector("#edit-hook");
+  check(!(await page.content()).includes("first-token"), "the token is not shown");
+  check(await page.isVisible("h2:has-text('Recent deliveries')"), "recent deliveries are listed");
+  await page.fill("#edit-hook input[name=url]", "https://hooks.example.com/two");
+  await page.fill("#edit-hook input[name=token]", "second-token");
+  await page.check("#edit-hook input[name=pipeline_events]");
+  await page.check("#edit-hook input[name=job_events]");
+  await page.uncheck("#edit-hook input[name=push_events]");
+  await page.uncheck("#edit-hook input[name=enable_ssl_verification]");
+  await page.click("#edit-hook button[type=submit]");
+  await page.waitForSelector("section.hook code:has-text('https://hooks.example.com/two')");
+  const summary = await page.textContent("section.hook p.muted");
+  check(/pipeline/.test(summary) && /job/.test(summary) && !/push/.test(summary) && /SSL verification off/.test(summary), `the hook's events and SSL: ${summary}`);
+  const api = await fetch(base + "/api/v4/projects/root%2Fwebsite/hooks", { headers: { "PRIVATE-TOKEN": token } });
+  const [h] = await api.json();
+  check(h.url === "https://hooks.example.com/two" && h.pipeline_events && h.job_events && !h.push_events && !h.enable_ssl_verification, "the API has the edit");
+  await page.screenshot({ path: join(shots, "hook-edit.png"), fullPage: true });
+});
+
 await step("projects and runners pages render", async () => {
   await page.goto("/");
   await page.waitForSelector("a.title:has-text('root/website')");

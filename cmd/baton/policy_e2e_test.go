@@ -158,6 +158,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/triggers", app.ID), url.Values{"description": {"matrix"}}, http.StatusCreated, &trig)
 
+		var sched, hook struct {
+			ID int64 `json:"id"`
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules", app.ID), url.Values{"description": {"m"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, http.StatusCreated, &sched)
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/hooks", app.ID), url.Values{"url": {"https://hooks.example.com/m"}}, http.StatusCreated, &hook)
+
 		P := fmt.Sprintf("/api/v4/projects/%d", app.ID)
 		W := "/team/app"
 		build, work := jobs["build"].ID, jobs["work"].ID
@@ -209,6 +215,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", P + "/protected_branches", nil, "404 403 200 200 200 200 200 200 200 200 200 404 401 401"},
 			{"POST", P + "/protected_branches", url.Values{"name": {"main"}, "push_access_level": {"20"}}, "404 403 403 403 400 400 400 403 403 403 403 404 401 401"},
 			{"GET", P + "/pipeline_schedules", nil, readPipelines},
+			{"GET", fmt.Sprintf("%s/pipeline_schedules/%d/pipelines", P, sched.ID), nil, readPipelines},
 			{"POST", P + "/pipeline_schedules", url.Values{"description": {"d"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, "404 403 403 201 201 201 201 403 403 403 403 404 401 401"},
 			{"GET", P + "/hooks", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"GET", P + "/artifact_tokens", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
@@ -245,6 +252,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", W + "/-/pipeline_schedules", webRead},
 			{"GET", W + "/-/hooks", "404 403 403 403 200 200 200 200 200"},
 			{"GET", W + "/-/artifact_tokens", "404 403 403 403 200 200 200 200 200"},
+			{"GET", fmt.Sprintf("%s/-/hooks/%d/edit", W, hook.ID), "404 403 403 403 200 200 200 403 403"},
+			{"POST", fmt.Sprintf("%s/-/hooks/%d/edit", W, hook.ID), "404 403 403 403 422 422 422 403 403"},
+			{"POST", W + "/-/settings/protected_tags", "404 403 403 403 422 422 422 403 403"},
+			{"GET", "/-/groups/team/settings/ci_cd", "404 404 404 404 404 404 200 404 200"},
+			{"POST", "/-/groups/team/settings/ci_cd/variables", "404 404 404 404 404 404 422 403 403"}, // a read_api token may not write, as in the API
+			{"GET", "/-/admin/ci_cd", "303 403 403 403 403 403 200 403 200"},
+			{"POST", "/-/admin/ci_cd/variables", "401 403 403 403 403 403 422 403 403"},
 			{"GET", W + "/badges/main/pipeline.svg", "404 404 200 200 200 200 200 200 200"}, // refusals are a missing badge
 		}
 		for _, rt := range web {
@@ -286,6 +300,12 @@ func TestPrivateLooksMissing(t *testing.T) {
 			Token string `json:"token"`
 		}
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/triggers", secret.ID), url.Values{"description": {"t"}}, http.StatusCreated, &trig)
+		var sched, hook struct {
+			ID int64 `json:"id"`
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules", secret.ID), url.Values{"description": {"s"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, http.StatusCreated, &sched)
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/hooks", secret.ID), url.Values{"url": {"https://hooks.example.com/s"}}, http.StatusCreated, &hook)
+		in.api("POST", "/api/v4/groups", url.Values{"name": {"secret"}, "path": {"secret"}}, http.StatusCreated, nil)
 		as := map[string]map[string]string{"anonymous": nil, "stranger": {"PRIVATE-TOKEN": stranger}}
 		for who, h := range as {
 			for _, c := range []struct {
@@ -310,7 +330,12 @@ func TestPrivateLooksMissing(t *testing.T) {
 				{"compare", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/compare?from=main&to=main", secret.ID), "/api/v4/projects/999999/repository/compare?from=main&to=main", nil},
 				{"statuses", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits/%s/statuses", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/repository/commits/%s/statuses", pl.SHA), nil},
 				{"report a status", "POST", fmt.Sprintf("/api/v4/projects/%d/statuses/%s", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/statuses/%s", pl.SHA), url.Values{"state": {"success"}}},
+				{"schedule pipelines", "GET", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules/%d/pipelines", secret.ID, sched.ID), fmt.Sprintf("/api/v4/projects/999999/pipeline_schedules/%d/pipelines", sched.ID), nil},
 				{"web project", "GET", "/root/secret", "/root/nope", nil},
+				{"web hook edit", "GET", fmt.Sprintf("/root/secret/-/hooks/%d/edit", hook.ID), fmt.Sprintf("/root/nope/-/hooks/%d/edit", hook.ID), nil},
+				{"web protected tags", "POST", "/root/secret/-/settings/protected_tags", "/root/nope/-/settings/protected_tags", url.Values{"name": {"v*"}}},
+				{"web group variables", "GET", "/-/groups/secret/settings/ci_cd", "/-/groups/nope/settings/ci_cd", nil},
+				{"web group variables form", "POST", "/-/groups/secret/settings/ci_cd/variables", "/-/groups/nope/settings/ci_cd/variables", url.Values{"key": {"K"}}},
 				{"web pipeline", "GET", fmt.Sprintf("/root/secret/-/pipelines/%d", pl.ID), "/root/nope/-/pipelines/1", nil},
 				{"pipeline json", "GET", fmt.Sprintf("/-/ui/pipelines/%d.json", pl.ID), "/-/ui/pipelines/999999.json", nil},
 				{"trace json", "GET", fmt.Sprintf("/-/ui/jobs/%d/trace.json?offset=0&line=0", pl.ID), "/-/ui/jobs/999999/trace.json?offset=0&line=0", nil},

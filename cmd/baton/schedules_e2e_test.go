@@ -229,6 +229,30 @@ func TestPipelineSchedules(t *testing.T) {
 		if n := len(schedulePipelines(t, in, pid)); n != 2 {
 			t.Errorf("%d scheduled pipelines after play, want 2", n)
 		}
+		// The pipelines it created (the run and the play), oldest first,
+		// paginated; not a pipeline it did not create.
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", pid), url.Values{"ref": {"main"}}, http.StatusCreated, nil)
+		created := schedulePipelines(t, in, pid) // newest first
+		if len(created) != 2 {
+			t.Fatalf("%d scheduled pipelines", len(created))
+		}
+		triggered, resp, err := gl.PipelineSchedules.ListPipelinesTriggeredBySchedule(pid, sc.ID, nil)
+		if err != nil || len(triggered) != 2 || triggered[0].ID != created[1].ID || triggered[1].ID != created[0].ID || triggered[0].Source != "schedule" {
+			t.Errorf("ListPipelinesTriggeredBySchedule: %v, %v; want %d then %d", triggered, err, created[1].ID, created[0].ID)
+		}
+		triggered, resp, err = gl.PipelineSchedules.ListPipelinesTriggeredBySchedule(pid, sc.ID, &gitlab.ListPipelinesTriggeredByScheduleOptions{ListOptions: gitlab.ListOptions{Page: 2, PerPage: 1}})
+		if err != nil || len(triggered) != 1 || triggered[0].ID != created[0].ID || resp.TotalItems != 2 || resp.TotalPages != 2 {
+			t.Errorf("page 2 of 1: %v, %v (total %d)", triggered, err, resp.TotalItems)
+		}
+		var desc []apiPipeline
+		in.api("GET", fmt.Sprintf("%s/%d/pipelines?sort=desc", P, sc.ID), nil, http.StatusOK, &desc)
+		if len(desc) != 2 || desc[0].ID != created[0].ID || desc[1].ID != created[1].ID {
+			t.Errorf("sort=desc: %+v", desc)
+		}
+		in.api("GET", fmt.Sprintf("%s/%d/pipelines?sort=sideways", P, sc.ID), nil, http.StatusBadRequest, nil)
+		if st, _, _ := in.do("GET", fmt.Sprintf("%s/%d/pipelines", P, sc.ID), as(stranger), nil); st != http.StatusNotFound {
+			t.Errorf("a stranger lists the schedule's pipelines: %d", st)
+		}
 		list, _, err := gl.PipelineSchedules.ListPipelineSchedules(pid, nil)
 		if err != nil || len(list) != 2 {
 			t.Fatalf("ListPipelineSchedules: %d, %v", len(list), err)

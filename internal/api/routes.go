@@ -134,6 +134,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v4/projects/{id}/pipeline_schedules", policy.ReadPipelineSchedules, small, s.onProject(s.listSchedules)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules", policy.CreatePipelineSchedule, small, s.onProject(s.createSchedule)},
 		{"GET /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.ReadPipelineSchedules, small, onResource(s, s.scheduleOf, s.getSchedule)},
+		{"GET /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/pipelines", policy.ReadPipelineSchedules, small, onResource(s, s.scheduleOf, s.listSchedulePipelines)},
 		{"PUT /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.UpdatePipelineSchedule, small, onResource(s, s.scheduleOf, s.editSchedule)},
 		{"DELETE /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.UpdatePipelineSchedule, small, onResource(s, s.scheduleOf, s.deleteSchedule)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/take_ownership", policy.AdminPipelineSchedules, small, onResource(s, s.scheduleOf, s.takeOwnership)},

@@ -149,6 +149,48 @@ func (s *Server) getSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
 	return ok(s.schedule(c.r, c.proj, sc, true)), nil
 }
 
+// listSchedulePipelines is GET
+// /projects/:id/pipeline_schedules/:schedule_id/pipelines: the pipelines
+// the schedule created (its runs and "Run now"), oldest first unless
+// sort=desc, paginated, as GitLab lists them.
+func (s *Server) listSchedulePipelines(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	q, err := c.params()
+	if err != nil {
+		return answer{}, err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return answer{}, err
+	}
+	f := ci.PipelineFilter{ProjectID: c.proj.ID, ScheduleID: sc.ID, Sort: "asc", Page: pg}
+	switch o := q.Get("order_by"); o {
+	case "", "id", "created_at": // ids grow with creation
+	default:
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - order_by does not have a valid value: %q (id or created_at)", o)
+	}
+	switch so := q.Get("sort"); so {
+	case "", "asc", "desc":
+		if so != "" {
+			f.Sort = so
+		}
+	default:
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - sort does not have a valid value: %q (asc or desc)", so)
+	}
+	if err := unsupported(q, "scope", "status", "ref", "sha", "source", "username", "updated_after", "updated_before",
+		"created_after", "created_before", "name", "yaml_errors"); err != nil {
+		return answer{}, err
+	}
+	pls, total, err := s.Store.ListPipelines(c.ctx(), f)
+	if err != nil {
+		return answer{}, err
+	}
+	out := make([]pipelineBasic, 0, len(pls))
+	for _, pl := range pls {
+		out = append(out, s.pipelineBasic(pl, c.proj))
+	}
+	return page(pg, total, out), nil
+}
+
 // applySchedule sets the fields q gives; required ones on create.
 func applySchedule(q *httpx.Params, sc *ci.PipelineSchedule, create bool) error {
 	for _, f := range []struct {

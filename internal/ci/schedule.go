@@ -63,6 +63,7 @@ type ScheduleStore interface {
 	// whether this caller moved it: of several replicas that saw the same
 	// due run, exactly one claims it.
 	ClaimPipelineScheduleRun(ctx context.Context, id int64, due, next time.Time) (bool, error)
-	// SetPipelineScheduleLastPipeline records the pipeline a run created.
+	// SetPipelineScheduleLastPipeline records the pipeline a run created, as
+	// the schedule's last and among those GET .../pipelines lists.
 	SetPipelineScheduleLastPipeline(ctx context.Context, id, pipelineID int64) error
 }

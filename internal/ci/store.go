@@ -131,6 +131,7 @@ type PipelineFilter struct {
 	// (false) configuration errors.
 	YAMLErrors *bool
 	Name       string // exact workflow:name
+	ScheduleID int64  // only pipelines this pipeline schedule created
 	OrderBy    string // id (default), status, ref, updated_at, user_id
 	Sort       string // desc (default) or asc
 	Page

@@ -257,6 +257,9 @@ func (db *DB) ListPipelines(ctx context.Context, f ci.PipelineFilter) ([]*ci.Pip
 			add(`yaml_errors = ''`)
 		}
 	}
+	if f.ScheduleID != 0 {
+		add(`id IN (SELECT pipeline_id FROM pipeline_schedule_pipelines WHERE schedule_id = ?)`, f.ScheduleID)
+	}
 	if f.Name != "" {
 		add(`name = ?`, f.Name)
 	}

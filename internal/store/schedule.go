@@ -206,11 +206,20 @@ func (db *DB) ClaimPipelineScheduleRun(ctx context.Context, id int64, due, next 
 	return n == 1, nil
 }
 
-// SetPipelineScheduleLastPipeline records the pipeline a run created.
+// SetPipelineScheduleLastPipeline records the pipeline a run created: as
+// the schedule's last, and among the pipelines it created.
 func (db *DB) SetPipelineScheduleLastPipeline(ctx context.Context, id, pipelineID int64) error {
-	res, err := db.exec(ctx, db.sql, `UPDATE pipeline_schedules SET last_pipeline_id = ? WHERE id = ?`, pipelineID, id)
-	if err != nil {
-		return fmt.Errorf("recording the last pipeline of schedule %d: %w", id, err)
-	}
-	return mustAffect(res, "pipeline schedule %d", id)
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := db.exec(ctx, tx, `UPDATE pipeline_schedules SET last_pipeline_id = ? WHERE id = ?`, pipelineID, id)
+		if err != nil {
+			return fmt.Errorf("recording the last pipeline of schedule %d: %w", id, err)
+		}
+		if err := mustAffect(res, "pipeline schedule %d", id); err != nil {
+			return err
+		}
+		if _, err := db.exec(ctx, tx, `INSERT INTO pipeline_schedule_pipelines (schedule_id, pipeline_id) VALUES (?, ?)`, id, pipelineID); err != nil {
+			return db.violation(err, "recording a pipeline of schedule", "pipeline recorded already")
+		}
+		return nil
+	})
 }

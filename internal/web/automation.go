@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -174,22 +175,39 @@ func (s *Server) hooksPage(c *req, problem string) error {
 		"Triggers": []string{ci.HookPush, ci.HookTagPush, ci.HookPipeline, ci.HookJob}})
 }
 
+// hookFields reads the hook form into h; problem says what is wrong. An
+// empty token on an edit keeps the stored one unless clear_token is set.
+func (s *Server) hookFields(c *req, h *ci.ProjectHook, edit bool) (problem string) {
+	f := c.r.PostForm
+	u := strings.TrimSpace(f.Get("url"))
+	if err := hooks.CheckURL(u, s.Automation.AllowLocalHooks); err != nil {
+		return strings.TrimPrefix(ci.MessageOf(err), "400 Bad request - ")
+	}
+	if len(f.Get("token")) > maxHookField || len(f.Get("push_events_branch_filter")) > maxHookField {
+		return fmt.Sprintf("The token and the branch filter may be at most %d bytes.", maxHookField)
+	}
+	h.URL = u
+	if tok := f.Get("token"); tok != "" || !edit || f.Get("clear_token") == "true" {
+		h.Token = tok
+	}
+	h.PushEvents, h.TagPushEvents = f.Get(ci.HookPush) == "true", f.Get(ci.HookTagPush) == "true"
+	h.PipelineEvents, h.JobEvents = f.Get(ci.HookPipeline) == "true", f.Get(ci.HookJob) == "true"
+	h.EnableSSLVerification = f.Get("enable_ssl_verification") == "true"
+	h.PushEventsBranchFilter = strings.TrimSpace(f.Get("push_events_branch_filter"))
+	return ""
+}
+
+// maxHookField bounds a hook's token and branch filter, as the API does.
+const maxHookField = 1024
+
 func (s *Server) createHook(c *req) error {
 	if err := s.checkCSRF(c); err != nil {
 		return err
 	}
-	f := c.r.PostForm
-	u := strings.TrimSpace(f.Get("url"))
-	if err := hooks.CheckURL(u, s.Automation.AllowLocalHooks); err != nil {
-		return s.hooksPage(c, strings.TrimPrefix(ci.MessageOf(err), "400 Bad request - "))
+	h := &ci.ProjectHook{ProjectID: c.proj.ID}
+	if problem := s.hookFields(c, h, false); problem != "" {
+		return s.hooksPage(c, problem)
 	}
-	if len(f.Get("token")) > 1024 || len(f.Get("push_events_branch_filter")) > 1024 {
-		return s.hooksPage(c, "The token and the branch filter may be at most 1024 bytes.")
-	}
-	h := &ci.ProjectHook{ProjectID: c.proj.ID, URL: u, Token: f.Get("token"), PushEvents: f.Get(ci.HookPush) == "true",
-		TagPushEvents: f.Get(ci.HookTagPush) == "true", PipelineEvents: f.Get(ci.HookPipeline) == "true",
-		JobEvents: f.Get(ci.HookJob) == "true", EnableSSLVerification: f.Get("enable_ssl_verification") == "true",
-		PushEventsBranchFilter: strings.TrimSpace(f.Get("push_events_branch_filter"))}
 	err := s.Store.CreateProjectHook(c.r.Context(), h, max(s.Automation.MaxHooks, 1))
 	if ci.KindOf(err) == ci.KindInvalid {
 		return s.hooksPage(c, strings.TrimPrefix(ci.MessageOf(err), "400 Bad request - "))
@@ -198,6 +216,55 @@ func (s *Server) createHook(c *req) error {
 		return err
 	}
 	http.Redirect(c.w, c.r, "/"+c.proj.FullPath+"/-/hooks", http.StatusSeeOther)
+	return nil
+}
+
+// editHookPage is /<project>/-/hooks/:id/edit: the hook's settings in a
+// form (the token is never shown) and its recent deliveries.
+func (s *Server) editHookPage(c *req, id, problem string, form *ci.ProjectHook) error {
+	h, err := s.hookOf(c, id)
+	if err != nil {
+		return err
+	}
+	ds, _, err := s.Store.ListHookDeliveries(c.r.Context(), h.ID, ci.Page{Page: 1, PerPage: 20})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if problem != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	if form == nil {
+		form = h
+	}
+	shown := *form
+	shown.Token = ""
+	return s.render(c, status, "hook_edit", "Edit webhook · "+c.proj.FullPath, map[string]any{
+		"Hook": &shown, "HasToken": h.Token != "", "Deliveries": ds, "Problem": problem,
+		"Triggers": []string{ci.HookPush, ci.HookTagPush, ci.HookPipeline, ci.HookJob}})
+}
+
+// updateHook saves the edit form: the URL (checked as on create), the
+// token, the events, the branch filter and SSL verification.
+func (s *Server) updateHook(c *req, id string) error {
+	if err := s.checkCSRF(c); err != nil {
+		return err
+	}
+	h, err := s.hookOf(c, id)
+	if err != nil {
+		return err
+	}
+	changed := *h
+	if problem := s.hookFields(c, &changed, true); problem != "" {
+		return s.editHookPage(c, id, problem, &changed)
+	}
+	if err := s.Store.UpdateProjectHook(c.r.Context(), &changed); err != nil {
+		if ci.KindOf(err) == ci.KindInvalid {
+			return s.editHookPage(c, id, strings.TrimPrefix(ci.MessageOf(err), "400 Bad request - "), &changed)
+		}
+		return err
+	}
+	http.Redirect(c.w, c.r, "/"+c.proj.FullPath+"/-/hooks?saved="+strconv.FormatInt(h.ID, 10), http.StatusSeeOther)
 	return nil
 }
 

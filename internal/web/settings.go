@@ -36,7 +36,7 @@ func (s *Server) settingsPage(c *req, problem string, form map[string]string) er
 	if form == nil {
 		form = settingsForm(c.proj)
 	}
-	protected, err := s.protectedBranches(c)
+	protected, tags, err := s.protectedRefs(c)
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func (s *Server) settingsPage(c *req, problem string, form map[string]string) er
 		"CanChangeVisibility": s.can(c, policy.ChangeVisibility),
 		"Visibilities":        []ci.Visibility{ci.VisibilityPrivate, ci.VisibilityInternal, ci.VisibilityPublic},
 		"Roles":               []ci.VariablesRole{ci.VariablesNoOneAllowed, ci.VariablesDeveloper, ci.VariablesMaintainer, ci.VariablesOwner},
-		"Protected":           protected, "Levels": protectLevels,
+		"Protected":           protected, "ProtectedTags": tags, "Levels": protectLevels,
 	})
 }
 

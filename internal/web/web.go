@@ -72,6 +72,9 @@ type Store interface {
 	ProjectHookByID(ctx context.Context, projectID, id int64) (*ci.ProjectHook, error)
 	CreateProjectHook(ctx context.Context, h *ci.ProjectHook, max int) error
 	DeleteProjectHook(ctx context.Context, projectID, id int64) error
+	UpdateProjectHook(ctx context.Context, h *ci.ProjectHook) error
+	// The group CI/CD variables page.
+	NamespaceByFullPath(ctx context.Context, fullPath string) (*ci.Namespace, error)
 	ListHookDeliveries(ctx context.Context, hookID int64, p ci.Page) ([]*ci.HookDelivery, int, error)
 }
 
