@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -51,7 +52,7 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(0)
 	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify, AppendBytes: "CAST(data || ? AS BLOB)"})
-	if err := db.Ping(ctx); err != nil {
+	if err := pingWhileBusy(ctx, db); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
 	}
@@ -65,6 +66,26 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 		return nil, fmt.Errorf("migrating sqlite %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// pingWhileBusy opens the first connection. Switching a new database to WAL
+// needs an exclusive lock that SQLite takes without its busy handler, so
+// processes creating the same database at once can get SQLITE_BUSY here;
+// they try again for as long as the busy timeout would have waited.
+func pingWhileBusy(ctx context.Context, db *store.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := db.Ping(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func classify(err error) store.Violation {
