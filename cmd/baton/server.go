@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonci/baton/internal/deploy"
 	"io"
 	"log/slog"
 	"net"
@@ -76,6 +77,7 @@ type Main struct {
 	Schedules *schedule.Runner // fires due pipeline schedules
 	// Downstream creates the pipelines bridge jobs (trigger:) ask for.
 	Downstream *downstream.Service
+	Deploy     *deploy.Service // deployments and environments, auto-stop
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -128,13 +130,15 @@ func (m *Main) Open(ctx context.Context) error {
 	// them through the scheduler's events, as webhooks do.
 	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
 		MaxConfigBytes: m.Config.MaxChildConfigBytes, Logger: m.Logger})
+	m.Deploy = deploy.New(db, deploy.Options{Logger: m.Logger, MaxEnvironments: int(m.Config.MaxEnvironments)})
 	// No Notify hook for held job requests: the store tells QueueChannel
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
 	// and m.queue's Relay wakes them from there; a hook as well woke each
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: statusListeners{m.Hooks, m.Downstream}, Coverage: db})
+		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db})
+	m.Deploy.Jobs = m.Scheduler
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
@@ -156,7 +160,7 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
+		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(), Environments: m.Deploy,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
@@ -375,6 +379,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
 	m.loop(ctx, "bridge-jobs", m.Downstream.Run)
 	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
+	m.loop(ctx, "environment-auto-stop", m.Deploy.Run)
 	if m.Config.OrphanAfter > 0 {
 		m.loop(ctx, "orphan-sweeper", m.Sweeper.Run)
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/deploy"
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/planner"
@@ -36,6 +37,7 @@ var (
 	_ hooks.Store             = (*store.DB)(nil)
 	_ hooks.DeliverStore      = (*store.DB)(nil)
 	_ scheduler.CoverageStore = (*store.DB)(nil)
+	_ deploy.Store            = (*store.DB)(nil)
 
 	_ planner.Scheduler    = (*scheduler.Scheduler)(nil)
 	_ runnerapi.Scheduler  = (*scheduler.Scheduler)(nil)
@@ -45,5 +47,7 @@ var (
 	_ planner.Policy       = (*policy.Policy)(nil)
 	_ planner.IncludeRepos = (*gitserve.Repos)(nil)
 	_ scheduler.Events     = (*hooks.Service)(nil)
+	_ scheduler.Events     = (*deploy.Service)(nil)
+	_ api.Environments     = (*deploy.Service)(nil)
 	_ api.HookTester       = (*hooks.Service)(nil)
 )

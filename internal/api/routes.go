@@ -131,6 +131,13 @@ func (s *Server) routes() []route {
 		{"GET /api/v4/projects/{id}/repository/files/{file_path}/raw", policy.ReadCode, small, s.getRawFile},
 		{"GET /api/v4/projects/{id}/repository/compare", policy.ReadCode, small, s.onCode(s.compare)},
 
+		{"GET /api/v4/projects/{id}/environments", policy.ReadEnvironment, small, s.listEnvironments},
+		{"POST /api/v4/projects/{id}/environments", policy.CreateEnvironment, small, s.createEnvironment},
+		{"GET /api/v4/projects/{id}/environments/{environment_id}", policy.ReadEnvironment, small, s.getEnvironment},
+		{"POST /api/v4/projects/{id}/environments/{environment_id}/stop", policy.StopEnvironment, small, s.stopEnvironment},
+		{"DELETE /api/v4/projects/{id}/environments/{environment_id}", policy.DeleteEnvironment, small, s.deleteEnvironment},
+		{"GET /api/v4/projects/{id}/deployments", policy.ReadEnvironment, small, s.listDeployments},
+		{"GET /api/v4/projects/{id}/deployments/{deployment_id}", policy.ReadEnvironment, small, s.getDeployment},
 		{"GET /api/v4/projects/{id}/pipeline_schedules", policy.ReadPipelineSchedules, small, s.onProject(s.listSchedules)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules", policy.CreatePipelineSchedule, small, s.onProject(s.createSchedule)},
 		{"GET /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.ReadPipelineSchedules, small, onResource(s, s.scheduleOf, s.getSchedule)},

@@ -187,7 +187,10 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 		case "trigger":
 			s.Trigger = parseTrigger(v, kw, &p.probs)
 		case "environment":
-			s.Environment = parseEnvironment(v, kw, &p.probs)
+			s.Deploy = parseEnvironment(v, kw, &p.probs)
+			if s.Deploy != nil {
+				s.Environment = s.Deploy.Name
+			}
 		case "coverage":
 			if c, ok := scalarString(v); ok {
 				s.Coverage = c
@@ -256,22 +259,62 @@ func (p *planner) parseInherit(n *node, where string) (defaults, vars func(strin
 	return pick("default"), pick("variables")
 }
 
-func parseEnvironment(n *node, where string, probs *problems) string {
+// parseEnvironment reads environment: as a name or a hash (name, url,
+// action, on_stop, auto_stop_in, deployment_tier); nil if invalid.
+func parseEnvironment(n *node, where string, probs *problems) *ci.EnvironmentSpec {
 	if s, ok := scalarString(n); ok {
-		return s
+		if s == "" {
+			probs.add("%s:name can't be blank", where)
+			return nil
+		}
+		return &ci.EnvironmentSpec{Name: s}
 	}
 	if n.kind != kindMap {
 		probs.add("%s config should be a hash or a string", where)
-		return ""
+		return nil
 	}
 	allowed := map[string]bool{"name": true, "url": true, "action": true, "on_stop": true,
 		"auto_stop_in": true, "kubernetes": true, "deployment_tier": true}
 	if bad := unknownKeys(n, allowed); bad != "" {
 		probs.add("%s config contains unknown keys: %s", where, bad)
 	}
-	name, ok := scalarString(n.get("name"))
-	if !ok {
-		probs.add("%s:name config should be a string", where)
+	e := &ci.EnvironmentSpec{}
+	str := func(key string, dst *string) bool {
+		v := n.get(key)
+		if v == nil || v.kind == kindNull {
+			return true
+		}
+		s, ok := scalarString(v)
+		if !ok {
+			probs.add("%s:%s config should be a string", where, key)
+			return false
+		}
+		*dst = s
+		return true
 	}
-	return name
+	ok := str("name", &e.Name) && str("url", &e.URL) && str("action", &e.Action) &&
+		str("on_stop", &e.OnStop) && str("auto_stop_in", &e.AutoStopIn) && str("deployment_tier", &e.Tier)
+	if !ok {
+		return nil
+	}
+	switch {
+	case e.Name == "":
+		probs.add("%s:name can't be blank", where)
+	case len(e.Name) > ci.MaxEnvironmentName:
+		probs.add("%s:name is too long (maximum is %d characters)", where, ci.MaxEnvironmentName)
+	case e.Action != "" && indexOf(ci.EnvironmentActions, e.Action) < 0:
+		probs.add("%s:action config should be %s", where, strings.Join(ci.EnvironmentActions, ", "))
+	case e.Tier != "" && indexOf(ci.DeploymentTiers, e.Tier) < 0:
+		probs.add("%s:deployment_tier config must be one of %s", where, strings.Join(ci.DeploymentTiers, ", "))
+	case e.AutoStopIn != "" && e.AutoStopIn != "never" && !validDuration(e.AutoStopIn):
+		probs.add("%s:auto_stop_in config should be a duration", where)
+	default:
+		return e
+	}
+	return nil
+}
+
+func validDuration(s string) bool {
+	_, err := parseDuration(s)
+	return err == nil
 }

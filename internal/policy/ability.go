@@ -45,6 +45,10 @@ const (
 	PlayPipelineSchedule                      // run a schedule now
 	ReadHooks                                 // webhooks and their recent deliveries
 	AdminHooks                                // create, change, delete and test webhooks
+	ReadEnvironment                           // environments and deployments
+	CreateEnvironment                         // create an environment through the API
+	StopEnvironment                           // stop an environment (plays its on_stop job)
+	DeleteEnvironment                         // delete a stopped environment
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -96,7 +100,8 @@ var abilityNames = map[Ability]string{
 	ReadVariables: "read_cicd_variables", AdminVariables: "admin_cicd_variables", ReadProtectedRefs: "read_protected_branch",
 	AdminProtectedRefs: "admin_protected_branch", ReadGroupVariables: "read_group_cicd_variables",
 	AdminGroupVariables: "admin_group_cicd_variables", ReadInstanceVariables: "read_instance_cicd_variables",
-	AdminInstanceVariables: "admin_instance_cicd_variables",
+	AdminInstanceVariables: "admin_instance_cicd_variables", ReadEnvironment: "read_environment",
+	CreateEnvironment: "create_environment", StopEnvironment: "stop_environment", DeleteEnvironment: "destroy_environment",
 }
 
 // String is GitLab's name of the ability where it has one.
@@ -227,6 +232,13 @@ var projectRules = map[Ability]projectRule{
 	// Webhooks carry a secret token and reach out of Baton: Maintainers.
 	ReadHooks:  read(ci.AccessMaintainer, ci.AccessMaintainer),
 	AdminHooks: write(ci.AccessMaintainer),
+	// GitLab: Reporters view environments and deployments (anyone who sees
+	// a public project's pipelines too), Developers create and stop them,
+	// Maintainers delete them.
+	ReadEnvironment:   read(ci.AccessReporter, ci.AccessGuest),
+	CreateEnvironment: write(ci.AccessDeveloper),
+	StopEnvironment:   write(ci.AccessDeveloper),
+	DeleteEnvironment: write(ci.AccessMaintainer),
 }
 
 // namespaceRule is the rule of one group ability.

@@ -24,7 +24,7 @@ func schedSpec(s *ci.JobSpec) ci.JobSpec {
 	return ci.JobSpec{Name: s.Name, Stage: s.Stage, When: s.When, AllowFailure: s.AllowFailure,
 		AllowFailureExitCodes: s.AllowFailureExitCodes, Needs: s.Needs, HasNeeds: s.HasNeeds,
 		NodeIndex: s.NodeIndex, NodeTotal: s.NodeTotal, Timeout: s.Timeout, Retry: s.Retry,
-		Interruptible: s.Interruptible, Trigger: s.Trigger}
+		Interruptible: s.Interruptible, Trigger: s.Trigger, Deploy: s.Deploy}
 }
 
 func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {

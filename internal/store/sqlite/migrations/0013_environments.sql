@@ -1,0 +1,37 @@
+-- Environments and deployments (environment: keyword), resource groups.
+
+CREATE TABLE environments (
+	id           INTEGER PRIMARY KEY,
+	project_id   INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	slug         TEXT NOT NULL,
+	external_url TEXT NOT NULL DEFAULT '',
+	state        TEXT NOT NULL DEFAULT 'available',
+	tier         TEXT NOT NULL DEFAULT 'other',
+	auto_stop_at TEXT,
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+CREATE UNIQUE INDEX environments_project_name ON environments (project_id, name);
+CREATE INDEX environments_auto_stop ON environments (auto_stop_at) WHERE state = 'available' AND auto_stop_at IS NOT NULL;
+
+CREATE TABLE deployments (
+	id             INTEGER PRIMARY KEY,
+	iid            INTEGER NOT NULL,
+	project_id     INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+	environment_id INTEGER NOT NULL REFERENCES environments (id) ON DELETE CASCADE,
+	job_id         INTEGER NOT NULL,
+	pipeline_id    INTEGER NOT NULL,
+	ref            TEXT NOT NULL,
+	sha            TEXT NOT NULL,
+	tag            BOOLEAN NOT NULL DEFAULT FALSE,
+	user_id        INTEGER NOT NULL DEFAULT 0,
+	status         TEXT NOT NULL,
+	on_stop        TEXT NOT NULL DEFAULT '',
+	created_at     TEXT NOT NULL,
+	updated_at     TEXT NOT NULL,
+	finished_at    TEXT
+);
+CREATE UNIQUE INDEX deployments_job ON deployments (job_id);
+CREATE UNIQUE INDEX deployments_project_iid ON deployments (project_id, iid);
+CREATE INDEX deployments_environment ON deployments (environment_id, status, id);
