@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+const environmentConfig = `
+stages: [deploy, cleanup]
+deploy:
+  stage: deploy
+  script:
+    - echo "env=$CI_ENVIRONMENT_NAME slug=$CI_ENVIRONMENT_SLUG url=$CI_ENVIRONMENT_URL action=$CI_ENVIRONMENT_ACTION tier=$CI_ENVIRONMENT_TIER"
+  environment:
+    name: review/$CI_COMMIT_REF_NAME
+    url: https://$CI_COMMIT_REF_SLUG.example.com
+    on_stop: stop
+    auto_stop_in: 1 week
+stop:
+  stage: deploy
+  script: ['echo "stopping $CI_ENVIRONMENT_NAME ($CI_ENVIRONMENT_ACTION)"']
+  when: manual
+  environment:
+    name: review/$CI_COMMIT_REF_NAME
+    action: stop
+`
+
+type apiEnvironment struct {
+	ID             int64          `json:"id"`
+	Name           string         `json:"name"`
+	Slug           string         `json:"slug"`
+	ExternalURL    string         `json:"external_url"`
+	State          string         `json:"state"`
+	Tier           string         `json:"tier"`
+	AutoStopAt     *time.Time     `json:"auto_stop_at"`
+	LastDeployment *apiDeployment `json:"last_deployment"`
+}
+
+type apiDeployment struct {
+	ID          int64  `json:"id"`
+	IID         int64  `json:"iid"`
+	Ref         string `json:"ref"`
+	SHA         string `json:"sha"`
+	Status      string `json:"status"`
+	Environment *struct {
+		Name string `json:"name"`
+	} `json:"environment"`
+	Deployable *struct {
+		ID       int64  `json:"id"`
+		Name     string `json:"name"`
+		Status   string `json:"status"`
+		Pipeline struct {
+			ID int64 `json:"id"`
+		} `json:"pipeline"`
+	} `json:"deployable"`
+	User *struct {
+		Username string `json:"username"`
+	} `json:"user"`
+}
+
+// TestEnvironmentsE2E: a job with environment: (expanded name and url,
+// on_stop) run by Baton's runner creates the environment and a deployment
+// visible in the API, sees CI_ENVIRONMENT_*; stopping it through the API
+// runs the on_stop job and stops it; only a stopped environment is
+// deleted; Reporters read, Developers stop, strangers see nothing.
+func TestEnvironmentsE2E(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		in.startRunner(in.runnerToken(), 2)
+		pid, _ := in.project("app", map[string]string{".gitlab-ci.yml": environmentConfig})
+		pl := in.latestPipeline(pid)
+		eventually(t, 30*time.Second, "deploy succeeded", func() bool {
+			js := in.jobs(pid, pl.ID, false)
+			return len(js["deploy"]) > 0 && js["deploy"][0].Status == "success"
+		})
+		deployJob := in.jobs(pid, pl.ID, false)["deploy"][0]
+		var envs []apiEnvironment
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/environments", pid), nil, http.StatusOK, &envs)
+		if len(envs) != 1 || envs[0].Name != "review/main" || envs[0].ExternalURL != "https://main.example.com" ||
+			envs[0].State != "available" || envs[0].Tier != "development" || envs[0].AutoStopAt == nil {
+			t.Fatalf("environments = %+v", envs)
+		}
+		env := envs[0]
+		trace := in.trace(pid, deployJob.ID)
+		want := fmt.Sprintf("env=review/main slug=%s url=https://main.example.com action=start tier=development", env.Slug)
+		if !strings.Contains(trace, want) || !strings.HasPrefix(env.Slug, "review-main-") {
+			t.Errorf("deploy log lacks %q:\n%s", want, trace)
+		}
+		var got apiEnvironment
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/environments/%d", pid, env.ID), nil, http.StatusOK, &got)
+		ld := got.LastDeployment
+		if ld == nil || ld.Status != "success" || ld.Ref != "main" || ld.Deployable == nil || ld.Deployable.ID != deployJob.ID ||
+			ld.Deployable.Pipeline.ID != pl.ID || ld.User == nil || ld.User.Username != "root" {
+			t.Fatalf("last_deployment = %+v", ld)
+		}
+		var deps []apiDeployment
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/deployments", pid), nil, http.StatusOK, &deps)
+		if len(deps) != 1 || deps[0].ID != ld.ID || deps[0].IID != 1 || deps[0].Environment == nil || deps[0].Environment.Name != "review/main" {
+			t.Fatalf("deployments = %+v", deps)
+		}
+		var one apiDeployment
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/deployments/%d", pid, ld.ID), nil, http.StatusOK, &one)
+		if one.Status != "success" || one.SHA != pl.SHA {
+			t.Errorf("deployment = %+v", one)
+		}
+
+		// Who may do what: a Reporter reads but cannot stop; a stranger
+		// sees a private project's environment as absent.
+		reporterID, reporter := in.user("rita")
+		_, stranger := in.user("sam")
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/members", pid), url.Values{"user_id": {fmt.Sprint(reporterID)}, "access_level": {"20"}}, http.StatusCreated, nil)
+		envPath := fmt.Sprintf("/api/v4/projects/%d/environments/%d", pid, env.ID)
+		for _, c := range []struct {
+			token, method, path string
+			want                int
+		}{
+			{reporter, "GET", envPath, http.StatusOK},
+			{reporter, "GET", fmt.Sprintf("/api/v4/projects/%d/deployments", pid), http.StatusOK},
+			{reporter, "POST", envPath + "/stop", http.StatusForbidden},
+			{reporter, "DELETE", envPath, http.StatusForbidden},
+			{stranger, "GET", envPath, http.StatusNotFound},
+			{stranger, "POST", envPath + "/stop", http.StatusNotFound},
+			{"", "GET", envPath, http.StatusNotFound},
+		} {
+			if status, body, _ := in.do(c.method, c.path, map[string]string{"PRIVATE-TOKEN": c.token}, nil); status != c.want {
+				t.Errorf("%s %s as %q: %d, want %d: %s", c.method, c.path, c.token, status, c.want, body)
+			}
+		}
+		// A running environment cannot be deleted.
+		if status, _, _ := in.do("DELETE", envPath, map[string]string{"PRIVATE-TOKEN": in.token}, nil); status != http.StatusForbidden {
+			t.Errorf("DELETE of an available environment: %d, want 403", status)
+		}
+
+		in.api("POST", envPath+"/stop", nil, http.StatusOK, &got)
+		if got.State != "stopping" {
+			t.Errorf("state after stop = %q, want stopping", got.State)
+		}
+		eventually(t, 30*time.Second, "environment stopped", func() bool {
+			in.api("GET", envPath, nil, http.StatusOK, &got)
+			return got.State == "stopped"
+		})
+		stopJob := in.jobs(pid, pl.ID, false)["stop"][0]
+		if stopJob.Status != "success" || !strings.Contains(in.trace(pid, stopJob.ID), "stopping review/main (stop)") {
+			t.Errorf("stop job %s: %s", stopJob.Status, in.trace(pid, stopJob.ID))
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/environments?states=stopped", pid), nil, http.StatusOK, &envs)
+		if len(envs) != 1 {
+			t.Errorf("stopped environments = %+v", envs)
+		}
+		in.api("DELETE", envPath, nil, http.StatusNoContent, nil)
+		in.api("GET", envPath, nil, http.StatusNotFound, nil)
+
+		// Created through the API; names are unique per project.
+		var created apiEnvironment
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments", pid), url.Values{"name": {"production"}, "external_url": {"https://example.com"}}, http.StatusCreated, &created)
+		if created.Tier != "production" || created.State != "available" || created.Slug != "production" {
+			t.Errorf("created = %+v", created)
+		}
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments", pid), url.Values{"name": {"production"}}, http.StatusBadRequest, nil)
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments", pid), url.Values{"name": {"x"}, "external_url": {"javascript:alert(1)"}}, http.StatusBadRequest, nil)
+		// Stopping one without deployments stops it at once.
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments/%d/stop", pid, created.ID), nil, http.StatusOK, &got)
+		if got.State != "stopped" {
+			t.Errorf("stopping an environment without deployments: %q", got.State)
+		}
+	})
+}
