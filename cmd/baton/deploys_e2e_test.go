@@ -135,8 +135,35 @@ func TestEnvironmentsE2E(t *testing.T) {
 			t.Errorf("DELETE of an available environment: %d, want 403", status)
 		}
 
-		in.api("POST", envPath+"/stop", nil, http.StatusOK, &got)
-		if got.State != "stopping" {
+		// The environments page: Reporters see the last deployment but no
+		// Stop button, and cannot stop; a Developer's Stop plays on_stop.
+		page := "/root/app/-/environments"
+		rb := newBrowser(t, in.url)
+		rb.signIn(reporter)
+		status, body, _ := rb.get(page)
+		if status != http.StatusOK || !strings.Contains(body, "review/main") || !strings.Contains(body, fmt.Sprintf("/-/jobs/%d", deployJob.ID)) ||
+			strings.Contains(body, "/stop") {
+			t.Errorf("environments page as a Reporter: %d\n%s", status, body)
+		}
+		stopPath := fmt.Sprintf("%s/%d/stop", page, env.ID)
+		if status, _, _ := rb.post(stopPath, url.Values{"_csrf": {rb.csrf(page)}}); status == http.StatusSeeOther {
+			t.Errorf("a Reporter stopped an environment from the web UI")
+		}
+		in.api("GET", envPath, nil, http.StatusOK, &got)
+		if got.State != "available" {
+			t.Fatalf("state after a Reporter's stop = %q", got.State)
+		}
+		ob := newBrowser(t, in.url)
+		ob.signIn(in.token)
+		status, body, _ = ob.get(page)
+		if status != http.StatusOK || !strings.Contains(body, stopPath) {
+			t.Fatalf("environments page as owner has no Stop: %d\n%s", status, body)
+		}
+		if status, body, _ := ob.post(stopPath, url.Values{"_csrf": {ob.csrf(page)}}); status != http.StatusSeeOther {
+			t.Fatalf("Stop from the web UI: %d %s", status, body)
+		}
+		in.api("GET", envPath, nil, http.StatusOK, &got)
+		if got.State != "stopping" && got.State != "stopped" {
 			t.Errorf("state after stop = %q, want stopping", got.State)
 		}
 		eventually(t, 30*time.Second, "environment stopped", func() bool {

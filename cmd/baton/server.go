@@ -166,7 +166,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
 		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge, Automation: m.webAutomation(), Events: m.Events,
-		ArtifactTokens: m.ArtifactTokens})
+		ArtifactTokens: m.ArtifactTokens, Environments: m.Deploy})
 	// The sweeper removes what crashed uploads leave: unfinished uploads,
 	// index spills in DATA_DIR/tmp and artifact bytes no row references
 	// (Serve runs it unless --orphan-after is 0).

@@ -91,6 +91,8 @@ var projectRouteTable = []route[struct{}]{
 	{"POST", "pipeline_schedules", policy.CreatePipelineSchedule, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.saveSchedule(c, "") }},
 	{"POST", "pipeline_schedules/{id}/play", policy.PlayPipelineSchedule, small, func(s *Server, c *req, _ struct{}, id string) error { return s.playSchedule(c, id) }},
 	{"POST", "pipeline_schedules/{id}", policy.UpdatePipelineSchedule, small, func(s *Server, c *req, _ struct{}, id string) error { return s.saveSchedule(c, id) }},
+	{"GET", "environments", policy.ReadEnvironment, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.environmentsPage(c) }},
+	{"POST", "environments/{id}/stop", policy.StopEnvironment, small, func(s *Server, c *req, _ struct{}, id string) error { return s.stopEnvironment(c, id) }},
 	{"GET", "hooks", policy.ReadHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.hooksPage(c, "") }},
 	{"POST", "hooks", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.createHook(c) }},
 	{"POST", "hooks/{id}/test", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, id string) error { return s.hookAction(c, id, "test") }},

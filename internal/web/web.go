@@ -73,6 +73,15 @@ type Store interface {
 	CreateProjectHook(ctx context.Context, h *ci.ProjectHook, max int) error
 	DeleteProjectHook(ctx context.Context, projectID, id int64) error
 	ListHookDeliveries(ctx context.Context, hookID int64, p ci.Page) ([]*ci.HookDelivery, int, error)
+	// The environments page.
+	ListEnvironments(ctx context.Context, projectID int64, name, state string, p ci.Page) ([]*ci.Environment, int, error)
+	EnvironmentByID(ctx context.Context, id int64) (*ci.Environment, error)
+	LastDeployments(ctx context.Context, envIDs []int64) (map[int64]*ci.Deployment, error)
+}
+
+// Environments stops environments (deploy.Service), as the API does.
+type Environments interface {
+	Stop(ctx context.Context, env *ci.Environment, userID int64) error
 }
 
 // Variables keeps CI/CD variables (variables.Service).
@@ -124,6 +133,8 @@ type Deps struct {
 	Events *events.Service
 	// Automation serves the schedules and webhooks pages.
 	Automation Automation
+	// Environments stops environments from the environments page.
+	Environments Environments
 	Logger     *slog.Logger
 	Now        func() time.Time
 
