@@ -135,8 +135,8 @@ type Deps struct {
 	Automation Automation
 	// Environments stops environments from the environments page.
 	Environments Environments
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger       *slog.Logger
+	Now          func() time.Time
 
 	// ArtifactTokens lists and revokes artifact tokens (their page).
 	ArtifactTokens *artifacttoken.Service
