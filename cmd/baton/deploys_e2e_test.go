@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +194,60 @@ func TestEnvironmentsE2E(t *testing.T) {
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments/%d/stop", pid, created.ID), nil, http.StatusOK, &got)
 		if got.State != "stopped" {
 			t.Errorf("stopping an environment without deployments: %q", got.State)
+		}
+	})
+}
+
+// TestResourceGroupE2E: jobs sharing a resource_group, picked up by a
+// runner that could run them all at once, run one at a time (each takes
+// a lock directory and fails if another holds it); a job outside the group
+// runs beside them. The group shows in the API and its process_mode
+// changes.
+func TestResourceGroupE2E(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		in.startRunner(in.runnerToken(), 4)
+		lock := filepath.Join(t.TempDir(), "lock")
+		script := fmt.Sprintf(`['mkdir %q || { echo OVERLAP; exit 1; }', 'sleep 1', 'rmdir %q']`, lock, lock)
+		config := fmt.Sprintf(`
+d1: {script: %[1]s, resource_group: production}
+d2: {script: %[1]s, resource_group: production}
+d3: {script: %[1]s, resource_group: $GROUP}
+free: {script: ['true']}
+variables: {GROUP: production}
+`, script)
+		pid, _ := in.project("rg", map[string]string{".gitlab-ci.yml": config})
+		pl := in.latestPipeline(pid)
+		in.waitPipeline(pid, pl.ID, 60*time.Second, "success", "failed")
+		jobs := in.jobs(pid, pl.ID, false)
+		for _, name := range []string{"d1", "d2", "d3", "free"} {
+			if j := jobs[name][0]; j.Status != "success" {
+				t.Errorf("%s: %s\n%s", name, j.Status, in.trace(pid, j.ID))
+			}
+		}
+		var groups []struct {
+			Key         string `json:"key"`
+			ProcessMode string `json:"process_mode"`
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/resource_groups", pid), nil, http.StatusOK, &groups)
+		if len(groups) != 1 || groups[0].Key != "production" || groups[0].ProcessMode != "unordered" {
+			t.Errorf("resource groups = %+v", groups)
+		}
+		path := fmt.Sprintf("/api/v4/projects/%d/resource_groups/production", pid)
+		in.api("PUT", path, url.Values{"process_mode": {"newest_first"}}, http.StatusOK, &groups[0])
+		if groups[0].ProcessMode != "newest_first" {
+			t.Errorf("after PUT: %+v", groups[0])
+		}
+		in.api("PUT", path, url.Values{"process_mode": {"fastest_first"}}, http.StatusBadRequest, nil)
+		var upcoming []apiJob
+		in.api("GET", path+"/upcoming_jobs", nil, http.StatusOK, &upcoming)
+		if len(upcoming) != 0 {
+			t.Errorf("upcoming jobs after all ran: %+v", upcoming)
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/resource_groups/staging", pid), nil, http.StatusNotFound, nil)
+		_, reporter := in.user("rita")
+		if status, _, _ := in.do("PUT", path, map[string]string{"PRIVATE-TOKEN": reporter}, url.Values{"process_mode": {"unordered"}}); status != http.StatusNotFound {
+			t.Errorf("a stranger's PUT: %d, want 404", status)
 		}
 	})
 }

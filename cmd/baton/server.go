@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/batonci/baton/internal/deploy"
+	"github.com/batonci/baton/internal/resourcegroup"
 	"io"
 	"log/slog"
 	"net"
@@ -77,7 +78,8 @@ type Main struct {
 	Schedules *schedule.Runner // fires due pipeline schedules
 	// Downstream creates the pipelines bridge jobs (trigger:) ask for.
 	Downstream *downstream.Service
-	Deploy     *deploy.Service // deployments and environments, auto-stop
+	Deploy     *deploy.Service        // deployments and environments, auto-stop
+	Resources  *resourcegroup.Service // hands resource groups to waiting jobs
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -130,6 +132,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// them through the scheduler's events, as webhooks do.
 	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
 		MaxConfigBytes: m.Config.MaxChildConfigBytes, Logger: m.Logger})
+	m.Resources = &resourcegroup.Service{Store: db, Logger: m.Logger}
 	m.Deploy = deploy.New(db, deploy.Options{Logger: m.Logger, MaxEnvironments: int(m.Config.MaxEnvironments)})
 	// No Notify hook for held job requests: the store tells QueueChannel
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
@@ -137,8 +140,8 @@ func (m *Main) Open(ctx context.Context) error {
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db})
-	m.Deploy.Jobs = m.Scheduler
+		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db, Resources: m.Resources})
+	m.Deploy.Jobs, m.Resources.Jobs = m.Scheduler, m.Scheduler
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
@@ -380,6 +383,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "bridge-jobs", m.Downstream.Run)
 	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
 	m.loop(ctx, "environment-auto-stop", m.Deploy.Run)
+	m.loop(ctx, "resource-groups", m.Resources.Run)
 	if m.Config.OrphanAfter > 0 {
 		m.loop(ctx, "orphan-sweeper", m.Sweeper.Run)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
+	"github.com/batonci/baton/internal/resourcegroup"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/schedule"
 	"github.com/batonci/baton/internal/scheduler"
@@ -38,6 +39,7 @@ var (
 	_ hooks.DeliverStore      = (*store.DB)(nil)
 	_ scheduler.CoverageStore = (*store.DB)(nil)
 	_ deploy.Store            = (*store.DB)(nil)
+	_ resourcegroup.Store     = (*store.DB)(nil)
 
 	_ planner.Scheduler    = (*scheduler.Scheduler)(nil)
 	_ runnerapi.Scheduler  = (*scheduler.Scheduler)(nil)
@@ -49,5 +51,7 @@ var (
 	_ scheduler.Events     = (*hooks.Service)(nil)
 	_ scheduler.Events     = (*deploy.Service)(nil)
 	_ api.Environments     = (*deploy.Service)(nil)
+	_ resourcegroup.Jobs   = (*scheduler.Scheduler)(nil)
+	_ scheduler.Resources  = (*resourcegroup.Service)(nil)
 	_ api.HookTester       = (*hooks.Service)(nil)
 )

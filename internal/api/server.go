@@ -41,6 +41,7 @@ type Store interface {
 	ci.TestReportStore
 	ci.DownstreamStore
 	ci.EnvironmentStore
+	ci.ResourceGroupStore
 }
 
 // Environments stops environments (deploy.Service).

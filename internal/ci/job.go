@@ -86,8 +86,11 @@ type JobSpec struct {
 	Interruptible   bool           `json:"interruptible,omitempty"`
 	Environment     string         `json:"environment,omitempty"` // the environment's expanded name
 	// Deploy is the whole environment: keyword (Environment is its name).
-	Deploy   *EnvironmentSpec `json:"environment_spec,omitempty"`
-	Coverage string           `json:"coverage,omitempty"`
+	Deploy *EnvironmentSpec `json:"environment_spec,omitempty"`
+	// ResourceGroup, if set, lets one job of the project's jobs naming it
+	// run at a time.
+	ResourceGroup string `json:"resource_group,omitempty"`
+	Coverage      string `json:"coverage,omitempty"`
 	// Cache are the job's caches (at most MaxCaches), in order.
 	Cache []CacheSpec `json:"cache,omitempty"`
 	// Trigger makes the job a bridge: no runner runs it; it creates a

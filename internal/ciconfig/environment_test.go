@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
@@ -77,5 +78,25 @@ func TestPlanEnvironmentInvalid(t *testing.T) {
 			_, err := Plan(Input{Content: []byte("d:\n  script: [x]\n  environment: " + tc.env + "\n"), Variables: branchPush()})
 			assertInvalid(t, err, tc.want)
 		})
+	}
+}
+
+func TestPlanResourceGroup(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"plain", "d:\n  script: [x]\n  resource_group: production\n", "production"},
+		{"expanded", "variables: {REGION: eu}\nd:\n  script: [x]\n  resource_group: deploy-$REGION-$CI_COMMIT_REF_NAME\n", "deploy-eu-main"},
+		{"the environment's name", "d:\n  script: [x]\n  environment: review/$CI_COMMIT_REF_NAME\n  resource_group: $CI_ENVIRONMENT_NAME\n", "review/main"},
+		{"none", "d:\n  script: [x]\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := job(t, mustPlan(t, tc.yaml, nil), "d").ResourceGroup; got != tc.want {
+				t.Errorf("ResourceGroup = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"''", "[a]", "{a: b}", strings.Repeat("x", 256)} {
+		_, err := Plan(Input{Content: []byte("d:\n  script: [x]\n  resource_group: " + bad + "\n"), Variables: branchPush()})
+		assertInvalid(t, err, "jobs:d:resource_group config should be")
 	}
 }

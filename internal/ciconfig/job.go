@@ -197,7 +197,16 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 			} else {
 				p.probs.add("%s config should be a regular expression", kw)
 			}
-		case "resource_group", "start_in", "description":
+		case "resource_group":
+			switch g, ok := scalarString(v); {
+			case !ok:
+				p.probs.add("%s config should be a string", kw)
+			case g == "" || len(g) > ci.MaxResourceGroupKey || strings.ContainsAny(g, "\n\r"):
+				p.probs.add("%s config should be a single line of 1 to %d characters", kw, ci.MaxResourceGroupKey)
+			default:
+				s.ResourceGroup = g
+			}
+		case "start_in", "description":
 			if _, ok := scalarString(v); !ok {
 				p.probs.add("%s config should be a string", kw)
 			}

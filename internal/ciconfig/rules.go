@@ -276,10 +276,16 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 		if s.When == "never" {
 			continue
 		}
-		if s.Deploy != nil {
-			// GitLab expands environment:name and url when it creates the
-			// pipeline, with the variables the job's rules saw.
-			expandEnvironment(s, p.env(global, s.Variables))
+		if s.Deploy != nil || strings.Contains(s.ResourceGroup, "$") {
+			// GitLab expands environment:name and url, and resource_group,
+			// when it creates the pipeline, with the variables the job's
+			// rules saw (the environment's name too, for resource_group).
+			env := p.env(global, s.Variables)
+			if s.Deploy != nil {
+				expandEnvironment(s, env)
+				env["CI_ENVIRONMENT_NAME"] = s.Deploy.Name
+			}
+			s.ResourceGroup = expandName(s.ResourceGroup, env)
 		}
 		if len(j.unsupported) > 0 {
 			// Only a job the pipeline would run must be one Baton can run.

@@ -49,6 +49,8 @@ const (
 	CreateEnvironment                         // create an environment through the API
 	StopEnvironment                           // stop an environment (plays its on_stop job)
 	DeleteEnvironment                         // delete a stopped environment
+	ReadResourceGroup                         // resource groups and their upcoming jobs
+	UpdateResourceGroup                       // change a resource group's process mode
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -102,6 +104,7 @@ var abilityNames = map[Ability]string{
 	AdminGroupVariables: "admin_group_cicd_variables", ReadInstanceVariables: "read_instance_cicd_variables",
 	AdminInstanceVariables: "admin_instance_cicd_variables", ReadEnvironment: "read_environment",
 	CreateEnvironment: "create_environment", StopEnvironment: "stop_environment", DeleteEnvironment: "destroy_environment",
+	ReadResourceGroup: "read_resource_group", UpdateResourceGroup: "update_resource_group",
 }
 
 // String is GitLab's name of the ability where it has one.
@@ -239,6 +242,9 @@ var projectRules = map[Ability]projectRule{
 	CreateEnvironment: write(ci.AccessDeveloper),
 	StopEnvironment:   write(ci.AccessDeveloper),
 	DeleteEnvironment: write(ci.AccessMaintainer),
+	// GitLab: resource groups are read by Reporters, changed by Developers.
+	ReadResourceGroup:   read(ci.AccessReporter, ci.AccessReporter),
+	UpdateResourceGroup: write(ci.AccessDeveloper),
 }
 
 // namespaceRule is the rule of one group ability.

@@ -35,3 +35,20 @@ CREATE TABLE deployments (
 CREATE UNIQUE INDEX deployments_job ON deployments (job_id);
 CREATE UNIQUE INDEX deployments_project_iid ON deployments (project_id, iid);
 CREATE INDEX deployments_environment ON deployments (environment_id, status, id);
+
+-- resource_group: one job at a time per (project, key). holder_job_id is
+-- the job holding the group (0: free); claiming is a compare-and-set on it.
+CREATE TABLE resource_groups (
+	id            INTEGER PRIMARY KEY,
+	project_id    INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+	key           TEXT NOT NULL,
+	process_mode  TEXT NOT NULL DEFAULT 'unordered',
+	holder_job_id INTEGER NOT NULL DEFAULT 0,
+	created_at    TEXT NOT NULL,
+	updated_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX resource_groups_project_key ON resource_groups (project_id, key);
+
+-- The resource group a job waits for or holds, from its spec.
+ALTER TABLE jobs ADD COLUMN resource_group TEXT NOT NULL DEFAULT '';
+CREATE INDEX jobs_resource_group ON jobs (project_id, resource_group, status) WHERE resource_group <> '';
