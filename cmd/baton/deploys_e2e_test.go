@@ -251,3 +251,160 @@ variables: {GROUP: production}
 		}
 	})
 }
+
+const releaseConfig = `
+stages: [build, release]
+build:
+  stage: build
+  script:
+    - mkdir -p dist
+    - echo "app built from $CI_COMMIT_SHA" > dist/app.tar.gz
+  artifacts: {paths: [dist/]}
+release:
+  stage: release
+  script: ['echo releasing $CI_COMMIT_TAG']
+  rules: [{if: $CI_COMMIT_TAG}]
+  release:
+    tag_name: $CI_COMMIT_TAG
+    name: App $CI_COMMIT_TAG
+    description: Built by pipeline $CI_PIPELINE_ID
+    assets:
+      links:
+        - name: app.tar.gz
+          url: $CI_API_V4_URL/projects/$CI_PROJECT_ID/pipelines/$CI_PIPELINE_ID/artifacts/raw/dist/app.tar.gz?job=build
+          link_type: package
+          filepath: /app.tar.gz
+`
+
+type apiRelease struct {
+	TagName     string `json:"tag_name"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Commit      struct {
+		ID string `json:"id"`
+	} `json:"commit"`
+	Author *struct {
+		Username string `json:"username"`
+	} `json:"author"`
+	Assets struct {
+		Count int              `json:"count"`
+		Links []apiReleaseLink `json:"links"`
+	} `json:"assets"`
+}
+
+type apiReleaseLink struct {
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	URL            string `json:"url"`
+	DirectAssetURL string `json:"direct_asset_url"`
+	LinkType       string `json:"link_type"`
+}
+
+// TestReleasesE2E: a tag pipeline's release: job, run by Baton's runner,
+// creates a release whose asset link, a pipeline-scoped artifact URL,
+// downloads the build job's file (directly and through the release's
+// permanent link); the releases API creates, edits and deletes releases
+// and links as GitLab's does, with GitLab's abilities; the web UI lists them.
+func TestReleasesE2E(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		in.startRunner(in.runnerToken(), 2)
+		pid, r := in.project("rel", map[string]string{".gitlab-ci.yml": releaseConfig})
+		first := in.latestPipeline(pid)
+		in.waitPipeline(pid, first.ID, 30*time.Second, "success")
+		r.git("tag", "v1.0.0")
+		r.git("push", "-q", in.pushURL("root/rel"), "v1.0.0")
+		var pl apiPipeline
+		eventually(t, 15*time.Second, "the tag pipeline", func() bool {
+			pl = in.latestPipeline(pid)
+			return pl.ID != first.ID
+		})
+		pl = in.waitPipeline(pid, pl.ID, 60*time.Second, "success", "failed")
+		if pl.Status != "success" {
+			t.Fatalf("tag pipeline %s: %s", pl.Status, statuses(in.jobs(pid, pl.ID, false)))
+		}
+		var rels []apiRelease
+		eventually(t, 10*time.Second, "a release", func() bool {
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/releases", pid), nil, http.StatusOK, &rels)
+			return len(rels) > 0
+		})
+		rel := rels[0]
+		wantURL := fmt.Sprintf("%s/api/v4/projects/%d/pipelines/%d/artifacts/raw/dist/app.tar.gz?job=build", in.url, pid, pl.ID)
+		if len(rels) != 1 || rel.TagName != "v1.0.0" || rel.Name != "App v1.0.0" || rel.Description != fmt.Sprintf("Built by pipeline %d", pl.ID) ||
+			rel.Commit.ID != pl.SHA || rel.Author == nil || rel.Author.Username != "root" || rel.Assets.Count != 1 ||
+			rel.Assets.Links[0].URL != wantURL || rel.Assets.Links[0].LinkType != "package" ||
+			rel.Assets.Links[0].DirectAssetURL != in.url+"/root/rel/-/releases/v1.0.0/downloads/app.tar.gz" {
+			t.Fatalf("releases = %+v", rels)
+		}
+		wantBody := "app built from " + pl.SHA + "\n"
+		link := rel.Assets.Links[0]
+		status, body, _ := in.do("GET", strings.TrimPrefix(link.URL, in.url), map[string]string{"PRIVATE-TOKEN": in.token}, nil)
+		if status != http.StatusOK || string(body) != wantBody {
+			t.Errorf("asset link: %d %q, want %q", status, body, wantBody)
+		}
+		// The permanent link redirects to the asset link.
+		b := newBrowser(t, in.url)
+		b.signIn(in.token)
+		status, _, h := b.get("/root/rel/-/releases/v1.0.0/downloads/app.tar.gz")
+		if status != http.StatusFound || h.Get("Location") != link.URL {
+			t.Errorf("permanent link: %d to %q", status, h.Get("Location"))
+		}
+		if status, body, _ := b.get("/root/rel/-/releases"); status != http.StatusOK || !strings.Contains(body, "App v1.0.0") || !strings.Contains(body, "app.tar.gz") {
+			t.Errorf("releases page: %d\n%s", status, body)
+		}
+
+		// The API: create (at a ref), edit, links, delete; who may what.
+		base := fmt.Sprintf("/api/v4/projects/%d/releases", pid)
+		var made apiRelease
+		in.api("POST", base, map[string]any{"tag_name": "v0.9", "ref": "main", "description": "beta",
+			"assets": map[string]any{"links": []map[string]string{{"name": "notes", "url": "https://example.com/notes"}}}}, http.StatusCreated, &made)
+		if made.Commit.ID != pl.SHA || made.Name != "v0.9" || made.Assets.Count != 1 || made.Assets.Links[0].LinkType != "other" {
+			t.Errorf("created = %+v", made)
+		}
+		in.api("POST", base, map[string]any{"tag_name": "v0.9", "ref": "main"}, http.StatusConflict, nil)
+		in.api("POST", base, map[string]any{"tag_name": "v0.8"}, http.StatusBadRequest, nil) // no such tag, no ref
+		in.api("POST", base, map[string]any{"tag_name": "v0.7", "ref": "main",
+			"assets": map[string]any{"links": []map[string]string{{"name": "x", "url": "javascript:alert(1)"}}}}, http.StatusBadRequest, nil)
+		in.api("PUT", base+"/v0.9", map[string]any{"name": "Beta", "description": "second beta"}, http.StatusOK, &made)
+		if made.Name != "Beta" || made.Description != "second beta" {
+			t.Errorf("edited = %+v", made)
+		}
+		var l apiReleaseLink
+		in.api("POST", base+"/v0.9/assets/links", url.Values{"name": {"bin"}, "url": {link.URL}, "link_type": {"package"}}, http.StatusCreated, &l)
+		in.api("POST", base+"/v0.9/assets/links", url.Values{"name": {"bin"}, "url": {"https://example.com/other"}}, http.StatusBadRequest, nil)
+		in.api("PUT", fmt.Sprintf("%s/v0.9/assets/links/%d", base, l.ID), url.Values{"name": {"binary"}}, http.StatusOK, &l)
+		var links []apiReleaseLink
+		in.api("GET", base+"/v0.9/assets/links", nil, http.StatusOK, &links)
+		if len(links) != 2 || links[1].Name != "binary" {
+			t.Errorf("links = %+v", links)
+		}
+		in.api("DELETE", fmt.Sprintf("%s/v0.9/assets/links/%d", base, l.ID), nil, http.StatusOK, nil)
+		in.api("GET", fmt.Sprintf("%s/v0.9/assets/links/%d", base, l.ID), nil, http.StatusNotFound, nil)
+
+		guestID, guest := in.user("gus")
+		devID, dev := in.user("dora")
+		_, stranger := in.user("sam")
+		for id, lvl := range map[int64]string{guestID: "10", devID: "30"} {
+			in.api("POST", fmt.Sprintf("/api/v4/projects/%d/members", pid), url.Values{"user_id": {fmt.Sprint(id)}, "access_level": {lvl}}, http.StatusCreated, nil)
+		}
+		for _, c := range []struct {
+			token, method, path string
+			body                any
+			want                int
+		}{
+			{guest, "GET", base + "/v1.0.0", nil, http.StatusOK},
+			{guest, "POST", base, map[string]any{"tag_name": "g1", "ref": "main"}, http.StatusForbidden},
+			{dev, "POST", base, map[string]any{"tag_name": "d1", "ref": "main"}, http.StatusCreated},
+			{dev, "PUT", base + "/d1", map[string]any{"name": "by dev"}, http.StatusOK},
+			{dev, "DELETE", base + "/d1", nil, http.StatusForbidden},
+			{stranger, "GET", base + "/v1.0.0", nil, http.StatusNotFound},
+			{"", "GET", base, nil, http.StatusNotFound},
+			{in.token, "DELETE", base + "/d1", nil, http.StatusOK},
+		} {
+			if status, body, _ := in.do(c.method, c.path, map[string]string{"PRIVATE-TOKEN": c.token}, c.body); status != c.want {
+				t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, status, c.want, body)
+			}
+		}
+		in.api("GET", base+"/d1", nil, http.StatusNotFound, nil)
+	})
+}

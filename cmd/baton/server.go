@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/batonci/baton/internal/deploy"
+	"github.com/batonci/baton/internal/releases"
 	"github.com/batonci/baton/internal/resourcegroup"
 	"io"
 	"log/slog"
@@ -80,6 +81,7 @@ type Main struct {
 	Downstream *downstream.Service
 	Deploy     *deploy.Service        // deployments and environments, auto-stop
 	Resources  *resourcegroup.Service // hands resource groups to waiting jobs
+	Releases   *releases.Service      // creates the releases of release: jobs
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -133,6 +135,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
 		MaxConfigBytes: m.Config.MaxChildConfigBytes, Logger: m.Logger})
 	m.Resources = &resourcegroup.Service{Store: db, Logger: m.Logger}
+	m.Releases = &releases.Service{Store: db, Code: m.Repos, ServerURL: m.Config.ExternalURL,
+		MaxLinks: int(m.Config.MaxReleaseLinks), Logger: m.Logger}
 	m.Deploy = deploy.New(db, deploy.Options{Logger: m.Logger, MaxEnvironments: int(m.Config.MaxEnvironments)})
 	// No Notify hook for held job requests: the store tells QueueChannel
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
@@ -140,7 +144,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db, Resources: m.Resources})
+		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy, m.Releases}, Coverage: db, Resources: m.Resources})
 	m.Deploy.Jobs, m.Resources.Jobs = m.Scheduler, m.Scheduler
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
@@ -163,7 +167,7 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(), Environments: m.Deploy,
+		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(), Environments: m.Deploy, Releases: m.Releases,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,

@@ -10,6 +10,7 @@ import (
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
+	"github.com/batonci/baton/internal/releases"
 	"github.com/batonci/baton/internal/resourcegroup"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/schedule"
@@ -40,6 +41,7 @@ var (
 	_ scheduler.CoverageStore = (*store.DB)(nil)
 	_ deploy.Store            = (*store.DB)(nil)
 	_ resourcegroup.Store     = (*store.DB)(nil)
+	_ releases.Store          = (*store.DB)(nil)
 
 	_ planner.Scheduler    = (*scheduler.Scheduler)(nil)
 	_ runnerapi.Scheduler  = (*scheduler.Scheduler)(nil)
@@ -53,5 +55,8 @@ var (
 	_ api.Environments     = (*deploy.Service)(nil)
 	_ resourcegroup.Jobs   = (*scheduler.Scheduler)(nil)
 	_ scheduler.Resources  = (*resourcegroup.Service)(nil)
+	_ scheduler.Events     = (*releases.Service)(nil)
+	_ api.Releases         = (*releases.Service)(nil)
+	_ releases.Code        = (*gitserve.Repos)(nil)
 	_ api.HookTester       = (*hooks.Service)(nil)
 )

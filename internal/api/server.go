@@ -42,6 +42,7 @@ type Store interface {
 	ci.DownstreamStore
 	ci.EnvironmentStore
 	ci.ResourceGroupStore
+	ci.ReleaseStore
 }
 
 // Environments stops environments (deploy.Service).
@@ -105,10 +106,12 @@ type Server struct {
 	Hooks HookTester
 	// Environments stops environments (environment routes need it).
 	Environments Environments
-	Automation   Automation
-	ExternalURL  string // without trailing slash, e.g. http://baton.example:8080
-	Version      string
-	Logger       *slog.Logger
+	// Releases resolves release commits (release routes need it).
+	Releases    Releases
+	Automation  Automation
+	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
+	Version     string
+	Logger      *slog.Logger
 }
 
 // handlerFunc is an API handler that returns its error for writeError.

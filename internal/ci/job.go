@@ -90,7 +90,9 @@ type JobSpec struct {
 	// ResourceGroup, if set, lets one job of the project's jobs naming it
 	// run at a time.
 	ResourceGroup string `json:"resource_group,omitempty"`
-	Coverage      string `json:"coverage,omitempty"`
+	// Release, if set, creates a release when the job succeeds.
+	Release  *ReleaseSpec `json:"release,omitempty"`
+	Coverage string       `json:"coverage,omitempty"`
 	// Cache are the job's caches (at most MaxCaches), in order.
 	Cache []CacheSpec `json:"cache,omitempty"`
 	// Trigger makes the job a bridge: no runner runs it; it creates a

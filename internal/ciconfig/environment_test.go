@@ -100,3 +100,47 @@ func TestPlanResourceGroup(t *testing.T) {
 		assertInvalid(t, err, "jobs:d:resource_group config should be")
 	}
 }
+
+func TestPlanRelease(t *testing.T) {
+	y := `release:
+  stage: deploy
+  script: [echo releasing]
+  rules:
+    - if: $CI_COMMIT_TAG
+  release:
+    tag_name: $CI_COMMIT_TAG
+    name: Release $CI_COMMIT_TAG
+    description: notes
+    ref: $CI_COMMIT_SHA
+    released_at: '2030-01-02T03:04:05Z'
+    tag_message: annotated
+    milestones: [m1]
+    assets:
+      links:
+        - name: app.tar.gz
+          url: $CI_API_V4_URL/projects/$CI_PROJECT_ID/pipelines/$CI_PIPELINE_ID/artifacts/raw/dist/app.tar.gz?job=build
+          link_type: package
+          filepath: /binaries/app.tar.gz
+        - name: docs
+          url: https://docs.example.com
+          direct_asset_path: /docs
+`
+	s := job(t, mustPlan(t, y, tagPush("v1.0.0")), "release")
+	// Kept as written: the job's variables expand them when it succeeds.
+	assertEqual(t, s.Release, &ci.ReleaseSpec{TagName: "$CI_COMMIT_TAG", Name: "Release $CI_COMMIT_TAG", Description: "notes",
+		Ref: "$CI_COMMIT_SHA", ReleasedAt: "2030-01-02T03:04:05Z", Links: []ci.ReleaseLinkSpec{
+			{Name: "app.tar.gz", URL: "$CI_API_V4_URL/projects/$CI_PROJECT_ID/pipelines/$CI_PIPELINE_ID/artifacts/raw/dist/app.tar.gz?job=build",
+				LinkType: "package", Filepath: "/binaries/app.tar.gz"},
+			{Name: "docs", URL: "https://docs.example.com", Filepath: "/docs"}}})
+	for _, tc := range []struct{ release, want string }{
+		{"{name: x}", "jobs:r:release:tag_name config can't be blank"},
+		{"v1", "jobs:r:release config should be a hash"},
+		{"{tag_name: v1, colour: red}", "jobs:r:release config contains unknown keys: colour"},
+		{"{tag_name: v1, assets: {links: [{name: a}]}}", "jobs:r:release:assets:links:link config requires name and url"},
+		{"{tag_name: v1, assets: {links: [{name: a, url: 'https://x', link_type: video}]}}", "link_type config should be one of other, runbook, image, package"},
+		{"{tag_name: v1, assets: {files: []}}", "jobs:r:release:assets config contains unknown keys: files"},
+	} {
+		_, err := Plan(Input{Content: []byte("r:\n  script: [x]\n  release: " + tc.release + "\n"), Variables: branchPush()})
+		assertInvalid(t, err, tc.want)
+	}
+}

@@ -40,8 +40,7 @@ var jobKeys = map[string]bool{
 // unsupportedJobKeys are valid GitLab keywords Baton cannot honour; they are
 // rejected rather than silently ignored.
 var unsupportedJobKeys = map[string]string{
-	"release": "releases are not supported",
-	"run":     "CI/CD steps are not supported",
+	"run": "CI/CD steps are not supported",
 }
 
 // parseJobs turns every non-hidden top-level hash into a jobDef.
@@ -197,6 +196,8 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 			} else {
 				p.probs.add("%s config should be a regular expression", kw)
 			}
+		case "release":
+			s.Release = parseRelease(v, kw, &p.probs)
 		case "resource_group":
 			switch g, ok := scalarString(v); {
 			case !ok:
@@ -326,4 +327,103 @@ func parseEnvironment(n *node, where string, probs *problems) *ci.EnvironmentSpe
 func validDuration(s string) bool {
 	_, err := parseDuration(s)
 	return err == nil
+}
+
+// maxReleaseLinks bounds release:assets:links (GitLab's limit per release).
+const maxReleaseLinks = 50
+
+// parseRelease reads release: (tag_name, tag_message, name, description,
+// ref, milestones, released_at, assets:links); nil if invalid.
+func parseRelease(n *node, where string, probs *problems) *ci.ReleaseSpec {
+	if n.kind != kindMap {
+		probs.add("%s config should be a hash", where)
+		return nil
+	}
+	if bad := unknownKeys(n, map[string]bool{"tag_name": true, "tag_message": true, "name": true, "description": true,
+		"ref": true, "milestones": true, "released_at": true, "assets": true}); bad != "" {
+		probs.add("%s config contains unknown keys: %s", where, bad)
+		return nil
+	}
+	r := &ci.ReleaseSpec{}
+	before := len(probs.list)
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"tag_name", &r.TagName}, {"name", &r.Name}, {"description", &r.Description}, {"ref", &r.Ref}, {"released_at", &r.ReleasedAt}} {
+		v := n.get(f.key)
+		if v == nil || v.kind == kindNull {
+			continue
+		}
+		if s, ok := scalarString(v); ok {
+			*f.dst = s
+		} else {
+			probs.add("%s:%s config should be a string", where, f.key)
+		}
+	}
+	if r.TagName == "" {
+		probs.add("%s:tag_name config can't be blank", where)
+	}
+	if a := n.get("assets"); a != nil && a.kind != kindNull {
+		r.Links = parseReleaseLinks(a, where+":assets", probs)
+	}
+	if len(probs.list) > before {
+		return nil
+	}
+	return r
+}
+
+func parseReleaseLinks(a *node, where string, probs *problems) []ci.ReleaseLinkSpec {
+	if a.kind != kindMap {
+		probs.add("%s config should be a hash", where)
+		return nil
+	}
+	if bad := unknownKeys(a, map[string]bool{"links": true}); bad != "" {
+		probs.add("%s config contains unknown keys: %s", where, bad)
+		return nil
+	}
+	links := a.get("links")
+	if links == nil || links.kind != kindSeq || len(links.items) == 0 {
+		probs.add("%s:links config should be an array of hashes", where)
+		return nil
+	}
+	if len(links.items) > maxReleaseLinks {
+		probs.add("%s:links config has too many entries (maximum is %d)", where, maxReleaseLinks)
+		return nil
+	}
+	var out []ci.ReleaseLinkSpec
+	for _, l := range links.items {
+		if l.kind != kindMap {
+			probs.add("%s:links config should be an array of hashes", where)
+			return nil
+		}
+		if bad := unknownKeys(l, map[string]bool{"name": true, "url": true, "link_type": true, "filepath": true,
+			"direct_asset_path": true}); bad != "" {
+			probs.add("%s:links:link config contains unknown keys: %s", where, bad)
+			return nil
+		}
+		var spec ci.ReleaseLinkSpec
+		for _, f := range []struct {
+			key string
+			dst *string
+		}{{"name", &spec.Name}, {"url", &spec.URL}, {"link_type", &spec.LinkType}, {"filepath", &spec.Filepath}, {"direct_asset_path", &spec.Filepath}} {
+			if v := l.get(f.key); v != nil && v.kind != kindNull {
+				s, ok := scalarString(v)
+				if !ok {
+					probs.add("%s:links:link:%s config should be a string", where, f.key)
+					return nil
+				}
+				*f.dst = s
+			}
+		}
+		if spec.Name == "" || spec.URL == "" {
+			probs.add("%s:links:link config requires name and url", where)
+			return nil
+		}
+		if spec.LinkType != "" && indexOf(ci.ReleaseLinkTypes, spec.LinkType) < 0 {
+			probs.add("%s:links:link:link_type config should be one of %s", where, strings.Join(ci.ReleaseLinkTypes, ", "))
+			return nil
+		}
+		out = append(out, spec)
+	}
+	return out
 }

@@ -51,6 +51,10 @@ const (
 	DeleteEnvironment                         // delete a stopped environment
 	ReadResourceGroup                         // resource groups and their upcoming jobs
 	UpdateResourceGroup                       // change a resource group's process mode
+	ReadRelease                               // releases and their asset links
+	CreateRelease                             // create a release through the API
+	UpdateRelease                             // edit a release, add, change or remove its links
+	DeleteRelease                             // delete a release
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -105,6 +109,7 @@ var abilityNames = map[Ability]string{
 	AdminInstanceVariables: "admin_instance_cicd_variables", ReadEnvironment: "read_environment",
 	CreateEnvironment: "create_environment", StopEnvironment: "stop_environment", DeleteEnvironment: "destroy_environment",
 	ReadResourceGroup: "read_resource_group", UpdateResourceGroup: "update_resource_group",
+	ReadRelease: "read_release", CreateRelease: "create_release", UpdateRelease: "update_release", DeleteRelease: "destroy_release",
 }
 
 // String is GitLab's name of the ability where it has one.
@@ -245,6 +250,12 @@ var projectRules = map[Ability]projectRule{
 	// GitLab: resource groups are read by Reporters, changed by Developers.
 	ReadResourceGroup:   read(ci.AccessReporter, ci.AccessReporter),
 	UpdateResourceGroup: write(ci.AccessDeveloper),
+	// GitLab: Guests read releases (anyone who sees a public project),
+	// Developers create and edit them, Maintainers delete them.
+	ReadRelease:   read(ci.AccessGuest, ci.AccessGuest),
+	CreateRelease: write(ci.AccessDeveloper),
+	UpdateRelease: write(ci.AccessDeveloper),
+	DeleteRelease: write(ci.AccessMaintainer),
 }
 
 // namespaceRule is the rule of one group ability.

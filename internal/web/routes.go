@@ -93,6 +93,8 @@ var projectRouteTable = []route[struct{}]{
 	{"POST", "pipeline_schedules/{id}", policy.UpdatePipelineSchedule, small, func(s *Server, c *req, _ struct{}, id string) error { return s.saveSchedule(c, id) }},
 	{"GET", "environments", policy.ReadEnvironment, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.environmentsPage(c) }},
 	{"POST", "environments/{id}/stop", policy.StopEnvironment, small, func(s *Server, c *req, _ struct{}, id string) error { return s.stopEnvironment(c, id) }},
+	{"GET", "releases", policy.ReadRelease, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.releasesPage(c) }},
+	{"GET", "releases/{rest...}", policy.ReadRelease, small, func(s *Server, c *req, _ struct{}, rest string) error { return s.releaseDownload(c, rest) }},
 	{"GET", "hooks", policy.ReadHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.hooksPage(c, "") }},
 	{"POST", "hooks", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, _ string) error { return s.createHook(c) }},
 	{"POST", "hooks/{id}/test", policy.AdminHooks, small, func(s *Server, c *req, _ struct{}, id string) error { return s.hookAction(c, id, "test") }},

@@ -77,6 +77,9 @@ type Store interface {
 	ListEnvironments(ctx context.Context, projectID int64, name, state string, p ci.Page) ([]*ci.Environment, int, error)
 	EnvironmentByID(ctx context.Context, id int64) (*ci.Environment, error)
 	LastDeployments(ctx context.Context, envIDs []int64) (map[int64]*ci.Deployment, error)
+	// The releases page and release asset downloads.
+	ListReleases(ctx context.Context, projectID int64, p ci.Page) ([]*ci.Release, int, error)
+	ReleaseByTag(ctx context.Context, projectID int64, tag string) (*ci.Release, error)
 }
 
 // Environments stops environments (deploy.Service), as the API does.

@@ -52,3 +52,32 @@ CREATE UNIQUE INDEX resource_groups_project_key ON resource_groups (project_id, 
 -- The resource group a job waits for or holds, from its spec.
 ALTER TABLE jobs ADD COLUMN resource_group TEXT NOT NULL DEFAULT '';
 CREATE INDEX jobs_resource_group ON jobs (project_id, resource_group, status) WHERE resource_group <> '';
+
+-- Releases (release: keyword and the releases API) and their asset links.
+CREATE TABLE releases (
+	id          INTEGER PRIMARY KEY,
+	project_id  INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+	tag_name    TEXT NOT NULL,
+	name        TEXT NOT NULL DEFAULT '',
+	description TEXT NOT NULL DEFAULT '',
+	sha         TEXT NOT NULL DEFAULT '',
+	author_id   INTEGER NOT NULL DEFAULT 0,
+	job_id      INTEGER NOT NULL DEFAULT 0,
+	released_at TEXT NOT NULL,
+	created_at  TEXT NOT NULL,
+	updated_at  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX releases_project_tag ON releases (project_id, tag_name);
+CREATE INDEX releases_project_released ON releases (project_id, released_at);
+
+CREATE TABLE release_links (
+	id         INTEGER PRIMARY KEY,
+	release_id INTEGER NOT NULL REFERENCES releases (id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	url        TEXT NOT NULL,
+	link_type  TEXT NOT NULL DEFAULT 'other',
+	filepath   TEXT NOT NULL DEFAULT '',
+	created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX release_links_name ON release_links (release_id, name);
+CREATE UNIQUE INDEX release_links_url ON release_links (release_id, url);
