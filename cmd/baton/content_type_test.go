@@ -59,7 +59,7 @@ func TestEveryJSONAnswerIsJSON(t *testing.T) {
 	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments", pid), url.Values{"name": {"ct"}}, http.StatusCreated, &env)
 
 	values := map[string]string{
-		"{environment_id}": fmt.Sprint(env.ID), "{deployment_id}": "1",
+		"{environment_id}": fmt.Sprint(env.ID), "{deployment_id}": "1", "{link_id}": "1",
 		"{schedule_id}": fmt.Sprint(sched.ID), "{hook_id}": fmt.Sprint(hook.ID), "{trigger}": "pipeline_events",
 		"{id}": fmt.Sprint(pid), "{pipeline_id}": fmt.Sprint(pl.ID), "{job_id}": fmt.Sprint(build.ID),
 		"{user_id}": fmt.Sprint(devID), "{trigger_id}": fmt.Sprint(trig.ID), "{target_project_id}": fmt.Sprint(other.ID),
