@@ -79,8 +79,13 @@ func TestEnvironmentsE2E(t *testing.T) {
 			return len(js["deploy"]) > 0 && js["deploy"][0].Status == "success"
 		})
 		deployJob := in.jobs(pid, pl.ID, false)["deploy"][0]
+		// The deployment follows the job's finish (the runner's report
+		// comes first): wait for it to show.
 		var envs []apiEnvironment
-		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/environments", pid), nil, http.StatusOK, &envs)
+		eventually(t, 10*time.Second, "the deployment recorded", func() bool {
+			in.api("GET", fmt.Sprintf("/api/v4/projects/%d/environments", pid), nil, http.StatusOK, &envs)
+			return len(envs) == 1 && envs[0].AutoStopAt != nil
+		})
 		if len(envs) != 1 || envs[0].Name != "review/main" || envs[0].ExternalURL != "https://main.example.com" ||
 			envs[0].State != "available" || envs[0].Tier != "development" || envs[0].AutoStopAt == nil {
 			t.Fatalf("environments = %+v", envs)
