@@ -25,6 +25,10 @@ func TestPlanEnvironment(t *testing.T) {
     on_stop: stop
     auto_stop_in: 1 day
     deployment_tier: staging
+stop:
+  script: [make stop]
+  when: manual
+  environment: {name: staging, action: stop}
 `, "deploy", &ci.EnvironmentSpec{Name: "staging", URL: "https://staging.example.com", Action: "start",
 			OnStop: "stop", AutoStopIn: "1 day", Tier: "staging"}},
 		{"name and url expanded with predefined, global and job variables", `variables:
@@ -143,4 +147,18 @@ func TestPlanRelease(t *testing.T) {
 		_, err := Plan(Input{Content: []byte("r:\n  script: [x]\n  release: " + tc.release + "\n"), Variables: branchPush()})
 		assertInvalid(t, err, tc.want)
 	}
+}
+
+func TestPlanOnStopChecks(t *testing.T) {
+	deploy := "deploy:\n  script: [x]\n  environment: {name: review/$CI_COMMIT_REF_NAME, on_stop: stop}\n"
+	for _, tc := range []struct{ stop, want string }{
+		{"", "deploy job: on_stop job stop is not defined"},
+		{"stop:\n  script: [x]\n  when: manual\n", "deploy job: on_stop job stop does not have environment defined"},
+		{"stop:\n  script: [x]\n  environment: {name: review/main, action: stop}\n", "deploy job: on_stop job stop have different environment name"},
+		{"stop:\n  script: [x]\n  environment: {name: review/$CI_COMMIT_REF_NAME}\n", "deploy job: on_stop job stop needs to have action stop defined"},
+	} {
+		_, err := Plan(Input{Content: []byte(deploy + tc.stop), Variables: branchPush()})
+		assertInvalid(t, err, tc.want)
+	}
+	mustPlan(t, deploy+"stop:\n  script: [x]\n  when: manual\n  environment: {name: review/$CI_COMMIT_REF_NAME, action: stop}\n", nil)
 }

@@ -427,3 +427,26 @@ func parseReleaseLinks(a *node, where string, probs *problems) []ci.ReleaseLinkS
 	}
 	return out
 }
+
+// checkOnStop applies GitLab's checks of environment:on_stop: the job it
+// names exists, deploys to the same environment (names as written) and
+// stops it.
+func (p *planner) checkOnStop() {
+	for _, j := range p.jobs {
+		e := j.spec.Deploy
+		if e == nil || e.OnStop == "" {
+			continue
+		}
+		stop := p.byName[e.OnStop]
+		switch {
+		case stop == nil:
+			p.probs.add("%s job: on_stop job %s is not defined", j.name, e.OnStop)
+		case stop.spec.Deploy == nil:
+			p.probs.add("%s job: on_stop job %s does not have environment defined", j.name, e.OnStop)
+		case stop.spec.Deploy.Name != e.Name:
+			p.probs.add("%s job: on_stop job %s have different environment name", j.name, e.OnStop)
+		case stop.spec.Deploy.Action != ci.EnvActionStop:
+			p.probs.add("%s job: on_stop job %s needs to have action stop defined", j.name, e.OnStop)
+		}
+	}
+}
