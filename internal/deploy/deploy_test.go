@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +16,24 @@ import (
 
 func TestMain(m *testing.M) { testpg.Main(m) }
 
-// clock is a settable clock for auto-stop times.
-type clock struct{ t time.Time }
+// clock is a settable clock for auto-stop times, safe to read from the
+// auto-stop loop while the test moves it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
 
 // rig is a store, a scheduler that tells the deploy service of every job
 // status change, and the service, as cmd/baton wires them.
@@ -266,7 +281,7 @@ func TestAutoStop(t *testing.T) {
 		if a := r.env(t, "review/a"); a.State != ci.EnvAvailable {
 			t.Fatalf("review/a stopped early: %s", a.State)
 		}
-		r.clock.t = r.clock.t.Add(time.Hour)
+		r.clock.set(r.clock.now().Add(time.Hour))
 		if err := r.svc.StopDue(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +294,7 @@ func TestAutoStop(t *testing.T) {
 		if stop, _ := db.JobByID(ctx, jobs[1].ID); stop.Status != ci.StatusPending {
 			t.Errorf("stop job = %s, want pending", stop.Status)
 		}
-		r.clock.t = r.clock.t.Add(2 * time.Hour)
+		r.clock.set(r.clock.now().Add(2 * time.Hour))
 		if err := r.svc.StopDue(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -308,5 +323,37 @@ func TestEnvironmentBound(t *testing.T) {
 		}
 		err = db.CreateEnvironment(context.Background(), &ci.Environment{ProjectID: r.proj.ID, Name: "e", Slug: "e"}, 3)
 		storetest.WantKind(t, err, ci.KindInvalid)
+	})
+}
+
+// TestRunStopsDueEnvironments: the loop, once running, stops an
+// environment when its auto-stop time has passed, and ends with its
+// context.
+func TestRunStopsDueEnvironments(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		svc := deploy.New(db, deploy.Options{Now: r.clock.now, MaxSleep: 20 * time.Millisecond})
+		svc.Jobs = r.sched
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- svc.Run(ctx) }()
+		j := r.pipeline(t, deployJob("deploy", "deploy", 0, ci.EnvironmentSpec{Name: "review/x", AutoStopIn: "1 hour"}, ""))[0]
+		r.run(t, j, ci.StatusSuccess)
+		time.Sleep(100 * time.Millisecond) // several sweeps before the time: nothing stops
+		if e := r.env(t, "review/x"); e.State != ci.EnvAvailable {
+			t.Fatalf("stopped before its time: %s", e.State)
+		}
+		r.clock.set(r.clock.now().Add(2 * time.Hour))
+		deadline := time.Now().Add(10 * time.Second)
+		for r.env(t, "review/x").State != ci.EnvStopped {
+			if time.Now().After(deadline) {
+				t.Fatal("the loop did not stop the environment")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
 	})
 }
