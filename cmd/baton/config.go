@@ -77,6 +77,7 @@ type Config struct {
 	// MaxChildConfigBytes bounds a child pipeline configuration a job
 	// generated (trigger:include:artifact).
 	MaxChildConfigBytes int64
+	Deploys             // environments, deployments (deploys.go)
 }
 
 // bind registers the config's flags on fs, with defaults taken from the
@@ -150,6 +151,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	c.bindRepoReads(fs, integer)
 	c.bindAutomation(fs, integer, duration, boolean)
 	c.bindArtifactTokens(fs, integer, duration)
+	c.bindDeploys(integer)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")

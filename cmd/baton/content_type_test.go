@@ -53,7 +53,13 @@ func TestEveryJSONAnswerIsJSON(t *testing.T) {
 	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules", pid), url.Values{"description": {"s"}, "ref": {"main"}, "cron": {"0 3 * * *"}}, http.StatusCreated, &sched)
 	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/hooks", pid), url.Values{"url": {"https://hooks.example.com/ct"}}, http.StatusCreated, &hook)
 
+	var env struct {
+		ID int64 `json:"id"`
+	}
+	in.api("POST", fmt.Sprintf("/api/v4/projects/%d/environments", pid), url.Values{"name": {"ct"}}, http.StatusCreated, &env)
+
 	values := map[string]string{
+		"{environment_id}": fmt.Sprint(env.ID), "{deployment_id}": "1", "{link_id}": "1",
 		"{schedule_id}": fmt.Sprint(sched.ID), "{hook_id}": fmt.Sprint(hook.ID), "{trigger}": "pipeline_events",
 		"{id}": fmt.Sprint(pid), "{pipeline_id}": fmt.Sprint(pl.ID), "{job_id}": fmt.Sprint(build.ID),
 		"{user_id}": fmt.Sprint(devID), "{trigger_id}": fmt.Sprint(trig.ID), "{target_project_id}": fmt.Sprint(other.ID),

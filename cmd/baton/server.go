@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/batonci/baton/internal/deploy"
+	"github.com/batonci/baton/internal/releases"
+	"github.com/batonci/baton/internal/resourcegroup"
 	"io"
 	"log/slog"
 	"net"
@@ -76,6 +79,9 @@ type Main struct {
 	Schedules *schedule.Runner // fires due pipeline schedules
 	// Downstream creates the pipelines bridge jobs (trigger:) ask for.
 	Downstream *downstream.Service
+	Deploy     *deploy.Service        // deployments and environments, auto-stop
+	Resources  *resourcegroup.Service // hands resource groups to waiting jobs
+	Releases   *releases.Service      // creates the releases of release: jobs
 
 	// AdminToken is set when Open created the root user: its first token.
 	AdminToken string
@@ -128,13 +134,18 @@ func (m *Main) Open(ctx context.Context) error {
 	// them through the scheduler's events, as webhooks do.
 	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
 		MaxConfigBytes: m.Config.MaxChildConfigBytes, Logger: m.Logger})
+	m.Resources = &resourcegroup.Service{Store: db, Logger: m.Logger}
+	m.Releases = &releases.Service{Store: db, Code: m.Repos, ServerURL: m.Config.ExternalURL,
+		MaxLinks: int(m.Config.MaxReleaseLinks), Logger: m.Logger}
+	m.Deploy = deploy.New(db, deploy.Options{Logger: m.Logger, MaxEnvironments: int(m.Config.MaxEnvironments)})
 	// No Notify hook for held job requests: the store tells QueueChannel
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
 	// and m.queue's Relay wakes them from there; a hook as well woke each
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: statusListeners{m.Hooks, m.Downstream}, Coverage: db, Delayed: m.delayedWake(db)})
+		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy, m.Releases}, Coverage: db, Delayed: m.delayedWake(db), Resources: m.Resources})
+	m.Deploy.Jobs, m.Resources.Jobs = m.Scheduler, m.Scheduler
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
 	}
@@ -157,13 +168,13 @@ func (m *Main) Open(ctx context.Context) error {
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
-		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(),
+		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(), Environments: m.Deploy, Releases: m.Releases,
 		ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger}
 	m.Schedules = m.scheduleRunner()
 	m.Web = web.New(web.Deps{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Linter: m.Planner, Artifacts: m.Artifacts, Repos: m.Repos, Variables: m.Variables,
 		RegistrationToken: m.RunnerAPI.RegistrationToken, ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger,
 		SessionIdle: m.Config.SessionIdle, SessionMaxAge: m.Config.SessionMaxAge, Automation: m.webAutomation(), Events: m.Events,
-		ArtifactTokens: m.ArtifactTokens})
+		ArtifactTokens: m.ArtifactTokens, Environments: m.Deploy})
 	// The sweeper removes what crashed uploads leave: unfinished uploads,
 	// index spills in DATA_DIR/tmp and artifact bytes no row references
 	// (Serve runs it unless --orphan-after is 0).
@@ -383,6 +394,8 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
 	m.loop(ctx, "bridge-jobs", m.Downstream.Run)
 	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
+	m.loop(ctx, "environment-auto-stop", m.Deploy.Run)
+	m.loop(ctx, "resource-groups", m.Resources.Run)
 	if m.Config.OrphanAfter > 0 {
 		m.loop(ctx, "orphan-sweeper", m.Sweeper.Run)
 	}

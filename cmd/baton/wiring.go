@@ -4,11 +4,14 @@ import (
 	"github.com/batonci/baton/internal/api"
 	"github.com/batonci/baton/internal/artifacts"
 	"github.com/batonci/baton/internal/auth"
+	"github.com/batonci/baton/internal/deploy"
 	"github.com/batonci/baton/internal/gitserve"
 	"github.com/batonci/baton/internal/hooks"
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
+	"github.com/batonci/baton/internal/releases"
+	"github.com/batonci/baton/internal/resourcegroup"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/schedule"
 	"github.com/batonci/baton/internal/scheduler"
@@ -36,6 +39,9 @@ var (
 	_ hooks.Store             = (*store.DB)(nil)
 	_ hooks.DeliverStore      = (*store.DB)(nil)
 	_ scheduler.CoverageStore = (*store.DB)(nil)
+	_ deploy.Store            = (*store.DB)(nil)
+	_ resourcegroup.Store     = (*store.DB)(nil)
+	_ releases.Store          = (*store.DB)(nil)
 
 	_ planner.Scheduler    = (*scheduler.Scheduler)(nil)
 	_ runnerapi.Scheduler  = (*scheduler.Scheduler)(nil)
@@ -45,5 +51,12 @@ var (
 	_ planner.Policy       = (*policy.Policy)(nil)
 	_ planner.IncludeRepos = (*gitserve.Repos)(nil)
 	_ scheduler.Events     = (*hooks.Service)(nil)
+	_ scheduler.Events     = (*deploy.Service)(nil)
+	_ api.Environments     = (*deploy.Service)(nil)
+	_ resourcegroup.Jobs   = (*scheduler.Scheduler)(nil)
+	_ scheduler.Resources  = (*resourcegroup.Service)(nil)
+	_ scheduler.Events     = (*releases.Service)(nil)
+	_ api.Releases         = (*releases.Service)(nil)
+	_ releases.Code        = (*gitserve.Repos)(nil)
 	_ api.HookTester       = (*hooks.Service)(nil)
 )

@@ -40,6 +40,17 @@ type Store interface {
 	ci.CoverageStore
 	ci.TestReportStore
 	ci.DownstreamStore
+	ci.EnvironmentStore
+	ci.ResourceGroupStore
+	ci.ReleaseStore
+}
+
+// Environments stops environments (deploy.Service).
+type Environments interface {
+	// Stop plays the environment's on_stop job, or stops it at once.
+	Stop(ctx context.Context, env *ci.Environment, userID int64) error
+	// MaxEnvironments bounds a project's environments.
+	MaxEnvironments() int
 }
 
 // Scheduler is the part of the pipeline state machine the API drives.
@@ -93,7 +104,11 @@ type Server struct {
 	// Code reads repositories for the repository routes and job commits.
 	Code ci.CodeReader
 	// Hooks queues webhook test events; Automation bounds schedules and hooks.
-	Hooks       HookTester
+	Hooks HookTester
+	// Environments stops environments (environment routes need it).
+	Environments Environments
+	// Releases resolves release commits (release routes need it).
+	Releases    Releases
 	Automation  Automation
 	ExternalURL string // without trailing slash, e.g. http://baton.example:8080
 	Version     string

@@ -90,8 +90,15 @@ type JobSpec struct {
 	NodeIndex       int            `json:"node_index,omitempty"` // 1-based, parallel jobs only
 	NodeTotal       int            `json:"node_total,omitempty"`
 	Interruptible   bool           `json:"interruptible,omitempty"`
-	Environment     string         `json:"environment,omitempty"`
-	Coverage        string         `json:"coverage,omitempty"`
+	Environment     string         `json:"environment,omitempty"` // the environment's expanded name
+	// Deploy is the whole environment: keyword (Environment is its name).
+	Deploy *EnvironmentSpec `json:"environment_spec,omitempty"`
+	// ResourceGroup, if set, lets one job of the project's jobs naming it
+	// run at a time.
+	ResourceGroup string `json:"resource_group,omitempty"`
+	// Release, if set, creates a release when the job succeeds.
+	Release  *ReleaseSpec `json:"release,omitempty"`
+	Coverage string       `json:"coverage,omitempty"`
 	// Cache are the job's caches (at most MaxCaches), in order.
 	Cache []CacheSpec `json:"cache,omitempty"`
 	// Trigger makes the job a bridge: no runner runs it; it creates a

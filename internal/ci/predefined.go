@@ -163,6 +163,13 @@ func PredefinedVariables(in Predefined) []Variable {
 	if j.StartedAt != nil {
 		vars = append(vars, pub("CI_JOB_STARTED_AT", j.StartedAt.UTC().Format(time.RFC3339)))
 	}
+	if e := j.Spec.Deploy; e != nil {
+		vars = append(vars, pub("CI_ENVIRONMENT_NAME", e.Name), pub("CI_ENVIRONMENT_SLUG", EnvironmentSlug(e.Name)),
+			pub("CI_ENVIRONMENT_ACTION", e.ActionOrStart()), pub("CI_ENVIRONMENT_TIER", e.TierOrGuess()))
+		if e.URL != "" {
+			vars = append(vars, pub("CI_ENVIRONMENT_URL", e.URL))
+		}
+	}
 	return append(vars, PlannedJobVariables(j.Name, j.Stage, j.Spec.NodeIndex, j.Spec.NodeTotal)...)
 }
 

@@ -168,7 +168,8 @@ type JobFilter struct {
 	Statuses   []Status
 	// ScheduleOnly loads only the part of each Spec that scheduling reads
 	// (When, AllowFailure, AllowFailureExitCodes, Needs, HasNeeds,
-	// NodeIndex, NodeTotal, Timeout, Retry, Interruptible) and marks the jobs
+	// NodeIndex, NodeTotal, Timeout, Retry, Interruptible, Deploy,
+	// ResourceGroup) and marks the jobs
 	// PartialSpec: listing a pipeline's jobs to advance it then never reads
 	// their scripts, variables, images or artifacts.
 	ScheduleOnly   bool

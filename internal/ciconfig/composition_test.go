@@ -146,12 +146,12 @@ deploy:
 	assertInvalid(t, err, "undefined need: build: [y]")
 }
 
-// A keyword Baton cannot run (release:, trigger:) is refused only when the
-// pipeline would run the job, as a tag-only release job in GNOME's
-// release-service component.
+// A keyword Baton cannot run (run:) is refused only when the pipeline
+// would run the job, as a tag-only job in GNOME's release-service
+// component.
 func TestPlanUnsupportedKeywordOnlyWhenSelected(t *testing.T) {
-	y := "build:\n  script: make\nrelease:\n  stage: deploy\n  script: release\n  rules:\n    - if: $CI_COMMIT_TAG\n  release:\n    tag_name: $CI_COMMIT_TAG\n    description: notes\n"
+	y := "build:\n  script: make\npublish:\n  stage: deploy\n  run:\n    - name: hello\n      script: echo hi\n  rules:\n    - if: $CI_COMMIT_TAG\n"
 	assertEqual(t, jobNames(mustPlan(t, y, nil)), []string{"build"})
 	_, err := Plan(Input{Content: []byte(y), Variables: tagPush("v1.0.0")})
-	assertInvalid(t, err, "jobs:release:release is not supported by Baton")
+	assertInvalid(t, err, "jobs:publish:run is not supported by Baton")
 }

@@ -40,8 +40,7 @@ var jobKeys = map[string]bool{
 // unsupportedJobKeys are valid GitLab keywords Baton cannot honour; they are
 // rejected rather than silently ignored.
 var unsupportedJobKeys = map[string]string{
-	"release": "releases are not supported",
-	"run":     "CI/CD steps are not supported",
+	"run": "CI/CD steps are not supported",
 }
 
 // parseJobs turns every non-hidden top-level hash into a jobDef.
@@ -185,14 +184,28 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 		case "trigger":
 			s.Trigger = parseTrigger(v, kw, &p.probs)
 		case "environment":
-			s.Environment = parseEnvironment(v, kw, &p.probs)
+			s.Deploy = parseEnvironment(v, kw, &p.probs)
+			if s.Deploy != nil {
+				s.Environment = s.Deploy.Name
+			}
 		case "coverage":
 			if c, ok := scalarString(v); ok {
 				s.Coverage = c
 			} else {
 				p.probs.add("%s config should be a regular expression", kw)
 			}
-		case "resource_group", "description":
+		case "release":
+			s.Release = parseRelease(v, kw, &p.probs)
+		case "resource_group":
+			switch g, ok := scalarString(v); {
+			case !ok:
+				p.probs.add("%s config should be a string", kw)
+			case g == "" || len(g) > ci.MaxResourceGroupKey || strings.ContainsAny(g, "\n\r"):
+				p.probs.add("%s config should be a single line of 1 to %d characters", kw, ci.MaxResourceGroupKey)
+			default:
+				s.ResourceGroup = g
+			}
+		case "description":
 			if _, ok := scalarString(v); !ok {
 				p.probs.add("%s config should be a string", kw)
 			}
@@ -257,22 +270,184 @@ func (p *planner) parseInherit(n *node, where string) (defaults, vars func(strin
 	return pick("default"), pick("variables")
 }
 
-func parseEnvironment(n *node, where string, probs *problems) string {
+// parseEnvironment reads environment: as a name or a hash (name, url,
+// action, on_stop, auto_stop_in, deployment_tier); nil if invalid.
+func parseEnvironment(n *node, where string, probs *problems) *ci.EnvironmentSpec {
 	if s, ok := scalarString(n); ok {
-		return s
+		if s == "" {
+			probs.add("%s:name can't be blank", where)
+			return nil
+		}
+		return &ci.EnvironmentSpec{Name: s}
 	}
 	if n.kind != kindMap {
 		probs.add("%s config should be a hash or a string", where)
-		return ""
+		return nil
 	}
 	allowed := map[string]bool{"name": true, "url": true, "action": true, "on_stop": true,
 		"auto_stop_in": true, "kubernetes": true, "deployment_tier": true}
 	if bad := unknownKeys(n, allowed); bad != "" {
 		probs.add("%s config contains unknown keys: %s", where, bad)
 	}
-	name, ok := scalarString(n.get("name"))
-	if !ok {
-		probs.add("%s:name config should be a string", where)
+	e := &ci.EnvironmentSpec{}
+	str := func(key string, dst *string) bool {
+		v := n.get(key)
+		if v == nil || v.kind == kindNull {
+			return true
+		}
+		s, ok := scalarString(v)
+		if !ok {
+			probs.add("%s:%s config should be a string", where, key)
+			return false
+		}
+		*dst = s
+		return true
 	}
-	return name
+	ok := str("name", &e.Name) && str("url", &e.URL) && str("action", &e.Action) &&
+		str("on_stop", &e.OnStop) && str("auto_stop_in", &e.AutoStopIn) && str("deployment_tier", &e.Tier)
+	if !ok {
+		return nil
+	}
+	switch {
+	case e.Name == "":
+		probs.add("%s:name can't be blank", where)
+	case len(e.Name) > ci.MaxEnvironmentName:
+		probs.add("%s:name is too long (maximum is %d characters)", where, ci.MaxEnvironmentName)
+	case e.Action != "" && indexOf(ci.EnvironmentActions, e.Action) < 0:
+		probs.add("%s:action config should be %s", where, strings.Join(ci.EnvironmentActions, ", "))
+	case e.Tier != "" && indexOf(ci.DeploymentTiers, e.Tier) < 0:
+		probs.add("%s:deployment_tier config must be one of %s", where, strings.Join(ci.DeploymentTiers, ", "))
+	case e.AutoStopIn != "" && e.AutoStopIn != "never" && !validDuration(e.AutoStopIn):
+		probs.add("%s:auto_stop_in config should be a duration", where)
+	default:
+		return e
+	}
+	return nil
+}
+
+func validDuration(s string) bool {
+	_, err := parseDuration(s)
+	return err == nil
+}
+
+// maxReleaseLinks bounds release:assets:links (GitLab's limit per release).
+const maxReleaseLinks = 50
+
+// parseRelease reads release: (tag_name, tag_message, name, description,
+// ref, milestones, released_at, assets:links); nil if invalid.
+func parseRelease(n *node, where string, probs *problems) *ci.ReleaseSpec {
+	if n.kind != kindMap {
+		probs.add("%s config should be a hash", where)
+		return nil
+	}
+	if bad := unknownKeys(n, map[string]bool{"tag_name": true, "tag_message": true, "name": true, "description": true,
+		"ref": true, "milestones": true, "released_at": true, "assets": true}); bad != "" {
+		probs.add("%s config contains unknown keys: %s", where, bad)
+		return nil
+	}
+	r := &ci.ReleaseSpec{}
+	before := len(probs.list)
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"tag_name", &r.TagName}, {"name", &r.Name}, {"description", &r.Description}, {"ref", &r.Ref}, {"released_at", &r.ReleasedAt}} {
+		v := n.get(f.key)
+		if v == nil || v.kind == kindNull {
+			continue
+		}
+		if s, ok := scalarString(v); ok {
+			*f.dst = s
+		} else {
+			probs.add("%s:%s config should be a string", where, f.key)
+		}
+	}
+	if r.TagName == "" {
+		probs.add("%s:tag_name config can't be blank", where)
+	}
+	if a := n.get("assets"); a != nil && a.kind != kindNull {
+		r.Links = parseReleaseLinks(a, where+":assets", probs)
+	}
+	if len(probs.list) > before {
+		return nil
+	}
+	return r
+}
+
+func parseReleaseLinks(a *node, where string, probs *problems) []ci.ReleaseLinkSpec {
+	if a.kind != kindMap {
+		probs.add("%s config should be a hash", where)
+		return nil
+	}
+	if bad := unknownKeys(a, map[string]bool{"links": true}); bad != "" {
+		probs.add("%s config contains unknown keys: %s", where, bad)
+		return nil
+	}
+	links := a.get("links")
+	if links == nil || links.kind != kindSeq || len(links.items) == 0 {
+		probs.add("%s:links config should be an array of hashes", where)
+		return nil
+	}
+	if len(links.items) > maxReleaseLinks {
+		probs.add("%s:links config has too many entries (maximum is %d)", where, maxReleaseLinks)
+		return nil
+	}
+	var out []ci.ReleaseLinkSpec
+	for _, l := range links.items {
+		if l.kind != kindMap {
+			probs.add("%s:links config should be an array of hashes", where)
+			return nil
+		}
+		if bad := unknownKeys(l, map[string]bool{"name": true, "url": true, "link_type": true, "filepath": true,
+			"direct_asset_path": true}); bad != "" {
+			probs.add("%s:links:link config contains unknown keys: %s", where, bad)
+			return nil
+		}
+		var spec ci.ReleaseLinkSpec
+		for _, f := range []struct {
+			key string
+			dst *string
+		}{{"name", &spec.Name}, {"url", &spec.URL}, {"link_type", &spec.LinkType}, {"filepath", &spec.Filepath}, {"direct_asset_path", &spec.Filepath}} {
+			if v := l.get(f.key); v != nil && v.kind != kindNull {
+				s, ok := scalarString(v)
+				if !ok {
+					probs.add("%s:links:link:%s config should be a string", where, f.key)
+					return nil
+				}
+				*f.dst = s
+			}
+		}
+		if spec.Name == "" || spec.URL == "" {
+			probs.add("%s:links:link config requires name and url", where)
+			return nil
+		}
+		if spec.LinkType != "" && indexOf(ci.ReleaseLinkTypes, spec.LinkType) < 0 {
+			probs.add("%s:links:link:link_type config should be one of %s", where, strings.Join(ci.ReleaseLinkTypes, ", "))
+			return nil
+		}
+		out = append(out, spec)
+	}
+	return out
+}
+
+// checkOnStop applies GitLab's checks of environment:on_stop: the job it
+// names exists, deploys to the same environment (names as written) and
+// stops it.
+func (p *planner) checkOnStop() {
+	for _, j := range p.jobs {
+		e := j.spec.Deploy
+		if e == nil || e.OnStop == "" {
+			continue
+		}
+		stop := p.byName[e.OnStop]
+		switch {
+		case stop == nil:
+			p.probs.add("%s job: on_stop job %s is not defined", j.name, e.OnStop)
+		case stop.spec.Deploy == nil:
+			p.probs.add("%s job: on_stop job %s does not have environment defined", j.name, e.OnStop)
+		case stop.spec.Deploy.Name != e.Name:
+			p.probs.add("%s job: on_stop job %s have different environment name", j.name, e.OnStop)
+		case stop.spec.Deploy.Action != ci.EnvActionStop:
+			p.probs.add("%s job: on_stop job %s needs to have action stop defined", j.name, e.OnStop)
+		}
+	}
 }

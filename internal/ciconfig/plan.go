@@ -120,6 +120,7 @@ func (p *planner) plan() (*ci.PipelinePlan, error) {
 	}
 	p.parseGlobals()
 	p.parseJobs()
+	p.checkOnStop()
 	if err := p.probs.err(); err != nil {
 		return nil, err
 	}

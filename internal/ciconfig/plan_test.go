@@ -242,7 +242,8 @@ build:
 			want: ci.JobSpec{Name: "deploy", Stage: "deploy", When: "on_success", Script: []string{"./deploy"},
 				Retry:   ci.RetrySpec{Max: 2, When: []string{"runner_system_failure", "stuck_or_timeout_failure"}, ExitCodes: []int{137}},
 				Timeout: 12600, Environment: "production", Coverage: `/total:\s+(\d+.\d+)%/`,
-				Cache: []ci.CacheSpec{{Key: "deps", Paths: []string{"vendor/"}}}},
+				Cache:  []ci.CacheSpec{{Key: "deps", Paths: []string{"vendor/"}}},
+				Deploy: &ci.EnvironmentSpec{Name: "production", URL: "https://example.com"}, ResourceGroup: "production"},
 		},
 		{
 			name: "retry when always means every failure",

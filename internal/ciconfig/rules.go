@@ -205,6 +205,17 @@ func expandName(name string, env map[string]string) string {
 	return out
 }
 
+// expandEnvironment expands $VAR in the job's environment name and url
+// (unknown variables expand to nothing) and sets Environment to the name.
+func expandEnvironment(s *ci.JobSpec, env map[string]string) {
+	e := *s.Deploy
+	e.Name = expandName(e.Name, env)
+	if strings.Contains(e.URL, "$") {
+		e.URL = os.Expand(e.URL, func(k string) string { return env[k] })
+	}
+	s.Deploy, s.Environment = &e, e.Name
+}
+
 // selectJobs evaluates each job's rules or only/except and returns the
 // specs of the jobs that run, with variables and rule outcomes applied.
 func (p *planner) selectJobs() ([]*jobDef, error) {
@@ -270,6 +281,17 @@ func (p *planner) selectJobs() ([]*jobDef, error) {
 		}
 		if s.When == "never" {
 			continue
+		}
+		if s.Deploy != nil || strings.Contains(s.ResourceGroup, "$") {
+			// GitLab expands environment:name and url, and resource_group,
+			// when it creates the pipeline, with the variables the job's
+			// rules saw (the environment's name too, for resource_group).
+			env := p.env(global, s.Variables)
+			if s.Deploy != nil {
+				expandEnvironment(s, env)
+				env["CI_ENVIRONMENT_NAME"] = s.Deploy.Name
+			}
+			s.ResourceGroup = expandName(s.ResourceGroup, env)
 		}
 		if len(j.unsupported) > 0 {
 			// Only a job the pipeline would run must be one Baton can run.

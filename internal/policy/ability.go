@@ -45,6 +45,16 @@ const (
 	PlayPipelineSchedule                      // run a schedule now
 	ReadHooks                                 // webhooks and their recent deliveries
 	AdminHooks                                // create, change, delete and test webhooks
+	ReadEnvironment                           // environments and deployments
+	CreateEnvironment                         // create an environment through the API
+	StopEnvironment                           // stop an environment (plays its on_stop job)
+	DeleteEnvironment                         // delete a stopped environment
+	ReadResourceGroup                         // resource groups and their upcoming jobs
+	UpdateResourceGroup                       // change a resource group's process mode
+	ReadRelease                               // releases and their asset links
+	CreateRelease                             // create a release through the API
+	UpdateRelease                             // edit a release, add, change or remove its links
+	DeleteRelease                             // delete a release
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -96,7 +106,10 @@ var abilityNames = map[Ability]string{
 	ReadVariables: "read_cicd_variables", AdminVariables: "admin_cicd_variables", ReadProtectedRefs: "read_protected_branch",
 	AdminProtectedRefs: "admin_protected_branch", ReadGroupVariables: "read_group_cicd_variables",
 	AdminGroupVariables: "admin_group_cicd_variables", ReadInstanceVariables: "read_instance_cicd_variables",
-	AdminInstanceVariables: "admin_instance_cicd_variables",
+	AdminInstanceVariables: "admin_instance_cicd_variables", ReadEnvironment: "read_environment",
+	CreateEnvironment: "create_environment", StopEnvironment: "stop_environment", DeleteEnvironment: "destroy_environment",
+	ReadResourceGroup: "read_resource_group", UpdateResourceGroup: "update_resource_group",
+	ReadRelease: "read_release", CreateRelease: "create_release", UpdateRelease: "update_release", DeleteRelease: "destroy_release",
 }
 
 // String is GitLab's name of the ability where it has one.
@@ -227,6 +240,22 @@ var projectRules = map[Ability]projectRule{
 	// Webhooks carry a secret token and reach out of Baton: Maintainers.
 	ReadHooks:  read(ci.AccessMaintainer, ci.AccessMaintainer),
 	AdminHooks: write(ci.AccessMaintainer),
+	// GitLab: Reporters view environments and deployments (anyone who sees
+	// a public project's pipelines too), Developers create and stop them,
+	// Maintainers delete them.
+	ReadEnvironment:   read(ci.AccessReporter, ci.AccessGuest),
+	CreateEnvironment: write(ci.AccessDeveloper),
+	StopEnvironment:   write(ci.AccessDeveloper),
+	DeleteEnvironment: write(ci.AccessMaintainer),
+	// GitLab: resource groups are read by Reporters, changed by Developers.
+	ReadResourceGroup:   read(ci.AccessReporter, ci.AccessReporter),
+	UpdateResourceGroup: write(ci.AccessDeveloper),
+	// GitLab: Guests read releases (anyone who sees a public project),
+	// Developers create and edit them, Maintainers delete them.
+	ReadRelease:   read(ci.AccessGuest, ci.AccessGuest),
+	CreateRelease: write(ci.AccessDeveloper),
+	UpdateRelease: write(ci.AccessDeveloper),
+	DeleteRelease: write(ci.AccessMaintainer),
 }
 
 // namespaceRule is the rule of one group ability.

@@ -28,6 +28,7 @@ func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool, cau
 		s.opts.Events.Job(ctx, j)
 	}
 	s.recordCoverage(ctx, j)
+	s.resources(ctx, j)
 	retry := ShouldRetryCause(j, cause)
 	if retry {
 		// A job that failed while its pipeline was being canceled stays failed.
@@ -105,6 +106,7 @@ func (s *Scheduler) newAttempt(ctx context.Context, old *ci.Job, userID int64, i
 	if next.Status == ci.StatusPending {
 		s.opts.Notify()
 	}
+	s.resources(ctx, next)
 	return next, nil
 }
 
@@ -209,7 +211,7 @@ func (s *Scheduler) PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, 
 		return nil, ci.Errorf(ci.KindInvalid, "job is not playable")
 	}
 	from := j.Status
-	j.Status = ci.StatusPending
+	j.Status = ready(&j.Spec)
 	j.UserID = userID
 	s.stamp(j)
 	if err := s.updateJob(ctx, j, from); err != nil {

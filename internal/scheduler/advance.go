@@ -137,7 +137,16 @@ func (g *graph) decide(i int, immediate bool) (ci.Status, bool) {
 	if spec.When == ci.WhenDelayed && !immediate {
 		return ci.StatusScheduled, true
 	}
-	return ci.StatusPending, true
+	return ready(&spec), true
+}
+
+// ready is the status of a job whose turn has come: pending, or waiting
+// for its resource group, which hands it out one job at a time.
+func ready(spec *ci.JobSpec) ci.Status {
+	if spec.ResourceGroup != "" {
+		return ci.StatusWaitingForResource
+	}
+	return ci.StatusPending
 }
 
 // validPrevious lists the composite statuses of its predecessors under which

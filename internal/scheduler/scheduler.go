@@ -49,6 +49,16 @@ type Options struct {
 	// Coverage, if set, reads the logs of finished jobs whose spec has a
 	// coverage: regular expression and records the coverage they report.
 	Coverage CoverageStore
+	// Resources, if set, hands resource groups to waiting jobs
+	// (resourcegroup.Service); without it jobs of a resource_group wait
+	// forever.
+	Resources Resources
+}
+
+// Resources is told whenever a job of a resource group started waiting
+// for it or finished, and hands the group on (calling GrantResource).
+type Resources interface {
+	Process(ctx context.Context, projectID int64, key string)
 }
 
 // CoverageStore reads a job's log and records its coverage (store.DB).
@@ -202,6 +212,7 @@ func (s *Scheduler) updateJob(ctx context.Context, j *ci.Job, from ci.Status) er
 	if j.Status.Finished() {
 		s.opts.Finished(j.ProjectID, j.PipelineID)
 	}
+	s.resources(ctx, j)
 	return nil
 }
 

@@ -24,7 +24,7 @@ func schedSpec(s *ci.JobSpec) ci.JobSpec {
 	return ci.JobSpec{Name: s.Name, Stage: s.Stage, When: s.When, AllowFailure: s.AllowFailure,
 		AllowFailureExitCodes: s.AllowFailureExitCodes, Needs: s.Needs, HasNeeds: s.HasNeeds,
 		NodeIndex: s.NodeIndex, NodeTotal: s.NodeTotal, Timeout: s.Timeout, Retry: s.Retry,
-		Interruptible: s.Interruptible, Trigger: s.Trigger, StartIn: s.StartIn}
+		Interruptible: s.Interruptible, Trigger: s.Trigger, StartIn: s.StartIn, Deploy: s.Deploy, ResourceGroup: s.ResourceGroup}
 }
 
 func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
@@ -91,11 +91,11 @@ func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time
 	err = db.queryRow(ctx, tx,
 		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, sched, retried, attempt,
 			runner_id, token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
-			finished_at, updated_at, erased_at, bridge, scheduled_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			finished_at, updated_at, erased_at, bridge, scheduled_at, resource_group)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), string(sched), j.Retried, j.Attempt,
 		j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), j.UserID, db.t(j.CreatedAt),
-		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge(), db.tp(j.ScheduledAt)).Scan(&j.ID)
+		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge(), db.tp(j.ScheduledAt), j.Spec.ResourceGroup).Scan(&j.ID)
 	if err != nil {
 		return db.violation(err, "creating job", "job token already in use")
 	}

@@ -172,6 +172,7 @@ func (s *Server) projectPage(c *req) error {
 		"CloneURL":  s.ExternalURL + "/" + c.proj.FullPath + ".git",
 		"Pipelines": s.pipelineRows(pls), "Total": total,
 		"Runners": s.runnerRows(runners), "CanAdmin": s.can(c, policy.AdminProject),
-		"CanLint": s.can(c, policy.CreatePipeline),
+		"CanLint": s.can(c, policy.CreatePipeline), "CanEnvironments": s.can(c, policy.ReadEnvironment),
+		"CanReleases": s.can(c, policy.ReadRelease),
 	})
 }

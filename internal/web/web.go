@@ -76,6 +76,18 @@ type Store interface {
 	// The group CI/CD variables page.
 	NamespaceByFullPath(ctx context.Context, fullPath string) (*ci.Namespace, error)
 	ListHookDeliveries(ctx context.Context, hookID int64, p ci.Page) ([]*ci.HookDelivery, int, error)
+	// The environments page.
+	ListEnvironments(ctx context.Context, projectID int64, name, state string, p ci.Page) ([]*ci.Environment, int, error)
+	EnvironmentByID(ctx context.Context, id int64) (*ci.Environment, error)
+	LastDeployments(ctx context.Context, envIDs []int64) (map[int64]*ci.Deployment, error)
+	// The releases page and release asset downloads.
+	ListReleases(ctx context.Context, projectID int64, p ci.Page) ([]*ci.Release, int, error)
+	ReleaseByTag(ctx context.Context, projectID int64, tag string) (*ci.Release, error)
+}
+
+// Environments stops environments (deploy.Service), as the API does.
+type Environments interface {
+	Stop(ctx context.Context, env *ci.Environment, userID int64) error
 }
 
 // Variables keeps CI/CD variables (variables.Service).
@@ -128,8 +140,10 @@ type Deps struct {
 	Events *events.Service
 	// Automation serves the schedules and webhooks pages.
 	Automation Automation
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Environments stops environments from the environments page.
+	Environments Environments
+	Logger       *slog.Logger
+	Now          func() time.Time
 
 	// ArtifactTokens lists and revokes artifact tokens (their page).
 	ArtifactTokens *artifacttoken.Service

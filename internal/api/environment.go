@@ -1,0 +1,335 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
+)
+
+type environmentEntity struct {
+	ID             int64             `json:"id"`
+	Name           string            `json:"name"`
+	Slug           string            `json:"slug"`
+	ExternalURL    string            `json:"external_url"`
+	State          string            `json:"state"`
+	Tier           string            `json:"tier"`
+	CreatedAt      *time.Time        `json:"created_at"`
+	UpdatedAt      *time.Time        `json:"updated_at"`
+	AutoStopAt     *time.Time        `json:"auto_stop_at"`
+	LastDeployment *deploymentEntity `json:"last_deployment,omitempty"`
+}
+
+type environmentBasic struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Slug        string `json:"slug"`
+	ExternalURL string `json:"external_url"`
+	State       string `json:"state"`
+	Tier        string `json:"tier"`
+}
+
+type deployableEntity struct {
+	ID         int64         `json:"id"`
+	Name       string        `json:"name"`
+	Stage      string        `json:"stage"`
+	Status     string        `json:"status"`
+	Ref        string        `json:"ref"`
+	Tag        bool          `json:"tag"`
+	CreatedAt  *time.Time    `json:"created_at"`
+	StartedAt  *time.Time    `json:"started_at"`
+	FinishedAt *time.Time    `json:"finished_at"`
+	WebURL     string        `json:"web_url"`
+	Pipeline   pipelineBasic `json:"pipeline"`
+}
+
+type deploymentEntity struct {
+	ID          int64             `json:"id"`
+	IID         int64             `json:"iid"`
+	Ref         string            `json:"ref"`
+	SHA         string            `json:"sha"`
+	Status      string            `json:"status"`
+	CreatedAt   *time.Time        `json:"created_at"`
+	UpdatedAt   *time.Time        `json:"updated_at"`
+	FinishedAt  *time.Time        `json:"finished_at"`
+	User        *userEntity       `json:"user"`
+	Environment *environmentBasic `json:"environment,omitempty"`
+	Deployable  *deployableEntity `json:"deployable"`
+}
+
+func environmentBasicOf(e *ci.Environment) *environmentBasic {
+	return &environmentBasic{ID: e.ID, Name: e.Name, Slug: e.Slug, ExternalURL: e.ExternalURL, State: string(e.State), Tier: e.Tier}
+}
+
+func (s *Server) environment(e *ci.Environment, last *deploymentEntity) environmentEntity {
+	return environmentEntity{ID: e.ID, Name: e.Name, Slug: e.Slug, ExternalURL: e.ExternalURL, State: string(e.State),
+		Tier: e.Tier, CreatedAt: utc(&e.CreatedAt), UpdatedAt: utc(&e.UpdatedAt), AutoStopAt: utc(e.AutoStopAt), LastDeployment: last}
+}
+
+// deployment renders d; env is set for the deployment routes (GitLab
+// leaves it out of an environment's last_deployment).
+func (s *Server) deployment(r *http.Request, proj *ci.Project, d *ci.Deployment, env *ci.Environment) *deploymentEntity {
+	e := &deploymentEntity{ID: d.ID, IID: d.IID, Ref: d.Ref, SHA: d.SHA, Status: string(d.Status),
+		CreatedAt: utc(&d.CreatedAt), UpdatedAt: utc(&d.UpdatedAt), FinishedAt: utc(d.FinishedAt)}
+	if env != nil {
+		e.Environment = environmentBasicOf(env)
+	}
+	ctx := r.Context()
+	if d.UserID != 0 {
+		if u, err := s.Store.UserByID(ctx, d.UserID); err == nil {
+			e.User = s.user(s.viewer(r), u)
+		}
+	}
+	j, err := s.Store.JobByID(ctx, d.JobID)
+	if err != nil || j.ProjectID != proj.ID {
+		return e
+	}
+	pl, err := s.Store.PipelineByID(ctx, j.PipelineID)
+	if err != nil {
+		return e
+	}
+	e.Deployable = &deployableEntity{ID: j.ID, Name: j.Name, Stage: j.Stage, Status: string(j.Status), Ref: pl.Ref, Tag: pl.Tag,
+		CreatedAt: utc(&j.CreatedAt), StartedAt: utc(j.StartedAt), FinishedAt: utc(j.FinishedAt),
+		WebURL: s.jobURL(proj, j.ID), Pipeline: s.pipelineBasic(pl, proj)}
+	return e
+}
+
+// environmentIn resolves :environment_id within proj; one of another
+// project answers as an absent one.
+func (s *Server) environmentIn(r *http.Request, proj *ci.Project) (*ci.Environment, error) {
+	id, err := pathID(r, "environment_id")
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.Store.EnvironmentByID(r.Context(), id)
+	if ci.IsNotFound(err) || (err == nil && e.ProjectID != proj.ID) {
+		return nil, ci.Errorf(ci.KindNotFound, "404 Environment Not Found")
+	}
+	return e, err
+}
+
+func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return err
+	}
+	state := q.Get("states")
+	switch ci.EnvironmentState(state) {
+	case "", ci.EnvAvailable, ci.EnvStopping, ci.EnvStopped:
+	default:
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - states does not have a valid value")
+	}
+	envs, total, err := s.Store.ListEnvironments(r.Context(), proj.ID, q.Get("name"), state, pg)
+	if err != nil {
+		return err
+	}
+	out := make([]environmentEntity, 0, len(envs))
+	for _, e := range envs {
+		out = append(out, s.environment(e, nil))
+	}
+	s.setPagination(w, r, pg, total)
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	env, err := s.environmentIn(r, proj)
+	if err != nil {
+		return err
+	}
+	return s.writeEnvironment(w, r, proj, env, http.StatusOK)
+}
+
+func (s *Server) writeEnvironment(w http.ResponseWriter, r *http.Request, proj *ci.Project, env *ci.Environment, status int) error {
+	last, err := s.Store.LastDeployments(r.Context(), []int64{env.ID})
+	if err != nil {
+		return err
+	}
+	var ld *deploymentEntity
+	if d := last[env.ID]; d != nil {
+		ld = s.deployment(r, proj, d, nil)
+	}
+	httpx.WriteJSON(w, status, s.environment(env, ld))
+	return nil
+}
+
+// validExternalURL accepts what GitLab does: empty, or an http(s) URL.
+func validExternalURL(u string) error {
+	if u == "" || strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") {
+		if len(u) <= 255 && !strings.ContainsAny(u, " \n\r\t") {
+			return nil
+		}
+	}
+	return ci.Errorf(ci.KindInvalid, "400 Bad request - external_url is blocked: only http and https URLs of at most 255 characters are allowed")
+}
+
+func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	name, err := q.Required("name")
+	if err != nil {
+		return err
+	}
+	if len(name) > ci.MaxEnvironmentName || strings.ContainsAny(name, "\n\r") {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is too long (maximum is %d characters)", ci.MaxEnvironmentName)
+	}
+	e := &ci.Environment{ProjectID: proj.ID, Name: name, Slug: ci.EnvironmentSlug(name), ExternalURL: q.Get("external_url"),
+		Tier: q.Get("tier")}
+	if err := validExternalURL(e.ExternalURL); err != nil {
+		return err
+	}
+	if e.Tier == "" {
+		e.Tier = ci.GuessTier(name)
+	} else if !validTier(e.Tier) {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - tier does not have a valid value")
+	}
+	if err := s.Store.CreateEnvironment(r.Context(), e, s.Environments.MaxEnvironments()); err != nil {
+		if ci.IsConflict(err) {
+			return ci.Errorf(ci.KindInvalid, "400 Bad request - name has already been taken")
+		}
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, s.environment(e, nil))
+	return nil
+}
+
+func validTier(t string) bool {
+	for _, v := range ci.DeploymentTiers {
+		if v == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) stopEnvironment(w http.ResponseWriter, r *http.Request) error {
+	proj, p, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	env, err := s.environmentIn(r, proj)
+	if err != nil {
+		return err
+	}
+	if err := s.Environments.Stop(r.Context(), env, p.UserID()); err != nil {
+		return err
+	}
+	return s.writeEnvironment(w, r, proj, env, http.StatusOK)
+}
+
+func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	env, err := s.environmentIn(r, proj)
+	if err != nil {
+		return err
+	}
+	if env.State != ci.EnvStopped {
+		return ci.Errorf(ci.KindForbidden, "403 Forbidden - the environment must be stopped before it is deleted")
+	}
+	if err := s.Store.DeleteEnvironment(r.Context(), proj.ID, env.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var deploymentStatuses = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusRunning: true, ci.StatusSuccess: true,
+	ci.StatusFailed: true, ci.StatusCanceled: true, ci.StatusSkipped: true, "blocked": true}
+
+func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	q, err := httpx.ReadParams(r)
+	if err != nil {
+		return err
+	}
+	pg, err := q.Page()
+	if err != nil {
+		return err
+	}
+	f := ci.DeploymentFilter{ProjectID: proj.ID, Page: pg, Status: ci.Status(q.Get("status")), Ascending: q.Get("sort") != "desc"}
+	if f.Status != "" && !deploymentStatuses[f.Status] {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - status does not have a valid value")
+	}
+	envs := map[int64]*ci.Environment{}
+	if name := q.Get("environment"); name != "" {
+		list, _, err := s.Store.ListEnvironments(r.Context(), proj.ID, name, "", ci.Page{Page: 1, PerPage: 1})
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			s.setPagination(w, r, pg, 0)
+			httpx.WriteJSON(w, http.StatusOK, []deploymentEntity{})
+			return nil
+		}
+		f.EnvironmentID = list[0].ID
+		envs[list[0].ID] = list[0]
+	}
+	ds, total, err := s.Store.ListDeployments(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]*deploymentEntity, 0, len(ds))
+	for _, d := range ds {
+		env := envs[d.EnvironmentID]
+		if env == nil {
+			if env, err = s.Store.EnvironmentByID(r.Context(), d.EnvironmentID); err != nil {
+				return err
+			}
+			envs[env.ID] = env
+		}
+		out = append(out, s.deployment(r, proj, d, env))
+	}
+	s.setPagination(w, r, pg, total)
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	proj, _, err := s.projectFor(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "deployment_id")
+	if err != nil {
+		return err
+	}
+	d, err := s.Store.DeploymentByID(r.Context(), id)
+	if ci.IsNotFound(err) || (err == nil && d.ProjectID != proj.ID) {
+		return ci.Errorf(ci.KindNotFound, "404 Deployment Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	env, err := s.Store.EnvironmentByID(r.Context(), d.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.deployment(r, proj, d, env))
+	return nil
+}
