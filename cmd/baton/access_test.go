@@ -75,7 +75,9 @@ func TestGroupsMembersAndVisibility(t *testing.T) {
 		if status, body, _ := in.do("POST", path+"/pipeline", as(alice), url.Values{"ref": {"main"}}); status != http.StatusCreated {
 			t.Fatalf("a developer cannot create a pipeline: %d %s", status, body)
 		}
-		w.git("push", "-q", "origin", "HEAD:main")
+		// (to a branch of their own: main is protected, as GitLab
+		// protects a new project's default branch)
+		w.git("push", "-q", "origin", "HEAD:alice")
 		var members []struct {
 			Username    string `json:"username"`
 			AccessLevel int    `json:"access_level"`

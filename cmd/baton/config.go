@@ -74,6 +74,7 @@ type Config struct {
 	Automation                     // pipeline schedules and webhooks (automation.go)
 
 	ArtifactTokenConfig // artifact tokens jobs mint (artifacttokens.go)
+	BranchDefaults      // default branch protection (defaultbranch.go)
 	// MaxChildConfigBytes bounds a child pipeline configuration a job
 	// generated (trigger:include:artifact).
 	MaxChildConfigBytes int64
@@ -152,6 +153,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	c.bindAutomation(fs, integer, duration, boolean)
 	c.bindArtifactTokens(fs, integer, duration)
 	c.bindDeploys(integer)
+	c.bindBranchDefaults(str)
 	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
 	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
 	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")
@@ -208,6 +210,9 @@ func (c *Config) finish() error {
 		return fmt.Errorf("--orphan-after must not be negative")
 	}
 	if err := c.ArtifactTokenConfig.check(); err != nil {
+		return err
+	}
+	if err := c.BranchDefaults.check(); err != nil {
 		return err
 	}
 	if c.SessionIdle <= 0 || c.SessionMaxAge <= 0 {

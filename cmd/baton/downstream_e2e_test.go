@@ -290,7 +290,8 @@ var nestedChildren = map[string]string{
 
 func TestDownstreamMultiProject(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		in := startBaton(t, e)
+		// No default branch protection: the target's main is force-pushed.
+		in := startBaton(t, e, withDefaultBranchProtection("none"))
 		in.startRunner(in.runnerToken(), 2)
 		in.project("templates", map[string]string{"child/lint.yml": "lint:\n  script: echo \"linting $CI_PROJECT_PATH from a template\"\n"})
 		target, _ := in.project("target", map[string]string{"README": "no CI on push\n"})

@@ -71,12 +71,16 @@ func (m *Main) openVariables(ctx context.Context) (*variables.Service, error) {
 
 // checkPush decides a push's ref updates against the project's protected
 // branches and tags: the policy's PushToProtectedRef for each updated
-// branch or tag, and for branch updates whether they may be forced.
-func (g gitAccess) checkPush(rules func(context.Context, int64) ([]*ci.ProtectedRef, error)) func(ctx context.Context, proj *ci.Project, username, password string, updates []gitserve.RefUpdate) (gitserve.PushDecision, error) {
+// branch or tag, and for branch updates whether they may be forced. While
+// the project has no branch (no default branch yet), its branches are
+// protected as the instance's default branch protection says
+// (PushToEmptyProject).
+func (g gitAccess) checkPush(rules func(context.Context, int64) ([]*ci.ProtectedRef, error), prot ci.BranchProtection) func(ctx context.Context, proj *ci.Project, username, password string, updates []gitserve.RefUpdate) (gitserve.PushDecision, error) {
 	return func(ctx context.Context, proj *ci.Project, username, password string, updates []gitserve.RefUpdate) (gitserve.PushDecision, error) {
 		var d gitserve.PushDecision
 		rs, err := rules(ctx, proj.ID)
-		if err != nil || len(rs) == 0 {
+		empty := proj.DefaultBranch == "" && prot.ProtectsEmptyProject()
+		if err != nil || len(rs) == 0 && !empty {
 			return d, err
 		}
 		who, err := g.check(ctx, proj, username, password, policy.PushCode)
@@ -86,6 +90,18 @@ func (g gitAccess) checkPush(rules func(context.Context, int64) ([]*ci.Protected
 		for _, u := range updates {
 			if !u.Tag && !isBranch(u.Ref) {
 				continue
+			}
+			if empty && !u.Tag {
+				if err := g.policy.PushToEmptyProject(ctx, who, proj, prot); err != nil {
+					if ci.KindOf(err) != ci.KindForbidden {
+						return d, err
+					}
+					if d.Refused == nil {
+						d.Refused = map[string]string{}
+					}
+					d.Refused[u.Ref] = ci.MessageOf(err)
+					continue
+				}
 			}
 			change := policy.RefChange{Name: u.Name, Tag: u.Tag, Created: u.Created, Deleted: u.Deleted}
 			if err := g.policy.PushToProtectedRef(ctx, who, proj, rs, change); err != nil {

@@ -150,6 +150,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Planner = planner.New(gitSource{m.Repos}, db, m.Scheduler, m.Policy, planner.Options{ExternalURL: m.Config.ExternalURL, Version: version, Logger: m.Logger, Includes: m.includes(db), Variables: m.Variables,
+		DefaultBranchCreated: m.protectDefaultBranch,
 		Limits: planner.Limits{MaxPlanBytes: m.Config.MaxPlanBytes, MaxVariableBytes: m.Config.MaxVariableBytes, MaxVariables: m.Config.MaxVariables,
 			MaxChangedPaths: m.Config.MaxChangedPaths}})
 	m.Artifacts = &artifacts.Service{Store: db, Blobs: m.Blobs, RedirectDownloads: m.Config.ArtifactDownload == "redirect",
@@ -184,7 +185,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Resolve:       db.ProjectByFullPath,
 		AuthorizeUser: gitAccess{m.Auth, m.Policy}.authorize,
 		OnPush:        m.onPush,
-		CheckPush:     gitAccess{m.Auth, m.Policy}.checkPush(db.ListProtectedRefs),
+		CheckPush:     gitAccess{m.Auth, m.Policy}.checkPush(db.ListProtectedRefs, m.Config.branchProtection),
 	}
 	if m.AdminToken, err = bootstrap(ctx, db); err != nil {
 		return err

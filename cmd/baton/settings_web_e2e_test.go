@@ -116,7 +116,9 @@ func TestGroupAndInstanceVariablesPages(t *testing.T) {
 // delivery goes to the new URL with the new token and is listed on the
 // edit page; a Developer can do neither.
 func TestProtectedTagsAndHookEditPages(t *testing.T) {
-	in := startBaton(t, engines()[0], func(c *Config) { c.AllowLocalWebhooks, c.WebhookPoll = true, 20*time.Millisecond })
+	// No default branch protection: the test counts the branch rules.
+	in := startBaton(t, engines()[0], func(c *Config) { c.AllowLocalWebhooks, c.WebhookPoll = true, 20*time.Millisecond },
+		withDefaultBranchProtection("none"))
 	pid, _ := in.project("app", map[string]string{".gitlab-ci.yml": "build:\n  script: [true]\n"})
 	in.latestPipeline(pid) // the hook's test event needs one
 	b := newBrowser(t, in.url)

@@ -403,7 +403,8 @@ func TestServerMasksTrace(t *testing.T) {
 // with GitLab's message, and lets the rest through.
 func TestProtectedPush(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		in := startBaton(t, e, withSecretsKey(testSecretsKey))
+		// No default branch protection: the test protects main itself.
+		in := startBaton(t, e, withSecretsKey(testSecretsKey), withDefaultBranchProtection("none"))
 		id, r := in.project("app", map[string]string{"README": "one\n"})
 		P := fmt.Sprintf("/api/v4/projects/%d", id)
 		in.api("POST", P+"/protected_branches", url.Values{"name": {"main"}}, http.StatusCreated, nil)
@@ -502,7 +503,8 @@ func TestSecretsKeyAtStart(t *testing.T) {
 // the HTML, not even in the edit forms; Developers get no page.
 func TestVariablesPage(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
-		in := startBaton(t, e, withSecretsKey(testSecretsKey))
+		// No default branch protection: the page's list is the form's.
+		in := startBaton(t, e, withSecretsKey(testSecretsKey), withDefaultBranchProtection("none"))
 		id, _ := in.project("app", map[string]string{"README": "x\n"})
 		page := "/root/app/-/settings/ci_cd"
 		b := newBrowser(t, in.url)

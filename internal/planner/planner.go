@@ -92,6 +92,11 @@ type Options struct {
 	Variables Variables
 	Logger    *slog.Logger     // default slog.Default()
 	Now       func() time.Time // default time.Now, in UTC
+	// DefaultBranchCreated, if set, hears of a project's new default
+	// branch (set by its first push) before that push's pipeline is
+	// created: it may protect the branch (GitLab's default branch
+	// protection).
+	DefaultBranchCreated func(ctx context.Context, proj *ci.Project, branch string)
 }
 
 // Planner creates pipelines.

@@ -60,6 +60,9 @@ func (p *Planner) setDefaultBranch(ctx context.Context, proj *ci.Project, branch
 	if err := p.source.SetHEAD(ctx, proj.ID, branch); err != nil {
 		p.log.ErrorContext(ctx, "setting repository HEAD", "project_id", proj.ID, "branch", branch, "err", err)
 	}
+	if p.opts.DefaultBranchCreated != nil {
+		p.opts.DefaultBranchCreated(ctx, proj, branch)
+	}
 }
 
 // SkipCI reports whether a commit message asks not to run CI.

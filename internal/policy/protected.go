@@ -90,3 +90,31 @@ func (p *Policy) PushToProtectedRef(ctx context.Context, who *auth.Principal, pr
 	}
 	return nil
 }
+
+// msgEmptyProject is GitLab's answer to a push it refuses while the
+// project has no branch yet, on one line (git shows one line per ref).
+const msgEmptyProject = "A default branch (e.g. main) does not yet exist for %s. Ask a project Owner or Maintainer to create a default branch."
+
+// PushToEmptyProject decides whether who, who may push to proj
+// (PushCode), may create a branch while proj has none, under the
+// instance's default branch protection: as GitLab, every branch counts as
+// protected then unless protection is none; Maintainers, Owners and
+// administrators may push, Developers only when prot lets them make the
+// initial push; job tokens never push. The refusal is KindForbidden with
+// GitLab's message.
+func (p *Policy) PushToEmptyProject(ctx context.Context, who *auth.Principal, proj *ci.Project, prot ci.BranchProtection) error {
+	if !prot.ProtectsEmptyProject() {
+		return nil
+	}
+	lvl, err := p.pushLevel(ctx, who, proj)
+	if err != nil {
+		return err
+	}
+	if who.IsJob() {
+		lvl = ci.AccessNone
+	}
+	if lvl >= ci.AccessMaintainer || (lvl >= ci.AccessDeveloper && prot.DeveloperCanInitialPush()) {
+		return nil
+	}
+	return ci.Errorf(ci.KindForbidden, msgEmptyProject, proj.FullPath)
+}

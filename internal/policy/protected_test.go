@@ -73,3 +73,44 @@ func TestPushToProtectedRef(t *testing.T) {
 		}
 	}
 }
+
+// TestPushToEmptyProject is the table of who may create the first branch
+// of a project under each default branch protection level.
+func TestPushToEmptyProject(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.OpenSQLite(t)
+	pol := policy.New(db)
+	g := storetest.MustGroup(t, db, 0, ci.VisibilityPrivate)
+	proj := storetest.MustProject(t, db, g.ID, ci.VisibilityPrivate)
+	users := map[string]*auth.Principal{}
+	for name, lvl := range map[string]ci.AccessLevel{"developer": ci.AccessDeveloper, "maintainer": ci.AccessMaintainer, "owner": ci.AccessOwner} {
+		u := storetest.MustUser(t, db)
+		if err := db.SetMember(ctx, &ci.Member{UserID: u.ID, NamespaceID: g.ID, AccessLevel: lvl}); err != nil {
+			t.Fatal(err)
+		}
+		users[name] = &auth.Principal{User: u}
+	}
+	admin := storetest.MustUser(t, db)
+	admin.Admin = true
+	users["admin"] = &auth.Principal{User: admin}
+	users["job"] = &auth.Principal{Job: &ci.Job{ProjectID: proj.ID}, User: admin}
+
+	// Which of developer, maintainer, owner, admin, job may push, per level.
+	for _, tc := range []struct {
+		prot ci.BranchProtection
+		may  map[string]bool
+	}{
+		{ci.ProtectionNone, map[string]bool{"developer": true, "maintainer": true, "owner": true, "admin": true, "job": true}},
+		{ci.ProtectionPartial, map[string]bool{"developer": true, "maintainer": true, "owner": true, "admin": true}},
+		{ci.ProtectionFull, map[string]bool{"maintainer": true, "owner": true, "admin": true}},
+		{ci.ProtectionAgainstPushes, map[string]bool{"maintainer": true, "owner": true, "admin": true}},
+		{ci.ProtectionFullAfterInitialPush, map[string]bool{"developer": true, "maintainer": true, "owner": true, "admin": true}},
+	} {
+		for _, who := range []string{"developer", "maintainer", "owner", "admin", "job"} {
+			err := pol.PushToEmptyProject(ctx, users[who], proj, tc.prot)
+			if (err == nil) != tc.may[who] || err != nil && (ci.KindOf(err) != ci.KindForbidden || !strings.Contains(ci.MessageOf(err), "does not yet exist for "+proj.FullPath)) {
+				t.Errorf("%s under %s: %v, want allowed %v", who, tc.prot, err, tc.may[who])
+			}
+		}
+	}
+}
