@@ -51,7 +51,10 @@ func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatus
 // createCommitStatus is POST /projects/:id/statuses/:sha: an outside
 // system reports state (pending, running, success, failed, canceled) for
 // the commit under a name; reporting the same name and ref again updates
-// that status.
+// that status. As GitLab's, the status is also a job (stage external) of
+// the commit's pipeline (pipeline_id's, or the newest of the sha and ref,
+// or a new one with source external), which the runner queue never hands
+// out and whose state the pipeline's status follows.
 func (s *Server) createCommitStatus(c *call) (answer, error) {
 	proj, p, r := c.proj, c.p, c.r
 	q, err := c.params()
@@ -64,9 +67,6 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 	}
 	if !ci.CommitStatusStates[ci.Status(state)] {
 		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - state does not have a valid value (pending, running, success, failed, canceled)")
-	}
-	if err := unsupported(q, "pipeline_id"); err != nil {
-		return answer{}, err
 	}
 	name := q.Get("name")
 	if name == "" {
@@ -99,18 +99,27 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 		return answer{}, notFoundAs(err, "Commit")
 	}
 	cs.SHA = gc.SHA
-	pls, _, err := s.Store.ListPipelines(r.Context(), ci.PipelineFilter{ProjectID: proj.ID, SHA: gc.SHA, Ref: cs.Ref, Page: ci.Page{Page: 1, PerPage: 1}})
+	pl, err := s.statusPipeline(c, q.Get("pipeline_id"), gc.SHA, cs.Ref)
 	if err != nil {
 		return answer{}, err
 	}
-	if len(pls) > 0 {
-		cs.PipelineID = pls[0].ID
-		if cs.Ref == "" {
-			cs.Ref = pls[0].Ref
-		}
+	if cs.Ref == "" && pl != nil {
+		cs.Ref = pl.Ref
 	}
 	if cs.Ref == "" {
 		cs.Ref, _ = s.Code.DefaultBranch(r.Context(), proj.ID)
+	}
+	if pl == nil {
+		// GitLab creates an external pipeline for a commit without one.
+		if pl, err = s.Planner.CreateExternal(r.Context(), proj, cs.Ref, gc.SHA, p.UserID()); err != nil {
+			return answer{}, err
+		}
+	}
+	cs.PipelineID = pl.ID
+	// The status is a job of its pipeline, in stage external: it shows in
+	// the pipeline's graph and its state counts in the pipeline's.
+	if _, err := s.Scheduler.ReportExternal(r.Context(), pl, cs.Name, cs.Status, p.UserID()); err != nil {
+		return answer{}, err
 	}
 	now := time.Now().UTC()
 	switch cs.Status {
@@ -123,6 +132,29 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 		return answer{}, err
 	}
 	return created(s.commitStatus(r, cs)), nil
+}
+
+// statusPipeline is the pipeline a commit status on sha goes into:
+// pipeline_id's (404 unless it is a pipeline of sha, and of ref if given),
+// else the newest of sha (at ref if given), nil if there is none.
+func (s *Server) statusPipeline(c *call, rawID, sha, ref string) (*ci.Pipeline, error) {
+	ctx := c.r.Context()
+	if rawID != "" {
+		id, err := strconv.ParseInt(rawID, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - pipeline_id is invalid")
+		}
+		pl, err := s.Store.PipelineByID(ctx, id)
+		if ci.IsNotFound(err) || (err == nil && (pl.ProjectID != c.proj.ID || pl.SHA != sha || (ref != "" && pl.Ref != ref))) {
+			return nil, ci.Errorf(ci.KindNotFound, "404 Pipeline Not Found")
+		}
+		return pl, err
+	}
+	pls, _, err := s.Store.ListPipelines(ctx, ci.PipelineFilter{ProjectID: c.proj.ID, SHA: sha, Ref: ref, Page: ci.Page{Page: 1, PerPage: 1}})
+	if err != nil || len(pls) == 0 {
+		return nil, err
+	}
+	return pls[0], nil
 }
 
 // listCommitStatuses is GET /projects/:id/repository/commits/:sha/statuses

@@ -50,7 +50,9 @@ func (s *Server) jobIn(r *http.Request, proj *ci.Project) (*ci.Job, error) {
 		return nil, err
 	}
 	j, err := s.Store.JobByID(r.Context(), id)
-	if ci.IsNotFound(err) || (err == nil && j.ProjectID != proj.ID) {
+	// An external commit status is no job of /jobs (GitLab lists it only
+	// with the commit's statuses).
+	if ci.IsNotFound(err) || (err == nil && (j.ProjectID != proj.ID || j.External())) {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Job %d Not Found in project %s", id, proj.FullPath)
 	}
 	return j, err

@@ -62,6 +62,8 @@ type Scheduler interface {
 	RetryJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 	PlayJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
 	UnscheduleJob(ctx context.Context, jobID, userID int64) (*ci.Job, error)
+	// ReportExternal sets an external commit status's job in a pipeline.
+	ReportExternal(ctx context.Context, pl *ci.Pipeline, name string, st ci.Status, userID int64) (*ci.Job, error)
 }
 
 // Planner creates pipelines from the project's CI configuration at a ref
@@ -71,6 +73,9 @@ type Planner interface {
 	Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipeline, error)
 	// Lint checks a configuration as GitLab's CI lint does.
 	Lint(ctx context.Context, req planner.LintRequest) (*ciconfig.LintResult, error)
+	// CreateExternal creates the source-external pipeline of a commit
+	// status on a commit without a pipeline.
+	CreateExternal(ctx context.Context, proj *ci.Project, ref, sha string, userID int64) (*ci.Pipeline, error)
 }
 
 // Repos creates and removes a project's git repository and sets its

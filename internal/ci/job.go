@@ -104,6 +104,11 @@ type JobSpec struct {
 	// Trigger makes the job a bridge: no runner runs it; it creates a
 	// downstream pipeline (internal/downstream).
 	Trigger *TriggerSpec `json:"trigger,omitempty"`
+	// External makes the job an external commit status (GitLab's
+	// GenericCommitStatus): an outside system reports its status through
+	// POST /projects/:id/statuses/:sha; no runner runs it and the
+	// scheduler's sweeps leave it alone.
+	External bool `json:"external,omitempty"`
 }
 
 // MaxCaches is GitLab's limit on the caches of one job.
@@ -137,6 +142,50 @@ type CacheSpec struct {
 // Bridge reports whether the job is a bridge job (trigger:), which no
 // runner picks up.
 func (j *Job) Bridge() bool { return j.Spec.Trigger != nil }
+
+// External reports whether the job is an external commit status, whose
+// status an outside system reports; no runner picks it up.
+func (j *Job) External() bool { return j.Spec.External }
+
+// An external job's stage, as GitLab's GenericCommitStatus: after every
+// stage of the pipeline's configuration.
+const (
+	ExternalStage    = "external"
+	ExternalStageIdx = 1_000_000
+)
+
+// NewExternalJob is a job for the external commit status name in pipeline
+// pl, with status st for userID, stamped at now (GitLab's
+// GenericCommitStatus: stage "external", never allowed to fail).
+func NewExternalJob(pl *Pipeline, name string, st Status, userID int64, now time.Time) *Job {
+	j := &Job{ProjectID: pl.ProjectID, PipelineID: pl.ID, Name: name, Stage: ExternalStage, StageIdx: ExternalStageIdx,
+		Status: st, UserID: userID, Attempt: 1, CreatedAt: now, UpdatedAt: now,
+		Spec: JobSpec{Name: name, Stage: ExternalStage, When: WhenOnSuccess, External: true}}
+	j.StampExternal(st, now)
+	return j
+}
+
+// StampExternal moves external job j to st at now, setting the times that
+// go with it: pending queues it, running starts it, a final status
+// finishes it (starting it too if it never ran).
+func (j *Job) StampExternal(st Status, now time.Time) {
+	j.Status, j.UpdatedAt = st, now
+	switch {
+	case st == StatusPending:
+		if j.QueuedAt == nil {
+			j.QueuedAt = &now
+		}
+	case st == StatusRunning:
+		if j.StartedAt == nil {
+			j.StartedAt = &now
+		}
+	case st.Finished():
+		if j.StartedAt == nil {
+			j.StartedAt = &now
+		}
+		j.FinishedAt = &now
+	}
+}
 
 // Inherits reports whether the job inherits the global variable key.
 func (s *JobSpec) Inherits(key string) bool {

@@ -72,6 +72,9 @@ const (
 	// SourceSchedule is a pipeline a pipeline schedule created; rules see
 	// $CI_PIPELINE_SOURCE == "schedule".
 	SourceSchedule = "schedule"
+	// SourceExternal is a pipeline created for a commit status an outside
+	// system reported (POST /statuses/:sha) on a commit without one.
+	SourceExternal = "external"
 )
 
 // When values of a job.

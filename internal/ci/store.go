@@ -174,8 +174,8 @@ type JobFilter struct {
 	// their scripts, variables, images or artifacts.
 	ScheduleOnly   bool
 	IncludeRetried bool
-	// Kind limits the list to builds (jobs runners run) or bridges
-	// (trigger: jobs); "" lists both.
+	// Kind limits the list to builds (jobs runners run), bridges
+	// (trigger: jobs) or external commit statuses; "" lists all.
 	Kind      JobKind
 	Page           // PerPage 0 = no limit
 	Ascending bool // by id; default newest first
@@ -188,6 +188,8 @@ type JobKind string
 const (
 	JobKindBuilds  JobKind = "builds"
 	JobKindBridges JobKind = "bridges"
+	// JobKindExternal are external commit statuses (Job.External).
+	JobKindExternal JobKind = "external"
 )
 
 // JobStore keeps jobs, their traces and job-token lookups.

@@ -173,8 +173,9 @@ func (s *Scheduler) RetryPipeline(ctx context.Context, pipelineID, userID int64)
 	}
 	var skippedJobs []*ci.Job
 	for _, j := range jobs {
-		switch j.Status {
-		case ci.StatusFailed, ci.StatusCanceled:
+		switch {
+		case j.External(): // GitLab retries builds and bridges, not external statuses
+		case j.Status == ci.StatusFailed || j.Status == ci.StatusCanceled:
 			// The listing holds only the scheduling part of each spec; a new
 			// attempt copies the whole one.
 			full, err := s.store.JobByID(ctx, j.ID)
@@ -184,7 +185,7 @@ func (s *Scheduler) RetryPipeline(ctx context.Context, pipelineID, userID int64)
 			if _, err := s.newAttempt(ctx, full, userID, false); err != nil && !ci.IsConflict(err) {
 				return err
 			}
-		case ci.StatusSkipped:
+		case j.Status == ci.StatusSkipped:
 			skippedJobs = append(skippedJobs, j)
 		}
 	}

@@ -30,8 +30,10 @@ func (s *Scheduler) cancel(ctx context.Context, j *ci.Job) (bool, error) {
 		if to == "" {
 			return false, nil
 		}
-		if to == ci.StatusCanceling && j.Bridge() {
-			to = ci.StatusCanceled // no runner holds a bridge; its downstream pipeline is canceled with it
+		if to == ci.StatusCanceling && (j.Bridge() || j.External()) {
+			// No runner holds a bridge (its downstream pipeline is canceled
+			// with it) or an external status.
+			to = ci.StatusCanceled
 		}
 		c := *j
 		c.Status = to

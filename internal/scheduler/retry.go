@@ -81,8 +81,9 @@ func nextAttempt(old *ci.Job, userID int64) *ci.Job {
 
 // retryable reports whether a user may retry j: a finished latest attempt
 // that ran or was meant to (GitLab: success, failed or canceled).
+// An external status is its outside system's to report again, never retried.
 func retryable(j *ci.Job) bool {
-	if j.Retried {
+	if j.Retried || j.External() {
 		return false
 	}
 	switch j.Status {

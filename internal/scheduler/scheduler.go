@@ -103,6 +103,9 @@ type Store interface {
 	NextScheduledAt(ctx context.Context) (time.Time, error)
 	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
 	RetryJob(ctx context.Context, old, next *ci.Job) error
+	// AddJob inserts a job into its existing pipeline; a second current
+	// external job of one name is KindConflict.
+	AddJob(ctx context.Context, j *ci.Job) error
 }
 
 // New returns a Scheduler on store.

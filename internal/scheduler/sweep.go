@@ -81,7 +81,9 @@ func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
 	now := s.opts.Now()
 	var errs []error
 	for _, j := range jobs {
-		if j.StartedAt == nil || j.Bridge() { // a bridge waits as long as its downstream pipeline runs
+		// A bridge waits as long as its downstream pipeline runs, an
+		// external status as long as its outside system says.
+		if j.StartedAt == nil || j.Bridge() || j.External() {
 			continue
 		}
 		if now.Sub(*j.StartedAt) > s.opts.JobTimeout(ctx, j)+s.opts.TimeoutGrace {
@@ -99,7 +101,7 @@ func (s *Scheduler) sweepPending(ctx context.Context) error {
 	before := s.opts.Now().Add(-s.opts.PendingTimeout)
 	var errs []error
 	for _, j := range jobs {
-		if j.QueuedAt != nil && j.QueuedAt.Before(before) {
+		if j.QueuedAt != nil && j.QueuedAt.Before(before) && !j.External() { // no runner waits for an external status
 			errs = append(errs, s.fail(ctx, j, ci.FailureStuck, CauseStuckPending))
 		}
 	}

@@ -24,7 +24,8 @@ func schedSpec(s *ci.JobSpec) ci.JobSpec {
 	return ci.JobSpec{Name: s.Name, Stage: s.Stage, When: s.When, AllowFailure: s.AllowFailure,
 		AllowFailureExitCodes: s.AllowFailureExitCodes, Needs: s.Needs, HasNeeds: s.HasNeeds,
 		NodeIndex: s.NodeIndex, NodeTotal: s.NodeTotal, Timeout: s.Timeout, Retry: s.Retry,
-		Interruptible: s.Interruptible, Trigger: s.Trigger, StartIn: s.StartIn, Deploy: s.Deploy, ResourceGroup: s.ResourceGroup}
+		Interruptible: s.Interruptible, Trigger: s.Trigger, StartIn: s.StartIn, Deploy: s.Deploy, ResourceGroup: s.ResourceGroup,
+		External: s.External}
 }
 
 func scanJob(row interface{ Scan(...any) error }) (*ci.Job, error) {
@@ -91,11 +92,12 @@ func (db *DB) insertJob(ctx context.Context, tx *sql.Tx, j *ci.Job, at time.Time
 	err = db.queryRow(ctx, tx,
 		`INSERT INTO jobs (project_id, pipeline_id, name, stage, stage_idx, status, spec, sched, retried, attempt,
 			runner_id, token_hash, failure_reason, exit_code, user_id, trace_size, created_at, queued_at, started_at,
-			finished_at, updated_at, erased_at, bridge, scheduled_at, resource_group)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			finished_at, updated_at, erased_at, bridge, scheduled_at, resource_group, external)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.ProjectID, j.PipelineID, j.Name, j.Stage, j.StageIdx, string(j.Status), string(spec), string(sched), j.Retried, j.Attempt,
 		j.RunnerID, nullStr(j.TokenHash), j.FailureReason, nullInt(j.ExitCode), j.UserID, db.t(j.CreatedAt),
-		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge(), db.tp(j.ScheduledAt), j.Spec.ResourceGroup).Scan(&j.ID)
+		db.tp(j.QueuedAt), db.tp(j.StartedAt), db.tp(j.FinishedAt), db.t(j.UpdatedAt), db.tp(j.ErasedAt), j.Bridge(), db.tp(j.ScheduledAt),
+		j.Spec.ResourceGroup, j.External()).Scan(&j.ID)
 	if err != nil {
 		return db.violation(err, "creating job", "job token already in use")
 	}
@@ -165,9 +167,11 @@ func (db *DB) ListJobs(ctx context.Context, f ci.JobFilter) ([]*ci.Job, int, err
 	}
 	switch f.Kind {
 	case ci.JobKindBuilds:
-		add(`NOT bridge`)
+		add(`NOT bridge AND NOT external`)
 	case ci.JobKindBridges:
 		add(`bridge`)
+	case ci.JobKindExternal:
+		add(`external`)
 	}
 	where := ""
 	if len(conds) > 0 {
@@ -305,14 +309,27 @@ func (db *DB) RetryJob(ctx context.Context, old, next *ci.Job) error {
 	return nil
 }
 
+// AddJob inserts j into its existing pipeline (an external commit status,
+// ci.NewExternalJob), setting j.ID. A second current external job of the
+// same name in the pipeline is KindConflict.
+func (db *DB) AddJob(ctx context.Context, j *ci.Job) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return db.insertJob(ctx, tx, j, now()) })
+	if err != nil {
+		j.ID = 0
+		return err
+	}
+	db.eventsRecorded(ctx, j.PipelineID)
+	return nil
+}
+
 // ListStaleJobs returns up to limit active (running or canceling) jobs whose
-// UpdatedAt is before before, least recently updated first. Bridge jobs,
-// which no runner reports on, are not listed.
+// UpdatedAt is before before, least recently updated first. Bridge and
+// external jobs, which no runner reports on, are not listed.
 func (db *DB) ListStaleJobs(ctx context.Context, before time.Time, limit int) ([]*ci.Job, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status IN ('running', 'canceling') AND NOT bridge AND updated_at < ?
+	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE status IN ('running', 'canceling') AND NOT bridge AND NOT external AND updated_at < ?
 		ORDER BY updated_at, id LIMIT `+fmt.Sprint(limit), db.t(before))
 }
 

@@ -26,7 +26,7 @@ func (db *DB) AssignNextJob(ctx context.Context, r *ci.Runner, tokenHash string,
 	if r.Paused || (len(r.Tags) == 0 && !r.RunUntagged) {
 		return nil, none
 	}
-	conds := []string{`j.status = 'pending'`, `NOT j.bridge`} // bridges are internal/downstream's
+	conds := []string{`j.status = 'pending'`, `NOT j.bridge`, `NOT j.external`} // bridges are internal/downstream's; external jobs an outside system's
 	var args []any
 	switch r.RunnerType {
 	case ci.RunnerProject:
