@@ -53,3 +53,60 @@ func TestMissingCrossPipelineDependency(t *testing.T) {
 		})
 	}
 }
+
+// needs:pipeline:job into the parent pipeline, as GitLab's
+// valid_cross_pipeline?: the named job must have succeeded; an optional
+// need may name a job the (valid, upstream) pipeline lacks.
+func TestUpstreamNeedRules(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	parent := e.pipeline([]string{"build", "test"},
+		ci.JobSpec{Name: "gen", Stage: "build", Script: []string{"false"}},
+		ci.JobSpec{Name: "bridge 1", Stage: "test", Trigger: &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}}},
+		ci.JobSpec{Name: "bridge 2", Stage: "test", Trigger: &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}}},
+		ci.JobSpec{Name: "bridge 3", Stage: "test", Trigger: &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}}})
+	gen := e.takeJob(e.runner)
+	finish(t, e, gen, "failed")
+	var bridges []*ci.Job
+	for _, name := range []string{"bridge 1", "bridge 2", "bridge 3"} {
+		b, _, err := e.db.ListJobs(ctx, ci.JobFilter{PipelineID: parent.ID, Name: name})
+		if err != nil || len(b) != 1 {
+			t.Fatalf("%s: %v %v", name, b, err)
+		}
+		bridges = append(bridges, b[0])
+	}
+	// Each child pipeline hangs below its own bridge.
+	child := func(n ci.Need) *ci.Pipeline {
+		b := bridges[0]
+		bridges = bridges[1:]
+		p := &ci.Pipeline{ProjectID: e.project.ID, Ref: "main", SHA: testSHA, Source: ci.SourceParentPipeline, UserID: e.admin.ID,
+			Parent: &ci.PipelineLink{ParentPipelineID: parent.ID, ParentProjectID: e.project.ID, ParentJobID: b.ID, Depth: 1, ChildDepth: 1}}
+		e.create(p, &ci.PipelinePlan{Stages: []string{"test"}, Jobs: []ci.JobSpec{{Name: "use", Stage: "test", When: ci.WhenOnSuccess,
+			Script: []string{"true"}, HasNeeds: true, Needs: []ci.Need{n}}}})
+		return p
+	}
+	pid := itoa(parent.ID)
+
+	failed := child(ci.Need{Job: "gen", Pipeline: pid, Artifacts: true})
+	expect(t, e.requestJob(e.runner, ""), http.StatusNoContent)
+	jobs, _, _ := e.db.ListJobs(ctx, ci.JobFilter{PipelineID: failed.ID})
+	if j := e.job(jobs[0].ID); j.Status != ci.StatusFailed || j.FailureReason != ci.FailureMissingDependency {
+		t.Fatalf("needing a failed job: %s (%s)", j.Status, j.FailureReason)
+	}
+	if log, _ := e.db.ReadTrace(ctx, jobs[0].ID, 0, 1<<20); !strings.Contains(string(log), `job "gen" of pipeline `+pid+" is failed") {
+		t.Fatalf("log %q", log)
+	}
+
+	absent := child(ci.Need{Job: "nope", Pipeline: pid, Artifacts: true})
+	expect(t, e.requestJob(e.runner, ""), http.StatusNoContent)
+	jobs, _, _ = e.db.ListJobs(ctx, ci.JobFilter{PipelineID: absent.ID})
+	if j := e.job(jobs[0].ID); j.FailureReason != ci.FailureMissingDependency {
+		t.Fatalf("needing an absent job: %s (%s)", j.Status, j.FailureReason)
+	}
+
+	optional := child(ci.Need{Job: "nope", Pipeline: pid, Artifacts: true, Optional: true})
+	got := e.takeJob(e.runner)
+	if got.JobInfo.PipelineID != optional.ID || len(got.Dependencies) != 0 {
+		t.Fatalf("optional need of an absent job: job of pipeline %d, dependencies %+v", got.JobInfo.PipelineID, got.Dependencies)
+	}
+}
