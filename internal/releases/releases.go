@@ -70,6 +70,13 @@ func (s *Service) CreateFromJob(ctx context.Context, j *ci.Job) (*ci.Release, er
 		return nil, err
 	}
 	if err := s.Store.CreateRelease(ctx, r, s.MaxLinksPerRelease()); err != nil {
+		// The runner sending its success again (the first answer was
+		// lost) finds the release this very job created: that is success.
+		if ci.IsConflict(err) {
+			if had, herr := s.Store.ReleaseByTag(ctx, r.ProjectID, r.TagName); herr == nil && had.JobID == j.ID {
+				return had, nil
+			}
+		}
 		return nil, err
 	}
 	return r, nil
