@@ -358,6 +358,25 @@ func TestReleasesE2E(t *testing.T) {
 			t.Errorf("releases page: %d\n%s", status, body)
 		}
 
+		// A second pipeline for the tag: its release job's script passes,
+		// but the tag has its release already: the job fails as GitLab's
+		// release-cli step would fail it, saying why in its log.
+		var again apiPipeline
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline", pid), url.Values{"ref": {"v1.0.0"}}, http.StatusCreated, &again)
+		if again = in.waitPipeline(pid, again.ID, 60*time.Second, "success", "failed"); again.Status != "failed" {
+			t.Errorf("second tag pipeline %s, want failed: %s", again.Status, statuses(in.jobs(pid, again.ID, false)))
+		}
+		if rj := in.jobs(pid, again.ID, false)["release"]; len(rj) != 1 || rj[0].Status != "failed" || rj[0].FailureReason != "script_failure" {
+			t.Errorf("second release job: %+v", rj)
+		} else if log := in.trace(pid, rj[0].ID); !strings.Contains(log, "releasing v1.0.0") ||
+			!strings.Contains(log, "ERROR: Job failed: the release could not be created: Release already exists") {
+			t.Errorf("second release job's log:\n%s", log)
+		}
+		in.api("GET", fmt.Sprintf("/api/v4/projects/%d/releases", pid), nil, http.StatusOK, &rels)
+		if len(rels) != 1 || rels[0].Description != fmt.Sprintf("Built by pipeline %d", pl.ID) {
+			t.Errorf("releases after the second pipeline: %+v", rels)
+		}
+
 		// The API: create (at a ref), edit, links, delete; who may what.
 		base := fmt.Sprintf("/api/v4/projects/%d/releases", pid)
 		var made apiRelease

@@ -144,7 +144,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// held request twice per new job.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
-		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy, m.Releases}, Coverage: db, Delayed: m.delayedWake(db), Resources: m.Resources})
+		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db, Delayed: m.delayedWake(db), Resources: m.Resources})
 	m.Deploy.Jobs, m.Resources.Jobs = m.Scheduler, m.Scheduler
 	if m.Variables, err = m.openVariables(ctx); err != nil {
 		return err
@@ -167,6 +167,7 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxPublished: int(m.Config.MaxPublished),
 		JUnit:        junit.Limits{MaxBytes: m.Config.MaxJUnitMiB << 20, MaxCases: int(m.Config.MaxJUnitCases)},
 		TraceLimit:   m.Config.TraceLimitMB << 20, Logger: m.Logger, Variables: m.Variables,
+		Releases: m.Releases,
 	})
 	m.API = &api.Server{Store: db, Auth: m.Auth, Policy: m.Policy, Scheduler: m.Scheduler, Planner: m.Planner, Repos: m.Repos,
 		Blobs: m.Blobs, Artifacts: m.Artifacts, ArtifactTokens: m.ArtifactTokens, Variables: m.Variables, Events: m.Events, Code: m.Repos, Hooks: m.Hooks, Automation: m.apiAutomation(), Environments: m.Deploy, Releases: m.Releases,

@@ -55,7 +55,7 @@ var (
 	_ api.Environments     = (*deploy.Service)(nil)
 	_ resourcegroup.Jobs   = (*scheduler.Scheduler)(nil)
 	_ scheduler.Resources  = (*resourcegroup.Service)(nil)
-	_ scheduler.Events     = (*releases.Service)(nil)
+	_ runnerapi.Releaser   = (*releases.Service)(nil)
 	_ api.Releases         = (*releases.Service)(nil)
 	_ releases.Code        = (*gitserve.Repos)(nil)
 	_ api.HookTester       = (*hooks.Service)(nil)

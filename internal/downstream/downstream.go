@@ -27,7 +27,7 @@ import (
 // Store is what running bridges reads and compare-and-sets (store.DB).
 type Store interface {
 	ci.DownstreamStore
-	ListActiveBridges(ctx context.Context, limit int) ([]*ci.Job, error)
+	ListActiveBridges(ctx context.Context, afterID int64, limit int) ([]*ci.Job, error)
 	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
 	AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error)
 	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
@@ -87,7 +87,8 @@ type Service struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 
-	wake chan struct{}
+	wake       chan struct{}
+	sweepBatch int // tests: a smaller page than sweepBatch
 }
 
 // New returns a Service; see its fields.
@@ -164,24 +165,34 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// sweepBatch bounds the bridges one Sweep reads.
+// sweepBatch bounds the bridges one page of a Sweep reads.
 const sweepBatch = 200
 
-// Sweep acts on every active bridge: a pending one gets its downstream
-// pipeline, a running one (strategy: depend) takes its pipeline's final
-// status.
+// Sweep acts on every active bridge, a page of sweepBatch at a time (so
+// that many bridges waiting on blocked downstream pipelines never starve
+// the others): a pending one gets its downstream pipeline, a running one
+// (strategy: depend) takes its pipeline's final status (dependStatus).
 func (s *Service) Sweep(ctx context.Context) error {
-	bridges, err := s.Store.ListActiveBridges(ctx, sweepBatch)
-	if err != nil {
-		return err
+	batch := s.sweepBatch
+	if batch <= 0 {
+		batch = sweepBatch
 	}
 	var errs []error
-	for _, b := range bridges {
-		if err := s.handle(ctx, b); err != nil {
-			errs = append(errs, fmt.Errorf("bridge job %d: %w", b.ID, err))
+	for after := int64(0); ; {
+		bridges, err := s.Store.ListActiveBridges(ctx, after, batch)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for _, b := range bridges {
+			if err := s.handle(ctx, b); err != nil {
+				errs = append(errs, fmt.Errorf("bridge job %d: %w", b.ID, err))
+			}
+			after = b.ID
+		}
+		if len(bridges) < batch || ctx.Err() != nil {
+			return errors.Join(errs...)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func (s *Service) handle(ctx context.Context, b *ci.Job) error {
@@ -207,7 +218,7 @@ func (s *Service) handle(ctx context.Context, b *ci.Job) error {
 
 // created moves bridge b on once its downstream pipeline child exists: a
 // bridge without strategy: depend succeeds; one with it runs until child
-// finishes, then takes child's status.
+// finishes, then takes child's status (dependStatus).
 func (s *Service) created(ctx context.Context, b *ci.Job, child *ci.Pipeline) error {
 	if !b.Spec.Trigger.Depend {
 		return s.finish(ctx, b, ci.StatusSuccess, "", "")
@@ -227,11 +238,28 @@ func (s *Service) created(ctx context.Context, b *ci.Job, child *ci.Pipeline) er
 		}
 		*b = c
 	}
-	if !child.Status.Finished() {
+	to, ok := dependStatus(child.Status)
+	if !ok {
 		return nil
 	}
-	// The bridge fails, succeeds or is canceled as its pipeline did.
-	return s.finish(ctx, b, child.Status, "", "")
+	return s.finish(ctx, b, to, "", "")
+}
+
+// dependStatus is the status a strategy: depend bridge takes from its
+// downstream pipeline's, GitLab's Ci::Bridge#inherit_status_from_downstream!:
+// success and canceled are inherited, a failed or skipped pipeline fails
+// the bridge. Any other status (running, and manual: a pipeline blocked
+// on a manual job) leaves the bridge running until the pipeline moves on,
+// as in GitLab (gitlab-org/gitlab#361574): playing the manual job, or
+// canceling the pipeline, ends it.
+func dependStatus(child ci.Status) (ci.Status, bool) {
+	switch child {
+	case ci.StatusSuccess, ci.StatusCanceled:
+		return child, true
+	case ci.StatusFailed, ci.StatusSkipped:
+		return ci.StatusFailed, true
+	}
+	return "", false
 }
 
 // finish moves bridge b to a final status (unless someone moved it first),

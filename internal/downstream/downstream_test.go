@@ -10,6 +10,7 @@ import (
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
 	"github.com/batonci/baton/internal/policy"
+	"github.com/batonci/baton/internal/scheduler"
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/storetest"
 	"github.com/batonci/baton/internal/testpg"
@@ -131,6 +132,94 @@ func TestRequest(t *testing.T) {
 					t.Fatalf("got %v (%+v), want %s: %s", err, r, tc.reason, tc.why)
 				}
 			})
+		}
+	})
+}
+
+// A strategy: depend bridge follows its downstream pipeline as GitLab's
+// inherit_status_from_downstream!: a skipped pipeline fails it, a blocked
+// (manual) or running one leaves it running.
+func TestDependBridgeStatus(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := storetest.MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := storetest.MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		s := New(Service{Store: db, Scheduler: scheduler.New(db, scheduler.Options{})})
+		for _, c := range []struct{ child, want ci.Status }{
+			{ci.StatusSuccess, ci.StatusSuccess},
+			{ci.StatusFailed, ci.StatusFailed},
+			{ci.StatusCanceled, ci.StatusCanceled},
+			{ci.StatusSkipped, ci.StatusFailed},
+			{ci.StatusManual, ci.StatusRunning},
+			{ci.StatusRunning, ci.StatusRunning},
+			{ci.StatusPending, ci.StatusRunning},
+		} {
+			t.Run(string(c.child), func(t *testing.T) {
+				b := chain(t, db, proj, u.ID, nil, nil, &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}, Depend: true})
+				if err := s.created(ctx, b, &ci.Pipeline{ID: -1, Status: c.child}); err != nil {
+					t.Fatal(err)
+				}
+				got, err := db.JobByID(ctx, b.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Status != c.want {
+					t.Fatalf("child %s: bridge %s, want %s", c.child, got.Status, c.want)
+				}
+			})
+		}
+	})
+}
+
+// A sweep reaches every active bridge, however many depend bridges wait on
+// blocked downstream pipelines before it: the last one, whose pipeline
+// succeeded, succeeds.
+func TestSweepPagesThroughBridges(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := storetest.MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := storetest.MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		s := New(Service{Store: db, Scheduler: scheduler.New(db, scheduler.Options{})})
+		s.sweepBatch = 2
+		depend := func() *ci.TriggerSpec {
+			return &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}, Depend: true}
+		}
+		var bridges []*ci.Job
+		for i := range 5 {
+			b := chain(t, db, proj, u.ID, nil, nil, depend())
+			bridges = append(bridges, b)
+			// Its downstream pipeline: blocked on a manual job, but for
+			// the last one, which succeeded.
+			child := chain(t, db, proj, u.ID, b, &ci.PipelineLink{Depth: 1, ChildDepth: 1}, nil)
+			pl, err := db.PipelineByID(ctx, child.PipelineID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl.Status = ci.StatusManual
+			if i == 4 {
+				pl.Status = ci.StatusSuccess
+			}
+			if err := db.UpdatePipeline(ctx, pl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range bridges {
+			got, err := db.JobByID(ctx, b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ci.StatusRunning
+			if i == 4 {
+				want = ci.StatusSuccess
+			}
+			if got.Status != want {
+				t.Errorf("bridge %d: %s, want %s", i, got.Status, want)
+			}
 		}
 	})
 }

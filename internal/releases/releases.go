@@ -1,6 +1,7 @@
-// Package releases honours the release: keyword: when a job with one
-// succeeds, the release it describes (its fields expanded with the job's
-// variables) is created with its asset links. Asset links may point at
+// Package releases honours the release: keyword: when the script of a job
+// with one succeeds, the release it describes (its fields expanded with
+// the job's variables) is created with its asset links before the job is
+// marked successful, or the job fails. Asset links may point at
 // Baton's pipeline-scoped artifact routes, so that a release's downloads
 // are the pipeline's artifacts.
 package releases
@@ -55,25 +56,30 @@ func (s *Service) MaxLinksPerRelease() int {
 	return s.MaxLinks
 }
 
-// Pipeline is part of scheduler.Events; releases follow jobs only.
-func (s *Service) Pipeline(context.Context, *ci.Pipeline) {}
-
-// Job hears a job's new status (scheduler.Events): a successful job with a
-// release: creates its release. Failures (a release of that tag exists
-// already, an invalid link) are logged: the job succeeded either way.
-func (s *Service) Job(ctx context.Context, j *ci.Job) {
-	if j.Status != ci.StatusSuccess || j.Spec.Release == nil {
-		return
+// CreateFromJob creates the release of j's release: keyword (the runner
+// API calls it when the job's script succeeded, before the job is marked
+// successful). A release of that tag that exists already is KindConflict,
+// an invalid field or link KindInvalid: the job fails, as release-cli's
+// step would fail it in GitLab.
+func (s *Service) CreateFromJob(ctx context.Context, j *ci.Job) (*ci.Release, error) {
+	if j.Spec.Release == nil {
+		return nil, ci.Errorf(ci.KindInvalid, "the job has no release")
 	}
 	r, err := s.FromJob(ctx, j)
-	if err == nil {
-		err = s.Store.CreateRelease(ctx, r, s.MaxLinksPerRelease())
-	}
 	if err != nil {
-		s.log().WarnContext(ctx, "release not created", "job_id", j.ID, "project_id", j.ProjectID, "err", err)
-		return
+		return nil, err
 	}
-	s.log().InfoContext(ctx, "release created", "job_id", j.ID, "project_id", j.ProjectID, "tag", r.TagName)
+	if err := s.Store.CreateRelease(ctx, r, s.MaxLinksPerRelease()); err != nil {
+		// The runner sending its success again (the first answer was
+		// lost) finds the release this very job created: that is success.
+		if ci.IsConflict(err) {
+			if had, herr := s.Store.ReleaseByTag(ctx, r.ProjectID, r.TagName); herr == nil && had.JobID == j.ID {
+				return had, nil
+			}
+		}
+		return nil, err
+	}
+	return r, nil
 }
 
 // FromJob builds the release of j's release: keyword with the job's

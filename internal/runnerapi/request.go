@@ -2,6 +2,7 @@ package runnerapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -117,6 +118,17 @@ func (s *Server) assign(ctx context.Context, rn *ci.Runner) (*jobPayload, error)
 			s.jobStarted(ctx, j.ID)
 			s.logger().InfoContext(ctx, "job assigned", "job_id", j.ID, "runner_id", rn.ID, "pipeline_id", j.PipelineID)
 			return payload, nil
+		}
+		if md := (*missingDependency)(nil); errors.As(err, &md) {
+			// GitLab's RegisterJobService drops a job whose dependencies
+			// are invalid with missing_dependency_failure (never retried).
+			s.logger().WarnContext(ctx, "job misses a dependency", "job_id", j.ID, "err", err)
+			msg := "ERROR: Job failed: " + md.msg + "\nThis job could not start because it could not retrieve the needed artifacts.\n"
+			if _, terr := s.Store.AppendTrace(ctx, j.ID, j.TraceSize, []byte(msg)); terr != nil {
+				s.logger().ErrorContext(ctx, "writing the missing dependency to the log", "job_id", j.ID, "err", terr)
+			}
+			s.failJob(ctx, j, ci.FailureMissingDependency)
+			continue
 		}
 		s.logger().ErrorContext(ctx, "building job payload", "job_id", j.ID, "err", err)
 		// GitLab's RegisterJobService drops a job it failed to hand over

@@ -139,8 +139,18 @@ type Options struct {
 	// Variables resolves the CI/CD variables of a project's pipelines
 	// (variables.Service); nil: jobs get none.
 	Variables Variables
-	Logger    *slog.Logger // nil: discard
-	Now       func() time.Time
+	// Releases creates the release of a job's release: keyword when its
+	// script succeeded (releases.Service); nil: no releases.
+	Releases Releaser
+	Logger   *slog.Logger // nil: discard
+	Now      func() time.Time
+}
+
+// Releaser creates the release a job's release: keyword describes. An
+// error of a client kind (ci.KindInvalid, KindConflict, ...) is the job's
+// fault: it fails the job as release-cli would.
+type Releaser interface {
+	CreateFromJob(ctx context.Context, j *ci.Job) (*ci.Release, error)
 }
 
 // Variables resolves the CI/CD variables a project's pipelines may get.

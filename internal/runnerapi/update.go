@@ -2,6 +2,7 @@ package runnerapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"net/http"
@@ -79,6 +80,11 @@ func (s *Server) updateJob(w http.ResponseWriter, r *http.Request) error {
 			sum = req.Checksum
 		}
 		s.checkTrace(ctx, j, sum)
+		if req.State == "success" && j.Status == ci.StatusRunning {
+			if req, err = s.release(ctx, j, token, req); err != nil {
+				return err
+			}
+		}
 		if j, err = s.finishJob(ctx, j, req); err != nil {
 			return err
 		}
@@ -88,6 +94,45 @@ func (s *Server) updateJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": string(j.Status)})
 	return nil
+}
+
+// release creates the release of a job with a release: keyword whose
+// script succeeded, before the job is marked successful: in GitLab the
+// release-cli step inside the job creates it, so a release that cannot
+// be created (the tag has one already, an invalid link, ...) fails the
+// job (script_failure, exit code 1, as release-cli exits) with the reason
+// in its log. The answer is the update to store. Doing it here, not on the
+// success event, means no one ever sees the job succeed first. A server
+// error answers 500, so the runner sends its update again.
+func (s *Server) release(ctx context.Context, j *ci.Job, token string, req updateRequest) (updateRequest, error) {
+	if j.Spec.Release == nil || s.Releases == nil {
+		return req, nil
+	}
+	r, err := s.Releases.CreateFromJob(ctx, j)
+	if err == nil {
+		s.logger().InfoContext(ctx, "release created", "job_id", j.ID, "project_id", j.ProjectID, "tag", r.TagName)
+		return req, nil
+	}
+	if ci.KindOf(err) == ci.KindInternal || ci.KindOf(err) == ci.KindUnavailable {
+		return req, fmt.Errorf("creating the release of job %d: %w", j.ID, err)
+	}
+	s.logger().InfoContext(ctx, "release not created: the job fails", "job_id", j.ID, "project_id", j.ProjectID, "err", err)
+	// Only the client-safe part of the error goes into the log.
+	why := err.Error()
+	if ce := (*ci.Error)(nil); errors.As(err, &ce) && ce.Msg != "" {
+		why = strings.Replace(why, ce.Error(), ce.Msg, 1)
+	}
+	msg := "\nERROR: Job failed: the release could not be created: " + why + "\n"
+	mask, merr := s.traceMask(ctx, j, token)
+	if merr == nil {
+		_, merr = s.Store.AppendMaskedTrace(ctx, j.ID, j.TraceSize, []byte(msg), mask)
+	}
+	if merr != nil {
+		s.logger().ErrorContext(ctx, "writing the release failure to the log", "job_id", j.ID, "err", merr)
+	}
+	one := 1
+	req.State, req.FailureReason, req.ExitCode = "failed", ci.FailureScriptFailure, &one
+	return req, nil
 }
 
 // finishJob stores a final state reported by the runner and tells the

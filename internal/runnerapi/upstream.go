@@ -18,8 +18,11 @@ var needVarRe = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_
 // which must be an upstream pipeline of j's own in its project (GitLab:
 // a child fetching its parent's artifacts). The pipeline is a number or
 // one variable ($PARENT_PIPELINE_ID), looked up in the pipeline's and the
-// job's own variables. An entry that names no such pipeline or job gives
-// nothing, and says why in the server's log.
+// job's own variables. As GitLab's Ci::BuildDependencies, the named job
+// must exist and have succeeded; an entry that resolves to nothing is a
+// *missingDependency (the job fails with missing_dependency_failure),
+// except an optional one whose job is absent from a valid upstream
+// pipeline.
 func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) ([]*ci.Job, error) {
 	var out []*ci.Job
 	var ancestors map[int64]bool
@@ -48,15 +51,13 @@ func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) 
 				v, ok = strconv.FormatInt(pl.ID, 10), true
 			}
 			if !ok {
-				s.logger().WarnContext(ctx, "needs:pipeline names an unset variable", "job_id", j.ID, "pipeline", raw)
-				continue
+				return nil, missingf("needs:pipeline %q names an unset variable", raw)
 			}
 			raw = v
 		}
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			s.logger().WarnContext(ctx, "needs:pipeline is not a pipeline id", "job_id", j.ID, "pipeline", raw)
-			continue
+			return nil, missingf("needs:pipeline %q is not a pipeline id", raw)
 		}
 		if ancestors == nil {
 			if ancestors, err = s.upstreamOf(ctx, pl); err != nil {
@@ -64,16 +65,20 @@ func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) 
 			}
 		}
 		if !ancestors[id] {
-			s.logger().WarnContext(ctx, "needs:pipeline names a pipeline that is not upstream of the job's", "job_id", j.ID, "pipeline_id", id)
-			continue
+			return nil, missingf("needs:pipeline names pipeline %d, which is not upstream of this job's pipeline", id)
 		}
 		jobs, _, err := s.Store.ListJobs(ctx, ci.JobFilter{PipelineID: id, Name: n.Job, Page: ci.Page{Page: 1, PerPage: 1}, ScheduleOnly: true})
 		if err != nil {
 			return nil, fmt.Errorf("listing jobs of pipeline %d: %w", id, err)
 		}
 		if len(jobs) == 0 {
-			s.logger().WarnContext(ctx, "needs:pipeline names a job the pipeline lacks", "job_id", j.ID, "pipeline_id", id, "need", n.Job)
-			continue
+			if n.Optional {
+				continue
+			}
+			return nil, missingf("needs:pipeline: pipeline %d has no job %q", id, n.Job)
+		}
+		if jobs[0].Status != ci.StatusSuccess {
+			return nil, missingf("needs:pipeline: job %q of pipeline %d is %s, not successful", n.Job, id, jobs[0].Status)
 		}
 		out = append(out, jobs[0])
 	}
@@ -105,7 +110,7 @@ func (s *Server) upstreamOf(ctx context.Context, pl *ci.Pipeline) (map[int64]boo
 // latest successful pipeline of project n.Project on ref n.Ref (variables
 // of the job's pipeline expanded), if the job's token may read that
 // project's artifacts (internal/policy: its own project, or one whose
-// job-token allow-list admits it). Otherwise nothing, said in the log.
+// job-token allow-list admits it). Otherwise a *missingDependency.
 func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n ci.Need) (*ci.Job, error) {
 	env := map[string]string{"CI_COMMIT_REF_NAME": pl.Ref, "CI_PIPELINE_ID": strconv.FormatInt(pl.ID, 10)}
 	if !pl.Tag {
@@ -119,20 +124,18 @@ func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n 
 	path, ref := expandNeed(n.Project, env), expandNeed(n.Ref, env)
 	target, err := s.Store.ProjectByFullPath(ctx, path)
 	if ci.IsNotFound(err) {
-		s.logger().WarnContext(ctx, "needs:project names no project", "job_id", j.ID, "project", path)
-		return nil, nil
+		return nil, missingf("needs:project: project %q could not be found or may not be read by this job", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading project %q: %w", path, err)
 	}
 	if s.Policy == nil || s.Policy.Project(ctx, &auth.Principal{Job: j}, policy.ReadArtifact, target) != nil {
-		s.logger().WarnContext(ctx, "needs:project: the job token may not read the project's artifacts", "job_id", j.ID, "project", path)
-		return nil, nil
+		// Answered exactly as for an absent project.
+		return nil, missingf("needs:project: project %q could not be found or may not be read by this job", path)
 	}
 	c, err := s.Artifacts.OnRef(ctx, target, ref, n.Job, "", false)
 	if ci.IsNotFound(err) {
-		s.logger().WarnContext(ctx, "needs:project: no artifacts", "job_id", j.ID, "project", path, "ref", ref, "need", n.Job, "err", err)
-		return nil, nil
+		return nil, missingf("needs:project: no artifacts of job %q in the latest successful pipeline of %q for ref %q", n.Job, path, ref)
 	}
 	if err != nil {
 		return nil, err
@@ -151,4 +154,15 @@ func expandNeed(s string, env map[string]string) string {
 		}
 		return m
 	})
+}
+
+// missingDependency is a needs:pipeline:job or needs:project entry that
+// resolves to nothing: GitLab fails the job with missing_dependency_failure
+// instead of running it without the artifacts.
+type missingDependency struct{ msg string }
+
+func (e *missingDependency) Error() string { return e.msg }
+
+func missingf(format string, args ...any) error {
+	return &missingDependency{msg: fmt.Sprintf(format, args...)}
 }

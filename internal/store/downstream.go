@@ -79,11 +79,12 @@ func (db *DB) listLinks(ctx context.Context, q string, args ...any) ([]*ci.Pipel
 
 // ListActiveBridges returns up to limit bridge jobs (latest attempts) that
 // are pending (their downstream pipeline is still to be created) or
-// running (a strategy: depend bridge waiting for it), oldest first.
-func (db *DB) ListActiveBridges(ctx context.Context, limit int) ([]*ci.Job, error) {
+// running (a strategy: depend bridge waiting for it) with an id above
+// afterID, oldest first: a sweep pages through all of them.
+func (db *DB) ListActiveBridges(ctx context.Context, afterID int64, limit int) ([]*ci.Job, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE bridge AND status IN ('pending', 'running') AND NOT retried
-		ORDER BY id LIMIT `+fmt.Sprint(limit))
+		AND id > ? ORDER BY id LIMIT `+fmt.Sprint(limit), afterID)
 }

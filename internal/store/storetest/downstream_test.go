@@ -34,9 +34,12 @@ func TestDownstreamLinks(t *testing.T) {
 		if err != nil || len(stale) != 0 {
 			t.Errorf("ListStaleJobs = %v, %v; want no bridge", stale, err)
 		}
-		active, err := db.ListActiveBridges(ctx, 10)
+		active, err := db.ListActiveBridges(ctx, 0, 10)
 		if err != nil || len(active) != 2 || active[0].ID != bridge.ID || active[1].ID != bridge2.ID || active[0].Spec.Trigger == nil {
 			t.Fatalf("ListActiveBridges = %v, %v", active, err)
+		}
+		if after, err := db.ListActiveBridges(ctx, bridge.ID, 10); err != nil || len(after) != 1 || after[0].ID != bridge2.ID {
+			t.Fatalf("ListActiveBridges after %d = %v, %v", bridge.ID, after, err)
 		}
 
 		child := &ci.Pipeline{ProjectID: proj.ID, Ref: "main", SHA: "a", Source: ci.SourceParentPipeline,
