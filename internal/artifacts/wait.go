@@ -235,8 +235,6 @@ func (h *Hub) remove(w *waiter) { h.set.Remove(w) }
 
 func (h *Hub) wake(keys ...key) { h.set.Wake(keys...) }
 
-func (h *Hub) wakeAll() { h.set.WakeAll() }
-
 // Notify says that an archive of a job in pipelineID of projectID was
 // stored, or that such a job finished: the waits of that pipeline and
 // project re-check, here at once and on other replicas through Relay.
@@ -282,34 +280,16 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 		h.send = nil
 		h.mu.Unlock()
 	}()
-	h.wakeAll()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("listening on %s: channel closed", Channel)
-			}
-			if m == "" {
-				// The listener (re)connected: messages may have been
-				// missed, so every wait re-checks.
-				h.wakeAll()
-				continue
-			}
-			f := strings.Fields(m)
-			if len(f) != 3 || f[0] == h.prefix {
-				continue
-			}
-			proj, err1 := strconv.ParseInt(f[1], 10, 64)
-			pl, err2 := strconv.ParseInt(f[2], 10, 64)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			h.wake(key{scopeProject, proj}, key{scopePipeline, pl})
+	return wake.Relay(ctx, h.set, Channel, msgs, func(m string) {
+		f := strings.Fields(m)
+		if len(f) != 3 || f[0] == h.prefix {
+			return
 		}
-	}
+		proj, err1 := strconv.ParseInt(f[1], 10, 64)
+		pl, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		h.wake(key{scopeProject, proj}, key{scopePipeline, pl})
+	})
 }

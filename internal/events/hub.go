@@ -83,8 +83,6 @@ func (h *Hub) remove(s *sub) { h.set.Remove(s) }
 // Wake wakes the streams of a pipeline: it may have new events.
 func (h *Hub) Wake(pipeline int64) { h.set.Wake(pipeline) }
 
-func (h *Hub) wakeAll() { h.set.WakeAll() }
-
 // Relay is the process's one listener of Channel: until ctx ends, each
 // message wakes the streams of its pipeline, and every (re)connection of
 // the listener wakes all streams, since messages may have been missed
@@ -95,25 +93,9 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", Channel, err)
 	}
-	h.wakeAll()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("listening on %s: channel closed", Channel)
-			}
-			if m == "" {
-				h.wakeAll()
-				continue
-			}
-			if id, err := strconv.ParseInt(m, 10, 64); err == nil {
-				h.Wake(id)
-			}
+	return wake.Relay(ctx, h.set, Channel, msgs, func(m string) {
+		if id, err := strconv.ParseInt(m, 10, 64); err == nil {
+			h.Wake(id)
 		}
-	}
+	})
 }

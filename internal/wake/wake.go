@@ -4,7 +4,9 @@
 package wake
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -116,6 +118,32 @@ func (s *Set[K]) WakeAll() {
 	for _, ws := range s.byKey {
 		for w := range ws {
 			poke(w)
+		}
+	}
+}
+
+// Relay hands the messages of msgs, a listener of channel, to each until
+// ctx ends. When it starts and on every empty message (the listener
+// (re)connected) it wakes all of s, since messages may have been missed
+// meanwhile. It returns nil when ctx ends, an error when msgs closes before.
+func Relay[K comparable](ctx context.Context, s *Set[K], channel string, msgs <-chan string, each func(msg string)) error {
+	s.WakeAll()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-msgs:
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("listening on %s: channel closed", channel)
+			}
+			if m == "" {
+				s.WakeAll()
+				continue
+			}
+			each(m)
 		}
 	}
 }
