@@ -8,13 +8,10 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
+// environmentEntity is an environment as its routes answer it: the basic
+// fields (embedded, so they come first and flat), then the rest.
 type environmentEntity struct {
-	ID             int64             `json:"id"`
-	Name           string            `json:"name"`
-	Slug           string            `json:"slug"`
-	ExternalURL    string            `json:"external_url"`
-	State          string            `json:"state"`
-	Tier           string            `json:"tier"`
+	environmentBasic
 	CreatedAt      *time.Time        `json:"created_at"`
 	UpdatedAt      *time.Time        `json:"updated_at"`
 	AutoStopAt     *time.Time        `json:"auto_stop_at"`
@@ -63,8 +60,7 @@ func environmentBasicOf(e *ci.Environment) *environmentBasic {
 }
 
 func (s *Server) environment(e *ci.Environment, last *deploymentEntity) environmentEntity {
-	return environmentEntity{ID: e.ID, Name: e.Name, Slug: e.Slug, ExternalURL: e.ExternalURL, State: string(e.State),
-		Tier: e.Tier, CreatedAt: utc(&e.CreatedAt), UpdatedAt: utc(&e.UpdatedAt), AutoStopAt: utc(e.AutoStopAt), LastDeployment: last}
+	return environmentEntity{environmentBasic: *environmentBasicOf(e), CreatedAt: utc(&e.CreatedAt), UpdatedAt: utc(&e.UpdatedAt), AutoStopAt: utc(e.AutoStopAt), LastDeployment: last}
 }
 
 // deployment renders d; env is set for the deployment routes (GitLab
