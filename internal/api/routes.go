@@ -102,11 +102,11 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/protected_tags", policy.AdminProtectedRefs, small, s.onProject(s.createProtectedRef)},
 		{"DELETE /api/v4/projects/{id}/protected_tags/{name}", policy.AdminProtectedRefs, small, onResource(s, s.protectedRefOf, s.deleteProtectedRef)},
 
-		{"GET /api/v4/projects/{id}/triggers", policy.ReadTriggers, small, s.listTriggers},
-		{"POST /api/v4/projects/{id}/triggers", policy.AdminTriggers, small, s.createTrigger},
-		{"GET /api/v4/projects/{id}/triggers/{trigger_id}", policy.ReadTriggers, small, s.getTrigger},
-		{"PUT /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, s.updateTrigger},
-		{"DELETE /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, s.deleteTrigger},
+		{"GET /api/v4/projects/{id}/triggers", policy.ReadTriggers, small, s.onProject(s.listTriggers)},
+		{"POST /api/v4/projects/{id}/triggers", policy.AdminTriggers, small, s.onProject(s.createTrigger)},
+		{"GET /api/v4/projects/{id}/triggers/{trigger_id}", policy.ReadTriggers, small, onResource(s, s.triggerOf, s.getTrigger)},
+		{"PUT /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, onResource(s, s.triggerOf, s.updateTrigger)},
+		{"DELETE /api/v4/projects/{id}/triggers/{trigger_id}", policy.AdminTriggers, small, s.onProject(s.deleteTrigger)},
 		{"POST /api/v4/projects/{id}/trigger/pipeline", policy.TriggerToken, variables, s.triggerPipeline},
 		{"POST /api/v4/projects/{id}/ref/{ref}/trigger/pipeline", policy.TriggerToken, variables, s.triggerPipeline},
 
