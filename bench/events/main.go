@@ -198,7 +198,7 @@ func measure(ctx context.Context, tmp string, sc scenario, n int, w io.Writer) (
 		return res, err
 	}
 	yaml := fmt.Sprintf("job:\n  variables: {GIT_STRATEGY: none}\n  script: [\"true\"]\n  parallel: %d\n", jobsPerPipeline)
-	if err := pushRepo(ctx, sc.change.URL, sc.token, tmp, proj.Path, yaml); err != nil {
+	if err := benchkit.PushRepo(ctx, sc.change.URL, sc.token, tmp, proj.Path, yaml); err != nil {
 		return res, err
 	}
 	var runner struct {
@@ -318,39 +318,6 @@ func follow(ctx context.Context, base, token string, projectID, pipelineID int64
 		}
 	}()
 	return arr, func() { cancel(); <-done }, nil
-}
-
-// pushRepo pushes a one-commit repository holding yml as .gitlab-ci.yml
-// to main of fullPath; the commit says [skip ci].
-func pushRepo(ctx context.Context, base, token, tmp, fullPath, yml string) error {
-	dir := filepath.Join(tmp, "repo-"+strings.ReplaceAll(fullPath, "/", "-"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte(yml), 0o644); err != nil {
-		return err
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return err
-	}
-	u.User = url.UserPassword("root", token)
-	u.Path = "/" + fullPath + ".git"
-	env := append(os.Environ(), "HOME="+tmp, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com")
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", ".gitlab-ci.yml"},
-		{"commit", "-q", "-m", "benchmark [skip ci]"},
-		{"push", "-q", u.String(), "main"},
-	} {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir, cmd.Env = dir, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %w\n%s", args[0], err, strings.ReplaceAll(string(out), token, "***"))
-		}
-	}
-	return nil
 }
 
 // percentile is the p-th percentile of sorted ds (nearest rank).

@@ -200,10 +200,10 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		return err
 	}
 	// The replicas share --repos-dir: a push through a is planned by b too.
-	if err := pushRepo(ctx, a.url, a.token, tmp, load.Path, noopYAML(cfg.Jobs)); err != nil {
+	if err := benchkit.PushRepo(ctx, a.url, a.token, tmp, load.Path, noopYAML(cfg.Jobs)); err != nil {
 		return err
 	}
-	if err := pushRepo(ctx, a.url, a.token, tmp, fan.Path, fanoutYAML(cfg.Size)); err != nil {
+	if err := benchkit.PushRepo(ctx, a.url, a.token, tmp, fan.Path, fanoutYAML(cfg.Size)); err != nil {
 		return err
 	}
 

@@ -6,16 +6,12 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 )
 
+// environmentEntity is an environment as its routes answer it: the basic
+// fields (embedded, so they come first and flat), then the rest.
 type environmentEntity struct {
-	ID             int64             `json:"id"`
-	Name           string            `json:"name"`
-	Slug           string            `json:"slug"`
-	ExternalURL    string            `json:"external_url"`
-	State          string            `json:"state"`
-	Tier           string            `json:"tier"`
+	environmentBasic
 	CreatedAt      *time.Time        `json:"created_at"`
 	UpdatedAt      *time.Time        `json:"updated_at"`
 	AutoStopAt     *time.Time        `json:"auto_stop_at"`
@@ -64,8 +60,7 @@ func environmentBasicOf(e *ci.Environment) *environmentBasic {
 }
 
 func (s *Server) environment(e *ci.Environment, last *deploymentEntity) environmentEntity {
-	return environmentEntity{ID: e.ID, Name: e.Name, Slug: e.Slug, ExternalURL: e.ExternalURL, State: string(e.State),
-		Tier: e.Tier, CreatedAt: utc(&e.CreatedAt), UpdatedAt: utc(&e.UpdatedAt), AutoStopAt: utc(e.AutoStopAt), LastDeployment: last}
+	return environmentEntity{environmentBasic: *environmentBasicOf(e), CreatedAt: utc(&e.CreatedAt), UpdatedAt: utc(&e.UpdatedAt), AutoStopAt: utc(e.AutoStopAt), LastDeployment: last}
 }
 
 // deployment renders d; env is set for the deployment routes (GitLab
@@ -96,75 +91,59 @@ func (s *Server) deployment(r *http.Request, proj *ci.Project, d *ci.Deployment,
 	return e
 }
 
-// environmentIn resolves :environment_id within proj; one of another
-// project answers as an absent one.
-func (s *Server) environmentIn(r *http.Request, proj *ci.Project) (*ci.Environment, error) {
-	id, err := pathID(r, "environment_id")
-	if err != nil {
-		return nil, err
-	}
-	e, err := s.Store.EnvironmentByID(r.Context(), id)
-	if ci.IsNotFound(err) || (err == nil && e.ProjectID != proj.ID) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Environment Not Found")
-	}
-	return e, err
+// environmentOf resolves :environment_id within the call's project; one of
+// another project answers as an absent one.
+func (s *Server) environmentOf(c *call) (*ci.Environment, error) {
+	return byPathID("environment_id", "404 Environment Not Found", func(c *call, id int64) (*ci.Environment, error) {
+		e, err := s.Store.EnvironmentByID(c.ctx(), id)
+		if err == nil && e.ProjectID != c.proj.ID {
+			return nil, ci.Errorf(ci.KindNotFound, "another project's")
+		}
+		return e, err
+	})(c)
 }
 
-func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listEnvironments(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	state := q.Get("states")
 	switch ci.EnvironmentState(state) {
 	case "", ci.EnvAvailable, ci.EnvStopping, ci.EnvStopped:
 	default:
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - states does not have a valid value")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - states does not have a valid value")
 	}
-	envs, total, err := s.Store.ListEnvironments(r.Context(), proj.ID, q.Get("name"), state, pg)
+	envs, total, err := s.Store.ListEnvironments(c.ctx(), c.proj.ID, q.Get("name"), state, pg)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]environmentEntity, 0, len(envs))
 	for _, e := range envs {
 		out = append(out, s.environment(e, nil))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
-func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	env, err := s.environmentIn(r, proj)
-	if err != nil {
-		return err
-	}
-	return s.writeEnvironment(w, r, proj, env, http.StatusOK)
+func (s *Server) getEnvironment(c *call, env *ci.Environment) (answer, error) {
+	return s.environmentAnswer(c, env)
 }
 
-func (s *Server) writeEnvironment(w http.ResponseWriter, r *http.Request, proj *ci.Project, env *ci.Environment, status int) error {
-	last, err := s.Store.LastDeployments(r.Context(), []int64{env.ID})
+// environmentAnswer is env with its last deployment.
+func (s *Server) environmentAnswer(c *call, env *ci.Environment) (answer, error) {
+	last, err := s.Store.LastDeployments(c.ctx(), []int64{env.ID})
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	var ld *deploymentEntity
 	if d := last[env.ID]; d != nil {
-		ld = s.deployment(r, proj, d, nil)
+		ld = s.deployment(c.r, c.proj, d, nil)
 	}
-	httpx.WriteJSON(w, status, s.environment(env, ld))
-	return nil
+	return ok(s.environment(env, ld)), nil
 }
 
 // validExternalURL accepts what GitLab does: empty, or an http(s) URL.
@@ -177,40 +156,35 @@ func validExternalURL(u string) error {
 	return ci.Errorf(ci.KindInvalid, "400 Bad request - external_url is blocked: only http and https URLs of at most 255 characters are allowed")
 }
 
-func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) createEnvironment(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	name, err := q.Required("name")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if len(name) > ci.MaxEnvironmentName || strings.ContainsAny(name, "\n\r") {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is too long (maximum is %d characters)", ci.MaxEnvironmentName)
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - name is too long (maximum is %d characters)", ci.MaxEnvironmentName)
 	}
-	e := &ci.Environment{ProjectID: proj.ID, Name: name, Slug: ci.EnvironmentSlug(name), ExternalURL: q.Get("external_url"),
+	e := &ci.Environment{ProjectID: c.proj.ID, Name: name, Slug: ci.EnvironmentSlug(name), ExternalURL: q.Get("external_url"),
 		Tier: q.Get("tier")}
 	if err := validExternalURL(e.ExternalURL); err != nil {
-		return err
+		return answer{}, err
 	}
 	if e.Tier == "" {
 		e.Tier = ci.GuessTier(name)
 	} else if !validTier(e.Tier) {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - tier does not have a valid value")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - tier does not have a valid value")
 	}
-	if err := s.Store.CreateEnvironment(r.Context(), e, s.Environments.MaxEnvironments()); err != nil {
+	if err := s.Store.CreateEnvironment(c.ctx(), e, s.Environments.MaxEnvironments()); err != nil {
 		if ci.IsConflict(err) {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - name has already been taken")
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - name has already been taken")
 		}
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.environment(e, nil))
-	return nil
+	return created(s.environment(e, nil)), nil
 }
 
 func validTier(t string) bool {
@@ -222,114 +196,85 @@ func validTier(t string) bool {
 	return false
 }
 
-func (s *Server) stopEnvironment(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
-	if err != nil {
-		return err
+func (s *Server) stopEnvironment(c *call, env *ci.Environment) (answer, error) {
+	if err := s.Environments.Stop(c.ctx(), env, c.p.UserID()); err != nil {
+		return answer{}, err
 	}
-	env, err := s.environmentIn(r, proj)
-	if err != nil {
-		return err
-	}
-	if err := s.Environments.Stop(r.Context(), env, p.UserID()); err != nil {
-		return err
-	}
-	return s.writeEnvironment(w, r, proj, env, http.StatusOK)
+	return s.environmentAnswer(c, env)
 }
 
-func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	env, err := s.environmentIn(r, proj)
-	if err != nil {
-		return err
-	}
+func (s *Server) deleteEnvironment(c *call, env *ci.Environment) (answer, error) {
 	if env.State != ci.EnvStopped {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - the environment must be stopped before it is deleted")
+		return answer{}, ci.Errorf(ci.KindForbidden, "403 Forbidden - the environment must be stopped before it is deleted")
 	}
-	if err := s.Store.DeleteEnvironment(r.Context(), proj.ID, env.ID); err != nil {
-		return err
+	if err := s.Store.DeleteEnvironment(c.ctx(), c.proj.ID, env.ID); err != nil {
+		return answer{}, err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent, nil
 }
 
 var deploymentStatuses = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusRunning: true, ci.StatusSuccess: true,
 	ci.StatusFailed: true, ci.StatusCanceled: true, ci.StatusSkipped: true, "blocked": true}
 
-func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listDeployments(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	pg, err := q.Page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	f := ci.DeploymentFilter{ProjectID: proj.ID, Page: pg, Status: ci.Status(q.Get("status")), Ascending: q.Get("sort") != "desc"}
+	f := ci.DeploymentFilter{ProjectID: c.proj.ID, Page: pg, Status: ci.Status(q.Get("status")), Ascending: q.Get("sort") != "desc"}
 	if f.Status != "" && !deploymentStatuses[f.Status] {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - status does not have a valid value")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - status does not have a valid value")
 	}
 	envs := map[int64]*ci.Environment{}
 	if name := q.Get("environment"); name != "" {
-		list, _, err := s.Store.ListEnvironments(r.Context(), proj.ID, name, "", ci.Page{Page: 1, PerPage: 1})
+		list, _, err := s.Store.ListEnvironments(c.ctx(), c.proj.ID, name, "", ci.Page{Page: 1, PerPage: 1})
 		if err != nil {
-			return err
+			return answer{}, err
 		}
 		if len(list) == 0 {
-			s.setPagination(w, r, pg, 0)
-			httpx.WriteJSON(w, http.StatusOK, []deploymentEntity{})
-			return nil
+			return page(pg, 0, []deploymentEntity{}), nil
 		}
 		f.EnvironmentID = list[0].ID
 		envs[list[0].ID] = list[0]
 	}
-	ds, total, err := s.Store.ListDeployments(r.Context(), f)
+	ds, total, err := s.Store.ListDeployments(c.ctx(), f)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]*deploymentEntity, 0, len(ds))
 	for _, d := range ds {
 		env := envs[d.EnvironmentID]
 		if env == nil {
-			if env, err = s.Store.EnvironmentByID(r.Context(), d.EnvironmentID); err != nil {
-				return err
+			if env, err = s.Store.EnvironmentByID(c.ctx(), d.EnvironmentID); err != nil {
+				return answer{}, err
 			}
 			envs[env.ID] = env
 		}
-		out = append(out, s.deployment(r, proj, d, env))
+		out = append(out, s.deployment(c.r, c.proj, d, env))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
-func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+// deploymentOf resolves :deployment_id within the call's project; one of
+// another project answers as an absent one.
+func (s *Server) deploymentOf(c *call) (*ci.Deployment, error) {
+	return byPathID("deployment_id", "404 Deployment Not Found", func(c *call, id int64) (*ci.Deployment, error) {
+		d, err := s.Store.DeploymentByID(c.ctx(), id)
+		if err == nil && d.ProjectID != c.proj.ID {
+			return nil, ci.Errorf(ci.KindNotFound, "another project's")
+		}
+		return d, err
+	})(c)
+}
+
+func (s *Server) getDeployment(c *call, d *ci.Deployment) (answer, error) {
+	env, err := s.Store.EnvironmentByID(c.ctx(), d.EnvironmentID)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	id, err := pathID(r, "deployment_id")
-	if err != nil {
-		return err
-	}
-	d, err := s.Store.DeploymentByID(r.Context(), id)
-	if ci.IsNotFound(err) || (err == nil && d.ProjectID != proj.ID) {
-		return ci.Errorf(ci.KindNotFound, "404 Deployment Not Found")
-	}
-	if err != nil {
-		return err
-	}
-	env, err := s.Store.EnvironmentByID(r.Context(), d.EnvironmentID)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.deployment(r, proj, d, env))
-	return nil
+	return ok(s.deployment(c.r, c.proj, d, env)), nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 )
 
 // Releases resolves a release's commit and bounds its links
@@ -81,52 +80,33 @@ func (s *Server) release(r *http.Request, proj *ci.Project, rel *ci.Release) rel
 	return e
 }
 
-// releaseIn resolves :tag_name (URL-encoded) within proj.
-func (s *Server) releaseIn(r *http.Request, proj *ci.Project) (*ci.Release, error) {
-	rel, err := s.Store.ReleaseByTag(r.Context(), proj.ID, r.PathValue("tag_name"))
+// releaseOf resolves :tag_name (URL-encoded) within the call's project.
+func (s *Server) releaseOf(c *call) (*ci.Release, error) {
+	rel, err := s.Store.ReleaseByTag(c.ctx(), c.proj.ID, c.r.PathValue("tag_name"))
 	if ci.IsNotFound(err) {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Release Not Found")
 	}
 	return rel, err
 }
 
-func (s *Server) listReleases(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listReleases(c *call) (answer, error) {
+	pg, err := c.page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
+	rels, total, err := s.Store.ListReleases(c.ctx(), c.proj.ID, pg)
 	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
-	}
-	rels, total, err := s.Store.ListReleases(r.Context(), proj.ID, pg)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]releaseEntity, 0, len(rels))
 	for _, rel := range rels {
-		out = append(out, s.release(r, proj, rel))
+		out = append(out, s.release(c.r, c.proj, rel))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
-func (s *Server) getRelease(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	rel, err := s.releaseIn(r, proj)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.release(r, proj, rel))
-	return nil
+func (s *Server) getRelease(c *call, rel *ci.Release) (answer, error) {
+	return ok(s.release(c.r, c.proj, rel)), nil
 }
 
 // linkParams is one asset link as the API takes it.
@@ -146,29 +126,25 @@ func (l linkParams) link() *ci.ReleaseLink {
 	return &ci.ReleaseLink{Name: l.Name, URL: l.URL, LinkType: l.LinkType, Filepath: fp}
 }
 
-func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) createRelease(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	tag, err := q.Required("tag_name")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	rel := &ci.Release{ProjectID: proj.ID, TagName: tag, Name: q.Get("name"), Description: q.Get("description"), AuthorID: p.UserID()}
+	rel := &ci.Release{ProjectID: c.proj.ID, TagName: tag, Name: q.Get("name"), Description: q.Get("description"), AuthorID: c.p.UserID()}
 	if rel.Name == "" {
 		rel.Name = tag
 	}
 	if err := validRelease(rel); err != nil {
-		return err
+		return answer{}, err
 	}
 	at, err := q.Time("released_at")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if at != nil {
 		rel.ReleasedAt = *at
@@ -178,27 +154,26 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request) error {
 			Links []linkParams `json:"links"`
 		}
 		if err := json.Unmarshal(raw, &assets); err != nil {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - assets is invalid")
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - assets is invalid")
 		}
 		for _, lp := range assets.Links {
 			l := lp.link()
 			if err := ci.ValidateLink(l); err != nil {
-				return err
+				return answer{}, err
 			}
 			rel.Links = append(rel.Links, l)
 		}
 	}
-	if rel.SHA, err = s.Releases.Resolve(r.Context(), proj.ID, tag, q.Get("ref")); err != nil {
-		return err
+	if rel.SHA, err = s.Releases.Resolve(c.ctx(), c.proj.ID, tag, q.Get("ref")); err != nil {
+		return answer{}, err
 	}
-	if err := s.Store.CreateRelease(r.Context(), rel, s.Releases.MaxLinksPerRelease()); err != nil {
+	if err := s.Store.CreateRelease(c.ctx(), rel, s.Releases.MaxLinksPerRelease()); err != nil {
 		if ci.IsConflict(err) {
-			return ci.Errorf(ci.KindConflict, "409 Release already exists")
+			return answer{}, ci.Errorf(ci.KindConflict, "409 Release already exists")
 		}
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.release(r, proj, rel))
-	return nil
+	return created(s.release(c.r, c.proj, rel)), nil
 }
 
 // validRelease checks the tag name and name as releases.ValidateRelease.
@@ -212,18 +187,10 @@ func validRelease(rel *ci.Release) error {
 	return nil
 }
 
-func (s *Server) editRelease(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	rel, err := s.releaseIn(r, proj)
-	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if q.Given("name") {
 		rel.Name = q.Get("name")
@@ -232,158 +199,113 @@ func (s *Server) editRelease(w http.ResponseWriter, r *http.Request) error {
 		rel.Description = q.Get("description")
 	}
 	if err := validRelease(rel); err != nil {
-		return err
+		return answer{}, err
 	}
 	at, err := q.Time("released_at")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if at != nil {
 		rel.ReleasedAt = *at
 	}
-	if err := s.Store.UpdateRelease(r.Context(), rel); err != nil {
-		return err
+	if err := s.Store.UpdateRelease(c.ctx(), rel); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.release(r, proj, rel))
-	return nil
+	return ok(s.release(c.r, c.proj, rel)), nil
 }
 
-func (s *Server) deleteRelease(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
+func (s *Server) deleteRelease(c *call, rel *ci.Release) (answer, error) {
+	if err := s.Store.DeleteRelease(c.ctx(), c.proj.ID, rel.TagName); err != nil {
+		return answer{}, err
 	}
-	rel, err := s.releaseIn(r, proj)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteRelease(r.Context(), proj.ID, rel.TagName); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.release(r, proj, rel))
-	return nil
+	return ok(s.release(c.r, c.proj, rel)), nil
 }
 
-func (s *Server) listReleaseLinks(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	rel, err := s.releaseIn(r, proj)
-	if err != nil {
-		return err
-	}
+func (s *Server) listReleaseLinks(c *call, rel *ci.Release) (answer, error) {
 	out := make([]releaseLinkEntity, 0, len(rel.Links))
 	for _, l := range rel.Links {
-		out = append(out, s.releaseLink(proj, rel, l))
+		out = append(out, s.releaseLink(c.proj, rel, l))
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }
 
-// releaseLinkIn resolves :tag_name and :link_id within proj.
-func (s *Server) releaseLinkIn(r *http.Request, proj *ci.Project) (*ci.Release, *ci.ReleaseLink, error) {
-	rel, err := s.releaseIn(r, proj)
+// releaseLinkOf is a link of a release, as a route's resource.
+type releaseLinkOf struct {
+	rel *ci.Release
+	l   *ci.ReleaseLink
+}
+
+// releaseLinkOf resolves :tag_name and :link_id within the call's project.
+func (s *Server) releaseLinkOf(c *call) (releaseLinkOf, error) {
+	rel, err := s.releaseOf(c)
 	if err != nil {
-		return nil, nil, err
+		return releaseLinkOf{}, err
 	}
-	id, err := pathID(r, "link_id")
+	id, err := pathID(c.r, "link_id")
 	if err != nil {
-		return nil, nil, err
+		return releaseLinkOf{}, err
 	}
 	for _, l := range rel.Links {
 		if l.ID == id {
-			return rel, l, nil
+			return releaseLinkOf{rel, l}, nil
 		}
 	}
-	return nil, nil, ci.Errorf(ci.KindNotFound, "404 Link Not Found")
+	return releaseLinkOf{}, ci.Errorf(ci.KindNotFound, "404 Link Not Found")
 }
 
-func (s *Server) getReleaseLink(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
-	}
-	rel, l, err := s.releaseLinkIn(r, proj)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.releaseLink(proj, rel, l))
-	return nil
+func (s *Server) getReleaseLink(c *call, x releaseLinkOf) (answer, error) {
+	return ok(s.releaseLink(c.proj, x.rel, x.l)), nil
 }
 
-func (s *Server) createReleaseLink(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
+// linkConflict is the answer to a link whose url or name another link of
+// the release has.
+func linkConflict(err error) error {
+	if ci.IsConflict(err) {
+		return ci.Errorf(ci.KindInvalid, "400 Bad request - url or name has already been taken")
 	}
-	rel, err := s.releaseIn(r, proj)
+	return err
+}
+
+func (s *Server) createReleaseLink(c *call, rel *ci.Release) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	l := linkParams{Name: q.Get("name"), URL: q.Get("url"), LinkType: q.Get("link_type"), Filepath: q.Get("filepath"),
 		DirectAssetPath: q.Get("direct_asset_path")}.link()
 	l.ReleaseID = rel.ID
 	if err := ci.ValidateLink(l); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.CreateReleaseLink(r.Context(), l, s.Releases.MaxLinksPerRelease()); err != nil {
-		if ci.IsConflict(err) {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - url or name has already been taken")
-		}
-		return err
+	if err := s.Store.CreateReleaseLink(c.ctx(), l, s.Releases.MaxLinksPerRelease()); err != nil {
+		return answer{}, linkConflict(err)
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.releaseLink(proj, rel, l))
-	return nil
+	return created(s.releaseLink(c.proj, rel, l)), nil
 }
 
-func (s *Server) editReleaseLink(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) editReleaseLink(c *call, x releaseLinkOf) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	rel, l, err := s.releaseLinkIn(r, proj)
-	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
+	l := x.l
 	for key, dst := range map[string]*string{"name": &l.Name, "url": &l.URL, "link_type": &l.LinkType, "filepath": &l.Filepath, "direct_asset_path": &l.Filepath} {
 		if q.Given(key) {
 			*dst = q.Get(key)
 		}
 	}
 	if err := ci.ValidateLink(l); err != nil {
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.UpdateReleaseLink(r.Context(), l); err != nil {
-		if ci.IsConflict(err) {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - url or name has already been taken")
-		}
-		return err
+	if err := s.Store.UpdateReleaseLink(c.ctx(), l); err != nil {
+		return answer{}, linkConflict(err)
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.releaseLink(proj, rel, l))
-	return nil
+	return ok(s.releaseLink(c.proj, x.rel, l)), nil
 }
 
-func (s *Server) deleteReleaseLink(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return err
+func (s *Server) deleteReleaseLink(c *call, x releaseLinkOf) (answer, error) {
+	if err := s.Store.DeleteReleaseLink(c.ctx(), x.rel.ID, x.l.ID); err != nil {
+		return answer{}, err
 	}
-	rel, l, err := s.releaseLinkIn(r, proj)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteReleaseLink(r.Context(), rel.ID, l.ID); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.releaseLink(proj, rel, l))
-	return nil
+	return ok(s.releaseLink(c.proj, x.rel, x.l)), nil
 }

@@ -36,108 +36,84 @@ func (s *Server) trigger(r *http.Request, t *ci.Trigger, secret string) triggerE
 	return e
 }
 
-func (s *Server) createTrigger(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) createTrigger(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	desc, err := q.Required("description")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	secret, hash := auth.NewToken(auth.PrefixTrigger)
-	t := &ci.Trigger{ProjectID: proj.ID, OwnerID: p.UserID(), Description: desc, TokenHash: hash, TokenTail: secret[len(secret)-4:]}
-	if err := s.Store.CreateTrigger(r.Context(), t); err != nil {
-		return err
+	t := &ci.Trigger{ProjectID: c.proj.ID, OwnerID: c.p.UserID(), Description: desc, TokenHash: hash, TokenTail: secret[len(secret)-4:]}
+	if err := s.Store.CreateTrigger(c.ctx(), t); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.trigger(r, t, secret))
-	return nil
+	return created(s.trigger(c.r, t, secret)), nil
 }
 
-func (s *Server) listTriggers(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listTriggers(c *call) (answer, error) {
+	ts, err := s.Store.ListTriggers(c.ctx(), c.proj.ID)
 	if err != nil {
-		return err
-	}
-	ts, err := s.Store.ListTriggers(r.Context(), proj.ID)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]triggerEntity, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, s.trigger(r, t, ""))
+		out = append(out, s.trigger(c.r, t, ""))
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }
 
-// triggerIn resolves :trigger_id within the route's project.
-func (s *Server) triggerIn(r *http.Request) (*ci.Trigger, error) {
-	proj, _, err := s.projectFor(r)
+// triggerMissing is the answer to trigger id absent from the project.
+func triggerMissing(id int64) error {
+	return ci.Errorf(ci.KindNotFound, "404 Trigger %d Not Found", id)
+}
+
+// triggerOf resolves :trigger_id within the call's project.
+func (s *Server) triggerOf(c *call) (*ci.Trigger, error) {
+	id, err := pathID(c.r, "trigger_id")
 	if err != nil {
 		return nil, err
 	}
-	id, err := pathID(r, "trigger_id")
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.Store.TriggerByID(r.Context(), proj.ID, id)
+	t, err := s.Store.TriggerByID(c.ctx(), c.proj.ID, id)
 	if ci.IsNotFound(err) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Trigger %d Not Found", id)
+		return nil, triggerMissing(id)
 	}
 	return t, err
 }
 
-func (s *Server) getTrigger(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.triggerIn(r)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.trigger(r, t, ""))
-	return nil
+func (s *Server) getTrigger(c *call, t *ci.Trigger) (answer, error) {
+	return ok(s.trigger(c.r, t, "")), nil
 }
 
 // updateTrigger is PUT /projects/:id/triggers/:trigger_id (description).
-func (s *Server) updateTrigger(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.triggerIn(r)
+func (s *Server) updateTrigger(c *call, t *ci.Trigger) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if q.Given("description") {
 		t.Description = q.Get("description")
-		if err := s.Store.UpdateTrigger(r.Context(), t); err != nil {
-			return err
+		if err := s.Store.UpdateTrigger(c.ctx(), t); err != nil {
+			return answer{}, err
 		}
 	}
-	httpx.WriteJSON(w, http.StatusOK, s.trigger(r, t, ""))
-	return nil
+	return ok(s.trigger(c.r, t, "")), nil
 }
 
-func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) deleteTrigger(c *call) (answer, error) {
+	id, err := pathID(c.r, "trigger_id")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	id, err := pathID(r, "trigger_id")
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteTrigger(r.Context(), proj.ID, id); err != nil {
+	if err := s.Store.DeleteTrigger(c.ctx(), c.proj.ID, id); err != nil {
 		if ci.IsNotFound(err) {
-			return ci.Errorf(ci.KindNotFound, "404 Trigger %d Not Found", id)
+			return answer{}, triggerMissing(id)
 		}
-		return err
+		return answer{}, err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent, nil
 }
 
 // triggerPipeline is POST /projects/:id/trigger/pipeline and

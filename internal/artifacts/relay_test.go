@@ -28,13 +28,13 @@ func TestHubRelayReconnect(t *testing.T) {
 	go func() { done <- h.Relay(ctx, db) }()
 	// Relay wakes everything when it starts listening; take that one.
 	select {
-	case <-w.ch:
+	case <-w.C:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("not woken when the listener started")
 	}
 	storetest.KillListeners(t, db)
 	select {
-	case <-w.ch:
+	case <-w.C:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("wait not woken after the listener reconnected")
 	}

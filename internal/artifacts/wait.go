@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // MaxWait caps the wait parameter.
@@ -148,7 +149,7 @@ func (s *Service) Wait(ctx context.Context, spec WaitSpec, choose func(context.C
 			return c, err
 		}
 		select {
-		case <-w.ch:
+		case <-w.C:
 		case <-timer.C:
 			expired = true
 		case <-ctx.Done():
@@ -184,11 +185,7 @@ type key struct {
 	id    int64
 }
 
-type waiter struct {
-	ch      chan struct{} // buffered 1: a wake-up is never lost, never blocks
-	key     key
-	clients []string
-}
+type waiter = wake.Waiter[key]
 
 // Hub is the one place a process's waits are held: uploads and job
 // finishes wake the waits of their pipeline and project, here and, through
@@ -196,12 +193,10 @@ type waiter struct {
 // are held, in all and per client.
 type Hub struct {
 	max, maxPerClient int
+	set               *wake.Set[key]
 
 	prefix string // this process's, to skip its own relayed messages
 	mu     sync.Mutex
-	byKey  map[key]map[*waiter]struct{}
-	n      int
-	per    map[string]int
 	send   func(payload string) // set while Relay runs
 }
 
@@ -217,83 +212,28 @@ func NewHub(max, maxPerClient int) *Hub {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return &Hub{max: max, maxPerClient: maxPerClient, prefix: hex.EncodeToString(b),
-		byKey: map[key]map[*waiter]struct{}{}, per: map[string]int{}}
+		set: wake.New[key](max, maxPerClient)}
 }
 
 // Len is the number of waits held.
-func (h *Hub) Len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n
-}
+func (h *Hub) Len() int { return h.set.Len() }
 
 func (h *Hub) add(k key, clients []string) (*waiter, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.max > 0 && h.n >= h.max {
+	w, err := h.set.Add(k, clients)
+	switch err {
+	case wake.ErrFull:
 		return nil, &LimitError{ci.Errorf(ci.KindTooMany,
 			"429 Too Many Requests - the server already holds %d requests waiting for artifacts (--max-waiters); retry later or without wait", h.max)}
+	case wake.ErrClientFull:
+		return nil, &LimitError{ci.Errorf(ci.KindTooMany,
+			"429 Too Many Requests - %d requests of this client already wait for artifacts (--max-waiters-per-client); retry later or without wait", h.maxPerClient)}
 	}
-	if h.maxPerClient > 0 {
-		for _, c := range clients {
-			if h.per[c] >= h.maxPerClient {
-				return nil, &LimitError{ci.Errorf(ci.KindTooMany,
-					"429 Too Many Requests - %d requests of this client already wait for artifacts (--max-waiters-per-client); retry later or without wait", h.maxPerClient)}
-			}
-		}
-	}
-	w := &waiter{ch: make(chan struct{}, 1), key: k, clients: clients}
-	if h.byKey[k] == nil {
-		h.byKey[k] = map[*waiter]struct{}{}
-	}
-	h.byKey[k][w] = struct{}{}
-	h.n++
-	for _, c := range clients {
-		h.per[c]++
-	}
-	return w, nil
+	return w, err
 }
 
-func (h *Hub) remove(w *waiter) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.byKey[w.key], w)
-	if len(h.byKey[w.key]) == 0 {
-		delete(h.byKey, w.key)
-	}
-	h.n--
-	for _, c := range w.clients {
-		if h.per[c]--; h.per[c] <= 0 {
-			delete(h.per, c)
-		}
-	}
-}
+func (h *Hub) remove(w *waiter) { h.set.Remove(w) }
 
-func (h *Hub) wake(keys ...key) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, k := range keys {
-		for w := range h.byKey[k] {
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
-func (h *Hub) wakeAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ws := range h.byKey {
-		for w := range ws {
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
+func (h *Hub) wake(keys ...key) { h.set.Wake(keys...) }
 
 // Notify says that an archive of a job in pipelineID of projectID was
 // stored, or that such a job finished: the waits of that pipeline and
@@ -340,34 +280,16 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 		h.send = nil
 		h.mu.Unlock()
 	}()
-	h.wakeAll()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("listening on %s: channel closed", Channel)
-			}
-			if m == "" {
-				// The listener (re)connected: messages may have been
-				// missed, so every wait re-checks.
-				h.wakeAll()
-				continue
-			}
-			f := strings.Fields(m)
-			if len(f) != 3 || f[0] == h.prefix {
-				continue
-			}
-			proj, err1 := strconv.ParseInt(f[1], 10, 64)
-			pl, err2 := strconv.ParseInt(f[2], 10, 64)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			h.wake(key{scopeProject, proj}, key{scopePipeline, pl})
+	return wake.Relay(ctx, h.set, Channel, msgs, func(m string) {
+		f := strings.Fields(m)
+		if len(f) != 3 || f[0] == h.prefix {
+			return
 		}
-	}
+		proj, err1 := strconv.ParseInt(f[1], 10, 64)
+		pl, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		h.wake(key{scopeProject, proj}, key{scopePipeline, pl})
+	})
 }

@@ -32,13 +32,13 @@ func TestHubLimits(t *testing.T) {
 	h.Notify(7, 1)
 	for _, w := range []*waiter{a, b} {
 		select {
-		case <-w.ch:
+		case <-w.C:
 		default:
-			t.Fatalf("wait on %v not woken", w.key)
+			t.Fatalf("wait on %v not woken", w.Key())
 		}
 	}
 	select {
-	case <-c.ch:
+	case <-c.C:
 		t.Fatalf("wait of pipeline 2 woken by pipeline 1")
 	default:
 	}

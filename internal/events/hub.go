@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // Default limits on open streams.
@@ -40,22 +40,14 @@ func (e *LimitError) Unwrap() error { return e.err }
 // RetryAfter is the Retry-After to answer with, in seconds.
 func (e *LimitError) RetryAfter() int { return retryAfter }
 
-type sub struct {
-	ch       chan struct{} // buffered 1: a wake-up is never lost, never blocks
-	pipeline int64
-	clients  []string
-}
+type sub = wake.Waiter[int64]
 
 // Hub holds a process's open streams: the database's notifications, through
 // Relay, wake the streams of their pipeline. It bounds how many streams are
 // open, in all and per client.
 type Hub struct {
 	max, maxPerClient int
-
-	mu         sync.Mutex
-	byPipeline map[int64]map[*sub]struct{}
-	n          int
-	per        map[string]int
+	set               *wake.Set[int64]
 }
 
 // NewHub returns a Hub holding at most max streams, maxPerClient per client
@@ -67,83 +59,29 @@ func NewHub(max, maxPerClient int) *Hub {
 	if maxPerClient == 0 {
 		maxPerClient = DefaultMaxStreamsPerClient
 	}
-	return &Hub{max: max, maxPerClient: maxPerClient, byPipeline: map[int64]map[*sub]struct{}{}, per: map[string]int{}}
+	return &Hub{max: max, maxPerClient: maxPerClient, set: wake.New[int64](max, maxPerClient)}
 }
 
 // Len is the number of streams open.
-func (h *Hub) Len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.n
-}
+func (h *Hub) Len() int { return h.set.Len() }
 
 func (h *Hub) add(pipeline int64, clients []string) (*sub, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.max > 0 && h.n >= h.max {
+	s, err := h.set.Add(pipeline, clients)
+	switch err {
+	case wake.ErrFull:
 		return nil, &LimitError{ci.Errorf(ci.KindTooMany,
 			"429 Too Many Requests - the server already holds %d event streams (--max-event-streams); retry later", h.max)}
+	case wake.ErrClientFull:
+		return nil, &LimitError{ci.Errorf(ci.KindTooMany,
+			"429 Too Many Requests - this client already has %d event streams open (--max-event-streams-per-client); close one or retry later", h.maxPerClient)}
 	}
-	if h.maxPerClient > 0 {
-		for _, c := range clients {
-			if h.per[c] >= h.maxPerClient {
-				return nil, &LimitError{ci.Errorf(ci.KindTooMany,
-					"429 Too Many Requests - this client already has %d event streams open (--max-event-streams-per-client); close one or retry later", h.maxPerClient)}
-			}
-		}
-	}
-	s := &sub{ch: make(chan struct{}, 1), pipeline: pipeline, clients: clients}
-	if h.byPipeline[pipeline] == nil {
-		h.byPipeline[pipeline] = map[*sub]struct{}{}
-	}
-	h.byPipeline[pipeline][s] = struct{}{}
-	h.n++
-	for _, c := range clients {
-		h.per[c]++
-	}
-	return s, nil
+	return s, err
 }
 
-func (h *Hub) remove(s *sub) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.byPipeline[s.pipeline], s)
-	if len(h.byPipeline[s.pipeline]) == 0 {
-		delete(h.byPipeline, s.pipeline)
-	}
-	h.n--
-	for _, c := range s.clients {
-		if h.per[c]--; h.per[c] <= 0 {
-			delete(h.per, c)
-		}
-	}
-}
-
-func poke(s *sub) {
-	select {
-	case s.ch <- struct{}{}:
-	default:
-	}
-}
+func (h *Hub) remove(s *sub) { h.set.Remove(s) }
 
 // Wake wakes the streams of a pipeline: it may have new events.
-func (h *Hub) Wake(pipeline int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for s := range h.byPipeline[pipeline] {
-		poke(s)
-	}
-}
-
-func (h *Hub) wakeAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, ss := range h.byPipeline {
-		for s := range ss {
-			poke(s)
-		}
-	}
-}
+func (h *Hub) Wake(pipeline int64) { h.set.Wake(pipeline) }
 
 // Relay is the process's one listener of Channel: until ctx ends, each
 // message wakes the streams of its pipeline, and every (re)connection of
@@ -155,25 +93,9 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", Channel, err)
 	}
-	h.wakeAll()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m, ok := <-msgs:
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("listening on %s: channel closed", Channel)
-			}
-			if m == "" {
-				h.wakeAll()
-				continue
-			}
-			if id, err := strconv.ParseInt(m, 10, 64); err == nil {
-				h.Wake(id)
-			}
+	return wake.Relay(ctx, h.set, Channel, msgs, func(m string) {
+		if id, err := strconv.ParseInt(m, 10, 64); err == nil {
+			h.Wake(id)
 		}
-	}
+	})
 }

@@ -217,7 +217,7 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, watch Watch, fee
 		wait:
 			for {
 				select {
-				case <-sb.ch:
+				case <-sb.C:
 					break wait
 				case <-idle.C:
 					buf.WriteString(": keep-alive\n\n")
