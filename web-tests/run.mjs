@@ -287,8 +287,11 @@ await step("CI/CD variables: a masked value never reaches the page", async () =>
   check(!(await resp.text()).includes(secret), "the served page does not hold the value");
   await page.screenshot({ path: join(shots, "variables.png"), fullPage: true });
   await page.goto("/root/website/-/settings");
+  // The first push protected the default branch (its row has an Unprotect
+  // button, which has-text('Protect') would also match).
+  await page.waitForSelector("#protected-branches code:text-is('main')");
   await page.fill("#pb-name", "release/*");
-  await page.click("#protected-branches button:has-text('Protect')");
+  await page.click("#protected-branches button:text-is('Protect')");
   await page.waitForSelector("#protected-branches code:has-text('release/*')");
 });
 
