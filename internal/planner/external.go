@@ -30,7 +30,7 @@ func (p *Planner) CreateExternal(ctx context.Context, proj *ci.Project, ref, sha
 	ref = strings.TrimPrefix(strings.TrimPrefix(ref, "refs/heads/"), "refs/tags/")
 	pl := &ci.Pipeline{ProjectID: proj.ID, Ref: ref, Tag: tag, SHA: sha, BeforeSHA: ci.ZeroSHA, Source: ci.SourceExternal,
 		UserID: userID, CommitTitle: p.opts.Limits.clip(c.Title), Status: ci.StatusCreated,
-		CreatedAt: p.opts.Now().Truncate(time.Second)}
+		CreatedAt: p.opts.Now().Truncate(time.Microsecond)}
 	rules, err := p.store.ListProtectedRefs(ctx, proj.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading protected refs: %w", err)

@@ -173,11 +173,13 @@ func (p *Planner) Create(ctx context.Context, req ci.PipelineRequest) (*ci.Pipel
 	}
 	c.Message = p.opts.Limits.clip(c.Message)
 	ref := strings.TrimPrefix(strings.TrimPrefix(req.Ref, "refs/heads/"), "refs/tags/")
-	// CreatedAt is fixed now, and stored as is, so that rules see the
-	// CI_PIPELINE_CREATED_AT jobs get.
+	// CreatedAt is fixed now, at the microseconds both engines store, so
+	// that rules see the CI_PIPELINE_CREATED_AT jobs get (both format it to
+	// the second). Truncating it to the second would make pipelines of one
+	// second look simultaneous to created_before/created_after filters.
 	pl := &ci.Pipeline{ProjectID: req.Project.ID, Ref: ref, Tag: tag, SHA: c.SHA, BeforeSHA: cmp.Or(req.BeforeSHA, ci.ZeroSHA),
 		Source: req.Source, UserID: req.UserID, Variables: req.Variables, CommitTitle: c.Title, Parent: req.Parent,
-		CreatedAt: p.opts.Now().Truncate(time.Second)}
+		CreatedAt: p.opts.Now().Truncate(time.Microsecond)}
 	rules, err := p.store.ListProtectedRefs(ctx, req.Project.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading protected refs: %w", err)
