@@ -55,6 +55,8 @@ const (
 	CreateRelease                             // create a release through the API
 	UpdateRelease                             // edit a release, add, change or remove its links
 	DeleteRelease                             // delete a release
+	ReadArtifactTokens                        // the artifact tokens jobs handed out, and their uses
+	AdminArtifactTokens                       // revoke an artifact token
 
 	// Project abilities of CI/CD settings.
 	ReadVariables      // the project's CI/CD variables, values included
@@ -110,6 +112,7 @@ var abilityNames = map[Ability]string{
 	CreateEnvironment: "create_environment", StopEnvironment: "stop_environment", DeleteEnvironment: "destroy_environment",
 	ReadResourceGroup: "read_resource_group", UpdateResourceGroup: "update_resource_group",
 	ReadRelease: "read_release", CreateRelease: "create_release", UpdateRelease: "update_release", DeleteRelease: "destroy_release",
+	ReadArtifactTokens: "read_artifact_tokens", AdminArtifactTokens: "admin_artifact_tokens",
 }
 
 // String is GitLab's name of the ability where it has one.
@@ -256,6 +259,10 @@ var projectRules = map[Ability]projectRule{
 	CreateRelease: write(ci.AccessDeveloper),
 	UpdateRelease: write(ci.AccessDeveloper),
 	DeleteRelease: write(ci.AccessMaintainer),
+	// Maintainers see and revoke the artifact tokens jobs handed out, on
+	// public projects too (the uses list names who fetched what from where).
+	ReadArtifactTokens:  read(ci.AccessMaintainer, ci.AccessMaintainer),
+	AdminArtifactTokens: write(ci.AccessMaintainer),
 }
 
 // namespaceRule is the rule of one group ability.

@@ -7,23 +7,6 @@ import (
 	"github.com/batonci/baton/internal/ci"
 )
 
-// Project abilities of artifact tokens (internal/artifacttoken). They are
-// numbered apart from the table in ability.go.
-const (
-	// ReadArtifactTokens lists a project's artifact tokens and their uses.
-	ReadArtifactTokens Ability = iota + 300
-	// AdminArtifactTokens revokes them.
-	AdminArtifactTokens
-)
-
-func init() {
-	abilityNames[ReadArtifactTokens], abilityNames[AdminArtifactTokens] = "read_artifact_tokens", "admin_artifact_tokens"
-	// Maintainers see and revoke the tokens jobs handed out; on public
-	// projects too (the uses list names who fetched what from where).
-	projectRules[ReadArtifactTokens] = read(ci.AccessMaintainer, ci.AccessMaintainer)
-	projectRules[AdminArtifactTokens] = write(ci.AccessMaintainer)
-}
-
 // errTokenAbsent is every answer an artifact token gets for what it may
 // not read: the same as for what does not exist.
 var errTokenAbsent = ci.Errorf(ci.KindNotFound, "404 Not Found")

@@ -28,9 +28,13 @@ const (
 )
 
 // pushLevel is who's level for protected refs: administrators count as
-// GitLab's access level 60, which a rule may require.
+// GitLab's access level 60, which a rule may require; job tokens never
+// push, so theirs is none.
 func (p *Policy) pushLevel(ctx context.Context, who *auth.Principal, proj *ci.Project) (ci.AccessLevel, error) {
-	if who != nil && who.Job == nil && who.User != nil && who.User.Admin {
+	switch {
+	case who.IsJob():
+		return ci.AccessNone, nil
+	case who.Admin():
 		return ci.AccessAdmin, nil
 	}
 	return p.Level(ctx, who, proj)
@@ -57,9 +61,6 @@ func (p *Policy) PushToProtectedRef(ctx context.Context, who *auth.Principal, pr
 	lvl, err := p.pushLevel(ctx, who, proj)
 	if err != nil {
 		return err
-	}
-	if who.IsJob() {
-		lvl = ci.AccessNone // job tokens never push
 	}
 	allows := func(need ci.AccessLevel) bool { return need != ci.AccessNone && lvl >= need }
 	if change.Tag {
@@ -109,9 +110,6 @@ func (p *Policy) PushToEmptyProject(ctx context.Context, who *auth.Principal, pr
 	lvl, err := p.pushLevel(ctx, who, proj)
 	if err != nil {
 		return err
-	}
-	if who.IsJob() {
-		lvl = ci.AccessNone
 	}
 	if lvl >= ci.AccessMaintainer || (lvl >= ci.AccessDeveloper && prot.DeveloperCanInitialPush()) {
 		return nil
