@@ -273,6 +273,12 @@ func (s *Server) serveWithToken(w http.ResponseWriter, r *http.Request, secret s
 	if v := r.PathValue("pipeline_id"); v != "" && v != itoa(tok.PipelineID) {
 		return policy.TokenAbsent()
 	}
+	// A token reads its own pipeline's jobs only: child= leads to no job it
+	// may read, and resolving it could answer what the token may not learn
+	// (a 409 names the child pipelines that have the job).
+	if aq.Child != "" {
+		return policy.TokenAbsent()
+	}
 	spec := artifacts.WaitSpec{For: aq.Wait, ProjectID: proj.ID,
 		Clients: []string{"ip:" + addr.String(), "artifact_token:" + itoa(tok.ID)},
 		Recheck: func(ctx context.Context) error {
