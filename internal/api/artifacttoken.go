@@ -273,6 +273,12 @@ func (s *Server) serveWithToken(w http.ResponseWriter, r *http.Request, secret s
 	if v := r.PathValue("pipeline_id"); v != "" && v != itoa(tok.PipelineID) {
 		return policy.TokenAbsent()
 	}
+	// A token reads its own pipeline's jobs only: child= leads to no job it
+	// may read, and resolving it could answer what the token may not learn
+	// (a 409 names the child pipelines that have the job).
+	if aq.Child != "" {
+		return policy.TokenAbsent()
+	}
 	spec := artifacts.WaitSpec{For: aq.Wait, ProjectID: proj.ID,
 		Clients: []string{"ip:" + addr.String(), "artifact_token:" + itoa(tok.ID)},
 		Recheck: func(ctx context.Context) error {
@@ -298,41 +304,15 @@ func (s *Server) serveWithToken(w http.ResponseWriter, r *http.Request, secret s
 	if err := s.ArtifactTokens.Claim(ctx, tok); err != nil {
 		return err
 	}
-	cw := &countingWriter{ResponseWriter: w}
+	cw := &httpx.Recorder{ResponseWriter: w}
 	w.Header().Set("X-Baton-Job-Id", itoa(c.Job.ID))
 	err = serve(cw, r, c)
-	status := cw.status
+	status := cw.Status
 	if err != nil && status == 0 {
 		status, _ = httpx.ErrorStatus(err)
 	}
-	if rerr := s.ArtifactTokens.Record(context.WithoutCancel(ctx), tok, addr, r.Pattern, status, cw.bytes); rerr != nil {
+	if rerr := s.ArtifactTokens.Record(context.WithoutCancel(ctx), tok, addr, r.Pattern, status, cw.Bytes); rerr != nil {
 		s.Logger.Error("recording artifact token use", "err", rerr)
 	}
 	return err
 }
-
-// countingWriter counts the bytes and remembers the status a handler sends.
-type countingWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (c *countingWriter) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	n, err := c.ResponseWriter.Write(p)
-	c.bytes += int64(n)
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the writer underneath.
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -90,14 +90,22 @@ func (s *Service) InPipelineTree(ctx context.Context, pl *ci.Pipeline, name, art
 			return nil, err
 		}
 	}
-	jobs, _, err := s.jobsNamed(ctx, root.pipeline.ID, name)
+	// The jobs read here are the ones chosen from: each pipeline's are
+	// read once, which keeps a read of a pipeline that has the job at the
+	// queries of InPipeline.
+	jobs, arts, err := s.jobsNamed(ctx, root.pipeline.ID, name)
 	if err != nil {
 		return nil, err
 	}
 	if len(jobs) > 0 {
-		return s.InPipeline(ctx, root.pipeline, name, artifact)
+		return pickInPipeline(root.pipeline, name, artifact, jobs, arts)
 	}
-	var found []descendant
+	type candidate struct {
+		descendant
+		jobs []*ci.Job
+		arts []*ci.Artifact
+	}
+	var found []candidate
 	var walk func(d descendant, depth int) error
 	walk = func(d descendant, depth int) error {
 		if depth > ci.MaxHierarchyDepth {
@@ -108,12 +116,12 @@ func (s *Service) InPipelineTree(ctx context.Context, pl *ci.Pipeline, name, art
 			return err
 		}
 		for _, k := range kids {
-			jobs, _, err := s.jobsNamed(ctx, k.pipeline.ID, name)
+			jobs, arts, err := s.jobsNamed(ctx, k.pipeline.ID, name)
 			if err != nil {
 				return err
 			}
 			if len(jobs) > 0 {
-				found = append(found, k)
+				found = append(found, candidate{k, jobs, arts})
 			}
 			if err := walk(k, depth+1); err != nil {
 				return err
@@ -131,7 +139,7 @@ func (s *Service) InPipelineTree(ctx context.Context, pl *ci.Pipeline, name, art
 		}
 		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in pipeline %d or its child pipelines", name, pl.ID)
 	case 1:
-		return s.InPipeline(ctx, found[0].pipeline, name, artifact)
+		return pickInPipeline(found[0].pipeline, name, artifact, found[0].jobs, found[0].arts)
 	}
 	var names []string
 	for _, d := range found {

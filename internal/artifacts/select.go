@@ -80,6 +80,12 @@ func (s *Service) InPipeline(ctx context.Context, pl *ci.Pipeline, name, artifac
 	if len(jobs) == 0 {
 		return nil, ci.Errorf(ci.KindNotFound, "404 Job '%s' Not Found in pipeline %d", name, pl.ID)
 	}
+	return pickInPipeline(pl, name, artifact, jobs, arts)
+}
+
+// pickInPipeline is InPipeline on the jobs named name in pl (at least one)
+// and their artifacts, already read by jobsNamed.
+func pickInPipeline(pl *ci.Pipeline, name, artifact string, jobs []*ci.Job, arts []*ci.Artifact) (*Choice, error) {
 	for _, j := range jobs {
 		if a := Pick(arts, j.ID, artifact); a != nil {
 			return &Choice{Job: j, Archive: a, Pipeline: pl}, nil

@@ -205,8 +205,8 @@ func entryRange(r *http.Request, etag string, size int64) (start, end int64, sta
 	}
 	if a == "" { // the last b bytes
 		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			return whole()
+		if err != nil || n <= 0 || size == 0 {
+			return whole() // an empty file has no byte to name in Content-Range
 		}
 		return max(size-n, 0), size, http.StatusPartialContent
 	}
@@ -228,8 +228,8 @@ func entryRange(r *http.Request, etag string, size int64) (start, end int64, sta
 }
 
 // setDigest announces the SHA-256 of a file's bytes, when the index knows
-// it, as RFC 3230's Digest and RFC 9530's Repr-Digest (the file is served
-// whole and unencoded, so both describe the body).
+// it, as RFC 3230's Digest and RFC 9530's Repr-Digest: both describe the
+// whole unencoded file, also when a 206 sends part of it.
 func setDigest(h http.Header, e archive.Entry) {
 	if !e.HasSHA256() {
 		return

@@ -41,3 +41,24 @@ func TestEntryRange(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryRangeEmptyFile: an empty file has no byte a 206's Content-Range
+// could name (bytes 0--1/0): a suffix range gets the whole (empty) file, any
+// other range 416.
+func TestEntryRangeEmptyFile(t *testing.T) {
+	for _, tc := range []struct {
+		rng    string
+		status int
+	}{
+		{"bytes=-5", http.StatusOK},
+		{"bytes=0-", http.StatusRequestedRangeNotSatisfiable},
+		{"bytes=0-0", http.StatusRequestedRangeNotSatisfiable},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Range", tc.rng)
+		start, end, status := entryRange(r, `"e"`, 0)
+		if start != 0 || end != 0 || status != tc.status {
+			t.Errorf("Range %q of an empty file: [%d,%d) %d, want [0,0) %d", tc.rng, start, end, status, tc.status)
+		}
+	}
+}

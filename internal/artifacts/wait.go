@@ -280,7 +280,7 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 		h.send = nil
 		h.mu.Unlock()
 	}()
-	return wake.Relay(ctx, h.set, Channel, msgs, func(m string) {
+	return wake.Relay(ctx, Channel, msgs, h.set.WakeAll, func(m string) {
 		f := strings.Fields(m)
 		if len(f) != 3 || f[0] == h.prefix {
 			return

@@ -222,8 +222,9 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// RemoteAddr is the address a request came from (the connection's peer:
-// forwarding headers are not trusted).
+// RemoteAddr is the address a request came from: the connection's peer,
+// or the client behind a --trusted-proxies peer (httpx.TrustProxies put it
+// in r.RemoteAddr); a client's own X-Forwarded-For never counts.
 func RemoteAddr(r *http.Request) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

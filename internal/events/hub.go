@@ -93,7 +93,7 @@ func (h *Hub) Relay(ctx context.Context, n Notifier) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", Channel, err)
 	}
-	return wake.Relay(ctx, h.set, Channel, msgs, func(m string) {
+	return wake.Relay(ctx, Channel, msgs, h.set.WakeAll, func(m string) {
 		if id, err := strconv.ParseInt(m, 10, 64); err == nil {
 			h.Wake(id)
 		}

@@ -27,34 +27,35 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// statusRecorder remembers the status and size of a response. It passes
-// ReadFrom through so file downloads keep using sendfile.
-type statusRecorder struct {
+// Recorder remembers the status and size of a response: the request log's,
+// and an artifact token's record of a use. It passes ReadFrom through so
+// file downloads keep using sendfile.
+type Recorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	Status int   // the first status written; 0 if none yet
+	Bytes  int64 // body bytes written
 }
 
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+func (s *Recorder) WriteHeader(code int) {
+	if s.Status == 0 {
+		s.Status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+func (s *Recorder) Write(b []byte) (int, error) {
+	if s.Status == 0 {
+		s.Status = http.StatusOK
 	}
 	n, err := s.ResponseWriter.Write(b)
-	s.bytes += int64(n)
+	s.Bytes += int64(n)
 	return n, err
 }
 
 // ReadFrom keeps the underlying writer's ReadFrom (sendfile for files).
-func (s *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+func (s *Recorder) ReadFrom(r io.Reader) (int64, error) {
+	if s.Status == 0 {
+		s.Status = http.StatusOK
 	}
 	var n int64
 	var err error
@@ -63,7 +64,7 @@ func (s *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
 	} else {
 		n, err = io.Copy(writerOnly{s.ResponseWriter}, r)
 	}
-	s.bytes += n
+	s.Bytes += n
 	return n, err
 }
 
@@ -71,7 +72,7 @@ type writerOnly struct{ io.Writer }
 
 // Unwrap lets http.ResponseController reach the underlying writer (flush,
 // deadlines) and io.Copy find its ReadFrom.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *Recorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // WithRequestLog gives every request an id (X-Request-Id, echoed back),
 // recovers panics as 500s and logs one line per request with slog. Secrets
@@ -85,7 +86,7 @@ func WithRequestLog(log *slog.Logger, metrics *Metrics, next http.Handler) http.
 		}
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &Recorder{ResponseWriter: w}
 		start := time.Now()
 		defer func() {
 			if v := recover(); v != nil {
@@ -93,17 +94,17 @@ func WithRequestLog(log *slog.Logger, metrics *Metrics, next http.Handler) http.
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic serving request", "request_id", id, "panic", v, "stack", string(debug.Stack()))
-				if rec.status == 0 {
+				if rec.Status == 0 {
 					WriteJSON(rec, http.StatusInternalServerError, map[string]string{"message": "500 Internal Server Error"})
 				}
 			}
-			metrics.observe(r.Method, rec.status, time.Since(start))
+			metrics.observe(r.Method, rec.Status, time.Since(start))
 			level := slog.LevelInfo
-			if rec.status >= 500 {
+			if rec.Status >= 500 {
 				level = slog.LevelError
 			}
 			log.Log(r.Context(), level, "request", "request_id", id, "client", clientHost(r.RemoteAddr), "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+				"status", rec.Status, "bytes", rec.Bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -252,7 +252,9 @@ func (p *Params) Time(key string) (*time.Time, error) {
 	if v == "" {
 		return nil, nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+	// .999999999: the fraction is optional, so a time without a zone is
+	// one layout.
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			t = t.UTC()
 			return &t, nil

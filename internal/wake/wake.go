@@ -1,6 +1,7 @@
 // Package wake holds a process's waiters, each waiting on a key: waking a
 // key wakes its waiters. It bounds how many are held, in all and per client
-// key. It is the common core of artifacts.Hub and events.Hub.
+// key. It is the common core of artifacts.Hub and events.Hub, and its
+// Relay also wakes runnerapi.Queue.
 package wake
 
 import (
@@ -122,28 +123,69 @@ func (s *Set[K]) WakeAll() {
 	}
 }
 
+// maxBatch bounds the messages Relay takes as one batch, so that a flood
+// of them still wakes.
+const maxBatch = 1024
+
 // Relay hands the messages of msgs, a listener of channel, to each until
-// ctx ends. When it starts and on every empty message (the listener
-// (re)connected) it wakes all of s, since messages may have been missed
-// meanwhile. It returns nil when ctx ends, an error when msgs closes before.
-func Relay[K comparable](ctx context.Context, s *Set[K], channel string, msgs <-chan string, each func(msg string)) error {
-	s.WakeAll()
+// ctx ends. The messages that arrived together are one batch (one
+// transaction's notifications arrive together at its commit): wakeAll runs
+// once for a batch holding an empty message (the listener (re)connected,
+// so messages may have been missed) or, when each is nil, for every batch;
+// each runs for every other message. The messages already waiting when it
+// starts are a batch for which wakeAll runs, as anything before may have
+// been missed. It returns nil when ctx ends, an error when msgs closes
+// before.
+func Relay(ctx context.Context, channel string, msgs <-chan string, wakeAll func(), each func(msg string)) error {
+	all, open := batch(msgs, each, true)
 	for {
+		if all || each == nil {
+			wakeAll()
+		}
+		if !open {
+			return closed(ctx, channel)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case m, ok := <-msgs:
 			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("listening on %s: channel closed", channel)
+				return closed(ctx, channel)
 			}
-			if m == "" {
-				s.WakeAll()
-				continue
+			all = m == ""
+			if !all && each != nil {
+				each(m)
 			}
-			each(m)
+			all, open = batch(msgs, each, all)
 		}
 	}
+}
+
+func closed(ctx context.Context, channel string) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("listening on %s: channel closed", channel)
+}
+
+// batch takes the messages already waiting in msgs (at most maxBatch),
+// handing the non-empty ones to each: whether one was empty (or all was
+// already set), and false if msgs closed.
+func batch(msgs <-chan string, each func(string), all bool) (bool, bool) {
+	for range maxBatch {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return all, false
+			}
+			if m == "" {
+				all = true
+			} else if each != nil {
+				each(m)
+			}
+		default:
+			return all, true
+		}
+	}
+	return all, true
 }

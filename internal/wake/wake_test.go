@@ -71,7 +71,7 @@ func TestRelay(t *testing.T) {
 	got := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Relay(ctx, s, "ch", msgs, func(m string) { got <- m }) }()
+	go func() { done <- Relay(ctx, "ch", msgs, s.WakeAll, func(m string) { got <- m }) }()
 	msgs <- "hello" // handed over only after the start's WakeAll
 	if !woken(w) {
 		t.Fatal("Relay did not wake all when it started")
@@ -90,7 +90,65 @@ func TestRelay(t *testing.T) {
 		t.Fatal("Relay returned nil when its channel closed before ctx ended")
 	}
 	cancel()
-	if err := Relay(ctx, s, "ch", make(chan string), func(string) {}); err != nil {
+	if err := Relay(ctx, "ch", make(chan string), s.WakeAll, func(string) {}); err != nil {
 		t.Fatalf("Relay after ctx ended = %v, want nil", err)
+	}
+}
+
+// TestRelayBatches: the messages that arrived together wake all once when
+// one of them is empty, or always when each is nil, and each still gets
+// every other message.
+func TestRelayBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		msgs      []string
+		each      bool
+		wantWakes int // wakeAll calls: the start's batch is all of msgs
+		wantEach  int
+	}{
+		{"keyed", []string{"1", "2", "3"}, true, 1, 3},
+		{"keyed and a reconnect", []string{"1", "", "2", ""}, true, 1, 2},
+		{"no each", []string{"1", "2", "", "3"}, false, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msgs := make(chan string, len(tc.msgs))
+			for _, m := range tc.msgs {
+				msgs <- m
+			}
+			close(msgs)
+			wakes, got := 0, 0
+			var each func(string)
+			if tc.each {
+				each = func(string) { got++ }
+			}
+			if err := Relay(context.Background(), "ch", msgs, func() { wakes++ }, each); err == nil {
+				t.Fatal("Relay returned nil when its channel closed before ctx ended")
+			}
+			if wakes != tc.wantWakes || got != tc.wantEach {
+				t.Errorf("%q arriving together: %d wake-alls and %d messages to each, want %d and %d",
+					tc.msgs, wakes, got, tc.wantWakes, tc.wantEach)
+			}
+		})
+	}
+	// After the start, a batch with no empty message wakes all only when
+	// each is nil.
+	for _, each := range []bool{true, false} {
+		msgs := make(chan string)
+		wakes := make(chan struct{}, 10)
+		var fn func(string)
+		if each {
+			fn = func(string) {}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Relay(ctx, "ch", msgs, func() { wakes <- struct{}{} }, fn) }()
+		<-wakes // the start
+		msgs <- "7"
+		msgs <- "8" // taken only once "7" was handled
+		cancel()
+		<-done
+		if n := len(wakes); (n > 0) != !each {
+			t.Errorf("each set %v: %d wake-alls after two keyed messages", each, n)
+		}
 	}
 }
