@@ -28,7 +28,8 @@ func (db *DB) Notify(ctx context.Context, channel, payload string) error {
 }
 
 // Listen delivers payloads sent to channel until ctx ends. A slow reader
-// misses payloads rather than blocking senders.
+// does not block senders: on SQLite, what overflows its buffer becomes an
+// empty payload (re-check everything), never a silent loss.
 func (db *DB) Listen(ctx context.Context, channel string) (<-chan string, error) {
 	if db.engine.Notifier != nil {
 		return db.engine.Notifier.Listen(ctx, channel)
@@ -53,6 +54,17 @@ func (n *localNotifier) Notify(_ context.Context, channel, payload string) error
 		select {
 		case c <- payload:
 		default:
+			// A slow reader's buffer is full: rather than losing this
+			// message unseen, replace the oldest with "" (re-check
+			// everything), which covers both.
+			select {
+			case <-c:
+			default:
+			}
+			select {
+			case c <- "":
+			default:
+			}
 		}
 	}
 	return nil
