@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/batonci/baton/internal/deploy"
-	"github.com/batonci/baton/internal/releases"
-	"github.com/batonci/baton/internal/resourcegroup"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +23,7 @@ import (
 	blobfs "github.com/batonci/baton/internal/blob/fs"
 	blobs3 "github.com/batonci/baton/internal/blob/s3"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/deploy"
 	"github.com/batonci/baton/internal/downstream"
 	"github.com/batonci/baton/internal/events"
 	"github.com/batonci/baton/internal/gitserve"
@@ -35,6 +33,8 @@ import (
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
+	"github.com/batonci/baton/internal/releases"
+	"github.com/batonci/baton/internal/resourcegroup"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/schedule"
 	"github.com/batonci/baton/internal/scheduler"
@@ -76,6 +76,7 @@ type Main struct {
 	Web       *web.Server
 	Git       *gitserve.Handler
 	Hooks     *hooks.Service   // builds and queues webhook events
+	Deliverer *hooks.Deliverer // sends queued webhook deliveries
 	Schedules *schedule.Runner // fires due pipeline schedules
 	// Downstream creates the pipelines bridge jobs (trigger:) ask for.
 	Downstream *downstream.Service
@@ -127,9 +128,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
 	m.Events = &events.Service{Store: db, Hub: events.NewHub(int(m.Config.MaxEventStreams), int(m.Config.MaxEventStreamsPer)),
 		Logger: m.Logger}
-	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
-	// requests waiting for their artifacts.
 	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
+	m.Deliverer = m.deliverer()
 	// Bridge jobs (trigger:) are the downstream service's; it hears of
 	// them through the scheduler's events, as webhooks do.
 	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
@@ -142,6 +142,8 @@ func (m *Main) Open(ctx context.Context) error {
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
 	// and m.queue's Relay wakes them from there; a hook as well woke each
 	// held request twice per new job.
+	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
+	// requests waiting for their artifacts.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
 		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db, Delayed: m.delayedWake(db), Resources: m.Resources})
@@ -395,7 +397,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "artifact-reaper", m.Reaper.Run)
 	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
 	m.loop(ctx, "bridge-jobs", m.Downstream.Run)
-	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
+	m.loop(ctx, "webhook-deliveries", m.Deliverer.Run)
 	m.loop(ctx, "environment-auto-stop", m.Deploy.Run)
 	m.loop(ctx, "resource-groups", m.Resources.Run)
 	if m.Config.OrphanAfter > 0 {
