@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/batonci/baton/internal/api"
 )
 
 // TestREADMEFlags checks README.md's "Configuration" and "Security" tables
@@ -258,4 +260,89 @@ func defaultAgrees(cell string, f *flag.Flag, unit int64) error {
 		return fmt.Errorf("flag of type %T: teach defaultAgrees to read it", v)
 	}
 	return nil
+}
+
+// TestREADMEAPIRoutes: every route of the REST API (but the 404 catch-all) has a curl example in
+// README.md with its method (-X METHOD; -d, -F or --data* without -X:
+// POST; -I: HEAD; else GET) and a URL whose path fits the route's pattern.
+func TestREADMEAPIRoutes(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := readmeCurls(string(readme))
+	if len(examples) < 50 {
+		t.Fatalf("read %d curl examples from README.md: is this test still reading them right?", len(examples))
+	}
+	for _, rt := range (&api.Server{}).Routes() {
+		method, path, ok := strings.Cut(rt.Pattern, " ")
+		if !ok {
+			continue // the catch-all answering 404
+		}
+		pattern := strings.Split(strings.TrimPrefix(path, "/api/v4/"), "/")
+		found := false
+		for _, ex := range examples {
+			if ex.method == method && routeFits(pattern, ex.path) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("README.md has no curl example of %s", rt.Pattern)
+		}
+	}
+}
+
+// curlExample is one curl command's method and the path segments of one
+// of its API URLs (after /api/v4/).
+type curlExample struct {
+	method string
+	path   []string
+}
+
+var (
+	curlMethod = regexp.MustCompile(`-X\s*([A-Z]+)`)
+	curlData   = regexp.MustCompile(`\s(-d|-F|--data\S*|--upload-file|-T)\s`)
+	curlHead   = regexp.MustCompile(`\s(-I|-sI|--head)\b`)
+	curlURL    = regexp.MustCompile(`(?:/api/v4|\$CI_API_V4_URL)/([^\s"'?#)]*)`)
+)
+
+// readmeCurls finds the curl commands of text, joining continued lines.
+func readmeCurls(text string) []curlExample {
+	var out []curlExample
+	for _, line := range strings.Split(strings.ReplaceAll(text, "\\\n", " "), "\n") {
+		parts := strings.Split(line, "curl ")
+		for _, cmd := range parts[1:] {
+			method := "GET"
+			switch m := curlMethod.FindStringSubmatch(cmd); {
+			case m != nil:
+				method = m[1]
+			case curlHead.MatchString(" " + cmd):
+				method = "HEAD"
+			case curlData.MatchString(" " + cmd):
+				method = "POST"
+			}
+			for _, u := range curlURL.FindAllStringSubmatch(cmd, -1) {
+				out = append(out, curlExample{method, strings.Split(u[1], "/")})
+			}
+		}
+	}
+	return out
+}
+
+// routeFits reports whether path fits pattern: {name} takes any one
+// segment, {name...} the rest, other segments must be equal.
+func routeFits(pattern, path []string) bool {
+	for i, p := range pattern {
+		if strings.HasSuffix(p, "...}") {
+			return len(path) > i
+		}
+		if i >= len(path) {
+			return false
+		}
+		if !strings.HasPrefix(p, "{") && p != path[i] {
+			return false
+		}
+	}
+	return len(path) == len(pattern)
 }
