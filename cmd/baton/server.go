@@ -350,19 +350,19 @@ func (m *Main) jobTimeout(ctx context.Context, j *ci.Job) time.Duration {
 
 func (m *Main) onPush(ctx context.Context, proj *ci.Project, pusher string, updates []gitserve.RefUpdate) {
 	var pusherID int64
-	u, err := m.Store.UserByUsername(ctx, pusher)
+	user, err := m.Store.UserByUsername(ctx, pusher)
 	if err == nil {
-		pusherID = u.ID
+		pusherID = user.ID
 	}
-	ups := make([]planner.RefUpdate, 0, len(updates))
-	events := make([]hooks.RefUpdate, 0, len(updates))
+	planned := make([]planner.RefUpdate, 0, len(updates))
+	hooked := make([]hooks.RefUpdate, 0, len(updates))
 	for _, u := range updates {
-		ups = append(ups, planner.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
-		events = append(events, hooks.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
+		planned = append(planned, planner.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
+		hooked = append(hooked, hooks.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
 	}
 	// The push event first: a receiver hears of the push before its pipeline.
-	m.Hooks.Push(ctx, proj, u, events)
-	m.Planner.Push(ctx, proj, pusherID, ups)
+	m.Hooks.Push(ctx, proj, user, hooked)
+	m.Planner.Push(ctx, proj, pusherID, planned)
 }
 
 // Serve listens on Config.Listen (or the given listener) and starts the
