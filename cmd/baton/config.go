@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,19 +60,20 @@ type Config struct {
 	LongPoll     time.Duration // how long jobs/request may hold
 	TraceLimitMB int64
 
-	MaxPlanBytes     int64         // stored spec bytes of one planned pipeline
-	MaxVariableBytes int64         // one YAML or request variable value
-	MaxVariables     int64         // variables of one scope (global, a job, a request)
-	MaxChangedPaths  int64         // changed paths of one push read for rules:changes
-	Bounds                         // README "Security": held waits, connections, timeouts
-	Includes         IncludeConfig // include:remote and include:template
-	Secrets                        // CI/CD variables: the encryption key, their number
-	RepoReads                      // repository read API bounds (reads.go)
-	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
-	TrustedProxies   string        // CIDRs whose X-Forwarded-For/-Proto are honoured; "" none
-	SessionIdle      time.Duration // web sessions unused this long end
-	SessionMaxAge    time.Duration // web sessions end this long after sign-in
-	Automation                     // pipeline schedules and webhooks (automation.go)
+	MaxPlanBytes     int64          // stored spec bytes of one planned pipeline
+	MaxVariableBytes int64          // one YAML or request variable value
+	MaxVariables     int64          // variables of one scope (global, a job, a request)
+	MaxChangedPaths  int64          // changed paths of one push read for rules:changes
+	Bounds                          // README "Security": held waits, connections, timeouts
+	Includes         IncludeConfig  // include:remote and include:template
+	Secrets                         // CI/CD variables: the encryption key, their number
+	RepoReads                       // repository read API bounds (reads.go)
+	MetricsToken     string         // if set, GET /metrics needs Authorization: Bearer <token>
+	TrustedProxies   string         // CIDRs whose X-Forwarded-For/-Proto are honoured; "" none
+	trustedProxies   []netip.Prefix // TrustedProxies, parsed by finish
+	SessionIdle      time.Duration  // web sessions unused this long end
+	SessionMaxAge    time.Duration  // web sessions end this long after sign-in
+	Automation                      // pipeline schedules and webhooks (automation.go)
 
 	ArtifactTokenConfig // artifact tokens jobs mint (artifacttokens.go)
 	BranchDefaults      // default branch protection (defaultbranch.go)
@@ -212,7 +214,8 @@ func (c *Config) finish() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
-	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
+	var err error
+	if c.trustedProxies, err = httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if c.OrphanAfter < 0 {

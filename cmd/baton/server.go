@@ -308,8 +308,7 @@ func (m *Main) Handler() http.Handler {
 	metrics := httpx.NewMetrics()
 	metrics.Token = m.Config.MetricsToken
 	mux.Handle("GET /metrics", metrics)
-	trusted, _ := httpx.ParseTrustedProxies(m.Config.TrustedProxies) // checked by Config.finish
-	return httpx.TrustProxies(trusted, httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux)))
+	return httpx.TrustProxies(m.Config.trustedProxies, httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux)))
 }
 
 // sweepInterval is how often the scheduler sweeps: every 30 s, or twice
