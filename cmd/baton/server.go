@@ -96,10 +96,13 @@ type Main struct {
 	loops    sync.WaitGroup
 }
 
-// Open builds every component from m.Config without serving yet: store,
-// blobs, repositories, authentication and policy, scheduler, planner,
-// artifacts, reaper, orphan sweeper, and the four surfaces (runner
-// protocol, API, web UI, git over HTTP). Nothing is built later: after Open every field is set.
+// Open builds every component of Main from m.Config without serving yet:
+// store, blobs, repositories, authentication and policy, the services and
+// loops (scheduler, planner, artifacts, events, hooks and their deliverer,
+// schedules, downstream, deployments, resource groups, releases, reaper,
+// sweeper) and the four surfaces (runner protocol, API, web UI, git over
+// HTTP). Nothing is built later: after Open every field is set
+// (TestOpenBuildsEverything), and Serve only starts them.
 func (m *Main) Open(ctx context.Context) error {
 	if err := m.Config.finish(); err != nil {
 		return err
