@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // job is a job this benchmark took as a runner.
@@ -48,7 +47,7 @@ func setupJobs(ctx context.Context, s *server, tmp string, rounds int, parallel 
 		fmt.Fprintf(&yml, "%s:\n  stage: build\n  parallel: 3\n  script: [echo]\n", n)
 		want += 3
 	}
-	if err := pushRepo(ctx, s, tmp, proj.PathWithNamespace, yml.String()); err != nil {
+	if err := benchkit.PushPipeline(ctx, s.url, s.token, tmp, proj.PathWithNamespace, yml.String()); err != nil {
 		return nil, err
 	}
 	var rn struct {
@@ -125,39 +124,6 @@ func (s *server) finishJob(ctx context.Context, j *job) error {
 		map[string]any{"token": j.Token, "state": "success", "output": map[string]any{}}, http.StatusOK, nil)
 	if err != nil {
 		return fmt.Errorf("finishing job %d: %w", j.ID, err)
-	}
-	return nil
-}
-
-// pushRepo pushes one commit holding .gitlab-ci.yml to the project with a
-// real git push.
-func pushRepo(ctx context.Context, s *server, tmp, fullPath, yml string) error {
-	dir := filepath.Join(tmp, "repo")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating repo dir: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte(yml), 0o644); err != nil {
-		return fmt.Errorf("writing .gitlab-ci.yml: %w", err)
-	}
-	u, err := url.Parse(s.url)
-	if err != nil {
-		return err
-	}
-	u.User = url.UserPassword("root", s.token)
-	u.Path = "/" + fullPath + ".git"
-	env := append(os.Environ(), "HOME="+tmp, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com")
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", ".gitlab-ci.yml"},
-		{"commit", "-q", "-m", "benchmark pipeline"},
-		{"push", "-q", u.String(), "main"},
-	} {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir, cmd.Env = dir, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %w\n%s", args[0], err, strings.ReplaceAll(string(out), s.token, "***"))
-		}
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // results is everything one run measured; a nil field is a measurement
@@ -55,7 +57,7 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 	bin := cfg.Baton
 	if bin == "" {
 		logf("building baton")
-		if bin, err = buildBaton(ctx, tmp); err != nil {
+		if bin, err = benchkit.BuildBaton(ctx, tmp); err != nil {
 			return nil, err
 		}
 	}

@@ -28,16 +28,6 @@ type server struct {
 	proc    *benchkit.Server
 }
 
-// buildBaton builds ./cmd/baton of this module into dir.
-func buildBaton(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "baton")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/batonci/baton/cmd/baton")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building baton: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
 // startServer starts bin as `baton server` with a fresh data dir under tmp,
 // allowing uploads of maxUpload bytes, and waits for it to answer and to
 // print the administrator's token.

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,9 +53,9 @@ func run(sizeMiB, rounds int, keep bool) error {
 	if _, err := exec.LookPath("curl"); err != nil {
 		return fmt.Errorf("curl is needed for the baseline: %w", err)
 	}
-	bin := filepath.Join(tmp, "baton")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/batonci/baton/cmd/baton").CombinedOutput(); err != nil {
-		return fmt.Errorf("building baton: %w\n%s", err, out)
+	bin, err := benchkit.BuildBaton(context.Background(), tmp)
+	if err != nil {
+		return err
 	}
 	port, err := benchkit.FreePort()
 	if err != nil {
@@ -87,7 +86,7 @@ func run(sizeMiB, rounds int, keep bool) error {
 	if err := a.call("POST", "/api/v4/projects", "application/x-www-form-urlencoded", strings.NewReader("name=bench"), nil, 201, &proj); err != nil {
 		return err
 	}
-	if err := push(tmp, srv.URL, srv.Token, proj.Path); err != nil {
+	if err := benchkit.PushPipeline(context.Background(), srv.URL, srv.Token, tmp, proj.Path, "build:\n  script: [echo]\n"); err != nil {
 		return err
 	}
 	var rn struct{ Token string }
@@ -219,30 +218,6 @@ func makeZip(path string, size int64) error {
 		return err
 	}
 	return f.Close()
-}
-
-// push commits a .gitlab-ci.yml with job build and pushes it.
-func push(tmp, base, token, path string) error {
-	dir := filepath.Join(tmp, "repo")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte("build:\n  script: [echo]\n"), 0o644); err != nil {
-		return err
-	}
-	u, _ := url.Parse(base)
-	u.User = url.UserPassword("root", token)
-	u.Path = "/" + path + ".git"
-	env := append(os.Environ(), "HOME="+tmp, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com")
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-q", "-m", "bench"}, {"push", "-q", u.String(), "main"}} {
-		c := exec.Command("git", args...)
-		c.Dir, c.Env = dir, env
-		if out, err := c.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %w\n%s", args[0], err, out)
-		}
-	}
-	return nil
 }
 
 // api calls the server with root's token.

@@ -67,10 +67,9 @@ func run(ctx context.Context, n int, bin string, w io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	if bin == "" {
-		bin = filepath.Join(tmp, "baton")
 		fmt.Fprintln(w, "building ./cmd/baton ...")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/batonci/baton/cmd/baton").CombinedOutput(); err != nil {
-			return fmt.Errorf("building baton: %w\n%s", err, out)
+		if bin, err = benchkit.BuildBaton(ctx, tmp); err != nil {
+			return err
 		}
 	}
 	var results []result

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -123,36 +119,4 @@ func (a *api) jobs(ctx context.Context, projectID, pipelineID int64) ([]jobEntit
 	err := a.do(ctx, http.MethodGet, fmt.Sprintf("/projects/%d/pipelines/%d/jobs?per_page=100", projectID, pipelineID), nil,
 		http.StatusOK, &js)
 	return js, err
-}
-
-// pushRepo makes a one-commit repository holding ciYAML as .gitlab-ci.yml in
-// dir and pushes it to main of p with real git. The commit says [skip ci],
-// so the push itself starts no pipeline: the benchmark starts them.
-func pushRepo(ctx context.Context, base, token string, p *project, dir, ciYAML string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte(ciYAML), 0o644); err != nil {
-		return err
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return err
-	}
-	u.User = url.UserPassword("root", token)
-	u.Path = "/" + p.Path + ".git"
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", ".gitlab-ci.yml"},
-		{"-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "bench [skip ci]"},
-		{"push", "-q", u.String(), "main"},
-	} {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %w: %s", args[0], err, bytes.ReplaceAll(out, []byte(token), []byte("TOKEN")))
-		}
-	}
-	return nil
 }

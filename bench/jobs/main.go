@@ -20,6 +20,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // options are the program's flags.
@@ -69,11 +71,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		defer os.RemoveAll(dir)
 	}
 	if o.baton == "" {
-		root, err := moduleRoot(ctx)
-		if err != nil {
-			return err
-		}
-		if o.baton, err = buildBaton(ctx, root, dir); err != nil {
+		if o.baton, err = benchkit.BuildBaton(ctx, dir); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // TestRunTiny builds baton and runs both parts with tiny sizes: every
@@ -13,11 +15,7 @@ import (
 // pipeline must succeed with all its jobs (run fails otherwise).
 func TestRunTiny(t *testing.T) {
 	ctx := context.Background()
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := buildBaton(ctx, root, t.TempDir())
+	bin, err := benchkit.BuildBaton(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 // fixture is a running server with a project holding a pushed repository
@@ -45,7 +47,7 @@ func (f *fixture) addProject(ctx context.Context, dir, name, ciYAML string) erro
 		return err
 	}
 	f.project = p
-	return pushRepo(ctx, f.srv.url, f.srv.token, p, filepath.Join(dir, "repo-"+name), ciYAML)
+	return benchkit.PushRepo(ctx, f.srv.url, f.srv.token, dir, p.Path, ciYAML)
 }
 
 const oneJob = "only:\n  script: [\":\"]\n"

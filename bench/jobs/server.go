@@ -6,36 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/batonci/baton/bench/internal/benchkit"
 )
-
-// buildBaton builds ./cmd/baton of the module in moduleDir into dir.
-func buildBaton(ctx context.Context, moduleDir, dir string) (string, error) {
-	bin := filepath.Join(dir, "baton")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/baton")
-	cmd.Dir = moduleDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building baton: %w: %s", err, out)
-	}
-	return bin, nil
-}
-
-// moduleRoot returns the directory of the go.mod the go command sees from the
-// working directory.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("finding the module: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("run from inside the baton module")
-	}
-	return filepath.Dir(gomod), nil
-}
 
 // server is a `baton server` child process on a loopback port.
 type server struct {

@@ -15,16 +15,6 @@ import (
 // bucketName is the bucket the replicas share; they create it at start.
 const bucketName = "baton-scale"
 
-// buildBaton builds ./cmd/baton of this module into dir.
-func buildBaton(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "baton")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/batonci/baton/cmd/baton")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building baton: %w\n%s", err, out)
-	}
-	return bin, nil
-}
-
 // replica is a `baton server` child process.
 type replica struct {
 	name    string

@@ -160,7 +160,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	bin := cfg.Baton
 	if bin == "" {
 		fmt.Fprintln(w, "building ./cmd/baton ...")
-		if bin, err = buildBaton(ctx, tmp); err != nil {
+		if bin, err = benchkit.BuildBaton(ctx, tmp); err != nil {
 			return err
 		}
 	}

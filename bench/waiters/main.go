@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/batonci/baton/bench/internal/benchkit"
 )
 
 func main() {
@@ -62,9 +64,9 @@ func run(n int, sample time.Duration) error {
 	}
 	defer os.RemoveAll(tmp)
 	ctx := context.Background()
-	bin := filepath.Join(tmp, "baton")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/batonci/baton/cmd/baton").CombinedOutput(); err != nil {
-		return fmt.Errorf("building baton: %w\n%s", err, out)
+	bin, err := benchkit.BuildBaton(ctx, tmp)
+	if err != nil {
+		return err
 	}
 	s, err := start(bin, tmp, n)
 	if err != nil {
@@ -267,18 +269,9 @@ func (s *server) setup(tmp string) (string, error) {
 	if err := s.call("POST", "/api/v4/projects", url.Values{"name": {"public"}, "visibility": {"public"}}, &proj); err != nil {
 		return "", err
 	}
-	dir := filepath.Join(tmp, "repo")
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte("build:\n  script: [\"true\"]\n  artifacts:\n    paths: [out/]\n"), 0o644)
-	u := &url.URL{Scheme: "http", Host: s.addr, User: url.UserPassword("root", s.token), Path: "/" + proj.Path + ".git"}
-	env := append(os.Environ(), "HOME="+tmp, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
-		"GIT_AUTHOR_NAME=Bench", "GIT_AUTHOR_EMAIL=bench@example.com", "GIT_COMMITTER_NAME=Bench", "GIT_COMMITTER_EMAIL=bench@example.com")
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"commit", "-q", "-m", "bench"}, {"push", "-q", u.String(), "main"}} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = dir, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("git %s: %w\n%s", args[0], err, out)
-		}
+	yml := "build:\n  script: [\"true\"]\n  artifacts:\n    paths: [out/]\n"
+	if err := benchkit.PushPipeline(context.Background(), "http://"+s.addr, s.token, tmp, proj.Path, yml); err != nil {
+		return "", err
 	}
 	var pls []struct {
 		ID int64 `json:"id"`

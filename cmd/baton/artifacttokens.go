@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"time"
 
@@ -17,14 +16,12 @@ type ArtifactTokenConfig struct {
 	MaxArtifactTokenUsesLog      int64         // recorded uses kept per token
 }
 
-func (c *Config) bindArtifactTokens(_ *flag.FlagSet,
-	integer func(p *int64, name, env string, def int64, usage string),
-	duration func(p *time.Duration, name, env string, def time.Duration, usage string)) {
+func (c *Config) bindArtifactTokens(b flagBinder) {
 	a := &c.ArtifactTokenConfig
-	duration(&a.MaxArtifactTokenTTL, "max-artifact-token-ttl", "BATON_MAX_ARTIFACT_TOKEN_TTL", artifacttoken.DefaultMaxTTL, "longest lifetime of an artifact token a job mints (and its default)")
-	integer(&a.MaxArtifactTokensPerPipeline, "max-artifact-tokens-per-pipeline", "BATON_MAX_ARTIFACT_TOKENS_PER_PIPELINE", artifacttoken.DefaultPerPipeline, "most artifact tokens the jobs of one pipeline may mint (-1: no limit)")
-	integer(&a.MaxArtifactTokensPerProject, "max-artifact-tokens-per-project", "BATON_MAX_ARTIFACT_TOKENS_PER_PROJECT", artifacttoken.DefaultPerProject, "most live (not expired or revoked) artifact tokens of one project (-1: no limit)")
-	integer(&a.MaxArtifactTokenUsesLog, "max-artifact-token-uses-log", "BATON_MAX_ARTIFACT_TOKEN_USES_LOG", artifacttoken.DefaultUsesLog, "recorded uses kept per artifact token, newest first")
+	b.duration(&a.MaxArtifactTokenTTL, "max-artifact-token-ttl", "BATON_MAX_ARTIFACT_TOKEN_TTL", artifacttoken.DefaultMaxTTL, "longest lifetime of an artifact token a job mints (and its default)")
+	b.integer(&a.MaxArtifactTokensPerPipeline, "max-artifact-tokens-per-pipeline", "BATON_MAX_ARTIFACT_TOKENS_PER_PIPELINE", artifacttoken.DefaultPerPipeline, "most artifact tokens the jobs of one pipeline may mint (-1: no limit)")
+	b.integer(&a.MaxArtifactTokensPerProject, "max-artifact-tokens-per-project", "BATON_MAX_ARTIFACT_TOKENS_PER_PROJECT", artifacttoken.DefaultPerProject, "most live (not expired or revoked) artifact tokens of one project (-1: no limit)")
+	b.integer(&a.MaxArtifactTokenUsesLog, "max-artifact-token-uses-log", "BATON_MAX_ARTIFACT_TOKEN_USES_LOG", artifacttoken.DefaultUsesLog, "recorded uses kept per artifact token, newest first")
 }
 
 func (a ArtifactTokenConfig) check() error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"time"
 
 	"github.com/batonci/baton/internal/api"
@@ -32,19 +31,16 @@ type Automation struct {
 	Now          func() time.Time
 }
 
-func (c *Config) bindAutomation(fs *flag.FlagSet,
-	integer func(p *int64, name, env string, def int64, usage string),
-	duration func(p *time.Duration, name, env string, def time.Duration, usage string),
-	boolean func(p *bool, name, env string, def bool, usage string)) {
+func (c *Config) bindAutomation(b flagBinder) {
 	a := &c.Automation
-	integer(&a.MaxPipelineSchedules, "max-pipeline-schedules", "BATON_MAX_PIPELINE_SCHEDULES", 50, "most pipeline schedules one project may have")
-	duration(&a.MinScheduleInterval, "min-schedule-interval", "BATON_MIN_SCHEDULE_INTERVAL", time.Minute, "shortest time between two runs of one pipeline schedule")
-	integer(&a.MaxWebhooks, "max-webhooks", "BATON_MAX_WEBHOOKS", 20, "most webhooks one project may have")
-	boolean(&a.AllowLocalWebhooks, "allow-local-webhooks", "BATON_ALLOW_LOCAL_WEBHOOKS", false, "let webhooks reach loopback, private, link-local and other local addresses")
-	duration(&a.WebhookTimeout, "webhook-timeout", "BATON_WEBHOOK_TIMEOUT", 10*time.Second, "time one webhook delivery attempt may take")
-	integer(&a.WebhookAttempts, "webhook-attempts", "BATON_WEBHOOK_ATTEMPTS", 5, "attempts before a webhook delivery fails")
-	duration(&a.WebhookBackoff, "webhook-backoff", "BATON_WEBHOOK_BACKOFF", 10*time.Second, "wait before a webhook delivery's first retry (doubling after each)")
-	integer(&a.WebhookResponseBytes, "webhook-response-bytes", "BATON_WEBHOOK_RESPONSE_BYTES", 4<<10, "bytes of a webhook response body kept for its recent deliveries")
+	b.integer(&a.MaxPipelineSchedules, "max-pipeline-schedules", "BATON_MAX_PIPELINE_SCHEDULES", 50, "most pipeline schedules one project may have")
+	b.duration(&a.MinScheduleInterval, "min-schedule-interval", "BATON_MIN_SCHEDULE_INTERVAL", time.Minute, "shortest time between two runs of one pipeline schedule")
+	b.integer(&a.MaxWebhooks, "max-webhooks", "BATON_MAX_WEBHOOKS", 20, "most webhooks one project may have")
+	b.boolean(&a.AllowLocalWebhooks, "allow-local-webhooks", "BATON_ALLOW_LOCAL_WEBHOOKS", false, "let webhooks reach loopback, private, link-local and other local addresses")
+	b.duration(&a.WebhookTimeout, "webhook-timeout", "BATON_WEBHOOK_TIMEOUT", 10*time.Second, "time one webhook delivery attempt may take")
+	b.integer(&a.WebhookAttempts, "webhook-attempts", "BATON_WEBHOOK_ATTEMPTS", 5, "attempts before a webhook delivery fails")
+	b.duration(&a.WebhookBackoff, "webhook-backoff", "BATON_WEBHOOK_BACKOFF", 10*time.Second, "wait before a webhook delivery's first retry (doubling after each)")
+	b.integer(&a.WebhookResponseBytes, "webhook-response-bytes", "BATON_WEBHOOK_RESPONSE_BYTES", 4<<10, "bytes of a webhook response body kept for its recent deliveries")
 }
 
 // apiAutomation is the API's view of the bounds.

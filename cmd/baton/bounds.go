@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,27 +26,25 @@ type Bounds struct {
 
 // bindBounds registers the flags that bound what clients can hold: waits
 // for artifacts, connections, and the HTTP server's timeouts.
-func (c *Config) bindBounds(_ *flag.FlagSet,
-	integer func(p *int64, name, env string, def int64, usage string),
-	duration func(p *time.Duration, name, env string, def time.Duration, usage string)) {
-	b := &c.Bounds
-	integer(&b.MaxWaiters, "max-waiters", "BATON_MAX_WAITERS", artifacts.DefaultMaxWaiters,
+func (c *Config) bindBounds(b flagBinder) {
+	v := &c.Bounds
+	b.integer(&v.MaxWaiters, "max-waiters", "BATON_MAX_WAITERS", artifacts.DefaultMaxWaiters,
 		"requests that may wait (wait=SECONDS) for artifacts at once; beyond: 429 (-1: no limit)")
-	integer(&b.MaxWaitersPerClient, "max-waiters-per-client", "BATON_MAX_WAITERS_PER_CLIENT", artifacts.DefaultMaxWaitersPerClient,
+	b.integer(&v.MaxWaitersPerClient, "max-waiters-per-client", "BATON_MAX_WAITERS_PER_CLIENT", artifacts.DefaultMaxWaitersPerClient,
 		"requests one IP, user or job token may have waiting for artifacts at once; beyond: 429 (-1: no limit)")
-	integer(&b.MaxEventStreams, "max-event-streams", "BATON_MAX_EVENT_STREAMS", events.DefaultMaxStreams,
+	b.integer(&v.MaxEventStreams, "max-event-streams", "BATON_MAX_EVENT_STREAMS", events.DefaultMaxStreams,
 		"pipeline event streams (API and web UI) open at once; beyond: 429 (-1: no limit)")
-	integer(&b.MaxEventStreamsPer, "max-event-streams-per-client", "BATON_MAX_EVENT_STREAMS_PER_CLIENT", events.DefaultMaxStreamsPerClient,
+	b.integer(&v.MaxEventStreamsPer, "max-event-streams-per-client", "BATON_MAX_EVENT_STREAMS_PER_CLIENT", events.DefaultMaxStreamsPerClient,
 		"pipeline event streams one IP, user or job token may have open at once; beyond: 429 (-1: no limit)")
-	integer(&b.MaxConnections, "max-connections", "BATON_MAX_CONNECTIONS", 10000,
+	b.integer(&v.MaxConnections, "max-connections", "BATON_MAX_CONNECTIONS", 10000,
 		"open client connections at most; more wait to be accepted (lowered to fit the open-file limit)")
-	duration(&b.ReadHeaderTimeout, "read-header-timeout", "BATON_READ_HEADER_TIMEOUT", 10*time.Second,
+	b.duration(&v.ReadHeaderTimeout, "read-header-timeout", "BATON_READ_HEADER_TIMEOUT", 10*time.Second,
 		"time a client has to send a request's headers")
-	duration(&b.ReadTimeout, "read-timeout", "BATON_READ_TIMEOUT", time.Minute,
+	b.duration(&v.ReadTimeout, "read-timeout", "BATON_READ_TIMEOUT", time.Minute,
 		"time a client has to send a whole request (uploads, long polls and waits are given more)")
-	duration(&b.WriteTimeout, "write-timeout", "BATON_WRITE_TIMEOUT", 10*time.Minute,
+	b.duration(&v.WriteTimeout, "write-timeout", "BATON_WRITE_TIMEOUT", 10*time.Minute,
 		"time to write a response (downloads are given what their size needs at 64 KiB/s)")
-	duration(&b.IdleTimeout, "idle-timeout", "BATON_IDLE_TIMEOUT", 2*time.Minute,
+	b.duration(&v.IdleTimeout, "idle-timeout", "BATON_IDLE_TIMEOUT", 2*time.Minute,
 		"how long an idle keep-alive connection stays open")
 }
 

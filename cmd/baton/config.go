@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,19 +60,20 @@ type Config struct {
 	LongPoll     time.Duration // how long jobs/request may hold
 	TraceLimitMB int64
 
-	MaxPlanBytes     int64         // stored spec bytes of one planned pipeline
-	MaxVariableBytes int64         // one YAML or request variable value
-	MaxVariables     int64         // variables of one scope (global, a job, a request)
-	MaxChangedPaths  int64         // changed paths of one push read for rules:changes
-	Bounds                         // README "Security": held waits, connections, timeouts
-	Includes         IncludeConfig // include:remote and include:template
-	Secrets                        // CI/CD variables: the encryption key, their number
-	RepoReads                      // repository read API bounds (reads.go)
-	MetricsToken     string        // if set, GET /metrics needs Authorization: Bearer <token>
-	TrustedProxies   string        // CIDRs whose X-Forwarded-For/-Proto are honoured; "" none
-	SessionIdle      time.Duration // web sessions unused this long end
-	SessionMaxAge    time.Duration // web sessions end this long after sign-in
-	Automation                     // pipeline schedules and webhooks (automation.go)
+	MaxPlanBytes     int64          // stored spec bytes of one planned pipeline
+	MaxVariableBytes int64          // one YAML or request variable value
+	MaxVariables     int64          // variables of one scope (global, a job, a request)
+	MaxChangedPaths  int64          // changed paths of one push read for rules:changes
+	Bounds                          // README "Security": held waits, connections, timeouts
+	Includes         IncludeConfig  // include:remote and include:template
+	Secrets                         // CI/CD variables: the encryption key, their number
+	RepoReads                       // repository read API bounds (reads.go)
+	MetricsToken     string         // if set, GET /metrics needs Authorization: Bearer <token>
+	TrustedProxies   string         // CIDRs whose X-Forwarded-For/-Proto are honoured; "" none
+	trustedProxies   []netip.Prefix // TrustedProxies, parsed by finish
+	SessionIdle      time.Duration  // web sessions unused this long end
+	SessionMaxAge    time.Duration  // web sessions end this long after sign-in
+	Automation                      // pipeline schedules and webhooks (automation.go)
 
 	ArtifactTokenConfig // artifact tokens jobs mint (artifacttokens.go)
 	BranchDefaults      // default branch protection (defaultbranch.go)
@@ -84,79 +86,88 @@ type Config struct {
 // bind registers the config's flags on fs, with defaults taken from the
 // environment (BATON_LISTEN, ...) or the built-in defaults.
 func (c *Config) bind(fs *flag.FlagSet) {
-	str := func(p *string, name, env, def, usage string) {
-		fs.StringVar(p, name, envOr(env, def), usage+" ($"+env+")")
+	b := flagBinder{fs}
+	b.str(&c.Listen, "listen", "BATON_LISTEN", "127.0.0.1:8080", "address to listen on")
+	b.str(&c.ExternalURL, "external-url", "BATON_EXTERNAL_URL", "", "URL users and runners reach Baton at (default: from --listen)")
+	b.str(&c.DataDir, "data-dir", "BATON_DATA_DIR", ".baton", "directory for repositories, local artifacts and the SQLite database")
+	b.str(&c.ReposDir, "repos-dir", "BATON_REPOS_DIR", "", "directory of the git repositories, shared by every replica (e.g. NFS); default DATA_DIR/repos")
+	b.str(&c.DatabaseURL, "database-url", "BATON_DATABASE_URL", "", "sqlite:PATH or postgres://... (default: sqlite:DATA_DIR/baton.db)")
+	b.str(&c.LogFormat, "log-format", "BATON_LOG_FORMAT", "text", "log format: text or json")
+	b.str(&c.LogLevel, "log-level", "BATON_LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	b.str(&c.ArtifactStore, "artifact-store", "BATON_ARTIFACT_STORE", "fs", "where artifact bytes live: fs (DATA_DIR/artifacts) or s3")
+	b.str(&c.S3Endpoint, "s3-endpoint", "BATON_S3_ENDPOINT", "", "S3 endpoint host:port")
+	b.str(&c.S3Bucket, "s3-bucket", "BATON_S3_BUCKET", "", "S3 bucket")
+	b.str(&c.S3Region, "s3-region", "BATON_S3_REGION", "us-east-1", "S3 region")
+	b.str(&c.S3AccessKey, "s3-access-key", "BATON_S3_ACCESS_KEY", "", "S3 access key")
+	b.str(&c.S3SecretKey, "s3-secret-key", "BATON_S3_SECRET_KEY", "", "S3 secret key")
+	b.boolean(&c.S3UseSSL, "s3-ssl", "BATON_S3_SSL", false, "use https for S3")
+	b.boolean(&c.S3PathStyle, "s3-path-style", "BATON_S3_PATH_STYLE", true, "path-style S3 URLs")
+	b.boolean(&c.S3CreateBucket, "s3-create-bucket", "BATON_S3_CREATE_BUCKET", true, "create the S3 bucket at start if it is missing")
+	b.str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
+	b.integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
+	b.integer(&c.MaxPublished, "max-published-artifacts", "BATON_MAX_PUBLISHED_ARTIFACTS", 100, "most named artifacts one job attempt may publish mid-job (-1: no limit)")
+	b.integer(&c.MaxJUnitMiB, "max-junit-size", "BATON_MAX_JUNIT_SIZE", junit.DefaultMaxBytes>>20, "most MiB of XML one junit report may hold uncompressed; a larger report gets a suite error")
+	b.integer(&c.MaxJUnitCases, "max-junit-test-cases", "BATON_MAX_JUNIT_TEST_CASES", junit.DefaultMaxCases, "most test cases one junit report may hold; a report with more gets a suite error")
+	b.integer(&c.MaxPushMiB, "max-push-size", "BATON_MAX_PUSH_SIZE", 1024, "largest pack one git push may send, in MiB (git's receive.maxInputSize; -1: no limit)")
+	b.integer(&c.MaxArtifactEntries, "max-artifact-entries", "BATON_MAX_ARTIFACT_ENTRIES", 200_000, "most entries an uploaded zip may have (-1: no limit)")
+	b.integer(&c.MaxArtifactUncompressedMiB, "max-artifact-uncompressed", "BATON_MAX_ARTIFACT_UNCOMPRESSED", 16<<10, "most MiB the entries of an uploaded zip may declare uncompressed (-1: no limit)")
+	b.str(&c.DefaultExpireIn, "default-expire-in", "BATON_DEFAULT_EXPIRE_IN", "30 days", "artifact expiry when a job sets none (GitLab syntax, or never)")
+	b.boolean(&c.KeepLatest, "keep-latest-artifacts", "BATON_KEEP_LATEST_ARTIFACTS", true, "keep artifacts of the latest successful pipeline per ref regardless of expiry")
+	b.duration(&c.OrphanAfter, "orphan-after", "BATON_ORPHAN_AFTER", sweeper.DefaultOlderThan, "remove unfinished uploads and unreferenced artifact bytes older than this (0: never)")
+	b.duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
+	b.duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job (0: answer at once)")
+	b.integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
+	b.integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
+	b.integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
+	b.integer(&c.MaxChangedPaths, "max-rules-changed-paths", "BATON_MAX_RULES_CHANGED_PATHS", planner.DefaultMaxChangedPaths, "maximum changed paths of one push read for rules:changes (more: every changes matches)")
+	b.integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
+	b.str(&c.TrustedProxies, "trusted-proxies", "BATON_TRUSTED_PROXIES", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are honoured (default: none)")
+	b.integer(&c.MaxChildConfigBytes, "max-child-config-bytes", "BATON_MAX_CHILD_CONFIG_BYTES", downstream.DefaultMaxConfigBytes, "maximum bytes of a child pipeline configuration read from a job's artifacts")
+	c.bindBounds(b)
+	c.bindIncludes(b)
+	c.bindSecrets(b)
+	c.bindRepoReads(b)
+	c.bindAutomation(b)
+	c.bindArtifactTokens(b)
+	c.bindDeploys(b)
+	c.bindBranchDefaults(b)
+	b.str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
+	b.duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
+	b.duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")
+}
+
+// flagBinder registers flags whose defaults an environment variable
+// overrides; their usage ends with "($ENV)".
+type flagBinder struct{ fs *flag.FlagSet }
+
+func (b flagBinder) str(p *string, name, env, def, usage string) {
+	b.fs.StringVar(p, name, envOr(env, def), usage+" ($"+env+")")
+}
+
+func (b flagBinder) boolean(p *bool, name, env string, def bool, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		v, _ = strconv.ParseBool(s)
 	}
-	boolean := func(p *bool, name, env string, def bool, usage string) {
-		v := def
-		if s := os.Getenv(env); s != "" {
-			v, _ = strconv.ParseBool(s)
+	b.fs.BoolVar(p, name, v, usage+" ($"+env+")")
+}
+
+func (b flagBinder) integer(p *int64, name, env string, def int64, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		v, _ = strconv.ParseInt(s, 10, 64)
+	}
+	b.fs.Int64Var(p, name, v, usage+" ($"+env+")")
+}
+
+func (b flagBinder) duration(p *time.Duration, name, env string, def time.Duration, usage string) {
+	v := def
+	if s := os.Getenv(env); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			v = d
 		}
-		fs.BoolVar(p, name, v, usage+" ($"+env+")")
 	}
-	integer := func(p *int64, name, env string, def int64, usage string) {
-		v := def
-		if s := os.Getenv(env); s != "" {
-			v, _ = strconv.ParseInt(s, 10, 64)
-		}
-		fs.Int64Var(p, name, v, usage+" ($"+env+")")
-	}
-	duration := func(p *time.Duration, name, env string, def time.Duration, usage string) {
-		v := def
-		if s := os.Getenv(env); s != "" {
-			if d, err := time.ParseDuration(s); err == nil {
-				v = d
-			}
-		}
-		fs.DurationVar(p, name, v, usage+" ($"+env+")")
-	}
-	str(&c.Listen, "listen", "BATON_LISTEN", "127.0.0.1:8080", "address to listen on")
-	str(&c.ExternalURL, "external-url", "BATON_EXTERNAL_URL", "", "URL users and runners reach Baton at (default: from --listen)")
-	str(&c.DataDir, "data-dir", "BATON_DATA_DIR", ".baton", "directory for repositories, local artifacts and the SQLite database")
-	str(&c.ReposDir, "repos-dir", "BATON_REPOS_DIR", "", "directory of the git repositories, shared by every replica (e.g. NFS); default DATA_DIR/repos")
-	str(&c.DatabaseURL, "database-url", "BATON_DATABASE_URL", "", "sqlite:PATH or postgres://... (default: sqlite:DATA_DIR/baton.db)")
-	str(&c.LogFormat, "log-format", "BATON_LOG_FORMAT", "text", "log format: text or json")
-	str(&c.LogLevel, "log-level", "BATON_LOG_LEVEL", "info", "log level: debug, info, warn or error")
-	str(&c.ArtifactStore, "artifact-store", "BATON_ARTIFACT_STORE", "fs", "where artifact bytes live: fs (DATA_DIR/artifacts) or s3")
-	str(&c.S3Endpoint, "s3-endpoint", "BATON_S3_ENDPOINT", "", "S3 endpoint host:port")
-	str(&c.S3Bucket, "s3-bucket", "BATON_S3_BUCKET", "", "S3 bucket")
-	str(&c.S3Region, "s3-region", "BATON_S3_REGION", "us-east-1", "S3 region")
-	str(&c.S3AccessKey, "s3-access-key", "BATON_S3_ACCESS_KEY", "", "S3 access key")
-	str(&c.S3SecretKey, "s3-secret-key", "BATON_S3_SECRET_KEY", "", "S3 secret key")
-	boolean(&c.S3UseSSL, "s3-ssl", "BATON_S3_SSL", false, "use https for S3")
-	boolean(&c.S3PathStyle, "s3-path-style", "BATON_S3_PATH_STYLE", true, "path-style S3 URLs")
-	boolean(&c.S3CreateBucket, "s3-create-bucket", "BATON_S3_CREATE_BUCKET", true, "create the S3 bucket at start if it is missing")
-	str(&c.ArtifactDownload, "artifact-download", "BATON_ARTIFACT_DOWNLOAD", "proxy", "S3 downloads: proxy through Baton or redirect to signed URLs")
-	integer(&c.MaxArtifactMiB, "max-artifact-size", "BATON_MAX_ARTIFACT_SIZE", 1024, "maximum artifact upload in MiB")
-	integer(&c.MaxPublished, "max-published-artifacts", "BATON_MAX_PUBLISHED_ARTIFACTS", 100, "most named artifacts one job attempt may publish mid-job (-1: no limit)")
-	integer(&c.MaxJUnitMiB, "max-junit-size", "BATON_MAX_JUNIT_SIZE", junit.DefaultMaxBytes>>20, "most MiB of XML one junit report may hold uncompressed; a larger report gets a suite error")
-	integer(&c.MaxJUnitCases, "max-junit-test-cases", "BATON_MAX_JUNIT_TEST_CASES", junit.DefaultMaxCases, "most test cases one junit report may hold; a report with more gets a suite error")
-	integer(&c.MaxPushMiB, "max-push-size", "BATON_MAX_PUSH_SIZE", 1024, "largest pack one git push may send, in MiB (git's receive.maxInputSize; -1: no limit)")
-	integer(&c.MaxArtifactEntries, "max-artifact-entries", "BATON_MAX_ARTIFACT_ENTRIES", 200_000, "most entries an uploaded zip may have (-1: no limit)")
-	integer(&c.MaxArtifactUncompressedMiB, "max-artifact-uncompressed", "BATON_MAX_ARTIFACT_UNCOMPRESSED", 16<<10, "most MiB the entries of an uploaded zip may declare uncompressed (-1: no limit)")
-	str(&c.DefaultExpireIn, "default-expire-in", "BATON_DEFAULT_EXPIRE_IN", "30 days", "artifact expiry when a job sets none (GitLab syntax, or never)")
-	boolean(&c.KeepLatest, "keep-latest-artifacts", "BATON_KEEP_LATEST_ARTIFACTS", true, "keep artifacts of the latest successful pipeline per ref regardless of expiry")
-	duration(&c.OrphanAfter, "orphan-after", "BATON_ORPHAN_AFTER", sweeper.DefaultOlderThan, "remove unfinished uploads and unreferenced artifact bytes older than this (0: never)")
-	duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
-	duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job (0: answer at once)")
-	integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
-	integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
-	integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
-	integer(&c.MaxChangedPaths, "max-rules-changed-paths", "BATON_MAX_RULES_CHANGED_PATHS", planner.DefaultMaxChangedPaths, "maximum changed paths of one push read for rules:changes (more: every changes matches)")
-	integer(&c.MaxVariables, "max-variables", "BATON_MAX_VARIABLES", planner.DefaultMaxVariables, "maximum variables of one scope (global, one job, one API request)")
-	str(&c.TrustedProxies, "trusted-proxies", "BATON_TRUSTED_PROXIES", "", "comma-separated CIDRs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are honoured (default: none)")
-	integer(&c.MaxChildConfigBytes, "max-child-config-bytes", "BATON_MAX_CHILD_CONFIG_BYTES", downstream.DefaultMaxConfigBytes, "maximum bytes of a child pipeline configuration read from a job's artifacts")
-	c.bindBounds(fs, integer, duration)
-	c.bindIncludes(str, integer, duration)
-	c.bindSecrets(str, integer)
-	c.bindRepoReads(fs, integer)
-	c.bindAutomation(fs, integer, duration, boolean)
-	c.bindArtifactTokens(fs, integer, duration)
-	c.bindDeploys(integer)
-	c.bindBranchDefaults(str)
-	str(&c.MetricsToken, "metrics-token", "BATON_METRICS_TOKEN", "", "require this bearer token for GET /metrics (default: open)")
-	duration(&c.SessionIdle, "session-idle-timeout", "BATON_SESSION_IDLE_TIMEOUT", web.DefaultSessionIdle, "end web UI sessions unused this long")
-	duration(&c.SessionMaxAge, "session-max-age", "BATON_SESSION_MAX_AGE", web.DefaultSessionMaxAge, "end web UI sessions this long after sign-in")
+	b.fs.DurationVar(p, name, v, usage+" ($"+env+")")
 }
 
 func envOr(key, def string) string {
@@ -203,7 +214,8 @@ func (c *Config) finish() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
-	if _, err := httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
+	var err error
+	if c.trustedProxies, err = httpx.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if c.OrphanAfter < 0 {

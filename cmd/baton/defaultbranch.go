@@ -15,8 +15,8 @@ type BranchDefaults struct {
 }
 
 // bindBranchDefaults registers the default branch flags.
-func (c *Config) bindBranchDefaults(str func(p *string, name, env, def, usage string)) {
-	str(&c.DefaultBranchProtection, "default-branch-protection", "BATON_DEFAULT_BRANCH_PROTECTION", ci.DefaultBranchProtection.String(),
+func (c *Config) bindBranchDefaults(b flagBinder) {
+	b.str(&c.DefaultBranchProtection, "default-branch-protection", "BATON_DEFAULT_BRANCH_PROTECTION", ci.DefaultBranchProtection.String(),
 		"how the first push protects a new project's default branch: none, partial (Developers push), full (Maintainers push), protected_against_pushes (Maintainers push, Developers merge) or full_after_initial_push (full, a Developer may make the first push); GitLab's 0-4 too")
 }
 

@@ -6,7 +6,7 @@ type Deploys struct {
 	MaxReleaseLinks int64 // asset links of one release
 }
 
-func (c *Config) bindDeploys(integer func(p *int64, name, env string, def int64, usage string)) {
-	integer(&c.MaxEnvironments, "max-environments", "BATON_MAX_ENVIRONMENTS", 1000, "most environments one project may have")
-	integer(&c.MaxReleaseLinks, "max-release-links", "BATON_MAX_RELEASE_LINKS", 50, "most asset links one release may have")
+func (c *Config) bindDeploys(b flagBinder) {
+	b.integer(&c.MaxEnvironments, "max-environments", "BATON_MAX_ENVIRONMENTS", 1000, "most environments one project may have")
+	b.integer(&c.MaxReleaseLinks, "max-release-links", "BATON_MAX_RELEASE_LINKS", 50, "most asset links one release may have")
 }

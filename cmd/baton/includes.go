@@ -21,18 +21,15 @@ type IncludeConfig struct {
 	TemplatesProject string        // full path of the include:template project; "": refused
 }
 
-func (c *Config) bindIncludes(
-	str func(p *string, name, env, def, usage string),
-	integer func(p *int64, name, env string, def int64, usage string),
-	duration func(p *time.Duration, name, env string, def time.Duration, usage string)) {
+func (c *Config) bindIncludes(b flagBinder) {
 	ic := &c.Includes
-	str(&ic.RemoteAllow, "include-remote-allow", "BATON_INCLUDE_REMOTE_ALLOW", "",
+	b.str(&ic.RemoteAllow, "include-remote-allow", "BATON_INCLUDE_REMOTE_ALLOW", "",
 		"comma-separated hosts (host or host:port) include:remote may fetch from; empty refuses include:remote")
-	integer(&ic.RemoteMaxBytes, "include-remote-max-bytes", "BATON_INCLUDE_REMOTE_MAX_BYTES", ciconfig.DefaultRemoteMaxBytes,
+	b.integer(&ic.RemoteMaxBytes, "include-remote-max-bytes", "BATON_INCLUDE_REMOTE_MAX_BYTES", ciconfig.DefaultRemoteMaxBytes,
 		"largest file include:remote may fetch, in bytes")
-	duration(&ic.RemoteTimeout, "include-remote-timeout", "BATON_INCLUDE_REMOTE_TIMEOUT", ciconfig.DefaultRemoteTimeout,
+	b.duration(&ic.RemoteTimeout, "include-remote-timeout", "BATON_INCLUDE_REMOTE_TIMEOUT", ciconfig.DefaultRemoteTimeout,
 		"time one include:remote fetch may take")
-	str(&ic.TemplatesProject, "templates-project", "BATON_TEMPLATES_PROJECT", "",
+	b.str(&ic.TemplatesProject, "templates-project", "BATON_TEMPLATES_PROJECT", "",
 		"full path of the project include:template reads templates from; empty refuses include:template")
 }
 

@@ -39,8 +39,10 @@ func TestPublishLatencyReport(t *testing.T) {
 		bucket := tests3.Server(t)
 		bin := buildBaton(t)
 		reposDir := t.TempDir()
-		a := startBenchReplica(t, bin, "a", pg.URL(), bucket, reposDir)
-		b := startBenchReplica(t, bin, "b", pg.URL(), bucket, reposDir)
+		// The default --stuck-after: the benchmark holds its job without a
+		// runner for longer than TestReplicas' short one.
+		a := startReplica(t, bin, "a", pg.URL(), bucket, reposDir, "", "--log-level", "warn")
+		b := startReplica(t, bin, "b", pg.URL(), bucket, reposDir, "", "--log-level", "warn")
 		var out, errOut bytes.Buffer
 		if err := run(context.Background(), []string{"admin", "token", "create", "--database-url", pg.URL(), "--data-dir", t.TempDir()}, &out, &errOut); err != nil {
 			t.Fatalf("creating an admin token: %v: %s", err, errOut.String())
@@ -61,35 +63,6 @@ func TestPublishLatencyReport(t *testing.T) {
 		publishLatency(t, "replica a alone on S3 (publish and wait through a)", a.url, a.url, in.token, h, held)
 		publishLatency(t, "two replicas (publish through a, wait on b)", b.url, a.url, in.token, h, held)
 	})
-}
-
-// startBenchReplica starts bin as one replica on the shared database,
-// bucket and repository directory, with the default --stuck-after (the
-// benchmark holds its job without a runner for longer than TestReplicas'
-// short one).
-func startBenchReplica(t *testing.T, bin, name, dbURL string, b tests3.Bucket, reposDir string) *replica {
-	t.Helper()
-	addr := freeLoopback(t)
-	p := startProcess(t, "replica-"+name, bin,
-		[]string{"BATON_S3_ACCESS_KEY=" + b.AccessKey, "BATON_S3_SECRET_KEY=" + b.SecretKey},
-		"server", "--listen", addr, "--external-url", "http://"+addr, "--data-dir", t.TempDir(), "--repos-dir", reposDir,
-		"--database-url", dbURL, "--artifact-store", "s3", "--s3-endpoint", b.Endpoint, "--s3-bucket", b.Bucket,
-		"--s3-region", b.Region, "--s3-ssl="+fmt.Sprint(b.UseSSL), "--log-level", "warn")
-	r := &replica{process: p, url: "http://" + addr}
-	eventually(t, 60*time.Second, "replica "+name+" to be ready", func() bool {
-		select {
-		case <-p.done:
-			t.Fatalf("replica %s exited", name)
-		default:
-		}
-		resp, err := http.Get(r.url + "/-/readiness")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return r
 }
 
 // publishLatency publishes 50 artifacts of h's producer through publishURL,

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-
 	"github.com/batonci/baton/internal/gitserve"
 )
 
@@ -15,15 +13,15 @@ type RepoReads struct {
 	MaxDiffKiB        int64 // patch text one comparison reads
 }
 
-func (c *Config) bindRepoReads(_ *flag.FlagSet, integer func(p *int64, name, env string, def int64, usage string)) {
-	b := &c.RepoReads
-	integer(&b.MaxBlobMiB, "max-blob-size", "BATON_MAX_BLOB_SIZE", gitserve.DefaultMaxBlobSize>>20,
+func (c *Config) bindRepoReads(b flagBinder) {
+	v := &c.RepoReads
+	b.integer(&v.MaxBlobMiB, "max-blob-size", "BATON_MAX_BLOB_SIZE", gitserve.DefaultMaxBlobSize>>20,
 		"largest repository file the files API serves, in MiB; larger: 413")
-	integer(&b.MaxTreeEntries, "max-tree-entries", "BATON_MAX_TREE_ENTRIES", gitserve.DefaultMaxTreeEntries,
+	b.integer(&v.MaxTreeEntries, "max-tree-entries", "BATON_MAX_TREE_ENTRIES", gitserve.DefaultMaxTreeEntries,
 		"most entries one repository tree listing reads; beyond, pages still work but X-Total is left out")
-	integer(&b.MaxCompareCommits, "max-compare-commits", "BATON_MAX_COMPARE_COMMITS", gitserve.DefaultMaxCompareCommits,
+	b.integer(&v.MaxCompareCommits, "max-compare-commits", "BATON_MAX_COMPARE_COMMITS", gitserve.DefaultMaxCompareCommits,
 		"most commits one compare lists (the newest)")
-	integer(&b.MaxDiffKiB, "max-compare-diff", "BATON_MAX_COMPARE_DIFF", gitserve.DefaultMaxDiffBytes>>10,
+	b.integer(&v.MaxDiffKiB, "max-compare-diff", "BATON_MAX_COMPARE_DIFF", gitserve.DefaultMaxDiffBytes>>10,
 		"most KiB of patch text one compare returns; later files come back too_large")
 }
 

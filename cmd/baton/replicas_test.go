@@ -50,8 +50,9 @@ func TestReplicas(t *testing.T) {
 	bin := buildBaton(t)
 	reposDir := t.TempDir()
 	proxy := startProxy(t)
-	a := startReplica(t, bin, "a", pg.URL(), bucket, reposDir, proxy.url)
-	b := startReplica(t, bin, "b", pg.URL(), bucket, reposDir, proxy.url)
+	flags := []string{"--long-poll", replicaLongPoll.String(), "--stuck-after", replicaStuckAfter.String(), "--log-level", "debug"}
+	a := startReplica(t, bin, "a", pg.URL(), bucket, reposDir, proxy.url, flags...)
+	b := startReplica(t, bin, "b", pg.URL(), bucket, reposDir, proxy.url, flags...)
 	proxy.setBackends(a, b)
 
 	var out, errOut bytes.Buffer
@@ -395,15 +396,20 @@ type replica struct {
 	hits sync.Map // path class → *atomic.Int64, counted by the proxy
 }
 
-func startReplica(t *testing.T, bin, name, dbURL string, b tests3.Bucket, reposDir, externalURL string) *replica {
+// startReplica starts bin as one replica on the shared database, bucket
+// and repository directory, reached at externalURL ("": its own address),
+// with the extra flags given, and waits until it is ready.
+func startReplica(t *testing.T, bin, name, dbURL string, b tests3.Bucket, reposDir, externalURL string, extra ...string) *replica {
 	t.Helper()
 	addr := freeLoopback(t)
-	p := startProcess(t, "replica-"+name, bin,
-		[]string{"BATON_S3_ACCESS_KEY=" + b.AccessKey, "BATON_S3_SECRET_KEY=" + b.SecretKey},
-		"server", "--listen", addr, "--external-url", externalURL, "--data-dir", t.TempDir(), "--repos-dir", reposDir,
+	if externalURL == "" {
+		externalURL = "http://" + addr
+	}
+	args := append([]string{"server", "--listen", addr, "--external-url", externalURL, "--data-dir", t.TempDir(), "--repos-dir", reposDir,
 		"--database-url", dbURL, "--artifact-store", "s3", "--s3-endpoint", b.Endpoint, "--s3-bucket", b.Bucket,
-		"--s3-region", b.Region, "--s3-ssl="+strconv.FormatBool(b.UseSSL),
-		"--long-poll", replicaLongPoll.String(), "--stuck-after", replicaStuckAfter.String(), "--log-level", "debug")
+		"--s3-region", b.Region, "--s3-ssl=" + strconv.FormatBool(b.UseSSL)}, extra...)
+	p := startProcess(t, "replica-"+name, bin,
+		[]string{"BATON_S3_ACCESS_KEY=" + b.AccessKey, "BATON_S3_SECRET_KEY=" + b.SecretKey}, args...)
 	r := &replica{process: p, url: "http://" + addr}
 	eventually(t, 60*time.Second, "replica "+name+" to be ready", func() bool {
 		select {

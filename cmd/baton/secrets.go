@@ -23,12 +23,12 @@ type Secrets struct {
 }
 
 // bindSecrets registers the secrets flags.
-func (c *Config) bindSecrets(str func(p *string, name, env, def, usage string), integer func(p *int64, name, env string, def int64, usage string)) {
+func (c *Config) bindSecrets(b flagBinder) {
 	s := &c.Secrets
-	str(&s.SecretsKey, "secrets-key", "BATON_SECRETS_KEY", "",
+	b.str(&s.SecretsKey, "secrets-key", "BATON_SECRETS_KEY", "",
 		"key encrypting CI/CD variable values: 64 hex digits or base64 of 32 bytes (openssl rand -base64 32); never stored in the database")
-	str(&s.SecretsKeyFile, "secrets-key-file", "BATON_SECRETS_KEY_FILE", "", "file holding the --secrets-key")
-	integer(&s.MaxCIVariables, "max-ci-variables", "BATON_MAX_CI_VARIABLES", variables.DefaultMaxPerScope,
+	b.str(&s.SecretsKeyFile, "secrets-key-file", "BATON_SECRETS_KEY_FILE", "", "file holding the --secrets-key")
+	b.integer(&s.MaxCIVariables, "max-ci-variables", "BATON_MAX_CI_VARIABLES", variables.DefaultMaxPerScope,
 		"CI/CD variables the instance, one group or one project may have")
 }
 

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/batonci/baton/internal/deploy"
-	"github.com/batonci/baton/internal/releases"
-	"github.com/batonci/baton/internal/resourcegroup"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +23,7 @@ import (
 	blobfs "github.com/batonci/baton/internal/blob/fs"
 	blobs3 "github.com/batonci/baton/internal/blob/s3"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/deploy"
 	"github.com/batonci/baton/internal/downstream"
 	"github.com/batonci/baton/internal/events"
 	"github.com/batonci/baton/internal/gitserve"
@@ -35,6 +33,8 @@ import (
 	"github.com/batonci/baton/internal/planner"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/reaper"
+	"github.com/batonci/baton/internal/releases"
+	"github.com/batonci/baton/internal/resourcegroup"
 	"github.com/batonci/baton/internal/runnerapi"
 	"github.com/batonci/baton/internal/schedule"
 	"github.com/batonci/baton/internal/scheduler"
@@ -76,6 +76,7 @@ type Main struct {
 	Web       *web.Server
 	Git       *gitserve.Handler
 	Hooks     *hooks.Service   // builds and queues webhook events
+	Deliverer *hooks.Deliverer // sends queued webhook deliveries
 	Schedules *schedule.Runner // fires due pipeline schedules
 	// Downstream creates the pipelines bridge jobs (trigger:) ask for.
 	Downstream *downstream.Service
@@ -95,10 +96,13 @@ type Main struct {
 	loops    sync.WaitGroup
 }
 
-// Open builds every component from m.Config without serving yet: store,
-// blobs, repositories, authentication and policy, scheduler, planner,
-// artifacts, reaper, orphan sweeper, and the four surfaces (runner
-// protocol, API, web UI, git over HTTP). Nothing is built later: after Open every field is set.
+// Open builds every component of Main from m.Config without serving yet:
+// store, blobs, repositories, authentication and policy, the services and
+// loops (scheduler, planner, artifacts, events, hooks and their deliverer,
+// schedules, downstream, deployments, resource groups, releases, reaper,
+// sweeper) and the four surfaces (runner protocol, API, web UI, git over
+// HTTP). Nothing is built later: after Open every field is set
+// (TestOpenBuildsEverything), and Serve only starts them.
 func (m *Main) Open(ctx context.Context) error {
 	if err := m.Config.finish(); err != nil {
 		return err
@@ -127,9 +131,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Waiters = artifacts.NewHub(int(m.Config.MaxWaiters), int(m.Config.MaxWaitersPerClient))
 	m.Events = &events.Service{Store: db, Hub: events.NewHub(int(m.Config.MaxEventStreams), int(m.Config.MaxEventStreamsPer)),
 		Logger: m.Logger}
-	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
-	// requests waiting for their artifacts.
 	m.Hooks = hooks.New(db, hookRepo{m.Repos}, m.Config.ExternalURL, m.Logger)
+	m.Deliverer = m.deliverer()
 	// Bridge jobs (trigger:) are the downstream service's; it hears of
 	// them through the scheduler's events, as webhooks do.
 	m.Downstream = downstream.New(downstream.Service{Store: db, Policy: m.Policy, ExternalURL: m.Config.ExternalURL,
@@ -142,6 +145,8 @@ func (m *Main) Open(ctx context.Context) error {
 	// of every job made pending (PostgreSQL's triggers, SQLite's writes),
 	// and m.queue's Relay wakes them from there; a hook as well woke each
 	// held request twice per new job.
+	// Jobs the scheduler finishes (cancel, timeout, stuck, skip) wake the
+	// requests waiting for their artifacts.
 	m.Scheduler = scheduler.New(db, scheduler.Options{Logger: m.Logger, StuckAfter: m.Config.StuckAfter,
 		Finished: func(project, pipeline int64) { m.Artifacts.Notify(project, pipeline) }, JobTimeout: m.jobTimeout, Interval: sweepInterval(m.Config.StuckAfter),
 		Events: statusListeners{m.Hooks, m.Downstream, m.Deploy}, Coverage: db, Delayed: m.delayedWake(db), Resources: m.Resources})
@@ -306,8 +311,7 @@ func (m *Main) Handler() http.Handler {
 	metrics := httpx.NewMetrics()
 	metrics.Token = m.Config.MetricsToken
 	mux.Handle("GET /metrics", metrics)
-	trusted, _ := httpx.ParseTrustedProxies(m.Config.TrustedProxies) // checked by Config.finish
-	return httpx.TrustProxies(trusted, httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux)))
+	return httpx.TrustProxies(m.Config.trustedProxies, httpx.WithRequestLog(m.Logger, metrics, httpx.RejectTraversal(mux)))
 }
 
 // sweepInterval is how often the scheduler sweeps: every 30 s, or twice
@@ -348,19 +352,19 @@ func (m *Main) jobTimeout(ctx context.Context, j *ci.Job) time.Duration {
 
 func (m *Main) onPush(ctx context.Context, proj *ci.Project, pusher string, updates []gitserve.RefUpdate) {
 	var pusherID int64
-	u, err := m.Store.UserByUsername(ctx, pusher)
+	user, err := m.Store.UserByUsername(ctx, pusher)
 	if err == nil {
-		pusherID = u.ID
+		pusherID = user.ID
 	}
-	ups := make([]planner.RefUpdate, 0, len(updates))
-	events := make([]hooks.RefUpdate, 0, len(updates))
+	planned := make([]planner.RefUpdate, 0, len(updates))
+	hooked := make([]hooks.RefUpdate, 0, len(updates))
 	for _, u := range updates {
-		ups = append(ups, planner.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
-		events = append(events, hooks.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
+		planned = append(planned, planner.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
+		hooked = append(hooked, hooks.RefUpdate{Name: u.Name, Tag: u.Tag, OldSHA: u.OldSHA, NewSHA: u.NewSHA, Deleted: u.Deleted})
 	}
 	// The push event first: a receiver hears of the push before its pipeline.
-	m.Hooks.Push(ctx, proj, u, events)
-	m.Planner.Push(ctx, proj, pusherID, ups)
+	m.Hooks.Push(ctx, proj, user, hooked)
+	m.Planner.Push(ctx, proj, pusherID, planned)
 }
 
 // Serve listens on Config.Listen (or the given listener) and starts the
@@ -395,7 +399,7 @@ func (m *Main) Serve(ctx context.Context, ln net.Listener) error {
 	m.loop(ctx, "artifact-reaper", m.Reaper.Run)
 	m.loop(ctx, "pipeline-schedules", m.Schedules.Run)
 	m.loop(ctx, "bridge-jobs", m.Downstream.Run)
-	m.loop(ctx, "webhook-deliveries", m.deliverer().Run)
+	m.loop(ctx, "webhook-deliveries", m.Deliverer.Run)
 	m.loop(ctx, "environment-auto-stop", m.Deploy.Run)
 	m.loop(ctx, "resource-groups", m.Resources.Run)
 	if m.Config.OrphanAfter > 0 {

@@ -27,7 +27,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer, bui
 	m.Config.bind(fs)
 	concurrency := 2
 	if builtinRunner {
-		fs.IntVar(&concurrency, "runner-concurrency", concurrency, "jobs the built-in runner runs at once")
+		bindRunnerConcurrency(fs, &concurrency)
 	}
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -80,6 +80,11 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer, bui
 	<-ctx.Done()
 	m.Logger.Info("shutting down")
 	return nil
+}
+
+// bindRunnerConcurrency registers `baton up`'s --runner-concurrency.
+func bindRunnerConcurrency(fs *flag.FlagSet, p *int) {
+	fs.IntVar(p, "runner-concurrency", int(envInt("BATON_RUNNER_CONCURRENCY", int64(*p))), "jobs the built-in runner runs at once ($BATON_RUNNER_CONCURRENCY)")
 }
 
 // builtinRunnerToken returns the built-in runner's token, registering an

@@ -15,6 +15,15 @@ import (
 // main of fullPath on base; the commit says [skip ci], so the push starts
 // no pipeline. The token never shows in the error.
 func PushRepo(ctx context.Context, base, token, tmp, fullPath, yml string) error {
+	return push(ctx, base, token, tmp, fullPath, yml, "benchmark [skip ci]")
+}
+
+// PushPipeline is PushRepo with a commit whose push starts a pipeline.
+func PushPipeline(ctx context.Context, base, token, tmp, fullPath, yml string) error {
+	return push(ctx, base, token, tmp, fullPath, yml, "benchmark pipeline")
+}
+
+func push(ctx context.Context, base, token, tmp, fullPath, yml, message string) error {
 	dir := filepath.Join(tmp, "repo-"+strings.ReplaceAll(fullPath, "/", "-"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -33,7 +42,7 @@ func PushRepo(ctx context.Context, base, token, tmp, fullPath, yml string) error
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
 		{"add", ".gitlab-ci.yml"},
-		{"commit", "-q", "-m", "benchmark [skip ci]"},
+		{"commit", "-q", "-m", message},
 		{"push", "-q", u.String(), "main"},
 	} {
 		cmd := exec.CommandContext(ctx, "git", args...)
