@@ -76,21 +76,23 @@ func Plan(in Input) (*ci.PipelinePlan, error) {
 }
 
 type planner struct {
-	in       Input
-	probs    problems
-	work     int // nodes built while merging includes and extends
-	root     *node
-	stages   []string
-	vars     []ci.Variable // global variables, then workflow rule variables
-	name     string        // workflow:name, expanded
-	jobs     []*jobDef     // every non-hidden job, in file order
-	byName   map[string]*jobDef
-	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
-	rootIdx  map[string]*node // top-level keys of root
-	stageIdx map[string]int
-	included []Included          // files merged by include, in the order read
-	changes  map[string][]string // Input.Changes by compare_to; nil: no diff
-	files    []string            // Input.ListFiles, once read
+	in    Input
+	probs problems
+	work  int // nodes built while merging includes and extends
+	// interpolated counts the bytes $[[ ]] blocks produced in all files.
+	interpolated int
+	root         *node
+	stages       []string
+	vars         []ci.Variable // global variables, then workflow rule variables
+	name         string        // workflow:name, expanded
+	jobs         []*jobDef     // every non-hidden job, in file order
+	byName       map[string]*jobDef
+	allDefs      map[string]*node // every top-level hash, hidden ones included, after extends
+	rootIdx      map[string]*node // top-level keys of root
+	stageIdx     map[string]int
+	included     []Included          // files merged by include, in the order read
+	changes      map[string][]string // Input.Changes by compare_to; nil: no diff
+	files        []string            // Input.ListFiles, once read
 	// projectFiles are Sources.ProjectPaths by project and ref, once read.
 	projectFiles map[string][]string
 }

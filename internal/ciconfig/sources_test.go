@@ -2,6 +2,7 @@ package ciconfig
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -396,4 +397,47 @@ build:
 		t.Fatal(err)
 	}
 	assertEqual(t, jobNames(plan), []string{"deploy-staging", "deploy-production", "build"})
+}
+
+// One large input referenced by many blocks, in one file or across
+// included ones, is stopped once the interpolated text passes
+// maxInterpolatedBytes, before it is built: the file limit alone let a
+// 1 MiB file build gigabytes.
+func TestPlanInterpolationSizeBound(t *testing.T) {
+	big := strings.Repeat("x", 8<<10)
+	jobs := func(prefix, expr string, n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "%s%d:\n  script:\n    - %s\n", prefix, i, quoteYAML(expr))
+		}
+		return b.String()
+	}
+	header := "spec:\n  inputs:\n    v:\n      default: " + big + "\n    list:\n      type: array\n      default: [" +
+		strings.TrimSuffix(strings.Repeat(big+", ", 4), ", ") + "]\n---\n"
+	over := maxInterpolatedBytes/len(big) + 1
+	tests := []struct {
+		name    string
+		content string
+		files   map[string]string
+	}{
+		{"string blocks in one file", header + jobs("j", "$[[ inputs.v ]]", over), nil},
+		{"whole-node array blocks", header + strings.ReplaceAll(jobs("j", "X", over/4+1), "\n    - 'X'", " $[[ inputs.list ]]"), nil},
+		{"across included files", "include:\n  - local: a.yml\n  - local: b.yml\n",
+			map[string]string{"a.yml": header + jobs("a", "$[[ inputs.v ]]", over/2+1), "b.yml": header + jobs("b", "$[[ inputs.v ]]", over/2+1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.content) > maxFileSize {
+				t.Fatalf("test file is %d bytes, over the file limit", len(tt.content))
+			}
+			_, err := Plan(Input{Content: []byte(tt.content), Variables: branchPush(), ReadFile: repoFiles(tt.files)})
+			assertInvalid(t, err, "interpolated config is too large")
+		})
+	}
+	// Under the bound the same file plans.
+	plan, err := Plan(Input{Content: []byte(header + jobs("j", "$[[ inputs.v ]]", over/2)), Variables: branchPush()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, job(t, plan, "j0").Script, []string{big})
 }
