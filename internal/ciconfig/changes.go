@@ -171,11 +171,12 @@ func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 			globs = append(globs, path)
 			continue
 		}
-		if p.in.ReadFile == nil {
+		if p.in.FileExists == nil {
 			return true, nil
 		}
-		if _, err := p.in.ReadFile(path); err == nil {
-			return true, nil
+		ok, err := p.fileExists(path)
+		if err != nil || ok {
+			return ok, err
 		}
 	}
 	if len(globs) == 0 {
@@ -194,6 +195,22 @@ func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 		p.files = append([]string{}, files...)
 	}
 	return globsMatch(globs, p.files), nil
+}
+
+// fileExists asks Input.FileExists once per path.
+func (p *planner) fileExists(path string) (bool, error) {
+	if ok, asked := p.exist[path]; asked {
+		return ok, nil
+	}
+	ok, err := p.in.FileExists(path)
+	if err != nil {
+		return false, fmt.Errorf("looking up %s: %w", path, err)
+	}
+	if p.exist == nil {
+		p.exist = map[string]bool{}
+	}
+	p.exist[path] = ok
+	return ok, nil
 }
 
 // existsIn is exists for another project's files at ref, read as the

@@ -69,6 +69,7 @@ func (p *Planner) Lint(ctx context.Context, req LintRequest) (*ciconfig.LintResu
 		}
 		// A simulated pipeline has no diff of its own; compare_to works.
 		in.Changes = p.changes(ctx, proj, pl, &c)
+		in.FileExists = p.fileExists(ctx, proj, &c)
 		in.ListFiles = p.listFiles(ctx, proj, &c)
 	}
 	return ciconfig.Lint(in, req.DryRun), nil

@@ -277,10 +277,11 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		ReadFile: func(name string) ([]byte, error) {
 			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
 		},
-		Changes:   p.changes(ctx, proj, pl, c),
-		ListFiles: p.listFiles(ctx, proj, c),
-		Sources:   p.opts.Includes.Sources(ctx, pl.UserID),
-		Inputs:    inputs,
+		Changes:    p.changes(ctx, proj, pl, c),
+		FileExists: p.fileExists(ctx, proj, c),
+		ListFiles:  p.listFiles(ctx, proj, c),
+		Sources:    p.opts.Includes.Sources(ctx, pl.UserID),
+		Inputs:     inputs,
 	})
 	if err != nil {
 		return nil, err
@@ -334,6 +335,18 @@ func (p *Planner) changes(ctx context.Context, proj *ci.Project, pl *ci.Pipeline
 			return nil, false, nil
 		}
 		return paths, true, nil
+	}
+}
+
+// fileExists gives rules:exists whether a path is a file at commit c, by
+// its blob id: the file is not read, so its size does not matter.
+func (p *Planner) fileExists(ctx context.Context, proj *ci.Project, c *ci.Commit) func(string) (bool, error) {
+	return func(path string) (bool, error) {
+		_, err := p.source.BlobID(ctx, proj.ID, c.SHA, path)
+		if ci.IsNotFound(err) || ci.KindOf(err) == ci.KindInvalid {
+			return false, nil
+		}
+		return err == nil, err
 	}
 }
 
