@@ -47,6 +47,12 @@ func (r *countingRepos) BlobID(ctx context.Context, projectID int64, sha, path s
 // pushRepo creates project 1's repository with files on main.
 func pushRepo(t *testing.T, files map[string]string) *countingRepos {
 	t.Helper()
+	return pushProject(t, 1, files)
+}
+
+// pushProject creates project id's repository with files on main.
+func pushProject(t *testing.T, id int64, files map[string]string) *countingRepos {
+	t.Helper()
 	home := t.TempDir()
 	for k, v := range map[string]string{"HOME": home, "XDG_CONFIG_HOME": home, "GIT_CONFIG_NOSYSTEM": "1",
 		"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.com"} {
@@ -56,7 +62,7 @@ func pushRepo(t *testing.T, files map[string]string) *countingRepos {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := repos.Create(context.Background(), 1); err != nil {
+	if err := repos.Create(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
@@ -70,7 +76,7 @@ func pushRepo(t *testing.T, files map[string]string) *countingRepos {
 		}
 	}
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-qm", "files"},
-		{"push", "-q", repos.Path(1), "main"}} {
+		{"push", "-q", repos.Path(id), "main"}} {
 		if out, err := exec.Command("git", append([]string{"-C", work}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
