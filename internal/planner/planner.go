@@ -271,18 +271,9 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	if err != nil {
 		return nil, err
 	}
-	plan, err := ciconfig.Plan(ciconfig.Input{
-		Content:   content,
-		Variables: vars,
-		ReadFile: func(name string) ([]byte, error) {
-			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
-		},
-		Changes:    p.changes(ctx, proj, pl, c),
-		FileExists: p.fileExists(ctx, proj, c),
-		ListFiles:  p.listFiles(ctx, proj, c),
-		Sources:    p.opts.Includes.Sources(ctx, pl.UserID),
-		Inputs:     inputs,
-	})
+	in := p.repoInput(ctx, proj, pl, c)
+	in.Content, in.Variables, in.Inputs = content, vars, inputs
+	plan, err := ciconfig.Plan(in)
 	if err != nil {
 		return nil, err
 	}
@@ -303,6 +294,21 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		}
 	}
 	return plan, nil
+}
+
+// repoInput is what ciconfig reads of pipeline pl's repository at commit c
+// (include:local, rules:changes, rules:exists) and of other projects, as
+// pl's user.
+func (p *Planner) repoInput(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) ciconfig.Input {
+	return ciconfig.Input{
+		ReadFile: func(name string) ([]byte, error) {
+			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
+		},
+		Changes:    p.changes(ctx, proj, pl, c),
+		FileExists: p.fileExists(ctx, proj, c),
+		ListFiles:  p.listFiles(ctx, proj, c),
+		Sources:    p.opts.Includes.Sources(ctx, pl.UserID),
+	}
 }
 
 // changes gives rules:changes the paths pipeline pl changed at commit c,
