@@ -73,13 +73,13 @@ func parseExists(n *node, kw string, probs *problems) *existsClause {
 			probs.add("%s:exists config contains unknown keys: %s", kw, bad)
 			return nil
 		}
-		for key, dst := range map[string]*string{"project": &e.project, "ref": &e.ref} {
-			if v := n.get(key); v != nil {
+		for _, f := range []stringField{{"project", &e.project}, {"ref", &e.ref}} { // in order: problems are listed as found
+			if v := n.get(f.key); v != nil {
 				s, ok := scalarString(v)
 				if !ok {
-					probs.add("%s:exists %s should be a string", kw, key)
+					probs.add("%s:exists %s should be a string", kw, f.key)
 				}
-				*dst = s
+				*f.dst = s
 			}
 		}
 		if e.ref != "" && e.project == "" {
