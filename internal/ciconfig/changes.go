@@ -199,17 +199,28 @@ func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 
 // fileExists asks Input.FileExists once per path.
 func (p *planner) fileExists(path string) (bool, error) {
-	if ok, asked := p.exist[path]; asked {
+	return p.existsOnce(path, func() (bool, error) {
+		ok, err := p.in.FileExists(path)
+		if err != nil {
+			return false, fmt.Errorf("looking up %s: %w", path, err)
+		}
+		return ok, nil
+	})
+}
+
+// existsOnce answers ask once per key; errors are not kept.
+func (p *planner) existsOnce(key string, ask func() (bool, error)) (bool, error) {
+	if ok, asked := p.exist[key]; asked {
 		return ok, nil
 	}
-	ok, err := p.in.FileExists(path)
+	ok, err := ask()
 	if err != nil {
-		return false, fmt.Errorf("looking up %s: %w", path, err)
+		return false, err
 	}
 	if p.exist == nil {
 		p.exist = map[string]bool{}
 	}
-	p.exist[path] = ok
+	p.exist[key] = ok
 	return ok, nil
 }
 
@@ -227,6 +238,8 @@ func (p *planner) existsIn(project, ref string, paths []string, env map[string]s
 		}
 		return &ConfigError{Errors: []string{fmt.Sprintf("rules:exists:ref `%s` is not a valid ref in project `%s`", clip(ref), clip(project))}}
 	}
+	// The listing is read first, once per project and ref: it is also
+	// what tells an unknown ref.
 	key := project + "\x00" + ref
 	files, ok := p.projectFiles[key]
 	if !ok {
@@ -247,11 +260,11 @@ func (p *planner) existsIn(project, ref string, paths []string, env map[string]s
 			globs = append(globs, path)
 			continue
 		}
-		_, err := src.ProjectFile(project, ref, path)
-		if errors.Is(err, ErrProjectNotFound) {
+		ok, err := p.existsOnce(key+"\x00"+path, func() (bool, error) { return src.ProjectFileExists(project, ref, path) })
+		if err != nil {
 			return false, fail(err)
 		}
-		if err == nil {
+		if ok {
 			return true, nil
 		}
 	}

@@ -35,6 +35,11 @@ type Sources struct {
 	// does not exist or the pipeline's user may not read its code, any
 	// other error when the file cannot be read.
 	ProjectFile func(project, ref, path string) ([]byte, error)
+	// ProjectFileExists reports whether path is a file of project at ref,
+	// whatever its size, for rules:exists:project paths without glob
+	// characters. ErrProjectNotFound as for ProjectFile. nil: a path exists
+	// when ProjectFile reads it.
+	ProjectFileExists func(project, ref, path string) (bool, error)
 	// ProjectTags lists a project's tag names, for component versions
 	// "~latest". ErrProjectNotFound as for ProjectFile.
 	ProjectTags func(project string) ([]string, error)

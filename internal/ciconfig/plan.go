@@ -80,12 +80,22 @@ func Plan(in Input) (*ci.PipelinePlan, error) {
 }
 
 // newPlanner returns a planner of in, FileExists derived from ReadFile
-// when not given.
+// and Sources.ProjectFileExists from Sources.ProjectFile when not given.
 func newPlanner(in Input) *planner {
 	if in.FileExists == nil && in.ReadFile != nil {
 		read := in.ReadFile
 		in.FileExists = func(path string) (bool, error) {
 			_, err := read(path)
+			return err == nil, nil
+		}
+	}
+	if src := &in.Sources; src.ProjectFileExists == nil && src.ProjectFile != nil {
+		read := src.ProjectFile
+		src.ProjectFileExists = func(project, ref, path string) (bool, error) {
+			_, err := read(project, ref, path)
+			if errors.Is(err, ErrProjectNotFound) {
+				return false, err
+			}
 			return err == nil, nil
 		}
 	}

@@ -17,6 +17,9 @@ type IncludeRepos interface {
 	ResolveRef(ctx context.Context, projectID int64, ref string) (sha string, tag bool, err error)
 	// ReadFile returns a file at a commit; KindNotFound if it is absent.
 	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
+	// BlobID returns the git object id of a file at a commit, whatever its
+	// size; KindNotFound if it is absent or not a file.
+	BlobID(ctx context.Context, projectID int64, sha, path string) (string, error)
 	// Tags lists the repository's tag names.
 	Tags(ctx context.Context, projectID int64) ([]string, error)
 	// ListPaths lists at most max file paths of the tree at rev.
@@ -106,6 +109,14 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 				return nil, err
 			}
 			return in.Repos.ReadFile(ctx, proj.ID, sha, file)
+		},
+		ProjectFileExists: func(path, ref, file string) (bool, error) {
+			proj, sha, err := resolve(path, ref)
+			if err != nil {
+				return false, err
+			}
+			_, err = in.Repos.BlobID(ctx, proj.ID, sha, file)
+			return blobFound(err)
 		},
 		ProjectPaths: func(path, ref string, max int) ([]string, error) {
 			proj, sha, err := resolve(path, ref)

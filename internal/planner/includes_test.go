@@ -39,7 +39,9 @@ func (p *projectCounter) ProjectByFullPath(ctx context.Context, fullPath string)
 }
 
 // One pipeline's includes look each project up, check the user may read
-// it and resolve each of its refs once, however many files they read.
+// it and resolve each of its refs once, however many files they read;
+// rules:exists:project looks a plain path up (not read: its size does not
+// matter) once however many jobs ask.
 func TestIncludesResolveOncePerPipeline(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -54,7 +56,9 @@ func TestIncludesResolveOncePerPipeline(t *testing.T) {
 			t.Fatal(err)
 		}
 		repos := &refCounter{countingRepos: pushProject(t, shared.ID, map[string]string{
-			"a.yml": "a:\n  script: x\n", "b.yml": "b:\n  script: x\n", "c.yml": "c:\n  script: x\n"})}
+			"a.yml": "a:\n  script: x\n", "b.yml": "b:\n  script: x\n", "c.yml": "c:\n  script: x\n",
+			"big.bin": strings.Repeat("x", 100)})}
+		repos.MaxReadFileSize = 64 // big.bin is over it
 		projects := &projectCounter{db: db}
 		pol := policy.New(db)
 		var checks atomic.Int64
@@ -65,7 +69,8 @@ func TestIncludesResolveOncePerPipeline(t *testing.T) {
 		p := New(repos.countingRepos, nil, nil, nil, Options{Includes: in})
 		y := "include:\n  - project: " + shared.FullPath + "\n    file: [a.yml, b.yml]\n" +
 			"  - project: " + shared.FullPath + "\n    file: c.yml\n" +
-			"job:\n  script: x\n  rules:\n    - exists:\n        project: " + shared.FullPath + "\n        paths: [a.yml]\n"
+			"job:\n  script: x\n  rules:\n    - exists:\n        project: " + shared.FullPath + "\n        paths: [big.bin]\n" +
+			"job2:\n  script: x\n  rules:\n    - exists:\n        project: " + shared.FullPath + "\n        paths: [big.bin]\n"
 		res, err := p.Lint(ctx, LintRequest{Project: &ci.Project{ID: shared.ID, DefaultBranch: "main"}, Content: []byte(y), DryRun: true})
 		if err != nil {
 			t.Fatal(err)
@@ -77,8 +82,11 @@ func TestIncludesResolveOncePerPipeline(t *testing.T) {
 		for _, j := range res.Jobs {
 			names = append(names, j.Name)
 		}
-		if got, want := strings.Join(names, " "), "a b c job"; got != want {
-			t.Errorf("jobs %q, want %q", got, want)
+		if got, want := strings.Join(names, " "), "a b c job job2"; got != want {
+			t.Errorf("jobs %q, want %q (rules:exists:project finds a file over the read limit)", got, want)
+		}
+		if n := repos.lookup["big.bin"] + repos.reads["big.bin"]; n != 1 {
+			t.Errorf("big.bin looked up or read %d times, want once", n)
 		}
 		if n := projects.lookup.Load(); n != 1 {
 			t.Errorf("project looked up %d times, want once", n)

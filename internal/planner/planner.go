@@ -349,11 +349,17 @@ func (p *Planner) changes(ctx context.Context, proj *ci.Project, pl *ci.Pipeline
 func (p *Planner) fileExists(ctx context.Context, proj *ci.Project, c *ci.Commit) func(string) (bool, error) {
 	return func(path string) (bool, error) {
 		_, err := p.source.BlobID(ctx, proj.ID, c.SHA, path)
-		if ci.IsNotFound(err) || ci.KindOf(err) == ci.KindInvalid {
-			return false, nil
-		}
-		return err == nil, err
+		return blobFound(err)
 	}
+}
+
+// blobFound turns a BlobID error into whether the file is there: absent,
+// not a file or not a valid path is no, any other error an error.
+func blobFound(err error) (bool, error) {
+	if ci.IsNotFound(err) || ci.KindOf(err) == ci.KindInvalid {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // listFiles gives rules:exists the file listing of commit c.
