@@ -189,11 +189,13 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 				s.Environment = s.Deploy.Name
 			}
 		case "coverage":
-			if c, ok := scalarString(v); ok {
-				s.Coverage = c
-			} else {
+			// Checked here, as GitLab does, not first when the job
+			// finishes and its log is scanned (ci.CoverageRegexp).
+			c, ok := scalarString(v)
+			if _, err := ci.CoverageRegexp(c); !ok || err != nil {
 				p.probs.add("%s config should be a regular expression", kw)
 			}
+			s.Coverage = c
 		case "release":
 			s.Release = parseRelease(v, kw, &p.probs)
 		case "resource_group":
