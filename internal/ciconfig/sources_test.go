@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -314,7 +316,9 @@ func TestPlanMainSpecHeader(t *testing.T) {
 }
 
 func TestPlanIncludeRemote(t *testing.T) {
+	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		switch r.URL.Path {
 		case "/ci.yml":
 			w.Write([]byte("remote-job:\n  script: r\n"))
@@ -346,7 +350,8 @@ func TestPlanIncludeRemote(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := Plan(Input{Content: []byte(tt.yaml), Variables: branchPush(), Sources: Sources{Remote: tt.fetcher.Fetch}})
+			fetch := func(url string) ([]byte, error) { return tt.fetcher.Fetch(context.Background(), url) }
+			plan, err := Plan(Input{Content: []byte(tt.yaml), Variables: branchPush(), Sources: Sources{Remote: fetch}})
 			if tt.want != "" {
 				assertInvalid(t, err, tt.want, "Remote file `")
 				return
@@ -356,6 +361,17 @@ func TestPlanIncludeRemote(t *testing.T) {
 			}
 			assertEqual(t, jobNames(plan), []string{"remote-job"})
 		})
+	}
+	// A fetch belongs to the pipeline being created: once that is
+	// cancelled (the push or request went away) nothing is fetched.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := requests.Load()
+	_, err := Plan(Input{Content: []byte("include: " + srv.URL + "/ci.yml\n"), Variables: branchPush(),
+		Sources: Sources{Remote: func(url string) ([]byte, error) { return allowed.Fetch(ctx, url) }}})
+	assertInvalid(t, err, "Remote file `"+srv.URL+"/ci.yml` could not be fetched")
+	if n := requests.Load() - before; n != 0 {
+		t.Errorf("%d requests made for a cancelled pipeline creation, want none", n)
 	}
 }
 

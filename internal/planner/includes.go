@@ -135,7 +135,7 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 		},
 	}
 	if in.Remote != nil {
-		src.Remote = in.Remote.Fetch
+		src.Remote = func(url string) ([]byte, error) { return in.Remote.Fetch(ctx, url) }
 	}
 	return src
 }
