@@ -150,12 +150,14 @@ func MatchesEnvironment(scope, env string) bool {
 	if env == "" {
 		return false
 	}
-	return matchWildcard(scope, env)
+	return MatchWildcard(scope, env)
 }
 
-// matchWildcard matches name against pattern whose "*" match any run of
-// characters (slashes included) and every other character itself.
-func matchWildcard(pattern, name string) bool {
+// MatchWildcard matches name against pattern whose "*" match any run of
+// characters (slashes included) and every other character itself: GitLab's
+// wildcards of protected refs, environment scopes and webhook branch
+// filters.
+func MatchWildcard(pattern, name string) bool {
 	parts := strings.Split(pattern, "*")
 	if len(parts) == 1 {
 		return pattern == name

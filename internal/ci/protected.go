@@ -45,7 +45,7 @@ func ValidProtectLevel(l AccessLevel) bool {
 // Matches reports whether the rule protects the branch (tag false) or tag
 // named name.
 func (r *ProtectedRef) Matches(name string, tag bool) bool {
-	return r.Tag == tag && matchWildcard(r.Name, name)
+	return r.Tag == tag && MatchWildcard(r.Name, name)
 }
 
 // RefProtected reports whether any of rules protects the branch or tag.

@@ -73,13 +73,13 @@ func parseExists(n *node, kw string, probs *problems) *existsClause {
 			probs.add("%s:exists config contains unknown keys: %s", kw, bad)
 			return nil
 		}
-		for key, dst := range map[string]*string{"project": &e.project, "ref": &e.ref} {
-			if v := n.get(key); v != nil {
+		for _, f := range []stringField{{"project", &e.project}, {"ref", &e.ref}} { // in order: problems are listed as found
+			if v := n.get(f.key); v != nil {
 				s, ok := scalarString(v)
 				if !ok {
-					probs.add("%s:exists %s should be a string", kw, key)
+					probs.add("%s:exists %s should be a string", kw, f.key)
 				}
-				*dst = s
+				*f.dst = s
 			}
 		}
 		if e.ref != "" && e.project == "" {
@@ -171,11 +171,12 @@ func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 			globs = append(globs, path)
 			continue
 		}
-		if p.in.ReadFile == nil {
+		if p.in.FileExists == nil {
 			return true, nil
 		}
-		if _, err := p.in.ReadFile(path); err == nil {
-			return true, nil
+		ok, err := p.fileExists(path)
+		if err != nil || ok {
+			return ok, err
 		}
 	}
 	if len(globs) == 0 {
@@ -196,6 +197,33 @@ func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 	return globsMatch(globs, p.files), nil
 }
 
+// fileExists asks Input.FileExists once per path.
+func (p *planner) fileExists(path string) (bool, error) {
+	return p.existsOnce(path, func() (bool, error) {
+		ok, err := p.in.FileExists(path)
+		if err != nil {
+			return false, fmt.Errorf("looking up %s: %w", path, err)
+		}
+		return ok, nil
+	})
+}
+
+// existsOnce answers ask once per key; errors are not kept.
+func (p *planner) existsOnce(key string, ask func() (bool, error)) (bool, error) {
+	if ok, asked := p.exist[key]; asked {
+		return ok, nil
+	}
+	ok, err := ask()
+	if err != nil {
+		return false, err
+	}
+	if p.exist == nil {
+		p.exist = map[string]bool{}
+	}
+	p.exist[key] = ok
+	return ok, nil
+}
+
 // existsIn is exists for another project's files at ref, read as the
 // pipeline's user (Sources): a project the user may not read is an error,
 // like a missing one, and so is an unknown ref.
@@ -210,6 +238,8 @@ func (p *planner) existsIn(project, ref string, paths []string, env map[string]s
 		}
 		return &ConfigError{Errors: []string{fmt.Sprintf("rules:exists:ref `%s` is not a valid ref in project `%s`", clip(ref), clip(project))}}
 	}
+	// The listing is read first, once per project and ref: it is also
+	// what tells an unknown ref.
 	key := project + "\x00" + ref
 	files, ok := p.projectFiles[key]
 	if !ok {
@@ -230,11 +260,11 @@ func (p *planner) existsIn(project, ref string, paths []string, env map[string]s
 			globs = append(globs, path)
 			continue
 		}
-		_, err := src.ProjectFile(project, ref, path)
-		if errors.Is(err, ErrProjectNotFound) {
+		ok, err := p.existsOnce(key+"\x00"+path, func() (bool, error) { return src.ProjectFileExists(project, ref, path) })
+		if err != nil {
 			return false, fail(err)
 		}
-		if err == nil {
+		if ok {
 			return true, nil
 		}
 	}

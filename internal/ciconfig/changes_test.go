@@ -1,8 +1,10 @@
 package ciconfig
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/batonci/baton/internal/ci"
@@ -389,6 +391,41 @@ func TestPlanRulesExistsInProject(t *testing.T) {
 				t.Fatalf("Plan: %v", err)
 			}
 			assertEqual(t, jobNames(plan), tt.want)
+		})
+	}
+}
+
+// Problems in several keys of one keyword are listed in the same order
+// on every run (they were read from a map).
+func TestProblemOrderIsStable(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"exists project and ref", "j:\n  script: x\n  rules:\n    - exists: {paths: [a], project: [p], ref: [r]}\n",
+			[]string{"jobs:j:rules:rule:exists project should be a string", "jobs:j:rules:rule:exists ref should be a string"}},
+		{"trigger forward", "j:\n  trigger:\n    project: a/b\n    forward: {yaml_variables: maybe, pipeline_variables: perhaps}\n",
+			[]string{"jobs:j:trigger:forward:yaml_variables config should be a boolean value",
+				"jobs:j:trigger:forward:pipeline_variables config should be a boolean value"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := 0; i < 20; i++ {
+				_, err := Plan(Input{Content: []byte(tc.yaml), Variables: branchPush()})
+				var ce *ConfigError
+				if !errors.As(err, &ce) {
+					t.Fatalf("Plan: %v, want a ConfigError", err)
+				}
+				var got []string
+				for _, e := range ce.Errors {
+					for _, w := range tc.want {
+						if strings.Contains(e, w) {
+							got = append(got, w)
+						}
+					}
+				}
+				assertEqual(t, got, tc.want)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package ciconfig
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -161,4 +162,31 @@ func TestPlanOnStopChecks(t *testing.T) {
 		assertInvalid(t, err, tc.want)
 	}
 	mustPlan(t, deploy+"stop:\n  script: [x]\n  when: manual\n  environment: {name: review/$CI_COMMIT_REF_NAME, action: stop}\n", nil)
+}
+
+// environment:, release: and release:assets:links name every key that is
+// not a string, in the order the keywords are read.
+func TestPlanStringFields(t *testing.T) {
+	cases := []struct {
+		name, job string
+		want      []string
+	}{
+		{"environment", "environment: {name: p, url: [a], on_stop: {x: y}}",
+			[]string{"jobs:d:environment:url config should be a string", "jobs:d:environment:on_stop config should be a string"}},
+		{"release", "release: {tag_name: [v1], description: d, ref: {a: b}}",
+			[]string{"jobs:d:release:tag_name config should be a string", "jobs:d:release:ref config should be a string",
+				"jobs:d:release:tag_name config can't be blank"}},
+		{"release link", "release: {tag_name: v1, assets: {links: [{name: [a], url: https://x, link_type: {a: b}}]}}",
+			[]string{"jobs:d:release:assets:links:link:name config should be a string", "jobs:d:release:assets:links:link:link_type config should be a string"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Plan(Input{Content: []byte("d:\n  script: [x]\n  " + tc.job + "\n"), Variables: branchPush()})
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Plan: %v, want a ConfigError", err)
+			}
+			assertEqual(t, ce.Errors, tc.want)
+		})
+	}
 }

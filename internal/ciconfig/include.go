@@ -35,6 +35,11 @@ type Sources struct {
 	// does not exist or the pipeline's user may not read its code, any
 	// other error when the file cannot be read.
 	ProjectFile func(project, ref, path string) ([]byte, error)
+	// ProjectFileExists reports whether path is a file of project at ref,
+	// whatever its size, for rules:exists:project paths without glob
+	// characters. ErrProjectNotFound as for ProjectFile. nil: a path exists
+	// when ProjectFile reads it.
+	ProjectFileExists func(project, ref, path string) (bool, error)
 	// ProjectTags lists a project's tag names, for component versions
 	// "~latest". ErrProjectNotFound as for ProjectFile.
 	ProjectTags func(project string) ([]string, error)
@@ -75,6 +80,8 @@ type location struct {
 	inputs   *node
 	readErr  func(err error) error
 	notFound string
+	data     []byte // the content, when resolving the entry already read it
+	read     bool   // data holds it
 }
 
 type includeState struct {
@@ -176,6 +183,8 @@ func includeType(kind string) string {
 func (p *planner) readLocation(loc location) ([]byte, error) {
 	src := p.in.Sources
 	switch {
+	case loc.read:
+		return loc.data, nil
 	case loc.kind == "remote":
 		if src.Remote == nil {
 			return nil, fmt.Errorf("Remote file `%s` is not allowed: this instance allows no include:remote hosts", loc.path)
@@ -476,16 +485,20 @@ func (p *planner) componentLocation(addr string, inputs *node) (location, error)
 			return location{}, fmt.Errorf("Component `%s`: the project has no released (semantic version) tag for ~latest", addr)
 		}
 	}
-	// Prefer templates/<name>.yml, else templates/<name>/template.yml.
-	file := "templates/" + name + ".yml"
-	if _, err := src.ProjectFile(proj, version, file); err != nil {
-		if errors.Is(err, ErrProjectNotFound) {
-			return location{}, notFound(err)
-		}
-		file = "templates/" + name + "/template.yml"
+	// Prefer templates/<name>.yml (kept once read), else
+	// templates/<name>/template.yml.
+	loc := location{kind: "component", ctx: fileCtx{project: proj, ref: version}, path: "templates/" + name + ".yml",
+		display: addr, inputs: inputs, notFound: "Component `" + addr + "`", readErr: notFound}
+	data, err := src.ProjectFile(proj, version, loc.path)
+	switch {
+	case err == nil:
+		loc.data, loc.read = data, true
+	case errors.Is(err, ErrProjectNotFound):
+		return location{}, notFound(err)
+	default:
+		loc.path = "templates/" + name + "/template.yml"
 	}
-	return location{kind: "component", ctx: fileCtx{project: proj, ref: version}, path: file, display: addr, inputs: inputs,
-		notFound: "Component `" + addr + "`", readErr: notFound}, nil
+	return loc, nil
 }
 
 // latestSemver returns the highest tag of the form MAJOR.MINOR.PATCH (no

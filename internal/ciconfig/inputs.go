@@ -13,10 +13,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Limits of $[[ ]] interpolation (GitLab's).
+// Limits of $[[ ]] interpolation (GitLab's). maxInterpolatedBytes bounds
+// the text the blocks of all of a pipeline's files produce together (ten
+// times the file limit, as GitLab's "interpolated config is too large"):
+// one large input referenced by many blocks would otherwise build
+// gigabytes before any later limit is checked.
 const (
 	maxInterpolationFunctions = 3
 	maxInterpolationBlocks    = 10_000
+	maxInterpolatedBytes      = 10 * maxFileSize
 )
 
 // parseConfig parses one configuration file. A file whose first YAML
@@ -46,7 +51,7 @@ func (p *planner) parseConfig(name string, content []byte, given *node, included
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	it := &interpolator{inputs: values, env: p.env(p.vars)}
+	it := &interpolator{inputs: values, env: p.env(p.vars), total: &p.interpolated}
 	out, err := it.node(body)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -301,6 +306,21 @@ type interpolator struct {
 	env    map[string]string
 	blocks int
 	memo   map[*node]*node
+	// total counts the bytes the blocks produced, over every file of the
+	// pipeline (planner.interpolated); past maxInterpolatedBytes
+	// interpolation fails.
+	total *int
+	sizes map[*node]int // nodeBytes of whole-node values, once each
+}
+
+var errInterpolatedTooLarge = fmt.Errorf("interpolated config is too large (more than %d bytes)", maxInterpolatedBytes)
+
+// grow counts n more interpolated bytes.
+func (it *interpolator) grow(n int) error {
+	if *it.total += n; *it.total > maxInterpolatedBytes {
+		return errInterpolatedTooLarge
+	}
+	return nil
 }
 
 var blockRe = regexp.MustCompile(`\$\[\[(.*?)\]\]`)
@@ -386,6 +406,19 @@ func (it *interpolator) text(s string, typed bool) (*node, error) {
 			return nil, err
 		}
 		if v.kind != kindNull && (v.kind != kindScalar || v.tag != "!!str") {
+			// The whole node is the value: an array input in many
+			// jobs' script counts each time.
+			size, ok := it.sizes[v]
+			if !ok {
+				size = nodeBytes(v)
+				if it.sizes == nil {
+					it.sizes = map[*node]int{}
+				}
+				it.sizes[v] = size
+			}
+			if err := it.grow(size); err != nil {
+				return nil, err
+			}
 			return v, nil
 		}
 	}
@@ -397,11 +430,33 @@ func (it *interpolator) text(s string, typed bool) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.WriteString(nodeText(v))
+		text := nodeText(v)
+		if err := it.grow(len(text)); err != nil {
+			return nil, err
+		}
+		b.WriteString(text)
 		last = l[1]
 	}
 	b.WriteString(s[last:])
 	return strNode(b.String(), 0), nil
+}
+
+// nodeBytes is the bytes of n's keys and scalars.
+func nodeBytes(n *node) int {
+	switch {
+	case n == nil:
+		return 0
+	case n.kind == kindScalar:
+		return len(n.val)
+	}
+	total := 0
+	for i, k := range n.keys {
+		total += len(k) + nodeBytes(n.vals[i])
+	}
+	for _, it := range n.items {
+		total += nodeBytes(it)
+	}
+	return total
 }
 
 // nodeText is a value's text inside a longer string.

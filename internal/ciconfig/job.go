@@ -189,11 +189,13 @@ func (p *planner) parseJob(name string, n *node, defaults *node) *jobDef {
 				s.Environment = s.Deploy.Name
 			}
 		case "coverage":
-			if c, ok := scalarString(v); ok {
-				s.Coverage = c
-			} else {
+			// Checked here, as GitLab does, not first when the job
+			// finishes and its log is scanned (ci.CoverageRegexp).
+			c, ok := scalarString(v)
+			if _, err := ci.CoverageRegexp(c); !ok || err != nil {
 				p.probs.add("%s config should be a regular expression", kw)
 			}
+			s.Coverage = c
 		case "release":
 			s.Release = parseRelease(v, kw, &p.probs)
 		case "resource_group":
@@ -290,22 +292,8 @@ func parseEnvironment(n *node, where string, probs *problems) *ci.EnvironmentSpe
 		probs.add("%s config contains unknown keys: %s", where, bad)
 	}
 	e := &ci.EnvironmentSpec{}
-	str := func(key string, dst *string) bool {
-		v := n.get(key)
-		if v == nil || v.kind == kindNull {
-			return true
-		}
-		s, ok := scalarString(v)
-		if !ok {
-			probs.add("%s:%s config should be a string", where, key)
-			return false
-		}
-		*dst = s
-		return true
-	}
-	ok := str("name", &e.Name) && str("url", &e.URL) && str("action", &e.Action) &&
-		str("on_stop", &e.OnStop) && str("auto_stop_in", &e.AutoStopIn) && str("deployment_tier", &e.Tier)
-	if !ok {
+	if !stringFields(n, where, probs, stringField{"name", &e.Name}, stringField{"url", &e.URL}, stringField{"action", &e.Action},
+		stringField{"on_stop", &e.OnStop}, stringField{"auto_stop_in", &e.AutoStopIn}, stringField{"deployment_tier", &e.Tier}) {
 		return nil
 	}
 	switch {
@@ -347,20 +335,8 @@ func parseRelease(n *node, where string, probs *problems) *ci.ReleaseSpec {
 	}
 	r := &ci.ReleaseSpec{}
 	before := len(probs.list)
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"tag_name", &r.TagName}, {"name", &r.Name}, {"description", &r.Description}, {"ref", &r.Ref}, {"released_at", &r.ReleasedAt}} {
-		v := n.get(f.key)
-		if v == nil || v.kind == kindNull {
-			continue
-		}
-		if s, ok := scalarString(v); ok {
-			*f.dst = s
-		} else {
-			probs.add("%s:%s config should be a string", where, f.key)
-		}
-	}
+	stringFields(n, where, probs, stringField{"tag_name", &r.TagName}, stringField{"name", &r.Name},
+		stringField{"description", &r.Description}, stringField{"ref", &r.Ref}, stringField{"released_at", &r.ReleasedAt})
 	if r.TagName == "" {
 		probs.add("%s:tag_name config can't be blank", where)
 	}
@@ -403,18 +379,9 @@ func parseReleaseLinks(a *node, where string, probs *problems) []ci.ReleaseLinkS
 			return nil
 		}
 		var spec ci.ReleaseLinkSpec
-		for _, f := range []struct {
-			key string
-			dst *string
-		}{{"name", &spec.Name}, {"url", &spec.URL}, {"link_type", &spec.LinkType}, {"filepath", &spec.Filepath}, {"direct_asset_path", &spec.Filepath}} {
-			if v := l.get(f.key); v != nil && v.kind != kindNull {
-				s, ok := scalarString(v)
-				if !ok {
-					probs.add("%s:links:link:%s config should be a string", where, f.key)
-					return nil
-				}
-				*f.dst = s
-			}
+		if !stringFields(l, where+":links:link", probs, stringField{"name", &spec.Name}, stringField{"url", &spec.URL},
+			stringField{"link_type", &spec.LinkType}, stringField{"filepath", &spec.Filepath}, stringField{"direct_asset_path", &spec.Filepath}) {
+			return nil
 		}
 		if spec.Name == "" || spec.URL == "" {
 			probs.add("%s:links:link config requires name and url", where)

@@ -25,7 +25,7 @@ type LintResult struct {
 // create no pipeline is reported as an error; without it every job is
 // listed and rules are not evaluated.
 func Lint(in Input, dryRun bool) *LintResult {
-	p := &planner{in: in}
+	p := newPlanner(in)
 	plan, err := p.plan()
 	res := &LintResult{Errors: []string{}, Warnings: []string{}, Includes: p.included}
 	if p.root != nil && p.root.size <= maxNodes {

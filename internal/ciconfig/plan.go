@@ -32,6 +32,10 @@ type Input struct {
 	// diff (a new branch, a tag, an API, web, schedule or trigger
 	// pipeline): changes then match, as in GitLab. nil: never a diff.
 	Changes func(compareTo string) (paths []string, ok bool, err error)
+	// FileExists reports whether path is a file of the repository at the
+	// pipeline's sha, whatever its size, for rules:exists paths without
+	// glob characters. nil: a path exists when ReadFile reads it.
+	FileExists func(path string) (bool, error)
 	// ListFiles lists the paths of the repository's files at the
 	// pipeline's sha, at most max of them, for rules:exists globs. nil:
 	// glob patterns match.
@@ -60,7 +64,7 @@ var reservedKeys = map[string]bool{
 // listing the configuration's problems, ErrFilteredByWorkflow when
 // workflow:rules prevent the pipeline, or ErrNoJobs when no job is left.
 func Plan(in Input) (*ci.PipelinePlan, error) {
-	p := &planner{in: in}
+	p := newPlanner(in)
 	plan, err := p.plan()
 	if err != nil {
 		if errors.Is(err, ErrFilteredByWorkflow) || errors.Is(err, ErrNoJobs) {
@@ -75,22 +79,48 @@ func Plan(in Input) (*ci.PipelinePlan, error) {
 	return plan, nil
 }
 
+// newPlanner returns a planner of in, FileExists derived from ReadFile
+// and Sources.ProjectFileExists from Sources.ProjectFile when not given.
+func newPlanner(in Input) *planner {
+	if in.FileExists == nil && in.ReadFile != nil {
+		read := in.ReadFile
+		in.FileExists = func(path string) (bool, error) {
+			_, err := read(path)
+			return err == nil, nil
+		}
+	}
+	if src := &in.Sources; src.ProjectFileExists == nil && src.ProjectFile != nil {
+		read := src.ProjectFile
+		src.ProjectFileExists = func(project, ref, path string) (bool, error) {
+			_, err := read(project, ref, path)
+			if errors.Is(err, ErrProjectNotFound) {
+				return false, err
+			}
+			return err == nil, nil
+		}
+	}
+	return &planner{in: in}
+}
+
 type planner struct {
-	in       Input
-	probs    problems
-	work     int // nodes built while merging includes and extends
-	root     *node
-	stages   []string
-	vars     []ci.Variable // global variables, then workflow rule variables
-	name     string        // workflow:name, expanded
-	jobs     []*jobDef     // every non-hidden job, in file order
-	byName   map[string]*jobDef
-	allDefs  map[string]*node // every top-level hash, hidden ones included, after extends
-	rootIdx  map[string]*node // top-level keys of root
-	stageIdx map[string]int
-	included []Included          // files merged by include, in the order read
-	changes  map[string][]string // Input.Changes by compare_to; nil: no diff
-	files    []string            // Input.ListFiles, once read
+	in    Input
+	probs problems
+	work  int // nodes built while merging includes and extends
+	// interpolated counts the bytes $[[ ]] blocks produced in all files.
+	interpolated int
+	root         *node
+	stages       []string
+	vars         []ci.Variable // global variables, then workflow rule variables
+	name         string        // workflow:name, expanded
+	jobs         []*jobDef     // every non-hidden job, in file order
+	byName       map[string]*jobDef
+	allDefs      map[string]*node // every top-level hash, hidden ones included, after extends
+	rootIdx      map[string]*node // top-level keys of root
+	stageIdx     map[string]int
+	included     []Included          // files merged by include, in the order read
+	changes      map[string][]string // Input.Changes by compare_to; nil: no diff
+	files        []string            // Input.ListFiles, once read
+	exist        map[string]bool     // Input.FileExists by path, once asked
 	// projectFiles are Sources.ProjectPaths by project and ref, once read.
 	projectFiles map[string][]string
 }

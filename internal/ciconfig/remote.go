@@ -53,8 +53,10 @@ func (f *RemoteFetcher) check(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// Fetch is a Sources.Remote.
-func (f *RemoteFetcher) Fetch(raw string) ([]byte, error) {
+// Fetch fetches raw within ctx (the pipeline's creation: a cancelled push
+// or request stops it) and the fetcher's Timeout; bound to a ctx, it is a
+// Sources.Remote.
+func (f *RemoteFetcher) Fetch(ctx context.Context, raw string) ([]byte, error) {
 	u, err := f.check(raw)
 	if err != nil {
 		return nil, err
@@ -79,7 +81,7 @@ func (f *RemoteFetcher) Fetch(raw string) ([]byte, error) {
 		_, err := f.check(req.URL.String())
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

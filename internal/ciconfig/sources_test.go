@@ -1,13 +1,16 @@
 package ciconfig
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -148,9 +151,9 @@ func TestPlanIncludeProjectComponentTemplate(t *testing.T) {
 		{"project file string at ref", "include:\n  project: shared/ci\n  ref: v2\n  file: go.yml\n",
 			[]string{"go-test-v2"}, []string{"shared/ci@v2:go.yml"}},
 		{"component at tag, templates/<name>/template.yml", "include:\n  - component: $CI_SERVER_FQDN/sec/scanners/scan@1.2.0\n    inputs: {name: app}\n",
-			[]string{"scan-app: [src]"}, nil},
+			[]string{"scan-app: [src]"}, []string{"sec/scanners@1.2.0:templates/scan.yml", "sec/scanners@1.2.0:templates/scan/template.yml"}},
 		{"component at tag, templates/<name>.yml", "include:\n  - component: ci.example.com/sec/scanners/scan@1.0.0\n    inputs: {name: app}\n",
-			[]string{"scan-app: [src]"}, []string{"sec/scanners@1.0.0:templates/scan.yml", "sec/scanners@1.0.0:templates/scan.yml"}},
+			[]string{"scan-app: [src]"}, []string{"sec/scanners@1.0.0:templates/scan.yml"}},
 		{"component ~latest is the highest release tag", "include:\n  - component: ci.example.com/sec/scanners/scan@~latest\n    inputs: {name: x, targets: [a, b]}\n",
 			[]string{"scan-x: [a]", "scan-x: [b]"}, nil},
 		{"template", "include:\n  - template: Jobs/Lint.gitlab-ci.yml\n", []string{"template-lint"},
@@ -313,7 +316,9 @@ func TestPlanMainSpecHeader(t *testing.T) {
 }
 
 func TestPlanIncludeRemote(t *testing.T) {
+	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		switch r.URL.Path {
 		case "/ci.yml":
 			w.Write([]byte("remote-job:\n  script: r\n"))
@@ -345,7 +350,8 @@ func TestPlanIncludeRemote(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := Plan(Input{Content: []byte(tt.yaml), Variables: branchPush(), Sources: Sources{Remote: tt.fetcher.Fetch}})
+			fetch := func(url string) ([]byte, error) { return tt.fetcher.Fetch(context.Background(), url) }
+			plan, err := Plan(Input{Content: []byte(tt.yaml), Variables: branchPush(), Sources: Sources{Remote: fetch}})
 			if tt.want != "" {
 				assertInvalid(t, err, tt.want, "Remote file `")
 				return
@@ -355,6 +361,17 @@ func TestPlanIncludeRemote(t *testing.T) {
 			}
 			assertEqual(t, jobNames(plan), []string{"remote-job"})
 		})
+	}
+	// A fetch belongs to the pipeline being created: once that is
+	// cancelled (the push or request went away) nothing is fetched.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := requests.Load()
+	_, err := Plan(Input{Content: []byte("include: " + srv.URL + "/ci.yml\n"), Variables: branchPush(),
+		Sources: Sources{Remote: func(url string) ([]byte, error) { return allowed.Fetch(ctx, url) }}})
+	assertInvalid(t, err, "Remote file `"+srv.URL+"/ci.yml` could not be fetched")
+	if n := requests.Load() - before; n != 0 {
+		t.Errorf("%d requests made for a cancelled pipeline creation, want none", n)
 	}
 }
 
@@ -396,4 +413,47 @@ build:
 		t.Fatal(err)
 	}
 	assertEqual(t, jobNames(plan), []string{"deploy-staging", "deploy-production", "build"})
+}
+
+// One large input referenced by many blocks, in one file or across
+// included ones, is stopped once the interpolated text passes
+// maxInterpolatedBytes, before it is built: the file limit alone let a
+// 1 MiB file build gigabytes.
+func TestPlanInterpolationSizeBound(t *testing.T) {
+	big := strings.Repeat("x", 8<<10)
+	jobs := func(prefix, expr string, n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "%s%d:\n  script:\n    - %s\n", prefix, i, quoteYAML(expr))
+		}
+		return b.String()
+	}
+	header := "spec:\n  inputs:\n    v:\n      default: " + big + "\n    list:\n      type: array\n      default: [" +
+		strings.TrimSuffix(strings.Repeat(big+", ", 4), ", ") + "]\n---\n"
+	over := maxInterpolatedBytes/len(big) + 1
+	tests := []struct {
+		name    string
+		content string
+		files   map[string]string
+	}{
+		{"string blocks in one file", header + jobs("j", "$[[ inputs.v ]]", over), nil},
+		{"whole-node array blocks", header + strings.ReplaceAll(jobs("j", "X", over/4+1), "\n    - 'X'", " $[[ inputs.list ]]"), nil},
+		{"across included files", "include:\n  - local: a.yml\n  - local: b.yml\n",
+			map[string]string{"a.yml": header + jobs("a", "$[[ inputs.v ]]", over/2+1), "b.yml": header + jobs("b", "$[[ inputs.v ]]", over/2+1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.content) > maxFileSize {
+				t.Fatalf("test file is %d bytes, over the file limit", len(tt.content))
+			}
+			_, err := Plan(Input{Content: []byte(tt.content), Variables: branchPush(), ReadFile: repoFiles(tt.files)})
+			assertInvalid(t, err, "interpolated config is too large")
+		})
+	}
+	// Under the bound the same file plans.
+	plan, err := Plan(Input{Content: []byte(header + jobs("j", "$[[ inputs.v ]]", over/2)), Variables: branchPush()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, job(t, plan, "j0").Script, []string{big})
 }

@@ -81,13 +81,16 @@ func parseTrigger(n *node, where string, probs *problems) *ci.TriggerSpec {
 			if bad := unknownKeys(f, map[string]bool{"yaml_variables": true, "pipeline_variables": true}); bad != "" {
 				probs.add("%s:forward config contains unknown keys: %s", where, bad)
 			}
-			for key, dst := range map[string]*bool{"yaml_variables": &t.ForwardYAMLVariables, "pipeline_variables": &t.ForwardPipelineVariables} {
-				if v := f.get(key); v != nil {
+			for _, fw := range []struct { // in order: problems are listed as found
+				key string
+				dst *bool
+			}{{"yaml_variables", &t.ForwardYAMLVariables}, {"pipeline_variables", &t.ForwardPipelineVariables}} {
+				if v := f.get(fw.key); v != nil {
 					b, ok := boolValueOf(v)
 					if !ok {
-						probs.add("%s:forward:%s config should be a boolean value", where, key)
+						probs.add("%s:forward:%s config should be a boolean value", where, fw.key)
 					}
-					*dst = b
+					*fw.dst = b
 				}
 			}
 		}

@@ -32,6 +32,8 @@ func TestPlanValidationErrors(t *testing.T) {
 		{"when unknown", "j:\n  when: sometimes\n  script: t\n", "jobs:j:when config should be one of"},
 		{"allow_failure string", "j:\n  allow_failure: maybe\n  script: t\n", "jobs:j:allow_failure config should be a boolean value"},
 		{"timeout garbage", "j:\n  timeout: forever\n  script: t\n", "jobs:j:timeout config should be a duration"},
+		{"coverage not compiling", "j:\n  coverage: '/total: (\\d+%/'\n  script: t\n", "jobs:j:coverage config should be a regular expression"},
+		{"coverage a list", "j:\n  coverage: [a]\n  script: t\n", "jobs:j:coverage config should be a regular expression"},
 		{"retry too big", "j:\n  retry: 3\n  script: t\n", "jobs:j:retry config should be an integer between 0 and 2"},
 		{"retry max too big", "j:\n  retry: {max: 5}\n  script: t\n", "jobs:j:retry config should be an integer between 0 and 2"},
 		{"retry unknown reason", "j:\n  retry: {max: 1, when: [bad_luck]}\n  script: t\n", "jobs:j:retry:when contains unknown values: bad_luck"},

@@ -46,6 +46,35 @@ func stringList(n *node, nest int) ([]string, bool) {
 	return out, true
 }
 
+// stringField is an optional string key of a hash and where it goes.
+type stringField struct {
+	key string
+	dst *string
+}
+
+// stringFields reads the optional string keys of hash n into their
+// destinations, in order: an absent or null key leaves its destination as
+// it is; any other value that is not a scalar is the problem
+// "<where>:<key> config should be a string". It reports whether all were
+// strings.
+func stringFields(n *node, where string, probs *problems, fields ...stringField) bool {
+	ok := true
+	for _, f := range fields {
+		v := n.get(f.key)
+		if v == nil || v.kind == kindNull {
+			continue
+		}
+		s, isString := scalarString(v)
+		if !isString {
+			probs.add("%s:%s config should be a string", where, f.key)
+			ok = false
+			continue
+		}
+		*f.dst = s
+	}
+	return ok
+}
+
 func boolValueOf(n *node) (bool, bool) {
 	if n == nil || n.kind != kindScalar || n.tag != "!!bool" {
 		return false, false

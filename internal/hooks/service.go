@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -305,12 +304,7 @@ func Wants(h *ci.ProjectHook, trigger string) bool {
 // BranchMatches applies GitLab's wildcard push_events_branch_filter: ""
 // matches every branch, * any run of characters (slashes included).
 func BranchMatches(filter, branch string) bool {
-	if filter == "" {
-		return true
-	}
-	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(filter), `\*`, ".*") + "$"
-	ok, err := regexp.MatchString(re, branch)
-	return err == nil && ok
+	return filter == "" || ci.MatchWildcard(filter, branch)
 }
 
 // events are the X-Gitlab-Event values of the triggers.

@@ -17,6 +17,9 @@ type IncludeRepos interface {
 	ResolveRef(ctx context.Context, projectID int64, ref string) (sha string, tag bool, err error)
 	// ReadFile returns a file at a commit; KindNotFound if it is absent.
 	ReadFile(ctx context.Context, projectID int64, sha, path string) ([]byte, error)
+	// BlobID returns the git object id of a file at a commit, whatever its
+	// size; KindNotFound if it is absent or not a file.
+	BlobID(ctx context.Context, projectID int64, sha, path string) (string, error)
 	// Tags lists the repository's tag names.
 	Tags(ctx context.Context, projectID int64) ([]string, error)
 	// ListPaths lists at most max file paths of the tree at rev.
@@ -46,21 +49,40 @@ type Includes struct {
 var shaRe = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
 
 // Sources returns what ciconfig reads included files with, for a pipeline
-// of userID.
+// of userID. The functions are for one pipeline's planning: each project is
+// looked up, and each of its refs resolved, once.
 func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources {
 	if in == nil {
 		return ciconfig.Sources{}
 	}
+	projects := map[string]*ci.Project{} // by full path; nil: absent or not readable
 	project := func(path string) (*ci.Project, error) {
-		proj, err := in.Projects.ProjectByFullPath(ctx, path)
-		if err != nil || proj == nil || !in.CanReadCode(ctx, userID, proj) {
+		proj, seen := projects[path]
+		if !seen {
+			p, err := in.Projects.ProjectByFullPath(ctx, path)
+			if err == nil && p != nil && in.CanReadCode(ctx, userID, p) {
+				proj = p
+			}
+			projects[path] = proj
+		}
+		if proj == nil {
 			return nil, ciconfig.ErrProjectNotFound
 		}
 		return proj, nil
 	}
+	type resolved struct {
+		proj *ci.Project
+		sha  string
+		err  error
+	}
+	refs := map[[2]string]resolved{}
 	// resolve finds a readable project and the commit of ref in it ("" its
 	// default branch).
 	resolve := func(path, ref string) (*ci.Project, string, error) {
+		key := [2]string{path, ref}
+		if r, ok := refs[key]; ok {
+			return r.proj, r.sha, r.err
+		}
 		proj, err := project(path)
 		if err != nil {
 			return nil, "", err
@@ -73,9 +95,10 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 			sha, err = ref, nil // a commit
 		}
 		if err != nil {
-			return nil, "", errors.New("reference not found")
+			err = errors.New("reference not found")
 		}
-		return proj, sha, nil
+		refs[key] = resolved{proj, sha, err}
+		return proj, sha, err
 	}
 	src := ciconfig.Sources{
 		ServerFQDN:       in.ServerFQDN,
@@ -86,6 +109,14 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 				return nil, err
 			}
 			return in.Repos.ReadFile(ctx, proj.ID, sha, file)
+		},
+		ProjectFileExists: func(path, ref, file string) (bool, error) {
+			proj, sha, err := resolve(path, ref)
+			if err != nil {
+				return false, err
+			}
+			_, err = in.Repos.BlobID(ctx, proj.ID, sha, file)
+			return blobFound(err)
 		},
 		ProjectPaths: func(path, ref string, max int) ([]string, error) {
 			proj, sha, err := resolve(path, ref)
@@ -104,7 +135,7 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 		},
 	}
 	if in.Remote != nil {
-		src.Remote = in.Remote.Fetch
+		src.Remote = func(url string) ([]byte, error) { return in.Remote.Fetch(ctx, url) }
 	}
 	return src
 }

@@ -3,7 +3,6 @@ package planner
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
@@ -62,14 +61,12 @@ func (p *Planner) Lint(ctx context.Context, req LintRequest) (*ciconfig.LintResu
 	if err != nil {
 		return nil, err
 	}
-	in := ciconfig.Input{Content: content, Variables: vars, Sources: p.opts.Includes.Sources(ctx, req.UserID)}
-	if resolved {
-		in.ReadFile = func(name string) ([]byte, error) {
-			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
-		}
-		// A simulated pipeline has no diff of its own; compare_to works.
-		in.Changes = p.changes(ctx, proj, pl, &c)
-		in.ListFiles = p.listFiles(ctx, proj, &c)
+	// A simulated pipeline has no diff of its own; compare_to works. An
+	// unresolved ref has no repository to read but other projects'.
+	in := p.repoInput(ctx, proj, pl, &c)
+	if !resolved {
+		in = ciconfig.Input{Sources: in.Sources}
 	}
+	in.Content, in.Variables = content, vars
 	return ciconfig.Lint(in, req.DryRun), nil
 }

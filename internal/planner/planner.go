@@ -271,17 +271,9 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 	if err != nil {
 		return nil, err
 	}
-	plan, err := ciconfig.Plan(ciconfig.Input{
-		Content:   content,
-		Variables: vars,
-		ReadFile: func(name string) ([]byte, error) {
-			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
-		},
-		Changes:   p.changes(ctx, proj, pl, c),
-		ListFiles: p.listFiles(ctx, proj, c),
-		Sources:   p.opts.Includes.Sources(ctx, pl.UserID),
-		Inputs:    inputs,
-	})
+	in := p.repoInput(ctx, proj, pl, c)
+	in.Content, in.Variables, in.Inputs = content, vars, inputs
+	plan, err := ciconfig.Plan(in)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +294,21 @@ func (p *Planner) plan(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c
 		}
 	}
 	return plan, nil
+}
+
+// repoInput is what ciconfig reads of pipeline pl's repository at commit c
+// (include:local, rules:changes, rules:exists) and of other projects, as
+// pl's user.
+func (p *Planner) repoInput(ctx context.Context, proj *ci.Project, pl *ci.Pipeline, c *ci.Commit) ciconfig.Input {
+	return ciconfig.Input{
+		ReadFile: func(name string) ([]byte, error) {
+			return p.source.ReadFile(ctx, proj.ID, c.SHA, strings.TrimPrefix(name, "/"))
+		},
+		Changes:    p.changes(ctx, proj, pl, c),
+		FileExists: p.fileExists(ctx, proj, c),
+		ListFiles:  p.listFiles(ctx, proj, c),
+		Sources:    p.opts.Includes.Sources(ctx, pl.UserID),
+	}
 }
 
 // changes gives rules:changes the paths pipeline pl changed at commit c,
@@ -335,6 +342,24 @@ func (p *Planner) changes(ctx context.Context, proj *ci.Project, pl *ci.Pipeline
 		}
 		return paths, true, nil
 	}
+}
+
+// fileExists gives rules:exists whether a path is a file at commit c, by
+// its blob id: the file is not read, so its size does not matter.
+func (p *Planner) fileExists(ctx context.Context, proj *ci.Project, c *ci.Commit) func(string) (bool, error) {
+	return func(path string) (bool, error) {
+		_, err := p.source.BlobID(ctx, proj.ID, c.SHA, path)
+		return blobFound(err)
+	}
+}
+
+// blobFound turns a BlobID error into whether the file is there: absent,
+// not a file or not a valid path is no, any other error an error.
+func blobFound(err error) (bool, error) {
+	if ci.IsNotFound(err) || ci.KindOf(err) == ci.KindInvalid {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // listFiles gives rules:exists the file listing of commit c.
