@@ -118,7 +118,7 @@ func (s *Server) pipelinePage(c *req, pl *ci.Pipeline) error {
 			DownloadURL: base + "/-/pipelines/" + strconv.FormatInt(pl.ID, 10) + "/artifacts/download" + name,
 		})
 	}
-	tabs, err := s.pipelineTabs(c, pl, "pipeline")
+	tabs, err := s.pipelineTabs(c, pl, "pipeline", nil)
 	if err != nil {
 		return err
 	}

@@ -16,19 +16,23 @@ type pipelineTab struct {
 }
 
 // pipelineTabs are the tabs over a pipeline's pages: the pipeline itself
-// and, for who may read jobs, its Tests with their count.
-func (s *Server) pipelineTabs(c *req, pl *ci.Pipeline, current string) ([]pipelineTab, error) {
+// and, for who may read jobs, its Tests with their count. tests is that
+// count when the page has read the report already; nil reads it.
+func (s *Server) pipelineTabs(c *req, pl *ci.Pipeline, current string, tests *int) ([]pipelineTab, error) {
 	base := "/" + c.proj.FullPath + "/-/pipelines/" + strconv.FormatInt(pl.ID, 10)
 	tabs := []pipelineTab{{Label: "Pipeline", URL: base, Current: current == "pipeline"}}
 	if !s.can(c, policy.ReadJob) {
 		return tabs, nil
 	}
-	suites, err := s.Store.PipelineTestSuites(c.r.Context(), pl.ID, false)
-	if err != nil {
-		return nil, err
+	if tests == nil {
+		suites, err := s.Store.PipelineTestSuites(c.r.Context(), pl.ID, false)
+		if err != nil {
+			return nil, err
+		}
+		n := ci.NewTestReport(suites).Counts.Total
+		tests = &n
 	}
-	n := ci.NewTestReport(suites).Counts.Total
-	return append(tabs, pipelineTab{Label: "Tests", URL: base + "/test_report", Count: &n, Current: current == "tests"}), nil
+	return append(tabs, pipelineTab{Label: "Tests", URL: base + "/test_report", Count: tests, Current: current == "tests"}), nil
 }
 
 // maxWebTestCases bounds the cases the Tests tab lists per suite (the page's
@@ -42,11 +46,11 @@ func (s *Server) testReportPage(c *req, pl *ci.Pipeline) error {
 	if err != nil {
 		return err
 	}
-	tabs, err := s.pipelineTabs(c, pl, "tests")
+	rep := ci.NewTestReport(suites)
+	tabs, err := s.pipelineTabs(c, pl, "tests", &rep.Counts.Total)
 	if err != nil {
 		return err
 	}
-	rep := ci.NewTestReport(suites)
 	hidden := map[string]int{}
 	for _, rs := range rep.Suites {
 		if len(rs.Cases) > maxWebTestCases {
