@@ -215,20 +215,9 @@ func (s *Server) pipelineJSON(c *req, raw string) error {
 // project path, and asks the policy for the route's ability on it. What the
 // caller may not see answers as what does not exist.
 func (s *Server) requireView(c *req, projectID int64) error {
-	var proj *ci.Project
-	var err error
-	if policy.NeedsMemberLevel(c.p) {
-		var lvl ci.AccessLevel
-		if proj, lvl, err = s.Store.ProjectWithLevel(c.r.Context(), projectID, "", c.p.User.ID); err == nil {
-			c.level = &lvl
-		}
-	} else {
-		proj, err = s.Store.ProjectByID(c.r.Context(), projectID)
-	}
-	if err != nil {
+	if err := s.loadProject(c, projectID, ""); err != nil {
 		return hideMissing(err)
 	}
-	c.proj = proj
 	return hideMissing(s.allow(c, c.ability))
 }
 

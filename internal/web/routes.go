@@ -243,22 +243,32 @@ func (s *Server) projectRoutes(c *req) error {
 	return notFound()
 }
 
-// lookupProject sets the request's project by its full path, with the
-// caller's membership level in the same query when the policy needs it
-// (as the API's projectFor does).
+// lookupProject sets the request's project by its full path (see
+// loadProject); a missing one is errProjectNotFound.
 func (s *Server) lookupProject(c *req, full string) error {
-	var proj *ci.Project
-	var err error
-	if policy.NeedsMemberLevel(c.p) {
-		var lvl ci.AccessLevel
-		if proj, lvl, err = s.Store.ProjectWithLevel(c.r.Context(), 0, full, c.p.User.ID); err == nil {
-			c.level = &lvl
-		}
-	} else {
-		proj, err = s.Store.ProjectByFullPath(c.r.Context(), full)
-	}
+	err := s.loadProject(c, 0, full)
 	if ci.IsNotFound(err) {
 		return errProjectNotFound
+	}
+	return err
+}
+
+// loadProject sets the request's project by id, or by full path when id
+// is 0, with the caller's membership level in the same query when the
+// policy needs it (as the API's projectFor does).
+func (s *Server) loadProject(c *req, id int64, full string) error {
+	var proj *ci.Project
+	var err error
+	switch {
+	case policy.NeedsMemberLevel(c.p):
+		var lvl ci.AccessLevel
+		if proj, lvl, err = s.Store.ProjectWithLevel(c.r.Context(), id, full, c.p.User.ID); err == nil {
+			c.level = &lvl
+		}
+	case id != 0:
+		proj, err = s.Store.ProjectByID(c.r.Context(), id)
+	default:
+		proj, err = s.Store.ProjectByFullPath(c.r.Context(), full)
 	}
 	if err != nil {
 		return err
