@@ -85,9 +85,6 @@ func (s *Server) hookOf(c *call) (*ci.ProjectHook, error) {
 	})(c)
 }
 
-// maxHookField bounds the token and the branch filter.
-const maxHookField = 1024
-
 // applyHook sets the fields q gives (url is required on create) and
 // checks the URL.
 func (s *Server) applyHook(q *httpx.Params, h *ci.ProjectHook, create bool) error {
@@ -106,8 +103,8 @@ func (s *Server) applyHook(q *httpx.Params, h *ci.ProjectHook, create bool) erro
 		dst *string
 	}{{"token", &h.Token}, {"push_events_branch_filter", &h.PushEventsBranchFilter}} {
 		if q.Given(f.key) {
-			if *f.dst = q.Get(f.key); len(*f.dst) > maxHookField {
-				return ci.Errorf(ci.KindInvalid, "400 Bad request - %s is longer than %d bytes", f.key, maxHookField)
+			if *f.dst = q.Get(f.key); len(*f.dst) > ci.MaxHookField {
+				return ci.Errorf(ci.KindInvalid, "400 Bad request - %s is longer than %d bytes", f.key, ci.MaxHookField)
 			}
 		}
 	}

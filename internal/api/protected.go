@@ -33,23 +33,8 @@ type protectedTagEntity struct {
 	CreateAccessLevels []accessLevelEntity `json:"create_access_levels"`
 }
 
-// levelDescription is GitLab's access_level_description.
-func levelDescription(l ci.AccessLevel) string {
-	switch l {
-	case ci.AccessNone:
-		return "No one"
-	case ci.AccessDeveloper:
-		return "Developers + Maintainers"
-	case ci.AccessMaintainer:
-		return "Maintainers"
-	case ci.AccessAdmin:
-		return "Administrators"
-	}
-	return ""
-}
-
 func levels(id int64, l ci.AccessLevel) []accessLevelEntity {
-	return []accessLevelEntity{{ID: id, AccessLevel: int(l), AccessLevelDescription: levelDescription(l)}}
+	return []accessLevelEntity{{ID: id, AccessLevel: int(l), AccessLevelDescription: ci.ProtectLevelName(l)}}
 }
 
 func protectedBranchJSON(r *ci.ProtectedRef) protectedBranchEntity {
@@ -133,9 +118,6 @@ func protectLevel(q *httpx.Params, key string, def ci.AccessLevel) (ci.AccessLev
 	return def, ci.Errorf(ci.KindInvalid, "400 Bad request - %s does not have a valid value: %d (0 no one, 30 developers, 40 maintainers, 60 administrators)", key, n)
 }
 
-// maxProtectedRefs bounds a project's protected branch and tag rules.
-const maxProtectedRefs = 200
-
 func (s *Server) createProtectedRef(c *call) (answer, error) {
 	q, err := c.params()
 	if err != nil {
@@ -145,7 +127,7 @@ func (s *Server) createProtectedRef(c *call) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	if len(name) > 255 || strings.ContainsAny(name, " \t\n\x00~^:?[\\") {
+	if !ci.ValidProtectedRefName(name) {
 		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - name is invalid: %q", name)
 	}
 	p := &ci.ProtectedRef{ProjectID: c.proj.ID, Tag: protectedTags(c.r), Name: name}
@@ -168,7 +150,7 @@ func (s *Server) createProtectedRef(c *call) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	if len(all) >= maxProtectedRefs {
+	if len(all) >= ci.MaxProtectedRefs {
 		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - the project already has %d protected branches and tags, the limit", len(all))
 	}
 	if err := s.Store.CreateProtectedRef(c.ctx(), p); err != nil {

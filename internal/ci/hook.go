@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// MaxHookField bounds a hook's token and its push events branch filter
+// (the API and the webhooks pages alike).
+const MaxHookField = 1024
+
 // ProjectHook is a project's webhook: events it subscribes to are POSTed
 // to URL with Token in X-Gitlab-Token.
 type ProjectHook struct {

@@ -2,6 +2,7 @@ package ci
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -40,6 +41,32 @@ func ValidProtectLevel(l AccessLevel) bool {
 		return true
 	}
 	return false
+}
+
+// ProtectLevelName is GitLab's access_level_description of a level a
+// protected ref may require ("" for any other).
+func ProtectLevelName(l AccessLevel) string {
+	switch l {
+	case AccessNone:
+		return "No one"
+	case AccessDeveloper:
+		return "Developers + Maintainers"
+	case AccessMaintainer:
+		return "Maintainers"
+	case AccessAdmin:
+		return "Administrators"
+	}
+	return ""
+}
+
+// MaxProtectedRefs bounds a project's protected branch and tag rules
+// (the API and the settings page alike).
+const MaxProtectedRefs = 200
+
+// ValidProtectedRefName reports whether name may be a protected branch or
+// tag rule: a ref name or a wildcard of at most 255 bytes.
+func ValidProtectedRefName(name string) bool {
+	return name != "" && len(name) <= 255 && !strings.ContainsAny(name, " \t\n\x00~^:?[\\")
 }
 
 // Matches reports whether the rule protects the branch (tag false) or tag

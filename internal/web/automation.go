@@ -183,8 +183,8 @@ func (s *Server) hookFields(c *req, h *ci.ProjectHook, edit bool) (problem strin
 	if err := hooks.CheckURL(u, s.Automation.AllowLocalHooks); err != nil {
 		return strings.TrimPrefix(ci.MessageOf(err), "400 Bad request - ")
 	}
-	if len(f.Get("token")) > maxHookField || len(f.Get("push_events_branch_filter")) > maxHookField {
-		return fmt.Sprintf("The token and the branch filter may be at most %d bytes.", maxHookField)
+	if len(f.Get("token")) > ci.MaxHookField || len(f.Get("push_events_branch_filter")) > ci.MaxHookField {
+		return fmt.Sprintf("The token and the branch filter may be at most %d bytes.", ci.MaxHookField)
 	}
 	h.URL = u
 	if tok := f.Get("token"); tok != "" || !edit || f.Get("clear_token") == "true" {
@@ -196,9 +196,6 @@ func (s *Server) hookFields(c *req, h *ci.ProjectHook, edit bool) (problem strin
 	h.PushEventsBranchFilter = strings.TrimSpace(f.Get("push_events_branch_filter"))
 	return ""
 }
-
-// maxHookField bounds a hook's token and branch filter, as the API does.
-const maxHookField = 1024
 
 func (s *Server) createHook(c *req) error {
 	if err := s.checkCSRF(c); err != nil {

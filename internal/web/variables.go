@@ -228,16 +228,6 @@ func problemText(err error) string {
 	return msg
 }
 
-// maxProtectedRefs bounds a project's protected branch and tag rules, as
-// the API does.
-const maxProtectedRefs = 200
-
-// validRefPattern reports whether name may be a protected branch or tag
-// rule: a name or a wildcard, as the API accepts.
-func validRefPattern(name string) bool {
-	return name != "" && len(name) <= 255 && !strings.ContainsAny(name, " \t\n\x00~^:?[\\")
-}
-
 // addProtectedRef stores r after the API's checks; problem is what the
 // settings page says when it cannot.
 func (s *Server) addProtectedRef(c *req, r *ci.ProtectedRef) (problem string, err error) {
@@ -245,7 +235,7 @@ func (s *Server) addProtectedRef(c *req, r *ci.ProtectedRef) (problem string, er
 	if err != nil {
 		return "", err
 	}
-	if len(all) >= maxProtectedRefs {
+	if len(all) >= ci.MaxProtectedRefs {
 		return fmt.Sprintf("The project already has %d protected branches and tags, the limit.", len(all)), nil
 	}
 	if err := s.Store.CreateProtectedRef(c.r.Context(), r); err != nil {
@@ -272,7 +262,7 @@ func (s *Server) protectBranch(c *req) error {
 	merge, err2 := strconv.Atoi(f.Get("merge_access_level"))
 	r := &ci.ProtectedRef{ProjectID: c.proj.ID, Name: name, PushLevel: ci.AccessLevel(push), MergeLevel: ci.AccessLevel(merge),
 		AllowForcePush: f.Get("allow_force_push") == "true"}
-	if !validRefPattern(name) || err1 != nil || err2 != nil ||
+	if !ci.ValidProtectedRefName(name) || err1 != nil || err2 != nil ||
 		!ci.ValidProtectLevel(r.PushLevel) || !ci.ValidProtectLevel(r.MergeLevel) {
 		return s.settingsPage(c, "A protected branch needs a valid name or wildcard (release/*) and access levels.", nil)
 	}
@@ -296,7 +286,7 @@ func (s *Server) protectTag(c *req) error {
 	name := strings.TrimSpace(f.Get("name"))
 	create, err := strconv.Atoi(f.Get("create_access_level"))
 	r := &ci.ProtectedRef{ProjectID: c.proj.ID, Tag: true, Name: name, CreateLevel: ci.AccessLevel(create)}
-	if !validRefPattern(name) || err != nil || !ci.ValidProtectLevel(r.CreateLevel) {
+	if !ci.ValidProtectedRefName(name) || err != nil || !ci.ValidProtectLevel(r.CreateLevel) {
 		return s.settingsPage(c, "A protected tag needs a valid name or wildcard (v*) and an access level.", nil)
 	}
 	if problem, err := s.addProtectedRef(c, r); problem != "" || err != nil {
@@ -340,7 +330,10 @@ func (s *Server) unprotect(c *req, tag bool) error {
 var protectLevels = []struct {
 	Level ci.AccessLevel
 	Name  string
-}{{ci.AccessMaintainer, "Maintainers"}, {ci.AccessDeveloper, "Developers + Maintainers"}, {ci.AccessNone, "No one"}, {ci.AccessAdmin, "Administrators"}}
+}{
+	{ci.AccessMaintainer, ci.ProtectLevelName(ci.AccessMaintainer)}, {ci.AccessDeveloper, ci.ProtectLevelName(ci.AccessDeveloper)},
+	{ci.AccessNone, ci.ProtectLevelName(ci.AccessNone)}, {ci.AccessAdmin, ci.ProtectLevelName(ci.AccessAdmin)},
+}
 
 // protectedRefs are the settings page's protected branch and tag rules.
 func (s *Server) protectedRefs(c *req) (branches, tags []*ci.ProtectedRef, err error) {
@@ -359,10 +352,8 @@ func (s *Server) protectedRefs(c *req) (branches, tags []*ci.ProtectedRef, err e
 }
 
 func levelName(l ci.AccessLevel) string {
-	for _, p := range protectLevels {
-		if p.Level == l {
-			return p.Name
-		}
+	if n := ci.ProtectLevelName(l); n != "" {
+		return n
 	}
 	return strconv.Itoa(int(l))
 }
