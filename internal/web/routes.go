@@ -165,6 +165,9 @@ func find[T any](table []route[T], method, rest string) (*route[T], string) {
 // only then.
 func serve[T any](s *Server, c *req, rt *route[T], arg string, load func() (T, error)) error {
 	if rt.body >= 0 && c.r.Body != nil && c.r.Body != http.NoBody {
+		if err := tooLarge(c.r, rt.body); err != nil {
+			return err
+		}
 		c.r.Body = http.MaxBytesReader(c.w, c.r.Body, rt.body)
 	}
 	c.ability = rt.ability
@@ -181,6 +184,23 @@ func serve[T any](s *Server, c *req, rt *route[T], arg string, load func() (T, e
 }
 
 func none() (struct{}, error) { return struct{}{}, nil }
+
+// maxRouteBody is the largest body any route reads (the CI lint form's).
+var maxRouteBody = func() int64 {
+	var n int64
+	for _, rt := range Routes() {
+		n = max(n, rt.Body)
+	}
+	return n
+}()
+
+// tooLarge refuses, unread, a body that says it is longer than max.
+func tooLarge(r *http.Request, max int64) error {
+	if r.ContentLength > max {
+		return ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: forms may hold at most %d KiB", max>>10)
+	}
+	return nil
+}
 
 // globalRoutes serves / and /-/... by globalRouteTable.
 func (s *Server) globalRoutes(c *req) error {

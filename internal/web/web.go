@@ -18,7 +18,6 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/events"
-	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -172,16 +171,17 @@ func New(d Deps) *Server {
 // ServeHTTP routes a request: instance-wide pages under /-/, the project
 // list at /, and everything else under a project's full path.
 //
-// Every form the UI posts is a few fields: bodies are bounded by
-// httpx.SmallBody, and forms are parsed in memory (ParseForm, never
-// ParseMultipartForm).
+// Every form the UI posts is a few fields: each route bounds its body
+// (serve; httpx.SmallBody but for the CI lint form), no request reads
+// more than the largest of them, and forms are parsed in memory
+// (ParseForm, never ParseMultipartForm).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > httpx.SmallBody {
-			s.fail(w, r, nil, ci.Errorf(ci.KindTooLarge, "413 Request Entity Too Large: forms may hold at most %d KiB", httpx.SmallBody>>10))
+		if err := tooLarge(r, maxRouteBody); err != nil {
+			s.fail(w, r, nil, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, httpx.SmallBody)
+		r.Body = http.MaxBytesReader(w, r.Body, maxRouteBody)
 	}
 	c, err := s.newRequest(w, r)
 	if err != nil {
