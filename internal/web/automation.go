@@ -40,11 +40,17 @@ func (s *Server) schedulesPage(c *req, problem string, form map[string]string) e
 		return err
 	}
 	var rows []scheduleRow
+	owners := map[int64]string{} // one lookup per owner, not per schedule
 	for _, sc := range scs {
 		row := scheduleRow{S: sc, CanChange: s.Policy.PipelineSchedule(c.r.Context(), c.p, policy.UpdatePipelineSchedule, c.proj, sc) == nil && c.sess != nil}
-		if u, err := s.Store.UserByID(c.r.Context(), sc.OwnerID); err == nil {
-			row.Owner = u.Username
+		name, ok := owners[sc.OwnerID]
+		if !ok {
+			if u, err := s.Store.UserByID(c.r.Context(), sc.OwnerID); err == nil {
+				name = u.Username
+			}
+			owners[sc.OwnerID] = name
 		}
+		row.Owner = name
 		rows = append(rows, row)
 	}
 	if form == nil {
