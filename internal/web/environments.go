@@ -37,7 +37,7 @@ func (s *Server) environmentsPage(c *req) error {
 		rows = append(rows, environmentRow{E: e, Last: last[e.ID]})
 	}
 	return s.render(c, http.StatusOK, "environments", "Environments · "+c.proj.FullPath, map[string]any{
-		"Environments": rows, "More": total - len(envs), "CanStop": s.can(c, policy.StopEnvironment) && c.sess != nil})
+		"Environments": rows, "More": total - len(envs), "CanStop": s.can(c, policy.StopEnvironment)})
 }
 
 // stopEnvironment stops one of the project's environments, as the API's
