@@ -69,6 +69,7 @@ func (db *DB) CreateTestReport(ctx context.Context, a *ci.Artifact, suite *ci.Te
 		a.ID = 0
 		return err
 	}
+	db.eventsRecorded(ctx, a.PipelineID)
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
 	return nil
 }
