@@ -267,3 +267,43 @@ func TestNoOverlapAcrossReplicas(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepPagesThroughGroups: a sweep hands out every free group whose
+// waiting jobs no event processed (a replica stopped in between), however
+// many groups held by running jobs come before it in a page.
+func TestSweepPagesThroughGroups(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newReplica(db)
+		resourcegroup.SetSweepBatch(r.svc, 2)
+		proj := project(t, db)
+		// Groups a, b and c: held by their first job, the second waiting.
+		held := pipeline(t, db, r, proj, [2]string{"a1", "a"}, [2]string{"a2", "a"}, [2]string{"b1", "b"},
+			[2]string{"b2", "b"}, [2]string{"c1", "c"}, [2]string{"c2", "c"})
+		// Groups d and e: waiting, and nobody told the service.
+		deaf := replica{sched: scheduler.New(db, scheduler.Options{})}
+		lost := pipeline(t, db, deaf, proj, [2]string{"d1", "d"}, [2]string{"e1", "e"})
+		for _, j := range lost {
+			if got := status(t, db, j); got != ci.StatusWaitingForResource {
+				t.Fatalf("%s is %s before the sweep, want waiting_for_resource", j.Name, got)
+			}
+		}
+		if err := r.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range lost {
+			if got := status(t, db, j); got != ci.StatusPending {
+				t.Errorf("%s is %s after the sweep, want pending", j.Name, got)
+			}
+		}
+		for i, j := range held {
+			want := ci.StatusPending
+			if i%2 == 1 {
+				want = ci.StatusWaitingForResource
+			}
+			if got := status(t, db, j); got != want {
+				t.Errorf("%s is %s after the sweep, want %s", j.Name, got, want)
+			}
+		}
+	})
+}

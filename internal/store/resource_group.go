@@ -130,10 +130,13 @@ func (db *DB) WaitingJobs(ctx context.Context, projectID int64, key, mode string
 // (or every job of the project).
 const waitingJobsWhere = `project_id = ? AND resource_group = ? AND resource_group <> '' AND status = ?`
 
-// GroupsWithWaitingJobs lists groups with waiting jobs.
-func (db *DB) GroupsWithWaitingJobs(ctx context.Context, limit int) ([]ci.ResourceGroupRef, error) {
+// GroupsWithWaitingJobs lists up to limit groups with waiting jobs after
+// after, in (project, key) order.
+func (db *DB) GroupsWithWaitingJobs(ctx context.Context, after ci.ResourceGroupRef, limit int) ([]ci.ResourceGroupRef, error) {
 	rows, err := db.query(ctx, db.sql, `SELECT DISTINCT project_id, resource_group FROM jobs
-		WHERE resource_group <> '' AND status = ? ORDER BY project_id, resource_group LIMIT ?`, string(ci.StatusWaitingForResource), limit)
+		WHERE resource_group <> '' AND status = ? AND (project_id > ? OR (project_id = ? AND resource_group > ?))
+		ORDER BY project_id, resource_group LIMIT ?`,
+		string(ci.StatusWaitingForResource), after.ProjectID, after.ProjectID, after.Key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing waiting resource groups: %w", err)
 	}
