@@ -307,3 +307,49 @@ func TestSweepPagesThroughGroups(t *testing.T) {
 		}
 	})
 }
+
+// counted is the real service, counting the hand-overs it is asked for.
+type counted struct {
+	*resourcegroup.Service
+	calls atomic.Int64
+}
+
+func (c *counted) Process(ctx context.Context, projectID int64, key string) {
+	c.calls.Add(1)
+	c.Service.Process(ctx, projectID, key)
+}
+
+// TestSchedulerFinishProcessesOnce: a holder the scheduler itself
+// finishes (force-canceled here; timed out, stuck or lost runners alike)
+// has its group handed on once, not once by the status update and again
+// by the finish that follows it.
+func TestSchedulerFinishProcessesOnce(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := &counted{Service: &resourcegroup.Service{Store: db}}
+		sched := scheduler.New(db, scheduler.Options{Resources: c})
+		c.Jobs = sched
+		r := replica{sched, c.Service}
+		proj := project(t, db)
+		a := pipeline(t, db, r, proj, [2]string{"deploy", "prod"})[0]
+		b := pipeline(t, db, r, proj, [2]string{"deploy", "prod"})[0]
+		cur, err := db.JobByID(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Status = ci.StatusRunning
+		if err := db.UpdateJob(ctx, cur, ci.StatusPending); err != nil {
+			t.Fatal(err)
+		}
+		before := c.calls.Load()
+		if err := sched.ForceCancelJob(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.calls.Load() - before; n != 1 {
+			t.Errorf("force-canceling the holder processed its group %d times, want 1", n)
+		}
+		if s := status(t, db, b); s != ci.StatusPending {
+			t.Errorf("after the holder was canceled, the waiter is %s, want pending", s)
+		}
+	})
+}
