@@ -74,16 +74,17 @@ func later(a, b time.Time) time.Time {
 }
 
 func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
-	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
+	// Builds only: a bridge waits as long as its downstream pipeline runs,
+	// an external status as long as its outside system says.
+	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Kind: ci.JobKindBuilds,
+		Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
 	if err != nil {
 		return fmt.Errorf("listing running jobs: %w", err)
 	}
 	now := s.opts.Now()
 	var errs []error
 	for _, j := range jobs {
-		// A bridge waits as long as its downstream pipeline runs, an
-		// external status as long as its outside system says.
-		if j.StartedAt == nil || j.Bridge() || j.External() {
+		if j.StartedAt == nil {
 			continue
 		}
 		if now.Sub(*j.StartedAt) > s.opts.JobTimeout(ctx, j)+s.opts.TimeoutGrace {
