@@ -18,12 +18,8 @@ const testCaseBatch = 1000
 // from it in one transaction: the report is visible only complete.
 // KindConflict if the job already has a junit artifact.
 func (db *DB) CreateTestReport(ctx context.Context, a *ci.Artifact, suite *ci.TestSuite) error {
-	if a.PipelineID == 0 || a.ProjectID == 0 {
-		j, err := db.JobByID(ctx, a.JobID)
-		if err != nil {
-			return err
-		}
-		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
+	if err := db.artifactOwner(ctx, a); err != nil {
+		return err
 	}
 	at := now()
 	c := suite.Counts
