@@ -117,3 +117,42 @@ func TestWaitingJobsPlan(t *testing.T) {
 		}
 	})
 }
+
+// TestUnfinishedPipelinesPlan: the scheduler's sweep, every Interval on
+// every replica, reads the unfinished pipelines from an index, not by
+// scanning every pipeline ever run. (The WHERE and ORDER BY are
+// ListPipelines' for the sweep's filter: Statuses, order by id.)
+func TestUnfinishedPipelinesPlan(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		g := storetest.MustGroup(t, db, 0, ci.VisibilityPrivate)
+		proj := storetest.MustProject(t, db, g.ID, ci.VisibilityPrivate)
+		for i := range 2000 {
+			st := ci.StatusSuccess
+			if i%100 == 0 {
+				st = ci.StatusRunning
+			}
+			p := &ci.Pipeline{ProjectID: proj.ID, Ref: "main", SHA: fmt.Sprintf("%040x", i), Source: ci.SourcePush, Status: st}
+			if err := db.CreatePipeline(ctx, p, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := `SELECT id FROM pipelines WHERE status IN ('created', 'waiting_for_resource', 'preparing', 'pending', 'running', 'canceling', 'manual', 'scheduled')
+			ORDER BY id ASC, id ASC LIMIT 100 OFFSET 0`
+		fullScan := "SCAN pipelines"
+		if db.Dialect() == "postgres" {
+			fullScan = "Seq Scan on pipelines"
+		}
+		for _, analyzed := range []bool{false, true} {
+			if analyzed {
+				if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := plan(t, db, q)
+			if strings.Contains(got, fullScan) || !strings.Contains(got, "pipelines_status_id") {
+				t.Errorf("unfinished pipelines (analyzed %v):\n%s\nwant pipelines_status_id", analyzed, got)
+			}
+		}
+	})
+}
