@@ -22,6 +22,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/policy"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // Store is what running bridges reads and compare-and-sets (store.DB).
@@ -153,19 +154,12 @@ func (s *Service) Pipeline(_ context.Context, p *ci.Pipeline) {
 
 // Run sweeps whenever woken and every Interval until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.Interval)
-	defer t.Stop()
-	for {
+	return wake.Loop(ctx, s.wake, func(ctx context.Context) time.Duration {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.ErrorContext(ctx, "running bridge jobs", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-s.wake:
-		}
-	}
+		return s.Interval
+	})
 }
 
 // sweepBatch bounds the bridges one page of a Sweep reads.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // Store is what the service reads and claims (store.DB).
@@ -117,7 +118,7 @@ func (s *Service) log() *slog.Logger {
 // sweepBatch bounds the groups one page of a Sweep reads.
 const sweepBatch = 100
 
-// Run sweeps every Interval until ctx ends: the events that normally hand
+// Run sweeps at once and then every Interval until ctx ends: the events that normally hand
 // groups on are lost when a replica stops between a job's finish and its
 // processing.
 func (s *Service) Run(ctx context.Context) error {
@@ -125,18 +126,12 @@ func (s *Service) Run(ctx context.Context) error {
 	if iv <= 0 {
 		iv = 30 * time.Second
 	}
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return wake.Loop[struct{}](ctx, nil, func(ctx context.Context) time.Duration {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log().ErrorContext(ctx, "listing waiting resource groups", "err", err)
 		}
-	}
+		return iv
+	})
 }
 
 // Sweep processes every group with waiting jobs, a page at a time, so that

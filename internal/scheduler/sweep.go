@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // sweepBatch bounds how many rows one sweep step reads at once.
@@ -16,18 +17,12 @@ const sweepBatch = 100
 // Errors of one sweep are logged and the next sweep tries again. Several
 // replicas may run it at once.
 func (s *Scheduler) Run(ctx context.Context) error {
-	t := time.NewTicker(s.opts.Interval)
-	defer t.Stop()
-	for {
+	return wake.Loop[struct{}](ctx, nil, func(ctx context.Context) time.Duration {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "sweeping jobs", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+		return s.opts.Interval
+	})
 }
 
 // Sweep does one round of the background work:
