@@ -51,8 +51,9 @@ type ResourceGroupStore interface {
 	// group, in the order mode hands it out.
 	WaitingJobs(ctx context.Context, projectID int64, key, mode string, limit int) ([]*Job, error)
 	// GroupsWithWaitingJobs lists up to limit (project, key) pairs that
-	// have waiting jobs.
-	GroupsWithWaitingJobs(ctx context.Context, limit int) ([]ResourceGroupRef, error)
+	// have waiting jobs and come after after, in (project, key) order: a
+	// sweep pages through them all.
+	GroupsWithWaitingJobs(ctx context.Context, after ResourceGroupRef, limit int) ([]ResourceGroupRef, error)
 }
 
 // ResourceGroupRef names a resource group.

@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"time"
+
+	"github.com/batonci/baton/internal/wake"
 )
 
 // Run stops environments whose auto_stop_in has passed until ctx ends. It
@@ -11,26 +13,12 @@ import (
 // by other replicas are seen too. Several replicas may run it: stopping an
 // environment twice plays its stop job once (the play is a compare-and-set).
 func (s *Service) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case <-s.wake:
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
-		}
+	return wake.Loop(ctx, s.wake, func(ctx context.Context) time.Duration {
 		if err := s.StopDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "stopping environments", "err", err)
 		}
-		timer.Reset(s.nextSleep(ctx))
-	}
+		return s.nextSleep(ctx)
+	})
 }
 
 // nextSleep is how long Run waits: until the next auto-stop time, at most

@@ -22,6 +22,7 @@ import (
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/policy"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // Store is what running bridges reads and compare-and-sets (store.DB).
@@ -31,6 +32,9 @@ type Store interface {
 	UpdateJob(ctx context.Context, j *ci.Job, from ci.Status) error
 	AppendTrace(ctx context.Context, jobID, offset int64, data []byte) (int64, error)
 	PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error)
+	// PipelineStatuses reads the statuses of the pipelines that exist
+	// among ids, in one query.
+	PipelineStatuses(ctx context.Context, ids []int64) (map[int64]ci.Status, error)
 	PipelineSpec(ctx context.Context, pipelineID int64) (*ci.PipelineSpec, error)
 	ProjectByID(ctx context.Context, id int64) (*ci.Project, error)
 	ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error)
@@ -150,19 +154,12 @@ func (s *Service) Pipeline(_ context.Context, p *ci.Pipeline) {
 
 // Run sweeps whenever woken and every Interval until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.Interval)
-	defer t.Stop()
-	for {
+	return wake.Loop(ctx, s.wake, func(ctx context.Context) time.Duration {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.ErrorContext(ctx, "running bridge jobs", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-s.wake:
-		}
-	}
+		return s.Interval
+	})
 }
 
 // sweepBatch bounds the bridges one page of a Sweep reads.
@@ -172,6 +169,7 @@ const sweepBatch = 200
 // that many bridges waiting on blocked downstream pipelines never starve
 // the others): a pending one gets its downstream pipeline, a running one
 // (strategy: depend) takes its pipeline's final status (dependStatus).
+// A page's links and downstream statuses are read in one query each.
 func (s *Service) Sweep(ctx context.Context) error {
 	batch := s.sweepBatch
 	if batch <= 0 {
@@ -183,37 +181,62 @@ func (s *Service) Sweep(ctx context.Context) error {
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		for _, b := range bridges {
-			if err := s.handle(ctx, b); err != nil {
-				errs = append(errs, fmt.Errorf("bridge job %d: %w", b.ID, err))
-			}
-			after = b.ID
+		if len(bridges) == 0 {
+			return errors.Join(errs...)
+		}
+		if err := s.sweepPage(ctx, bridges); err != nil {
+			errs = append(errs, err)
 		}
 		if len(bridges) < batch || ctx.Err() != nil {
 			return errors.Join(errs...)
 		}
+		after = bridges[len(bridges)-1].ID
 	}
 }
 
-func (s *Service) handle(ctx context.Context, b *ci.Job) error {
-	links, err := s.Store.LinksOfJobs(ctx, []int64{b.ID})
+// sweepPage acts on one page of active bridges.
+func (s *Service) sweepPage(ctx context.Context, bridges []*ci.Job) error {
+	ids := make([]int64, len(bridges))
+	for i, b := range bridges {
+		ids[i] = b.ID
+	}
+	links, err := s.Store.LinksOfJobs(ctx, ids)
 	if err != nil {
 		return err
 	}
-	if len(links) == 0 {
+	linkOf := make(map[int64]*ci.PipelineLink, len(links))
+	children := make([]int64, 0, len(links))
+	for _, l := range links {
+		linkOf[l.ParentJobID] = l
+		children = append(children, l.PipelineID)
+	}
+	statuses, err := s.Store.PipelineStatuses(ctx, children)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, b := range bridges {
+		if err := s.handle(ctx, b, linkOf[b.ID], statuses); err != nil {
+			errs = append(errs, fmt.Errorf("bridge job %d: %w", b.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// handle acts on bridge b, whose downstream pipeline is l's (nil: none
+// yet), given the statuses of the pipelines that exist.
+func (s *Service) handle(ctx context.Context, b *ci.Job, l *ci.PipelineLink, statuses map[int64]ci.Status) error {
+	if l == nil {
 		if b.Status != ci.StatusPending {
 			return nil
 		}
 		return s.create(ctx, b)
 	}
-	child, err := s.Store.PipelineByID(ctx, links[0].PipelineID)
-	if ci.IsNotFound(err) {
+	st, ok := statuses[l.PipelineID]
+	if !ok {
 		return s.finish(ctx, b, ci.StatusFailed, ci.FailureDownstreamCreation, "the downstream pipeline was deleted")
 	}
-	if err != nil {
-		return err
-	}
-	return s.created(ctx, b, child)
+	return s.created(ctx, b, &ci.Pipeline{ID: l.PipelineID, Status: st})
 }
 
 // created moves bridge b on once its downstream pipeline child exists: a

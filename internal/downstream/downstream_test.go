@@ -223,3 +223,70 @@ func TestSweepPagesThroughBridges(t *testing.T) {
 		}
 	})
 }
+
+// countingStore is the real store, counting the per-bridge reads a sweep
+// could repeat.
+type countingStore struct {
+	*store.DB
+	links, pipelines int
+}
+
+func (c *countingStore) LinksOfJobs(ctx context.Context, ids []int64) ([]*ci.PipelineLink, error) {
+	c.links++
+	return c.DB.LinksOfJobs(ctx, ids)
+}
+
+func (c *countingStore) PipelineByID(ctx context.Context, id int64) (*ci.Pipeline, error) {
+	c.pipelines++
+	return c.DB.PipelineByID(ctx, id)
+}
+
+// A sweep reads the links of a page of bridges at once, and their
+// downstream pipelines' statuses with them: not one query (or two) per
+// bridge, every Interval, for every bridge waiting on its pipeline.
+func TestSweepReadsPerPage(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		u := storetest.MustUser(t, db)
+		ns, _ := db.NamespaceOfUser(ctx, u.ID)
+		proj := storetest.MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		cs := &countingStore{DB: db}
+		s := New(Service{Store: cs, Scheduler: scheduler.New(db, scheduler.Options{})})
+		s.sweepBatch = 3
+		var bridges []*ci.Job
+		for i := range 6 {
+			b := chain(t, db, proj, u.ID, nil, nil, &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}, Depend: true})
+			bridges = append(bridges, b)
+			child := chain(t, db, proj, u.ID, b, &ci.PipelineLink{Depth: 1, ChildDepth: 1}, nil)
+			if i == 5 {
+				pl, err := db.PipelineByID(ctx, child.PipelineID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pl.Status = ci.StatusFailed
+				if err := db.UpdatePipeline(ctx, pl); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cs.links != 2 || cs.pipelines != 0 {
+			t.Errorf("sweeping 6 bridges in pages of 3: %d link reads, %d pipeline reads; want 2 and 0", cs.links, cs.pipelines)
+		}
+		for i, b := range bridges {
+			got, err := db.JobByID(ctx, b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ci.StatusRunning
+			if i == 5 {
+				want = ci.StatusFailed
+			}
+			if got.Status != want {
+				t.Errorf("bridge %d: %s, want %s", i, got.Status, want)
+			}
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // Store is what the service reads and claims (store.DB).
@@ -33,6 +34,8 @@ type Service struct {
 	Jobs     Jobs
 	Logger   *slog.Logger
 	Interval time.Duration // Run's safety sweep (default 30s)
+
+	sweepBatch int // tests: a smaller page than sweepBatch
 }
 
 // maxRounds bounds the claim-and-retry loop of Process; each lost round
@@ -112,34 +115,44 @@ func (s *Service) log() *slog.Logger {
 	return s.Logger
 }
 
-// maxSweep bounds the groups one sweep processes.
-const maxSweep = 100
+// sweepBatch bounds the groups one page of a Sweep reads.
+const sweepBatch = 100
 
-// Run processes every group with waiting jobs every Interval until ctx
-// ends: the events that normally hand groups on are lost when a replica
-// stops between a job's finish and its processing.
+// Run sweeps at once and then every Interval until ctx ends: the events that normally hand
+// groups on are lost when a replica stops between a job's finish and its
+// processing.
 func (s *Service) Run(ctx context.Context) error {
 	iv := s.Interval
 	if iv <= 0 {
 		iv = 30 * time.Second
 	}
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+	return wake.Loop[struct{}](ctx, nil, func(ctx context.Context) time.Duration {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log().ErrorContext(ctx, "listing waiting resource groups", "err", err)
 		}
-		refs, err := s.Store.GroupsWithWaitingJobs(ctx, maxSweep)
+		return iv
+	})
+}
+
+// Sweep processes every group with waiting jobs, a page at a time, so that
+// groups held by long-running jobs never keep the others from a sweep.
+func (s *Service) Sweep(ctx context.Context) error {
+	batch := s.sweepBatch
+	if batch <= 0 {
+		batch = sweepBatch
+	}
+	var after ci.ResourceGroupRef
+	for {
+		refs, err := s.Store.GroupsWithWaitingJobs(ctx, after, batch)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log().ErrorContext(ctx, "listing waiting resource groups", "err", err)
-			}
-			continue
+			return err
 		}
 		for _, r := range refs {
 			s.Process(ctx, r.ProjectID, r.Key)
 		}
+		if len(refs) < batch || ctx.Err() != nil {
+			return nil
+		}
+		after = refs[len(refs)-1]
 	}
 }

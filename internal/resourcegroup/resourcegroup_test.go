@@ -267,3 +267,89 @@ func TestNoOverlapAcrossReplicas(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepPagesThroughGroups: a sweep hands out every free group whose
+// waiting jobs no event processed (a replica stopped in between), however
+// many groups held by running jobs come before it in a page.
+func TestSweepPagesThroughGroups(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		r := newReplica(db)
+		resourcegroup.SetSweepBatch(r.svc, 2)
+		proj := project(t, db)
+		// Groups a, b and c: held by their first job, the second waiting.
+		held := pipeline(t, db, r, proj, [2]string{"a1", "a"}, [2]string{"a2", "a"}, [2]string{"b1", "b"},
+			[2]string{"b2", "b"}, [2]string{"c1", "c"}, [2]string{"c2", "c"})
+		// Groups d and e: waiting, and nobody told the service.
+		deaf := replica{sched: scheduler.New(db, scheduler.Options{})}
+		lost := pipeline(t, db, deaf, proj, [2]string{"d1", "d"}, [2]string{"e1", "e"})
+		for _, j := range lost {
+			if got := status(t, db, j); got != ci.StatusWaitingForResource {
+				t.Fatalf("%s is %s before the sweep, want waiting_for_resource", j.Name, got)
+			}
+		}
+		if err := r.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range lost {
+			if got := status(t, db, j); got != ci.StatusPending {
+				t.Errorf("%s is %s after the sweep, want pending", j.Name, got)
+			}
+		}
+		for i, j := range held {
+			want := ci.StatusPending
+			if i%2 == 1 {
+				want = ci.StatusWaitingForResource
+			}
+			if got := status(t, db, j); got != want {
+				t.Errorf("%s is %s after the sweep, want %s", j.Name, got, want)
+			}
+		}
+	})
+}
+
+// counted is the real service, counting the hand-overs it is asked for.
+type counted struct {
+	*resourcegroup.Service
+	calls atomic.Int64
+}
+
+func (c *counted) Process(ctx context.Context, projectID int64, key string) {
+	c.calls.Add(1)
+	c.Service.Process(ctx, projectID, key)
+}
+
+// TestSchedulerFinishProcessesOnce: a holder the scheduler itself
+// finishes (force-canceled here; timed out, stuck or lost runners alike)
+// has its group handed on once, not once by the status update and again
+// by the finish that follows it.
+func TestSchedulerFinishProcessesOnce(t *testing.T) {
+	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := &counted{Service: &resourcegroup.Service{Store: db}}
+		sched := scheduler.New(db, scheduler.Options{Resources: c})
+		c.Jobs = sched
+		r := replica{sched, c.Service}
+		proj := project(t, db)
+		a := pipeline(t, db, r, proj, [2]string{"deploy", "prod"})[0]
+		b := pipeline(t, db, r, proj, [2]string{"deploy", "prod"})[0]
+		cur, err := db.JobByID(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur.Status = ci.StatusRunning
+		if err := db.UpdateJob(ctx, cur, ci.StatusPending); err != nil {
+			t.Fatal(err)
+		}
+		before := c.calls.Load()
+		if err := sched.ForceCancelJob(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.calls.Load() - before; n != 1 {
+			t.Errorf("force-canceling the holder processed its group %d times, want 1", n)
+		}
+		if s := status(t, db, b); s != ci.StatusPending {
+			t.Errorf("after the holder was canceled, the waiter is %s, want pending", s)
+		}
+	})
+}

@@ -15,10 +15,10 @@ func (s *Scheduler) JobFinished(ctx context.Context, jobID int64) error {
 	return s.jobFinished(ctx, jobID, true, CauseNone)
 }
 
-// jobFinished is JobFinished; tell says whether Events still has to hear
-// of the job's final status (not when the scheduler's own updateJob
-// finished it); cause is why the scheduler failed it, if it did
-// (ShouldRetryCause).
+// jobFinished is JobFinished; tell says whether Events and Resources still
+// have to hear of the job's final status (not when the scheduler's own
+// updateJob finished it, which told them); cause is why the scheduler
+// failed it, if it did (ShouldRetryCause).
 func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool, cause string) error {
 	j, err := s.store.JobByID(ctx, jobID)
 	if err != nil {
@@ -26,9 +26,9 @@ func (s *Scheduler) jobFinished(ctx context.Context, jobID int64, tell bool, cau
 	}
 	if tell {
 		s.opts.Events.Job(ctx, j)
+		s.resources(ctx, j)
 	}
 	s.recordCoverage(ctx, j)
-	s.resources(ctx, j)
 	retry := ShouldRetryCause(j, cause)
 	if retry {
 		// A job that failed while its pipeline was being canceled stays failed.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // DelayedChannel is the store notification channel Options.Delayed sends
@@ -15,48 +16,28 @@ const DelayedChannel = "baton_jobs_scheduled"
 
 // RunDelayed releases delayed jobs when they fall due, until ctx ends (then
 // it returns nil). It sleeps until the earliest ScheduledAt the store holds,
-// with no polling in between, and re-reads it whenever wake delivers (a job
-// became scheduled, on this replica or another: store.DB.Listen on
-// DelayedChannel; a closed wake is ignored). Everything is read from the
+// with no polling in between, and re-reads it whenever woken delivers (a
+// job became scheduled, on this replica or another: store.DB.Listen on
+// DelayedChannel; a closed woken is ignored). Everything is read from the
 // store, so a restart loses nothing and replicas may run it at once: each
 // job is released by one compare-and-set. Sweep releases due jobs too, so
 // a lost wake-up costs at most one Interval.
-func (s *Scheduler) RunDelayed(ctx context.Context, wake <-chan string) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
+func (s *Scheduler) RunDelayed(ctx context.Context, woken <-chan string) error {
+	return wake.Loop(ctx, woken, func(ctx context.Context) time.Duration {
 		if err := s.ReleaseDue(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "releasing delayed jobs", "err", err)
 		}
-		wait := s.opts.Interval // after an error, try again later
 		next, err := s.store.NextScheduledAt(ctx)
 		switch {
 		case err == nil:
-			wait = max(next.Sub(s.opts.Now()), 0)
+			return max(next.Sub(s.opts.Now()), 0)
 		case ci.IsNotFound(err):
-			wait = -1 // nothing scheduled: sleep until woken
+			return -1 // nothing scheduled: sleep until woken
 		case ctx.Err() == nil:
 			s.log.ErrorContext(ctx, "reading the next delayed job", "err", err)
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		if wait >= 0 {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		case _, ok := <-wake:
-			if !ok {
-				wake = nil
-			}
-		}
-	}
+		return s.opts.Interval // after an error, try again later
+	})
 }
 
 // StaleScheduleAfter is how long past its ScheduledAt a delayed job still

@@ -60,6 +60,23 @@ func TestExternalStatuses(t *testing.T) {
 			e.external(p, "lint", ci.StatusSuccess)
 			e.expect(p, "build:success lint:success", ci.StatusSuccess)
 		}},
+		{"a running bridge outlives the stale and timeout sweeps", func(e *env) {
+			p := e.create(spec("trigger", "test", func(s *ci.JobSpec) {
+				s.Trigger = &ci.TriggerSpec{Include: []ci.TriggerInclude{{Local: "c.yml"}}, Depend: true}
+			}))
+			b := e.job(p, "trigger")
+			if !b.Bridge() || b.Status != ci.StatusPending {
+				e.t.Fatalf("bridge %v, status %s", b.Bridge(), b.Status)
+			}
+			now := e.clock.Now()
+			b.Status, b.StartedAt, b.UpdatedAt = ci.StatusRunning, &now, now
+			if err := e.db.UpdateJob(e.ctx, b, ci.StatusPending); err != nil {
+				e.t.Fatalf("UpdateJob: %v", err)
+			}
+			e.clock.Add(48 * time.Hour)
+			e.sweep()
+			e.expect(p, "trigger:running", ci.StatusRunning)
+		}},
 		{"canceling the pipeline cancels its running external status at once", func(e *env) {
 			p := e.create(spec("build", "build"))
 			e.report(e.take(), ci.StatusSuccess, 0)

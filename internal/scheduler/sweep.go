@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/wake"
 )
 
 // sweepBatch bounds how many rows one sweep step reads at once.
@@ -16,18 +17,12 @@ const sweepBatch = 100
 // Errors of one sweep are logged and the next sweep tries again. Several
 // replicas may run it at once.
 func (s *Scheduler) Run(ctx context.Context) error {
-	t := time.NewTicker(s.opts.Interval)
-	defer t.Stop()
-	for {
+	return wake.Loop[struct{}](ctx, nil, func(ctx context.Context) time.Duration {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "sweeping jobs", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+		return s.opts.Interval
+	})
 }
 
 // Sweep does one round of the background work:
@@ -74,16 +69,17 @@ func later(a, b time.Time) time.Time {
 }
 
 func (s *Scheduler) sweepTimeouts(ctx context.Context) error {
-	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
+	// Builds only: a bridge waits as long as its downstream pipeline runs,
+	// an external status as long as its outside system says.
+	jobs, _, err := s.store.ListJobs(ctx, ci.JobFilter{Statuses: []ci.Status{ci.StatusRunning}, Kind: ci.JobKindBuilds,
+		Ascending: true, Page: ci.Page{Page: 1}, ScheduleOnly: true})
 	if err != nil {
 		return fmt.Errorf("listing running jobs: %w", err)
 	}
 	now := s.opts.Now()
 	var errs []error
 	for _, j := range jobs {
-		// A bridge waits as long as its downstream pipeline runs, an
-		// external status as long as its outside system says.
-		if j.StartedAt == nil || j.Bridge() || j.External() {
+		if j.StartedAt == nil {
 			continue
 		}
 		if now.Sub(*j.StartedAt) > s.opts.JobTimeout(ctx, j)+s.opts.TimeoutGrace {

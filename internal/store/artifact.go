@@ -26,12 +26,8 @@ func scanArtifact(row interface{ Scan(...any) error }) (*ci.Artifact, error) {
 // ProjectID from the job when unset). A second artifact of the same file
 // type (and, for published artifacts, name) for one job is KindConflict, an unknown job KindNotFound.
 func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
-	if a.PipelineID == 0 || a.ProjectID == 0 {
-		j, err := db.JobByID(ctx, a.JobID)
-		if err != nil {
-			return err
-		}
-		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
+	if err := db.artifactOwner(ctx, a); err != nil {
+		return err
 	}
 	at := now()
 	if err := db.insertArtifact(ctx, db.sql, a, at); err != nil {
@@ -39,6 +35,19 @@ func (db *DB) CreateArtifact(ctx context.Context, a *ci.Artifact) error {
 	}
 	db.eventsRecorded(ctx, a.PipelineID)
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
+	return nil
+}
+
+// artifactOwner sets a's PipelineID and ProjectID from its job when unset.
+func (db *DB) artifactOwner(ctx context.Context, a *ci.Artifact) error {
+	if a.PipelineID != 0 && a.ProjectID != 0 {
+		return nil
+	}
+	j, err := db.JobByID(ctx, a.JobID)
+	if err != nil {
+		return err
+	}
+	a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
 	return nil
 }
 
@@ -66,12 +75,8 @@ const artifactFileBatch = 200
 // CreateArchive inserts the artifact row a and a row per file with a
 // digest, in one transaction; see CreateArtifact for a's errors.
 func (db *DB) CreateArchive(ctx context.Context, a *ci.Artifact, files iter.Seq[ci.ArtifactFile]) error {
-	if a.PipelineID == 0 || a.ProjectID == 0 {
-		j, err := db.JobByID(ctx, a.JobID)
-		if err != nil {
-			return err
-		}
-		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
+	if err := db.artifactOwner(ctx, a); err != nil {
+		return err
 	}
 	at := now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {

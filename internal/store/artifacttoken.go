@@ -38,12 +38,11 @@ func scanArtifactToken(row interface{ Scan(...any) error }) (*ci.ArtifactToken, 
 func (db *DB) CreateArtifactToken(ctx context.Context, t *ci.ArtifactToken, perPipeline, perProject int) error {
 	at := now()
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if db.Dialect() == "postgres" && (perPipeline > 0 || perProject > 0) {
-			// PostgreSQL: mints of one project queue on its row, so two
-			// replicas cannot both pass the counts below (SQLite has one
-			// writer at a time).
+		if perPipeline > 0 || perProject > 0 {
+			// Mints of one project queue on its row (LockRow), so two
+			// replicas cannot both pass the counts below.
 			var id int64
-			if err := db.queryRow(ctx, tx, `SELECT id FROM projects WHERE id = ? FOR UPDATE`, t.ProjectID).Scan(&id); err != nil {
+			if err := db.queryRow(ctx, tx, `SELECT id FROM projects WHERE id = ?`+db.engine.LockRow, t.ProjectID).Scan(&id); err != nil {
 				return db.notFound(err, "project %d", t.ProjectID)
 			}
 		}

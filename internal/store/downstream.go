@@ -88,3 +88,30 @@ func (db *DB) ListActiveBridges(ctx context.Context, afterID int64, limit int) (
 	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE bridge AND status IN ('pending', 'running') AND NOT retried
 		AND id > ? ORDER BY id LIMIT `+fmt.Sprint(limit), afterID)
 }
+
+// PipelineStatuses returns the status of each of the given pipelines that
+// exists, by id, in one query.
+func (db *DB) PipelineStatuses(ctx context.Context, ids []int64) (map[int64]ci.Status, error) {
+	out := make(map[int64]ci.Status, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := db.query(ctx, db.sql, `SELECT id, status FROM pipelines WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading pipeline statuses: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, fmt.Errorf("scanning pipeline status: %w", err)
+		}
+		out[id] = ci.Status(st)
+	}
+	return out, rows.Err()
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
@@ -281,13 +280,12 @@ func (db *DB) LastDeployments(ctx context.Context, envIDs []int64) (map[int64]*c
 	if len(envIDs) == 0 {
 		return out, nil
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(envIDs)), ", ")
 	args := make([]any, len(envIDs))
 	for i, id := range envIDs {
 		args[i] = id
 	}
 	ds, err := db.listDeployments(ctx, `SELECT `+deploymentCols+` FROM deployments WHERE id IN (
-		SELECT MAX(id) FROM deployments WHERE status = 'success' AND environment_id IN (`+marks+`) GROUP BY environment_id)`, args...)
+		SELECT MAX(id) FROM deployments WHERE status = 'success' AND environment_id IN (`+placeholders(len(envIDs))+`) GROUP BY environment_id)`, args...)
 	if err != nil {
 		return nil, err
 	}

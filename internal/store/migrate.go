@@ -90,14 +90,39 @@ func (db *DB) Migrate(ctx context.Context, ms []Migration) error {
 	}
 	// Every migration not yet recorded is applied, a lower version than
 	// the newest applied too: branches merge with numbers reserved in
-	// advance, so a database may have run 0014 before it sees 0012. apply
-	// skips the recorded ones.
+	// advance, so a database may have run 0014 before it sees 0012. The
+	// recorded ones are read once, so that starting on a current schema
+	// opens no transaction per migration; apply checks again in its own.
+	applied, err := db.appliedVersions(ctx, conn)
+	if err != nil {
+		return err
+	}
 	for _, m := range ms {
+		if applied[m.Version] {
+			continue
+		}
 		if err := db.apply(ctx, conn, m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (db *DB) appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("reading applied migrations: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("reading applied migrations: %w", err)
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
 }
 
 // SchemaVersion returns the newest applied migration's version, 0 for none.

@@ -119,14 +119,24 @@ func (db *DB) WaitingJobs(ctx context.Context, projectID int64, key, mode string
 	case ci.ProcessNewestFirst:
 		order = `pipeline_id DESC, id`
 	}
-	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE project_id = ? AND resource_group = ? AND status = ?
+	return db.listJobs(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+waitingJobsWhere+`
 		ORDER BY `+order+` LIMIT ?`, projectID, key, string(ci.StatusWaitingForResource), limit)
 }
 
-// GroupsWithWaitingJobs lists groups with waiting jobs.
-func (db *DB) GroupsWithWaitingJobs(ctx context.Context, limit int) ([]ci.ResourceGroupRef, error) {
+// waitingJobsWhere selects a group's waiting jobs (project, key, status).
+// It repeats the partial index's own condition (a non-empty resource_group):
+// SQLite uses a partial index only for a query whose WHERE names its
+// condition, and would otherwise walk every waiting job of the instance
+// (or every job of the project).
+const waitingJobsWhere = `project_id = ? AND resource_group = ? AND resource_group <> '' AND status = ?`
+
+// GroupsWithWaitingJobs lists up to limit groups with waiting jobs after
+// after, in (project, key) order.
+func (db *DB) GroupsWithWaitingJobs(ctx context.Context, after ci.ResourceGroupRef, limit int) ([]ci.ResourceGroupRef, error) {
 	rows, err := db.query(ctx, db.sql, `SELECT DISTINCT project_id, resource_group FROM jobs
-		WHERE resource_group <> '' AND status = ? ORDER BY project_id, resource_group LIMIT ?`, string(ci.StatusWaitingForResource), limit)
+		WHERE resource_group <> '' AND status = ? AND (project_id > ? OR (project_id = ? AND resource_group > ?))
+		ORDER BY project_id, resource_group LIMIT ?`,
+		string(ci.StatusWaitingForResource), after.ProjectID, after.ProjectID, after.Key, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing waiting resource groups: %w", err)
 	}

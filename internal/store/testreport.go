@@ -18,12 +18,8 @@ const testCaseBatch = 1000
 // from it in one transaction: the report is visible only complete.
 // KindConflict if the job already has a junit artifact.
 func (db *DB) CreateTestReport(ctx context.Context, a *ci.Artifact, suite *ci.TestSuite) error {
-	if a.PipelineID == 0 || a.ProjectID == 0 {
-		j, err := db.JobByID(ctx, a.JobID)
-		if err != nil {
-			return err
-		}
-		a.PipelineID, a.ProjectID = j.PipelineID, j.ProjectID
+	if err := db.artifactOwner(ctx, a); err != nil {
+		return err
 	}
 	at := now()
 	c := suite.Counts
@@ -69,6 +65,7 @@ func (db *DB) CreateTestReport(ctx context.Context, a *ci.Artifact, suite *ci.Te
 		a.ID = 0
 		return err
 	}
+	db.eventsRecorded(ctx, a.PipelineID)
 	a.CreatedAt, a.ExpireAt = at, normp(a.ExpireAt)
 	return nil
 }
@@ -103,31 +100,35 @@ func (db *DB) PipelineTestSuites(ctx context.Context, pipelineID int64, withCase
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading test suites of pipeline %d: %w", pipelineID, err)
 	}
-	if !withCases {
+	if !withCases || len(out) == 0 {
 		return out, nil
 	}
-	for i, s := range out {
-		if err := db.testCases(ctx, ids[i], s); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, db.testCases(ctx, ids, out)
 }
 
-func (db *DB) testCases(ctx context.Context, artifactID int64, s *ci.TestSuite) error {
+// testCases reads the cases of the suites of artifacts ids (suites[i] is
+// ids[i]'s) in one query, in report order.
+func (db *DB) testCases(ctx context.Context, ids []int64, suites []*ci.TestSuite) error {
+	byArtifact := make(map[int64]*ci.TestSuite, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		byArtifact[id], args[i] = suites[i], id
+		suites[i].Cases = make([]ci.TestCase, 0, suites[i].Counts.Total)
+	}
 	rows, err := db.query(ctx, db.sql,
-		`SELECT status, name, classname, file, execution_time, system_output, stack_trace
-		 FROM job_test_cases WHERE artifact_id = ? ORDER BY seq`, artifactID)
+		`SELECT artifact_id, status, name, classname, file, execution_time, system_output, stack_trace
+		 FROM job_test_cases WHERE artifact_id IN (`+placeholders(len(ids))+`) ORDER BY artifact_id, seq`, args...)
 	if err != nil {
-		return fmt.Errorf("reading test cases of job %d: %w", s.JobID, err)
+		return fmt.Errorf("reading test cases: %w", err)
 	}
 	defer rows.Close()
-	s.Cases = make([]ci.TestCase, 0, s.Counts.Total)
 	for rows.Next() {
+		var id int64
 		var tc ci.TestCase
-		if err := rows.Scan(&tc.Status, &tc.Name, &tc.Classname, &tc.File, &tc.ExecutionTime, &tc.SystemOutput, &tc.StackTrace); err != nil {
+		if err := rows.Scan(&id, &tc.Status, &tc.Name, &tc.Classname, &tc.File, &tc.ExecutionTime, &tc.SystemOutput, &tc.StackTrace); err != nil {
 			return fmt.Errorf("scanning test case: %w", err)
 		}
+		s := byArtifact[id]
 		s.Cases = append(s.Cases, tc)
 	}
 	return rows.Err()

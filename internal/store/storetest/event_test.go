@@ -47,8 +47,18 @@ func TestPipelineEvents(t *testing.T) {
 			for {
 				select {
 				case m := <-msgs:
-					if m == strconv.FormatInt(p.ID, 10) {
-						return
+					if m != strconv.FormatInt(p.ID, 10) {
+						continue
+					}
+					// Drop what else is queued (a write that records
+					// nothing may wake too), so that the next step is
+					// heard only by its own message.
+					for {
+						select {
+						case <-msgs:
+						default:
+							return
+						}
 					}
 				case <-deadline:
 					t.Fatalf("%s: no message %d on %s", what, p.ID, store.PipelineEventsChannel)
@@ -78,6 +88,9 @@ func TestPipelineEvents(t *testing.T) {
 		must(t, db.CreateArtifact(ctx, &ci.Artifact{JobID: j.ID, FileType: ci.FileTypePublished, Name: "bin",
 			Filename: "bin.zip", Size: 7, BlobKey: "k2"}))
 		heard("artifact published")
+		must(t, db.CreateTestReport(ctx, &ci.Artifact{JobID: j.ID, FileType: ci.FileTypeJUnit, FileFormat: "gzip",
+			Filename: "junit.xml.gz", Size: 9, BlobKey: "k3"}, &ci.TestSuite{Name: "build"}))
+		heard("test report stored")
 		j.Status, j.FailureReason = ci.StatusFailed, "script_failure"
 		must(t, db.UpdateJob(ctx, j, ci.StatusRunning))
 		heard("job failed")
@@ -95,6 +108,7 @@ func TestPipelineEvents(t *testing.T) {
 			"pipeline pending→running main",
 			`artifact build archive "" artifacts.zip 42 ab12`,
 			`artifact build published "bin" bin.zip 7 `,
+			`artifact build junit "" junit.xml.gz 9 `,
 			"job build running→failed script_failure",
 			"job build →pending ",
 			"pipeline running→failed main",

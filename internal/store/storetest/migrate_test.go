@@ -151,3 +151,26 @@ func TestMigrationFillsGap(t *testing.T) {
 		})
 	}
 }
+
+// TestStartOnCurrentSchemaNeedsNoWriteLock: a process opening a SQLite
+// database whose schema is current takes no write lock for migrations, so
+// it starts while another process holds a long write transaction (it used
+// to open one write transaction per migration, each waiting its turn).
+func TestStartOnCurrentSchemaNeedsNoWriteLock(t *testing.T) {
+	ctx := context.Background()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "b.db")
+	first, err := storeopen.Open(ctx, url)
+	must(t, err)
+	defer first.Close()
+	tx, err := first.SQL().BeginTx(ctx, nil) // _txlock=immediate: holds the write lock
+	must(t, err)
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE job_queue SET version = version + 1 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	second, err := storeopen.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("opening a current database while another connection writes: %v", err)
+	}
+	second.Close()
+}

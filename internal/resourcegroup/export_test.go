@@ -1,0 +1,4 @@
+package resourcegroup
+
+// SetSweepBatch sets the page size of s's sweeps.
+func SetSweepBatch(s *Service, n int) { s.sweepBatch = n }

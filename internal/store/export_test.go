@@ -1,0 +1,4 @@
+package store
+
+// WaitingJobsWhere is waitingJobsWhere, for the plan tests.
+const WaitingJobsWhere = waitingJobsWhere
