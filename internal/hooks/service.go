@@ -175,6 +175,10 @@ func (s *Service) pipelinePayload(ctx context.Context, pl *ci.Pipeline) (*pipeli
 		attrs.Variables = append(attrs.Variables, variablePayload{Key: v.Key, Value: v.Value})
 	}
 	seen := map[string]bool{}
+	// A pipeline's jobs mostly share one user and few runners: read each
+	// once, not once per job.
+	users := map[int64]*ci.User{pl.UserID: u}
+	runners := map[int64]*ci.Runner{}
 	p := &pipelinePayload{ObjectKind: "pipeline", User: user(u), Project: s.project(proj, ns), Builds: []buildPayload{},
 		Commit: commitPayload{ID: pl.SHA, Message: pl.CommitTitle, Title: pl.CommitTitle,
 			URL: s.externalURL + "/" + proj.FullPath + "/-/commit/" + pl.SHA}}
@@ -190,7 +194,8 @@ func (s *Service) pipelinePayload(ctx context.Context, pl *ci.Pipeline) (*pipeli
 			CreatedAt: stamp(&j.CreatedAt), StartedAt: stamp(j.StartedAt), FinishedAt: stamp(j.FinishedAt),
 			Duration: seconds(j.StartedAt, j.FinishedAt), QueuedDuration: seconds(j.QueuedAt, j.StartedAt),
 			FailureReason: optional(j.FailureReason), When: j.Spec.When, Manual: j.Spec.When == ci.WhenManual,
-			AllowFailure: j.Spec.AllowFailure, User: user(s.userOf(ctx, j.UserID)), Runner: runner(s.runnerOf(ctx, j.RunnerID))})
+			AllowFailure: j.Spec.AllowFailure, User: user(once(users, j.UserID, func() *ci.User { return s.userOf(ctx, j.UserID) })),
+			Runner: runner(once(runners, j.RunnerID, func() *ci.Runner { return s.runnerOf(ctx, j.RunnerID) }))})
 	}
 	p.ObjectAttributes = attrs
 	return p, nil
@@ -235,6 +240,16 @@ func (s *Service) jobPayload(ctx context.Context, j *ci.Job) (*jobPayload, error
 		p.Commit.AuthorName, p.Commit.AuthorEmail = u.Name, u.Email
 	}
 	return p, nil
+}
+
+// once returns m[id], reading it with read (and keeping it) the first time.
+func once[T any](m map[int64]*T, id int64, read func() *T) *T {
+	v, ok := m[id]
+	if !ok {
+		v = read()
+		m[id] = v
+	}
+	return v
 }
 
 func (s *Service) projectAndNamespace(ctx context.Context, projectID int64) (*ci.Project, *ci.Namespace, error) {
