@@ -138,3 +138,43 @@ func TestPipelineEventReadsEachUserAndRunnerOnce(t *testing.T) {
 		t.Errorf("%d user reads and %d runner reads for %d jobs of one user on one runner, want 1 and 1", users, runners, n)
 	}
 }
+
+// A push that updates several refs reads the project's hooks and its
+// namespace once, and queues one event per ref.
+func TestPushReadsHooksOnce(t *testing.T) {
+	h := &ci.ProjectHook{PushEvents: true, TagPushEvents: true}
+	db, p, u := hookFixture(t, h)
+	ctx := context.Background()
+	sha := fmt.Sprintf("%040x", 7)
+	// Deletions: their payloads need no commits from git.
+	updates := []RefUpdate{
+		{Name: "a", OldSHA: sha, Deleted: true},
+		{Name: "b", OldSHA: sha, Deleted: true},
+		{Name: "v1", Tag: true, OldSHA: sha, Deleted: true},
+	}
+
+	New(db, nil, "http://baton.example", slog.New(slog.DiscardHandler)).Push(ctx, p, u, updates)
+
+	ds := deliveries(t, db, h.ID)
+	if len(ds) != len(updates) {
+		t.Fatalf("%d deliveries, want %d", len(ds), len(updates))
+	}
+	refs := map[string]string{}
+	for _, d := range ds {
+		var got pushPayload
+		if err := json.Unmarshal(d.Payload, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Project.ID != p.ID || got.After != zeroSHA {
+			t.Errorf("payload %+v", got)
+		}
+		refs[got.Ref] = d.Event
+	}
+	want := map[string]string{"refs/heads/a": "Push Hook", "refs/heads/b": "Push Hook", "refs/tags/v1": "Tag Push Hook"}
+	if fmt.Sprint(refs) != fmt.Sprint(want) {
+		t.Errorf("events %v, want %v", refs, want)
+	}
+	if lists, nss := db.hookLists.Load(), db.namespaces.Load(); lists != 1 || nss != 1 {
+		t.Errorf("%d hook list reads and %d namespace reads for a push of %d refs, want 1 and 1", lists, nss, len(updates))
+	}
+}
