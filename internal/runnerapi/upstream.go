@@ -121,7 +121,7 @@ func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n 
 			env[v.Key] = v.Value
 		}
 	}
-	path, ref := expandNeed(n.Project, env), expandNeed(n.Ref, env)
+	path, ref := ci.ExpandExisting(n.Project, env), ci.ExpandExisting(n.Ref, env)
 	target, err := s.Store.ProjectByFullPath(ctx, path)
 	if ci.IsNotFound(err) {
 		return nil, missingf("needs:project: project %q could not be found or may not be read by this job", path)
@@ -141,19 +141,6 @@ func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n 
 		return nil, err
 	}
 	return c.Job, nil
-}
-
-var anyVarRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
-
-// expandNeed replaces $VAR and ${VAR} found in env; others stay.
-func expandNeed(s string, env map[string]string) string {
-	return anyVarRe.ReplaceAllStringFunc(s, func(m string) string {
-		sub := anyVarRe.FindStringSubmatch(m)
-		if v, ok := env[sub[1]+sub[2]]; ok {
-			return v
-		}
-		return m
-	})
 }
 
 // missingDependency is a needs:pipeline:job or needs:project entry that
