@@ -21,6 +21,7 @@ type Automation struct {
 	WebhookAttempts      int64         // attempts before a delivery fails
 	WebhookBackoff       time.Duration // wait before the first retry, doubling
 	WebhookResponseBytes int64         // response body excerpt kept per delivery
+	WebhookWorkers       int64         // deliveries one replica sends at once
 
 	// ScheduleTick is how often the schedule loop looks for due schedules
 	// (default 10 s); WebhookPoll how often deliverers look for due
@@ -41,6 +42,7 @@ func (c *Config) bindAutomation(b flagBinder) {
 	b.integer(&a.WebhookAttempts, "webhook-attempts", "BATON_WEBHOOK_ATTEMPTS", 5, "attempts before a webhook delivery fails")
 	b.duration(&a.WebhookBackoff, "webhook-backoff", "BATON_WEBHOOK_BACKOFF", 10*time.Second, "wait before a webhook delivery's first retry (doubling after each)")
 	b.integer(&a.WebhookResponseBytes, "webhook-response-bytes", "BATON_WEBHOOK_RESPONSE_BYTES", 4<<10, "bytes of a webhook response body kept for its recent deliveries")
+	b.integer(&a.WebhookWorkers, "webhook-workers", "BATON_WEBHOOK_WORKERS", hooks.DefaultWorkers, "webhook deliveries one replica sends at once (a slow receiver holds one)")
 }
 
 // apiAutomation is the API's view of the bounds.
@@ -61,7 +63,7 @@ func (m *Main) scheduleRunner() *schedule.Runner {
 func (m *Main) deliverer() *hooks.Deliverer {
 	a := m.Config.Automation
 	return hooks.NewDeliverer(m.Store, hooks.Options{AllowLocal: a.AllowLocalWebhooks, Timeout: a.WebhookTimeout,
-		MaxAttempts: int(a.WebhookAttempts), Backoff: a.WebhookBackoff, MaxResponse: a.WebhookResponseBytes,
+		MaxAttempts: int(a.WebhookAttempts), Backoff: a.WebhookBackoff, MaxResponse: a.WebhookResponseBytes, Workers: int(a.WebhookWorkers),
 		Interval: a.WebhookPoll, Instance: m.Config.ExternalURL, UserAgent: "Baton/" + version, Logger: m.Logger})
 }
 

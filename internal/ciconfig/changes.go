@@ -109,7 +109,7 @@ func (p *planner) changed(c *changesClause, env map[string]string) (bool, error)
 	if p.in.Changes == nil {
 		return true, nil
 	}
-	compareTo := expandVars(c.compareTo, env)
+	compareTo := ci.ExpandExisting(c.compareTo, env)
 	paths, err := p.changedPaths(compareTo)
 	if err != nil {
 		return false, err
@@ -119,7 +119,7 @@ func (p *planner) changed(c *changesClause, env map[string]string) (bool, error)
 	}
 	globs := make([]glob, len(c.paths))
 	for i, g := range c.paths {
-		globs[i] = compileGlob(expandVars(g, env))
+		globs[i] = compileGlob(ci.ExpandExisting(g, env))
 	}
 	for _, path := range paths {
 		for _, g := range globs {
@@ -162,11 +162,11 @@ func (p *planner) changedPaths(compareTo string) ([]string, error) {
 // MaxExistsChecks comparisons (over all patterns) the rule matches.
 func (p *planner) exists(e *existsClause, env map[string]string) (bool, error) {
 	if e.project != "" {
-		return p.existsIn(expandVars(e.project, env), expandVars(e.ref, env), e.paths, env)
+		return p.existsIn(ci.ExpandExisting(e.project, env), ci.ExpandExisting(e.ref, env), e.paths, env)
 	}
 	var globs []string
 	for _, raw := range e.paths {
-		path := strings.TrimPrefix(expandVars(raw, env), "/")
+		path := strings.TrimPrefix(ci.ExpandExisting(raw, env), "/")
 		if isGlob(path) {
 			globs = append(globs, path)
 			continue
@@ -255,7 +255,7 @@ func (p *planner) existsIn(project, ref string, paths []string, env map[string]s
 	}
 	var globs []string
 	for _, raw := range paths {
-		path := strings.TrimPrefix(expandVars(raw, env), "/")
+		path := strings.TrimPrefix(ci.ExpandExisting(raw, env), "/")
 		if isGlob(path) {
 			globs = append(globs, path)
 			continue

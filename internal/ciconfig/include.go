@@ -6,6 +6,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/batonci/baton/internal/ci"
 )
 
 // GitLab's limits for include: at most MaxIncludeFiles files in one
@@ -342,7 +344,7 @@ func (p *planner) expandIncludeVars(s string) string {
 			env["CI_SERVER_FQDN"] = p.in.Sources.ServerFQDN
 		}
 	}
-	return expandVars(s, env)
+	return ci.ExpandExisting(s, env)
 }
 
 // localLocation turns an include:local value into a clean path relative to

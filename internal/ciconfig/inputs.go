@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/batonci/baton/internal/ci"
 	"gopkg.in/yaml.v3"
 )
 
@@ -522,7 +523,7 @@ func (it *interpolator) block(expr string) (*node, error) {
 		f = strings.TrimSpace(f)
 		switch {
 		case f == "expand_vars":
-			s = expandVars(s, it.env)
+			s = ci.ExpandExisting(s, it.env)
 		case f == "posix_escape":
 			s = posixEscape(s)
 		case truncateRe.MatchString(f):
@@ -537,21 +538,6 @@ func (it *interpolator) block(expr string) (*node, error) {
 		}
 	}
 	return strNode(s, 0), nil
-}
-
-var varRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
-
-// expandVars replaces $VAR and ${VAR} by their values, one level deep;
-// unknown variables are left as written (GitLab's expand_existing).
-func expandVars(s string, env map[string]string) string {
-	return varRe.ReplaceAllStringFunc(s, func(m string) string {
-		sub := varRe.FindStringSubmatch(m)
-		name := sub[1] + sub[2]
-		if v, ok := env[name]; ok {
-			return v
-		}
-		return m
-	})
 }
 
 // posixEscape quotes s for a POSIX shell like Ruby's Shellwords.escape.

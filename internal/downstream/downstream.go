@@ -388,7 +388,7 @@ func (s *Service) request(ctx context.Context, b *ci.Job) (*ci.PipelineRequest, 
 		return req, nil
 	}
 	env := s.env(parent, proj, b, nil, vars)
-	path := expand(t.Project, env)
+	path := ci.ExpandExisting(t.Project, env)
 	target, err := s.Store.ProjectByFullPath(ctx, path)
 	if err != nil && !ci.IsNotFound(err) {
 		return nil, fmt.Errorf("loading project %q: %w", path, err)
@@ -412,7 +412,7 @@ func (s *Service) request(ctx context.Context, b *ci.Job) (*ci.PipelineRequest, 
 		return nil, notFound
 	}
 	req.Project, req.Source = target, ci.SourcePipeline
-	req.Ref = expand(t.Branch, env)
+	req.Ref = ci.ExpandExisting(t.Branch, env)
 	if req.Ref == "" {
 		req.Ref = target.DefaultBranch
 	}

@@ -3,7 +3,6 @@ package downstream
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/batonci/baton/internal/ci"
@@ -35,7 +34,7 @@ func (s *Service) forwarded(ctx context.Context, b *ci.Job, parent *ci.Pipeline,
 				continue
 			}
 			if !v.Raw {
-				v.Value = expand(v.Value, env)
+				v.Value = ci.ExpandExisting(v.Value, env)
 			}
 			out = append(out, v)
 		}
@@ -67,18 +66,4 @@ func (s *Service) env(parent *ci.Pipeline, proj *ci.Project, b *ci.Job, commit *
 		}
 	}
 	return m
-}
-
-var varRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
-
-// expand replaces $VAR and ${VAR} by their values in env, one level deep;
-// unknown ones stay as written (GitLab's expand_existing).
-func expand(s string, env map[string]string) string {
-	return varRe.ReplaceAllStringFunc(s, func(m string) string {
-		sub := varRe.FindStringSubmatch(m)
-		if v, ok := env[sub[1]+sub[2]]; ok {
-			return v
-		}
-		return m
-	})
 }

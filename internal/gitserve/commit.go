@@ -44,34 +44,27 @@ func (r *Repos) Commit(ctx context.Context, projectID int64, rev string) (*Commi
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.run(ctx, dir, nil, "log", "-1", "--no-walk", "--format="+commitFormat, sha)
+	cs, err := r.commitsBySHA(ctx, dir, []string{sha})
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s of project %d: %w", sha, projectID, err)
 	}
-	f := strings.SplitN(string(out), "\x00", 9)
-	if len(f) != 9 {
-		return nil, fmt.Errorf("reading commit %s of project %d: unexpected git log output", sha, projectID)
+	if cs[sha] == nil {
+		return nil, fmt.Errorf("reading commit %s of project %d: git log printed no commit", sha, projectID)
 	}
-	c := &Commit{
-		SHA:            f[0],
-		AuthorName:     f[2],
-		AuthorEmail:    f[3],
-		CommitterName:  f[5],
-		CommitterEmail: f[6],
-		Message:        strings.TrimRight(f[8], "\n") + "\n",
-		ParentSHAs:     strings.Fields(f[1]),
+	return commitOf(cs[sha]), nil
+}
+
+// commitOf is c (as readCommits parses git log) with its message ending
+// in one newline ("" when blank) and its title that message's first line.
+func commitOf(c *ci.GitCommit) *Commit {
+	msg := strings.TrimRight(c.Message, "\n") + "\n"
+	if strings.TrimSpace(c.Message) == "" {
+		msg = ""
 	}
-	if strings.TrimSpace(f[8]) == "" {
-		c.Message = ""
-	}
-	c.Title, _, _ = strings.Cut(c.Message, "\n")
-	if c.AuthoredAt, err = time.Parse(time.RFC3339, f[4]); err != nil {
-		return nil, fmt.Errorf("parsing author date of %s: %w", sha, err)
-	}
-	if c.CommittedAt, err = time.Parse(time.RFC3339, f[7]); err != nil {
-		return nil, fmt.Errorf("parsing committer date of %s: %w", sha, err)
-	}
-	return c, nil
+	title, _, _ := strings.Cut(msg, "\n")
+	return &Commit{SHA: c.SHA, Title: title, Message: msg, AuthorName: c.AuthorName, AuthorEmail: c.AuthorEmail,
+		AuthoredAt: c.AuthoredAt, CommitterName: c.CommitterName, CommitterEmail: c.CommitterEmail,
+		CommittedAt: c.CommittedAt, ParentSHAs: c.ParentSHAs}
 }
 
 // resolveCommit returns the full sha of the commit rev names, KindNotFound if none.

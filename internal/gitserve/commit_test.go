@@ -2,7 +2,11 @@ package gitserve
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -222,6 +226,80 @@ func TestBlobID(t *testing.T) {
 				if want := git(t, w, "rev-parse", tt.rev+":"+tt.path); got != want {
 					t.Errorf("BlobID = %q, git says %q", got, want)
 				}
+			}
+		})
+	}
+}
+
+// PushLog lists a push's commits newest first, as Commit reads each, with
+// their total, in a bounded number of git processes however many commits
+// it lists (a push's webhook payload is built from it).
+func TestPushLog(t *testing.T) {
+	h := mustHistory(t)
+	ctx := context.Background()
+	// Count the git processes through a wrapper around the real git.
+	count := filepath.Join(t.TempDir(), "count")
+	wrapper := filepath.Join(t.TempDir(), "git")
+	script := "#!/bin/sh\necho x >> '" + count + "'\nexec '" + h.r.git + "' \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runs := func() int {
+		data, _ := os.ReadFile(count)
+		return strings.Count(string(data), "x")
+	}
+	tests := []struct {
+		name, old, new string
+		limit, total   int
+		want           []string // the range's commits (the first limit of them are listed)
+	}{
+		{"a range", h.c1, h.merge, 10, 3, []string{h.merge, h.side, h.c2}},
+		{"limited", h.c1, h.merge, 2, 3, []string{h.merge, h.side, h.c2}},
+		{"a new branch (zeros)", strings.Repeat("0", 40), h.c2, 10, 2, []string{h.c2, h.c1}},
+		{"nothing new", h.c2, h.c2, 10, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The order is git's (the fixture's commits share their dates).
+			args := []string{"--git-dir=" + h.r.Path(1), "rev-list", "--max-count=" + strconv.Itoa(tt.limit), tt.new}
+			if strings.Trim(tt.old, "0") != "" {
+				args = append(args, "^"+tt.old)
+			}
+			order := strings.Fields(git(t, "", args...))
+			if len(order) != min(tt.limit, len(tt.want)) {
+				t.Fatalf("git rev-list lists %v, the fixture has %v", order, tt.want)
+			}
+			for _, sha := range order {
+				if !slices.Contains(tt.want, sha) {
+					t.Fatalf("git rev-list lists %v, the fixture has %v", order, tt.want)
+				}
+			}
+			var want []*Commit
+			for _, sha := range order {
+				c, err := h.r.Commit(ctx, 1, sha)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, c)
+			}
+			real := h.r.git
+			h.r.git = wrapper
+			defer func() { h.r.git = real }()
+			before := runs()
+			got, total, err := h.r.PushLog(ctx, 1, tt.old, tt.new, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != tt.total || len(got) != len(want) {
+				t.Fatalf("PushLog = %d commits of %d, want %d of %d", len(got), total, len(want), tt.total)
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Errorf("commit %d =\n %+v\nwant\n %+v", i, got[i], want[i])
+				}
+			}
+			if n := runs() - before; n > 2 {
+				t.Errorf("PushLog ran git %d times for %d commits, want at most 2 (count, log)", n, len(want))
 			}
 		})
 	}

@@ -34,17 +34,18 @@ func (r *Repos) PushLog(ctx context.Context, projectID int64, oldSHA, newSHA str
 	if err != nil {
 		return nil, 0, fmt.Errorf("counting commits of project %d: %w", projectID, err)
 	}
-	out, err = r.run(ctx, dir, nil, append([]string{"rev-list", "--max-count=" + strconv.Itoa(limit)}, rng...)...)
+	// One git process for all of them, not two per commit.
+	out, err = r.run(ctx, dir, nil, append([]string{"log", "-z", "--format=" + commitFormat, "--max-count=" + strconv.Itoa(limit)}, rng...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing commits of project %d: %w", projectID, err)
 	}
-	var cs []*Commit
-	for _, sha := range strings.Fields(string(out)) {
-		c, err := r.Commit(ctx, projectID, sha)
-		if err != nil {
-			return nil, 0, err
-		}
-		cs = append(cs, c)
+	gcs, err := readCommits(out)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing commits of project %d: %w", projectID, err)
+	}
+	cs := make([]*Commit, len(gcs))
+	for i, c := range gcs {
+		cs[i] = commitOf(c)
 	}
 	return cs, total, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -35,11 +36,18 @@ type Options struct {
 	MaxResponse int64         // bytes of a response body kept as its excerpt; default 4 KiB
 	Keep        int           // finished deliveries kept per hook; default 100
 	Interval    time.Duration // between polls when nothing woke the loop; default 5 s
-	Instance    string        // X-Gitlab-Instance: Baton's external URL
-	UserAgent   string        // default "Baton"
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Workers is how many deliveries this replica sends at once (default
+	// DefaultWorkers): a receiver that answers slowly holds one of them,
+	// not every other hook's events.
+	Workers   int
+	Instance  string // X-Gitlab-Instance: Baton's external URL
+	UserAgent string // default "Baton"
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
+
+// DefaultWorkers is Options.Workers' default.
+const DefaultWorkers = 4
 
 // Deliverer is the background loop that sends queued deliveries.
 type Deliverer struct {
@@ -72,6 +80,9 @@ func NewDeliverer(store DeliverStore, opts Options) *Deliverer {
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 5 * time.Second
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "Baton"
@@ -106,17 +117,44 @@ func NewClient(d *net.Dialer, timeout time.Duration, insecure bool) *http.Client
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// Run delivers until ctx ends: whenever an event is queued (any replica's
-// notification) and every Interval for retries that came due.
+// Run delivers until ctx ends, with Workers deliveries at once: whenever
+// an event is queued (any replica's notification) and every Interval for
+// retries that came due. A hook's deliveries still go out one at a time,
+// in order (ClaimHookDelivery skips a hook whose older one is held).
 func (d *Deliverer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: each worker ends its attempt first
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	wake, err := d.store.Listen(ctx, channel)
 	if err != nil {
 		return fmt.Errorf("listening for hook deliveries: %w", err)
 	}
+	var mu sync.Mutex
+	round := make(chan struct{}) // closed (and replaced) to wake the workers
+	next := func() <-chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		return round
+	}
+	for range d.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				woken := next() // before draining: a wake-up meanwhile is not lost
+				d.Drain(ctx)
+				select {
+				case <-ctx.Done():
+					return
+				case <-woken:
+				}
+			}
+		}()
+	}
 	t := time.NewTicker(d.opts.Interval)
 	defer t.Stop()
 	for {
-		d.Drain(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -126,11 +164,16 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			}
 		case <-t.C:
 		}
+		mu.Lock()
+		close(round)
+		round = make(chan struct{})
+		mu.Unlock()
 	}
 }
 
 // Drain delivers every delivery that is due, one at a time (a hook's
-// deliveries go out in order), and returns how many attempts it made.
+// deliveries go out in order), and returns how many attempts it made. Run
+// calls it from each worker.
 func (d *Deliverer) Drain(ctx context.Context) int {
 	n := 0
 	for ctx.Err() == nil {

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -71,5 +72,65 @@ func TestDeliveryToLocalNameRefused(t *testing.T) {
 	NewDeliverer(db, Options{AllowLocal: true, Now: now}).Drain(ctx)
 	if hits.Load() != 1 || token.Load() != "tok" || event.Load() != "Push Hook" {
 		t.Errorf("allowed: %d requests, token %v, event %v", hits.Load(), token.Load(), event.Load())
+	}
+}
+
+// A receiver that answers slowly holds one of the deliverer's workers, not
+// every other hook's events: while it holds its request, another
+// project's hook gets its event.
+func TestSlowReceiverDelaysOnlyItself(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	u := storetest.MustUser(t, db)
+	ns, err := db.NamespaceOfUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	slowHeld := make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slowHeld <- struct{}{}
+		<-release
+	}))
+	defer slow.Close()
+	defer close(release) // before slow.Close waits for its handler
+	fastHit := make(chan struct{}, 1)
+	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fastHit <- struct{}{} }))
+	defer fast.Close()
+
+	queue := func(url string) {
+		t.Helper()
+		p := storetest.MustProject(t, db, ns.ID, ci.VisibilityPrivate)
+		h := &ci.ProjectHook{ProjectID: p.ID, URL: url, PushEvents: true}
+		if err := db.CreateProjectHook(ctx, h, 10); err != nil {
+			t.Fatal(err)
+		}
+		d := &ci.HookDelivery{HookID: h.ID, ProjectID: p.ID, Trigger: ci.HookPush, Event: "Push Hook", UUID: newUUID(), Payload: []byte(`{}`)}
+		if _, err := db.EnqueueHookDeliveries(ctx, []*ci.HookDelivery{d}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue(slow.URL) // the older delivery: claimed first
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- NewDeliverer(db, Options{AllowLocal: true, Timeout: time.Hour, Interval: time.Hour, Workers: 2}).Run(runCtx)
+	}()
+	defer func() {
+		stop()
+		release <- struct{}{}
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	<-slowHeld
+	queue(fast.URL)
+	if err := db.Notify(ctx, channel, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-fastHit:
+	case <-time.After(30 * time.Second): // a hang guard, not a measurement
+		t.Fatal("the other hook got nothing while a slow receiver held its request")
 	}
 }

@@ -81,17 +81,30 @@ const zeroSHA = "0000000000000000000000000000000000000000"
 // Push queues a push (or tag push) event per updated ref for the hooks
 // that want it. Errors are logged: the push has happened either way.
 func (s *Service) Push(ctx context.Context, proj *ci.Project, pusher *ci.User, updates []RefUpdate) {
+	// One read of the project's hooks and namespace for the whole push,
+	// however many refs it updated.
+	all, err := s.store.ListProjectHooks(ctx, proj.ID)
+	if err != nil || len(all) == 0 {
+		s.logErr(ctx, "queueing push event", err, proj.ID)
+		return
+	}
+	var ns *ci.Namespace
 	for _, u := range updates {
 		trigger := ci.HookPush
 		if u.Tag {
 			trigger = ci.HookTagPush
 		}
-		hooks, err := s.subscribed(ctx, proj.ID, trigger, u)
-		if err != nil || len(hooks) == 0 {
-			s.logErr(ctx, "queueing push event", err, proj.ID)
+		hooks := matching(all, trigger, u)
+		if len(hooks) == 0 {
 			continue
 		}
-		body, err := s.pushPayload(ctx, proj, pusher, u)
+		if ns == nil {
+			if ns, err = s.store.NamespaceByID(ctx, proj.NamespaceID); err != nil {
+				s.logErr(ctx, "building push event", err, proj.ID)
+				return
+			}
+		}
+		body, err := s.pushPayload(ctx, proj, ns, pusher, u)
 		if err != nil {
 			s.logErr(ctx, "building push event", err, proj.ID)
 			continue
@@ -100,11 +113,7 @@ func (s *Service) Push(ctx context.Context, proj *ci.Project, pusher *ci.User, u
 	}
 }
 
-func (s *Service) pushPayload(ctx context.Context, proj *ci.Project, pusher *ci.User, u RefUpdate) (*pushPayload, error) {
-	ns, err := s.store.NamespaceByID(ctx, proj.NamespaceID)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) pushPayload(ctx context.Context, proj *ci.Project, ns *ci.Namespace, pusher *ci.User, u RefUpdate) (*pushPayload, error) {
 	p := &pushPayload{ObjectKind: "push", EventName: "push", Before: orZero(u.OldSHA), After: orZero(u.NewSHA),
 		Ref: "refs/heads/" + u.Name, ProjectID: proj.ID, Project: s.project(proj, ns), Repository: s.repository(proj),
 		Commits: []commitPayload{}}
@@ -142,7 +151,7 @@ func orZero(sha string) string {
 
 // Pipeline queues a pipeline event for pl's current status.
 func (s *Service) Pipeline(ctx context.Context, pl *ci.Pipeline) {
-	hooks, err := s.subscribed(ctx, pl.ProjectID, ci.HookPipeline, RefUpdate{})
+	hooks, err := s.subscribed(ctx, pl.ProjectID, ci.HookPipeline)
 	if err != nil || len(hooks) == 0 {
 		s.logErr(ctx, "queueing pipeline event", err, pl.ProjectID)
 		return
@@ -174,6 +183,10 @@ func (s *Service) pipelinePayload(ctx context.Context, pl *ci.Pipeline) (*pipeli
 		attrs.Variables = append(attrs.Variables, variablePayload{Key: v.Key, Value: v.Value})
 	}
 	seen := map[string]bool{}
+	// A pipeline's jobs mostly share one user and few runners: read each
+	// once, not once per job.
+	users := map[int64]*ci.User{pl.UserID: u}
+	runners := map[int64]*ci.Runner{}
 	p := &pipelinePayload{ObjectKind: "pipeline", User: user(u), Project: s.project(proj, ns), Builds: []buildPayload{},
 		Commit: commitPayload{ID: pl.SHA, Message: pl.CommitTitle, Title: pl.CommitTitle,
 			URL: s.externalURL + "/" + proj.FullPath + "/-/commit/" + pl.SHA}}
@@ -189,7 +202,8 @@ func (s *Service) pipelinePayload(ctx context.Context, pl *ci.Pipeline) (*pipeli
 			CreatedAt: stamp(&j.CreatedAt), StartedAt: stamp(j.StartedAt), FinishedAt: stamp(j.FinishedAt),
 			Duration: seconds(j.StartedAt, j.FinishedAt), QueuedDuration: seconds(j.QueuedAt, j.StartedAt),
 			FailureReason: optional(j.FailureReason), When: j.Spec.When, Manual: j.Spec.When == ci.WhenManual,
-			AllowFailure: j.Spec.AllowFailure, User: user(s.userOf(ctx, j.UserID)), Runner: runner(s.runnerOf(ctx, j.RunnerID))})
+			AllowFailure: j.Spec.AllowFailure, User: user(once(users, j.UserID, func() *ci.User { return s.userOf(ctx, j.UserID) })),
+			Runner: runner(once(runners, j.RunnerID, func() *ci.Runner { return s.runnerOf(ctx, j.RunnerID) }))})
 	}
 	p.ObjectAttributes = attrs
 	return p, nil
@@ -197,7 +211,7 @@ func (s *Service) pipelinePayload(ctx context.Context, pl *ci.Pipeline) (*pipeli
 
 // Job queues a job event for j's current status.
 func (s *Service) Job(ctx context.Context, j *ci.Job) {
-	hooks, err := s.subscribed(ctx, j.ProjectID, ci.HookJob, RefUpdate{})
+	hooks, err := s.subscribed(ctx, j.ProjectID, ci.HookJob)
 	if err != nil || len(hooks) == 0 {
 		s.logErr(ctx, "queueing job event", err, j.ProjectID)
 		return
@@ -236,6 +250,16 @@ func (s *Service) jobPayload(ctx context.Context, j *ci.Job) (*jobPayload, error
 	return p, nil
 }
 
+// once returns m[id], reading it with read (and keeping it) the first time.
+func once[T any](m map[int64]*T, id int64, read func() *T) *T {
+	v, ok := m[id]
+	if !ok {
+		v = read()
+		m[id] = v
+	}
+	return v
+}
+
 func (s *Service) projectAndNamespace(ctx context.Context, projectID int64) (*ci.Project, *ci.Namespace, error) {
 	proj, err := s.store.ProjectByID(ctx, projectID)
 	if err != nil {
@@ -270,20 +294,25 @@ func (s *Service) runnerOf(ctx context.Context, id int64) *ci.Runner {
 	return r
 }
 
-// subscribed lists the project's hooks that want trigger (for pushes, of
-// u's branch).
-func (s *Service) subscribed(ctx context.Context, projectID int64, trigger string, u RefUpdate) ([]*ci.ProjectHook, error) {
+// subscribed lists the project's hooks that want a pipeline or job event.
+func (s *Service) subscribed(ctx context.Context, projectID int64, trigger string) ([]*ci.ProjectHook, error) {
 	all, err := s.store.ListProjectHooks(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
+	return matching(all, trigger, RefUpdate{}), nil
+}
+
+// matching are the hooks of all that want trigger (for pushes, of u's
+// branch).
+func matching(all []*ci.ProjectHook, trigger string, u RefUpdate) []*ci.ProjectHook {
 	var out []*ci.ProjectHook
 	for _, h := range all {
 		if Wants(h, trigger) && (trigger != ci.HookPush || BranchMatches(h.PushEventsBranchFilter, u.Name)) {
 			out = append(out, h)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Wants reports whether h subscribes to trigger.
@@ -359,7 +388,11 @@ func (s *Service) Test(ctx context.Context, proj *ci.Project, h *ci.ProjectHook,
 	var body any
 	switch trigger {
 	case ci.HookPush, ci.HookTagPush:
-		body, err = s.pushPayload(ctx, proj, s.userOf(ctx, pl.UserID), RefUpdate{Name: pl.Ref, Tag: trigger == ci.HookTagPush, OldSHA: pl.BeforeSHA, NewSHA: pl.SHA})
+		var ns *ci.Namespace
+		if ns, err = s.store.NamespaceByID(ctx, proj.NamespaceID); err != nil {
+			return nil, err
+		}
+		body, err = s.pushPayload(ctx, proj, ns, s.userOf(ctx, pl.UserID), RefUpdate{Name: pl.Ref, Tag: trigger == ci.HookTagPush, OldSHA: pl.BeforeSHA, NewSHA: pl.SHA})
 	case ci.HookPipeline:
 		body, err = s.pipelinePayload(ctx, pl)
 	case ci.HookJob:

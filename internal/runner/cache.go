@@ -82,24 +82,31 @@ func (l localCache) put(_ context.Context, name, file string, _ int64) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return err
 	}
-	tmp := dst + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := copyToFile(file, tmp); err != nil {
-		os.Remove(tmp)
+	// A temporary file of its own: jobs of this runner that share the key
+	// may save it at the same moment.
+	out, err := os.CreateTemp(filepath.Dir(dst), "cache.zip.tmp*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, dst) // readers see the old archive or the new one, never half
+	if err := copyToFile(file, out); err != nil {
+		os.Remove(out.Name())
+		return err
+	}
+	if err := os.Rename(out.Name(), dst); err != nil { // readers see the old archive or the new one, never half
+		os.Remove(out.Name())
+		return err
+	}
+	return nil
 }
 
-func copyToFile(src, dst string) error {
+// copyToFile copies src into out, syncs and closes it.
+func copyToFile(src string, out *os.File) error {
 	in, err := os.Open(src)
 	if err != nil {
+		out.Close()
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
 		return err

@@ -1,11 +1,13 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/batonci/baton/internal/tests3"
@@ -159,6 +161,56 @@ func TestCacheS3(t *testing.T) {
 		// The second round starts from an empty bucket path.
 		for _, n := range names {
 			_ = b.Client(t).RemoveObject(context.Background(), b.Bucket, prefix+n, minio.RemoveObjectOptions{})
+		}
+	}
+}
+
+// Jobs of one runner that run at once and share a cache key save it at
+// the same moment: the local cache keeps one of their archives whole,
+// never a mix of both.
+func TestLocalCacheConcurrentSaves(t *testing.T) {
+	dir := t.TempDir()
+	l := localCache{dir: dir}
+	const writers, size = 4, 4 << 20
+	var srcs [writers][]byte
+	for i := range writers {
+		srcs[i] = []byte(strings.Repeat(strconv.Itoa(i), size))
+	}
+	for round := range 10 {
+		name := "project/1/key" + strconv.Itoa(round)
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := range writers {
+			src := filepath.Join(t.TempDir(), "cache.zip")
+			if err := os.WriteFile(src, srcs[i], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- l.put(context.Background(), name, src, size)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: put: %v", round, err)
+			}
+		}
+		got, err := os.ReadFile(l.file(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := false
+		for _, s := range srcs {
+			whole = whole || bytes.Equal(got, s)
+		}
+		if !whole {
+			t.Fatalf("round %d: the stored archive (%d bytes) is none of the saved ones", round, len(got))
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(l.file(name)), "*.tmp*")); len(left) != 0 {
+			t.Fatalf("round %d: temporary files left: %v", round, left)
 		}
 	}
 }

@@ -13,12 +13,13 @@ import (
 // for dependencies. The token (Job-Token header, token or job_token
 // parameter) must be that of a running job of the same project, or of a
 // project whose job token the policy lets read the target's artifacts
-// (needs:project, the target's allow-list): payloads
-// hand every dependency the running job's own token. Unknown tokens are
-// 401, tokens of finished jobs or other projects 403, a job without an
-// archive 404. The archive is served by the artifact service, as on the
-// API: with --artifact-download redirect, a 302 to a signed URL, which the
-// runner follows.
+// (needs:project, the target's allow-list): payloads hand every
+// dependency the running job's own token. Unknown tokens are 401, tokens
+// of finished jobs 403; a job of a project the token may not read is 404
+// exactly as a missing one, and a job without an archive 404. The archive
+// is served by the artifact service, as on the API: with
+// --artifact-download redirect, a 302 to a signed URL, which the runner
+// follows.
 func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -44,15 +45,17 @@ func (s *Server) downloadArtifact(w http.ResponseWriter, r *http.Request) error 
 	if !caller.Status.Active() {
 		return ci.Errorf(ci.KindForbidden, "403 Forbidden - Job is not processing on runner")
 	}
+	// A job of a project the token may not read is answered as absent.
+	absent := ci.Errorf(ci.KindNotFound, "404 Not Found")
 	target, err := s.Store.JobByID(ctx, id)
 	if ci.IsNotFound(err) {
-		return ci.Errorf(ci.KindNotFound, "404 Not Found")
+		return absent
 	}
 	if err != nil {
 		return fmt.Errorf("loading job %d: %w", id, err)
 	}
 	if target.ProjectID != caller.ProjectID && !s.crossProjectReadable(r, caller, target) {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - the job token's project may not read job %d", id)
+		return absent
 	}
 	c, err := s.Artifacts.OfJob(ctx, target, "")
 	if err != nil {

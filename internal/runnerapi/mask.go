@@ -43,13 +43,17 @@ func maskedValues(vs []ci.Variable) []string {
 
 // rememberMask records the masked values of the variables job was given.
 func (s *Server) rememberMask(jobID int64, given []ci.Variable) {
-	m := &s.masks
+	s.masks.put(jobID, maskedValues(given))
+}
+
+// put keeps a job's values, starting over when the cache is full.
+func (m *traceMasks) put(jobID int64, values []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.jobs == nil || len(m.jobs) >= maxRememberedMasks {
 		m.jobs = map[int64][]string{}
 	}
-	m.jobs[jobID] = maskedValues(given)
+	m.jobs[jobID] = values
 }
 
 // forgetMask drops a finished job's entry.
@@ -70,12 +74,7 @@ func (s *Server) traceMask(ctx context.Context, j *ci.Job, token string) (*ci.Tr
 		if values, err = s.readMask(ctx, j); err != nil {
 			return nil, err
 		}
-		s.masks.mu.Lock()
-		if s.masks.jobs == nil || len(s.masks.jobs) >= maxRememberedMasks {
-			s.masks.jobs = map[int64][]string{}
-		}
-		s.masks.jobs[j.ID] = values
-		s.masks.mu.Unlock()
+		s.masks.put(j.ID, values)
 	}
 	return ci.NewTraceMask(append([]string{token}, values...)), nil
 }

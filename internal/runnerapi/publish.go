@@ -127,17 +127,7 @@ func (s *Server) publishArtifact(w http.ResponseWriter, r *http.Request) error {
 	if err := s.putPublished(ctx, a, r.Body, filename, limit); err != nil {
 		return err
 	}
-	cleanup := func() {
-		dctx := context.WithoutCancel(ctx)
-		for _, k := range []string{a.BlobKey, a.IndexKey} {
-			if k == "" {
-				continue
-			}
-			if err := s.Blobs.Delete(dctx, k); err != nil {
-				s.logger().WarnContext(dctx, "deleting rejected published artifact", "key", k, "err", err)
-			}
-		}
-	}
+	cleanup := func() { s.deleteBlobs(ctx, a) }
 	// Published artifacts are indexed like archives; their files are not
 	// recorded for by_digest provenance (archives only).
 	idx, err := s.inspectArtifact(ctx, a, nil)
@@ -211,19 +201,7 @@ func (s *Server) putPublished(ctx context.Context, a *ci.Artifact, body io.Reade
 		<-zerr                                                           // it no longer reads counted
 	}
 	if err != nil {
-		if counted.exceeded {
-			return tooLarge(limit)
-		}
-		if tl := httpx.TooLarge(counted.readErr); tl != nil {
-			return tooLarge(limit)
-		}
-		if counted.readErr != nil {
-			return ci.Wrap(ci.KindInvalid, counted.readErr, "400 Bad request - reading the published file")
-		}
-		if ci.KindOf(err) == ci.KindInternal {
-			return fmt.Errorf("storing published artifact of job %d: %w", a.JobID, err)
-		}
-		return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading the published file")
+		return counted.putError(err, limit, "published file", "storing published artifact of job "+itoa(a.JobID))
 	}
 	a.Size, a.SHA256 = info.Size, info.SHA256
 	return nil

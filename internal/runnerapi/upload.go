@@ -182,33 +182,10 @@ func (s *Server) storeArtifact(ctx context.Context, j *ci.Job, set uploadSetting
 		defer streamed.Close()
 	}
 	if err != nil {
-		if counted.exceeded {
-			return nil, tooLarge(limit)
-		}
-		if tl := httpx.TooLarge(counted.readErr); tl != nil {
-			return nil, tooLarge(limit)
-		}
-		if counted.readErr != nil {
-			return nil, ci.Wrap(ci.KindInvalid, counted.readErr, "400 Bad request - reading the uploaded file")
-		}
-		if ci.KindOf(err) == ci.KindInternal {
-			return nil, fmt.Errorf("storing artifact of job %d: %w", j.ID, err)
-		}
-		return nil, ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading the uploaded file")
+		return nil, counted.putError(err, limit, "uploaded file", "storing artifact of job "+itoa(j.ID))
 	}
 	a.Size, a.SHA256 = info.Size, info.SHA256
-	cleanup := func() {
-		// A fresh context: the request's may be gone, the bytes must not stay.
-		dctx := context.WithoutCancel(ctx)
-		for _, k := range []string{a.BlobKey, a.IndexKey} {
-			if k == "" {
-				continue
-			}
-			if err := s.Blobs.Delete(dctx, k); err != nil {
-				s.logger().WarnContext(dctx, "deleting rejected artifact blob", "key", k, "err", err)
-			}
-		}
-	}
+	cleanup := func() { s.deleteBlobs(ctx, a) }
 	idx, err := s.inspectArtifact(ctx, a, streamed)
 	if err != nil {
 		cleanup()
@@ -341,6 +318,36 @@ type limitedReader struct {
 }
 
 var errArtifactTooLarge = errors.New("artifact too large")
+
+// putError is what a failed blob Put of l's bytes answers: 413 past the
+// limit (or the route's body limit), 400 when the client's body or its
+// content failed (naming what, e.g. "uploaded file"), else an internal
+// error saying doing what.
+func (l *limitedReader) putError(err error, limit int64, what, doing string) error {
+	switch {
+	case l.exceeded, httpx.TooLarge(l.readErr) != nil:
+		return tooLarge(limit)
+	case l.readErr != nil:
+		return ci.Wrap(ci.KindInvalid, l.readErr, "400 Bad request - reading the %s", what)
+	case ci.KindOf(err) == ci.KindInternal:
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	return ci.Wrap(ci.KindInvalid, err, "400 Bad request - reading the %s", what)
+}
+
+// deleteBlobs removes a rejected artifact's archive and index, with a
+// fresh context: the request's may be gone, the bytes must not stay.
+func (s *Server) deleteBlobs(ctx context.Context, a *ci.Artifact) {
+	dctx := context.WithoutCancel(ctx)
+	for _, k := range []string{a.BlobKey, a.IndexKey} {
+		if k == "" {
+			continue
+		}
+		if err := s.Blobs.Delete(dctx, k); err != nil {
+			s.logger().WarnContext(dctx, "deleting rejected artifact blob", "key", k, "err", err)
+		}
+	}
+}
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.exceeded {

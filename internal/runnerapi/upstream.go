@@ -26,12 +26,16 @@ var needVarRe = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_
 func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) ([]*ci.Job, error) {
 	var out []*ci.Job
 	var ancestors map[int64]bool
+	var env map[string]string
 	for _, n := range j.Spec.Needs {
 		if !n.CrossPipeline() || !n.Artifacts {
 			continue
 		}
+		if env == nil {
+			env = needEnv(j, pl)
+		}
 		if n.Project != "" {
-			dep, err := s.projectNeed(ctx, j, pl, n)
+			dep, err := s.projectNeed(ctx, j, n, env)
 			if err != nil {
 				return nil, err
 			}
@@ -42,14 +46,7 @@ func (s *Server) upstreamNeeds(ctx context.Context, j *ci.Job, pl *ci.Pipeline) 
 		}
 		raw := n.Pipeline
 		if m := needVarRe.FindStringSubmatch(raw); m != nil {
-			key := m[1] + m[2]
-			v, ok := ci.Lookup(pl.Variables, key)
-			if jv, jok := ci.Lookup(j.Spec.Variables, key); jok && !ok {
-				v, ok = jv, true
-			}
-			if key == "CI_PIPELINE_ID" {
-				v, ok = strconv.FormatInt(pl.ID, 10), true
-			}
+			v, ok := env[m[1]+m[2]]
 			if !ok {
 				return nil, missingf("needs:pipeline %q names an unset variable", raw)
 			}
@@ -106,22 +103,31 @@ func (s *Server) upstreamOf(ctx context.Context, pl *ci.Pipeline) (map[int64]boo
 	return out, nil
 }
 
-// projectNeed is the job a needs:project entry names: job n.Job of the
-// latest successful pipeline of project n.Project on ref n.Ref (variables
-// of the job's pipeline expanded), if the job's token may read that
-// project's artifacts (internal/policy: its own project, or one whose
-// job-token allow-list admits it). Otherwise a *missingDependency.
-func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n ci.Need) (*ci.Job, error) {
-	env := map[string]string{"CI_COMMIT_REF_NAME": pl.Ref, "CI_PIPELINE_ID": strconv.FormatInt(pl.ID, 10)}
-	if !pl.Tag {
-		env["CI_COMMIT_BRANCH"] = pl.Ref
-	}
+// needEnv is what a cross-pipeline need's variables expand with: the
+// job's own variables, then its pipeline's (which win), and the
+// predefined ones that name the pipeline and its ref, which nobody may
+// override (ci.Reserved).
+func needEnv(j *ci.Job, pl *ci.Pipeline) map[string]string {
+	env := map[string]string{}
 	for _, vs := range [][]ci.Variable{j.Spec.Variables, pl.Variables} {
 		for _, v := range vs {
 			env[v.Key] = v.Value
 		}
 	}
-	path, ref := expandNeed(n.Project, env), expandNeed(n.Ref, env)
+	env["CI_COMMIT_REF_NAME"], env["CI_PIPELINE_ID"] = pl.Ref, strconv.FormatInt(pl.ID, 10)
+	if !pl.Tag {
+		env["CI_COMMIT_BRANCH"] = pl.Ref
+	}
+	return env
+}
+
+// projectNeed is the job a needs:project entry names: job n.Job of the
+// latest successful pipeline of project n.Project on ref n.Ref (expanded
+// with env), if the job's token may read that project's artifacts
+// (internal/policy: its own project, or one whose job-token allow-list
+// admits it). Otherwise a *missingDependency.
+func (s *Server) projectNeed(ctx context.Context, j *ci.Job, n ci.Need, env map[string]string) (*ci.Job, error) {
+	path, ref := ci.ExpandExisting(n.Project, env), ci.ExpandExisting(n.Ref, env)
 	target, err := s.Store.ProjectByFullPath(ctx, path)
 	if ci.IsNotFound(err) {
 		return nil, missingf("needs:project: project %q could not be found or may not be read by this job", path)
@@ -141,19 +147,6 @@ func (s *Server) projectNeed(ctx context.Context, j *ci.Job, pl *ci.Pipeline, n 
 		return nil, err
 	}
 	return c.Job, nil
-}
-
-var anyVarRe = regexp.MustCompile(`\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))`)
-
-// expandNeed replaces $VAR and ${VAR} found in env; others stay.
-func expandNeed(s string, env map[string]string) string {
-	return anyVarRe.ReplaceAllStringFunc(s, func(m string) string {
-		sub := anyVarRe.FindStringSubmatch(m)
-		if v, ok := env[sub[1]+sub[2]]; ok {
-			return v
-		}
-		return m
-	})
 }
 
 // missingDependency is a needs:pipeline:job or needs:project entry that

@@ -106,6 +106,21 @@ var errNotFound = ci.Errorf(ci.KindNotFound, "404 Variable Not Found")
 // for several environment scopes without env is KindConflict, as GitLab
 // answers.
 func (s *Service) Get(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string) (*ci.CIVariable, error) {
+	sv, err := s.find(ctx, scope, ownerID, key, env)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := s.open([]*ci.SealedVariable{sv})
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
+}
+
+// find is the one stored variable key of one place (of environment scope
+// env, when not ""), still sealed: errNotFound if there is none,
+// KindConflict if several environment scopes have it and env is "".
+func (s *Service) find(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string) (*ci.SealedVariable, error) {
 	svs, err := s.store.ListVariables(ctx, scope, ownerID)
 	if err != nil {
 		return nil, err
@@ -120,14 +135,9 @@ func (s *Service) Get(ctx context.Context, scope ci.VariableScope, ownerID int64
 	case 0:
 		return nil, errNotFound
 	case 1:
-	default:
-		return nil, ci.Errorf(ci.KindConflict, "409 There are multiple variables with provided parameters. Please use 'filter[environment_scope]'")
+		return found[0], nil
 	}
-	vs, err := s.open(found)
-	if err != nil {
-		return nil, err
-	}
-	return vs[0], nil
+	return nil, ci.Errorf(ci.KindConflict, "409 There are multiple variables with provided parameters. Please use 'filter[environment_scope]'")
 }
 
 // Create validates v (ci.CIVariable.Validate), checks the place's count
@@ -217,24 +227,11 @@ func (s *Service) Update(ctx context.Context, scope ci.VariableScope, ownerID in
 
 // Delete removes the variable Get finds (key, env).
 func (s *Service) Delete(ctx context.Context, scope ci.VariableScope, ownerID int64, key, env string) error {
-	svs, err := s.store.ListVariables(ctx, scope, ownerID)
+	sv, err := s.find(ctx, scope, ownerID, key, env)
 	if err != nil {
 		return err
 	}
-	var found []*ci.SealedVariable
-	for _, sv := range svs {
-		if sv.Key == key && (env == "" || sv.Environment == env) {
-			found = append(found, sv)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return errNotFound
-	case 1:
-	default:
-		return ci.Errorf(ci.KindConflict, "409 There are multiple variables with provided parameters. Please use 'filter[environment_scope]'")
-	}
-	if err := s.store.DeleteVariable(ctx, found[0].ID); ci.IsNotFound(err) {
+	if err := s.store.DeleteVariable(ctx, sv.ID); ci.IsNotFound(err) {
 		return errNotFound
 	} else if err != nil {
 		return err
