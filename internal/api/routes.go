@@ -203,10 +203,10 @@ func (s *Server) routes() []route {
 		// their uses. The tokens themselves read only the artifact routes
 		// above, through serveChosen.
 		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/artifact_tokens", policy.OwnJobToken, small, s.mintArtifactToken},
-		{"GET /api/v4/projects/{id}/artifact_tokens", policy.ReadArtifactTokens, small, s.listArtifactTokens},
-		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.ReadArtifactTokens, small, s.getArtifactToken},
-		{"DELETE /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.AdminArtifactTokens, small, s.revokeArtifactToken},
-		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}/uses", policy.ReadArtifactTokens, small, s.listArtifactTokenUses},
+		{"GET /api/v4/projects/{id}/artifact_tokens", policy.ReadArtifactTokens, small, s.onProject(s.listArtifactTokens)},
+		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.ReadArtifactTokens, small, onResource(s, s.artifactTokenOf, s.getArtifactToken)},
+		{"DELETE /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.AdminArtifactTokens, small, onResource(s, s.artifactTokenOf, s.revokeArtifactToken)},
+		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}/uses", policy.ReadArtifactTokens, small, onResource(s, s.artifactTokenOf, s.listArtifactTokenUses)},
 
 		// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
 		{"/api/v4/", policy.Public, small, notFound},
