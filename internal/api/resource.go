@@ -39,11 +39,18 @@ func (c *call) params() (*httpx.Params, error) {
 
 // page reads the pagination parameters.
 func (c *call) page() (ci.Page, error) {
+	_, pg, err := c.paged()
+	return pg, err
+}
+
+// paged reads the parameters and the pagination among them.
+func (c *call) paged() (*httpx.Params, ci.Page, error) {
 	q, err := c.params()
 	if err != nil {
-		return ci.Page{}, err
+		return nil, ci.Page{}, err
 	}
-	return q.Page()
+	pg, err := q.Page()
+	return q, pg, err
 }
 
 // answer is what a handler of a resource answers: a status with a JSON

@@ -112,9 +112,9 @@ func (s *Server) routes() []route {
 
 		// The runners that may run the project's jobs; a project runner of
 		// another project enabled or disabled for this one.
-		{"GET /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.listProjectRunners},
-		{"POST /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.enableProjectRunner},
-		{"DELETE /api/v4/projects/{id}/runners/{runner_id}", policy.AdminProjectRunners, small, s.disableProjectRunner},
+		{"GET /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.onProject(s.listProjectRunners)},
+		{"POST /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.onProject(s.enableProjectRunner)},
+		{"DELETE /api/v4/projects/{id}/runners/{runner_id}", policy.AdminProjectRunners, small, s.onProject(s.disableProjectRunner)},
 
 		// The repository, read through git (repository.go), and the
 		// statuses outside systems report for commits.
