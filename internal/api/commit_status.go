@@ -161,11 +161,7 @@ func (s *Server) statusPipeline(c *call, rawID, sha, ref string) (*ci.Pipeline, 
 // (ref and name filters).
 func (s *Server) listCommitStatuses(c *call) (answer, error) {
 	proj, r := c.proj, c.r
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}

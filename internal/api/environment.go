@@ -104,11 +104,7 @@ func (s *Server) environmentOf(c *call) (*ci.Environment, error) {
 }
 
 func (s *Server) listEnvironments(c *call) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -217,11 +213,7 @@ var deploymentStatuses = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusRun
 	ci.StatusFailed: true, ci.StatusCanceled: true, ci.StatusSkipped: true, "blocked": true}
 
 func (s *Server) listDeployments(c *call) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}

@@ -154,11 +154,7 @@ func (s *Server) getSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
 // the schedule created (its runs and "Run now"), oldest first unless
 // sort=desc, paginated, as GitLab lists them.
 func (s *Server) listSchedulePipelines(c *call, sc *ci.PipelineSchedule) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
