@@ -68,8 +68,8 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/retry", policy.UpdatePipeline, small, s.retryPipeline},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/variables", policy.ReadPipelineVariables, small, s.pipelineVariablesList},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", policy.ReadJob, small, s.listPipelineJobs},
-		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report", policy.ReadJob, small, s.testReport},
-		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report_summary", policy.ReadJob, small, s.testReportSummary},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report", policy.ReadJob, small, onResource(s, s.pipelineOf, s.testReport)},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report_summary", policy.ReadJob, small, onResource(s, s.pipelineOf, s.testReportSummary)},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/events", policy.ReadPipeline, small, s.pipelineEvents},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/bridges", policy.ReadJob, small, s.listPipelineBridges},
 
