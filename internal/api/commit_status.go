@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -30,7 +29,8 @@ type commitStatusEntity struct {
 	Author       *userEntity `json:"author"`
 }
 
-func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatusEntity {
+// commitStatus renders cs for the call's caller.
+func (s *Server) commitStatus(c *call, cs *ci.CommitStatus) commitStatusEntity {
 	e := commitStatusEntity{ID: cs.ID, SHA: cs.SHA, Ref: cs.Ref, Status: string(cs.Status), Name: cs.Name,
 		CreatedAt: utc(&cs.CreatedAt), StartedAt: utc(cs.StartedAt), FinishedAt: utc(cs.FinishedAt), Coverage: cs.Coverage}
 	if cs.TargetURL != "" {
@@ -42,8 +42,8 @@ func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatus
 	if cs.PipelineID != 0 {
 		e.PipelineID = &cs.PipelineID
 	}
-	if u, err := s.Store.UserByID(r.Context(), cs.AuthorID); err == nil {
-		e.Author = s.user(s.viewer(r), u)
+	if u, err := s.Store.UserByID(c.ctx(), cs.AuthorID); err == nil {
+		e.Author = s.user(c.p, u)
 	}
 	return e
 }
@@ -131,7 +131,7 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 	if err := s.Store.SetCommitStatus(r.Context(), cs); err != nil {
 		return answer{}, err
 	}
-	return created(s.commitStatus(r, cs)), nil
+	return created(s.commitStatus(c, cs)), nil
 }
 
 // statusPipeline is the pipeline a commit status on sha goes into:
@@ -179,7 +179,7 @@ func (s *Server) listCommitStatuses(c *call) (answer, error) {
 	}
 	out := make([]commitStatusEntity, 0, len(list))
 	for _, cs := range list {
-		out = append(out, s.commitStatus(r, cs))
+		out = append(out, s.commitStatus(c, cs))
 	}
 	return page(pg, total, out), nil
 }

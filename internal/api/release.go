@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -61,15 +60,16 @@ func (s *Server) releaseLink(proj *ci.Project, r *ci.Release, l *ci.ReleaseLink)
 	return releaseLinkEntity{ID: l.ID, Name: l.Name, URL: l.URL, DirectAssetURL: direct, LinkType: l.LinkType}
 }
 
-func (s *Server) release(r *http.Request, proj *ci.Project, rel *ci.Release) releaseEntity {
+func (s *Server) release(c *call, rel *ci.Release) releaseEntity {
+	proj := c.proj
 	e := releaseEntity{TagName: rel.TagName, Description: rel.Description, Name: rel.Name, CreatedAt: utc(&rel.CreatedAt),
 		ReleasedAt: utc(&rel.ReleasedAt), UpcomingRelease: rel.ReleasedAt.After(time.Now()),
 		CommitPath: "/" + proj.FullPath + "/-/commit/" + rel.SHA, TagPath: "/" + proj.FullPath + "/-/tags/" + url.PathEscape(rel.TagName),
 		Evidences: []struct{}{}, Links: map[string]string{"self": s.releaseURL(proj, rel.TagName)}}
 	e.Commit.ID, e.Commit.ShortID = rel.SHA, shortSHA(rel.SHA)
 	if rel.AuthorID != 0 {
-		if u, err := s.Store.UserByID(r.Context(), rel.AuthorID); err == nil {
-			e.Author = s.user(s.viewer(r), u)
+		if u, err := s.Store.UserByID(c.ctx(), rel.AuthorID); err == nil {
+			e.Author = s.user(c.p, u)
 		}
 	}
 	e.Assets.Sources, e.Assets.Links = []struct{}{}, []releaseLinkEntity{}
@@ -100,13 +100,13 @@ func (s *Server) listReleases(c *call) (answer, error) {
 	}
 	out := make([]releaseEntity, 0, len(rels))
 	for _, rel := range rels {
-		out = append(out, s.release(c.r, c.proj, rel))
+		out = append(out, s.release(c, rel))
 	}
 	return page(pg, total, out), nil
 }
 
 func (s *Server) getRelease(c *call, rel *ci.Release) (answer, error) {
-	return ok(s.release(c.r, c.proj, rel)), nil
+	return ok(s.release(c, rel)), nil
 }
 
 // linkParams is one asset link as the API takes it.
@@ -173,7 +173,7 @@ func (s *Server) createRelease(c *call) (answer, error) {
 		}
 		return answer{}, err
 	}
-	return created(s.release(c.r, c.proj, rel)), nil
+	return created(s.release(c, rel)), nil
 }
 
 // validRelease checks the tag name and name as releases.ValidateRelease.
@@ -211,14 +211,14 @@ func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
 	if err := s.Store.UpdateRelease(c.ctx(), rel); err != nil {
 		return answer{}, err
 	}
-	return ok(s.release(c.r, c.proj, rel)), nil
+	return ok(s.release(c, rel)), nil
 }
 
 func (s *Server) deleteRelease(c *call, rel *ci.Release) (answer, error) {
 	if err := s.Store.DeleteRelease(c.ctx(), c.proj.ID, rel.TagName); err != nil {
 		return answer{}, err
 	}
-	return ok(s.release(c.r, c.proj, rel)), nil
+	return ok(s.release(c, rel)), nil
 }
 
 func (s *Server) listReleaseLinks(c *call, rel *ci.Release) (answer, error) {

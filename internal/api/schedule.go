@@ -79,15 +79,16 @@ func scheduleVariableJSON(v ci.Variable) scheduleVariableEntity {
 
 // schedule renders sc; withVariables for the single-schedule answers
 // (GitLab lists schedules without their variables).
-func (s *Server) schedule(r *http.Request, proj *ci.Project, sc *ci.PipelineSchedule, withVariables bool) scheduleEntity {
+func (s *Server) schedule(c *call, sc *ci.PipelineSchedule, withVariables bool) scheduleEntity {
+	proj := c.proj
 	e := scheduleEntity{ID: sc.ID, Description: sc.Description, Ref: sc.Ref, Cron: sc.Cron, CronTimezone: sc.CronTimezone,
 		NextRunAt: utc(sc.NextRunAt), Active: sc.Active, CreatedAt: utc(&sc.CreatedAt), UpdatedAt: utc(&sc.UpdatedAt),
 		InactiveReason: sc.InactiveReason}
-	if u, err := s.Store.UserByID(r.Context(), sc.OwnerID); err == nil {
-		e.Owner = s.user(s.viewer(r), u)
+	if u, err := s.Store.UserByID(c.ctx(), sc.OwnerID); err == nil {
+		e.Owner = s.user(c.p, u)
 	}
 	if sc.LastPipelineID != 0 {
-		if pl, err := s.Store.PipelineByID(r.Context(), sc.LastPipelineID); err == nil && pl.ProjectID == proj.ID {
+		if pl, err := s.Store.PipelineByID(c.ctx(), sc.LastPipelineID); err == nil && pl.ProjectID == proj.ID {
 			e.LastPipeline = &lastPipelineEntity{ID: pl.ID, SHA: pl.SHA, Ref: pl.Ref, Status: string(pl.Status),
 				WebURL: s.ExternalURL + "/" + proj.FullPath + "/-/pipelines/" + itoa(pl.ID)}
 		}
@@ -140,13 +141,13 @@ func (s *Server) listSchedules(c *call) (answer, error) {
 	}
 	out := make([]scheduleEntity, 0, len(scs))
 	for _, sc := range scs {
-		out = append(out, s.schedule(c.r, c.proj, sc, false))
+		out = append(out, s.schedule(c, sc, false))
 	}
 	return ok(out), nil
 }
 
 func (s *Server) getSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
-	return ok(s.schedule(c.r, c.proj, sc, true)), nil
+	return ok(s.schedule(c, sc, true)), nil
 }
 
 // listSchedulePipelines is GET
@@ -225,7 +226,7 @@ func (s *Server) createSchedule(c *call) (answer, error) {
 	if err := s.Store.CreatePipelineSchedule(c.ctx(), sc, lim.MaxSchedules); err != nil {
 		return answer{}, err
 	}
-	return created(s.schedule(c.r, c.proj, sc, true)), nil
+	return created(s.schedule(c, sc, true)), nil
 }
 
 func (s *Server) editSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
@@ -242,7 +243,7 @@ func (s *Server) editSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) 
 	if err := s.Store.UpdatePipelineSchedule(c.ctx(), sc); err != nil {
 		return answer{}, err
 	}
-	return ok(s.schedule(c.r, c.proj, sc, true)), nil
+	return ok(s.schedule(c, sc, true)), nil
 }
 
 // takeOwnership makes the caller the schedule's owner: its pipelines run
@@ -252,14 +253,14 @@ func (s *Server) takeOwnership(c *call, sc *ci.PipelineSchedule) (answer, error)
 	if err := s.Store.UpdatePipelineSchedule(c.ctx(), sc); err != nil {
 		return answer{}, err
 	}
-	return ok(s.schedule(c.r, c.proj, sc, true)), nil
+	return ok(s.schedule(c, sc, true)), nil
 }
 
 func (s *Server) deleteSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
 	if err := s.Store.DeletePipelineSchedule(c.ctx(), c.proj.ID, sc.ID); err != nil {
 		return answer{}, err
 	}
-	return answer{status: http.StatusAccepted, body: s.schedule(c.r, c.proj, sc, true)}, nil
+	return answer{status: http.StatusAccepted, body: s.schedule(c, sc, true)}, nil
 }
 
 // playSchedule runs the schedule now, as the caller, leaving its next
