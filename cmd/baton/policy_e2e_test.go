@@ -306,6 +306,18 @@ func TestPrivateLooksMissing(t *testing.T) {
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules", secret.ID), url.Values{"description": {"s"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, http.StatusCreated, &sched)
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/hooks", secret.ID), url.Values{"url": {"https://hooks.example.com/s"}}, http.StatusCreated, &hook)
 		in.api("POST", "/api/v4/groups", url.Values{"name": {"secret"}, "path": {"secret"}}, http.StatusCreated, nil)
+		// A project runner of the private project, and a project of the
+		// stranger's own, where they may enable and disable runners.
+		var secretRunner struct {
+			ID int64 `json:"id"`
+		}
+		in.api("POST", "/api/v4/user/runners", url.Values{"runner_type": {"project_type"}, "project_id": {fmt.Sprint(secret.ID)}}, http.StatusCreated, &secretRunner)
+		var mine apiProject
+		if status, body, _ := in.do("POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": stranger}, url.Values{"name": {"mine"}}); status != http.StatusCreated {
+			t.Fatalf("stranger's project: %d %s", status, body)
+		} else if err := json.Unmarshal(body, &mine); err != nil {
+			t.Fatal(err)
+		}
 		as := map[string]map[string]string{"anonymous": nil, "stranger": {"PRIVATE-TOKEN": stranger}}
 		for who, h := range as {
 			for _, c := range []struct {
@@ -331,6 +343,8 @@ func TestPrivateLooksMissing(t *testing.T) {
 				{"statuses", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits/%s/statuses", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/repository/commits/%s/statuses", pl.SHA), nil},
 				{"report a status", "POST", fmt.Sprintf("/api/v4/projects/%d/statuses/%s", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/statuses/%s", pl.SHA), url.Values{"state": {"success"}}},
 				{"schedule pipelines", "GET", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules/%d/pipelines", secret.ID, sched.ID), fmt.Sprintf("/api/v4/projects/999999/pipeline_schedules/%d/pipelines", sched.ID), nil},
+				{"enable a private project's runner", "POST", fmt.Sprintf("/api/v4/projects/%d/runners?runner_id=%d", mine.ID, secretRunner.ID), fmt.Sprintf("/api/v4/projects/%d/runners?runner_id=999999", mine.ID), nil},
+				{"disable a private project's runner", "DELETE", fmt.Sprintf("/api/v4/projects/%d/runners/%d", mine.ID, secretRunner.ID), fmt.Sprintf("/api/v4/projects/%d/runners/999999", mine.ID), nil},
 				{"web project", "GET", "/root/secret", "/root/nope", nil},
 				{"web hook edit", "GET", fmt.Sprintf("/root/secret/-/hooks/%d/edit", hook.ID), fmt.Sprintf("/root/nope/-/hooks/%d/edit", hook.ID), nil},
 				{"web protected tags", "POST", "/root/secret/-/settings/protected_tags", "/root/nope/-/settings/protected_tags", url.Values{"name": {"v*"}}},

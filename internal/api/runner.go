@@ -68,16 +68,23 @@ func (s *Server) runnerToAssign(c *call, raw string) (*ci.Runner, error) {
 	}
 	rn, err := s.Store.RunnerByID(c.ctx(), id)
 	if ci.IsNotFound(err) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Runner Not Found")
+		return nil, errRunnerNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Policy.Runner(c.ctx(), c.p, policy.AdminRunner, rn); err != nil {
+		// Another project's or group's runner the caller may not manage
+		// answers as a missing one: its id says nothing of what exists.
+		if ci.KindOf(err) == ci.KindForbidden && rn.RunnerType != ci.RunnerInstance {
+			return nil, errRunnerNotFound
+		}
 		return nil, err
 	}
 	return rn, nil
 }
+
+var errRunnerNotFound = ci.Errorf(ci.KindNotFound, "404 Runner Not Found")
 
 func (s *Server) enableProjectRunner(c *call) (answer, error) {
 	q, err := c.params()
@@ -120,7 +127,7 @@ func (s *Server) disableProjectRunner(c *call) (answer, error) {
 		return answer{}, err
 	}
 	if !slices.Contains(enabled, c.proj.ID) {
-		return answer{}, ci.Errorf(ci.KindNotFound, "404 Runner Not Found")
+		return answer{}, errRunnerNotFound
 	}
 	if err := s.Store.DisableRunner(c.ctx(), rn.ID, c.proj.ID); err != nil {
 		return answer{}, err
