@@ -289,9 +289,14 @@ func (s *Server) editReleaseLink(c *call, x releaseLinkOf) (answer, error) {
 		return answer{}, err
 	}
 	l := x.l
-	for key, dst := range map[string]*string{"name": &l.Name, "url": &l.URL, "link_type": &l.LinkType, "filepath": &l.Filepath, "direct_asset_path": &l.Filepath} {
-		if q.Given(key) {
-			*dst = q.Get(key)
+	// In order: direct_asset_path, GitLab's newer name, wins over filepath
+	// as on create.
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"name", &l.Name}, {"url", &l.URL}, {"link_type", &l.LinkType}, {"filepath", &l.Filepath}, {"direct_asset_path", &l.Filepath}} {
+		if q.Given(f.key) {
+			*f.dst = q.Get(f.key)
 		}
 	}
 	if err := ci.ValidateLink(l); err != nil {
