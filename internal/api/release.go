@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/releases"
 )
 
 // Releases resolves a release's commit and bounds its links
@@ -139,7 +139,7 @@ func (s *Server) createRelease(c *call) (answer, error) {
 	if rel.Name == "" {
 		rel.Name = tag
 	}
-	if err := validRelease(rel); err != nil {
+	if err := releases.ValidateRelease(rel); err != nil {
 		return answer{}, err
 	}
 	at, err := q.Time("released_at")
@@ -176,17 +176,6 @@ func (s *Server) createRelease(c *call) (answer, error) {
 	return created(s.release(c, rel)), nil
 }
 
-// validRelease checks the tag name and name as releases.ValidateRelease.
-func validRelease(rel *ci.Release) error {
-	switch {
-	case len(rel.TagName) > ci.MaxReleaseName || strings.ContainsAny(rel.TagName, " \n\r\t~^:?*[\\") || strings.Contains(rel.TagName, ".."):
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - tag_name is not a valid tag name")
-	case len(rel.Name) > ci.MaxReleaseName || strings.ContainsAny(rel.Name, "\n\r"):
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is too long (maximum is %d characters)", ci.MaxReleaseName)
-	}
-	return nil
-}
-
 func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
 	q, err := c.params()
 	if err != nil {
@@ -198,7 +187,7 @@ func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
 	if q.Given("description") {
 		rel.Description = q.Get("description")
 	}
-	if err := validRelease(rel); err != nil {
+	if err := releases.ValidateRelease(rel); err != nil {
 		return answer{}, err
 	}
 	at, err := q.Time("released_at")
