@@ -146,8 +146,17 @@ func validVariableKey(k string) bool {
 // writePlanError answers a configuration error as GitLab does:
 // 400 {"message": {"base": [...]}}.
 func writePlanError(w http.ResponseWriter, err error) bool {
+	a, ok := planError(err)
+	if ok {
+		httpx.WriteJSON(w, a.status, a.body)
+	}
+	return ok
+}
+
+// planError is the answer writePlanError writes, for handlers that answer.
+func planError(err error) (answer, bool) {
 	if ci.KindOf(err) != ci.KindInvalid {
-		return false
+		return answer{}, false
 	}
 	msg := ci.MessageOf(err)
 	var lines []string
@@ -156,8 +165,7 @@ func writePlanError(w http.ResponseWriter, err error) bool {
 			lines = append(lines, l)
 		}
 	}
-	httpx.WriteJSON(w, http.StatusBadRequest, map[string]any{"message": map[string][]string{"base": lines}})
-	return true
+	return answer{status: http.StatusBadRequest, body: map[string]any{"message": map[string][]string{"base": lines}}}, true
 }
 
 func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {

@@ -159,7 +159,7 @@ func (s *Server) routes() []route {
 		{"PUT /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.UpdatePipelineSchedule, small, onResource(s, s.scheduleOf, s.editSchedule)},
 		{"DELETE /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.UpdatePipelineSchedule, small, onResource(s, s.scheduleOf, s.deleteSchedule)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/take_ownership", policy.AdminPipelineSchedules, small, onResource(s, s.scheduleOf, s.takeOwnership)},
-		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/play", policy.PlayPipelineSchedule, small, s.playSchedule},
+		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/play", policy.PlayPipelineSchedule, small, onResource(s, s.scheduleOf, s.playSchedule)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/variables", policy.UpdatePipelineSchedule, variables, s.scheduleVariableChange(http.StatusCreated, s.createScheduleVariable)},
 		{"PUT /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/variables/{key}", policy.UpdatePipelineSchedule, variables, s.scheduleVariableChange(http.StatusOK, s.editScheduleVariable)},
 		{"DELETE /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/variables/{key}", policy.UpdatePipelineSchedule, small, s.scheduleVariableChange(http.StatusAccepted, s.deleteScheduleVariable)},

@@ -265,28 +265,19 @@ func (s *Server) deleteSchedule(c *call, sc *ci.PipelineSchedule) (answer, error
 
 // playSchedule runs the schedule now, as the caller, leaving its next
 // run where it is (GitLab's play).
-func (s *Server) playSchedule(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) playSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	pl, err := s.Planner.Create(c.ctx(), ci.PipelineRequest{Project: c.proj, Ref: sc.Ref, Source: ci.SourceSchedule,
+		UserID: c.p.UserID(), Variables: sc.Variables})
 	if err != nil {
-		return err
-	}
-	sc, err := s.scheduleOf(&call{r: r, proj: proj, p: p})
-	if err != nil {
-		return err
-	}
-	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: sc.Ref, Source: ci.SourceSchedule,
-		UserID: p.UserID(), Variables: sc.Variables})
-	if err != nil {
-		if writePlanError(w, err) {
-			return nil
+		if a, ok := planError(err); ok {
+			return a, nil
 		}
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.SetPipelineScheduleLastPipeline(r.Context(), sc.ID, pl.ID); err != nil {
-		return err
+	if err := s.Store.SetPipelineScheduleLastPipeline(c.ctx(), sc.ID, pl.ID); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"message": "201 Created"})
-	return nil
+	return created(map[string]string{"message": "201 Created"}), nil
 }
 
 // scheduleVariable reads key (path or parameter), value and
