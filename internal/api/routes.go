@@ -73,8 +73,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/events", policy.ReadPipeline, small, s.pipelineEvents},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/bridges", policy.ReadJob, small, s.listPipelineBridges},
 
-		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.lintProjectConfig},
-		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.lintProjectContent},
+		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.onProject(s.lintProjectConfig)},
+		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.onProject(s.lintProjectContent)},
 
 		{"GET /api/v4/projects/{id}/variables", policy.ReadVariables, small, s.onVariables(s.listVariables)},
 		{"GET /api/v4/projects/{id}/variables/{key}", policy.ReadVariables, small, s.onVariables(s.getVariable)},
