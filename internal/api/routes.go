@@ -55,9 +55,9 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/members", policy.AdminMembers, small, s.addProjectMember},
 		{"GET /api/v4/projects/{id}/members/all", policy.ReadProject, small, s.listAllProjectMembers},
 		{"DELETE /api/v4/projects/{id}/members/{user_id}", policy.AdminMembers, small, s.removeProjectMember},
-		{"GET /api/v4/projects/{id}/job_token_scope/allowlist", policy.ReadAllowlist, small, s.listAllowlist},
-		{"POST /api/v4/projects/{id}/job_token_scope/allowlist", policy.AdminAllowlist, small, s.addAllowlist},
-		{"DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", policy.AdminAllowlist, small, s.removeAllowlist},
+		{"GET /api/v4/projects/{id}/job_token_scope/allowlist", policy.ReadAllowlist, small, s.onProject(s.listAllowlist)},
+		{"POST /api/v4/projects/{id}/job_token_scope/allowlist", policy.AdminAllowlist, small, s.onProject(s.addAllowlist)},
+		{"DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", policy.AdminAllowlist, small, s.onProject(s.removeAllowlist)},
 
 		{"POST /api/v4/projects/{id}/pipeline", policy.CreatePipeline, variables, s.createPipeline},
 		{"GET /api/v4/projects/{id}/pipelines", policy.ReadPipeline, small, s.listPipelines},
