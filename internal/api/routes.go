@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
@@ -76,21 +77,21 @@ func (s *Server) routes() []route {
 		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.onProject(s.lintProjectConfig)},
 		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.onProject(s.lintProjectContent)},
 
-		{"GET /api/v4/projects/{id}/variables", policy.ReadVariables, small, s.onVariables(s.listVariables)},
-		{"GET /api/v4/projects/{id}/variables/{key}", policy.ReadVariables, small, s.onVariables(s.getVariable)},
-		{"POST /api/v4/projects/{id}/variables", policy.AdminVariables, small, s.onVariables(s.createVariable)},
-		{"PUT /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(s.updateVariable)},
-		{"DELETE /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(s.deleteVariable)},
-		{"GET /api/v4/groups/{id}/variables", policy.ReadGroupVariables, small, s.onVariables(s.listVariables)},
-		{"GET /api/v4/groups/{id}/variables/{key}", policy.ReadGroupVariables, small, s.onVariables(s.getVariable)},
-		{"POST /api/v4/groups/{id}/variables", policy.AdminGroupVariables, small, s.onVariables(s.createVariable)},
-		{"PUT /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(s.updateVariable)},
-		{"DELETE /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(s.deleteVariable)},
-		{"GET /api/v4/admin/ci/variables", policy.ReadInstanceVariables, small, s.onVariables(s.listVariables)},
-		{"GET /api/v4/admin/ci/variables/{key}", policy.ReadInstanceVariables, small, s.onVariables(s.getVariable)},
-		{"POST /api/v4/admin/ci/variables", policy.AdminInstanceVariables, small, s.onVariables(s.createVariable)},
-		{"PUT /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(s.updateVariable)},
-		{"DELETE /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(s.deleteVariable)},
+		{"GET /api/v4/projects/{id}/variables", policy.ReadVariables, small, s.onVariables(ci.ScopeProject, s.listVariables)},
+		{"GET /api/v4/projects/{id}/variables/{key}", policy.ReadVariables, small, s.onVariables(ci.ScopeProject, s.getVariable)},
+		{"POST /api/v4/projects/{id}/variables", policy.AdminVariables, small, s.onVariables(ci.ScopeProject, s.createVariable)},
+		{"PUT /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(ci.ScopeProject, s.updateVariable)},
+		{"DELETE /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(ci.ScopeProject, s.deleteVariable)},
+		{"GET /api/v4/groups/{id}/variables", policy.ReadGroupVariables, small, s.onVariables(ci.ScopeGroup, s.listVariables)},
+		{"GET /api/v4/groups/{id}/variables/{key}", policy.ReadGroupVariables, small, s.onVariables(ci.ScopeGroup, s.getVariable)},
+		{"POST /api/v4/groups/{id}/variables", policy.AdminGroupVariables, small, s.onVariables(ci.ScopeGroup, s.createVariable)},
+		{"PUT /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(ci.ScopeGroup, s.updateVariable)},
+		{"DELETE /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(ci.ScopeGroup, s.deleteVariable)},
+		{"GET /api/v4/admin/ci/variables", policy.ReadInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.listVariables)},
+		{"GET /api/v4/admin/ci/variables/{key}", policy.ReadInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.getVariable)},
+		{"POST /api/v4/admin/ci/variables", policy.AdminInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.createVariable)},
+		{"PUT /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.updateVariable)},
+		{"DELETE /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.deleteVariable)},
 
 		{"GET /api/v4/projects/{id}/protected_branches", policy.ReadProtectedRefs, small, s.onProject(s.listProtectedRefs)},
 		{"GET /api/v4/projects/{id}/protected_branches/{name}", policy.ReadProtectedRefs, small, onResource(s, s.protectedRefOf, s.getProtectedRef)},
