@@ -77,9 +77,9 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 	}
 	cs := &ci.CommitStatus{ProjectID: proj.ID, Status: ci.Status(state), Name: name, Ref: q.Get("ref"),
 		TargetURL: q.Get("target_url"), Description: q.Get("description"), AuthorID: p.UserID()}
-	for key, v := range map[string]string{"name": cs.Name, "ref": cs.Ref, "target_url": cs.TargetURL, "description": cs.Description} {
-		if len(v) > maxStatusField {
-			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", key, maxStatusField)
+	for _, f := range [][2]string{{"name", cs.Name}, {"ref", cs.Ref}, {"target_url", cs.TargetURL}, {"description", cs.Description}} {
+		if len(f[1]) > maxStatusField {
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", f[0], maxStatusField)
 		}
 	}
 	if cs.TargetURL != "" {
