@@ -221,9 +221,11 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	// Every filter GitLab documents is applied (an ignored one would return
 	// pipelines the caller asked to leave out); parameters GitLab does not
 	// know are ignored, as GitLab ignores them.
-	for key, dst := range map[string]**time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore,
-		"updated_after": &f.UpdatedAfter, "updated_before": &f.UpdatedBefore} {
-		if *dst, err = q.Time(key); err != nil {
+	for _, t := range []struct {
+		key string
+		dst **time.Time
+	}{{"created_after", &f.CreatedAfter}, {"created_before", &f.CreatedBefore}, {"updated_after", &f.UpdatedAfter}, {"updated_before", &f.UpdatedBefore}} {
+		if *t.dst, err = q.Time(t.key); err != nil {
 			return err
 		}
 	}
