@@ -42,9 +42,7 @@ func (s *Server) commitStatus(c *call, cs *ci.CommitStatus) commitStatusEntity {
 	if cs.PipelineID != 0 {
 		e.PipelineID = &cs.PipelineID
 	}
-	if u, err := s.Store.UserByID(c.ctx(), cs.AuthorID); err == nil {
-		e.Author = s.user(c.p, u)
-	}
+	e.Author = s.userFor(c, cs.AuthorID)
 	return e
 }
 

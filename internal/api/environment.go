@@ -73,9 +73,7 @@ func (s *Server) deployment(c *call, d *ci.Deployment, env *ci.Environment) *dep
 	}
 	ctx := c.ctx()
 	if d.UserID != 0 {
-		if u, err := s.Store.UserByID(ctx, d.UserID); err == nil {
-			e.User = s.user(c.p, u)
-		}
+		e.User = s.userFor(c, d.UserID)
 	}
 	j, err := s.Store.JobByID(ctx, d.JobID)
 	if err != nil || j.ProjectID != proj.ID {

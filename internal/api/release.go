@@ -68,9 +68,7 @@ func (s *Server) release(c *call, rel *ci.Release) releaseEntity {
 		Evidences: []struct{}{}, Links: map[string]string{"self": s.releaseURL(proj, rel.TagName)}}
 	e.Commit.ID, e.Commit.ShortID = rel.SHA, shortSHA(rel.SHA)
 	if rel.AuthorID != 0 {
-		if u, err := s.Store.UserByID(c.ctx(), rel.AuthorID); err == nil {
-			e.Author = s.user(c.p, u)
-		}
+		e.Author = s.userFor(c, rel.AuthorID)
 	}
 	e.Assets.Sources, e.Assets.Links = []struct{}{}, []releaseLinkEntity{}
 	for _, l := range rel.Links {

@@ -19,6 +19,7 @@ type call struct {
 	q     *httpx.Params
 	scope ci.VariableScope // variables routes only
 	owner int64            // variables routes only
+	users map[int64]*ci.User
 }
 
 func (c *call) ctx() context.Context { return c.r.Context() }
@@ -35,6 +36,21 @@ func (c *call) params() (*httpx.Params, error) {
 		c.q = q
 	}
 	return c.q, nil
+}
+
+// userFor is user id's entity as the caller sees it, nil if there is no
+// such user; each user is read once per call, however many items of a
+// list name them.
+func (s *Server) userFor(c *call, id int64) *userEntity {
+	u, seen := c.users[id]
+	if !seen {
+		u, _ = s.Store.UserByID(c.ctx(), id)
+		if c.users == nil {
+			c.users = map[int64]*ci.User{}
+		}
+		c.users[id] = u
+	}
+	return s.user(c.p, u)
 }
 
 // page reads the pagination parameters.

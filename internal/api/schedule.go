@@ -84,9 +84,7 @@ func (s *Server) schedule(c *call, sc *ci.PipelineSchedule, withVariables bool) 
 	e := scheduleEntity{ID: sc.ID, Description: sc.Description, Ref: sc.Ref, Cron: sc.Cron, CronTimezone: sc.CronTimezone,
 		NextRunAt: utc(sc.NextRunAt), Active: sc.Active, CreatedAt: utc(&sc.CreatedAt), UpdatedAt: utc(&sc.UpdatedAt),
 		InactiveReason: sc.InactiveReason}
-	if u, err := s.Store.UserByID(c.ctx(), sc.OwnerID); err == nil {
-		e.Owner = s.user(c.p, u)
-	}
+	e.Owner = s.userFor(c, sc.OwnerID)
 	if sc.LastPipelineID != 0 {
 		if pl, err := s.Store.PipelineByID(c.ctx(), sc.LastPipelineID); err == nil && pl.ProjectID == proj.ID {
 			e.LastPipeline = &lastPipelineEntity{ID: pl.ID, SHA: pl.SHA, Ref: pl.Ref, Status: string(pl.Status),

@@ -30,9 +30,7 @@ func (s *Server) trigger(c *call, t *ci.Trigger, secret string) triggerEntity {
 		// Only the creator sees the whole secret, once; lists show its tail.
 		e.Token = auth.PrefixTrigger + "…" + t.TokenTail
 	}
-	if u, err := s.Store.UserByID(c.ctx(), t.OwnerID); err == nil {
-		e.Owner = s.user(c.p, u)
-	}
+	e.Owner = s.userFor(c, t.OwnerID)
 	return e
 }
 
