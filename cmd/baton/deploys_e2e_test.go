@@ -397,6 +397,16 @@ func TestReleasesE2E(t *testing.T) {
 		in.api("POST", base+"/v0.9/assets/links", url.Values{"name": {"bin"}, "url": {link.URL}, "link_type": {"package"}}, http.StatusCreated, &l)
 		in.api("POST", base+"/v0.9/assets/links", url.Values{"name": {"bin"}, "url": {"https://example.com/other"}}, http.StatusBadRequest, nil)
 		in.api("PUT", fmt.Sprintf("%s/v0.9/assets/links/%d", base, l.ID), url.Values{"name": {"binary"}}, http.StatusOK, &l)
+		// Given both, direct_asset_path wins over filepath, as on create, every time.
+		for i := range 8 {
+			var e struct {
+				DirectAssetURL string `json:"direct_asset_url"`
+			}
+			in.api("PUT", fmt.Sprintf("%s/v0.9/assets/links/%d", base, l.ID), url.Values{"filepath": {fmt.Sprint("/old", i)}, "direct_asset_path": {fmt.Sprint("/new", i)}}, http.StatusOK, &e)
+			if want := fmt.Sprint("/-/releases/v0.9/downloads/new", i); !strings.HasSuffix(e.DirectAssetURL, want) {
+				t.Fatalf("edit %d with filepath and direct_asset_path: direct_asset_url %q, want ...%s", i, e.DirectAssetURL, want)
+			}
+		}
 		var links []apiReleaseLink
 		in.api("GET", base+"/v0.9/assets/links", nil, http.StatusOK, &links)
 		if len(links) != 2 || links[1].Name != "binary" {

@@ -108,6 +108,16 @@ func TestExternalCommitStatus(t *testing.T) {
 			url.Values{"state": {"running"}, "pipeline_id": {fmt.Sprint(pl.ID + 1000)}}); code != http.StatusNotFound {
 			t.Errorf("a status for an unknown pipeline_id: %d %s, want 404", code, body)
 		}
+		// Too long fields: the first of name, ref, target_url, description is
+		// named, the same one every time.
+		long := strings.Repeat("x", 256)
+		for range 8 {
+			code, body, _ := in.do("POST", base+"/statuses/"+pl.SHA, map[string]string{"PRIVATE-TOKEN": in.token},
+				url.Values{"state": {"running"}, "name": {long}, "description": {long}})
+			if code != http.StatusBadRequest || !strings.Contains(string(body), "name is too long (maximum is 255 characters)") {
+				t.Fatalf("a status with too long a name and description: %d %s, want 400 naming name", code, body)
+			}
+		}
 
 		// A commit without a pipeline gets one, with source external.
 		sha := repo.commit("docs [skip ci]", map[string]string{"README.md": "docs\n"})

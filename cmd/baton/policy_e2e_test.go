@@ -220,6 +220,30 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", P + "/hooks", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"GET", P + "/artifact_tokens", nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
 			{"POST", P + "/hooks", url.Values{"url": {"https://hooks.example.com/x"}}, "404 403 403 403 201 201 201 403 403 403 403 404 401 401"},
+			// The routes the API gained with environments, releases, the
+			// repository reads and the pipeline reports: reads are 200 at
+			// their ability's level; writes are asked with a body the
+			// handler refuses (400), so that an allowed caller changes
+			// nothing and every row still tells allowed from refused.
+			{"GET", fmt.Sprintf("%s/hooks/%d", P, hook.ID), nil, "404 403 403 403 200 200 200 200 200 403 403 404 401 401"},
+			{"GET", fmt.Sprintf("%s/pipeline_schedules/%d", P, sched.ID), nil, readPipelines},
+			{"GET", fmt.Sprintf("%s/pipelines/%d/test_report", P, pl.ID), nil, readPipelines},
+			{"GET", fmt.Sprintf("%s/pipelines/%d/test_report_summary", P, pl.ID), nil, readPipelines},
+			{"GET", fmt.Sprintf("%s/pipelines/%d/bridges", P, pl.ID), nil, readPipelines},
+			{"POST", fmt.Sprintf("%s/jobs/%d/unschedule", P, work), nil, "404 403 403 400 400 400 400 403 403 403 403 404 401 401"}, // not a delayed job
+			{"GET", P + "/ci/lint", nil, readPipelines},
+			{"POST", P + "/ci/lint", url.Values{"content": {"job:\n  script: [true]\n"}}, "404 403 403 200 200 200 200 403 403 403 403 404 401 401"},
+			{"GET", P + "/repository/branches", nil, readPipelines},
+			{"GET", P + "/repository/tags", nil, readPipelines},
+			{"GET", P + "/repository/commits", nil, readPipelines},
+			{"GET", P + "/repository/compare?from=main&to=main", nil, readPipelines},
+			{"GET", P + "/protected_tags", nil, readPipelines},
+			{"GET", P + "/environments", nil, readPipelines},
+			{"POST", P + "/environments", nil, "404 403 403 400 400 400 400 403 403 403 403 404 401 401"}, // no name
+			{"GET", P + "/deployments", nil, readPipelines},
+			{"GET", P + "/resource_groups", nil, readPipelines},
+			{"GET", P + "/releases", nil, "404 200 200 200 200 200 200 200 200 200 200 404 401 401"},
+			{"POST", P + "/releases", nil, "404 403 403 400 400 400 400 403 403 403 403 404 401 401"}, // no tag_name
 		}
 		for _, rt := range api {
 			codes := strings.Fields(rt.codes)
@@ -306,6 +330,18 @@ func TestPrivateLooksMissing(t *testing.T) {
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules", secret.ID), url.Values{"description": {"s"}, "ref": {"main"}, "cron": {"0 4 * * *"}}, http.StatusCreated, &sched)
 		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/hooks", secret.ID), url.Values{"url": {"https://hooks.example.com/s"}}, http.StatusCreated, &hook)
 		in.api("POST", "/api/v4/groups", url.Values{"name": {"secret"}, "path": {"secret"}}, http.StatusCreated, nil)
+		// A project runner of the private project, and a project of the
+		// stranger's own, where they may enable and disable runners.
+		var secretRunner struct {
+			ID int64 `json:"id"`
+		}
+		in.api("POST", "/api/v4/user/runners", url.Values{"runner_type": {"project_type"}, "project_id": {fmt.Sprint(secret.ID)}}, http.StatusCreated, &secretRunner)
+		var mine apiProject
+		if status, body, _ := in.do("POST", "/api/v4/projects", map[string]string{"PRIVATE-TOKEN": stranger}, url.Values{"name": {"mine"}}); status != http.StatusCreated {
+			t.Fatalf("stranger's project: %d %s", status, body)
+		} else if err := json.Unmarshal(body, &mine); err != nil {
+			t.Fatal(err)
+		}
 		as := map[string]map[string]string{"anonymous": nil, "stranger": {"PRIVATE-TOKEN": stranger}}
 		for who, h := range as {
 			for _, c := range []struct {
@@ -331,6 +367,35 @@ func TestPrivateLooksMissing(t *testing.T) {
 				{"statuses", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits/%s/statuses", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/repository/commits/%s/statuses", pl.SHA), nil},
 				{"report a status", "POST", fmt.Sprintf("/api/v4/projects/%d/statuses/%s", secret.ID, pl.SHA), fmt.Sprintf("/api/v4/projects/999999/statuses/%s", pl.SHA), url.Values{"state": {"success"}}},
 				{"schedule pipelines", "GET", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules/%d/pipelines", secret.ID, sched.ID), fmt.Sprintf("/api/v4/projects/999999/pipeline_schedules/%d/pipelines", sched.ID), nil},
+				{"enable a private project's runner", "POST", fmt.Sprintf("/api/v4/projects/%d/runners?runner_id=%d", mine.ID, secretRunner.ID), fmt.Sprintf("/api/v4/projects/%d/runners?runner_id=999999", mine.ID), nil},
+				{"disable a private project's runner", "DELETE", fmt.Sprintf("/api/v4/projects/%d/runners/%d", mine.ID, secretRunner.ID), fmt.Sprintf("/api/v4/projects/%d/runners/999999", mine.ID), nil},
+				{"variables", "GET", fmt.Sprintf("/api/v4/projects/%d/variables", secret.ID), "/api/v4/projects/999999/variables", nil},
+				{"protected branches", "GET", fmt.Sprintf("/api/v4/projects/%d/protected_branches", secret.ID), "/api/v4/projects/999999/protected_branches", nil},
+				{"protected tags", "GET", fmt.Sprintf("/api/v4/projects/%d/protected_tags", secret.ID), "/api/v4/projects/999999/protected_tags", nil},
+				{"trigger", "GET", fmt.Sprintf("/api/v4/projects/%d/triggers/1", secret.ID), "/api/v4/projects/999999/triggers/1", nil},
+				{"environments", "GET", fmt.Sprintf("/api/v4/projects/%d/environments", secret.ID), "/api/v4/projects/999999/environments", nil},
+				{"environment", "GET", fmt.Sprintf("/api/v4/projects/%d/environments/1", secret.ID), "/api/v4/projects/999999/environments/1", nil},
+				{"deployments", "GET", fmt.Sprintf("/api/v4/projects/%d/deployments", secret.ID), "/api/v4/projects/999999/deployments", nil},
+				{"resource groups", "GET", fmt.Sprintf("/api/v4/projects/%d/resource_groups", secret.ID), "/api/v4/projects/999999/resource_groups", nil},
+				{"releases", "GET", fmt.Sprintf("/api/v4/projects/%d/releases", secret.ID), "/api/v4/projects/999999/releases", nil},
+				{"release", "GET", fmt.Sprintf("/api/v4/projects/%d/releases/v1", secret.ID), "/api/v4/projects/999999/releases/v1", nil},
+				{"release links", "GET", fmt.Sprintf("/api/v4/projects/%d/releases/v1/assets/links", secret.ID), "/api/v4/projects/999999/releases/v1/assets/links", nil},
+				{"schedule", "GET", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules/%d", secret.ID, sched.ID), fmt.Sprintf("/api/v4/projects/999999/pipeline_schedules/%d", sched.ID), nil},
+				{"hook", "GET", fmt.Sprintf("/api/v4/projects/%d/hooks/%d", secret.ID, hook.ID), fmt.Sprintf("/api/v4/projects/999999/hooks/%d", hook.ID), nil},
+				{"hook events", "GET", fmt.Sprintf("/api/v4/projects/%d/hooks/%d/events", secret.ID, hook.ID), fmt.Sprintf("/api/v4/projects/999999/hooks/%d/events", hook.ID), nil},
+				{"members all", "GET", fmt.Sprintf("/api/v4/projects/%d/members/all", secret.ID), "/api/v4/projects/999999/members/all", nil},
+				{"runners", "GET", fmt.Sprintf("/api/v4/projects/%d/runners", secret.ID), "/api/v4/projects/999999/runners", nil},
+				{"tags", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/tags", secret.ID), "/api/v4/projects/999999/repository/tags", nil},
+				{"commits", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/commits", secret.ID), "/api/v4/projects/999999/repository/commits", nil},
+				{"tree", "GET", fmt.Sprintf("/api/v4/projects/%d/repository/tree", secret.ID), "/api/v4/projects/999999/repository/tree", nil},
+				{"ci lint", "GET", fmt.Sprintf("/api/v4/projects/%d/ci/lint", secret.ID), "/api/v4/projects/999999/ci/lint", nil},
+				{"test report", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/test_report", secret.ID, pl.ID), fmt.Sprintf("/api/v4/projects/999999/pipelines/%d/test_report", pl.ID), nil},
+				{"test report summary", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/test_report_summary", secret.ID, pl.ID), fmt.Sprintf("/api/v4/projects/999999/pipelines/%d/test_report_summary", pl.ID), nil},
+				{"bridges", "GET", fmt.Sprintf("/api/v4/projects/%d/pipelines/%d/bridges", secret.ID, pl.ID), fmt.Sprintf("/api/v4/projects/999999/pipelines/%d/bridges", pl.ID), nil},
+				{"artifact token", "GET", fmt.Sprintf("/api/v4/projects/%d/artifact_tokens/1", secret.ID), "/api/v4/projects/999999/artifact_tokens/1", nil},
+				{"artifact token uses", "GET", fmt.Sprintf("/api/v4/projects/%d/artifact_tokens/1/uses", secret.ID), "/api/v4/projects/999999/artifact_tokens/1/uses", nil},
+				{"ci lint content", "POST", fmt.Sprintf("/api/v4/projects/%d/ci/lint", secret.ID), "/api/v4/projects/999999/ci/lint", url.Values{"content": {"job:\n  script: [true]\n"}}},
+				{"group variables", "GET", "/api/v4/groups/secret/variables", "/api/v4/groups/nope/variables", nil},
 				{"web project", "GET", "/root/secret", "/root/nope", nil},
 				{"web hook edit", "GET", fmt.Sprintf("/root/secret/-/hooks/%d/edit", hook.ID), fmt.Sprintf("/root/nope/-/hooks/%d/edit", hook.ID), nil},
 				{"web protected tags", "POST", "/root/secret/-/settings/protected_tags", "/root/nope/-/settings/protected_tags", url.Values{"name": {"v*"}}},

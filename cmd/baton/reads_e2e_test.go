@@ -93,3 +93,52 @@ func TestProjectPageStatements(t *testing.T) {
 // frame and the route both asked for ReadProject and every ability asked
 // for the level again.
 const projectPageBudget = 5
+
+// TestListStatementsPerItem: an API list costs each item no more than the
+// owner it shows. The caller is authenticated once per request, not again
+// for every owner rendered (which cost a token lookup per trigger,
+// schedule, release, deployment and commit status).
+func TestListStatementsPerItem(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		in := startBaton(t, e)
+		pid, _ := in.project("lists", map[string]string{".gitlab-ci.yml": "build:\n  script: [echo]\n"})
+		memberID, memberToken := in.user("maint")
+		in.api("POST", fmt.Sprintf("/api/v4/projects/%d/members", pid), url.Values{"user_id": {fmt.Sprint(memberID)}, "access_level": {"40"}}, http.StatusCreated, nil)
+		h := in.main.Handler()
+		count := func(path string) int64 {
+			var n atomic.Int64
+			req := httptest.NewRequest("GET", path, nil).WithContext(store.WithStatementCount(context.Background(), &n))
+			req.Header.Set("PRIVATE-TOKEN", memberToken)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("GET %s: %d %.300q", path, rec.Code, rec.Body.String())
+			}
+			return n.Load()
+		}
+		for _, c := range []struct {
+			name, list string
+			add        func(i int)
+		}{
+			{"triggers", "/triggers", func(i int) {
+				in.api("POST", fmt.Sprintf("/api/v4/projects/%d/triggers", pid), url.Values{"description": {fmt.Sprint("t", i)}}, http.StatusCreated, nil)
+			}},
+			{"schedules", "/pipeline_schedules", func(i int) {
+				in.api("POST", fmt.Sprintf("/api/v4/projects/%d/pipeline_schedules", pid), url.Values{"description": {fmt.Sprint("s", i)}, "ref": {"main"}, "cron": {"0 4 * * *"}}, http.StatusCreated, nil)
+			}},
+		} {
+			path := fmt.Sprintf("/api/v4/projects/%d%s", pid, c.list)
+			c.add(0)
+			count(path) // records the token's use, at most once a minute
+			one := count(path)
+			for i := 1; i < 5; i++ {
+				c.add(i)
+			}
+			five := count(path)
+			t.Logf("%s: %d statements for one, %d for five", c.name, one, five)
+			if perItem := float64(five-one) / 4; perItem > 1 {
+				t.Errorf("%s: each item costs %.1f statements, want at most 1 (its owner)", c.name, perItem)
+			}
+		}
+	})
+}

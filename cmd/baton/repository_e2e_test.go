@@ -39,6 +39,13 @@ func TestRepositoryAPIBounds(t *testing.T) {
 		{"statuses by stage", P + "/repository/commits/main/statuses?stage=test", 400, "stage is not supported"},
 		{"keyset tree pages", P + "/repository/tree?pagination=keyset", 400, "pagination"},
 		{"pipelines created after a bad time", P + "/pipelines?created_after=yesterday", 400, "created_after is invalid"},
+		// Several bad times: the first is named, the same one every time.
+		{"pipelines with bad times 1", P + "/pipelines?updated_before=x&created_after=y&updated_after=z", 400, "created_after is invalid"},
+		{"pipelines with bad times 2", P + "/pipelines?updated_before=x&created_after=y&updated_after=z", 400, "created_after is invalid"},
+		{"pipelines with bad times 3", P + "/pipelines?updated_before=x&created_after=y&updated_after=z", 400, "created_after is invalid"},
+		{"pipelines with bad times 4", P + "/pipelines?updated_before=x&created_after=y&updated_after=z", 400, "created_after is invalid"},
+		{"pipelines with bad times 5", P + "/pipelines?updated_before=x&created_after=y&updated_after=z", 400, "created_after is invalid"},
+		{"pipelines with bad times 6", P + "/pipelines?updated_before=x&created_after=y&updated_after=z", 400, "created_after is invalid"},
 		{"pipelines with a bad yaml_errors", P + "/pipelines?yaml_errors=maybe", 400, "yaml_errors is invalid"},
 		{"a status in an unknown state", P + "/statuses/main?state=done", 400, "state does not have a valid value"},
 	} {

@@ -1,97 +1,80 @@
 package api
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
 // The job-token allow-list of a project names the projects whose job tokens
 // may read it (GitLab's /job_token_scope/allowlist).
 
-func (s *Server) listAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) listAllowlist(c *call) (answer, error) {
+	ids, err := s.Store.ListJobTokenAllowlist(c.ctx(), c.proj.ID)
 	if err != nil {
-		return err
-	}
-	ids, err := s.Store.ListJobTokenAllowlist(r.Context(), proj.ID)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := []projectEntity{}
 	for _, id := range ids {
-		src, err := s.Store.ProjectByID(r.Context(), id)
+		src, err := s.Store.ProjectByID(c.ctx(), id)
 		if ci.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return err
+			return answer{}, err
 		}
-		if err := s.Policy.Project(r.Context(), p, policy.ReadProject, src); ci.IsNotFound(err) {
+		if err := s.Policy.Project(c.ctx(), c.p, policy.ReadProject, src); ci.IsNotFound(err) {
 			continue // listed by someone who could see it; not this caller's to see
 		}
-		e, err := s.projectJSON(r, src)
+		e, err := s.projectJSON(c.r, src)
 		if err != nil {
-			return err
+			return answer{}, err
 		}
 		out = append(out, e)
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }
 
-func (s *Server) addAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) addAllowlist(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	raw, err := q.Required("target_project_id")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - target_project_id is invalid: %q", raw)
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - target_project_id is invalid: %q", raw)
 	}
-	src, err := s.Store.ProjectByID(r.Context(), id)
+	src, err := s.Store.ProjectByID(c.ctx(), id)
 	if err != nil && !ci.IsNotFound(err) {
-		return err
+		return answer{}, err
 	}
 	// A project the caller cannot see answers like a missing one.
 	if err == nil {
-		if aerr := s.Policy.Project(r.Context(), p, policy.ReadProject, src); ci.IsNotFound(aerr) {
+		if aerr := s.Policy.Project(c.ctx(), c.p, policy.ReadProject, src); ci.IsNotFound(aerr) {
 			err = aerr
 		}
 	}
 	if err != nil {
-		return ci.Errorf(ci.KindNotFound, "404 Project %d Not Found", id)
+		return answer{}, ci.Errorf(ci.KindNotFound, "404 Project %d Not Found", id)
 	}
-	if err := s.Store.AllowJobToken(r.Context(), proj.ID, id); err != nil && !ci.IsConflict(err) {
-		return err
+	if err := s.Store.AllowJobToken(c.ctx(), c.proj.ID, id); err != nil && !ci.IsConflict(err) {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, map[string]int64{"source_project_id": proj.ID, "target_project_id": id})
-	return nil
+	return created(map[string]int64{"source_project_id": c.proj.ID, "target_project_id": id}), nil
 }
 
-func (s *Server) removeAllowlist(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) removeAllowlist(c *call) (answer, error) {
+	id, err := pathID(c.r, "target_project_id")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	id, err := pathID(r, "target_project_id")
-	if err != nil {
-		return err
+	if err := s.Store.DisallowJobToken(c.ctx(), c.proj.ID, id); err != nil {
+		return answer{}, err
 	}
-	if err := s.Store.DisallowJobToken(r.Context(), proj.ID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent, nil
 }

@@ -119,71 +119,40 @@ func (s *Server) mintArtifactToken(w http.ResponseWriter, r *http.Request) error
 }
 
 // listArtifactTokens is GET /projects/:id/artifact_tokens (Maintainers).
-func (s *Server) listArtifactTokens(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listArtifactTokens(c *call) (answer, error) {
+	pg, err := c.page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
+	toks, total, err := s.ArtifactTokens.List(c.ctx(), c.proj.ID, pg)
 	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
-	}
-	toks, total, err := s.ArtifactTokens.List(r.Context(), proj.ID, pg)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]artifactTokenEntity, 0, len(toks))
 	for _, t := range toks {
 		out = append(out, s.artifactToken(t))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
-// artifactTokenFor resolves :token_id in the project the route's ability
-// allows.
-func (s *Server) artifactTokenFor(r *http.Request) (*ci.Project, *ci.ArtifactToken, error) {
-	proj, _, err := s.projectFor(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := pathID(r, "token_id")
-	if err != nil {
-		return nil, nil, err
-	}
-	tok, err := s.ArtifactTokens.Get(r.Context(), proj.ID, id)
-	if ci.IsNotFound(err) {
-		return nil, nil, ci.Errorf(ci.KindNotFound, "404 Artifact token Not Found")
-	}
-	return proj, tok, err
+// artifactTokenOf finds :token_id in the call's project.
+func (s *Server) artifactTokenOf(c *call) (*ci.ArtifactToken, error) {
+	return byPathID("token_id", "404 Artifact token Not Found", func(c *call, id int64) (*ci.ArtifactToken, error) {
+		return s.ArtifactTokens.Get(c.ctx(), c.proj.ID, id)
+	})(c)
 }
 
 // getArtifactToken is GET /projects/:id/artifact_tokens/:token_id.
-func (s *Server) getArtifactToken(w http.ResponseWriter, r *http.Request) error {
-	_, tok, err := s.artifactTokenFor(r)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, s.artifactToken(tok))
-	return nil
+func (s *Server) getArtifactToken(c *call, tok *ci.ArtifactToken) (answer, error) {
+	return ok(s.artifactToken(tok)), nil
 }
 
 // revokeArtifactToken is DELETE /projects/:id/artifact_tokens/:token_id.
-func (s *Server) revokeArtifactToken(w http.ResponseWriter, r *http.Request) error {
-	proj, tok, err := s.artifactTokenFor(r)
-	if err != nil {
-		return err
+func (s *Server) revokeArtifactToken(c *call, tok *ci.ArtifactToken) (answer, error) {
+	if err := s.ArtifactTokens.Revoke(c.ctx(), c.proj.ID, tok.ID); err != nil {
+		return answer{}, err
 	}
-	if err := s.ArtifactTokens.Revoke(r.Context(), proj.ID, tok.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent, nil
 }
 
 type artifactTokenUseEntity struct {
@@ -197,30 +166,20 @@ type artifactTokenUseEntity struct {
 
 // listArtifactTokenUses is GET /projects/:id/artifact_tokens/:token_id/uses:
 // the token's recorded uses, newest first.
-func (s *Server) listArtifactTokenUses(w http.ResponseWriter, r *http.Request) error {
-	_, tok, err := s.artifactTokenFor(r)
+func (s *Server) listArtifactTokenUses(c *call, tok *ci.ArtifactToken) (answer, error) {
+	pg, err := c.page()
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	q, err := httpx.ReadParams(r)
+	uses, total, err := s.ArtifactTokens.Uses(c.ctx(), tok.ID, pg)
 	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
-	}
-	uses, total, err := s.ArtifactTokens.Uses(r.Context(), tok.ID, pg)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]artifactTokenUseEntity, 0, len(uses))
 	for _, u := range uses {
 		out = append(out, artifactTokenUseEntity{ID: u.ID, UsedAt: u.UsedAt.UTC(), RemoteAddr: u.RemoteAddr, Route: u.Route, Status: u.Status, Bytes: u.Bytes})
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
 // absent turns what a token cannot find into what it may not read: one

@@ -19,7 +19,7 @@ type bridgeEntity struct {
 // null until created and for a pipeline of a project the caller may not
 // read (as for one that does not exist).
 func (s *Server) listPipelineBridges(w http.ResponseWriter, r *http.Request) error {
-	proj, pl, _, err := s.pipelineFor(r)
+	proj, pl, viewer, err := s.pipelineFor(r)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,6 @@ func (s *Server) listPipelineBridges(w http.ResponseWriter, r *http.Request) err
 		for _, l := range links {
 			byJob[l.ParentJobID] = l
 		}
-		viewer := s.viewer(r)
 		out := make([]bridgeEntity, len(es))
 		for i, e := range es {
 			out[i].jobEntity = e

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -30,7 +29,8 @@ type commitStatusEntity struct {
 	Author       *userEntity `json:"author"`
 }
 
-func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatusEntity {
+// commitStatus renders cs for the call's caller.
+func (s *Server) commitStatus(c *call, cs *ci.CommitStatus) commitStatusEntity {
 	e := commitStatusEntity{ID: cs.ID, SHA: cs.SHA, Ref: cs.Ref, Status: string(cs.Status), Name: cs.Name,
 		CreatedAt: utc(&cs.CreatedAt), StartedAt: utc(cs.StartedAt), FinishedAt: utc(cs.FinishedAt), Coverage: cs.Coverage}
 	if cs.TargetURL != "" {
@@ -42,9 +42,7 @@ func (s *Server) commitStatus(r *http.Request, cs *ci.CommitStatus) commitStatus
 	if cs.PipelineID != 0 {
 		e.PipelineID = &cs.PipelineID
 	}
-	if u, err := s.Store.UserByID(r.Context(), cs.AuthorID); err == nil {
-		e.Author = s.user(s.viewer(r), u)
-	}
+	e.Author = s.userFor(c, cs.AuthorID)
 	return e
 }
 
@@ -77,9 +75,9 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 	}
 	cs := &ci.CommitStatus{ProjectID: proj.ID, Status: ci.Status(state), Name: name, Ref: q.Get("ref"),
 		TargetURL: q.Get("target_url"), Description: q.Get("description"), AuthorID: p.UserID()}
-	for key, v := range map[string]string{"name": cs.Name, "ref": cs.Ref, "target_url": cs.TargetURL, "description": cs.Description} {
-		if len(v) > maxStatusField {
-			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", key, maxStatusField)
+	for _, f := range [][2]string{{"name", cs.Name}, {"ref", cs.Ref}, {"target_url", cs.TargetURL}, {"description", cs.Description}} {
+		if len(f[1]) > maxStatusField {
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - %s is too long (maximum is %d characters)", f[0], maxStatusField)
 		}
 	}
 	if cs.TargetURL != "" {
@@ -131,7 +129,7 @@ func (s *Server) createCommitStatus(c *call) (answer, error) {
 	if err := s.Store.SetCommitStatus(r.Context(), cs); err != nil {
 		return answer{}, err
 	}
-	return created(s.commitStatus(r, cs)), nil
+	return created(s.commitStatus(c, cs)), nil
 }
 
 // statusPipeline is the pipeline a commit status on sha goes into:
@@ -161,11 +159,7 @@ func (s *Server) statusPipeline(c *call, rawID, sha, ref string) (*ci.Pipeline, 
 // (ref and name filters).
 func (s *Server) listCommitStatuses(c *call) (answer, error) {
 	proj, r := c.proj, c.r
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -183,7 +177,7 @@ func (s *Server) listCommitStatuses(c *call) (answer, error) {
 	}
 	out := make([]commitStatusEntity, 0, len(list))
 	for _, cs := range list {
-		out = append(out, s.commitStatus(r, cs))
+		out = append(out, s.commitStatus(c, cs))
 	}
 	return page(pg, total, out), nil
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
@@ -65,17 +64,16 @@ func (s *Server) environment(e *ci.Environment, last *deploymentEntity) environm
 
 // deployment renders d; env is set for the deployment routes (GitLab
 // leaves it out of an environment's last_deployment).
-func (s *Server) deployment(r *http.Request, proj *ci.Project, d *ci.Deployment, env *ci.Environment) *deploymentEntity {
+func (s *Server) deployment(c *call, d *ci.Deployment, env *ci.Environment) *deploymentEntity {
+	proj := c.proj
 	e := &deploymentEntity{ID: d.ID, IID: d.IID, Ref: d.Ref, SHA: d.SHA, Status: string(d.Status),
 		CreatedAt: utc(&d.CreatedAt), UpdatedAt: utc(&d.UpdatedAt), FinishedAt: utc(d.FinishedAt)}
 	if env != nil {
 		e.Environment = environmentBasicOf(env)
 	}
-	ctx := r.Context()
+	ctx := c.ctx()
 	if d.UserID != 0 {
-		if u, err := s.Store.UserByID(ctx, d.UserID); err == nil {
-			e.User = s.user(s.viewer(r), u)
-		}
+		e.User = s.userFor(c, d.UserID)
 	}
 	j, err := s.Store.JobByID(ctx, d.JobID)
 	if err != nil || j.ProjectID != proj.ID {
@@ -104,11 +102,7 @@ func (s *Server) environmentOf(c *call) (*ci.Environment, error) {
 }
 
 func (s *Server) listEnvironments(c *call) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -141,7 +135,7 @@ func (s *Server) environmentAnswer(c *call, env *ci.Environment) (answer, error)
 	}
 	var ld *deploymentEntity
 	if d := last[env.ID]; d != nil {
-		ld = s.deployment(c.r, c.proj, d, nil)
+		ld = s.deployment(c, d, nil)
 	}
 	return ok(s.environment(env, ld)), nil
 }
@@ -217,11 +211,7 @@ var deploymentStatuses = map[ci.Status]bool{ci.StatusCreated: true, ci.StatusRun
 	ci.StatusFailed: true, ci.StatusCanceled: true, ci.StatusSkipped: true, "blocked": true}
 
 func (s *Server) listDeployments(c *call) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -254,7 +244,7 @@ func (s *Server) listDeployments(c *call) (answer, error) {
 			}
 			envs[env.ID] = env
 		}
-		out = append(out, s.deployment(c.r, c.proj, d, env))
+		out = append(out, s.deployment(c, d, env))
 	}
 	return page(pg, total, out), nil
 }
@@ -276,5 +266,5 @@ func (s *Server) getDeployment(c *call, d *ci.Deployment) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	return ok(s.deployment(c.r, c.proj, d, env)), nil
+	return ok(s.deployment(c, d, env)), nil
 }

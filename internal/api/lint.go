@@ -1,43 +1,32 @@
 package api
 
 import (
-	"net/http"
-
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
-	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/planner"
 )
 
 // lintProjectContent is POST /projects/:id/ci/lint: lint the given content
 // in the project's context (GitLab's ProjectNamespaceLint).
-func (s *Server) lintProjectContent(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) lintProjectContent(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	content, err := q.Required("content")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	return s.lint(w, r, q, planner.LintRequest{Project: proj, Content: []byte(content), Ref: q.Get("ref"), UserID: p.UserID()})
+	return s.lint(c, planner.LintRequest{Project: c.proj, Content: []byte(content), Ref: q.Get("ref"), UserID: c.p.UserID()})
 }
 
 // lintProjectConfig is GET /projects/:id/ci/lint: lint the project's own
 // configuration at content_ref (or sha; default: the default branch),
 // dry-running as a push to dry_run_ref (or ref).
-func (s *Server) lintProjectConfig(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) lintProjectConfig(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	ref := q.Get("dry_run_ref")
 	if ref == "" {
@@ -47,24 +36,26 @@ func (s *Server) lintProjectConfig(w http.ResponseWriter, r *http.Request) error
 	if at == "" {
 		at = q.Get("sha")
 	}
-	return s.lint(w, r, q, planner.LintRequest{Project: proj, Ref: ref, SHA: at, UserID: p.UserID()})
+	return s.lint(c, planner.LintRequest{Project: c.proj, Ref: ref, SHA: at, UserID: c.p.UserID()})
 }
 
-func (s *Server) lint(w http.ResponseWriter, r *http.Request, q *httpx.Params, req planner.LintRequest) error {
-	var err error
+func (s *Server) lint(c *call, req planner.LintRequest) (answer, error) {
+	q, err := c.params()
+	if err != nil {
+		return answer{}, err
+	}
 	if req.DryRun, err = q.Bool("dry_run", false); err != nil {
-		return err
+		return answer{}, err
 	}
 	includeJobs, err := q.Bool("include_jobs", false)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	res, err := s.Planner.Lint(r.Context(), req)
+	res, err := s.Planner.Lint(c.ctx(), req)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusOK, lintEntity(res, includeJobs))
-	return nil
+	return ok(lintEntity(res, includeJobs)), nil
 }
 
 type lintInclude struct {
@@ -128,8 +119,8 @@ func lintEntity(res *ciconfig.LintResult, includeJobs bool) map[string]any {
 }
 
 func lintJobOf(j ci.JobSpec) lintJob {
-	lj := lintJob{Name: j.Name, Stage: j.Stage, BeforeScript: nonNil(j.BeforeScript), Script: nonNil(j.Script),
-		AfterScript: nonNil(j.AfterScript), TagList: nonNil(j.Tags), When: j.When, AllowFailure: j.AllowFailure}
+	lj := lintJob{Name: j.Name, Stage: j.Stage, BeforeScript: orEmpty(j.BeforeScript), Script: orEmpty(j.Script),
+		AfterScript: orEmpty(j.AfterScript), TagList: orEmpty(j.Tags), When: j.When, AllowFailure: j.AllowFailure}
 	if j.Environment != "" {
 		env := j.Environment
 		lj.Environment = &env
@@ -138,11 +129,4 @@ func lintJobOf(j ci.JobSpec) lintJob {
 		lj.Needs = append(lj.Needs, lintJobNeeds{Name: n.Job, Artifacts: n.Artifacts})
 	}
 	return lj
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

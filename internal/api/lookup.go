@@ -43,6 +43,9 @@ func (s *Server) pipelineIn(r *http.Request, proj *ci.Project) (*ci.Pipeline, er
 	return pl, err
 }
 
+// pipelineOf is pipelineIn as the finder of a route on one pipeline.
+func (s *Server) pipelineOf(c *call) (*ci.Pipeline, error) { return s.pipelineIn(c.r, c.proj) }
+
 // jobIn resolves :job_id within proj, like pipelineIn.
 func (s *Server) jobIn(r *http.Request, proj *ci.Project) (*ci.Job, error) {
 	id, err := pathID(r, "job_id")

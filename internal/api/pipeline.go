@@ -146,8 +146,17 @@ func validVariableKey(k string) bool {
 // writePlanError answers a configuration error as GitLab does:
 // 400 {"message": {"base": [...]}}.
 func writePlanError(w http.ResponseWriter, err error) bool {
+	a, ok := planError(err)
+	if ok {
+		httpx.WriteJSON(w, a.status, a.body)
+	}
+	return ok
+}
+
+// planError is the answer writePlanError writes, for handlers that answer.
+func planError(err error) (answer, bool) {
 	if ci.KindOf(err) != ci.KindInvalid {
-		return false
+		return answer{}, false
 	}
 	msg := ci.MessageOf(err)
 	var lines []string
@@ -156,8 +165,7 @@ func writePlanError(w http.ResponseWriter, err error) bool {
 			lines = append(lines, l)
 		}
 	}
-	httpx.WriteJSON(w, http.StatusBadRequest, map[string]any{"message": map[string][]string{"base": lines}})
-	return true
+	return answer{status: http.StatusBadRequest, body: map[string]any{"message": map[string][]string{"base": lines}}}, true
 }
 
 func (s *Server) createPipeline(w http.ResponseWriter, r *http.Request) error {
@@ -213,9 +221,11 @@ func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	// Every filter GitLab documents is applied (an ignored one would return
 	// pipelines the caller asked to leave out); parameters GitLab does not
 	// know are ignored, as GitLab ignores them.
-	for key, dst := range map[string]**time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore,
-		"updated_after": &f.UpdatedAfter, "updated_before": &f.UpdatedBefore} {
-		if *dst, err = q.Time(key); err != nil {
+	for _, t := range []struct {
+		key string
+		dst **time.Time
+	}{{"created_after", &f.CreatedAfter}, {"created_before", &f.CreatedBefore}, {"updated_after", &f.UpdatedAfter}, {"updated_before", &f.UpdatedBefore}} {
+		if *t.dst, err = q.Time(t.key); err != nil {
 			return err
 		}
 	}

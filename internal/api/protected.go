@@ -57,11 +57,7 @@ func (s *Server) protectedJSON(r *http.Request, p *ci.ProtectedRef) any {
 }
 
 func (s *Server) listProtectedRefs(c *call) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}

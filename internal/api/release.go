@@ -3,12 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/releases"
 )
 
 // Releases resolves a release's commit and bounds its links
@@ -61,16 +60,15 @@ func (s *Server) releaseLink(proj *ci.Project, r *ci.Release, l *ci.ReleaseLink)
 	return releaseLinkEntity{ID: l.ID, Name: l.Name, URL: l.URL, DirectAssetURL: direct, LinkType: l.LinkType}
 }
 
-func (s *Server) release(r *http.Request, proj *ci.Project, rel *ci.Release) releaseEntity {
+func (s *Server) release(c *call, rel *ci.Release) releaseEntity {
+	proj := c.proj
 	e := releaseEntity{TagName: rel.TagName, Description: rel.Description, Name: rel.Name, CreatedAt: utc(&rel.CreatedAt),
 		ReleasedAt: utc(&rel.ReleasedAt), UpcomingRelease: rel.ReleasedAt.After(time.Now()),
 		CommitPath: "/" + proj.FullPath + "/-/commit/" + rel.SHA, TagPath: "/" + proj.FullPath + "/-/tags/" + url.PathEscape(rel.TagName),
 		Evidences: []struct{}{}, Links: map[string]string{"self": s.releaseURL(proj, rel.TagName)}}
 	e.Commit.ID, e.Commit.ShortID = rel.SHA, shortSHA(rel.SHA)
 	if rel.AuthorID != 0 {
-		if u, err := s.Store.UserByID(r.Context(), rel.AuthorID); err == nil {
-			e.Author = s.user(s.viewer(r), u)
-		}
+		e.Author = s.userFor(c, rel.AuthorID)
 	}
 	e.Assets.Sources, e.Assets.Links = []struct{}{}, []releaseLinkEntity{}
 	for _, l := range rel.Links {
@@ -100,13 +98,13 @@ func (s *Server) listReleases(c *call) (answer, error) {
 	}
 	out := make([]releaseEntity, 0, len(rels))
 	for _, rel := range rels {
-		out = append(out, s.release(c.r, c.proj, rel))
+		out = append(out, s.release(c, rel))
 	}
 	return page(pg, total, out), nil
 }
 
 func (s *Server) getRelease(c *call, rel *ci.Release) (answer, error) {
-	return ok(s.release(c.r, c.proj, rel)), nil
+	return ok(s.release(c, rel)), nil
 }
 
 // linkParams is one asset link as the API takes it.
@@ -139,7 +137,7 @@ func (s *Server) createRelease(c *call) (answer, error) {
 	if rel.Name == "" {
 		rel.Name = tag
 	}
-	if err := validRelease(rel); err != nil {
+	if err := releases.ValidateRelease(rel); err != nil {
 		return answer{}, err
 	}
 	at, err := q.Time("released_at")
@@ -173,18 +171,7 @@ func (s *Server) createRelease(c *call) (answer, error) {
 		}
 		return answer{}, err
 	}
-	return created(s.release(c.r, c.proj, rel)), nil
-}
-
-// validRelease checks the tag name and name as releases.ValidateRelease.
-func validRelease(rel *ci.Release) error {
-	switch {
-	case len(rel.TagName) > ci.MaxReleaseName || strings.ContainsAny(rel.TagName, " \n\r\t~^:?*[\\") || strings.Contains(rel.TagName, ".."):
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - tag_name is not a valid tag name")
-	case len(rel.Name) > ci.MaxReleaseName || strings.ContainsAny(rel.Name, "\n\r"):
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - name is too long (maximum is %d characters)", ci.MaxReleaseName)
-	}
-	return nil
+	return created(s.release(c, rel)), nil
 }
 
 func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
@@ -198,7 +185,7 @@ func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
 	if q.Given("description") {
 		rel.Description = q.Get("description")
 	}
-	if err := validRelease(rel); err != nil {
+	if err := releases.ValidateRelease(rel); err != nil {
 		return answer{}, err
 	}
 	at, err := q.Time("released_at")
@@ -211,14 +198,14 @@ func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
 	if err := s.Store.UpdateRelease(c.ctx(), rel); err != nil {
 		return answer{}, err
 	}
-	return ok(s.release(c.r, c.proj, rel)), nil
+	return ok(s.release(c, rel)), nil
 }
 
 func (s *Server) deleteRelease(c *call, rel *ci.Release) (answer, error) {
 	if err := s.Store.DeleteRelease(c.ctx(), c.proj.ID, rel.TagName); err != nil {
 		return answer{}, err
 	}
-	return ok(s.release(c.r, c.proj, rel)), nil
+	return ok(s.release(c, rel)), nil
 }
 
 func (s *Server) listReleaseLinks(c *call, rel *ci.Release) (answer, error) {
@@ -289,9 +276,14 @@ func (s *Server) editReleaseLink(c *call, x releaseLinkOf) (answer, error) {
 		return answer{}, err
 	}
 	l := x.l
-	for key, dst := range map[string]*string{"name": &l.Name, "url": &l.URL, "link_type": &l.LinkType, "filepath": &l.Filepath, "direct_asset_path": &l.Filepath} {
-		if q.Given(key) {
-			*dst = q.Get(key)
+	// In order: direct_asset_path, GitLab's newer name, wins over filepath
+	// as on create.
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"name", &l.Name}, {"url", &l.URL}, {"link_type", &l.LinkType}, {"filepath", &l.Filepath}, {"direct_asset_path", &l.Filepath}} {
+		if q.Given(f.key) {
+			*f.dst = q.Get(f.key)
 		}
 	}
 	if err := ci.ValidateLink(l); err != nil {

@@ -153,11 +153,7 @@ func notFoundAs(err error, what string) error {
 
 func (s *Server) listBranches(c *call) (answer, error) {
 	proj := c.proj
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -209,11 +205,7 @@ func (s *Server) tag(proj *ci.Project, t ci.GitTag) tagEntity {
 
 func (s *Server) listTags(c *call) (answer, error) {
 	proj := c.proj
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -262,11 +254,7 @@ func unsupported(q *httpx.Params, keys ...string) error {
 
 func (s *Server) listCommits(c *call) (answer, error) {
 	proj := c.proj
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}

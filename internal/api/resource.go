@@ -19,6 +19,7 @@ type call struct {
 	q     *httpx.Params
 	scope ci.VariableScope // variables routes only
 	owner int64            // variables routes only
+	users map[int64]*ci.User
 }
 
 func (c *call) ctx() context.Context { return c.r.Context() }
@@ -37,13 +38,35 @@ func (c *call) params() (*httpx.Params, error) {
 	return c.q, nil
 }
 
+// userFor is user id's entity as the caller sees it, nil if there is no
+// such user; each user is read once per call, however many items of a
+// list name them.
+func (s *Server) userFor(c *call, id int64) *userEntity {
+	u, seen := c.users[id]
+	if !seen {
+		u, _ = s.Store.UserByID(c.ctx(), id)
+		if c.users == nil {
+			c.users = map[int64]*ci.User{}
+		}
+		c.users[id] = u
+	}
+	return s.user(c.p, u)
+}
+
 // page reads the pagination parameters.
 func (c *call) page() (ci.Page, error) {
+	_, pg, err := c.paged()
+	return pg, err
+}
+
+// paged reads the parameters and the pagination among them.
+func (c *call) paged() (*httpx.Params, ci.Page, error) {
 	q, err := c.params()
 	if err != nil {
-		return ci.Page{}, err
+		return nil, ci.Page{}, err
 	}
-	return q.Page()
+	pg, err := q.Page()
+	return q, pg, err
 }
 
 // answer is what a handler of a resource answers: a status with a JSON

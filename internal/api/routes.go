@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
@@ -55,9 +56,9 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/members", policy.AdminMembers, small, s.addProjectMember},
 		{"GET /api/v4/projects/{id}/members/all", policy.ReadProject, small, s.listAllProjectMembers},
 		{"DELETE /api/v4/projects/{id}/members/{user_id}", policy.AdminMembers, small, s.removeProjectMember},
-		{"GET /api/v4/projects/{id}/job_token_scope/allowlist", policy.ReadAllowlist, small, s.listAllowlist},
-		{"POST /api/v4/projects/{id}/job_token_scope/allowlist", policy.AdminAllowlist, small, s.addAllowlist},
-		{"DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", policy.AdminAllowlist, small, s.removeAllowlist},
+		{"GET /api/v4/projects/{id}/job_token_scope/allowlist", policy.ReadAllowlist, small, s.onProject(s.listAllowlist)},
+		{"POST /api/v4/projects/{id}/job_token_scope/allowlist", policy.AdminAllowlist, small, s.onProject(s.addAllowlist)},
+		{"DELETE /api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", policy.AdminAllowlist, small, s.onProject(s.removeAllowlist)},
 
 		{"POST /api/v4/projects/{id}/pipeline", policy.CreatePipeline, variables, s.createPipeline},
 		{"GET /api/v4/projects/{id}/pipelines", policy.ReadPipeline, small, s.listPipelines},
@@ -68,29 +69,29 @@ func (s *Server) routes() []route {
 		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/retry", policy.UpdatePipeline, small, s.retryPipeline},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/variables", policy.ReadPipelineVariables, small, s.pipelineVariablesList},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", policy.ReadJob, small, s.listPipelineJobs},
-		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report", policy.ReadJob, small, s.testReport},
-		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report_summary", policy.ReadJob, small, s.testReportSummary},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report", policy.ReadJob, small, onResource(s, s.pipelineOf, s.testReport)},
+		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/test_report_summary", policy.ReadJob, small, onResource(s, s.pipelineOf, s.testReportSummary)},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/events", policy.ReadPipeline, small, s.pipelineEvents},
 		{"GET /api/v4/projects/{id}/pipelines/{pipeline_id}/bridges", policy.ReadJob, small, s.listPipelineBridges},
 
-		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.lintProjectConfig},
-		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.lintProjectContent},
+		{"GET /api/v4/projects/{id}/ci/lint", policy.ReadCode, small, s.onProject(s.lintProjectConfig)},
+		{"POST /api/v4/projects/{id}/ci/lint", policy.CreatePipeline, lint, s.onProject(s.lintProjectContent)},
 
-		{"GET /api/v4/projects/{id}/variables", policy.ReadVariables, small, s.onVariables(s.listVariables)},
-		{"GET /api/v4/projects/{id}/variables/{key}", policy.ReadVariables, small, s.onVariables(s.getVariable)},
-		{"POST /api/v4/projects/{id}/variables", policy.AdminVariables, small, s.onVariables(s.createVariable)},
-		{"PUT /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(s.updateVariable)},
-		{"DELETE /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(s.deleteVariable)},
-		{"GET /api/v4/groups/{id}/variables", policy.ReadGroupVariables, small, s.onVariables(s.listVariables)},
-		{"GET /api/v4/groups/{id}/variables/{key}", policy.ReadGroupVariables, small, s.onVariables(s.getVariable)},
-		{"POST /api/v4/groups/{id}/variables", policy.AdminGroupVariables, small, s.onVariables(s.createVariable)},
-		{"PUT /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(s.updateVariable)},
-		{"DELETE /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(s.deleteVariable)},
-		{"GET /api/v4/admin/ci/variables", policy.ReadInstanceVariables, small, s.onVariables(s.listVariables)},
-		{"GET /api/v4/admin/ci/variables/{key}", policy.ReadInstanceVariables, small, s.onVariables(s.getVariable)},
-		{"POST /api/v4/admin/ci/variables", policy.AdminInstanceVariables, small, s.onVariables(s.createVariable)},
-		{"PUT /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(s.updateVariable)},
-		{"DELETE /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(s.deleteVariable)},
+		{"GET /api/v4/projects/{id}/variables", policy.ReadVariables, small, s.onVariables(ci.ScopeProject, s.listVariables)},
+		{"GET /api/v4/projects/{id}/variables/{key}", policy.ReadVariables, small, s.onVariables(ci.ScopeProject, s.getVariable)},
+		{"POST /api/v4/projects/{id}/variables", policy.AdminVariables, small, s.onVariables(ci.ScopeProject, s.createVariable)},
+		{"PUT /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(ci.ScopeProject, s.updateVariable)},
+		{"DELETE /api/v4/projects/{id}/variables/{key}", policy.AdminVariables, small, s.onVariables(ci.ScopeProject, s.deleteVariable)},
+		{"GET /api/v4/groups/{id}/variables", policy.ReadGroupVariables, small, s.onVariables(ci.ScopeGroup, s.listVariables)},
+		{"GET /api/v4/groups/{id}/variables/{key}", policy.ReadGroupVariables, small, s.onVariables(ci.ScopeGroup, s.getVariable)},
+		{"POST /api/v4/groups/{id}/variables", policy.AdminGroupVariables, small, s.onVariables(ci.ScopeGroup, s.createVariable)},
+		{"PUT /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(ci.ScopeGroup, s.updateVariable)},
+		{"DELETE /api/v4/groups/{id}/variables/{key}", policy.AdminGroupVariables, small, s.onVariables(ci.ScopeGroup, s.deleteVariable)},
+		{"GET /api/v4/admin/ci/variables", policy.ReadInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.listVariables)},
+		{"GET /api/v4/admin/ci/variables/{key}", policy.ReadInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.getVariable)},
+		{"POST /api/v4/admin/ci/variables", policy.AdminInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.createVariable)},
+		{"PUT /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.updateVariable)},
+		{"DELETE /api/v4/admin/ci/variables/{key}", policy.AdminInstanceVariables, small, s.onVariables(ci.ScopeInstance, s.deleteVariable)},
 
 		{"GET /api/v4/projects/{id}/protected_branches", policy.ReadProtectedRefs, small, s.onProject(s.listProtectedRefs)},
 		{"GET /api/v4/projects/{id}/protected_branches/{name}", policy.ReadProtectedRefs, small, onResource(s, s.protectedRefOf, s.getProtectedRef)},
@@ -112,9 +113,9 @@ func (s *Server) routes() []route {
 
 		// The runners that may run the project's jobs; a project runner of
 		// another project enabled or disabled for this one.
-		{"GET /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.listProjectRunners},
-		{"POST /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.enableProjectRunner},
-		{"DELETE /api/v4/projects/{id}/runners/{runner_id}", policy.AdminProjectRunners, small, s.disableProjectRunner},
+		{"GET /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.onProject(s.listProjectRunners)},
+		{"POST /api/v4/projects/{id}/runners", policy.AdminProjectRunners, small, s.onProject(s.enableProjectRunner)},
+		{"DELETE /api/v4/projects/{id}/runners/{runner_id}", policy.AdminProjectRunners, small, s.onProject(s.disableProjectRunner)},
 
 		// The repository, read through git (repository.go), and the
 		// statuses outside systems report for commits.
@@ -159,7 +160,7 @@ func (s *Server) routes() []route {
 		{"PUT /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.UpdatePipelineSchedule, small, onResource(s, s.scheduleOf, s.editSchedule)},
 		{"DELETE /api/v4/projects/{id}/pipeline_schedules/{schedule_id}", policy.UpdatePipelineSchedule, small, onResource(s, s.scheduleOf, s.deleteSchedule)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/take_ownership", policy.AdminPipelineSchedules, small, onResource(s, s.scheduleOf, s.takeOwnership)},
-		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/play", policy.PlayPipelineSchedule, small, s.playSchedule},
+		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/play", policy.PlayPipelineSchedule, small, onResource(s, s.scheduleOf, s.playSchedule)},
 		{"POST /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/variables", policy.UpdatePipelineSchedule, variables, s.scheduleVariableChange(http.StatusCreated, s.createScheduleVariable)},
 		{"PUT /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/variables/{key}", policy.UpdatePipelineSchedule, variables, s.scheduleVariableChange(http.StatusOK, s.editScheduleVariable)},
 		{"DELETE /api/v4/projects/{id}/pipeline_schedules/{schedule_id}/variables/{key}", policy.UpdatePipelineSchedule, small, s.scheduleVariableChange(http.StatusAccepted, s.deleteScheduleVariable)},
@@ -203,10 +204,10 @@ func (s *Server) routes() []route {
 		// their uses. The tokens themselves read only the artifact routes
 		// above, through serveChosen.
 		{"POST /api/v4/projects/{id}/pipelines/{pipeline_id}/artifact_tokens", policy.OwnJobToken, small, s.mintArtifactToken},
-		{"GET /api/v4/projects/{id}/artifact_tokens", policy.ReadArtifactTokens, small, s.listArtifactTokens},
-		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.ReadArtifactTokens, small, s.getArtifactToken},
-		{"DELETE /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.AdminArtifactTokens, small, s.revokeArtifactToken},
-		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}/uses", policy.ReadArtifactTokens, small, s.listArtifactTokenUses},
+		{"GET /api/v4/projects/{id}/artifact_tokens", policy.ReadArtifactTokens, small, s.onProject(s.listArtifactTokens)},
+		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.ReadArtifactTokens, small, onResource(s, s.artifactTokenOf, s.getArtifactToken)},
+		{"DELETE /api/v4/projects/{id}/artifact_tokens/{token_id}", policy.AdminArtifactTokens, small, onResource(s, s.artifactTokenOf, s.revokeArtifactToken)},
+		{"GET /api/v4/projects/{id}/artifact_tokens/{token_id}/uses", policy.ReadArtifactTokens, small, onResource(s, s.artifactTokenOf, s.listArtifactTokenUses)},
 
 		// Anything else under /api/v4 is GitLab's 404 in JSON, not a web page.
 		{"/api/v4/", policy.Public, small, notFound},

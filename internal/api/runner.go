@@ -1,13 +1,11 @@
 package api
 
 import (
-	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/policy"
 )
 
@@ -29,127 +27,110 @@ func (s *Server) runnerBasic(rn *ci.Runner) *runnerBasic {
 		Online: online, Status: status, IPAddress: rn.IPAddress}
 }
 
-func (s *Server) listProjectRunners(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) listProjectRunners(c *call) (answer, error) {
+	q, pg, err := c.paged()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
-	}
-	pg, err := q.Page()
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if err := unsupported(q, "scope", "status", "tag_list", "version_prefix"); err != nil {
-		return err
+		return answer{}, err
 	}
-	f := ci.RunnerFilter{ProjectID: proj.ID, Type: q.Get("type"), Page: pg}
+	f := ci.RunnerFilter{ProjectID: c.proj.ID, Type: q.Get("type"), Page: pg}
 	switch f.Type {
 	case "", ci.RunnerInstance, ci.RunnerGroup, ci.RunnerProject:
 	default:
-		return ci.Errorf(ci.KindInvalid, "400 Bad request - type does not have a valid value")
+		return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - type does not have a valid value")
 	}
 	if q.Get("paused") != "" {
 		b, err := q.Bool("paused", false)
 		if err != nil {
-			return err
+			return answer{}, err
 		}
 		f.Paused = &b
 	}
-	list, total, err := s.Store.ListRunners(r.Context(), f)
+	list, total, err := s.Store.ListRunners(c.ctx(), f)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	out := make([]*runnerBasic, 0, len(list))
 	for _, rn := range list {
 		out = append(out, s.runnerBasic(rn))
 	}
-	s.setPagination(w, r, pg, total)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return page(pg, total, out), nil
 }
 
 // runnerToAssign loads runner_id (a parameter or the path's) and checks
 // that the caller may manage it: GitLab's assign_runner.
-func (s *Server) runnerToAssign(r *http.Request, raw string) (*ci.Runner, error) {
-	p, err := s.mustPrincipal(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) runnerToAssign(c *call, raw string) (*ci.Runner, error) {
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
 		return nil, ci.Errorf(ci.KindInvalid, "400 Bad request - runner_id is invalid: %q", raw)
 	}
-	rn, err := s.Store.RunnerByID(r.Context(), id)
+	rn, err := s.Store.RunnerByID(c.ctx(), id)
 	if ci.IsNotFound(err) {
-		return nil, ci.Errorf(ci.KindNotFound, "404 Runner Not Found")
+		return nil, errRunnerNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Policy.Runner(r.Context(), p, policy.AdminRunner, rn); err != nil {
+	if err := s.Policy.Runner(c.ctx(), c.p, policy.AdminRunner, rn); err != nil {
+		// Another project's or group's runner the caller may not manage
+		// answers as a missing one: its id says nothing of what exists.
+		if ci.KindOf(err) == ci.KindForbidden && rn.RunnerType != ci.RunnerInstance {
+			return nil, errRunnerNotFound
+		}
 		return nil, err
 	}
 	return rn, nil
 }
 
-func (s *Server) enableProjectRunner(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+var errRunnerNotFound = ci.Errorf(ci.KindNotFound, "404 Runner Not Found")
+
+func (s *Server) enableProjectRunner(c *call) (answer, error) {
+	q, err := c.params()
 	if err != nil {
-		return err
-	}
-	q, err := httpx.ReadParams(r)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	raw, err := q.Required("runner_id")
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	rn, err := s.runnerToAssign(r, raw)
+	rn, err := s.runnerToAssign(c, raw)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if rn.RunnerType != ci.RunnerProject {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - only project runners can be enabled for a project")
+		return answer{}, ci.Errorf(ci.KindForbidden, "403 Forbidden - only project runners can be enabled for a project")
 	}
 	if rn.Locked {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - runner %d is locked to its project", rn.ID)
+		return answer{}, ci.Errorf(ci.KindForbidden, "403 Forbidden - runner %d is locked to its project", rn.ID)
 	}
-	if err := s.Store.EnableRunner(r.Context(), rn.ID, proj.ID); err != nil {
+	if err := s.Store.EnableRunner(c.ctx(), rn.ID, c.proj.ID); err != nil {
 		if ci.KindOf(err) == ci.KindConflict {
-			return ci.Errorf(ci.KindInvalid, "400 Bad request - runner %d is already enabled for this project", rn.ID)
+			return answer{}, ci.Errorf(ci.KindInvalid, "400 Bad request - runner %d is already enabled for this project", rn.ID)
 		}
-		return err
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, s.runnerBasic(rn))
-	return nil
+	return created(s.runnerBasic(rn)), nil
 }
 
-func (s *Server) disableProjectRunner(w http.ResponseWriter, r *http.Request) error {
-	proj, _, err := s.projectFor(r)
+func (s *Server) disableProjectRunner(c *call) (answer, error) {
+	rn, err := s.runnerToAssign(c, c.r.PathValue("runner_id"))
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	rn, err := s.runnerToAssign(r, r.PathValue("runner_id"))
+	if rn.ProjectID == c.proj.ID {
+		return answer{}, ci.Errorf(ci.KindForbidden, "403 Forbidden - runner %d belongs to this project; delete the runner instead", rn.ID)
+	}
+	enabled, err := s.Store.RunnerProjects(c.ctx(), rn.ID)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	if rn.ProjectID == proj.ID {
-		return ci.Errorf(ci.KindForbidden, "403 Forbidden - runner %d belongs to this project; delete the runner instead", rn.ID)
+	if !slices.Contains(enabled, c.proj.ID) {
+		return answer{}, errRunnerNotFound
 	}
-	enabled, err := s.Store.RunnerProjects(r.Context(), rn.ID)
-	if err != nil {
-		return err
+	if err := s.Store.DisableRunner(c.ctx(), rn.ID, c.proj.ID); err != nil {
+		return answer{}, err
 	}
-	if !slices.Contains(enabled, proj.ID) {
-		return ci.Errorf(ci.KindNotFound, "404 Runner Not Found")
-	}
-	if err := s.Store.DisableRunner(r.Context(), rn.ID, proj.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent, nil
 }

@@ -79,15 +79,14 @@ func scheduleVariableJSON(v ci.Variable) scheduleVariableEntity {
 
 // schedule renders sc; withVariables for the single-schedule answers
 // (GitLab lists schedules without their variables).
-func (s *Server) schedule(r *http.Request, proj *ci.Project, sc *ci.PipelineSchedule, withVariables bool) scheduleEntity {
+func (s *Server) schedule(c *call, sc *ci.PipelineSchedule, withVariables bool) scheduleEntity {
+	proj := c.proj
 	e := scheduleEntity{ID: sc.ID, Description: sc.Description, Ref: sc.Ref, Cron: sc.Cron, CronTimezone: sc.CronTimezone,
 		NextRunAt: utc(sc.NextRunAt), Active: sc.Active, CreatedAt: utc(&sc.CreatedAt), UpdatedAt: utc(&sc.UpdatedAt),
 		InactiveReason: sc.InactiveReason}
-	if u, err := s.Store.UserByID(r.Context(), sc.OwnerID); err == nil {
-		e.Owner = s.user(s.viewer(r), u)
-	}
+	e.Owner = s.userFor(c, sc.OwnerID)
 	if sc.LastPipelineID != 0 {
-		if pl, err := s.Store.PipelineByID(r.Context(), sc.LastPipelineID); err == nil && pl.ProjectID == proj.ID {
+		if pl, err := s.Store.PipelineByID(c.ctx(), sc.LastPipelineID); err == nil && pl.ProjectID == proj.ID {
 			e.LastPipeline = &lastPipelineEntity{ID: pl.ID, SHA: pl.SHA, Ref: pl.Ref, Status: string(pl.Status),
 				WebURL: s.ExternalURL + "/" + proj.FullPath + "/-/pipelines/" + itoa(pl.ID)}
 		}
@@ -140,13 +139,13 @@ func (s *Server) listSchedules(c *call) (answer, error) {
 	}
 	out := make([]scheduleEntity, 0, len(scs))
 	for _, sc := range scs {
-		out = append(out, s.schedule(c.r, c.proj, sc, false))
+		out = append(out, s.schedule(c, sc, false))
 	}
 	return ok(out), nil
 }
 
 func (s *Server) getSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
-	return ok(s.schedule(c.r, c.proj, sc, true)), nil
+	return ok(s.schedule(c, sc, true)), nil
 }
 
 // listSchedulePipelines is GET
@@ -154,11 +153,7 @@ func (s *Server) getSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
 // the schedule created (its runs and "Run now"), oldest first unless
 // sort=desc, paginated, as GitLab lists them.
 func (s *Server) listSchedulePipelines(c *call, sc *ci.PipelineSchedule) (answer, error) {
-	q, err := c.params()
-	if err != nil {
-		return answer{}, err
-	}
-	pg, err := q.Page()
+	q, pg, err := c.paged()
 	if err != nil {
 		return answer{}, err
 	}
@@ -229,7 +224,7 @@ func (s *Server) createSchedule(c *call) (answer, error) {
 	if err := s.Store.CreatePipelineSchedule(c.ctx(), sc, lim.MaxSchedules); err != nil {
 		return answer{}, err
 	}
-	return created(s.schedule(c.r, c.proj, sc, true)), nil
+	return created(s.schedule(c, sc, true)), nil
 }
 
 func (s *Server) editSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
@@ -246,7 +241,7 @@ func (s *Server) editSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) 
 	if err := s.Store.UpdatePipelineSchedule(c.ctx(), sc); err != nil {
 		return answer{}, err
 	}
-	return ok(s.schedule(c.r, c.proj, sc, true)), nil
+	return ok(s.schedule(c, sc, true)), nil
 }
 
 // takeOwnership makes the caller the schedule's owner: its pipelines run
@@ -256,40 +251,31 @@ func (s *Server) takeOwnership(c *call, sc *ci.PipelineSchedule) (answer, error)
 	if err := s.Store.UpdatePipelineSchedule(c.ctx(), sc); err != nil {
 		return answer{}, err
 	}
-	return ok(s.schedule(c.r, c.proj, sc, true)), nil
+	return ok(s.schedule(c, sc, true)), nil
 }
 
 func (s *Server) deleteSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
 	if err := s.Store.DeletePipelineSchedule(c.ctx(), c.proj.ID, sc.ID); err != nil {
 		return answer{}, err
 	}
-	return answer{status: http.StatusAccepted, body: s.schedule(c.r, c.proj, sc, true)}, nil
+	return answer{status: http.StatusAccepted, body: s.schedule(c, sc, true)}, nil
 }
 
 // playSchedule runs the schedule now, as the caller, leaving its next
 // run where it is (GitLab's play).
-func (s *Server) playSchedule(w http.ResponseWriter, r *http.Request) error {
-	proj, p, err := s.projectFor(r)
+func (s *Server) playSchedule(c *call, sc *ci.PipelineSchedule) (answer, error) {
+	pl, err := s.Planner.Create(c.ctx(), ci.PipelineRequest{Project: c.proj, Ref: sc.Ref, Source: ci.SourceSchedule,
+		UserID: c.p.UserID(), Variables: sc.Variables})
 	if err != nil {
-		return err
-	}
-	sc, err := s.scheduleOf(&call{r: r, proj: proj, p: p})
-	if err != nil {
-		return err
-	}
-	pl, err := s.Planner.Create(r.Context(), ci.PipelineRequest{Project: proj, Ref: sc.Ref, Source: ci.SourceSchedule,
-		UserID: p.UserID(), Variables: sc.Variables})
-	if err != nil {
-		if writePlanError(w, err) {
-			return nil
+		if a, ok := planError(err); ok {
+			return a, nil
 		}
-		return err
+		return answer{}, err
 	}
-	if err := s.Store.SetPipelineScheduleLastPipeline(r.Context(), sc.ID, pl.ID); err != nil {
-		return err
+	if err := s.Store.SetPipelineScheduleLastPipeline(c.ctx(), sc.ID, pl.ID); err != nil {
+		return answer{}, err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"message": "201 Created"})
-	return nil
+	return created(map[string]string{"message": "201 Created"}), nil
 }
 
 // scheduleVariable reads key (path or parameter), value and

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"net/http"
-
 	"github.com/batonci/baton/internal/ci"
-	"github.com/batonci/baton/internal/httpx"
 )
 
 // The test report entities, in GitLab's shapes (TestReportEntity,
@@ -78,14 +75,10 @@ func orNull(s string) *string {
 
 // testReport is GET /projects/:id/pipelines/:pipeline_id/test_report: the
 // junit reports of the pipeline's latest jobs, one suite per job name.
-func (s *Server) testReport(w http.ResponseWriter, r *http.Request) error {
-	_, pl, _, err := s.pipelineFor(r)
+func (s *Server) testReport(cl *call, pl *ci.Pipeline) (answer, error) {
+	suites, err := s.Store.PipelineTestSuites(cl.ctx(), pl.ID, true)
 	if err != nil {
-		return err
-	}
-	suites, err := s.Store.PipelineTestSuites(r.Context(), pl.ID, true)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	rep := ci.NewTestReport(suites)
 	c := rep.Counts
@@ -101,20 +94,15 @@ func (s *Server) testReport(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.TestSuites = append(out.TestSuites, e)
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }
 
 // testReportSummary is GET /projects/:id/pipelines/:pipeline_id/test_report_summary:
 // the counts of testReport without the cases, with each suite's job ids.
-func (s *Server) testReportSummary(w http.ResponseWriter, r *http.Request) error {
-	_, pl, _, err := s.pipelineFor(r)
+func (s *Server) testReportSummary(cl *call, pl *ci.Pipeline) (answer, error) {
+	suites, err := s.Store.PipelineTestSuites(cl.ctx(), pl.ID, false)
 	if err != nil {
-		return err
-	}
-	suites, err := s.Store.PipelineTestSuites(r.Context(), pl.ID, false)
-	if err != nil {
-		return err
+		return answer{}, err
 	}
 	rep := ci.NewTestReport(suites)
 	c := rep.Counts
@@ -131,6 +119,5 @@ func (s *Server) testReportSummary(w http.ResponseWriter, r *http.Request) error
 			SuccessCount: c.Success, FailedCount: c.Failed, SkippedCount: c.Skipped, ErrorCount: c.Err, BuildIDs: rs.JobIDs,
 			SuiteError: orNull(rs.SuiteError)})
 	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return ok(out), nil
 }

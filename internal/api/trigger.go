@@ -23,16 +23,14 @@ type triggerEntity struct {
 	Owner       *userEntity `json:"owner"`
 }
 
-func (s *Server) trigger(r *http.Request, t *ci.Trigger, secret string) triggerEntity {
+func (s *Server) trigger(c *call, t *ci.Trigger, secret string) triggerEntity {
 	e := triggerEntity{ID: t.ID, Description: t.Description, CreatedAt: utc(&t.CreatedAt), UpdatedAt: utc(&t.CreatedAt),
 		LastUsed: utc(t.LastUsedAt), Token: secret}
 	if secret == "" {
 		// Only the creator sees the whole secret, once; lists show its tail.
 		e.Token = auth.PrefixTrigger + "…" + t.TokenTail
 	}
-	if u, err := s.Store.UserByID(r.Context(), t.OwnerID); err == nil {
-		e.Owner = s.user(s.viewer(r), u)
-	}
+	e.Owner = s.userFor(c, t.OwnerID)
 	return e
 }
 
@@ -50,7 +48,7 @@ func (s *Server) createTrigger(c *call) (answer, error) {
 	if err := s.Store.CreateTrigger(c.ctx(), t); err != nil {
 		return answer{}, err
 	}
-	return created(s.trigger(c.r, t, secret)), nil
+	return created(s.trigger(c, t, secret)), nil
 }
 
 func (s *Server) listTriggers(c *call) (answer, error) {
@@ -60,7 +58,7 @@ func (s *Server) listTriggers(c *call) (answer, error) {
 	}
 	out := make([]triggerEntity, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, s.trigger(c.r, t, ""))
+		out = append(out, s.trigger(c, t, ""))
 	}
 	return ok(out), nil
 }
@@ -84,7 +82,7 @@ func (s *Server) triggerOf(c *call) (*ci.Trigger, error) {
 }
 
 func (s *Server) getTrigger(c *call, t *ci.Trigger) (answer, error) {
-	return ok(s.trigger(c.r, t, "")), nil
+	return ok(s.trigger(c, t, "")), nil
 }
 
 // updateTrigger is PUT /projects/:id/triggers/:trigger_id (description).
@@ -99,7 +97,7 @@ func (s *Server) updateTrigger(c *call, t *ci.Trigger) (answer, error) {
 			return answer{}, err
 		}
 	}
-	return ok(s.trigger(c.r, t, "")), nil
+	return ok(s.trigger(c, t, "")), nil
 }
 
 func (s *Server) deleteTrigger(c *call) (answer, error) {

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/httpx"
@@ -39,31 +38,30 @@ func variableJSON(v *ci.CIVariable) variableEntity {
 	return e
 }
 
-// onVariables is a route on CI/CD variables (of a project, a group or the
-// instance, by the route's prefix): it resolves their scope and owner,
-// asks the policy for the route's ability there, runs fn and writes its
-// answer.
-func (s *Server) onVariables(fn func(c *call) (answer, error)) handlerFunc {
+// onVariables is a route on CI/CD variables of scope (a project's, a
+// group's or the instance's): it resolves their owner, asks the policy for
+// the route's ability there, runs fn and writes its answer.
+func (s *Server) onVariables(scope ci.VariableScope, fn func(c *call) (answer, error)) handlerFunc {
+	if scope == ci.ScopeProject {
+		return s.onProject(func(c *call) (answer, error) {
+			c.scope, c.owner = scope, c.proj.ID
+			return fn(c)
+		})
+	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		c := &call{r: r, scope: ci.ScopeInstance}
-		var err error
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/api/v4/projects/"):
-			c.proj, c.p, err = s.projectFor(r)
-			if c.proj != nil {
-				c.scope, c.owner = ci.ScopeProject, c.proj.ID
+		c := &call{r: r, scope: scope}
+		if scope == ci.ScopeGroup {
+			g, p, err := s.groupFor(r)
+			if err != nil {
+				return err
 			}
-		case strings.HasPrefix(r.URL.Path, "/api/v4/groups/"):
-			var g *ci.Namespace
-			g, c.p, err = s.groupFor(r)
-			if g != nil {
-				c.scope, c.owner = ci.ScopeGroup, g.ID
+			c.p, c.owner = p, g.ID
+		} else {
+			p, err := s.instanceFor(r)
+			if err != nil {
+				return err
 			}
-		default:
-			c.p, err = s.instanceFor(r)
-		}
-		if err != nil {
-			return err
+			c.p = p
 		}
 		a, err := fn(c)
 		if err != nil {
