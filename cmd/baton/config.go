@@ -59,6 +59,9 @@ type Config struct {
 	StuckAfter   time.Duration // an active job silent this long fails (runner_system_failure)
 	LongPoll     time.Duration // how long jobs/request may hold
 	TraceLimitMB int64
+	// ReadCacheEntries bounds each memo of the store's hot reads (SQLite
+	// only, see store.DB.RememberReads); 0 turns them off.
+	ReadCacheEntries int64
 
 	MaxPlanBytes     int64          // stored spec bytes of one planned pipeline
 	MaxVariableBytes int64          // one YAML or request variable value
@@ -117,6 +120,7 @@ func (c *Config) bind(fs *flag.FlagSet) {
 	b.duration(&c.StuckAfter, "stuck-after", "BATON_STUCK_AFTER", 10*time.Minute, "fail active jobs whose runner has been silent this long")
 	b.duration(&c.LongPoll, "long-poll", "BATON_LONG_POLL", 50*time.Second, "how long a runner's job request may wait for a job (0: answer at once)")
 	b.integer(&c.TraceLimitMB, "trace-limit", "BATON_TRACE_LIMIT", 16, "maximum job log size in MiB")
+	b.integer(&c.ReadCacheEntries, "read-cache-entries", "BATON_READ_CACHE_ENTRIES", 10000, "SQLite: tokens, projects and jobs the server remembers between writes for authenticated reads (0: off)")
 	b.integer(&c.MaxPlanBytes, "max-plan-bytes", "BATON_MAX_PLAN_BYTES", planner.DefaultMaxPlanBytes, "maximum stored spec bytes of one pipeline (all jobs)")
 	b.integer(&c.MaxVariableBytes, "max-variable-bytes", "BATON_MAX_VARIABLE_BYTES", planner.DefaultMaxVariableBytes, "maximum bytes of one CI variable value")
 	b.integer(&c.MaxChangedPaths, "max-rules-changed-paths", "BATON_MAX_RULES_CHANGED_PATHS", planner.DefaultMaxChangedPaths, "maximum changed paths of one push read for rules:changes (more: every changes matches)")

@@ -117,6 +117,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := db.Claim(); err != nil {
+		db.Close()
+		return err
+	}
+	db.RememberReads(int(m.Config.ReadCacheEntries))
 	m.Store = db
 	if m.Blobs, err = m.openBlobs(ctx); err != nil {
 		return err

@@ -294,6 +294,32 @@ func (db *DB) ProjectArtifactsSize(ctx context.Context, projectID int64) (int64,
 // PartialSpec: only ID, ProjectID, PipelineID, Name, Stage, Status,
 // UserID and FinishedAt are set. An unknown job is KindNotFound.
 func (db *DB) JobWithArtifacts(ctx context.Context, jobID int64) (*ci.Job, []*ci.Artifact, error) {
+	v, err := remember(db, func(c *readCache) *memo[int64, jobWithArtifacts] { return &c.jobs }, jobID,
+		func() (jobWithArtifacts, error) {
+			j, as, err := db.jobWithArtifacts(ctx, jobID)
+			return jobWithArtifacts{j, as}, err
+		}, jobWithArtifacts.clone)
+	return v.j, v.as, err
+}
+
+type jobWithArtifacts struct {
+	j  *ci.Job
+	as []*ci.Artifact
+}
+
+func (v jobWithArtifacts) clone() jobWithArtifacts {
+	j := *v.j
+	j.FinishedAt = clonePtr(j.FinishedAt)
+	as := make([]*ci.Artifact, len(v.as))
+	for i, a := range v.as {
+		c := *a
+		c.ExpireAt = clonePtr(c.ExpireAt)
+		as[i] = &c
+	}
+	return jobWithArtifacts{&j, as}
+}
+
+func (db *DB) jobWithArtifacts(ctx context.Context, jobID int64) (*ci.Job, []*ci.Artifact, error) {
 	rows, err := db.query(ctx, db.sql, `SELECT j.id, j.project_id, j.pipeline_id, j.name, j.stage, j.status, j.user_id, j.finished_at,
 	a.id, a.job_id, a.pipeline_id, a.project_id, a.file_type, a.name, a.file_format, a.filename, a.size, a.sha256, a.blob_key,
 	a.index_key, a.expire_at, a.locked, a.created_at

@@ -54,6 +54,12 @@ type Engine struct {
 	// QueueVersion is the query reading the job queue's version (migration
 	// 0004). Default: SQLite's counter row.
 	QueueVersion string
+	// Clock, if set, counts this process's commits (SQLite); it lets the
+	// store remember reads between writes (DB.RememberReads).
+	Clock *WriteClock
+	// Claim, if set, makes this process the database's only server (an
+	// exclusive lock on SQLite) and returns the function releasing it.
+	Claim func() (func(), error)
 }
 
 // DB implements every store interface of package ci on one *sql.DB. It is safe
@@ -63,6 +69,9 @@ type DB struct {
 	engine Engine
 	local  *localNotifier
 	stmts  statements
+	cache  atomic.Pointer[readCache]
+	// claimed releases the server claim (DB.Claim), if one was taken.
+	claimed func()
 }
 
 var (
@@ -101,7 +110,28 @@ func (db *DB) Dialect() string { return db.engine.Name }
 // Close closes the database.
 func (db *DB) Close() error {
 	db.stmts.close()
-	return db.sql.Close()
+	err := db.sql.Close()
+	if db.claimed != nil {
+		db.claimed()
+	}
+	return err
+}
+
+// Claim makes this process the server of the database where the engine
+// needs one (SQLite: one server process per database file, while `baton
+// admin` commands may still open it); a second server's Claim fails with
+// KindConflict. On PostgreSQL any number of replicas share the database and
+// Claim does nothing.
+func (db *DB) Claim() error {
+	if db.engine.Claim == nil || db.claimed != nil {
+		return nil
+	}
+	release, err := db.engine.Claim()
+	if err != nil {
+		return err
+	}
+	db.claimed = release
+	return nil
 }
 
 // Ping reports whether the database answers; it is KindUnavailable if not.

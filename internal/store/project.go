@@ -70,17 +70,56 @@ func (db *DB) CreateProject(ctx context.Context, p *ci.Project) error {
 
 // ProjectByID returns a project, KindNotFound if there is none.
 func (db *DB) ProjectByID(ctx context.Context, id int64) (*ci.Project, error) {
-	p, err := scanProject(db.queryRow(ctx, db.sql, `SELECT `+projectCols+` FROM projects p WHERE p.id = ?`, id))
-	if err != nil {
-		return nil, db.notFound(err, "project %d", id)
-	}
-	return p, nil
+	return db.rememberProject(projectKey{id: id}, func() (*ci.Project, error) {
+		p, err := scanProject(db.queryRow(ctx, db.sql, `SELECT `+projectCols+` FROM projects p WHERE p.id = ?`, id))
+		if err != nil {
+			return nil, db.notFound(err, "project %d", id)
+		}
+		return p, nil
+	})
+}
+
+// rememberProject is a project read without a level, remembered with those
+// that have one.
+func (db *DB) rememberProject(key projectKey, load func() (*ci.Project, error)) (*ci.Project, error) {
+	v, err := remember(db, func(c *readCache) *memo[projectKey, projectWithLevel] { return &c.projects }, key,
+		func() (projectWithLevel, error) {
+			p, err := load()
+			return projectWithLevel{p: p}, err
+		}, projectWithLevel.clone)
+	return v.p, err
 }
 
 // ProjectWithLevel is ProjectByID (fullPath == "") or ProjectByFullPath
 // with the user's effective access level on it (see AccessLevel), in one
 // query.
 func (db *DB) ProjectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*ci.Project, ci.AccessLevel, error) {
+	v, err := remember(db, func(c *readCache) *memo[projectKey, projectWithLevel] { return &c.projects }, projectKey{id, fullPath, userID, true},
+		func() (projectWithLevel, error) {
+			p, level, err := db.projectWithLevel(ctx, id, fullPath, userID)
+			return projectWithLevel{p, level}, err
+		}, projectWithLevel.clone)
+	return v.p, v.level, err
+}
+
+type projectKey struct {
+	id        int64
+	fullPath  string
+	user      int64
+	withLevel bool
+}
+
+type projectWithLevel struct {
+	p     *ci.Project
+	level ci.AccessLevel
+}
+
+func (v projectWithLevel) clone() projectWithLevel {
+	p := *v.p
+	return projectWithLevel{&p, v.level}
+}
+
+func (db *DB) projectWithLevel(ctx context.Context, id int64, fullPath string, userID int64) (*ci.Project, ci.AccessLevel, error) {
 	where, arg, what := `p.id = ?`, any(id), any(id)
 	if fullPath != "" {
 		where, arg, what = `p.full_path = ?`, fullPath, fmt.Sprintf("%q", fullPath)
@@ -105,11 +144,13 @@ func (w withLevel) Scan(dst ...any) error { return w.row.Scan(append(dst, w.leve
 
 // ProjectByFullPath returns a project, KindNotFound if there is none.
 func (db *DB) ProjectByFullPath(ctx context.Context, fullPath string) (*ci.Project, error) {
-	p, err := scanProject(db.queryRow(ctx, db.sql, `SELECT `+projectCols+` FROM projects p WHERE p.full_path = ?`, fullPath))
-	if err != nil {
-		return nil, db.notFound(err, "project %q", fullPath)
-	}
-	return p, nil
+	return db.rememberProject(projectKey{fullPath: fullPath}, func() (*ci.Project, error) {
+		p, err := scanProject(db.queryRow(ctx, db.sql, `SELECT `+projectCols+` FROM projects p WHERE p.full_path = ?`, fullPath))
+		if err != nil {
+			return nil, db.notFound(err, "project %q", fullPath)
+		}
+		return p, nil
+	})
 }
 
 var projectOrder = map[string]string{

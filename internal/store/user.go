@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,6 +104,35 @@ func (db *DB) PersonalTokenByHash(ctx context.Context, hash string) (*ci.Persona
 // PersonalTokenWithUser finds a token by the hex SHA-256 of its secret with
 // its user, in one query; KindNotFound if there is none.
 func (db *DB) PersonalTokenWithUser(ctx context.Context, hash string) (*ci.PersonalToken, *ci.User, error) {
+	v, err := remember(db, func(c *readCache) *memo[string, tokenWithUser] { return &c.tokens }, hash,
+		func() (tokenWithUser, error) {
+			t, u, err := db.personalTokenWithUser(ctx, hash)
+			return tokenWithUser{t, u}, err
+		}, tokenWithUser.clone)
+	return v.t, v.u, err
+}
+
+type tokenWithUser struct {
+	t *ci.PersonalToken
+	u *ci.User
+}
+
+func (v tokenWithUser) clone() tokenWithUser {
+	t, u := *v.t, *v.u
+	t.Scopes = slices.Clone(t.Scopes)
+	t.ExpiresAt, t.LastUsedAt = clonePtr(t.ExpiresAt), clonePtr(t.LastUsedAt)
+	return tokenWithUser{&t, &u}
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func (db *DB) personalTokenWithUser(ctx context.Context, hash string) (*ci.PersonalToken, *ci.User, error) {
 	t, u := &ci.PersonalToken{}, &ci.User{}
 	var scopes string
 	err := db.queryRow(ctx, db.sql, `SELECT t.id, t.user_id, t.name, t.scopes, t.token_hash, t.expires_at, t.revoked, t.created_at, t.last_used_at,

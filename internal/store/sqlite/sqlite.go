@@ -43,15 +43,19 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, ci.Errorf(ci.KindInvalid, "sqlite path %q is not usable", path)
 	}
-	sdb, err := sql.Open("sqlite", DSN(path))
+	named, err := sql.Open("sqlite", DSN(path)) // connects nothing: it finds the driver
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
 	}
+	clock := &store.WriteClock{}
+	sdb := sql.OpenDB(&connector{dsn: DSN(path), drv: named.Driver(), clock: clock})
+	named.Close()
 	// Readers run in parallel under WAL; writers queue on the busy timeout.
 	sdb.SetMaxOpenConns(8)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(0)
-	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify, AppendBytes: "CAST(data || ? AS BLOB)"})
+	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify, AppendBytes: "CAST(data || ? AS BLOB)",
+		Clock: clock, Claim: func() (func(), error) { return claim(path) }})
 	if err := pingWhileBusy(ctx, db); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
