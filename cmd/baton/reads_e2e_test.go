@@ -43,7 +43,7 @@ func TestOneFileReadStatements(t *testing.T) {
 		}
 		remembered := e.name == "sqlite"
 		for i, c := range []struct{ who, token string }{{"administrator", in.token}, {"reporter", memberToken}} {
-			read(c.who, c.token) // records the token's use, at most once a minute: a write
+			read(c.who, c.token)                // records the token's use, at most once a minute: a write
 			in.user(fmt.Sprint("bystander", i)) // a write: nothing is remembered now
 			n := read(c.who, c.token)
 			t.Logf("%s: %d statements", c.who, n)
