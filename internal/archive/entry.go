@@ -47,17 +47,35 @@ func OpenEntry(archive io.ReaderAt, e Entry) (io.ReadCloser, error) {
 	case e.Size < 0 || e.CompressedSize < 0 || e.HeaderOffset < 0:
 		return nil, fmt.Errorf("opening '%s': %w: negative size or offset", e.Path, ErrSize)
 	}
-	first := make([]byte, min(localLen+int64(len(e.Path))+localSlack+e.CompressedSize, firstReadMax))
+	want := min(localLen+int64(len(e.Path))+localSlack+e.CompressedSize, firstReadMax)
+	if sized, ok := archive.(interface{ Size() int64 }); ok {
+		// Not past the end: a read that comes short asks again and gets EOF.
+		want = max(min(want, sized.Size()-e.HeaderOffset), localLen)
+	}
+	var pooled *[]byte
+	var first []byte
+	if want <= firstPooledSize {
+		pooled = firstBuffers.Get().(*[]byte)
+		first = (*pooled)[:want]
+	} else {
+		first = make([]byte, want)
+	}
+	fail := func(err error) (io.ReadCloser, error) {
+		if pooled != nil {
+			firstBuffers.Put(pooled)
+		}
+		return nil, err
+	}
 	n, err := archive.ReadAt(first, e.HeaderOffset)
 	if n < localLen {
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("reading local header of '%s': %w", e.Path, err)
+		return fail(fmt.Errorf("reading local header of '%s': %w", e.Path, err))
 	}
 	first = first[:n]
 	if le.Uint32(first) != sigLocal {
-		return nil, fmt.Errorf("reading local header of '%s': bad signature at offset %d", e.Path, e.HeaderOffset)
+		return fail(fmt.Errorf("reading local header of '%s': bad signature at offset %d", e.Path, e.HeaderOffset))
 	}
 	dataStart := int64(localLen) + int64(le.Uint16(first[26:])) + int64(le.Uint16(first[28:]))
 	var data io.Reader
@@ -74,11 +92,11 @@ func OpenEntry(archive io.ReaderAt, e Entry) (io.ReadCloser, error) {
 		rest := io.NewSectionReader(archive, e.HeaderOffset+dataStart, e.CompressedSize)
 		data = bufio.NewReaderSize(rest, entryBufferSize)
 	}
-	er := &entryReader{path: e.Path, want: e.Size, crc: crc32.NewIEEE(), wantCRC: e.CRC32}
+	er := &entryReader{path: e.Path, want: e.Size, crc: crc32.NewIEEE(), wantCRC: e.CRC32, first: pooled}
 	if e.Method == MethodDeflate {
 		fr := inflaters.Get().(io.ReadCloser)
 		if err := fr.(flate.Resetter).Reset(data, nil); err != nil {
-			return nil, fmt.Errorf("opening '%s': %w", e.Path, err)
+			return fail(fmt.Errorf("opening '%s': %w", e.Path, err))
 		}
 		er.src, er.closer = fr, pooledInflater{fr}
 	} else {
@@ -97,7 +115,14 @@ type entryReader struct {
 	crc     hash.Hash32
 	wantCRC uint32
 	err     error
+	first   *[]byte // the pooled first read, returned by Close
 }
+
+// firstBuffers recycles the first read of small entries (the local header
+// with the whole entry), which was most of a one-file read's garbage.
+var firstBuffers = sync.Pool{New: func() any { b := make([]byte, firstPooledSize); return &b }}
+
+const firstPooledSize = 16 << 10
 
 func (r *entryReader) Read(p []byte) (int, error) {
 	if r.err != nil {
@@ -132,15 +157,19 @@ func (r *entryReader) Read(p []byte) (int, error) {
 }
 
 func (r *entryReader) Close() error {
-	c := r.closer
-	r.closer, r.src = nil, nil
+	c, first := r.closer, r.first
+	r.closer, r.src, r.first = nil, nil, nil
 	if r.err == nil {
 		r.err = errClosed
 	}
+	var err error
 	if c != nil {
-		return c.Close()
+		err = c.Close() // the inflater lets go of the first read here
 	}
-	return nil
+	if first != nil {
+		firstBuffers.Put(first)
+	}
+	return err
 }
 
 var errClosed = errors.New("read of a closed artifact entry")

@@ -330,7 +330,7 @@ func endLens(count, cdOffset, cdSize uint64) uint64 {
 
 // WriteZip writes the merged zip to w, reading each entry's bytes from
 // archives[shard] (the archive of shard's index). An archive with a method
-// File() *os.File has its large entries copied from the file's position, so
+// File() (*os.File, error) has its large entries copied from the file's position, so
 // that an http.ResponseWriter can use sendfile. The central directory is
 // kept in memory up to 1 MiB and in an unlinked file in tempDir beyond.
 // It returns the bytes written; an archive that does not match its index is
@@ -520,11 +520,14 @@ const sendfileMin = 256 << 10
 // the file to its writer's ReadFrom (sendfile on a connection); a large
 // entry of another seekable source is read sequentially from its position.
 func copyData(bw *bufio.Writer, src io.ReaderAt, off, n int64, buf []byte) error {
-	if f, ok := src.(interface{ File() *os.File }); ok && n >= sendfileMin {
+	if f, ok := src.(interface{ File() (*os.File, error) }); ok && n >= sendfileMin {
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		file := f.File()
+		file, err := f.File()
+		if err != nil {
+			return err
+		}
 		if _, err := file.Seek(off, io.SeekStart); err != nil {
 			return err
 		}

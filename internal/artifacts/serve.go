@@ -14,6 +14,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonci/baton/internal/archive"
@@ -68,8 +70,12 @@ func (s *Service) ServeArchive(w http.ResponseWriter, r *http.Request, a *ci.Art
 	}
 	defer obj.Close()
 	var content io.ReadSeeker = obj
-	if f, ok := obj.(interface{ File() *os.File }); ok {
-		content = f.File() // lets net/http use sendfile
+	if f, ok := obj.(interface{ File() (*os.File, error) }); ok {
+		file, err := f.File() // lets net/http use sendfile
+		if err != nil {
+			return fmt.Errorf("opening artifact %d: %w", a.ID, err)
+		}
+		content = file
 	}
 	httpx.ExtendWrite(w, obj.Size())
 	http.ServeContent(w, r, "", a.CreatedAt, content)
@@ -88,7 +94,28 @@ var activeTypes = map[string]bool{
 // its extension's type, except that anything a browser could execute (HTML,
 // JavaScript, SVG, XML) becomes text/plain.
 func SafeContentType(name string) string {
-	ct := mime.TypeByExtension(path.Ext(name))
+	ext := path.Ext(name)
+	if ct, ok := safeTypes.Load(ext); ok {
+		return ct.(string)
+	}
+	ct := safeContentType(ext)
+	if safeTypesCount.Add(1) <= maxSafeTypes {
+		safeTypes.Store(ext, ct)
+	}
+	return ct
+}
+
+// safeTypes remembers SafeContentType by extension, for up to
+// maxSafeTypes extensions (names are the uploader's).
+var (
+	safeTypes      sync.Map
+	safeTypesCount atomic.Int64
+)
+
+const maxSafeTypes = 1024
+
+func safeContentType(ext string) string {
+	ct := mime.TypeByExtension(ext)
 	if ct == "" {
 		return "application/octet-stream"
 	}
@@ -100,6 +127,23 @@ func SafeContentType(name string) string {
 		return base + "; charset=utf-8"
 	}
 	return ct
+}
+
+// smallEntry is the largest body ServeEntry reads whole before writing it.
+const smallEntry = 16 << 10
+
+var smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallEntry); return &b }}
+
+// entryHeaders are the fixed headers of every file ServeEntry serves, in
+// canonical form; the value slices are shared, never appended to. A file
+// opened from a signed link must not hand the link (its sig=) to whatever
+// it links to, on every surface: hence Referrer-Policy.
+var entryHeaders = map[string][]string{
+	"X-Content-Type-Options":  {"nosniff"},
+	"Content-Security-Policy": {"default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"},
+	"Referrer-Policy":         {"no-referrer"},
+	"Cache-Control":           {"private, no-transform"},
+	"Accept-Ranges":           {"bytes"},
 }
 
 // ServeEntry streams one file of an archive, reading only that entry:
@@ -126,14 +170,11 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 	sum := sha256.Sum256([]byte(a.SHA256 + "\x00" + p))
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
 	h := w.Header()
-	h.Set("ETag", etag)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
-	// A file opened from a signed link must not hand the link (its sig=)
-	// to whatever it links to, on every surface.
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "private, no-transform")
-	h.Set("Content-Type", SafeContentType(p))
+	h["Etag"] = []string{etag}
+	for k, v := range entryHeaders {
+		h[k] = v
+	}
+	h["Content-Type"] = []string{SafeContentType(p)}
 	disp := "attachment"
 	if inline {
 		disp = "inline"
@@ -144,7 +185,6 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		return nil
 	}
 	setDigest(h, e) // of the whole file, also on a 206 (RFC 9530's Repr-Digest)
-	h.Set("Accept-Ranges", "bytes")
 	start, end, status := entryRange(r, etag, e.Size)
 	if status == http.StatusRequestedRangeNotSatisfiable {
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(e.Size, 10))
@@ -176,6 +216,34 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		}
 	}
 	httpx.ExtendWrite(w, e.Size)
+	if n := end - start; n <= smallEntry {
+		// One Write: headers and a small body leave in one packet, where
+		// io.Copy's ReadFrom would send the headers with the first 512
+		// bytes and the rest on its own.
+		buf := smallBuffers.Get().(*[]byte)
+		defer smallBuffers.Put(buf)
+		b := (*buf)[:n]
+		if _, err := io.ReadFull(rc, b); err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		if end == e.Size {
+			// The whole file: one more read reaches its end, where the
+			// entry's size and CRC-32 are checked before anything is sent.
+			var one [1]byte
+			for range 8 {
+				_, err := rc.Read(one[:])
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return fmt.Errorf("reading %s: %w", p, err)
+				}
+			}
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+		return nil
+	}
 	w.WriteHeader(status)
 	if _, err := io.Copy(w, io.LimitReader(rc, end-start)); err != nil {
 		// Headers are gone; abort the response so the client sees a broken transfer.

@@ -1,9 +1,16 @@
 package artifacts
 
 import (
+	"archive/zip"
+	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/batonci/baton/internal/archive"
+	blobfs "github.com/batonci/baton/internal/blob/fs"
+	"github.com/batonci/baton/internal/ci"
 )
 
 func TestEntryRange(t *testing.T) {
@@ -59,6 +66,64 @@ func TestEntryRangeEmptyFile(t *testing.T) {
 		start, end, status := entryRange(r, `"e"`, 0)
 		if start != 0 || end != 0 || status != tc.status {
 			t.Errorf("Range %q of an empty file: [%d,%d) %d, want [0,0) %d", tc.rng, start, end, status, tc.status)
+		}
+	}
+}
+
+// TestServeEntryRefusesDamagedFile: a small file whose bytes no longer
+// match the archive's CRC-32 answers an error before any byte or status
+// is sent, and an intact one is served whole, in both the stored and the
+// deflated form.
+func TestServeEntryRefusesDamagedFile(t *testing.T) {
+	ctx := context.Background()
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		blobs, err := blobfs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := bytes.Repeat([]byte("0123456789abcdef"), 200) // 3200 B
+		var zbuf bytes.Buffer
+		zw := zip.NewWriter(&zbuf)
+		f, _ := zw.CreateHeader(&zip.FileHeader{Name: "out/file.txt", Method: method})
+		f.Write(content)
+		zw.Close()
+		archiveBytes := zbuf.Bytes()
+		x, err := archive.Build(bytes.NewReader(archiveBytes), int64(len(archiveBytes)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ibuf bytes.Buffer
+		if _, err := x.WriteTo(&ibuf); err != nil {
+			t.Fatal(err)
+		}
+		x.Close()
+		put := func(key string, b []byte) {
+			if _, err := blobs.Put(ctx, key, bytes.NewReader(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		put("index", ibuf.Bytes())
+		put("good", archiveBytes)
+		damaged := bytes.Clone(archiveBytes)
+		at := bytes.Index(damaged, []byte("out/file.txt")) + len("out/file.txt") + 40
+		if method == zip.Store {
+			at = bytes.Index(damaged, content[:16]) + 100
+		}
+		damaged[at] ^= 0x01
+		put("bad", damaged)
+		s := &Service{Blobs: blobs, Indexes: archive.NewCache(1 << 20)}
+		for _, c := range []struct {
+			key  string
+			good bool
+		}{{"good", true}, {"bad", false}} {
+			rec := httptest.NewRecorder()
+			err := s.ServeEntry(rec, httptest.NewRequest("GET", "/x", nil), &ci.Artifact{ID: 1, BlobKey: c.key, IndexKey: "index", SHA256: c.key}, "out/file.txt", false)
+			switch {
+			case c.good && (err != nil || rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), content)):
+				t.Errorf("method %d, intact: %v, %d, %d bytes", method, err, rec.Code, rec.Body.Len())
+			case !c.good && (err == nil || rec.Body.Len() != 0):
+				t.Errorf("method %d, damaged: err %v, %d bytes sent", method, err, rec.Body.Len())
+			}
 		}
 	}
 }

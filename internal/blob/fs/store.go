@@ -30,6 +30,7 @@ type Store struct {
 	root string
 	data string // root/data: the objects, one file per key
 	tmp  string // root/tmp: uploads in progress
+	open openFiles
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -92,6 +93,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 	if err := s.publish(tmpName, dst); err != nil {
 		return blob.Info{}, fmt.Errorf("publishing %q: %w", key, err)
 	}
+	s.open.forget(key) // a kept file of an earlier object under key
 	done = true
 	return blob.Info{Key: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
@@ -162,6 +164,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return fmt.Errorf("deleting %q: %w", key, err)
 	}
+	s.open.forget(key)
 	// Best effort: a directory that is not empty (or just got a new
 	// object) simply stays.
 	for dir := filepath.Dir(p); dir != s.data && len(dir) > len(s.data); dir = filepath.Dir(dir) {

@@ -1,0 +1,4 @@
+package fs
+
+// MaxOpenFiles is maxOpenFiles, for tests.
+const MaxOpenFiles = maxOpenFiles
