@@ -121,6 +121,12 @@ func printReport(w io.Writer, cfg config, r *results) targets {
 		out["p50"] = verdict(many.P50 < time.Millisecond)
 		fmt.Fprintf(tw, "  p50 of one-file read (%d entries)\t%s\t\t\t< 1 ms\t%s\n", r.ManyEntries, ms(many.P50), out["p50"])
 	}
+	if floor, ok := r.Entries["health"]; okMany && ok {
+		q := float64(many.P50) / float64(floor.P50)
+		out["vs-floor"] = verdict(q <= 2)
+		fmt.Fprintf(tw, "  p50 of one-file read vs the HTTP floor\t%s\tGET /-/health p50 %s\t%.2f×\t≤ 2.00×\t%s\n",
+			ms(many.P50), ms(floor.P50), q, out["vs-floor"])
+	}
 	if okMany && okFew {
 		q := float64(many.P50) / float64(few.P50)
 		out["scaling"] = verdict(q <= 1.2)
