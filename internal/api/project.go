@@ -83,19 +83,6 @@ func validPath(what, path string) error {
 	return nil
 }
 
-func slugify(name string) string {
-	var b strings.Builder
-	for _, c := range strings.ToLower(strings.TrimSpace(name)) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
-			b.WriteRune(c)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	return strings.Trim(b.String(), "-.")
-}
-
 func parseVisibility(v string, def ci.Visibility) (ci.Visibility, error) {
 	switch ci.Visibility(v) {
 	case "":
@@ -120,7 +107,7 @@ func (s *Server) createProject(w http.ResponseWriter, r *http.Request) error {
 		return ci.Errorf(ci.KindInvalid, "400 Bad request - name or path is missing")
 	}
 	if path == "" {
-		path = slugify(name)
+		path = ci.PathFromName(name)
 	}
 	if name == "" {
 		name = path

@@ -1,6 +1,9 @@
 package ci
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Visibility of a group or project.
 type Visibility string
@@ -118,4 +121,25 @@ type Trigger struct {
 	TokenTail   string // last 4 characters, to tell tokens apart in lists
 	CreatedAt   time.Time
 	LastUsedAt  *time.Time
+}
+
+// PathFromName is the path a project (or group) gets when it is created
+// with a name but no path, by the API and the web form alike: lowercase,
+// letters, digits, '_', '.' and '-' kept, every run of other characters
+// one '-', and no leading or trailing '-' or '.' (GitLab parameterizes
+// the name the same way, keeping '.').
+func PathFromName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-.")
 }

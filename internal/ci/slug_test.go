@@ -30,3 +30,20 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
+
+func TestPathFromName(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"My Project", "my-project"},
+		{"My  Project", "my-project"},
+		{" lead and trail ", "lead-and-trail"},
+		{"a.b_c-d", "a.b_c-d"},
+		{"x -- y", "x-y"},
+		{"Ünïcode name", "n-code-name"},
+		{"..hidden.", "hidden"},
+		{"---", ""},
+	} {
+		if got := PathFromName(c.name); got != c.want {
+			t.Errorf("PathFromName(%q) = %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -102,7 +102,7 @@ func (s *Server) createProject(c *req) error {
 	form := map[string]string{"name": strings.TrimSpace(f.Get("name")), "path": strings.TrimSpace(f.Get("path")),
 		"description": f.Get("description"), "visibility": f.Get("visibility")}
 	if form["path"] == "" {
-		form["path"] = slug(form["name"])
+		form["path"] = ci.PathFromName(form["name"])
 	}
 	if form["name"] == "" {
 		form["name"] = form["path"]
@@ -134,19 +134,6 @@ func (s *Server) createProject(c *req) error {
 	}
 	http.Redirect(c.w, c.r, "/"+proj.FullPath, http.StatusSeeOther)
 	return nil
-}
-
-func slug(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
-			b.WriteRune(r)
-		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
-			b.WriteByte('-')
-		}
-	}
-	return strings.Trim(b.String(), "-.")
 }
 
 // projectPage shows the clone URL, recent pipelines and the runners that may run its jobs.
