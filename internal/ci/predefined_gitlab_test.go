@@ -15,7 +15,8 @@ import (
 //	          pipelines it applies to (branch, tag, trigger; "" for all)
 //	job       PlannedJobVariables gives each job's rules (and the job) it
 //	absent    GitLab sets it only for a feature Baton does not have, or the
-//	          runner sets it; why says which
+//	          runner sets it, or Baton gives it to the job but not to
+//	          rules; why says which
 var gitLabCreationVariables = []struct {
 	name, provided, when, why string
 }{
@@ -50,11 +51,11 @@ var gitLabCreationVariables = []struct {
 	{"CI_DEPENDENCY_PROXY_USER", "absent", "", "dependency proxy"},
 	{"CI_DEPLOY_FREEZE", "absent", "", "deploy freeze windows (GitLab sets it only inside one)"},
 	{"CI_DISPOSABLE_ENVIRONMENT", "absent", "", "set by the runner's executor"},
-	{"CI_ENVIRONMENT_NAME", "absent", "", "environments (issue 11 point 5)"},
-	{"CI_ENVIRONMENT_SLUG", "absent", "", "environments (issue 11 point 5)"},
-	{"CI_ENVIRONMENT_URL", "absent", "", "environments (issue 11 point 5)"},
-	{"CI_ENVIRONMENT_ACTION", "absent", "", "environments (issue 11 point 5)"},
-	{"CI_ENVIRONMENT_TIER", "absent", "", "environments (issue 11 point 5)"},
+	{"CI_ENVIRONMENT_NAME", "absent", "", "the job gets it (deploy.go), its rules do not yet: the environment is planned after them"},
+	{"CI_ENVIRONMENT_SLUG", "absent", "", "the job gets it (deploy.go), its rules do not yet: the environment is planned after them"},
+	{"CI_ENVIRONMENT_URL", "absent", "", "the job gets it (deploy.go), its rules do not yet: the environment is planned after them"},
+	{"CI_ENVIRONMENT_ACTION", "absent", "", "the job gets it (deploy.go), its rules do not yet: the environment is planned after them"},
+	{"CI_ENVIRONMENT_TIER", "absent", "", "the job gets it (deploy.go), its rules do not yet: the environment is planned after them"},
 	{"CI_GITLAB_FIPS_MODE", "absent", "", "FIPS mode (GitLab sets it only when enabled)"},
 	{"CI_HAS_OPEN_REQUIREMENTS", "absent", "", "requirements management"},
 	{"CI_JOB_IMAGE", "absent", "", "the runner reports the image it runs"},
