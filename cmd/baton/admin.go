@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/store/storeopen"
 )
 
 // runAdmin is `baton admin token create`: it opens the same data directory or
@@ -30,7 +31,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := c.finish(); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.DatabaseURL)
+	db, err := openStore(ctx, c.DatabaseURL, storeopen.Open)
 	if err != nil {
 		return err
 	}

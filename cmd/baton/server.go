@@ -113,12 +113,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	db, err := openStore(ctx, m.Config.DatabaseURL)
+	// The server's opener claims a SQLite database before migrating it: a
+	// second server fails without changing what the first remembers.
+	db, err := openStore(ctx, m.Config.DatabaseURL, storeopen.OpenServer)
 	if err != nil {
-		return err
-	}
-	if err := db.Claim(); err != nil {
-		db.Close()
 		return err
 	}
 	db.RememberReads(int(m.Config.ReadCacheEntries))
@@ -233,8 +231,8 @@ func (ix indexer) Build(r io.ReaderAt, size int64, streamed *archive.Digests) (*
 
 // openStore opens the store at --database-url (storeopen.Open, the
 // opener the tests use too).
-func openStore(ctx context.Context, url string) (*store.DB, error) {
-	db, err := storeopen.Open(ctx, url)
+func openStore(ctx context.Context, url string, open func(context.Context, string) (*store.DB, error)) (*store.DB, error) {
+	db, err := open(ctx, url)
 	if ci.KindOf(err) == ci.KindInvalid {
 		return nil, fmt.Errorf("--database-url %q: want sqlite:PATH or postgres://...", url)
 	}

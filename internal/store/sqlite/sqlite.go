@@ -40,6 +40,26 @@ func DSN(path string) string {
 // pending migrations. A database with a newer schema than this binary knows
 // is KindUnavailable.
 func Open(ctx context.Context, path string) (*store.DB, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, path, ms, false)
+}
+
+// OpenServer is Open for the process that serves the database: it claims
+// the database (one server per SQLite file, see store.DB.Claim) before it
+// migrates, so that a second server fails without having changed anything
+// under the first, whose remembered reads count only its own commits.
+func OpenServer(ctx context.Context, path string) (*store.DB, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, path, ms, true)
+}
+
+func open(ctx context.Context, path string, ms []store.Migration, serve bool) (*store.DB, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, ci.Errorf(ci.KindInvalid, "sqlite path %q is not usable", path)
 	}
@@ -56,17 +76,18 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 	sdb.SetConnMaxIdleTime(0)
 	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify, AppendBytes: "CAST(data || ? AS BLOB)",
 		Clock: clock, Claim: func() (func(), error) { return claim(path) }})
+	if serve {
+		if err := db.Claim(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := pingWhileBusy(ctx, db); err != nil {
-		sdb.Close()
+		db.Close()
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
 	}
-	ms, err := Migrations()
-	if err != nil {
-		sdb.Close()
-		return nil, err
-	}
 	if err := db.Migrate(ctx, ms); err != nil {
-		sdb.Close()
+		db.Close()
 		return nil, fmt.Errorf("migrating sqlite %s: %w", path, err)
 	}
 	return db, nil

@@ -22,14 +22,25 @@ import (
 // its directory is created), or a "postgres://" / "postgresql://" URL. An
 // unknown scheme is KindInvalid; a schema newer than this binary knows is
 // KindUnavailable.
-func Open(ctx context.Context, url string) (*store.DB, error) {
+func Open(ctx context.Context, url string) (*store.DB, error) { return open(ctx, url, false) }
+
+// OpenServer is Open for a `baton server`: on SQLite it claims the database
+// (store.DB.Claim) before migrating it, so that a second server fails
+// before it changes anything; on PostgreSQL it is Open.
+func OpenServer(ctx context.Context, url string) (*store.DB, error) { return open(ctx, url, true) }
+
+func open(ctx context.Context, url string, serve bool) (*store.DB, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("creating database directory: %w", err)
 		}
-		db, err := sqlite.Open(ctx, path)
+		openSQLite := sqlite.Open
+		if serve {
+			openSQLite = sqlite.OpenServer
+		}
+		db, err := openSQLite(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("opening SQLite database %s: %w", path, err)
 		}

@@ -195,7 +195,8 @@ func TestRememberedReadsUnderConcurrentWrites(t *testing.T) {
 
 // TestSQLiteOneServer: a second server claiming a SQLite database fails,
 // naming why, while `baton admin` (no claim) still opens it; once the
-// first server closes, another may claim it.
+// first server closes, another may claim it. A server's opener
+// (storeopen.OpenServer) claims the database itself, before it migrates.
 func TestSQLiteOneServer(t *testing.T) {
 	ctx := context.Background()
 	url := "sqlite:" + filepath.Join(t.TempDir(), "baton.db")
@@ -206,12 +207,18 @@ func TestSQLiteOneServer(t *testing.T) {
 		}
 		return db
 	}
-	first := open()
-	if err := first.Claim(); err != nil {
-		t.Fatalf("first claim: %v", err)
+	first, err := storeopen.OpenServer(ctx, url)
+	if err != nil {
+		t.Fatalf("first server: %v", err)
+	}
+	if !first.RememberReads(10) {
+		t.Fatal("the server's store has not claimed the database")
+	}
+	if _, err := storeopen.OpenServer(ctx, url); ci.KindOf(err) != ci.KindConflict || !strings.Contains(err.Error(), "another baton server") {
+		t.Fatalf("second server: %v, want a conflict naming another server", err)
 	}
 	second := open()
-	err := second.Claim()
+	err = second.Claim()
 	if ci.KindOf(err) != ci.KindConflict || !strings.Contains(err.Error(), "another baton server") {
 		t.Fatalf("second claim: %v, want a conflict naming another server", err)
 	}
