@@ -88,3 +88,66 @@ func TestServerClaimFollowsSymlinks(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandBesideServerDoesNotMigrate: a command (`baton admin`) of a
+// newer binary opening a database a server serves does not migrate it
+// under the server (it fails, naming why); one of the server's own
+// version opens it; once no server runs, the newer one migrates it.
+func TestCommandBesideServerDoesNotMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "baton.db")
+	server, err := OpenServer(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	current, err := server.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := append(ms[:len(ms):len(ms)], store.Migration{Version: current + 1, Name: "newer_binary.sql",
+		SQL: "CREATE TABLE written_by_the_command (id INTEGER)"})
+	schema := func(db *store.DB) (int, int) {
+		t.Helper()
+		v, err := db.SchemaVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'written_by_the_command'`).Scan(&tables); err != nil {
+			t.Fatal(err)
+		}
+		return v, tables
+	}
+
+	cmd, err := open(ctx, path, newer, false)
+	if err == nil {
+		cmd.Close()
+	}
+	if ci.KindOf(err) != ci.KindUnavailable {
+		t.Errorf("a newer command beside the server: %v, want unavailable", err)
+	}
+	if v, tables := schema(server); v != current || tables != 0 {
+		t.Fatalf("a command migrated the database under its server: schema %d → %d, its table %d", current, v, tables)
+	}
+
+	same, err := open(ctx, path, ms, false)
+	if err != nil {
+		t.Fatalf("a command of the server's version beside it: %v", err)
+	}
+	same.Close()
+
+	server.Close()
+	later, err := open(ctx, path, newer, false)
+	if err != nil {
+		t.Fatalf("the newer command once no server runs: %v", err)
+	}
+	defer later.Close()
+	if v, tables := schema(later); v != current+1 || tables != 1 {
+		t.Fatalf("the newer command without a server: schema %d, its table %d; want %d, 1", v, tables, current+1)
+	}
+}

@@ -86,11 +86,54 @@ func open(ctx context.Context, path string, ms []store.Migration, serve bool) (*
 		db.Close()
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
 	}
+	if !serve {
+		// Only the database's server migrates it, or a command while no
+		// server runs: the server counts only its own commits.
+		release, err := claim(path)
+		switch {
+		case err == nil:
+			defer release()
+		case ci.KindOf(err) == ci.KindConflict:
+			if err := nonePending(ctx, db, ms); err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
+	}
 	if err := db.Migrate(ctx, ms); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrating sqlite %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// nonePending fails (KindUnavailable) when the database, which a running
+// server has claimed, lacks one of ms: this binary is newer than the
+// server's and must not change the schema (nor the data) under it.
+func nonePending(ctx context.Context, db *store.DB, ms []store.Migration) error {
+	rows, err := db.SQL().QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return fmt.Errorf("reading applied migrations: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return fmt.Errorf("reading applied migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading applied migrations: %w", err)
+	}
+	for _, m := range ms {
+		if !applied[m.Version] {
+			return ci.Errorf(ci.KindUnavailable,
+				"the running baton server has not applied migration %s that this binary brings: upgrade and restart the server first", m.Name)
+		}
+	}
+	return nil
 }
 
 // pingWhileBusy opens the first connection. Switching a new database to WAL
