@@ -64,7 +64,7 @@ func (m *memo[K, V]) get(gen uint64, k K) (V, bool) {
 func (m *memo[K, V]) put(gen uint64, k K, v V) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.gen != gen || len(m.m) >= m.max {
+	if m.m == nil || m.gen != gen || len(m.m) >= m.max {
 		if m.gen > gen { // a later generation already started filling it
 			return
 		}

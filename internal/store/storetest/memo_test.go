@@ -252,3 +252,31 @@ func TestSQLiteOneServer(t *testing.T) {
 		t.Fatalf("claim after the first server closed: %v", err)
 	}
 }
+
+// TestRememberedReadsBeforeAnyWrite: a server restarted on a database
+// that needs no migration has committed nothing when its first request
+// reads; that read is remembered like any other (it panicked: the memo of
+// the clock's first generation had no map yet).
+func TestRememberedReadsBeforeAnyWrite(t *testing.T) {
+	ctx := context.Background()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "baton.db")
+	db, err := storeopen.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := MustUser(t, db)
+	tok := &ci.PersonalToken{UserID: u.ID, Name: "before", Scopes: []string{ci.ScopeAPI}, TokenHash: fmt.Sprintf("hash-%d", u.ID)}
+	must(t, db.CreatePersonalToken(ctx, tok))
+	db.Close()
+	if db, err = storeopen.OpenServer(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if !db.RememberReads(10) {
+		t.Fatal("the restarted server does not remember reads")
+	}
+	tokenRead(t, db, tok.TokenHash)
+	if name, n := tokenRead(t, db, tok.TokenHash); name != "before" || n != 0 {
+		t.Fatalf("repeated read before any write: %q in %d statements, want before in 0", name, n)
+	}
+}
