@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 
 	"modernc.org/sqlite"
@@ -30,9 +31,9 @@ func (c *connector) Connect(context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	hooks, ok := dc.(sqlite.HookRegisterer)
-	if !ok {
+	if _, full := dc.(inner); !ok || !full {
 		dc.Close()
-		return nil, fmt.Errorf("sqlite connection %T has no commit hook", dc)
+		return nil, fmt.Errorf("sqlite connection %T has no commit hook or lacks a context-aware method", dc)
 	}
 	w := &conn{Conn: dc, clock: c.clock}
 	hooks.RegisterCommitHook(func() int32 {
@@ -128,6 +129,51 @@ type tx struct {
 type rows struct {
 	driver.Rows
 	c *conn
+}
+
+// The driver's descriptions of a query's columns (sql.Rows.ColumnTypes),
+// which embedding driver.Rows alone would hide.
+var (
+	_ driver.RowsColumnTypeDatabaseTypeName = (*rows)(nil)
+	_ driver.RowsColumnTypeLength           = (*rows)(nil)
+	_ driver.RowsColumnTypeNullable         = (*rows)(nil)
+	_ driver.RowsColumnTypePrecisionScale   = (*rows)(nil)
+	_ driver.RowsColumnTypeScanType         = (*rows)(nil)
+)
+
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
+	if d, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return d.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (r *rows) ColumnTypeLength(i int) (int64, bool) {
+	if d, ok := r.Rows.(driver.RowsColumnTypeLength); ok {
+		return d.ColumnTypeLength(i)
+	}
+	return 0, false
+}
+
+func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) {
+	if d, ok := r.Rows.(driver.RowsColumnTypeNullable); ok {
+		return d.ColumnTypeNullable(i)
+	}
+	return false, false
+}
+
+func (r *rows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
+	if d, ok := r.Rows.(driver.RowsColumnTypePrecisionScale); ok {
+		return d.ColumnTypePrecisionScale(i)
+	}
+	return 0, 0, false
+}
+
+func (r *rows) ColumnTypeScanType(i int) reflect.Type {
+	if d, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return d.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
 }
 
 type stmt struct {
