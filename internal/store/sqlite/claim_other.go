@@ -7,3 +7,8 @@ import "github.com/batonci/baton/internal/ci"
 func claim(path string) (func(), error) {
 	return nil, ci.Errorf(ci.KindUnavailable, "serving the SQLite database %s needs a unix file lock", path)
 }
+
+// share without a file lock: commands migrate as they did.
+func share(path string) (func(), error) {
+	return nil, ci.Errorf(ci.KindUnavailable, "no unix file lock for %s", path)
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/store"
@@ -149,5 +150,30 @@ func TestCommandBesideServerDoesNotMigrate(t *testing.T) {
 	defer later.Close()
 	if v, tables := schema(later); v != current+1 || tables != 1 {
 		t.Fatalf("the newer command without a server: schema %d, its table %d; want %d, 1", v, tables, current+1)
+	}
+}
+
+// TestServerWaitsForMigratingCommands: a server starting while commands
+// migrate the database (holding the server lock shared) waits for them
+// instead of taking them for another server.
+func TestServerWaitsForMigratingCommands(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "baton.db")
+	release, err := share(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		db, err := OpenServer(ctx, path)
+		if err == nil {
+			db.Close()
+		}
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the server meets the command's lock
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("a server starting while a command migrated: %v", err)
 	}
 }

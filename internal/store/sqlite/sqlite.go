@@ -87,9 +87,10 @@ func open(ctx context.Context, path string, ms []store.Migration, serve bool) (*
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)
 	}
 	if !serve {
-		// Only the database's server migrates it, or a command while no
-		// server runs: the server counts only its own commits.
-		release, err := claim(path)
+		// Only the database's server migrates it, or commands while no
+		// server runs (holding the server lock shared, so that none
+		// starts meanwhile): the server counts only its own commits.
+		release, err := share(path)
 		switch {
 		case err == nil:
 			defer release()
