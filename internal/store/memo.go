@@ -19,6 +19,41 @@ import (
 type WriteClock struct {
 	gen      atomic.Uint64
 	inflight atomic.Int64
+	// others, if set, reads a fingerprint of the database's last commit by
+	// any process (WatchOthers); seen is the last one read.
+	others func() ([48]byte, bool)
+	seen   atomic.Pointer[[48]byte]
+}
+
+// WatchOthers makes the clock count the commits of other processes too,
+// which its commit hooks never see (the sqlite3 shell editing the file
+// under the server): last reads a fingerprint of the database's last
+// commit, whoever made it (SQLite's WAL-index header), false when it
+// cannot. A fingerprint the clock has not seen yet, or none, counts as a
+// commit. Set it before the store remembers reads.
+func (c *WriteClock) WatchOthers(last func() ([48]byte, bool)) { c.others = last }
+
+// observe counts a commit when the fingerprint changed since last seen.
+func (c *WriteClock) observe() {
+	if c.others == nil {
+		return
+	}
+	fp, ok := c.others()
+	if seen := c.seen.Load(); ok && seen != nil && *seen == fp {
+		return
+	}
+	if ok {
+		n := new([48]byte)
+		*n = fp
+		c.seen.Store(n)
+	}
+	c.gen.Add(1)
+}
+
+// now is the generation, counting the commits of others seen until now.
+func (c *WriteClock) now() uint64 {
+	c.observe()
+	return c.gen.Load()
 }
 
 // Committing records a commit about to happen.
@@ -36,7 +71,7 @@ func (c *WriteClock) Committed(n int64) {
 // begin is the generation a read starts under, and whether what it reads
 // may be remembered (no commit in flight).
 func (c *WriteClock) begin() (uint64, bool) {
-	g := c.gen.Load()
+	g := c.now()
 	return g, c.inflight.Load() == 0
 }
 
@@ -117,7 +152,7 @@ func remember[K comparable, V any](db *DB, m func(*readCache) *memo[K, V], key K
 		return clone(v), nil
 	}
 	v, err := load()
-	if err != nil || !ok || c.clock.gen.Load() != gen {
+	if err != nil || !ok || c.clock.now() != gen {
 		return v, err
 	}
 	mm.put(gen, key, clone(v))

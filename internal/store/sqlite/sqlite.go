@@ -11,7 +11,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -74,8 +77,16 @@ func open(ctx context.Context, path string, ms []store.Migration, serve bool) (*
 	sdb.SetMaxOpenConns(8)
 	sdb.SetMaxIdleConns(8)
 	sdb.SetConnMaxIdleTime(0)
+	others := &walIndex{path: path}
 	db := store.New(sdb, store.Engine{Name: "sqlite", Classify: classify, AppendBytes: "CAST(data || ? AS BLOB)",
-		Clock: clock, Claim: func() (func(), error) { return claim(path) }})
+		Clock: clock, Claim: func() (func(), error) {
+			release, err := claim(path)
+			if err != nil {
+				return nil, err
+			}
+			clock.WatchOthers(others.last)
+			return func() { release(); others.close() }, nil
+		}})
 	if serve {
 		if err := db.Claim(); err != nil {
 			db.Close()
@@ -106,6 +117,55 @@ func open(ctx context.Context, path string, ms []store.Migration, serve bool) (*
 		return nil, fmt.Errorf("migrating sqlite %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// walIndex reads the header of the database's WAL index (PATH-shm), which
+// every commit rewrites, whichever process makes it: the server's clock
+// watches it for the commits its hooks cannot see. The server's pooled
+// connections keep the file in place while it runs; it is opened at the
+// first read after it exists.
+type walIndex struct {
+	path string
+	mu   sync.RWMutex // ReadAt runs in parallel; open and close exclude it
+	f    *os.File
+}
+
+// last is the header (its first copy, the one SQLite writes last); false
+// while the file cannot be read.
+func (w *walIndex) last() ([48]byte, bool) {
+	var h [48]byte
+	w.mu.RLock()
+	f := w.f
+	if f != nil {
+		n, err := f.ReadAt(h[:], 0)
+		w.mu.RUnlock()
+		return h, err == nil && n == len(h)
+	}
+	w.mu.RUnlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		path := w.path
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		}
+		f, err := os.Open(path + "-shm")
+		if err != nil {
+			return h, false
+		}
+		w.f = f
+	}
+	n, err := w.f.ReadAt(h[:], 0)
+	return h, err == nil && n == len(h)
+}
+
+func (w *walIndex) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
 }
 
 // nonePending fails (KindUnavailable) when the database, which a running

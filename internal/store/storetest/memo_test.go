@@ -305,3 +305,51 @@ func TestRememberedReadsBeforeAnyWrite(t *testing.T) {
 		t.Fatalf("repeated read before any write: %q in %d statements, want before in 0", name, n)
 	}
 }
+
+// TestRememberedReadsSeeOtherProcesses: a write to the server's SQLite
+// database by another program (here another store on the file, as the
+// sqlite3 shell revoking a token by hand would be), which the server's
+// commit hooks never see, is seen by the server's next read all the same;
+// the read after it is remembered again.
+func TestRememberedReadsSeeOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "baton.db")
+	server, err := storeopen.OpenServer(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if !server.RememberReads(10) {
+		t.Fatal("the server does not remember reads")
+	}
+	u := MustUser(t, server)
+	tok := &ci.PersonalToken{UserID: u.ID, Name: "v0", Scopes: []string{ci.ScopeAPI}, TokenHash: fmt.Sprintf("hash-%d", u.ID)}
+	must(t, server.CreatePersonalToken(ctx, tok))
+	other, err := storeopen.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i, edit := range []string{
+		"UPDATE personal_tokens SET name = 'v1' WHERE id = ?",
+		"UPDATE personal_tokens SET revoked = TRUE, name = 'v2' WHERE id = ?",
+	} {
+		tokenRead(t, server, tok.TokenHash)
+		if _, n := tokenRead(t, server, tok.TokenHash); n != 0 {
+			t.Fatalf("a repeated read ran %d statements: nothing remembered, nothing to check", n)
+		}
+		if _, err := other.SQL().ExecContext(ctx, edit, tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := server.PersonalTokenWithUser(ctx, tok.TokenHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint("v", i+1); got.Name != want || got.Revoked != (i == 1) {
+			t.Fatalf("after another program's edit the server read %q (revoked %v), want %q", got.Name, got.Revoked, want)
+		}
+		if _, n := tokenRead(t, server, tok.TokenHash); n != 0 {
+			t.Errorf("after another program's edit reads are no longer remembered: a repeated read ran %d statements", n)
+		}
+	}
+}
