@@ -6,8 +6,8 @@ import (
 )
 
 // WriteClock counts the commits made through one process's connections to
-// a database that no other process changes (SQLite under one server; see
-// sqlite.Open). The engine calls Committing when a transaction is about to
+// a database that process serves (SQLite under one server; see
+// sqlite.Open), and, with WatchOthers, those other programs make. The engine calls Committing when a transaction is about to
 // commit (SQLite's commit hook, before any reader can see it) and
 // Committed once the call that committed has returned (the commit is
 // visible by then). Between the two a commit is in flight.
@@ -120,11 +120,11 @@ type readCache struct {
 
 // RememberReads makes the store remember its hot reads (see readCache)
 // between writes, up to entries of each kind. It is only correct when
-// every write that can take access away goes through this process, so the
-// engine must count commits (a WriteClock: SQLite) and the process must
-// have claimed the database (Claim; the other processes that may open a
-// claimed SQLite database, `baton admin token create`, only add a token
-// and the first user). Otherwise it does nothing and reports false.
+// the engine counts every commit (a WriteClock: SQLite's hooks for this
+// process, its WAL index header for others) and the process has claimed
+// the database (Claim: no other server writes it; `baton admin token
+// create` only adds a token and the first user, and does not migrate it
+// under the server). Otherwise it does nothing and reports false.
 // entries 0 turns it off.
 func (db *DB) RememberReads(entries int) bool {
 	if db.engine.Clock == nil || db.claimed == nil || entries <= 0 {

@@ -74,3 +74,9 @@ func sharedOnly(name string) bool {
 	defer g.Close()
 	return syscall.Flock(int(g.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) == nil
 }
+
+// unlinked reports whether f's file was removed from its directory.
+func unlinked(f *os.File) bool {
+	var st syscall.Stat_t
+	return syscall.Fstat(int(f.Fd()), &st) == nil && st.Nlink == 0
+}

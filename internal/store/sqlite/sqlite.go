@@ -121,9 +121,8 @@ func open(ctx context.Context, path string, ms []store.Migration, serve bool) (*
 
 // walIndex reads the header of the database's WAL index (PATH-shm), which
 // every commit rewrites, whichever process makes it: the server's clock
-// watches it for the commits its hooks cannot see. The server's pooled
-// connections keep the file in place while it runs; it is opened at the
-// first read after it exists.
+// watches it for the commits its hooks cannot see. It is opened at the
+// first read after it exists, and again after SQLite replaced it.
 type walIndex struct {
 	path string
 	mu   sync.RWMutex // ReadAt runs in parallel; open and close exclude it
@@ -136,7 +135,7 @@ func (w *walIndex) last() ([48]byte, bool) {
 	var h [48]byte
 	w.mu.RLock()
 	f := w.f
-	if f != nil {
+	if f != nil && !unlinked(f) {
 		n, err := f.ReadAt(h[:], 0)
 		w.mu.RUnlock()
 		return h, err == nil && n == len(h)
@@ -144,6 +143,12 @@ func (w *walIndex) last() ([48]byte, bool) {
 	w.mu.RUnlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.f != nil && unlinked(w.f) {
+		// SQLite removed it when every connection to the database had
+		// closed, and made a new one since.
+		w.f.Close()
+		w.f = nil
+	}
 	if w.f == nil {
 		path := w.path
 		if real, err := filepath.EvalSymlinks(path); err == nil {

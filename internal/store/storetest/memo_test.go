@@ -333,9 +333,19 @@ func TestRememberedReadsSeeOtherProcesses(t *testing.T) {
 	for i, edit := range []string{
 		"UPDATE personal_tokens SET name = 'v1' WHERE id = ?",
 		"UPDATE personal_tokens SET revoked = TRUE, name = 'v2' WHERE id = ?",
+		"UPDATE personal_tokens SET name = 'v3' WHERE id = ?",
 	} {
+		if i == 2 {
+			// Every connection closes between uses: SQLite removes the
+			// WAL index with the last one and makes a new one after.
+			server.SQL().SetMaxIdleConns(0)
+			other.SQL().SetMaxIdleConns(0)
+		}
 		tokenRead(t, server, tok.TokenHash)
-		if _, n := tokenRead(t, server, tok.TokenHash); n != 0 {
+		// (Once the index is made anew for every read, nothing is
+		// remembered; what matters then is that the old one's header,
+		// frozen, does not make a stale value look current.)
+		if _, n := tokenRead(t, server, tok.TokenHash); n != 0 && i < 2 {
 			t.Fatalf("a repeated read ran %d statements: nothing remembered, nothing to check", n)
 		}
 		if _, err := other.SQL().ExecContext(ctx, edit, tok.ID); err != nil {
@@ -345,10 +355,10 @@ func TestRememberedReadsSeeOtherProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := fmt.Sprint("v", i+1); got.Name != want || got.Revoked != (i == 1) {
+		if want := fmt.Sprint("v", i+1); got.Name != want || got.Revoked != (i >= 1) {
 			t.Fatalf("after another program's edit the server read %q (revoked %v), want %q", got.Name, got.Revoked, want)
 		}
-		if _, n := tokenRead(t, server, tok.TokenHash); n != 0 {
+		if _, n := tokenRead(t, server, tok.TokenHash); n != 0 && i < 2 {
 			t.Errorf("after another program's edit reads are no longer remembered: a repeated read ran %d statements", n)
 		}
 	}
