@@ -169,33 +169,33 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 	}
 	sum := sha256.Sum256([]byte(a.SHA256 + "\x00" + p))
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	// Headers are set only once the answer is sure: an error on the way
+	// (bytes gone, a damaged entry) must not leave this file's
+	// Content-Length on the error's answer.
 	h := w.Header()
-	h["Etag"] = []string{etag}
-	for k, v := range entryHeaders {
-		h[k] = v
-	}
-	h["Content-Type"] = []string{SafeContentType(p)}
-	disp := "attachment"
-	if inline {
-		disp = "inline"
-	}
-	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": path.Base(p)}))
 	if match := r.Header.Get("If-None-Match"); match != "" && (match == etag || match == "*" || strings.Contains(match, etag)) {
+		setEntryHeaders(h, etag, p, inline)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	setDigest(h, e) // of the whole file, also on a 206 (RFC 9530's Repr-Digest)
 	start, end, status := entryRange(r, etag, e.Size)
 	if status == http.StatusRequestedRangeNotSatisfiable {
+		setEntryHeaders(h, etag, p, inline)
+		setDigest(h, e)
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(e.Size, 10))
 		w.WriteHeader(status)
 		return nil
 	}
-	if status == http.StatusPartialContent {
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, e.Size))
+	sized := func() {
+		setEntryHeaders(h, etag, p, inline)
+		setDigest(h, e) // of the whole file, also on a 206 (RFC 9530's Repr-Digest)
+		if status == http.StatusPartialContent {
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, e.Size))
+		}
+		h.Set("Content-Length", strconv.FormatInt(end-start, 10))
 	}
-	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
 	if r.Method == http.MethodHead {
+		sized()
 		w.WriteHeader(status)
 		return nil
 	}
@@ -240,10 +240,12 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 				}
 			}
 		}
+		sized()
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
 		return nil
 	}
+	sized()
 	w.WriteHeader(status)
 	if _, err := io.Copy(w, io.LimitReader(rc, end-start)); err != nil {
 		// Headers are gone; abort the response so the client sees a broken transfer.
@@ -251,6 +253,20 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// setEntryHeaders sets the headers every answer about one file carries.
+func setEntryHeaders(h http.Header, etag, p string, inline bool) {
+	h["Etag"] = []string{etag}
+	for k, v := range entryHeaders {
+		h[k] = v
+	}
+	h["Content-Type"] = []string{SafeContentType(p)}
+	disp := "attachment"
+	if inline {
+		disp = "inline"
+	}
+	h.Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": path.Base(p)}))
 }
 
 // entryRange is the part of a one-file read of size bytes a request asks

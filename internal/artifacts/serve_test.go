@@ -115,14 +115,18 @@ func TestServeEntryRefusesDamagedFile(t *testing.T) {
 		for _, c := range []struct {
 			key  string
 			good bool
-		}{{"good", true}, {"bad", false}} {
+		}{{"good", true}, {"bad", false}, {"gone", false}} {
 			rec := httptest.NewRecorder()
 			err := s.ServeEntry(rec, httptest.NewRequest("GET", "/x", nil), &ci.Artifact{ID: 1, BlobKey: c.key, IndexKey: "index", SHA256: c.key}, "out/file.txt", false)
 			switch {
 			case c.good && (err != nil || rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), content)):
 				t.Errorf("method %d, intact: %v, %d, %d bytes", method, err, rec.Code, rec.Body.Len())
 			case !c.good && (err == nil || rec.Body.Len() != 0):
-				t.Errorf("method %d, damaged: err %v, %d bytes sent", method, err, rec.Body.Len())
+				t.Errorf("method %d, %s: err %v, %d bytes sent", method, c.key, err, rec.Body.Len())
+			case !c.good && (rec.Header().Get("Content-Length") != "" || rec.Header().Get("Etag") != ""):
+				// The caller answers the error on this writer: the file's
+				// headers would truncate or mislabel that answer.
+				t.Errorf("method %d, %s: the error's answer would carry the file's headers %v", method, c.key, rec.Header())
 			}
 		}
 	}
