@@ -19,6 +19,10 @@ const (
 	DefaultRemoteTimeout  = 10 * time.Second
 )
 
+// RemoteTotalTimeout bounds all include:remote fetches of one pipeline
+// together (GitLab's 30 s for resolving a configuration's includes).
+const RemoteTotalTimeout = 30 * time.Second
+
 // RemoteFetcher fetches include:remote files from the hosts an operator
 // allows (--include-remote-allow); every other host is refused before any
 // connection is made, redirects included.

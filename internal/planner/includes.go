@@ -3,7 +3,9 @@ package planner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/batonci/baton/internal/ci"
 	"github.com/batonci/baton/internal/ciconfig"
@@ -44,6 +46,9 @@ type Includes struct {
 	TemplatesProject string
 	// Remote fetches include:remote from allowed hosts; nil refuses it.
 	Remote *ciconfig.RemoteFetcher
+	// RemoteTotal bounds one pipeline's include:remote fetches together;
+	// 0 is ciconfig.RemoteTotalTimeout.
+	RemoteTotal time.Duration
 }
 
 var shaRe = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
@@ -135,7 +140,23 @@ func (in *Includes) Sources(ctx context.Context, userID int64) ciconfig.Sources 
 		},
 	}
 	if in.Remote != nil {
-		src.Remote = func(url string) ([]byte, error) { return in.Remote.Fetch(ctx, url) }
+		// All include:remote files of one pipeline share one budget, as
+		// GitLab's external include context does: 150 slow hosts must
+		// not hold a push for 150 timeouts.
+		total := in.RemoteTotal
+		if total <= 0 {
+			total = ciconfig.RemoteTotalTimeout
+		}
+		deadline := time.Now().Add(total)
+		src.Remote = func(url string) ([]byte, error) {
+			rctx, cancel := context.WithDeadline(ctx, deadline)
+			defer cancel()
+			data, err := in.Remote.Fetch(rctx, url)
+			if err != nil && !time.Now().Before(deadline) {
+				return nil, fmt.Errorf("the pipeline's include:remote files took longer than %s in all", total)
+			}
+			return data, err
+		}
 	}
 	return src
 }

@@ -2,12 +2,17 @@ package planner
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/batonci/baton/internal/auth"
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/ciconfig"
 	"github.com/batonci/baton/internal/policy"
 	"github.com/batonci/baton/internal/store"
 	"github.com/batonci/baton/internal/store/storetest"
@@ -98,4 +103,39 @@ func TestIncludesResolveOncePerPipeline(t *testing.T) {
 			t.Errorf("ref resolved %d times, want once", n)
 		}
 	})
+}
+
+// TestRemoteIncludesShareOneBudget: include:remote fetches of one pipeline
+// share one time budget (GitLab's 30 s, here shortened to 2 s) on top of
+// each fetch's own timeout (here 1 min): a host that answers two files and
+// then stalls holds the pipeline for the budget, not for the fetch's
+// timeout, and the error names the budget; another pipeline's sources
+// start with a whole budget again.
+func TestRemoteIncludesShareOneBudget(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 3 {
+			<-r.Context().Done() // the third file never comes
+			return
+		}
+		_, _ = w.Write([]byte("job:\n  script: [echo]\n"))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	in := &Includes{Remote: &ciconfig.RemoteFetcher{Allow: []string{u.Host}, Timeout: time.Minute}, RemoteTotal: 2 * time.Second}
+	src := in.Sources(context.Background(), 0)
+	var fetched int
+	var err error
+	for range 3 {
+		if _, err = src.Remote(srv.URL + "/ci.yml"); err != nil {
+			break
+		}
+		fetched++
+	}
+	if fetched != 2 || err == nil || !strings.Contains(err.Error(), "2s in all") {
+		t.Fatalf("fetched %d files, then %v; want 2 files, then an error naming the 2s budget", fetched, err)
+	}
+	if _, err := in.Sources(context.Background(), 0).Remote(srv.URL + "/ci.yml"); err != nil {
+		t.Fatalf("another pipeline's first fetch: %v", err)
+	}
 }
