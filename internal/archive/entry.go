@@ -105,6 +105,21 @@ func OpenEntry(archive io.ReaderAt, e Entry) (io.ReadCloser, error) {
 	return er, nil
 }
 
+// DataOffset is where the bytes of entry e start in archive, read from its
+// local header (whose name and extra field lengths may differ from the
+// central directory's). A stored entry's bytes are the file's, so a range
+// of it can be read from there without reading what comes before.
+func DataOffset(archive io.ReaderAt, e Entry) (int64, error) {
+	var h [localLen]byte
+	if _, err := archive.ReadAt(h[:], e.HeaderOffset); err != nil {
+		return 0, fmt.Errorf("reading local header of '%s': %w", e.Path, err)
+	}
+	if le.Uint32(h[:]) != sigLocal {
+		return 0, fmt.Errorf("reading local header of '%s': bad signature at offset %d", e.Path, e.HeaderOffset)
+	}
+	return e.HeaderOffset + localLen + int64(le.Uint16(h[26:])) + int64(le.Uint16(h[28:])), nil
+}
+
 // entryReader counts and checksums what it passes on, and refuses to pass on
 // more than the declared size.
 type entryReader struct {

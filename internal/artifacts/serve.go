@@ -204,15 +204,27 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		return err
 	}
 	defer obj.Close()
-	rc, err := archive.OpenEntry(obj, e)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	if start > 0 {
-		// Entries are streams (deflate): skip to the range by reading.
-		if _, err := io.CopyN(io.Discard, rc, start); err != nil {
-			return fmt.Errorf("skipping to byte %d of %s: %w", start, p, err)
+	var rc io.ReadCloser
+	sectioned := start > 0 && e.Method == archive.MethodStore && e.Size == e.CompressedSize
+	if sectioned {
+		// A stored entry's range is read where it lies (a resumed download
+		// of a large file does not read what it already has); its CRC-32,
+		// of the whole file, cannot be checked on a part.
+		off, err := archive.DataOffset(obj, e)
+		if err != nil {
+			return err
+		}
+		rc = io.NopCloser(io.NewSectionReader(obj, off+start, end-start))
+	} else {
+		if rc, err = archive.OpenEntry(obj, e); err != nil {
+			return err
+		}
+		defer rc.Close()
+		if start > 0 {
+			// A deflated entry is a stream: skip to the range by reading.
+			if _, err := io.CopyN(io.Discard, rc, start); err != nil {
+				return fmt.Errorf("skipping to byte %d of %s: %w", start, p, err)
+			}
 		}
 	}
 	httpx.ExtendWrite(w, e.Size)
@@ -226,8 +238,8 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 		if _, err := io.ReadFull(rc, b); err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)
 		}
-		if end == e.Size {
-			// The whole file: one more read reaches its end, where the
+		if end == e.Size && !sectioned {
+			// To the file's end: one more read reaches it, where the
 			// entry's size and CRC-32 are checked before anything is sent.
 			var one [1]byte
 			for range 8 {
@@ -247,7 +259,10 @@ func (s *Service) ServeEntry(w http.ResponseWriter, r *http.Request, a *ci.Artif
 	}
 	sized()
 	w.WriteHeader(status)
-	if _, err := io.Copy(w, io.LimitReader(rc, end-start)); err != nil {
+	if n, err := io.Copy(w, io.LimitReader(rc, end-start)); err != nil || n < end-start {
+		if err == nil {
+			err = fmt.Errorf("%w: the archive ends %d bytes early", archive.ErrSize, end-start-n)
+		}
 		// Headers are gone; abort the response so the client sees a broken transfer.
 		s.logger().Warn("streaming artifact entry", "artifact_id", a.ID, "path", p, "err", err)
 		panic(http.ErrAbortHandler)

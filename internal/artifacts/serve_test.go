@@ -4,11 +4,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/batonci/baton/internal/archive"
+	"github.com/batonci/baton/internal/blob"
 	blobfs "github.com/batonci/baton/internal/blob/fs"
 	"github.com/batonci/baton/internal/ci"
 )
@@ -127,6 +130,88 @@ func TestServeEntryRefusesDamagedFile(t *testing.T) {
 				// The caller answers the error on this writer: the file's
 				// headers would truncate or mislabel that answer.
 				t.Errorf("method %d, %s: the error's answer would carry the file's headers %v", method, c.key, rec.Header())
+			}
+		}
+	}
+}
+
+// countingStore counts the bytes read from the objects it opens.
+type countingStore struct {
+	blob.Store
+	read *atomic.Int64
+}
+
+func (c countingStore) Open(ctx context.Context, key string) (blob.Object, error) {
+	o, err := c.Store.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return countingObject{o, c.read}, nil
+}
+
+type countingObject struct {
+	blob.Object
+	read *atomic.Int64
+}
+
+func (c countingObject) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.Object.ReadAt(p, off)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func (c countingObject) Read(p []byte) (int, error) {
+	n, err := c.Object.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// TestServeEntryRangeOfStoredFile: a range of a stored file is read where
+// it lies, not after reading everything before it, and gives the same
+// bytes as the whole file's slice; a deflated file's range too.
+func TestServeEntryRangeOfStoredFile(t *testing.T) {
+	ctx := context.Background()
+	content := make([]byte, 3<<20)
+	for i := range content {
+		content[i] = byte(i*7 + i>>11)
+	}
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		fsStore, err := blobfs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var zbuf bytes.Buffer
+		zw := zip.NewWriter(&zbuf)
+		f, _ := zw.CreateHeader(&zip.FileHeader{Name: "big.bin", Method: method})
+		f.Write(content)
+		zw.Close()
+		x, err := archive.Build(bytes.NewReader(zbuf.Bytes()), int64(zbuf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ibuf bytes.Buffer
+		x.WriteTo(&ibuf)
+		x.Close()
+		for key, b := range map[string][]byte{"index": ibuf.Bytes(), "archive": zbuf.Bytes()} {
+			if _, err := fsStore.Put(ctx, key, bytes.NewReader(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var read atomic.Int64
+		s := &Service{Blobs: countingStore{fsStore, &read}, Indexes: archive.NewCache(1 << 20)}
+		for _, rng := range []struct{ from, to int }{{len(content) - 100, len(content) - 1}, {2 << 20, 2<<20 + 40000}, {1 << 20, 1<<20 + 999}} {
+			read.Store(0)
+			req := httptest.NewRequest("GET", "/x", nil)
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", rng.from, rng.to))
+			rec := httptest.NewRecorder()
+			if err := s.ServeEntry(rec, req, &ci.Artifact{ID: 1, BlobKey: "archive", IndexKey: "index", SHA256: "x"}, "big.bin", false); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != http.StatusPartialContent || !bytes.Equal(rec.Body.Bytes(), content[rng.from:rng.to+1]) {
+				t.Fatalf("method %d, range %d-%d: %d, %d bytes, not the file's", method, rng.from, rng.to, rec.Code, rec.Body.Len())
+			}
+			if method == zip.Store && read.Load() > int64(rng.to-rng.from+1)+64<<10 {
+				t.Errorf("range %d-%d of a stored file read %d bytes of the archive", rng.from, rng.to, read.Load())
 			}
 		}
 	}
