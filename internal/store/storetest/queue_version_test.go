@@ -113,3 +113,106 @@ func TestListenReconnects(t *testing.T) {
 		}
 	}
 }
+
+// TestListenersShareOneConnection: a process's listeners on several
+// channels hold one PostgreSQL connection between them (not one each);
+// each hears its own channel only, one leaving does not disturb the
+// others, and after the connection breaks every one of them is told to
+// re-check and hears later messages. A message sent while the connection
+// is being made again is lost by design (the re-check covers it), so
+// messages are sent until heard.
+func TestListenersShareOneConnection(t *testing.T) {
+	db := OpenPostgres(t)
+	ctx := context.Background()
+	channels := []string{"one", "two", "three", "four", "five"}
+	msgs := map[string]<-chan string{}
+	cancels := map[string]context.CancelFunc{}
+	for _, c := range channels {
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		m, err := db.Listen(lctx, c)
+		must(t, err)
+		msgs[c], cancels[c] = m, cancel
+	}
+	// hear sends payload on c until c's listener hears it, and reports
+	// whether it was told to re-check on the way; it fails on anything
+	// else heard.
+	hear := func(c, payload string) (rechecked bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			must(t, db.Notify(ctx, c, payload))
+			wait := time.After(500 * time.Millisecond)
+			for {
+				select {
+				case m, ok := <-msgs[c]:
+					switch {
+					case !ok:
+						t.Fatalf("%s: closed", c)
+					case m == "":
+						rechecked = true
+						continue
+					case m != payload:
+						t.Fatalf("%s heard %q, want %q", c, m, payload)
+					}
+					return rechecked
+				case <-wait:
+				}
+				break
+			}
+		}
+		t.Fatalf("%s: %q never heard", c, payload)
+		return false
+	}
+	for _, c := range channels {
+		hear(c, "to-"+c)
+	}
+	var listening int
+	must(t, db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&listening))
+	if listening != 1 {
+		t.Errorf("%d connections listen for %d channels, want 1", listening, len(channels))
+	}
+
+	// listener is the pid of the one listening connection, once there is
+	// exactly one other than not.
+	listener := func(not int64) int64 {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			var pids []int64
+			rows, err := db.SQL().QueryContext(ctx, `SELECT pid FROM pg_stat_activity
+				WHERE datname = current_database() AND query LIKE 'LISTEN %'`)
+			must(t, err)
+			for rows.Next() {
+				var pid int64
+				must(t, rows.Scan(&pid))
+				pids = append(pids, pid)
+			}
+			rows.Close()
+			if len(pids) == 1 && pids[0] != not {
+				return pids[0]
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("no single new listening connection")
+		return 0
+	}
+	before := listener(0)
+	cancels["three"]()
+	for range msgs["three"] {
+	}
+	listener(before) // the connection was made again without "three"
+	hear("four", "still")
+	// Every re-check so far is read: the next ones come from the break.
+	for _, c := range []string{"one", "two", "five"} {
+		hear(c, "marker-"+c)
+	}
+
+	KillListeners(t, db)
+	for _, c := range []string{"one", "two", "four", "five"} {
+		if !hear(c, "after-"+c) {
+			t.Errorf("%s was not told to re-check after the connection broke", c)
+		}
+	}
+}
