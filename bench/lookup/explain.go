@@ -27,31 +27,5 @@ func artifactsQuery(jobID int64) string {
 // explain returns the engine's plan of q, one line per plan node: EXPLAIN
 // QUERY PLAN on SQLite, EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL.
 func explain(ctx context.Context, db *store.DB, q string) ([]string, error) {
-	prefix := "EXPLAIN QUERY PLAN "
-	if db.Dialect() == "postgres" {
-		prefix = "EXPLAIN (ANALYZE, BUFFERS) "
-	}
-	rows, err := db.SQL().QueryContext(ctx, prefix+q)
-	if err != nil {
-		return nil, fmt.Errorf("explaining %q: %w", q, err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var line string
-		if db.Dialect() == "postgres" {
-			err = rows.Scan(&line)
-		} else {
-			var id, parent, unused int
-			err = rows.Scan(&id, &parent, &unused, &line)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading plan: %w", err)
-		}
-		lines = append(lines, line)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading plan: %w", err)
-	}
-	return lines, nil
+	return db.Plan(ctx, true, q)
 }

@@ -17,45 +17,11 @@ func TestMain(m *testing.M) { testpg.Main(m) }
 // plan is the engine's plan for q with args, one line per node.
 func plan(t *testing.T, db *store.DB, q string, args ...any) string {
 	t.Helper()
-	prefix := "EXPLAIN QUERY PLAN "
-	if db.Dialect() == "postgres" {
-		prefix = "EXPLAIN "
-		n := 0
-		q = rebind(q, &n)
-	}
-	rows, err := db.SQL().QueryContext(context.Background(), prefix+q, args...)
+	lines, err := db.Plan(context.Background(), false, q, args...)
 	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var line string
-		if db.Dialect() == "postgres" {
-			err = rows.Scan(&line)
-		} else {
-			var id, parent, unused int
-			err = rows.Scan(&id, &parent, &unused, &line)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, line)
+		t.Fatal(err)
 	}
 	return strings.Join(lines, "\n")
-}
-
-func rebind(q string, n *int) string {
-	var b strings.Builder
-	for _, c := range q {
-		if c == '?' {
-			*n++
-			fmt.Fprintf(&b, "$%d", *n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // TestWaitingJobsPlan: the resource-group hand-over reads a group's

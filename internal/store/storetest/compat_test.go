@@ -259,9 +259,9 @@ func TestPipelineFilterPlans(t *testing.T) {
 		}
 		// An instant after every pipeline: created_after it selects none.
 		later := "'2999-01-01T00:00:00.000000Z'"
-		prefix, fullScan := "EXPLAIN QUERY PLAN ", "SCAN pipelines"
+		fullScan := "SCAN pipelines"
 		if db.Dialect() == "postgres" {
-			later, prefix, fullScan = "'2999-01-01T00:00:00Z'::timestamptz", "EXPLAIN ", "Seq Scan on pipelines"
+			later, fullScan = "'2999-01-01T00:00:00Z'::timestamptz", "Seq Scan on pipelines"
 		}
 		pid := projs[3].ID
 		for index, where := range map[string]string{
@@ -270,25 +270,10 @@ func TestPipelineFilterPlans(t *testing.T) {
 			"pipelines_project_yaml_errors": fmt.Sprintf("project_id = %d AND yaml_errors <> ''", pid),
 			"pipelines_project_name":        fmt.Sprintf("project_id = %d AND name = 'n3'", pid),
 		} {
-			rows, err := db.SQL().QueryContext(ctx, prefix+"SELECT id FROM pipelines WHERE "+where+" ORDER BY id DESC LIMIT 20")
+			plan, err := db.Plan(ctx, false, "SELECT id FROM pipelines WHERE "+where+" ORDER BY id DESC LIMIT 20")
 			if err != nil {
 				t.Fatal(err)
 			}
-			var plan []string
-			for rows.Next() {
-				var line string
-				if db.Dialect() == "postgres" {
-					err = rows.Scan(&line)
-				} else {
-					var id, parent, unused int
-					err = rows.Scan(&id, &parent, &unused, &line)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			rows.Close()
 			joined := strings.Join(plan, "\n")
 			ok := strings.Contains(joined, index)
 			if db.Dialect() != "postgres" && strings.Contains(index, "ated") {
