@@ -87,31 +87,36 @@ func (g gitAccess) checkPush(rules func(context.Context, int64) ([]*ci.Protected
 		if err != nil {
 			return d, err
 		}
+		// refused records a policy refusal of u and reports whether err was
+		// one; any other error ends the decision.
+		refused := func(u gitserve.RefUpdate, err error) (bool, error) {
+			if err == nil {
+				return false, nil
+			}
+			if ci.KindOf(err) != ci.KindForbidden {
+				return false, err
+			}
+			if d.Refused == nil {
+				d.Refused = map[string]string{}
+			}
+			d.Refused[u.Ref] = ci.MessageOf(err)
+			return true, nil
+		}
 		for _, u := range updates {
 			if !u.Tag && !isBranch(u.Ref) {
 				continue
 			}
 			if empty && !u.Tag {
-				if err := g.policy.PushToEmptyProject(ctx, who, proj, prot); err != nil {
-					if ci.KindOf(err) != ci.KindForbidden {
-						return d, err
-					}
-					if d.Refused == nil {
-						d.Refused = map[string]string{}
-					}
-					d.Refused[u.Ref] = ci.MessageOf(err)
+				if no, err := refused(u, g.policy.PushToEmptyProject(ctx, who, proj, prot)); err != nil {
+					return d, err
+				} else if no {
 					continue
 				}
 			}
 			change := policy.RefChange{Name: u.Name, Tag: u.Tag, Created: u.Created, Deleted: u.Deleted}
-			if err := g.policy.PushToProtectedRef(ctx, who, proj, rs, change); err != nil {
-				if ci.KindOf(err) != ci.KindForbidden {
-					return d, err
-				}
-				if d.Refused == nil {
-					d.Refused = map[string]string{}
-				}
-				d.Refused[u.Ref] = ci.MessageOf(err)
+			if no, err := refused(u, g.policy.PushToProtectedRef(ctx, who, proj, rs, change)); err != nil {
+				return d, err
+			} else if no {
 				continue
 			}
 			if u.Tag || u.Created || u.Deleted {
