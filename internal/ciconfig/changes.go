@@ -53,15 +53,21 @@ func parseChanges(n *node, kw string, probs *problems) *changesClause {
 			c.compareTo = s
 		}
 	}
-	list, ok := stringList(pathsNode, 1)
+	c.paths = rulePaths(pathsNode, kw, "changes", probs)
+	return c
+}
+
+// rulePaths reads the paths of a changes: or exists: clause (what names
+// it in problems), at most maxRulePaths of them.
+func rulePaths(n *node, kw, what string, probs *problems) []string {
+	list, ok := stringList(n, 1)
 	switch {
 	case !ok:
-		probs.add("%s changes should be an array of strings", kw)
+		probs.add("%s %s should be an array of strings", kw, what)
 	case len(list) > maxRulePaths:
-		probs.add("%s changes has too many entries (maximum %d)", kw, maxRulePaths)
+		probs.add("%s %s has too many entries (maximum %d)", kw, what, maxRulePaths)
 	}
-	c.paths = list
-	return c
+	return list
 }
 
 // parseExists reads exists: as an array of paths or a hash with paths,
@@ -91,14 +97,7 @@ func parseExists(n *node, kw string, probs *problems) *existsClause {
 			return nil
 		}
 	}
-	list, ok := stringList(n, 1)
-	switch {
-	case !ok:
-		probs.add("%s exists should be an array of strings", kw)
-	case len(list) > maxRulePaths:
-		probs.add("%s exists has too many entries (maximum %d)", kw, maxRulePaths)
-	}
-	e.paths = list
+	e.paths = rulePaths(n, kw, "exists", probs)
 	return e
 }
 
