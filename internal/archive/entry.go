@@ -74,10 +74,10 @@ func OpenEntry(archive io.ReaderAt, e Entry) (io.ReadCloser, error) {
 		return fail(fmt.Errorf("reading local header of '%s': %w", e.Path, err))
 	}
 	first = first[:n]
-	if le.Uint32(first) != sigLocal {
-		return fail(fmt.Errorf("reading local header of '%s': bad signature at offset %d", e.Path, e.HeaderOffset))
+	dataStart, err := localDataStart(first, e)
+	if err != nil {
+		return fail(err)
 	}
-	dataStart := int64(localLen) + int64(le.Uint16(first[26:])) + int64(le.Uint16(first[28:]))
 	var data io.Reader
 	if int64(len(first)) >= dataStart {
 		have := min(int64(len(first))-dataStart, e.CompressedSize)
@@ -114,10 +114,17 @@ func DataOffset(archive io.ReaderAt, e Entry) (int64, error) {
 	if _, err := archive.ReadAt(h[:], e.HeaderOffset); err != nil {
 		return 0, fmt.Errorf("reading local header of '%s': %w", e.Path, err)
 	}
-	if le.Uint32(h[:]) != sigLocal {
+	start, err := localDataStart(h[:], e)
+	return e.HeaderOffset + start, err
+}
+
+// localDataStart is where e's bytes start after the beginning of its local
+// header hdr (at least localLen bytes).
+func localDataStart(hdr []byte, e Entry) (int64, error) {
+	if le.Uint32(hdr) != sigLocal {
 		return 0, fmt.Errorf("reading local header of '%s': bad signature at offset %d", e.Path, e.HeaderOffset)
 	}
-	return e.HeaderOffset + localLen + int64(le.Uint16(h[26:])) + int64(le.Uint16(h[28:])), nil
+	return localLen + int64(le.Uint16(hdr[26:])) + int64(le.Uint16(hdr[28:])), nil
 }
 
 // entryReader counts and checksums what it passes on, and refuses to pass on
