@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonci/baton/internal/ci"
+	"github.com/batonci/baton/internal/httpx"
 	"github.com/batonci/baton/internal/releases"
 )
 
@@ -124,6 +125,22 @@ func (l linkParams) link() *ci.ReleaseLink {
 	return &ci.ReleaseLink{Name: l.Name, URL: l.URL, LinkType: l.LinkType, Filepath: fp}
 }
 
+// releasedAt checks rel as given and sets its released_at, if the request
+// has one: what creating and editing a release share.
+func releasedAt(q *httpx.Params, rel *ci.Release) error {
+	if err := releases.ValidateRelease(rel); err != nil {
+		return err
+	}
+	at, err := q.Time("released_at")
+	if err != nil {
+		return err
+	}
+	if at != nil {
+		rel.ReleasedAt = *at
+	}
+	return nil
+}
+
 func (s *Server) createRelease(c *call) (answer, error) {
 	q, err := c.params()
 	if err != nil {
@@ -137,15 +154,8 @@ func (s *Server) createRelease(c *call) (answer, error) {
 	if rel.Name == "" {
 		rel.Name = tag
 	}
-	if err := releases.ValidateRelease(rel); err != nil {
+	if err := releasedAt(q, rel); err != nil {
 		return answer{}, err
-	}
-	at, err := q.Time("released_at")
-	if err != nil {
-		return answer{}, err
-	}
-	if at != nil {
-		rel.ReleasedAt = *at
 	}
 	if raw, ok := q.JSON["assets"]; ok {
 		var assets struct {
@@ -185,15 +195,8 @@ func (s *Server) editRelease(c *call, rel *ci.Release) (answer, error) {
 	if q.Given("description") {
 		rel.Description = q.Get("description")
 	}
-	if err := releases.ValidateRelease(rel); err != nil {
+	if err := releasedAt(q, rel); err != nil {
 		return answer{}, err
-	}
-	at, err := q.Time("released_at")
-	if err != nil {
-		return answer{}, err
-	}
-	if at != nil {
-		rel.ReleasedAt = *at
 	}
 	if err := s.Store.UpdateRelease(c.ctx(), rel); err != nil {
 		return answer{}, err
