@@ -260,3 +260,42 @@ func TestOpenEntryRecyclesInflaters(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// sizedReaderAt is a countingReaderAt that knows its size, as a stored
+// object does, and records reads that reach past its end (an *os.File's
+// ReadAt asks again for the rest and gets only EOF).
+type sizedReaderAt struct {
+	countingReaderAt
+	pastEnd int
+}
+
+func (s *sizedReaderAt) Size() int64 { return s.r.Size() }
+
+func (s *sizedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > s.r.Size() {
+		s.pastEnd++
+	}
+	return s.countingReaderAt.ReadAt(p, off)
+}
+
+// TestOpenEntryReadsNotPastTheEnd: the first read of the archive's last
+// entry asks for no byte past the archive's end when the archive knows its
+// size, and it is still the only read.
+func TestOpenEntryReadsNotPastTheEnd(t *testing.T) {
+	r, z := mustReader(t, zipFile{name: "a", body: strings.Repeat("a", 4096), method: zip.Deflate},
+		zipFile{name: "last", body: "the end", method: zip.Store})
+	e, _ := r.Lookup("last")
+	src := &sizedReaderAt{countingReaderAt: countingReaderAt{r: bytes.NewReader(z)}}
+	rc, err := OpenEntry(src, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || string(b) != "the end" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	if src.pastEnd != 0 || src.calls != 1 {
+		t.Fatalf("%d reads, %d of them past the archive's end; want 1 and 0", src.calls, src.pastEnd)
+	}
+}
