@@ -126,8 +126,8 @@ type Trigger struct {
 // PathFromName is the path a project (or group) gets when it is created
 // with a name but no path, by the API and the web form alike: lowercase,
 // letters, digits, '_', '.' and '-' kept, every run of other characters
-// one '-', and no leading or trailing '-' or '.' (GitLab parameterizes
-// the name the same way, keeping '.').
+// one '-', and no leading or trailing '-' or '.' (a path GitLab's path
+// rules accept).
 func PathFromName(name string) string {
 	var b strings.Builder
 	dash := false
