@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,40 +15,21 @@ import (
 
 func TestMain(m *testing.M) { testpg.Main(m) }
 
-// clock is a settable clock for auto-stop times, safe to read from the
-// auto-stop loop while the test moves it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // rig is a store, a scheduler that tells the deploy service of every job
 // status change, and the service, as cmd/baton wires them.
 type rig struct {
 	db    *store.DB
 	svc   *deploy.Service
 	sched *scheduler.Scheduler
-	clock *clock
+	clock *storetest.Clock
 	proj  *ci.Project
 	user  *ci.User
 }
 
 func newRig(t *testing.T, db *store.DB) *rig {
-	c := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
-	svc := deploy.New(db, deploy.Options{Now: c.now, MaxEnvironments: 3})
-	sched := scheduler.New(db, scheduler.Options{Events: svc, Now: c.now})
+	c := storetest.NewClock(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
+	svc := deploy.New(db, deploy.Options{Now: c.Now, MaxEnvironments: 3})
+	sched := scheduler.New(db, scheduler.Options{Events: svc, Now: c.Now})
 	svc.Jobs = sched
 	u := storetest.MustUser(t, db)
 	ns, err := db.NamespaceOfUser(context.Background(), u.ID)
@@ -94,7 +74,7 @@ func (r *rig) run(t *testing.T, j *ci.Job, final ci.Status) {
 		t.Fatalf("job %s is %s, want pending", cur.Name, cur.Status)
 	}
 	cur.Status = ci.StatusRunning
-	now := r.clock.now()
+	now := r.clock.Now()
 	cur.StartedAt = &now
 	if err := r.db.UpdateJob(ctx, cur, ci.StatusPending); err != nil {
 		t.Fatal(err)
@@ -173,7 +153,7 @@ func TestDeploymentFollowsJob(t *testing.T) {
 		r.run(t, deployJ, ci.StatusSuccess)
 		r.deployment(t, deployJ, ci.StatusSuccess)
 		env = r.env(t, "review/main")
-		wantStop := r.clock.now().Add(time.Hour)
+		wantStop := r.clock.Now().Add(time.Hour)
 		if env.ExternalURL != "https://main.example.com" || env.Tier != "development" || env.AutoStopAt == nil || !env.AutoStopAt.Equal(wantStop) {
 			t.Errorf("deployed environment = %+v, want url, tier development, auto-stop at %v", env, wantStop)
 		}
@@ -272,7 +252,7 @@ func TestAutoStop(t *testing.T) {
 		r.run(t, jobs[0], ci.StatusSuccess)
 		r.run(t, jobs[2], ci.StatusSuccess)
 		next, err := db.NextAutoStop(ctx)
-		if err != nil || next == nil || !next.Equal(r.clock.now().Add(30*time.Minute)) {
+		if err != nil || next == nil || !next.Equal(r.clock.Now().Add(30*time.Minute)) {
 			t.Fatalf("NextAutoStop = %v %v", next, err)
 		}
 		if err := r.svc.StopDue(ctx); err != nil {
@@ -281,7 +261,7 @@ func TestAutoStop(t *testing.T) {
 		if a := r.env(t, "review/a"); a.State != ci.EnvAvailable {
 			t.Fatalf("review/a stopped early: %s", a.State)
 		}
-		r.clock.set(r.clock.now().Add(time.Hour))
+		r.clock.Set(r.clock.Now().Add(time.Hour))
 		if err := r.svc.StopDue(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +274,7 @@ func TestAutoStop(t *testing.T) {
 		if stop, _ := db.JobByID(ctx, jobs[1].ID); stop.Status != ci.StatusPending {
 			t.Errorf("stop job = %s, want pending", stop.Status)
 		}
-		r.clock.set(r.clock.now().Add(2 * time.Hour))
+		r.clock.Set(r.clock.Now().Add(2 * time.Hour))
 		if err := r.svc.StopDue(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +312,7 @@ func TestEnvironmentBound(t *testing.T) {
 func TestRunStopsDueEnvironments(t *testing.T) {
 	storetest.ForEachEngine(t, func(t *testing.T, db *store.DB) {
 		r := newRig(t, db)
-		svc := deploy.New(db, deploy.Options{Now: r.clock.now, MaxSleep: 20 * time.Millisecond})
+		svc := deploy.New(db, deploy.Options{Now: r.clock.Now, MaxSleep: 20 * time.Millisecond})
 		svc.Jobs = r.sched
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -343,7 +323,7 @@ func TestRunStopsDueEnvironments(t *testing.T) {
 		if e := r.env(t, "review/x"); e.State != ci.EnvAvailable {
 			t.Fatalf("stopped before its time: %s", e.State)
 		}
-		r.clock.set(r.clock.now().Add(2 * time.Hour))
+		r.clock.Set(r.clock.Now().Add(2 * time.Hour))
 		deadline := time.Now().Add(10 * time.Second)
 		for r.env(t, "review/x").State != ci.EnvStopped {
 			if time.Now().After(deadline) {

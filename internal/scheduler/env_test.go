@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,31 +15,13 @@ import (
 	"github.com/batonci/baton/internal/store/storetest"
 )
 
-// clock is a settable time source; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a Scheduler on a real store with one project and one runner.
 type env struct {
 	t        testing.TB
 	ctx      context.Context
 	db       *store.DB
 	s        *Scheduler
-	clock    *clock
+	clock    *storetest.Clock
 	project  *ci.Project
 	runner   *ci.Runner
 	notified atomic.Int64
@@ -59,7 +40,7 @@ func forEachEngine(t *testing.T, f func(t *testing.T, open func(tb testing.TB) *
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: db, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	e := &env{t: t, ctx: ctx, db: db, clock: storetest.NewClock(time.Now().UTC().Truncate(time.Second))}
 	u := &ci.User{Username: "alice", Name: "Alice", Email: "alice@example.com"}
 	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatalf("creating user: %v", err)
