@@ -120,19 +120,9 @@ func (s *Server) mintArtifactToken(w http.ResponseWriter, r *http.Request) error
 
 // listArtifactTokens is GET /projects/:id/artifact_tokens (Maintainers).
 func (s *Server) listArtifactTokens(c *call) (answer, error) {
-	pg, err := c.page()
-	if err != nil {
-		return answer{}, err
-	}
-	toks, total, err := s.ArtifactTokens.List(c.ctx(), c.proj.ID, pg)
-	if err != nil {
-		return answer{}, err
-	}
-	out := make([]artifactTokenEntity, 0, len(toks))
-	for _, t := range toks {
-		out = append(out, s.artifactToken(t))
-	}
-	return page(pg, total, out), nil
+	return listed(c, func(pg ci.Page) ([]*ci.ArtifactToken, int, error) {
+		return s.ArtifactTokens.List(c.ctx(), c.proj.ID, pg)
+	}, s.artifactToken)
 }
 
 // artifactTokenOf finds :token_id in the call's project.
@@ -167,19 +157,11 @@ type artifactTokenUseEntity struct {
 // listArtifactTokenUses is GET /projects/:id/artifact_tokens/:token_id/uses:
 // the token's recorded uses, newest first.
 func (s *Server) listArtifactTokenUses(c *call, tok *ci.ArtifactToken) (answer, error) {
-	pg, err := c.page()
-	if err != nil {
-		return answer{}, err
-	}
-	uses, total, err := s.ArtifactTokens.Uses(c.ctx(), tok.ID, pg)
-	if err != nil {
-		return answer{}, err
-	}
-	out := make([]artifactTokenUseEntity, 0, len(uses))
-	for _, u := range uses {
-		out = append(out, artifactTokenUseEntity{ID: u.ID, UsedAt: u.UsedAt.UTC(), RemoteAddr: u.RemoteAddr, Route: u.Route, Status: u.Status, Bytes: u.Bytes})
-	}
-	return page(pg, total, out), nil
+	return listed(c, func(pg ci.Page) ([]*ci.ArtifactTokenUse, int, error) {
+		return s.ArtifactTokens.Uses(c.ctx(), tok.ID, pg)
+	}, func(u *ci.ArtifactTokenUse) artifactTokenUseEntity {
+		return artifactTokenUseEntity{ID: u.ID, UsedAt: u.UsedAt.UTC(), RemoteAddr: u.RemoteAddr, Route: u.Route, Status: u.Status, Bytes: u.Bytes}
+	})
 }
 
 // absent turns what a token cannot find into what it may not read: one

@@ -173,19 +173,9 @@ func (s *Server) deleteHook(c *call, h *ci.ProjectHook) (answer, error) {
 // listHookEvents is GET /projects/:id/hooks/:hook_id/events: the hook's
 // recent deliveries, newest first, paginated.
 func (s *Server) listHookEvents(c *call, h *ci.ProjectHook) (answer, error) {
-	pg, err := c.page()
-	if err != nil {
-		return answer{}, err
-	}
-	ds, total, err := s.Store.ListHookDeliveries(c.ctx(), h.ID, pg)
-	if err != nil {
-		return answer{}, err
-	}
-	out := make([]deliveryEntity, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, delivery(d))
-	}
-	return page(pg, total, out), nil
+	return listed(c, func(pg ci.Page) ([]*ci.HookDelivery, int, error) {
+		return s.Store.ListHookDeliveries(c.ctx(), h.ID, pg)
+	}, delivery)
 }
 
 // testHook is POST /projects/:id/hooks/:hook_id/test/:trigger: it queues

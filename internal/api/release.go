@@ -89,19 +89,9 @@ func (s *Server) releaseOf(c *call) (*ci.Release, error) {
 }
 
 func (s *Server) listReleases(c *call) (answer, error) {
-	pg, err := c.page()
-	if err != nil {
-		return answer{}, err
-	}
-	rels, total, err := s.Store.ListReleases(c.ctx(), c.proj.ID, pg)
-	if err != nil {
-		return answer{}, err
-	}
-	out := make([]releaseEntity, 0, len(rels))
-	for _, rel := range rels {
-		out = append(out, s.release(c, rel))
-	}
-	return page(pg, total, out), nil
+	return listed(c, func(pg ci.Page) ([]*ci.Release, int, error) {
+		return s.Store.ListReleases(c.ctx(), c.proj.ID, pg)
+	}, func(rel *ci.Release) releaseEntity { return s.release(c, rel) })
 }
 
 func (s *Server) getRelease(c *call, rel *ci.Release) (answer, error) {

@@ -86,6 +86,24 @@ func created(body any) answer { return answer{status: http.StatusCreated, body: 
 var noContent = answer{status: http.StatusNoContent}
 
 // page is one page of a list of total items.
+// listed is a whole plain paginated list: the call's page, listed with
+// list and each item shaped with one.
+func listed[T, E any](c *call, list func(ci.Page) ([]T, int, error), one func(T) E) (answer, error) {
+	pg, err := c.page()
+	if err != nil {
+		return answer{}, err
+	}
+	items, total, err := list(pg)
+	if err != nil {
+		return answer{}, err
+	}
+	out := make([]E, 0, len(items))
+	for _, it := range items {
+		out = append(out, one(it))
+	}
+	return page(pg, total, out), nil
+}
+
 func page(pg ci.Page, total int, body any) answer {
 	return answer{status: http.StatusOK, body: body, paged: &pg, total: total}
 }

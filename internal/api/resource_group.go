@@ -28,19 +28,9 @@ func (s *Server) resourceGroupOf(c *call) (*ci.ResourceGroup, error) {
 }
 
 func (s *Server) listResourceGroups(c *call) (answer, error) {
-	pg, err := c.page()
-	if err != nil {
-		return answer{}, err
-	}
-	gs, total, err := s.Store.ListResourceGroups(c.ctx(), c.proj.ID, pg)
-	if err != nil {
-		return answer{}, err
-	}
-	out := make([]resourceGroupEntity, 0, len(gs))
-	for _, g := range gs {
-		out = append(out, resourceGroupJSON(g))
-	}
-	return page(pg, total, out), nil
+	return listed(c, func(pg ci.Page) ([]*ci.ResourceGroup, int, error) {
+		return s.Store.ListResourceGroups(c.ctx(), c.proj.ID, pg)
+	}, resourceGroupJSON)
 }
 
 func (s *Server) getResourceGroup(c *call, g *ci.ResourceGroup) (answer, error) {
