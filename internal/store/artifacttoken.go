@@ -101,21 +101,9 @@ func (db *DB) ArtifactTokenByID(ctx context.Context, projectID, id int64) (*ci.A
 
 // ListArtifactTokens lists a project's tokens, newest first.
 func (db *DB) ListArtifactTokens(ctx context.Context, projectID int64, p ci.Page) ([]*ci.ArtifactToken, int, error) {
-	rows, err := db.query(ctx, db.sql,
+	out, err := queryAll(ctx, db, "artifact tokens", scanArtifactToken,
 		`SELECT `+artifactTokenCols+` FROM artifact_tokens WHERE project_id = ? ORDER BY id DESC`+limitOffset(p), projectID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("listing artifact tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []*ci.ArtifactToken
-	for rows.Next() {
-		t, err := scanArtifactToken(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scanning artifact token: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
 	total, err := db.total(ctx, p, len(out), `SELECT COUNT(*) FROM artifact_tokens WHERE project_id = ?`, projectID)

@@ -309,3 +309,25 @@ func (db *DB) total(ctx context.Context, p ci.Page, got int, count string, args 
 	}
 	return n, nil
 }
+
+// queryAll runs q (outside transactions) and scans every row with scan;
+// what names the rows in errors.
+func queryAll[T any](ctx context.Context, db *DB, what string, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, db.sql, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scanning %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", what, err)
+	}
+	return out, nil
+}

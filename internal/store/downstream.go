@@ -61,20 +61,7 @@ func (db *DB) ChildLinks(ctx context.Context, parentID int64) ([]*ci.PipelineLin
 }
 
 func (db *DB) listLinks(ctx context.Context, q string, args ...any) ([]*ci.PipelineLink, error) {
-	rows, err := db.query(ctx, db.sql, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing pipeline links: %w", err)
-	}
-	defer rows.Close()
-	var out []*ci.PipelineLink
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scanning pipeline link: %w", err)
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db, "pipeline links", scanLink, q, args...)
 }
 
 // ListActiveBridges returns up to limit bridge jobs (latest attempts) that

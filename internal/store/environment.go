@@ -90,33 +90,19 @@ func (db *DB) ListEnvironments(ctx context.Context, projectID int64, name, state
 		where += ` AND state = ?`
 		args = append(args, state)
 	}
-	var total int
-	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM environments`+where, args...).Scan(&total); err != nil {
+	out, err := db.listEnvironments(ctx, `SELECT `+environmentCols+` FROM environments`+where+` ORDER BY name`+limitOffset(p), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := db.total(ctx, p, len(out), `SELECT COUNT(*) FROM environments`+where, args...)
+	if err != nil {
 		return nil, 0, fmt.Errorf("counting environments: %w", err)
 	}
-	q := `SELECT ` + environmentCols + ` FROM environments` + where + ` ORDER BY name`
-	if p.PerPage > 0 {
-		q += fmt.Sprintf(` LIMIT %d OFFSET %d`, p.PerPage, p.Offset())
-	}
-	out, err := db.listEnvironments(ctx, q, args...)
-	return out, total, err
+	return out, total, nil
 }
 
 func (db *DB) listEnvironments(ctx context.Context, q string, args ...any) ([]*ci.Environment, error) {
-	rows, err := db.query(ctx, db.sql, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing environments: %w", err)
-	}
-	defer rows.Close()
-	var out []*ci.Environment
-	for rows.Next() {
-		e, err := scanEnvironment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scanning environment: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db, "environments", scanEnvironment, q, args...)
 }
 
 // UpdateEnvironment saves e's URL, state, tier and auto-stop time.
@@ -242,36 +228,23 @@ func (db *DB) ListDeployments(ctx context.Context, f ci.DeploymentFilter) ([]*ci
 		where += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
-	var total int
-	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM deployments`+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("counting deployments: %w", err)
-	}
 	q := `SELECT ` + deploymentCols + ` FROM deployments` + where + ` ORDER BY id`
 	if !f.Ascending {
 		q += ` DESC`
 	}
-	if f.PerPage > 0 {
-		q += fmt.Sprintf(` LIMIT %d OFFSET %d`, f.PerPage, f.Offset())
+	out, err := db.listDeployments(ctx, q+limitOffset(f.Page), args...)
+	if err != nil {
+		return nil, 0, err
 	}
-	out, err := db.listDeployments(ctx, q, args...)
-	return out, total, err
+	total, err := db.total(ctx, f.Page, len(out), `SELECT COUNT(*) FROM deployments`+where, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("counting deployments: %w", err)
+	}
+	return out, total, nil
 }
 
 func (db *DB) listDeployments(ctx context.Context, q string, args ...any) ([]*ci.Deployment, error) {
-	rows, err := db.query(ctx, db.sql, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing deployments: %w", err)
-	}
-	defer rows.Close()
-	var out []*ci.Deployment
-	for rows.Next() {
-		d, err := scanDeployment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scanning deployment: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db, "deployments", scanDeployment, q, args...)
 }
 
 // LastDeployments returns each environment's latest successful deployment.

@@ -72,27 +72,14 @@ func (db *DB) ReleaseByTag(ctx context.Context, projectID int64, tag string) (*c
 
 // ListReleases lists releases, newest released first, with their links.
 func (db *DB) ListReleases(ctx context.Context, projectID int64, p ci.Page) ([]*ci.Release, int, error) {
-	var total int
-	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM releases WHERE project_id = ?`, projectID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("counting releases: %w", err)
-	}
-	rows, err := db.query(ctx, db.sql, `SELECT `+releaseCols+` FROM releases WHERE project_id = ?
+	out, err := queryAll(ctx, db, "releases", scanRelease, `SELECT `+releaseCols+` FROM releases WHERE project_id = ?
 		ORDER BY released_at DESC, id DESC`+limitOffset(p), projectID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("listing releases: %w", err)
-	}
-	var out []*ci.Release
-	for rows.Next() {
-		r, err := scanRelease(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("scanning release: %w", err)
-		}
-		out = append(out, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, 0, err
+	}
+	total, err := db.total(ctx, p, len(out), `SELECT COUNT(*) FROM releases WHERE project_id = ?`, projectID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("counting releases: %w", err)
 	}
 	return out, total, db.withLinks(ctx, out)
 }

@@ -48,24 +48,13 @@ func (db *DB) ResourceGroupByKey(ctx context.Context, projectID int64, key strin
 
 // ListResourceGroups lists a project's groups by key.
 func (db *DB) ListResourceGroups(ctx context.Context, projectID int64, p ci.Page) ([]*ci.ResourceGroup, int, error) {
-	var total int
-	if err := db.queryRow(ctx, db.sql, `SELECT COUNT(*) FROM resource_groups WHERE project_id = ?`, projectID).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("counting resource groups: %w", err)
-	}
-	rows, err := db.query(ctx, db.sql, `SELECT `+resourceGroupCols+` FROM resource_groups WHERE project_id = ? ORDER BY key`+limitOffset(p), projectID)
+	out, err := queryAll(ctx, db, "resource groups", scanResourceGroup,
+		`SELECT `+resourceGroupCols+` FROM resource_groups WHERE project_id = ? ORDER BY key`+limitOffset(p), projectID)
 	if err != nil {
-		return nil, 0, fmt.Errorf("listing resource groups: %w", err)
+		return nil, 0, err
 	}
-	defer rows.Close()
-	var out []*ci.ResourceGroup
-	for rows.Next() {
-		g, err := scanResourceGroup(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("scanning resource group: %w", err)
-		}
-		out = append(out, g)
-	}
-	return out, total, rows.Err()
+	total, err := db.total(ctx, p, len(out), `SELECT COUNT(*) FROM resource_groups WHERE project_id = ?`, projectID)
+	return out, total, err
 }
 
 // SetProcessMode saves g's process mode.
