@@ -262,17 +262,26 @@ func (s *Server) protectBranch(c *req) error {
 	merge, err2 := strconv.Atoi(f.Get("merge_access_level"))
 	r := &ci.ProtectedRef{ProjectID: c.proj.ID, Name: name, PushLevel: ci.AccessLevel(push), MergeLevel: ci.AccessLevel(merge),
 		AllowForcePush: f.Get("allow_force_push") == "true"}
-	if !ci.ValidProtectedRefName(name) || err1 != nil || err2 != nil ||
-		!ci.ValidProtectLevel(r.PushLevel) || !ci.ValidProtectLevel(r.MergeLevel) {
-		return s.settingsPage(c, "A protected branch needs a valid name or wildcard (release/*) and access levels.", nil)
+	valid := ci.ValidProtectedRefName(name) && err1 == nil && err2 == nil &&
+		ci.ValidProtectLevel(r.PushLevel) && ci.ValidProtectLevel(r.MergeLevel)
+	return s.protect(c, r, valid, "A protected branch needs a valid name or wildcard (release/*) and access levels.", "")
+}
+
+// protect saves rule r from the settings page's forms, or shows the page
+// again with invalid (when not valid) or the store's objection; anchor is
+// where the saved page scrolls to.
+func (s *Server) protect(c *req, r *ci.ProtectedRef, valid bool, invalid, anchor string) error {
+	if !valid {
+		return s.settingsPage(c, invalid, nil)
 	}
-	if problem, err := s.addProtectedRef(c, r); problem != "" || err != nil {
-		if err != nil {
-			return err
-		}
+	problem, err := s.addProtectedRef(c, r)
+	if err != nil {
+		return err
+	}
+	if problem != "" {
 		return s.settingsPage(c, problem, nil)
 	}
-	http.Redirect(c.w, c.r, "/"+c.proj.FullPath+"/-/settings?saved=1", http.StatusSeeOther)
+	http.Redirect(c.w, c.r, "/"+c.proj.FullPath+"/-/settings?saved=1"+anchor, http.StatusSeeOther)
 	return nil
 }
 
@@ -286,17 +295,8 @@ func (s *Server) protectTag(c *req) error {
 	name := strings.TrimSpace(f.Get("name"))
 	create, err := strconv.Atoi(f.Get("create_access_level"))
 	r := &ci.ProtectedRef{ProjectID: c.proj.ID, Tag: true, Name: name, CreateLevel: ci.AccessLevel(create)}
-	if !ci.ValidProtectedRefName(name) || err != nil || !ci.ValidProtectLevel(r.CreateLevel) {
-		return s.settingsPage(c, "A protected tag needs a valid name or wildcard (v*) and an access level.", nil)
-	}
-	if problem, err := s.addProtectedRef(c, r); problem != "" || err != nil {
-		if err != nil {
-			return err
-		}
-		return s.settingsPage(c, problem, nil)
-	}
-	http.Redirect(c.w, c.r, "/"+c.proj.FullPath+"/-/settings?saved=1#protected-tags", http.StatusSeeOther)
-	return nil
+	valid := ci.ValidProtectedRefName(name) && err == nil && ci.ValidProtectLevel(r.CreateLevel)
+	return s.protect(c, r, valid, "A protected tag needs a valid name or wildcard (v*) and an access level.", "#protected-tags")
 }
 
 // unprotectBranch removes the protected branch rule the form names.
