@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -134,8 +135,11 @@ func TestKeptFiles(t *testing.T) {
 
 	fds := func() int {
 		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil && runtime.GOOS != "linux" {
+			t.Skip("counting open files needs /proc/self/fd")
+		}
 		if err != nil {
-			t.Skip("no /proc/self/fd")
+			t.Fatal(err)
 		}
 		return len(entries)
 	}
