@@ -149,7 +149,9 @@ func TestPipelineSchedules(t *testing.T) {
 		maintID, maint := member("maint", 40)
 		_, stranger := in.user("stranger")
 		as := func(tok string) map[string]string { return map[string]string{"PRIVATE-TOKEN": tok} }
-		form := url.Values{"description": {"dev's"}, "ref": {"main"}, "cron": {"0 4 * * *"}}
+		// Inactive: its own runs (04:00 UTC daily) must not land among the
+		// pipelines counted below, whatever the time of day the test runs at.
+		form := url.Values{"description": {"dev's"}, "ref": {"main"}, "cron": {"0 4 * * *"}, "active": {"false"}}
 		for _, c := range []struct {
 			who, method, path string
 			body              url.Values
